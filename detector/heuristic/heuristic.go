@@ -1,0 +1,126 @@
+package heuristic
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+)
+
+// ErrInvalidConfig is returned by New for out-of-range settings.
+var ErrInvalidConfig = errors.New("invalid heuristic config")
+
+// Config tunes the heuristic. The zero value works: preset limits on, and
+// each numeric field takes the documented default when zero.
+type Config struct {
+	// Limits adds or overrides limits by channel name (see Channel). They
+	// are merged over PresetLimits unless NoPreset is set.
+	Limits map[string]Limit
+
+	// SeriesLimits sets limits for full series ids; they take precedence
+	// over channel limits.
+	SeriesLimits map[string]Limit
+
+	// NoPreset drops PresetLimits, leaving only Limits and SeriesLimits.
+	NoPreset bool
+
+	// Learning is the number of samples per series during which the
+	// statistical score is not reported (limits still apply). Default 150.
+	Learning int
+
+	// HalfLife is the half-life, in samples, of the mean and absolute
+	// deviations defining "normal". Default 200.
+	HalfLife float64
+
+	// Flag is the statistical score at or above which a sample
+	// is flagged. Default 0.5 (a tail probability of about 1e-5).
+	Flag float64
+
+	// Quiet is the number of samples after a statistical flag during which
+	// the statistical score is 0, so one event is reported once. Default
+	// 100; negative disables it.
+	Quiet int
+}
+
+// Heuristic holds the resolved configuration. It is immutable and safe for
+// concurrent use.
+type Heuristic struct {
+	channel map[string]Limit
+	series  map[string]Limit
+	learn   uint32
+	alpha   float64
+	aFast   float64
+	aShort  float64
+	aLong   float64
+	flag    float64
+	quiet   int32
+}
+
+// New validates cfg and returns a Heuristic.
+func New(cfg Config) (*Heuristic, error) {
+	h := &Heuristic{channel: map[string]Limit{}, series: maps.Clone(cfg.SeriesLimits)}
+	if !cfg.NoPreset {
+		maps.Copy(h.channel, PresetLimits())
+	}
+	maps.Copy(h.channel, cfg.Limits)
+	for _, m := range []map[string]Limit{h.channel, h.series} {
+		for k, l := range m {
+			if !l.valid() {
+				return nil, fmt.Errorf("%w: limit for %q: %+v", ErrInvalidConfig, k, l)
+			}
+		}
+	}
+	learn, hl, flag, quiet := cfg.Learning, cfg.HalfLife, cfg.Flag, cfg.Quiet
+	if learn == 0 {
+		learn = 150
+	}
+	if hl == 0 {
+		hl = 200
+	}
+	if flag == 0 {
+		flag = 0.5
+	}
+	if quiet == 0 {
+		quiet = 100
+	}
+	switch {
+	case learn < 0:
+		return nil, fmt.Errorf("%w: Learning %d is negative", ErrInvalidConfig, learn)
+	case !(hl > 0) || math.IsInf(hl, 0):
+		return nil, fmt.Errorf("%w: HalfLife %v must be positive", ErrInvalidConfig, hl)
+	case !(flag > 0 && flag <= 1):
+		return nil, fmt.Errorf("%w: Flag %v not in (0, 1]", ErrInvalidConfig, flag)
+	}
+	h.learn = uint32(learn)
+	h.alpha = 1 - math.Exp2(-1/hl)
+	h.aFast = 1 - math.Exp2(-1/fastHL)
+	h.aShort = 1 - math.Exp2(-1/shortHL)
+	h.aLong = 1 - math.Exp2(-1/longHL)
+	h.flag = flag
+	h.quiet = int32(max(quiet, 0))
+	return h, nil
+}
+
+// NewState returns the state for one series, with its limit resolved once:
+// the series id's own limit if configured, else its channel's.
+func (h *Heuristic) NewState(seriesID string) State {
+	var st State
+	l, ok := h.series[seriesID]
+	if !ok {
+		l, ok = h.channel[Channel(seriesID)]
+	}
+	if ok {
+		st.limit = l
+	}
+	return st
+}
+
+// Half-lives in samples of the fast mean (compared with the slow one to
+// score level shifts), of the short smoothing of that score and of its
+// long-run statistics. Fixed: they were chosen on NAB and exposing them
+// would only invite overfitting a fallback.
+const (
+	fastHL  = 4.0
+	shortHL = 2.0
+	longHL  = 2000.0
+)

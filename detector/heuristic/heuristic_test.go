@@ -1,0 +1,248 @@
+package heuristic
+
+import (
+	"errors"
+	"math"
+	"testing"
+	"unsafe"
+)
+
+type noise uint64
+
+func (n *noise) next() float64 {
+	*n = *n*6364136223846793005 + 1442695040888963407
+	return float64(uint64(*n)>>11)/(1<<53) - 0.5
+}
+
+func mustNew(t testing.TB, cfg Config) *Heuristic {
+	t.Helper()
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New(%+v) error = %v", cfg, err)
+	}
+	return h
+}
+
+func TestChannel(t *testing.T) {
+	tests := map[string]string{
+		"sat1/voltage": "voltage", "sat1.bus.temperature": "temperature",
+		"gyro": "gyro", "a/b.c/gyro": "gyro", "": "", "sat1/": "",
+	}
+	for id, want := range tests {
+		if got := Channel(id); got != want {
+			t.Errorf("Channel(%q) = %q, want %q", id, got, want)
+		}
+	}
+}
+
+func TestPresetLimits(t *testing.T) {
+	h := mustNew(t, Config{})
+	tests := []struct {
+		series string
+		v      float64
+		want   bool
+	}{
+		{"sat1/voltage", 8, false},
+		{"sat1/voltage", 7, false},
+		{"sat1/voltage", 9, false},
+		{"sat1/voltage", 6.9, true},
+		{"sat1/voltage", 9.1, true},
+		{"sat1/temperature", 40, false},
+		{"sat1/temperature", 40.5, true},
+		{"sat1/temperature", -100, false},
+		{"sat1.gyro", 0.1, false},
+		{"sat1.gyro", -0.11, true},
+		{"sat1.gyro", 0.2, true},
+		{"sat1/pressure", 1e9, false}, // no limit configured
+	}
+	for _, tt := range tests {
+		st := h.NewState(tt.series)
+		r := h.Score(&st, 0, tt.v)
+		if r.LimitViolation != tt.want || r.Anomaly != tt.want {
+			t.Errorf("Score(%s, %v) = %+v, want LimitViolation=Anomaly=%v", tt.series, tt.v, r, tt.want)
+		}
+		if tt.want && r.Score != 1 {
+			t.Errorf("Score(%s, %v).Score = %v, want 1", tt.series, tt.v, r.Score)
+		}
+	}
+}
+
+func TestConfiguredLimits(t *testing.T) {
+	h := mustNew(t, Config{
+		Limits:       map[string]Limit{"voltage": Within(20, 30), "current": Above(2)},
+		SeriesLimits: map[string]Limit{"sat9/voltage": Below(1)},
+	})
+	tests := []struct {
+		series string
+		v      float64
+		want   bool
+	}{
+		{"sat1/voltage", 8, true}, // channel override replaces the preset
+		{"sat1/voltage", 25, false},
+		{"sat1/current", 3, true},
+		{"sat9/voltage", 8, false}, // series limit wins over the channel's
+		{"sat9/voltage", 0.5, true},
+		{"sat1/temperature", 41, true}, // preset still present
+	}
+	for _, tt := range tests {
+		st := h.NewState(tt.series)
+		if r := h.Score(&st, 0, tt.v); r.LimitViolation != tt.want {
+			t.Errorf("Score(%s, %v).LimitViolation = %v, want %v", tt.series, tt.v, r.LimitViolation, tt.want)
+		}
+	}
+	noPreset := mustNew(t, Config{NoPreset: true})
+	st := noPreset.NewState("sat1/temperature")
+	if r := noPreset.Score(&st, 0, 100); r.LimitViolation {
+		t.Errorf("NoPreset: Score(temperature, 100).LimitViolation = true, want false")
+	}
+}
+
+func TestInvalidConfig(t *testing.T) {
+	for name, cfg := range map[string]Config{
+		"inverted limit": {Limits: map[string]Limit{"x": Within(5, 1)}},
+		"NaN limit":      {SeriesLimits: map[string]Limit{"x": Above(math.NaN())}},
+		"negative learn": {Learning: -1},
+		"bad half-life":  {HalfLife: -1},
+		"bad flag":       {Flag: math.Inf(1)},
+	} {
+		if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("New(%s) error = %v, want ErrInvalidConfig", name, err)
+		}
+	}
+}
+
+func TestLearningPeriod(t *testing.T) {
+	h := mustNew(t, Config{Learning: 30})
+	st := h.NewState("sat1/voltage")
+	for i := range 100 {
+		v := 8 + 0.01*float64(i%3)
+		if i == 10 {
+			v = 8.9 // a jump inside the limits while learning: not flagged
+		}
+		r := h.Score(&st, int64(i), v)
+		if want := i < 30; r.Learning != want {
+			t.Fatalf("sample %d: Learning = %v, want %v", i, r.Learning, want)
+		}
+		if r.Learning && r.Anomaly {
+			t.Fatalf("sample %d: Anomaly while learning", i)
+		}
+	}
+	// Limits apply while learning.
+	st = h.NewState("sat1/voltage")
+	if r := h.Score(&st, 0, 10); !r.LimitViolation || !r.Learning {
+		t.Errorf("first sample 10 V: %+v, want LimitViolation and Learning", r)
+	}
+}
+
+func TestFlatAndQuantisedStayCalm(t *testing.T) {
+	h := mustNew(t, Config{NoPreset: true})
+	gens := map[string]func(int, *noise) float64{
+		"flat":      func(int, *noise) float64 { return 3.3 },
+		"zero":      func(int, *noise) float64 { return 0 },
+		"quantised": func(_ int, n *noise) float64 { return math.Round(2 * n.next()) },
+		"toggle":    func(i int, _ *noise) float64 { return float64(i % 2) },
+	}
+	for name, gen := range gens {
+		t.Run(name, func(t *testing.T) {
+			st := h.NewState(name)
+			var n noise = 5
+			flags := 0
+			for i := range 5000 {
+				r := h.Score(&st, int64(i), gen(i, &n))
+				if math.IsNaN(r.Score) || r.Score < 0 || r.Score > 1 {
+					t.Fatalf("sample %d: Score = %v, want in [0, 1]", i, r.Score)
+				}
+				if r.Anomaly {
+					flags++
+				}
+			}
+			// "Stay calm" means no runaway: a flag rate of at most 0.2%.
+			if flags > 10 {
+				t.Errorf("%d flags in 5000 normal samples, want at most 10", flags)
+			}
+		})
+	}
+}
+
+func TestDetectsLevelShift(t *testing.T) {
+	h := mustNew(t, Config{})
+	st := h.NewState("sat1/pressure")
+	var n noise
+	for i := range 2000 {
+		h.Score(&st, int64(i), 10+n.next())
+	}
+	for i := range 10 {
+		if h.Score(&st, int64(2000+i), 20+n.next()).Anomaly {
+			return
+		}
+	}
+	t.Fatal("level shift of 10 deviations not flagged within 10 samples")
+}
+
+func TestNaNDoesNotPoisonState(t *testing.T) {
+	h := mustNew(t, Config{})
+	clean, dirty := h.NewState("sat1/voltage"), h.NewState("sat1/voltage")
+	var n noise
+	for i := range 2000 {
+		v := 8 + 0.3*n.next()
+		if i%50 == 0 {
+			for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+				if r := h.Score(&dirty, int64(i), bad); r.Anomaly || r.Score != 0 {
+					t.Fatalf("Score(%v) = %+v, want zero", bad, r)
+				}
+			}
+		}
+		if a, b := h.Score(&clean, int64(i), v), h.Score(&dirty, int64(i), v); a != b {
+			t.Fatalf("sample %d: %+v after invalid inputs, want %+v", i, b, a)
+		}
+	}
+}
+
+func TestStateSizeAndAllocs(t *testing.T) {
+	if sz := unsafe.Sizeof(State{}); sz > 256 {
+		t.Errorf("unsafe.Sizeof(State{}) = %d, want <= 256", sz)
+	}
+	h := mustNew(t, Config{})
+	st := h.NewState("sat1/voltage")
+	var n noise
+	i := int64(0)
+	if a := testing.AllocsPerRun(1000, func() { i++; h.Score(&st, i, 8+n.next()) }); a != 0 {
+		t.Errorf("Score allocates %v times per call, want 0", a)
+	}
+}
+
+func FuzzScore(f *testing.F) {
+	for _, v := range []float64{0, 8, -1e308, 1e308, math.NaN(), math.Inf(1), 5e-324} {
+		f.Add(v, 1.0)
+	}
+	h := mustNew(f, Config{Learning: 5})
+	f.Fuzz(func(t *testing.T, a, b float64) {
+		st := h.NewState("sat1/voltage")
+		for i := range 40 {
+			v := a
+			if i%3 == 0 {
+				v = b
+			}
+			r := h.Score(&st, int64(i), v)
+			if math.IsNaN(r.Score) || r.Score < 0 || r.Score > 1 {
+				t.Fatalf("Score(%v) = %v, want in [0, 1]", v, r.Score)
+			}
+		}
+	})
+}
+
+func BenchmarkScore(b *testing.B) {
+	h := mustNew(b, Config{})
+	st := h.NewState("sat1/voltage")
+	var n noise
+	vs := make([]float64, 4096)
+	for i := range vs {
+		vs[i] = 8 + 0.2*math.Sin(float64(i)/20) + 0.05*n.next()
+	}
+	b.ReportAllocs()
+	b.ReportMetric(float64(unsafe.Sizeof(st)), "state-bytes")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		h.Score(&st, int64(i), vs[i&(len(vs)-1)])
+	}
+}

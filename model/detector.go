@@ -1,0 +1,125 @@
+package model
+
+import "math"
+
+// Result is the model's verdict on one sample.
+type Result struct {
+	// Score is the anomaly score in [0, 1]; 0 while not Warm and during
+	// the suppression that follows a flag.
+	Score float64
+	// Anomaly is the model's own decision: Score >= Config.Threshold, at
+	// most once per Config.Suppress samples.
+	Anomaly bool
+	// Warm is false while the detector is still learning (the first
+	// Config.WarmUp samples of a new or re-created series).
+	Warm bool
+}
+
+// Detector is the model state for one series (see StateBytes). It is not
+// safe for concurrent use; Engine adds locking.
+type Detector struct {
+	p *params
+
+	n       uint32  // finite samples seen, saturating
+	quiet   int32   // samples left in the post-detection suppression
+	slow    float64 // slow EWMA mean
+	dev     float64 // slow EWMA absolute deviation from slow
+	fast    float64 // fast EWMA mean
+	prev    float64
+	quantum float64 // smallest non-zero |first difference| seen
+	lo, hi  float64 // range seen so far
+
+	lk  [numFeatures]likelihood
+	sea season
+	nov novelty
+	stk stuck
+}
+
+// NewDetector returns a detector for one series.
+func NewDetector(cfg Config) (*Detector, error) {
+	p, err := cfg.params()
+	if err != nil {
+		return nil, err
+	}
+	return &Detector{p: p}, nil
+}
+
+// Update feeds one sample (unix nanoseconds, value) and returns its score.
+// Samples must come in time order. A NaN or infinite value is ignored: it
+// returns a zero score and leaves the state untouched.
+func (d *Detector) Update(unixNanos int64, v float64) Result {
+	p := d.p
+	warm := int(d.n) >= p.warmUp
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return Result{Warm: warm}
+	}
+	if d.n < math.MaxUint32 {
+		d.n++
+	}
+	hour := hourOf(unixNanos)
+	if d.n == 1 {
+		d.prev, d.slow, d.fast, d.lo, d.hi = v, v, v, v, v
+		d.quantum = math.Inf(1)
+		d.sea.update(hour, v, 0, p)
+		return Result{}
+	}
+	// Early on the EWMAs are plain running means so they settle quickly.
+	r := 1 / float64(d.n)
+	aSlow, aFast := math.Max(p.aSlow, r), math.Max(p.aFast, r)
+	stuck := d.stk.update(v == d.prev)
+	if step := math.Abs(v - d.prev); step > 0 && step < d.quantum {
+		d.quantum = step
+	}
+	floor := d.floor()
+	d.fast += aFast * (v - d.fast)
+	d.lo, d.hi = math.Min(d.lo, v), math.Max(d.hi, v)
+
+	var raw [numFeatures]float64
+	raw[0] = math.Abs(d.fast-d.slow) / math.Max(d.dev, floor)
+	raw[1] = d.sea.update(hour, v, floor, p)
+	raw[2] = d.nov.update(levelOf(v, d.lo, d.hi))
+
+	// The features are complementary detectors, so the strongest evidence
+	// wins; each is already calibrated by its own likelihood.
+	score := 0.0
+	for i := range raw {
+		s := d.lk[i].update(raw[i], p, warm, d.n-1)
+		if p.disable&(1<<i) == 0 && s > score {
+			score = s
+		}
+	}
+
+	d.slow += aSlow * (v - d.slow)
+	d.dev += aSlow * (math.Abs(v-d.slow) - d.dev)
+	d.prev = v
+
+	if !warm {
+		return Result{}
+	}
+	// A stuck signal has no likelihood to calibrate (it fires once per
+	// record-breaking run), so it joins the max directly.
+	if p.disable&FeatureStuck == 0 && stuck > score {
+		score = stuck
+	}
+	res := Result{Score: score, Warm: true}
+	switch {
+	case d.quiet > 0:
+		d.quiet--
+		res.Score = 0
+	case score >= p.threshold:
+		res.Anomaly = true
+		d.quiet = int32(p.suppress)
+	}
+	return res
+}
+
+// floor is the smallest scale used to normalise deviations: half the data's
+// quantum (so integer counts that sit still do not make a 1-unit move look
+// infinite) or a relative epsilon of the level for truly flat series.
+func (d *Detector) floor() float64 {
+	f := 1e-6 * (math.Abs(d.slow) + 1e-3)
+	if q := d.quantum / 2; q > f && !math.IsInf(q, 1) {
+		f = q
+	}
+	return f
+}

@@ -1,0 +1,134 @@
+package model
+
+import "math"
+
+// season is a time-of-day profile: per UTC hour, an EWMA of the value and of
+// its absolute deviation. Telemetry and the NAB series are often diurnal;
+// for a series that is not, the feature is just another slow z-score and the
+// likelihood stage discounts it.
+type season struct {
+	mean, dev [24]float32
+	n         [24]uint8 // samples learned per hour, saturating
+}
+
+// seasonMin is the number of samples an hour bin learns before it reports.
+// A bin's first deviations are measured against a floor-sized spread, and
+// the huge ratios that produced used to inflate the feature's long-run
+// variance in the likelihood, hiding real seasonal breaks for days.
+const seasonMin = 6
+
+const nanosPerHour = 3600 * 1e9
+
+func hourOf(unixNanos int64) int {
+	h := (unixNanos / nanosPerHour) % 24
+	if h < 0 {
+		h += 24
+	}
+	return int(h)
+}
+
+// update returns |v - profile| / deviation for the hour (0 until the hour
+// has learned seasonMin samples) and then learns v. floor keeps the deviation from collapsing
+// on flat stretches.
+func (s *season) update(h int, v, floor float64, p *params) float64 {
+	if s.n[h] == 0 {
+		s.n[h] = 1
+		s.mean[h], s.dev[h] = float32(v), float32(floor)
+		return 0
+	}
+	m, d := float64(s.mean[h]), float64(s.dev[h])
+	if d < floor {
+		d = floor
+	}
+	r := math.Abs(v-m) / d
+	if s.n[h] <= seasonMin {
+		r = 0
+	}
+	if s.n[h] < math.MaxUint8 {
+		s.n[h]++
+	}
+	s.mean[h] = float32(m + p.aSeason*(v-m))
+	s.dev[h] = float32(d + p.aSeason*(math.Abs(v-m)-d))
+	return r
+}
+
+// novelty is novelty against the whole history, as CAD OSE does: values
+// are discretised over the running [min, max] range into 8 levels and bit
+// sets record which 1-, 2- and 3-step transitions were ever seen.
+type novelty struct {
+	one   [1]uint64  // 8*8 bits
+	two   [8]uint64  // 8^3 bits
+	three [64]uint64 // 8^4 bits
+	hist  uint16     // last three levels, 3 bits each (newest lowest)
+}
+
+// novelty weights of an unseen 1-, 2- and 3-step transition: the shorter
+// the unseen context, the stronger the evidence of a new behaviour.
+const (
+	w1, w2, w3 = 0.5, 0.3, 0.2
+)
+
+// update records level cur and returns the weighted share of unseen
+// transitions in [0, 1].
+func (g *novelty) update(cur uint8) float64 {
+	var u1, u2, u3 float64
+	h := uint(g.hist)
+	c := uint(cur)
+	i1 := (h&7)<<3 | c
+	i2 := (h&63)<<3 | c
+	i3 := (h&511)<<3 | c
+	if g.one[0]&(1<<i1) == 0 {
+		u1 = 1
+		g.one[0] |= 1 << i1
+	}
+	if g.two[i2/64]&(1<<(i2%64)) == 0 {
+		u2 = 1
+		g.two[i2/64] |= 1 << (i2 % 64)
+	}
+	if g.three[i3/64]&(1<<(i3%64)) == 0 {
+		u3 = 1
+		g.three[i3/64] |= 1 << (i3 % 64)
+	}
+	g.hist = uint16((h<<3 | c) & 511)
+	return w1*u1 + w2*u2 + w3*u3
+}
+
+// levelOf discretises v into 8 levels over the range seen so far.
+func levelOf(v, lo, hi float64) uint8 {
+	r := hi - lo
+	if !(r > 0) {
+		return 0
+	}
+	return uint8(math.Min(7, math.Floor(8*(v-lo)/r)))
+}
+
+// stuck flags a flatlined signal, a classic telemetry fault (a frozen
+// sensor, a dead exporter reporting 0): a run of identical values that
+// breaks the record of every earlier run by stuckMargin. Runs shorter than
+// stuckMin samples never count, so series that merely repeat a value now
+// and then stay quiet.
+type stuck struct {
+	run, record uint32 // current run of repeats; longest finished run
+}
+
+const (
+	stuckMargin = 1.1
+	stuckMin    = 30
+)
+
+// update extends or ends the current run and returns 1 on the one sample
+// at which the run becomes record-breaking, else 0.
+func (s *stuck) update(repeat bool) float64 {
+	if !repeat {
+		s.record = max(s.record, s.run)
+		s.run = 0
+		return 0
+	}
+	if s.run < math.MaxUint32 {
+		s.run++
+	}
+	if s.run == uint32(math.Ceil(stuckMargin*float64(max(s.record, stuckMin)))) {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,60 @@
+package model
+
+import "math"
+
+// likelihood is Numenta's anomaly-likelihood post-processor reduced to
+// O(1) state: the short moving average of a raw feature is compared with
+// the long-run mean and variance of that same average. A feature that is
+// always large (a noisy series) therefore stops looking anomalous, and only
+// an unusual rise in the feature scores high.
+type likelihood struct {
+	short    float32 // short EWMA of the raw feature
+	mean     float32 // long EWMA of short
+	variance float32 // long EWMA of (short-mean)^2
+}
+
+// minStd floors the long-run spread of a feature so a perfectly quiet
+// feature (a flat series) does not turn the first wiggle into a 1e-300 tail
+// probability; features are in units of deviations, so 0.05 is small.
+const minStd = 0.05
+
+// update feeds one raw feature value and returns the log-scaled likelihood
+// in [0, 1]: Numenta's log(1-L)/log(1e-10) with L the Gaussian CDF.
+func (l *likelihood) update(x float64, p *params, warm bool, n uint32) float64 {
+	s := float64(l.short) + p.aShort*(x-float64(l.short))
+	l.short = float32(s)
+	m, v := float64(l.mean), float64(l.variance)
+	score := 0.0
+	sd := math.Sqrt(v)
+	if sd < minStd {
+		sd = minStd
+	}
+	if warm {
+		if z := (s - m) / sd; z > 0 {
+			score = logTail(z)
+		}
+	}
+	// A plain running mean and variance until the EWMA has enough samples,
+	// so the statistics are unbiased when scoring starts.
+	a := p.aLong
+	if r := 1 / float64(n); r > a {
+		a = r
+	}
+	d := s - m
+	m += a * d
+	v += a * (d*(s-m) - v)
+	l.mean, l.variance = float32(m), float32(v)
+	return score
+}
+
+// logTail maps a z-score to Numenta's log-likelihood scale: 0 for an
+// ordinary value, 0.5 for a one-sided tail probability of 1e-5 and 1 at
+// 1e-10 or beyond.
+func logTail(z float64) float64 {
+	q := 0.5 * math.Erfc(z/math.Sqrt2)
+	r := math.Log(q+1e-10) / -23.025850929940457 // ln(1e-10)
+	if r > 1 {
+		r = 1
+	}
+	return r
+}

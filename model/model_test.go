@@ -1,0 +1,211 @@
+package model
+
+import (
+	"errors"
+	"math"
+	"testing"
+)
+
+// noise is a deterministic pseudo-random series (an LCG), so tests need no
+// math/rand and are reproducible.
+type noise uint64
+
+func (n *noise) next() float64 {
+	*n = *n*6364136223846793005 + 1442695040888963407
+	return float64(uint64(*n)>>11)/(1<<53) - 0.5
+}
+
+const fiveMin = int64(300e9)
+
+func mustDetector(t testing.TB, cfg Config) *Detector {
+	t.Helper()
+	d, err := NewDetector(cfg)
+	if err != nil {
+		t.Fatalf("NewDetector(%+v) error = %v", cfg, err)
+	}
+	return d
+}
+
+func TestConfigValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"zero value", Config{}, true},
+		{"negative warm-up", Config{WarmUp: -1}, false},
+		{"threshold above one", Config{Threshold: 1.5}, false},
+		{"negative half-life", Config{SlowHalfLife: -3}, false},
+		{"infinite half-life", Config{LongHalfLife: math.Inf(1)}, false},
+		{"season rate above one", Config{SeasonRate: 2}, false},
+		{"unknown feature bit", Config{Disable: 1 << 7}, false},
+		{"suppression off", Config{Suppress: -1}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewDetector(tt.cfg)
+			if (err == nil) != tt.ok {
+				t.Fatalf("NewDetector(%+v) error = %v, want ok=%v", tt.cfg, err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("NewDetector(%+v) error = %v, want ErrInvalidConfig", tt.cfg, err)
+			}
+		})
+	}
+}
+
+func TestWarmUp(t *testing.T) {
+	d := mustDetector(t, Config{WarmUp: 50})
+	var n noise
+	for i := range 200 {
+		v := n.next()
+		if i == 20 {
+			v = 1e6 // a huge outlier while learning must not be flagged
+		}
+		r := d.Update(int64(i)*fiveMin, v)
+		if wantWarm := i >= 50; r.Warm != wantWarm {
+			t.Fatalf("sample %d: Warm = %v, want %v", i, r.Warm, wantWarm)
+		}
+		if !r.Warm && (r.Anomaly || r.Score != 0) {
+			t.Fatalf("sample %d while learning: Update = %+v, want zero score and no anomaly", i, r)
+		}
+	}
+}
+
+func TestFlatAndQuantisedSeriesStayCalm(t *testing.T) {
+	tests := []struct {
+		name string
+		gen  func(i int, n *noise) float64
+	}{
+		{"flat", func(int, *noise) float64 { return 42 }},
+		{"flat zero", func(int, *noise) float64 { return 0 }},
+		{"quantised counts", func(_ int, n *noise) float64 { return math.Round(3 + 2*n.next()) }},
+		{"two-level toggle", func(i int, _ *noise) float64 { return float64(i % 2) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := mustDetector(t, Config{})
+			var n noise = 7
+			flags := 0
+			for i := range 5000 {
+				r := d.Update(int64(i)*fiveMin, tt.gen(i, &n))
+				if math.IsNaN(r.Score) || r.Score < 0 || r.Score > 1 {
+					t.Fatalf("sample %d: Score = %v, want in [0, 1]", i, r.Score)
+				}
+				if r.Anomaly {
+					flags++
+				}
+			}
+			if flags > 3 {
+				t.Errorf("%d flags on a normal series, want at most 3", flags)
+			}
+		})
+	}
+}
+
+func TestDetectsLevelShift(t *testing.T) {
+	d := mustDetector(t, Config{})
+	var n noise
+	for i := range 2000 {
+		d.Update(int64(i)*fiveMin, 10+n.next())
+	}
+	for i := 2000; i < 2010; i++ {
+		if r := d.Update(int64(i)*fiveMin, 20+n.next()); r.Anomaly {
+			return
+		}
+	}
+	t.Fatal("level shift of 10 deviations not flagged within 10 samples")
+}
+
+func TestDetectsStuckSignal(t *testing.T) {
+	tests := []struct {
+		name    string
+		disable uint8
+		want    bool
+	}{
+		{"stuck on", 0, true},
+		{"stuck off", FeatureStuck, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Noise, then a sensor frozen at an ordinary value: no level,
+			// season or transition change, only the flatline.
+			d := mustDetector(t, Config{Disable: tt.disable})
+			var n noise = 5
+			for i := range 3000 {
+				d.Update(int64(i)*fiveMin, 10+n.next())
+			}
+			got := false
+			for i := 3000; i < 3100; i++ {
+				got = got || d.Update(int64(i)*fiveMin, 10).Anomaly
+			}
+			if got != tt.want {
+				t.Errorf("frozen signal flagged = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNaNDoesNotPoisonState(t *testing.T) {
+	clean, dirty := mustDetector(t, Config{}), mustDetector(t, Config{})
+	var n noise
+	for i := range 3000 {
+		ts, v := int64(i)*fiveMin, 5+n.next()
+		if i%97 == 0 {
+			for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+				if r := dirty.Update(ts, bad); r.Score != 0 || r.Anomaly {
+					t.Fatalf("Update(%v) = %+v, want zero score", bad, r)
+				}
+			}
+		}
+		if a, b := clean.Update(ts, v), dirty.Update(ts, v); a != b {
+			t.Fatalf("sample %d: Update = %+v after invalid inputs, want %+v", i, b, a)
+		}
+	}
+}
+
+func TestReproducible(t *testing.T) {
+	run := func() []Result {
+		d := mustDetector(t, Config{})
+		var n noise = 3
+		out := make([]Result, 0, 4000)
+		for i := range 4000 {
+			v := 100 + 10*math.Sin(float64(i)/40) + n.next()
+			if i > 3000 && i < 3050 {
+				v += 30
+			}
+			out = append(out, d.Update(int64(i)*fiveMin, v))
+		}
+		return out
+	}
+	a, b := run(), run()
+	flagged := false
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("sample %d: run 2 = %+v, run 1 = %+v", i, b[i], a[i])
+		}
+		flagged = flagged || a[i].Anomaly
+	}
+	if !flagged {
+		t.Error("injected anomaly not flagged; the fixture no longer exercises scoring")
+	}
+}
+
+func TestStateSize(t *testing.T) {
+	if StateBytes > 1024 {
+		t.Errorf("StateBytes = %d, want <= 1024", StateBytes)
+	}
+}
+
+func TestUpdateDoesNotAllocate(t *testing.T) {
+	d := mustDetector(t, Config{})
+	var n noise
+	i := int64(0)
+	allocs := testing.AllocsPerRun(1000, func() {
+		i++
+		d.Update(i*fiveMin, n.next())
+	})
+	if allocs != 0 {
+		t.Errorf("Update allocates %v times per call, want 0", allocs)
+	}
+}
