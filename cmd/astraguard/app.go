@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/astraguard/astraguard/breaker"
+	"github.com/astraguard/astraguard/breaker/breakergrpc"
+	"github.com/astraguard/astraguard/breaker/breakerprom"
+	"github.com/astraguard/astraguard/detector"
+	"github.com/astraguard/astraguard/server"
+)
+
+// modelBreaker names the breaker that guards the model.
+const modelBreaker = "model"
+
+// app is the wired service.
+type app struct {
+	cfg     config
+	logger  *slog.Logger
+	reg     *prometheus.Registry
+	srv     *server.Server
+	closers []func() error
+	ready   atomic.Bool
+	recheck chan struct{} // model readiness re-checks asked for by the breaker
+	checker readyChecker  // nil for the embedded model
+	grpcLis net.Listener
+	httpLis net.Listener
+}
+
+func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	ho := &slog.HandlerOptions{Level: lvl}
+	switch cfg.logFormat {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, ho)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, ho)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want json or text", cfg.logFormat)
+}
+
+// newApp wires config → logger → registry → breakers → model → detector →
+// server, and opens the listeners so a port clash fails at start.
+func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
+	logger, err := newLogger(cfg, stderr)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, logger: logger, reg: prometheus.NewRegistry(), recheck: make(chan struct{}, 1)}
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	settings, err := breakerSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	hub := server.NewHub()
+	breakers, err := breaker.NewRegistry(settings,
+		breaker.WithObserver(hub.Publish),
+		breaker.WithClassifier(breakergrpc.Classify),
+		breaker.WithObserver(func(t breaker.Transition) {
+			logger.Info("breaker transition", "breaker", t.Name, "from", t.From.String(), "to", t.To.String(), "reason", t.Reason)
+			if t.Name == modelBreaker && t.To == breaker.StateHalfOpen {
+				a.askRecheck()
+			}
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("breakers: %w", err)
+	}
+	a.reg.MustRegister(breakerprom.NewCollector(breakers))
+	gate := breakers.Breaker(modelBreaker)
+
+	loadErrors := promauto.With(a.reg).NewCounter(prometheus.CounterOpts{
+		Name: "astraguard_anomaly_model_load_errors_total",
+		Help: "Failed model loads and readiness or metadata checks.",
+	})
+	model, closeModel, err := newModel(ctx, cfg, logger, loadErrors)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, closeModel)
+	a.checker, _ = model.(readyChecker)
+
+	det, err := detector.New(model, gate, detector.Config{ModelTimeout: cfg.modelTimeout, MaxSeries: cfg.maxSeries},
+		detector.WithLogger(logger.With("component", "detector")),
+		detector.WithRegisterer(a.reg),
+		detector.WithRejectReason(rejectReason),
+	)
+	if err != nil {
+		return nil, err
+	}
+	admin := server.NewAdminService(breakers, hub, logger.With("component", "admin"))
+	a.srv, err = server.New(det, admin, server.Config{MaxSamplesPerRequest: cfg.maxSamples},
+		server.WithLogger(logger.With("component", "grpc")),
+		server.WithRegisterer(a.reg),
+	)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.listen(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// rejectReason tells the verdicts why the breaker said no.
+func rejectReason(err error) detector.Reason {
+	switch {
+	case errors.Is(err, breaker.ErrForcedOpen):
+		return detector.ReasonForcedOpen
+	case errors.Is(err, breaker.ErrTooManyProbes):
+		return detector.ReasonProbeLimit
+	}
+	return detector.ReasonBreakerOpen
+}
+
+func breakerSettings(cfg config) (breaker.Settings, error) {
+	s, err := breaker.Preset(strings.ToLower(cfg.breakerPreset))
+	if err != nil {
+		return s, fmt.Errorf("--breaker-preset: %w", err)
+	}
+	if cfg.failureThreshold > 0 {
+		s.FailureThreshold = cfg.failureThreshold
+	}
+	if cfg.recoveryTimeout > 0 {
+		s.RecoveryTimeout = cfg.recoveryTimeout
+	}
+	if cfg.successThreshold > 0 {
+		s.SuccessThreshold = cfg.successThreshold
+	}
+	return s, nil
+}
+
+func (a *app) listen(ctx context.Context) error {
+	var lc net.ListenConfig
+	var err error
+	if a.grpcLis, err = lc.Listen(ctx, "tcp", a.cfg.grpcAddr); err != nil {
+		return fmt.Errorf("grpc listen: %w", err)
+	}
+	if a.cfg.httpAddr != "" {
+		if a.httpLis, err = lc.Listen(ctx, "tcp", a.cfg.httpAddr); err != nil {
+			return fmt.Errorf("http listen: %w", err)
+		}
+	}
+	return nil
+}
+
+func (a *app) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !a.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	return mux
+}
+
+// serve runs until ctx is done, then shuts down: health NOT_SERVING, a
+// drain bounded by the grace period, then a hard stop.
+func (a *app) serve(ctx context.Context) error {
+	defer a.close()
+	g, gctx := errgroup.WithContext(ctx)
+	var hs *http.Server
+	if a.httpLis != nil {
+		hs = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+		g.Go(func() error {
+			if err := hs.Serve(a.httpLis); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("http: %w", err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error { return a.srv.Serve(a.grpcLis) })
+	g.Go(func() error { a.recheckLoop(gctx); return nil })
+	g.Go(func() error {
+		<-gctx.Done()
+		a.logger.Info("shutting down", "grace_period", a.cfg.gracePeriod.String())
+		a.ready.Store(false)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.gracePeriod)
+		defer cancel()
+		a.srv.Shutdown(sctx)
+		if hs != nil {
+			return hs.Shutdown(sctx)
+		}
+		return nil
+	})
+	a.srv.SetServing()
+	a.ready.Store(true)
+	a.logger.Info("serving", "grpc_addr", a.grpcLis.Addr().String(), "http_addr", addrOf(a.httpLis), "model", modelDesc(a.cfg))
+	return g.Wait()
+}
+
+func (a *app) close() {
+	for _, c := range a.closers {
+		if err := c(); err != nil {
+			a.logger.Warn("close", "err", err)
+		}
+	}
+	a.closers = nil
+}
+
+func addrOf(l net.Listener) string {
+	if l == nil {
+		return ""
+	}
+	return l.Addr().String()
+}
+
+func modelDesc(cfg config) string {
+	if cfg.modelAddr == "" {
+		return "embedded"
+	}
+	return cfg.modelAddr
+}
+
+// readyChecker is the remote model client's readiness and metadata check.
+type readyChecker interface {
+	CheckReady(ctx context.Context) error
+}
+
+// askRecheck asks recheckLoop for a readiness check without blocking the
+// breaker that calls it; a check already pending covers this one too.
+func (a *app) askRecheck() {
+	select {
+	case a.recheck <- struct{}{}:
+	default:
+	}
+}
+
+// recheckLoop re-checks the remote model's readiness and metadata when the
+// breaker starts probing it, so a model server that came back with another
+// model is noticed (and counted in astraguard_anomaly_model_load_errors_total).
+func (a *app) recheckLoop(ctx context.Context) {
+	if a.checker == nil {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.recheck:
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if err := a.checker.CheckReady(cctx); err != nil {
+				a.logger.WarnContext(ctx, "model readiness check failed", "err", err)
+			}
+			cancel()
+		}
+	}
+}

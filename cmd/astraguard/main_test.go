@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestParseConfig(t *testing.T) {
+	env := map[string]string{"ASTRAGUARD_GRPC_ADDR": "127.0.0.1:1", "ASTRAGUARD_BREAKER_PRESET": "strict"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, err := parseConfig([]string{"--grpc-addr=127.0.0.1:2", "--failure-threshold=7"}, lookup, io.Discard)
+	if err != nil {
+		t.Fatalf("parseConfig() error = %v", err)
+	}
+	if cfg.grpcAddr != "127.0.0.1:2" || cfg.breakerPreset != "strict" {
+		t.Errorf("config = %+v, want the flag to beat the environment and the env preset kept", cfg)
+	}
+	s, err := breakerSettings(cfg)
+	if err != nil || s.FailureThreshold != 7 || s.RecoveryTimeout != 10*time.Second || s.SuccessThreshold != 1 {
+		t.Errorf("breakerSettings() = %+v, %v, want strict with 7 failures", s, err)
+	}
+	for _, args := range [][]string{{"--model-timeout=0s"}, {"--breaker-preset=nope"}, {"extra"}, {"--failure-threshold=-1"}} {
+		cfg, err := parseConfig(args, lookup, io.Discard)
+		if err == nil {
+			_, err = breakerSettings(cfg)
+		}
+		if err == nil {
+			t.Errorf("parseConfig(%q) error = nil, want an error", args)
+		}
+	}
+	if _, err := parseConfig(nil, func(k string) (string, bool) {
+		return "notaduration", k == "ASTRAGUARD_MODEL_TIMEOUT"
+	}, io.Discard); err == nil || !strings.Contains(err.Error(), "ASTRAGUARD_MODEL_TIMEOUT") {
+		t.Errorf("bad env error = %v, want one naming the variable", err)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// syncBuffer is a log sink safe for the service's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRunServesAndShutsDown runs the real binary's wiring with the
+// embedded model on loopback: it serves gRPC and HTTP, then exits cleanly
+// when its context ends.
+func TestRunServesAndShutsDown(t *testing.T) {
+	grpcAddr, httpAddr := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--grpc-addr=" + grpcAddr, "--http-addr=" + httpAddr, "--grace-period=2s"}, &logs)
+	}()
+
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	health := healthpb.NewHealthClient(conn)
+	var status healthpb.HealthCheckResponse_ServingStatus
+	for range 200 { // the server may still be starting: wait for it, boundedly
+		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
+		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			status = resp.GetStatus()
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health never SERVING; logs:\n%s", logs.String())
+	}
+	resp, err := astraguardv1.NewDetectorServiceClient(conn).DetectBatch(ctx, &astraguardv1.DetectBatchRequest{
+		Series: []*astraguardv1.SeriesSamples{{SeriesId: "sat1/voltage", Values: []float64{8.1, 12}}},
+	})
+	if err != nil || len(resp.GetVerdicts()) != 2 || !resp.GetVerdicts()[1].GetLimitViolation() {
+		t.Fatalf("DetectBatch() = %v, %v, want 2 verdicts, the second a limit violation", resp, err)
+	}
+	body := httpGet(t, "http://"+httpAddr+"/metrics")
+	for _, name := range []string{"astraguard_circuit_state", "astraguard_circuit_failures_total", "astraguard_circuit_successes_total",
+		"astraguard_circuit_trips_total", "astraguard_circuit_recoveries_total", "astraguard_circuit_failure_ratio",
+		"astraguard_circuit_open_duration_seconds", "astraguard_anomaly_detections_total", "astraguard_anomaly_detection_latency_seconds",
+		"astraguard_anomaly_model_load_errors_total", "astraguard_anomaly_model_fallback_activations_total", "astraguard_grpc_server_handled_total"} {
+		if !strings.Contains(body, "\n"+name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	if got := httpGet(t, "http://"+httpAddr+"/readyz"); got != "ready\n" {
+		t.Errorf("/readyz = %q, want ready", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run() error = %v, want nil after shutdown", err)
+	}
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

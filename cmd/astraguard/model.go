@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/astraguard/astraguard/detector"
+	"github.com/astraguard/astraguard/detector/embedded"
+	"github.com/astraguard/astraguard/detector/oip"
+	"github.com/astraguard/astraguard/model"
+)
+
+// newModel returns the remote model client when --model-addr is set and
+// the embedded reference model otherwise, with a function that releases it.
+func newModel(ctx context.Context, cfg config, logger *slog.Logger, loadErrors prometheus.Counter) (detector.Model, func() error, error) {
+	if cfg.modelAddr == "" {
+		engine, err := model.NewEngine(model.Config{}, cfg.maxSeries)
+		if err != nil {
+			loadErrors.Inc()
+			return nil, nil, fmt.Errorf("embedded model: %w", err)
+		}
+		return embedded.New(engine), func() error { return nil }, nil
+	}
+	conn, err := oip.NewConn(cfg.modelAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("model client: %w", err)
+	}
+	client, err := oip.New(conn, oip.Config{ModelName: cfg.modelName},
+		oip.WithLogger(logger.With("component", "model")),
+		oip.WithLoadErrors(loadErrors),
+	)
+	if err != nil {
+		_ = conn.Close()
+		return nil, nil, fmt.Errorf("model client: %w", err)
+	}
+	// A model that is down at start is not fatal: the breaker and the
+	// heuristic carry the service until it comes up.
+	if err := client.CheckReady(ctx); err != nil {
+		logger.WarnContext(ctx, "model not ready at start; serving from the heuristic until it is", "err", err)
+	}
+	return client, conn.Close, nil
+}

@@ -1,0 +1,97 @@
+package detector
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/astraguard/astraguard/detector/heuristic"
+)
+
+// Config holds the detector's tunables. The zero value is usable: every
+// zero field takes the default its doc gives.
+type Config struct {
+	// ModelTimeout bounds one model call. Default 100ms. A model that misses
+	// it counts as a breaker failure and the batch falls back to the heuristic.
+	ModelTimeout time.Duration
+	// MaxSeries bounds the series the detector tracks, so memory stays
+	// bounded whatever ids clients send. Default 100,000. Samples of further
+	// series get ErrTooManySeries.
+	MaxSeries int
+	// MaxSeriesIDBytes bounds a series id's length. Default 256.
+	MaxSeriesIDBytes int
+	// MaxFutureSkew is how far past the receive time a timestamp may lie.
+	// Default 5m; clocks drift, but a sample from next year is an error.
+	MaxFutureSkew time.Duration
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.ModelTimeout < 0 || c.MaxSeries < 0 || c.MaxSeriesIDBytes < 0 || c.MaxFutureSkew < 0 {
+		return c, errors.New("detector config: negative value")
+	}
+	if c.ModelTimeout == 0 {
+		c.ModelTimeout = 100 * time.Millisecond
+	}
+	if c.MaxSeries == 0 {
+		c.MaxSeries = 100_000
+	}
+	if c.MaxSeriesIDBytes == 0 {
+		c.MaxSeriesIDBytes = 256
+	}
+	if c.MaxFutureSkew == 0 {
+		c.MaxFutureSkew = 5 * time.Minute
+	}
+	return c, nil
+}
+
+// Clock tells the time; tests inject a fake.
+type Clock interface{ Now() time.Time }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Option configures a Detector.
+type Option func(*options)
+
+type options struct {
+	clock        Clock
+	logger       *slog.Logger
+	registerer   prometheus.Registerer
+	rejectReason func(error) Reason
+	heuristic    *heuristic.Heuristic
+}
+
+// WithClock sets the clock used for receive times and timestamp checks.
+func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }
+
+// WithLogger sets the logger; the default discards.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithRegisterer registers the detector's metrics; the default nil registers none.
+func WithRegisterer(r prometheus.Registerer) Option { return func(o *options) { o.registerer = r } }
+
+// WithRejectReason maps a Gate rejection to a fallback reason, so the
+// verdict can tell "forced open" from "open" without detector importing the
+// breaker. The default answers ReasonBreakerOpen.
+func WithRejectReason(f func(error) Reason) Option {
+	return func(o *options) { o.rejectReason = f }
+}
+
+// WithHeuristic sets the fallback heuristic; the default is
+// heuristic.New(heuristic.Config{}), the seed's limit preset.
+func WithHeuristic(h *heuristic.Heuristic) Option { return func(o *options) { o.heuristic = h } }
+
+func evaluateOptions(opts []Option) options {
+	o := options{
+		clock:        realClock{},
+		logger:       slog.New(slog.DiscardHandler),
+		rejectReason: func(error) Reason { return ReasonBreakerOpen },
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}

@@ -1,0 +1,282 @@
+package detector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/astraguard/astraguard/detector/heuristic"
+)
+
+// Model scores batches of samples. Predict fills out[i] for the i-th sample
+// counting across the groups in order; len(out) is the total sample count.
+// It must honour ctx's deadline.
+type Model interface {
+	Predict(ctx context.Context, in []Group, out []Prediction) error
+}
+
+// Prediction is the model's answer for one sample.
+type Prediction struct {
+	Score   float64 // in [0, 1]
+	Anomaly bool    // the model's own threshold decision
+	Warm    bool    // false while the model is still learning the series
+}
+
+// Gate guards model calls; *breaker.Breaker satisfies it, so detector never
+// imports the breaker and no closure is allocated per call.
+type Gate interface {
+	Allow() (ticket uint64, err error)
+	Done(ticket uint64, err error)
+}
+
+// ErrModelPanic reports a model that panicked; it counts as a model failure.
+var ErrModelPanic = errors.New("model panicked")
+
+// errCallerGone tells the gate that the outcome says nothing about the
+// model: the caller cancelled or ran out of time first.
+var errCallerGone = fmt.Errorf("caller gone: %w", context.Canceled)
+
+// Detector scores samples: model first, heuristic as the fallback.
+type Detector struct {
+	model   Model
+	gate    Gate
+	heur    *heuristic.Heuristic
+	cfg     Config
+	opts    options
+	table   *table
+	metrics *metrics
+	scratch sync.Pool // *scratch
+}
+
+type scratch struct {
+	groups []Group
+	preds  []Prediction
+	index  []int32 // model position -> verdict position, when compacted
+}
+
+// New returns a Detector that asks m through g and falls back to the
+// heuristic (WithHeuristic; the seed's limit preset by default).
+func New(m Model, g Gate, cfg Config, opts ...Option) (*Detector, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	o := evaluateOptions(opts)
+	if o.heuristic == nil {
+		if o.heuristic, err = heuristic.New(heuristic.Config{}); err != nil {
+			return nil, fmt.Errorf("new detector: %w", err)
+		}
+	}
+	if m == nil || g == nil {
+		return nil, errors.New("new detector: model and gate are required")
+	}
+	d := &Detector{model: m, gate: g, heur: o.heuristic, cfg: cfg, opts: o, table: newTable(cfg.MaxSeries)}
+	d.metrics = newMetrics(o.registerer, func() float64 { return float64(d.table.count.Load()) })
+	d.scratch.New = func() any { return new(scratch) }
+	return d, nil
+}
+
+// Score appends one verdict per sample of groups to dst, in order, and
+// returns the extended slice. It never fails: a sample that cannot be scored
+// gets a verdict with Err set, and a failing model degrades to the heuristic.
+func (d *Detector) Score(ctx context.Context, dst []Verdict, groups []Group) []Verdict {
+	total := 0
+	for _, g := range groups {
+		total += len(g.Values)
+	}
+	base := len(dst)
+	dst = grow(dst, total)
+	out := dst[base:]
+
+	nowT := d.opts.clock.Now()
+	now, latest := nowT.UnixNano(), nowT.Add(d.cfg.MaxFutureSkew).UnixNano()
+	start := time.Now()
+	valid, off, stamped := 0, 0, true
+	for _, g := range groups {
+		stamped = stamped && len(g.UnixNanos) == len(g.Values)
+		n := len(g.Values)
+		valid += d.scoreGroup(g, now, latest, out[off:off+n])
+		off += n
+	}
+	d.metrics.latency[SourceHeuristic].Observe(time.Since(start).Seconds())
+	if valid < total {
+		d.countErrors(out)
+	}
+	if valid > 0 {
+		d.askModel(ctx, groups, out, valid, stamped)
+	}
+	return dst
+}
+
+// askModel asks the model about the valid samples. stamped says every group
+// carries its own timestamps; otherwise the model gets the receive times.
+func (d *Detector) askModel(ctx context.Context, groups []Group, out []Verdict, valid int, stamped bool) {
+	ticket, err := d.gate.Allow()
+	if err != nil {
+		d.fallback(out, d.opts.rejectReason(err), valid)
+		return
+	}
+	sc := d.scratch.Get().(*scratch)
+	defer d.scratch.Put(sc)
+	in, compacted := groups, valid < len(out) || !stamped
+	if compacted {
+		in = sc.compact(groups, out)
+	}
+	sc.preds = growPreds(sc.preds, valid)
+
+	start := time.Now()
+	err = d.predict(ctx, in, sc.preds)
+	d.gate.Done(ticket, gateErr(ctx, err))
+	if err != nil {
+		reason := ReasonModelError
+		if errors.Is(err, context.DeadlineExceeded) {
+			reason = ReasonModelTimeout
+		}
+		d.opts.logger.DebugContext(ctx, "model call failed", "err", err, "samples", valid)
+		d.fallback(out, reason, valid)
+		return
+	}
+	d.metrics.latency[SourceModel].Observe(time.Since(start).Seconds())
+	d.apply(out, sc, valid, compacted)
+}
+
+// predict calls the model under its own deadline and turns a panic into a
+// model failure, so one bad model call costs a batch its model verdicts,
+// never the stream.
+func (d *Detector) predict(ctx context.Context, in []Group, out []Prediction) (err error) {
+	mctx, cancel := context.WithTimeout(ctx, d.cfg.ModelTimeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrModelPanic, r)
+		}
+	}()
+	return d.model.Predict(mctx, in, out)
+}
+
+func gateErr(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return errCallerGone
+	}
+	return err
+}
+
+// apply merges the model's predictions into the heuristic verdicts.
+func (d *Detector) apply(out []Verdict, sc *scratch, valid int, compacted bool) {
+	var fromModel, anomalies, warming int
+	for j, p := range sc.preds[:valid] {
+		i := j
+		if compacted {
+			i = int(sc.index[j])
+		}
+		v := &out[i]
+		if !p.Warm {
+			v.Reason = ReasonWarmingUp
+			warming++
+			continue
+		}
+		v.Source, v.Reason, v.Score = SourceModel, ReasonNone, clamp01(p.Score)
+		// An operating-limit violation is an anomaly whatever the model says.
+		v.Anomaly = p.Anomaly || v.LimitViolation
+		fromModel++
+		if v.Anomaly {
+			anomalies++
+		}
+	}
+	d.metrics.detections[SourceModel].Add(float64(fromModel))
+	d.metrics.anomalies[SourceModel].Add(float64(anomalies))
+	if warming > 0 {
+		d.countHeuristic(out, warming)
+		d.metrics.fallbackSamples[ReasonWarmingUp].Add(float64(warming))
+	}
+}
+
+// fallback keeps the heuristic verdicts already in out and says why.
+func (d *Detector) fallback(out []Verdict, reason Reason, valid int) {
+	for i := range out {
+		if out[i].Err == ErrNone {
+			out[i].Reason = reason
+		}
+	}
+	d.countHeuristic(out, valid)
+	d.metrics.fallbackBatches.Inc()
+	d.metrics.fallbackSamples[reason].Add(float64(valid))
+}
+
+func (d *Detector) countHeuristic(out []Verdict, n int) {
+	anomalies := 0
+	for i := range out {
+		if out[i].Source == SourceHeuristic && out[i].Anomaly {
+			anomalies++
+		}
+	}
+	d.metrics.detections[SourceHeuristic].Add(float64(n))
+	d.metrics.anomalies[SourceHeuristic].Add(float64(anomalies))
+}
+
+func (d *Detector) countErrors(out []Verdict) {
+	for i := range out {
+		if c := out[i].Err; c != ErrNone {
+			d.metrics.sampleErrors[c].Inc()
+		}
+	}
+}
+
+// SeriesCount reports how many series the detector tracks.
+func (d *Detector) SeriesCount() int { return int(d.table.count.Load()) }
+
+// compact copies the valid samples of groups into sc.groups, remembering
+// where each one's verdict lives.
+func (sc *scratch) compact(groups []Group, out []Verdict) []Group {
+	sc.groups, sc.index = sc.groups[:0], sc.index[:0]
+	off := 0
+	for _, g := range groups {
+		var ng Group
+		for i := range g.Values {
+			v := &out[off+i]
+			if v.Err != ErrNone {
+				continue
+			}
+			if ng.SeriesID == "" {
+				ng.SeriesID = g.SeriesID
+			}
+			ng.UnixNanos = append(ng.UnixNanos, v.UnixNanos)
+			ng.Values = append(ng.Values, g.Values[i])
+			sc.index = append(sc.index, int32(off+i))
+		}
+		if len(ng.Values) > 0 {
+			sc.groups = append(sc.groups, ng)
+		}
+		off += len(g.Values)
+	}
+	return sc.groups
+}
+
+func grow(s []Verdict, n int) []Verdict {
+	if cap(s)-len(s) < n {
+		s = append(make([]Verdict, 0, len(s)+n), s...)
+	}
+	return s[:len(s)+n]
+}
+
+func growPreds(s []Prediction, n int) []Prediction {
+	if cap(s) < n {
+		return make([]Prediction, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+func clamp01(x float64) float64 {
+	switch {
+	case x > 1:
+		return 1
+	case x >= 0:
+		return x
+	default: // negative or NaN from a misbehaving model
+		return 0
+	}
+}

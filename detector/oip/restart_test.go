@@ -1,0 +1,98 @@
+package oip_test
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc"
+
+	"github.com/astraguard/astraguard/detector"
+	"github.com/astraguard/astraguard/detector/embedded"
+	"github.com/astraguard/astraguard/detector/oip"
+	"github.com/astraguard/astraguard/modelserver"
+)
+
+// TestModelServerRestart replaces the model server mid-stream with a new
+// instance at the same address: its state is gone, so predictions are cold
+// again, none is lost (a call made while the server is down waits for it)
+// and none is corrupt (each matches an in-process model fed exactly what
+// that server instance saw).
+func TestModelServerRestart(t *testing.T) {
+	var l listener
+	stopA := serveOn(t, &l, modelserver.New(newEngine(t), modelserver.Config{}, modelserver.WithInstanceID("A")))
+	conn := bufConn(t, &l, grpc.WithDefaultCallOptions(grpc.WaitForReady(true)))
+	var restarts counter
+	c := newClient(t, conn, oip.Config{}, oip.WithJitter(noJitter), oip.WithRestartCounter(&restarts))
+
+	all := batches([]string{"sat1/voltage", "sat2/voltage"}, 600, 50)
+	const restartAt = 6 // 300 samples per series: warm before the restart
+	ref := embedded.New(newEngine(t))
+	predict := func(k int) ([]detector.Prediction, error) {
+		out := make([]detector.Prediction, count(all[k]))
+		return out, c.Predict(t.Context(), all[k], out)
+	}
+	check := func(k int, got []detector.Prediction) {
+		t.Helper()
+		want := make([]detector.Prediction, len(got))
+		if err := ref.Predict(t.Context(), all[k], want); err != nil {
+			t.Fatalf("reference Predict() = %v", err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("batch %d: Predict() mismatch (-reference +remote):\n%s", k, diff)
+		}
+	}
+
+	for k := range restartAt {
+		got, err := predict(k)
+		if err != nil {
+			t.Fatalf("batch %d: Predict() = %v", k, err)
+		}
+		check(k, got)
+	}
+	if last, _ := predict(restartAt - 1); !last[len(last)-1].Warm {
+		t.Fatalf("series not warm before the restart")
+	}
+
+	// Restart: stop A, send the next batch while nothing listens, then
+	// bring B up on a fresh listener at the same "address".
+	stopA()
+	type result struct {
+		out []detector.Prediction
+		err error
+	}
+	done := make(chan result)
+	go func() {
+		out, err := predict(restartAt)
+		done <- result{out, err}
+	}()
+	serveOn(t, &l, modelserver.New(newEngine(t), modelserver.Config{}, modelserver.WithInstanceID("B")))
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("batch %d (across the restart): Predict() = %v", restartAt, r.err)
+	}
+
+	// B's state is new: compare with a fresh reference from here on.
+	ref = embedded.New(newEngine(t))
+	check(restartAt, r.out)
+	for i, p := range r.out {
+		if p.Warm {
+			t.Fatalf("prediction %d after the restart is warm, want cold", i)
+		}
+	}
+	for k := restartAt + 1; k < len(all); k++ {
+		got, err := predict(k)
+		if err != nil {
+			t.Fatalf("batch %d: Predict() = %v", k, err)
+		}
+		check(k, got)
+	}
+	if got := c.InstanceID(); got != "B" {
+		t.Errorf("InstanceID() = %q, want B", got)
+	}
+	if got := c.Restarts(); got != 1 {
+		t.Errorf("Restarts() = %d, want 1", got)
+	}
+	if got := restarts.n.Load(); got != 1 {
+		t.Errorf("restart counter = %d, want 1", got)
+	}
+}

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"github.com/astraguard/astraguard/detector"
+	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+)
+
+// batch is one stream's reusable conversion state: request groups in,
+// verdict messages out. Reusing it keeps the per-sample path allocation-free
+// after the first few requests; it is safe because gRPC has serialized a
+// response by the time Send returns.
+type batch struct {
+	groups   []detector.Group
+	frameIDs []string // series id per frame group, for the verdicts
+	frameTS  []int64  // timestamps of frame samples, one per channel
+	frameV   []float64
+	verdicts []detector.Verdict
+	msgs     []astraguardv1.Verdict
+	ptrs     []*astraguardv1.Verdict
+}
+
+// countSamples returns how many samples a request carries.
+func countSamples(series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) int {
+	n := 0
+	for _, s := range series {
+		n += len(s.GetValues())
+	}
+	for _, f := range frames {
+		n += len(f.GetChannels())
+	}
+	return n
+}
+
+// toGroups turns a request into detector groups without copying the
+// columnar series data. Frames become one single-sample group per channel,
+// named "<source>/<channel>"; a missing source or channel name yields an
+// empty id, which the detector reports as ErrMissingSeriesID.
+func (b *batch) toGroups(series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) []detector.Group {
+	b.groups = b.groups[:0]
+	for _, s := range series {
+		b.groups = append(b.groups, detector.Group{SeriesID: s.GetSeriesId(), UnixNanos: s.GetUnixNanos(), Values: s.GetValues()})
+	}
+	if len(frames) == 0 {
+		return b.groups
+	}
+	b.frameIDs, b.frameTS, b.frameV = b.frameIDs[:0], b.frameTS[:0], b.frameV[:0]
+	for _, f := range frames {
+		for _, c := range f.GetChannels() {
+			id := ""
+			if f.GetSource() != "" && c.GetName() != "" {
+				id = f.GetSource() + "/" + c.GetName()
+			}
+			b.frameIDs = append(b.frameIDs, id)
+			b.frameTS = append(b.frameTS, f.GetUnixNanos())
+			b.frameV = append(b.frameV, c.GetValue())
+		}
+	}
+	// Slices into frameTS/frameV are taken after appending so growth
+	// cannot leave a group pointing at a stale array.
+	k := 0
+	for _, f := range frames {
+		for range f.GetChannels() {
+			g := detector.Group{SeriesID: b.frameIDs[k], Values: b.frameV[k : k+1 : k+1]}
+			if f.GetUnixNanos() != 0 {
+				g.UnixNanos = b.frameTS[k : k+1 : k+1]
+			}
+			b.groups = append(b.groups, g)
+			k++
+		}
+	}
+	return b.groups
+}
+
+// toProto fills reusable verdict messages from detector verdicts, naming
+// each one's series from the groups that produced it.
+func (b *batch) toProto(groups []detector.Group, vs []detector.Verdict) []*astraguardv1.Verdict {
+	n := len(vs)
+	if cap(b.msgs) < n {
+		b.msgs = make([]astraguardv1.Verdict, n)
+		b.ptrs = make([]*astraguardv1.Verdict, n)
+		for i := range b.msgs {
+			b.ptrs[i] = &b.msgs[i]
+		}
+	}
+	out := b.ptrs[:n]
+	i := 0
+	for _, g := range groups {
+		for range g.Values {
+			fillVerdict(out[i], g.SeriesID, &vs[i])
+			i++
+		}
+	}
+	return out
+}
+
+func fillVerdict(m *astraguardv1.Verdict, id string, v *detector.Verdict) {
+	m.SeriesId = id
+	m.UnixNanos = v.UnixNanos
+	m.Score = v.Score
+	m.Anomaly = v.Anomaly
+	m.LimitViolation = v.LimitViolation
+	m.Source = astraguardv1.Source(v.Source)
+	m.FallbackReason = astraguardv1.FallbackReason(v.Reason)
+	m.Error = sampleErrors[v.Err]
+}
+
+// sampleErrors holds one immutable message per code; marshalling a shared
+// message concurrently is safe, and it spares an allocation per bad sample.
+var sampleErrors = func() []*astraguardv1.SampleError {
+	var out []*astraguardv1.SampleError
+	for c := detector.ErrorCode(0); c.Message() != "unknown error"; c++ {
+		if c == detector.ErrNone {
+			out = append(out, nil)
+			continue
+		}
+		out = append(out, &astraguardv1.SampleError{Code: astraguardv1.SampleErrorCode(c), Message: c.Message()})
+	}
+	return out
+}()

@@ -1,0 +1,54 @@
+package server
+
+import (
+	"math"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+)
+
+// FuzzDetectRequest feeds arbitrary wire bytes through request decoding,
+// conversion and scoring: whatever arrives, the service must answer with
+// exactly one verdict per sample and never panic.
+func FuzzDetectRequest(f *testing.F) {
+	seeds := []*astraguardv1.DetectRequest{
+		{Series: []*astraguardv1.SeriesSamples{{SeriesId: "sat1/voltage", UnixNanos: []int64{1, 2}, Values: []float64{8, math.NaN()}}}},
+		{Series: []*astraguardv1.SeriesSamples{{SeriesId: "", Values: []float64{math.Inf(1)}}}},
+		{Series: []*astraguardv1.SeriesSamples{{SeriesId: "ünï/çødé\u200b", UnixNanos: []int64{math.MaxInt64}, Values: []float64{1e308}}}},
+		{Frames: []*astraguardv1.Frame{{Source: "sat1", Channels: []*astraguardv1.Channel{{Name: "gyro", Value: -0.2}, {Name: "", Value: 1}}}}},
+		{},
+	}
+	for _, s := range seeds {
+		b, err := proto.Marshal(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	e := newFuzzEnv(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		req := &astraguardv1.DetectRequest{}
+		if err := proto.Unmarshal(data, req); err != nil {
+			return // the transport rejects what does not decode
+		}
+		var b batch
+		verdicts, err := e.score(t.Context(), &b, req.GetSeries(), req.GetFrames())
+		n := countSamples(req.GetSeries(), req.GetFrames())
+		if err != nil {
+			if n <= e.maxSamples {
+				t.Fatalf("score() error = %v for %d samples", err, n)
+			}
+			return
+		}
+		if len(verdicts) != n {
+			t.Fatalf("score() = %d verdicts for %d samples", len(verdicts), n)
+		}
+		for _, v := range verdicts {
+			if v.GetError() == nil && (v.GetScore() < 0 || v.GetScore() > 1 || math.IsNaN(v.GetScore())) {
+				t.Fatalf("verdict %v: score outside [0, 1]", v)
+			}
+		}
+	})
+}
