@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	"github.com/astraguard/astraguard/gen/inference"
+	"github.com/astraguard/astraguard/model"
+	"github.com/astraguard/astraguard/modelserver"
+)
+
+// maxMessageBytes admits modelserver's largest batch (100k samples with
+// their series ids) with room to spare; grpc-go's default is 4 MiB.
+const maxMessageBytes = 16 << 20
+
+// app is the wired process: gRPC and HTTP servers around one modelserver.
+type app struct {
+	cfg      config
+	logger   *slog.Logger
+	model    *modelserver.Server
+	health   *health.Server
+	grpc     *grpc.Server
+	http     *http.Server
+	draining atomic.Bool
+}
+
+func newApp(cfg config, stderr io.Writer) (*app, error) {
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	engine, err := model.NewEngine(model.Config{}, cfg.maxSeries)
+	if err != nil {
+		return nil, fmt.Errorf("new model engine: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	srvMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		srvMetrics,
+	)
+
+	a := &app{cfg: cfg, logger: logger, health: health.NewServer()}
+	a.model = modelserver.New(engine, modelserver.Config{ModelName: cfg.modelName}, modelserver.WithLogger(logger))
+	logOpts := []logging.Option{
+		logging.WithLogOnEvents(logging.FinishCall),
+		logging.WithLevels(func(c codes.Code) logging.Level {
+			if c == codes.OK {
+				return logging.LevelDebug // one line per inference call is too many at info
+			}
+			return logging.DefaultServerCodeToLevel(c)
+		}),
+	}
+	recoverOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		logger.ErrorContext(ctx, "panic in handler", "panic", p)
+		return status.Error(codes.Internal, "internal error")
+	})
+	a.grpc = grpc.NewServer(
+		grpc.ChainUnaryInterceptor(
+			srvMetrics.UnaryServerInterceptor(),
+			logging.UnaryServerInterceptor(interceptorLogger(logger), logOpts...),
+			recovery.UnaryServerInterceptor(recoverOpt),
+		),
+		grpc.ChainStreamInterceptor(
+			srvMetrics.StreamServerInterceptor(),
+			logging.StreamServerInterceptor(interceptorLogger(logger), logOpts...),
+			recovery.StreamServerInterceptor(recoverOpt),
+		),
+		grpc.MaxRecvMsgSize(maxMessageBytes),
+		// detector/oip pings every 30s while calls are in flight.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	)
+	inference.RegisterGRPCInferenceServiceServer(a.grpc, a.model)
+	healthpb.RegisterHealthServer(a.grpc, a.health)
+	reflection.Register(a.grpc)
+	srvMetrics.InitializeMetrics(a.grpc)
+	// Health starts NOT_SERVING and flips once the servers run.
+	a.setServing(healthpb.HealthCheckResponse_NOT_SERVING)
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", a.readyz)
+	a.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return a, nil
+}
+
+func (a *app) setServing(st healthpb.HealthCheckResponse_ServingStatus) {
+	a.health.SetServingStatus("", st)
+	a.health.SetServingStatus(inference.GRPCInferenceService_ServiceDesc.ServiceName, st)
+}
+
+func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
+	res, err := a.health.Check(r.Context(), &healthpb.HealthCheckRequest{})
+	if err != nil || res.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return
+	}
+	io.WriteString(w, "ok\n")
+}
+
+// serve runs both servers until ctx ends or one fails, then shuts down:
+// health NOT_SERVING, GracefulStop bounded by the grace period, then Stop.
+func (a *app) serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		// ErrServerStopped: ctx ended before Serve began.
+		if err := a.grpc.Serve(grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return fmt.Errorf("serve grpc: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := a.http.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		return a.shutdown(context.WithoutCancel(ctx))
+	})
+	a.setServing(healthpb.HealthCheckResponse_SERVING)
+	a.logger.InfoContext(ctx, "serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String(),
+		"model", a.cfg.modelName, "instance_id", a.model.InstanceID())
+	return g.Wait()
+}
+
+func (a *app) shutdown(ctx context.Context) error {
+	a.logger.InfoContext(ctx, "shutting down", "grace_period", a.cfg.grace.String())
+	a.health.Shutdown() // probes see NOT_SERVING before the drain
+	a.model.SetReady(false)
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.grace)
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() {
+		a.grpc.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		a.logger.WarnContext(ctx, "grace period over, cancelling in-flight calls")
+		a.grpc.Stop()
+		<-stopped
+	}
+	if err := a.http.Shutdown(ctx); err != nil {
+		a.logger.WarnContext(ctx, "http shutdown cut short", "err", err)
+		a.http.Close()
+	}
+	a.logger.InfoContext(ctx, "stopped")
+	return nil
+}
+
+// interceptorLogger adapts slog to go-grpc-middleware's logging interface.
+func interceptorLogger(l *slog.Logger) logging.Logger {
+	return logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
+		l.Log(ctx, slog.Level(lvl), msg, fields...)
+	})
+}

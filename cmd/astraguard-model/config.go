@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+)
+
+// config is the command's configuration, from flags with env fallbacks.
+type config struct {
+	grpcAddr  string
+	httpAddr  string
+	maxSeries int
+	grace     time.Duration
+	modelName string
+	logLevel  slog.Level
+}
+
+// parseConfig parses args over environment fallbacks read with lookupEnv.
+func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("astraguard-model", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.grpcAddr, "grpc-addr", ":8001", "gRPC listen `address` (env ASTRAGUARD_MODEL_GRPC_ADDR)")
+	fs.StringVar(&c.httpAddr, "http-addr", ":8002", "HTTP listen `address` for /metrics, /healthz, /readyz (env ASTRAGUARD_MODEL_HTTP_ADDR)")
+	fs.IntVar(&c.maxSeries, "max-series", 100_000, "most series the model keeps state for, least recently used evicted (env ASTRAGUARD_MODEL_MAX_SERIES)")
+	fs.DurationVar(&c.grace, "grace-period", 10*time.Second, "drain time for in-flight calls on shutdown (env ASTRAGUARD_MODEL_GRACE_PERIOD)")
+	fs.StringVar(&c.modelName, "model-name", "astraguard-anomaly", "served model name (env ASTRAGUARD_MODEL_NAME)")
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn, error (env ASTRAGUARD_MODEL_LOG_LEVEL)")
+	env := map[string]string{
+		"grpc-addr":    "ASTRAGUARD_MODEL_GRPC_ADDR",
+		"http-addr":    "ASTRAGUARD_MODEL_HTTP_ADDR",
+		"max-series":   "ASTRAGUARD_MODEL_MAX_SERIES",
+		"grace-period": "ASTRAGUARD_MODEL_GRACE_PERIOD",
+		"model-name":   "ASTRAGUARD_MODEL_NAME",
+		"log-level":    "ASTRAGUARD_MODEL_LOG_LEVEL",
+	}
+	for name, key := range env {
+		if v, ok := lookupEnv(key); ok && v != "" {
+			if err := fs.Set(name, v); err != nil {
+				return c, fmt.Errorf("env %s: %w", key, err)
+			}
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	case c.maxSeries <= 0:
+		return c, fmt.Errorf("--max-series %d must be positive", c.maxSeries)
+	case c.grace < 0:
+		return c, fmt.Errorf("--grace-period %v must not be negative", c.grace)
+	case c.modelName == "":
+		return c, fmt.Errorf("--model-name must not be empty")
+	}
+	return c, nil
+}
+
+// listen opens the gRPC and HTTP listeners.
+func (c config) listen(ctx context.Context) (grpcLis, httpLis net.Listener, err error) {
+	var lc net.ListenConfig
+	if grpcLis, err = lc.Listen(ctx, "tcp", c.grpcAddr); err != nil {
+		return nil, nil, fmt.Errorf("listen grpc: %w", err)
+	}
+	if httpLis, err = lc.Listen(ctx, "tcp", c.httpAddr); err != nil {
+		grpcLis.Close()
+		return nil, nil, fmt.Errorf("listen http: %w", err)
+	}
+	return grpcLis, httpLis, nil
+}

@@ -1,0 +1,56 @@
+// Package modelserver serves AstraGuard's reference anomaly model (package
+// model) over the Open Inference Protocol (KServe v2) gRPC API,
+// inference.GRPCInferenceService, so the service's remote model client
+// (detector/oip) and stock KServe/Triton clients can both call it.
+//
+// # Tensor layout
+//
+// The model is stateful: it learns each series online, keyed by series id,
+// and scores every sample against what it has seen of that series before.
+// A ModelInfer request carries n samples:
+//
+//	inputs   value      FP64  [n]  sample values, finite (required)
+//	         timestamp  INT64 [n]  sample times, unix nanoseconds, in time
+//	                               order within each series (optional:
+//	                               default the server's receive time)
+//	         series_id  BYTES [n]  series id of each sample (optional, see
+//	                               below); a series' samples are contiguous
+//	outputs  score      FP64       anomaly score in [0, 1]
+//	         anomaly    BOOL       the model's own threshold decision
+//	         warm       BOOL       false while the model is still learning
+//	                               that series (score 0, anomaly false)
+//
+// Outputs have the shape of the value input. Inputs may be sent in the
+// typed contents or in raw_input_contents (little-endian; BYTES elements
+// each prefixed by a 4-byte little-endian length, as Triton does); outputs
+// are always typed contents. A request may list the outputs it wants.
+//
+// Instead of a series_id input, a request may name one series for all its
+// samples with Triton's sequence-batching request parameters:
+// "sequence_id" (string or int64/uint64) names the series, "sequence_start"
+// (bool) forgets the series' state before scoring, and "sequence_end"
+// (bool) forgets it after. So a stock client can send just a "value" tensor
+// and a sequence_id.
+//
+// Every response carries the string parameter "instance_id", random per
+// Server, so clients can tell that the server restarted and lost its
+// state (detector/oip logs and counts it).
+//
+// Invalid requests (unknown model or version: NotFound; unknown, duplicate
+// or mistyped tensors, shape and data length disagreeing, more than
+// Config.MaxBatch samples, NaN or ±Inf values, out-of-order timestamps,
+// missing series: InvalidArgument) are answered with a message saying what
+// is wrong and never change any series' state.
+//
+// What it deliberately does not do: it hosts exactly one model, does no
+// batching across requests and keeps no state besides the model.Engine,
+// whose maxSeries bounds memory (least recently used series are evicted
+// and start warming up again). It starts no goroutines; the caller owns the
+// grpc.Server.
+//
+// Concurrency: a Server is safe for concurrent use. Concurrent requests for
+// one series are serialised by the engine in no defined order, so a client
+// should keep one series' samples in one request stream.
+//
+// This package has no API stability promise.
+package modelserver

@@ -1,0 +1,103 @@
+package modelserver
+
+import (
+	"context"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/astraguard/astraguard/gen/inference"
+	"github.com/astraguard/astraguard/model"
+)
+
+// ModelInfer scores the request's samples (see the package comment for the
+// layout) and echoes its id. Invalid requests change no state.
+func (s *Server) ModelInfer(ctx context.Context, req *inference.ModelInferRequest) (*inference.ModelInferResponse, error) {
+	if err := s.checkModel(req.GetModelName(), req.GetModelVersion()); err != nil {
+		return nil, err
+	}
+	b, err := s.parse(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		// The caller is gone: scoring now would move series state on
+		// without anyone seeing the verdicts.
+		return nil, status.FromContextError(err).Err()
+	}
+	res, err := s.score(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	return s.response(req, b, res), nil
+}
+
+func (s *Server) score(ctx context.Context, b *batch) ([]model.Result, error) {
+	n := len(b.values)
+	if b.stamps == nil {
+		now := s.opts.now().UnixNano()
+		b.stamps = make([]int64, n)
+		for i := range b.stamps {
+			b.stamps[i] = now
+		}
+	}
+	res := make([]model.Result, n)
+	if b.start && s.engine.Forget(b.seq) {
+		s.opts.logger.DebugContext(ctx, "series forgotten at sequence start")
+	}
+	for lo := 0; lo < n; {
+		hi, id := lo+1, b.seq
+		if b.ids != nil {
+			for hi < n && string(b.ids[hi]) == string(b.ids[lo]) {
+				hi++
+			}
+			id = string(b.ids[lo])
+		} else {
+			hi = n
+		}
+		if err := s.engine.Score(id, b.stamps[lo:hi], b.values[lo:hi], res[lo:hi]); err != nil {
+			s.opts.logger.ErrorContext(ctx, "engine score", "err", err)
+			return nil, status.Error(codes.Internal, "internal error")
+		}
+		lo = hi
+	}
+	if b.end && s.engine.Forget(b.seq) {
+		s.opts.logger.DebugContext(ctx, "series forgotten at sequence end")
+	}
+	return res, nil
+}
+
+func (s *Server) response(req *inference.ModelInferRequest, b *batch, res []model.Result) *inference.ModelInferResponse {
+	resp := &inference.ModelInferResponse{
+		ModelName:    s.cfg.ModelName,
+		ModelVersion: s.cfg.ModelVersion,
+		Id:           req.GetId(),
+		Parameters: map[string]*inference.InferParameter{
+			ParamInstanceID: {ParameterChoice: &inference.InferParameter_StringParam{StringParam: s.opts.instanceID}},
+		},
+	}
+	for _, name := range b.outputs {
+		c := &inference.InferTensorContents{}
+		datatype := "BOOL"
+		switch name {
+		case OutputScore:
+			datatype = "FP64"
+			c.Fp64Contents = make([]float64, len(res))
+			for i, r := range res {
+				c.Fp64Contents[i] = r.Score
+			}
+		case OutputAnomaly, OutputWarm:
+			c.BoolContents = make([]bool, len(res))
+			for i, r := range res {
+				c.BoolContents[i] = r.Warm
+				if name == OutputAnomaly {
+					c.BoolContents[i] = r.Anomaly
+				}
+			}
+		}
+		resp.Outputs = append(resp.Outputs, &inference.ModelInferResponse_InferOutputTensor{
+			Name: name, Datatype: datatype, Shape: b.shape, Contents: c,
+		})
+	}
+	return resp
+}
