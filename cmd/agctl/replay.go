@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+)
+
+// replayConfig is the replay command line.
+type replayConfig struct {
+	conn     connFlags
+	data     string
+	out      string
+	batch    int     // samples per request
+	window   int     // requests in flight per stream
+	parallel int     // files replayed at once, one stream each
+	speed    float64 // real-time factor; 0 = as fast as the service takes them
+}
+
+const replayUsage = `Usage: agctl replay --data DIR --out OUT [flags]
+
+Streams every .csv below DIR (NAB format: header timestamp,value; times as
+"2014-04-10 07:15:00" UTC, RFC 3339, or unix seconds/nanoseconds) through
+DetectorService.Detect. A file's series id is its path below DIR without .csv.
+For each input it writes OUT/<same relative path> with one row per input row:
+  timestamp,value,anomaly_score,anomaly,source,reason
+which nabscore reads as a results directory (-results OUT).
+
+All input is parsed before anything is sent; a bad row (reported as file:line)
+fails the command. A missing or mismatched verdict fails the file (no output is
+written for it) and the command exits non-zero. Output files are replaced
+atomically.
+
+Flags:
+`
+
+func newReplayFlags(c *cli) (*flag.FlagSet, *replayConfig) {
+	cfg := &replayConfig{}
+	fs := flag.NewFlagSet("agctl replay", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	cfg.conn.register(fs, 0)
+	fs.StringVar(&cfg.data, "data", "", "input directory (required)")
+	fs.StringVar(&cfg.out, "out", "", "output directory (required; created)")
+	fs.IntVar(&cfg.batch, "batch", 500, "samples per request")
+	fs.IntVar(&cfg.window, "window", 8, "requests in flight per stream")
+	fs.IntVar(&cfg.parallel, "parallel", 4, "files replayed concurrently, one stream each")
+	fs.Float64Var(&cfg.speed, "speed", 0, "replay at this multiple of real time from timestamp gaps; 0 = as fast as possible")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), replayUsage)
+		fs.PrintDefaults()
+	}
+	return fs, cfg
+}
+
+func (cfg *replayConfig) validate() error {
+	switch {
+	case cfg.data == "" || cfg.out == "":
+		return usageError("replay needs --data and --out")
+	case cfg.batch <= 0 || cfg.window <= 0 || cfg.parallel <= 0:
+		return usageError("--batch, --window and --parallel must be positive")
+	case cfg.speed < 0:
+		return usageError("--speed must not be negative")
+	}
+	data, err1 := filepath.Abs(cfg.data)
+	out, err2 := filepath.Abs(cfg.out)
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	if out == data || strings.HasPrefix(out, data+string(filepath.Separator)) {
+		// A second run would read the first run's results as input.
+		return usageError("--out %s must not be inside --data %s", cfg.out, cfg.data)
+	}
+	return nil
+}
+
+func (c *cli) replay(ctx context.Context, args []string) error {
+	fs, cfg := newReplayFlags(c)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError("replay takes no arguments, got %q", pos)
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	cfg.conn.resolve(c.getenv)
+
+	inputs, rows, err := loadAll(cfg.data)
+	if err != nil {
+		return err
+	}
+	conn, err := c.dial(cfg.conn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+
+	st := &stats{}
+	s := &streamer{
+		client: astraguardv1.NewDetectorServiceClient(conn),
+		size:   cfg.batch, window: cfg.window, speed: cfg.speed, stats: st,
+	}
+	start := time.Now()
+	var bar *progressBar
+	if c.terminal {
+		bar = startProgress(c.stderr, st, len(inputs), rows)
+	}
+	errs := replayAll(ctx, s, inputs, cfg)
+	if bar != nil {
+		bar.stop()
+	}
+	fmt.Fprintln(c.stderr, st.summary(len(inputs), time.Since(start)))
+	if n := countErrs(errs); n > 0 {
+		return fmt.Errorf("%d of %d files failed:\n%w", n, len(inputs), errors.Join(errs...))
+	}
+	return nil
+}
+
+// loadAll parses every CSV below dir and returns them with the row total.
+// Any bad row fails the whole replay before anything is sent.
+func loadAll(dir string) ([]*series, int, error) {
+	rels, err := findCSVs(dir)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(rels) == 0 {
+		return nil, 0, fmt.Errorf("no .csv files below %s", dir)
+	}
+	var (
+		out  []*series
+		errs []error
+		rows int
+	)
+	for _, rel := range rels {
+		s, err := loadSeries(dir, rel)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, s)
+		rows += len(s.nanos)
+	}
+	if len(errs) > 0 {
+		return nil, 0, fmt.Errorf("unparseable input, nothing sent:\n%w", errors.Join(errs...))
+	}
+	return out, rows, nil
+}
+
+// replayAll replays inputs cfg.parallel at a time and writes each file's
+// results; it returns one error slot per input, nil for a success.
+func replayAll(ctx context.Context, s *streamer, inputs []*series, cfg *replayConfig) []error {
+	errs := make([]error, len(inputs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(cfg.parallel, len(inputs)) {
+		wg.Go(func() {
+			for i := range next {
+				errs[i] = replayOne(ctx, s, inputs[i], cfg.out)
+				if errs[i] != nil {
+					s.stats.filesFailed.Add(1)
+				} else {
+					s.stats.filesDone.Add(1)
+				}
+			}
+		})
+	}
+	for i := range inputs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errs
+}
+
+func replayOne(ctx context.Context, s *streamer, in *series, out string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", in.rel, err)
+	}
+	verdicts, err := s.replay(ctx, in)
+	if err != nil {
+		return err
+	}
+	return writeResults(out, in, verdicts)
+}
+
+func countErrs(errs []error) int {
+	n := 0
+	for _, err := range errs {
+		if err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// parseArgs parses flags anywhere in args and returns the positionals.
+// Flag mistakes become usage errors; -h stays flag.ErrHelp.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return pos, err
+}

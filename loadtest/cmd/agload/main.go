@@ -1,0 +1,155 @@
+// Command agload measures DetectorService targets with one load client:
+// pipelined throughput and server CPU per sample on 1 and on many streams,
+// and lockstep round-trip latency, repeated -count times, interleaved across
+// targets so that noise hits them alike. It prints medians and ratios to the
+// first target, the baseline (the echo server).
+//
+//	agload -target echo,127.0.0.1:7001,4242 \
+//	       -target 'service(model)',127.0.0.1:7002,4243 \
+//	       -target 'service(heuristic)',127.0.0.1:7003,4244,breaker-open
+//	agload -free-ports 3   # prints 3 free loopback ports and exits
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "agload:", err)
+		os.Exit(1)
+	}
+}
+
+// target is one server to measure.
+type target struct {
+	name        string
+	addr        string
+	pid         int
+	breakerOpen bool // force the "model" breaker open before warming up
+}
+
+type targetsFlag []target
+
+func (t *targetsFlag) String() string { return fmt.Sprint(len(*t), " targets") }
+
+func (t *targetsFlag) Set(s string) error {
+	f := strings.Split(s, ",")
+	if len(f) < 3 || len(f) > 4 || f[0] == "" || f[1] == "" {
+		return fmt.Errorf("want NAME,ADDR,PID[,breaker-open], got %q", s)
+	}
+	pid, err := strconv.Atoi(f[2])
+	if err != nil || pid <= 0 {
+		return fmt.Errorf("pid %q: want a positive number", f[2])
+	}
+	tg := target{name: f[0], addr: f[1], pid: pid}
+	if len(f) == 4 {
+		if f[3] != "breaker-open" {
+			return fmt.Errorf("option %q: want breaker-open", f[3])
+		}
+		tg.breakerOpen = true
+	}
+	*t = append(*t, tg)
+	return nil
+}
+
+// config is the parsed command line.
+type config struct {
+	targets         targetsFlag
+	count           int
+	duration        time.Duration
+	streams         int
+	window          int
+	series          int
+	seriesPerReq    int
+	samplesPerSer   int
+	lockstep        int
+	warmupPerSeries int
+	clkTck          int
+	readyTimeout    time.Duration
+}
+
+func parseConfig(args []string, stderr io.Writer) (config, int, error) {
+	var c config
+	fs := flag.NewFlagSet("agload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var(&c.targets, "target", "NAME,ADDR,PID[,breaker-open]; repeat; the first is the baseline")
+	fs.IntVar(&c.count, "count", 3, "repetitions of every phase; medians are reported")
+	fs.DurationVar(&c.duration, "duration", 2*time.Second, "length of each throughput phase")
+	fs.IntVar(&c.streams, "streams", 16, "streams of the many-streams phase")
+	fs.IntVar(&c.window, "window", 8, "requests in flight per stream")
+	fs.IntVar(&c.series, "series", 1000, "distinct series, sent round robin")
+	fs.IntVar(&c.seriesPerReq, "series-per-request", 10, "series in each throughput request")
+	fs.IntVar(&c.samplesPerSer, "samples-per-series", 10, "samples of each series in a throughput request")
+	fs.IntVar(&c.lockstep, "lockstep", 20000, "round trips of a one-sample request per lockstep phase")
+	fs.IntVar(&c.warmupPerSeries, "warmup-per-series", 320, "samples each series gets before measuring (the reference model learns for 300)")
+	fs.IntVar(&c.clkTck, "clk-tck", 100, "kernel USER_HZ, from getconf CLK_TCK")
+	fs.DurationVar(&c.readyTimeout, "ready-timeout", 30*time.Second, "wait for a target's health to report SERVING")
+	freePorts := fs.Int("free-ports", 0, "print this many free 127.0.0.1 ports and exit")
+	if err := fs.Parse(args); err != nil {
+		return c, 0, err
+	}
+	if *freePorts > 0 {
+		return c, *freePorts, nil
+	}
+	switch {
+	case len(c.targets) == 0:
+		return c, 0, errors.New("no -target")
+	case c.count < 1 || c.duration <= 0 || c.streams < 1 || c.window < 1 || c.lockstep < 1:
+		return c, 0, errors.New("-count, -duration, -streams, -window and -lockstep must be positive")
+	case c.series < c.streams || c.seriesPerReq < 1 || c.samplesPerSer < 1 || c.warmupPerSeries < 0:
+		return c, 0, errors.New("need -series >= -streams and a positive request shape")
+	}
+	return c, 0, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, freePorts, err := parseConfig(args, stderr)
+	if err != nil {
+		return err
+	}
+	if freePorts > 0 {
+		return printFreePorts(stdout, freePorts)
+	}
+	b, err := newBench(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	rows, err := b.measure(ctx)
+	if err != nil {
+		return err
+	}
+	return printReport(stdout, cfg, rows)
+}
+
+// printFreePorts holds n listeners open at once so the ports differ, then
+// frees them; a port may be taken again before the caller binds it, which
+// on a quiet loopback is rare enough for a benchmark script.
+func printFreePorts(w io.Writer, n int) error {
+	var ports []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		ports = append(ports, strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+	}
+	_, err := fmt.Fprintln(w, strings.Join(ports, " "))
+	return err
+}

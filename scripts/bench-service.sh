@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# bench-service: measures what a sample costs in astraguard against a bare
+# gRPC echo of the same API (loadtest.Echo), on loopback, with one load
+# client (agload) for all three targets:
+#   echo                the floor: gRPC itself
+#   service(model)      bin/astraguard, embedded model (the default path)
+#   service(heuristic)  bin/astraguard with the model breaker forced open
+# Every server runs as its own fresh process, so per-series state and CPU
+# counters are its own. agload interleaves the targets in every repetition
+# and prints medians of COUNT repetitions (default 3) and ratios to echo.
+#
+# Env: COUNT (3), DURATION per throughput phase (2s), LOCKSTEP round trips
+# (20000), AGLOAD_FLAGS (extra agload flags), KEEP_LOGS=1 keeps server logs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+COUNT=${COUNT:-3}
+DURATION=${DURATION:-2s}
+LOCKSTEP=${LOCKSTEP:-20000}
+GO=${GO:-go}
+
+mkdir -p bin
+"$GO" build -o bin/ ./cmd/astraguard ./loadtest/cmd/...
+
+logs=$(mktemp -d)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	if [ "${KEEP_LOGS:-0}" = 1 ]; then echo "server logs in $logs" >&2; else rm -rf "$logs"; fi
+}
+trap cleanup EXIT
+
+read -r p_echo p_model p_heur <<<"$(bin/agload -free-ports 3)"
+
+bin/agecho --grpc-addr="127.0.0.1:$p_echo" >"$logs/echo.log" 2>&1 &
+pids+=($!); pid_echo=$!
+bin/astraguard --grpc-addr="127.0.0.1:$p_model" --http-addr= >"$logs/model.log" 2>&1 &
+pids+=($!); pid_model=$!
+bin/astraguard --grpc-addr="127.0.0.1:$p_heur" --http-addr= >"$logs/heuristic.log" 2>&1 &
+pids+=($!); pid_heur=$!
+
+echo "bench-service: echo pid $pid_echo :$p_echo, model pid $pid_model :$p_model, heuristic pid $pid_heur :$p_heur; count $COUNT" >&2
+# agload waits for each target's health to report SERVING before warming up.
+# shellcheck disable=SC2086 # AGLOAD_FLAGS is a list of flags
+if ! bin/agload -count "$COUNT" -duration "$DURATION" -lockstep "$LOCKSTEP" -clk-tck "$(getconf CLK_TCK)" \
+	-target "echo,127.0.0.1:$p_echo,$pid_echo" \
+	-target "service(model),127.0.0.1:$p_model,$pid_model" \
+	-target "service(heuristic),127.0.0.1:$p_heur,$pid_heur,breaker-open" \
+	${AGLOAD_FLAGS:-}; then
+	for f in "$logs"/*.log; do echo "--- tail $f" >&2; tail -n 20 "$f" >&2; done
+	exit 1
+fi

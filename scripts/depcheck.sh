@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Enforces STYLE.md's dependency table: arrows point down only.
+set -euo pipefail
+mod=$(go list -m)
+fail=0
+forbid() { # forbid PKG REGEX WHY
+	local bad
+	bad=$(go list -deps "$1" | grep -E "$2" || true)
+	if [ -n "$bad" ]; then
+		echo "depcheck: $1 must not import ($3):"; echo "$bad" | sed 's/^/  /'; fail=1
+	fi
+}
+forbid ./breaker "grpc|prometheus|^$mod/(gen|detector|server|cmd)|log/slog" "breaker is stdlib only"
+forbid ./breaker/breakerprom "grpc|^$mod/(gen|detector|server|cmd)" "metrics adapter only"
+forbid ./breaker/breakergrpc "prometheus|^$mod/(gen|detector|server|cmd)" "gRPC classifier only"
+forbid ./detector "grpc|^$mod/(gen|server|cmd|breaker)" "detector knows no transport and no breaker"
+forbid ./detector/heuristic "grpc|prometheus|^$mod/" "heuristic is stdlib only"
+forbid ./model "grpc|prometheus|^$mod/" "the reference model is stdlib only"
+for p in $(go list ./... | grep -v -E "^$mod/cmd/"); do
+	forbid "$p" "^$mod/cmd/" "nothing imports cmd"
+done
+for p in $(go list ./... | grep -v -E "^$mod/(server|cmd)"); do
+	forbid "$p" "^$mod/server$" "only cmd imports server"
+done
+exit $fail
