@@ -5,7 +5,7 @@ mod=$(go list -m)
 fail=0
 forbid() { # forbid PKG REGEX WHY
 	local bad
-	bad=$(go list -deps "$1" | grep -E "$2" || true)
+	bad=$(go list -deps "$1" | grep -vxF "$(go list "$1")" | grep -E "$2" || true)
 	if [ -n "$bad" ]; then
 		echo "depcheck: $1 must not import ($3):"; echo "$bad" | sed 's/^/  /'; fail=1
 	fi
@@ -16,6 +16,9 @@ forbid ./breaker/breakergrpc "prometheus|^$mod/(gen|detector|server|cmd)" "gRPC 
 forbid ./detector "grpc|^$mod/(gen|server|cmd|breaker)" "detector knows no transport and no breaker"
 forbid ./detector/heuristic "grpc|prometheus|^$mod/" "heuristic is stdlib only"
 forbid ./model "grpc|prometheus|^$mod/" "the reference model is stdlib only"
+forbid ./detector/embedded "grpc|^$mod/(gen|server|cmd|breaker)" "in-process model adapter"
+forbid ./detector/oip "^$mod/(server|cmd|breaker)" "model client adapter"
+forbid ./modelserver "^$mod/(server|cmd|breaker|detector)" "the model server knows only the model"
 for p in $(go list ./... | grep -v -E "^$mod/cmd/"); do
 	forbid "$p" "^$mod/cmd/" "nothing imports cmd"
 done
