@@ -84,6 +84,11 @@ func (m *refModel) expire() {
 		m.totals.ProbeTimeouts++
 		m.nextProbe = due + m.s.RecoveryTimeout
 		m.move(breaker.StateOpen, breaker.ForceNone)
+		// The reopening is dated when the probe became overdue, so its
+		// recovery wait may be over already.
+		if m.now >= m.nextProbe {
+			m.move(breaker.StateHalfOpen, breaker.ForceNone)
+		}
 	}
 }
 

@@ -173,6 +173,11 @@ func (b *Breaker) expireLocked(now int64) {
 			b.failures.Add(1)
 			b.probeTimeouts++
 			b.tripLocked(due, ReasonProbeTimeout)
+			// The trip is dated when the probe became overdue, so its
+			// recovery wait may be over already: probe again now.
+			if next := b.nextProbe.Load(); now >= next {
+				b.setLocked(next, StateHalfOpen, ForceNone, modeHalfOpen, ReasonRecoveryWait)
+			}
 		}
 	}
 }

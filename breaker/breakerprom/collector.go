@@ -32,7 +32,7 @@ func NewCollector(reg *breaker.Registry) *Collector {
 		trips:        desc("trips_total", "Times the circuit breaker opened."),
 		recoveries:   desc("recoveries_total", "Times the circuit breaker closed again after opening."),
 		failureRatio: desc("failure_ratio", "Failure ratio of the recent calls in the circuit breaker's window."),
-		openSeconds:  desc("open_duration_seconds", "Time the circuit breaker has spent open, in seconds."),
+		openSeconds:  desc("open_duration_seconds", "Time the circuit breaker has spent open, in seconds; only grows."),
 		rejected:     desc("rejected_total", "Calls the circuit breaker refused."),
 		ignored:      desc("ignored_total", "Call outcomes the circuit breaker ignored, such as caller cancellations."),
 		forced:       desc("forced", "Operator override: 0=none, 1=forced open, 2=forced closed."),
@@ -68,7 +68,7 @@ func (c *Collector) collectOne(ch chan<- prometheus.Metric, s breaker.Snapshot) 
 	counter(c.trips, float64(t.Trips))
 	counter(c.recoveries, float64(t.Recoveries))
 	gauge(c.failureRatio, ratio(s.Window))
-	counter(c.openSeconds, s.OpenDuration.Seconds())
+	gauge(c.openSeconds, s.OpenDuration.Seconds())
 	counter(c.rejected, float64(t.Rejected))
 	counter(c.ignored, float64(t.Ignored))
 	gauge(c.forced, float64(s.Forced))

@@ -7,7 +7,7 @@
 //	astraguard_circuit_trips_total{circuit_name}           counter, times opened
 //	astraguard_circuit_recoveries_total{circuit_name}      counter, times closed again after opening
 //	astraguard_circuit_failure_ratio{circuit_name}         gauge, failures/calls in the breaker's window
-//	astraguard_circuit_open_duration_seconds{circuit_name} counter, time spent open including now
+//	astraguard_circuit_open_duration_seconds{circuit_name} gauge (only grows; a gauge so the seed name needs no _total), time spent open including now
 //	astraguard_circuit_rejected_total{circuit_name}        counter, calls refused
 //	astraguard_circuit_ignored_total{circuit_name}         counter, outcomes classified Ignored
 //	astraguard_circuit_forced{circuit_name}                gauge, 0=none 1=forced open 2=forced closed
