@@ -19,8 +19,5 @@ go test -run='^$' -bench=. -benchmem -count="$count" -cpu=1,2 ./... | tee "$out"
 ln -sf "$(basename "$out")" "$here/results/latest.txt"
 
 echo
-echo "== per benchmark (results in $out)"
-"$benchstat" "$out"
-echo
-echo "== GOMAXPROCS 1 vs 2"
+echo "== results in $out; columns are -cpu=1 and -cpu=2 (GOMAXPROCS)"
 "$benchstat" -col /gomaxprocs "$out"

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
@@ -43,7 +42,6 @@ type app struct {
 	health   *health.Server
 	grpc     *grpc.Server
 	http     *http.Server
-	draining atomic.Bool
 }
 
 func newApp(cfg config, stderr io.Writer) (*app, error) {
