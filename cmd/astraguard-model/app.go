@@ -36,12 +36,12 @@ const maxMessageBytes = 16 << 20
 
 // app is the wired process: gRPC and HTTP servers around one modelserver.
 type app struct {
-	cfg      config
-	logger   *slog.Logger
-	model    *modelserver.Server
-	health   *health.Server
-	grpc     *grpc.Server
-	http     *http.Server
+	cfg    config
+	logger *slog.Logger
+	model  *modelserver.Server
+	health *health.Server
+	grpc   *grpc.Server
+	http   *http.Server
 }
 
 func newApp(cfg config, stderr io.Writer) (*app, error) {
