@@ -17,6 +17,23 @@ type Model interface {
 	Predict(ctx context.Context, in []Group, out []Prediction) error
 }
 
+// BatchSize checks a Predict call against the Model contract (every group
+// with one timestamp per value, out long enough) and returns the number of
+// samples, so each Model implementation validates its input the same way.
+func BatchSize(in []Group, out []Prediction) (int, error) {
+	n := 0
+	for _, g := range in {
+		if len(g.UnixNanos) != len(g.Values) {
+			return 0, fmt.Errorf("predict series %q: %d timestamps for %d values", g.SeriesID, len(g.UnixNanos), len(g.Values))
+		}
+		n += len(g.Values)
+	}
+	if len(out) < n {
+		return 0, fmt.Errorf("predict: out holds %d predictions, want %d", len(out), n)
+	}
+	return n, nil
+}
+
 // Prediction is the model's answer for one sample.
 type Prediction struct {
 	Score   float64 // in [0, 1]

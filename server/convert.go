@@ -1,6 +1,8 @@
 package server
 
 import (
+	"slices"
+
 	"github.com/astraguard/astraguard/detector"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
@@ -11,8 +13,7 @@ import (
 // response by the time Send returns.
 type batch struct {
 	groups   []detector.Group
-	frameIDs []string // series id per frame group, for the verdicts
-	frameTS  []int64  // timestamps of frame samples, one per channel
+	frameTS  []int64 // timestamps of frame samples, one per channel
 	frameV   []float64
 	verdicts []detector.Verdict
 	msgs     []astraguardv1.Verdict
@@ -43,24 +44,20 @@ func (b *batch) toGroups(series []*astraguardv1.SeriesSamples, frames []*astragu
 	if len(frames) == 0 {
 		return b.groups
 	}
-	b.frameIDs, b.frameTS, b.frameV = b.frameIDs[:0], b.frameTS[:0], b.frameV[:0]
+	// Size the frame buffers first so the groups can slice into them in
+	// one pass without a later append moving the arrays.
+	n := countSamples(nil, frames)
+	b.frameTS = slices.Grow(b.frameTS[:0], n)[:n]
+	b.frameV = slices.Grow(b.frameV[:0], n)[:n]
+	k := 0
 	for _, f := range frames {
 		for _, c := range f.GetChannels() {
 			id := ""
 			if f.GetSource() != "" && c.GetName() != "" {
 				id = f.GetSource() + "/" + c.GetName()
 			}
-			b.frameIDs = append(b.frameIDs, id)
-			b.frameTS = append(b.frameTS, f.GetUnixNanos())
-			b.frameV = append(b.frameV, c.GetValue())
-		}
-	}
-	// Slices into frameTS/frameV are taken after appending so growth
-	// cannot leave a group pointing at a stale array.
-	k := 0
-	for _, f := range frames {
-		for range f.GetChannels() {
-			g := detector.Group{SeriesID: b.frameIDs[k], Values: b.frameV[k : k+1 : k+1]}
+			b.frameTS[k], b.frameV[k] = f.GetUnixNanos(), c.GetValue()
+			g := detector.Group{SeriesID: id, Values: b.frameV[k : k+1 : k+1]}
 			if f.GetUnixNanos() != 0 {
 				g.UnixNanos = b.frameTS[k : k+1 : k+1]
 			}

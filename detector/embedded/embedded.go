@@ -39,15 +39,8 @@ func (m *Model) Predict(ctx context.Context, in []detector.Group, out []detector
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	total := 0
-	for _, g := range in {
-		if len(g.UnixNanos) != len(g.Values) {
-			return fmt.Errorf("predict series %q: %d timestamps for %d values", g.SeriesID, len(g.UnixNanos), len(g.Values))
-		}
-		total += len(g.Values)
-	}
-	if len(out) < total {
-		return fmt.Errorf("predict: out holds %d predictions, want %d", len(out), total)
+	if _, err := detector.BatchSize(in, out); err != nil {
+		return err
 	}
 	bufp := m.results.Get().(*[]model.Result)
 	defer m.results.Put(bufp)

@@ -57,15 +57,9 @@ func (c *Client) Predict(ctx context.Context, in []detector.Group, out []detecto
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	n := 0
-	for _, g := range in {
-		if len(g.UnixNanos) != len(g.Values) {
-			return fmt.Errorf("predict series %q: %d timestamps for %d values", g.SeriesID, len(g.UnixNanos), len(g.Values))
-		}
-		n += len(g.Values)
-	}
-	if len(out) < n {
-		return fmt.Errorf("predict: out holds %d predictions, want %d", len(out), n)
+	n, err := detector.BatchSize(in, out)
+	if err != nil {
+		return err
 	}
 	if n == 0 {
 		return nil
