@@ -20,7 +20,8 @@ type Config struct {
 	WarmUp int
 
 	// SlowHalfLife is the half-life, in samples, of the slow mean and
-	// deviation that define "normal". Default 500.
+	// deviation that define "normal". Default 1000 (3.5 days of 5-minute
+	// data): a longer memory keeps one busy day from redefining normal.
 	SlowHalfLife float64
 
 	// FastHalfLife is the half-life, in samples, of the fast mean compared
@@ -36,13 +37,13 @@ type Config struct {
 	LongHalfLife float64
 
 	// SeasonRate is the learning rate of each hourly bin of the time-of-day
-	// profile. Default 0.05 (a few days of memory for 5-minute data).
+	// profile. Default 0.025 (about a week of memory for 5-minute data).
 	SeasonRate float64
 
 	// Threshold is the score at or above which a sample is flagged
 	// (Result.Anomaly). Default 0.48, a tail probability of about 1.6e-5 on
 	// Numenta's log scale. It also arms the suppression, so it should sit
-	// where the NAB threshold sweep lands (0.487 on the development
+	// near where the NAB threshold sweep lands (0.50 on the development
 	// subset): a lower sweep than flag threshold lets near-misses through
 	// unsuppressed, a higher one suppresses after flags the sweep ignores.
 	Threshold float64
@@ -54,8 +55,8 @@ type Config struct {
 	Suppress int
 
 	// Disable is a bit mask of features to switch off (FeatureShift,
-	// FeatureSeason, FeatureNovelty, FeatureStuck), for ablation. Default
-	// 0: all on.
+	// FeatureSeason, FeatureNovelty, FeatureStuck, FeatureRecord), for
+	// ablation. Default 0: all on.
 	Disable uint8
 }
 
@@ -67,16 +68,19 @@ const (
 	numFeatures = iota
 	// FeatureStuck is the flatline detector; it bypasses the likelihood.
 	FeatureStuck uint8 = 1 << numFeatures
+	// FeatureRecord is the new-extreme detector; it bypasses the
+	// likelihood.
+	FeatureRecord uint8 = FeatureStuck << 1
 )
 
-const allFeatures = FeatureShift | FeatureSeason | FeatureNovelty | FeatureStuck
+const allFeatures = FeatureShift | FeatureSeason | FeatureNovelty | FeatureStuck | FeatureRecord
 
 // params is Config resolved to the numbers the hot path uses; it is shared
 // by every Detector built from one Config so per-series state stays small.
 type params struct {
 	warmUp                      int
 	aSlow, aFast, aShort, aLong float64
-	aSeason                     float64
+	aSeason, aSmooth            float64
 	threshold                   float64
 	suppress                    int
 	disable                     uint8
@@ -96,7 +100,8 @@ func (c Config) params() (*params, error) {
 		warmUp:    c.WarmUp,
 		threshold: def(c.Threshold, 0.48),
 		suppress:  c.Suppress,
-		aSeason:   def(c.SeasonRate, 0.05),
+		aSeason:   def(c.SeasonRate, 0.025),
+		aSmooth:   alpha(seasonSmoothHalfLife),
 		disable:   c.Disable,
 	}
 	if p.warmUp == 0 {
@@ -108,7 +113,7 @@ func (c Config) params() (*params, error) {
 	case p.suppress < 0:
 		p.suppress = 0
 	}
-	hl := []float64{def(c.SlowHalfLife, 500), def(c.FastHalfLife, 4), def(c.ShortHalfLife, 2), def(c.LongHalfLife, 2000)}
+	hl := []float64{def(c.SlowHalfLife, 1000), def(c.FastHalfLife, 4), def(c.ShortHalfLife, 2), def(c.LongHalfLife, 2000)}
 	for _, h := range hl {
 		if !(h > 0) || math.IsInf(h, 0) {
 			return nil, fmt.Errorf("%w: half-life %v must be positive and finite", ErrInvalidConfig, h)

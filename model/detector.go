@@ -25,9 +25,10 @@ type Detector struct {
 	slow    float64 // slow EWMA mean
 	dev     float64 // slow EWMA absolute deviation from slow
 	fast    float64 // fast EWMA mean
+	smooth  float64 // EWMA mean the time-of-day profile sees (see seasonSmoothHalfLife)
 	prev    float64
 	quantum float64 // smallest non-zero |first difference| seen
-	lo, hi  float64 // range seen so far
+	lo, hi  float64 // range seen so far (all time: see record)
 
 	lk  [numFeatures]likelihood
 	sea season
@@ -58,7 +59,7 @@ func (d *Detector) Update(unixNanos int64, v float64) Result {
 	}
 	hour := hourOf(unixNanos)
 	if d.n == 1 {
-		d.prev, d.slow, d.fast, d.lo, d.hi = v, v, v, v, v
+		d.prev, d.slow, d.fast, d.smooth, d.lo, d.hi = v, v, v, v, v, v
 		d.quantum = math.Inf(1)
 		d.sea.update(hour, v, 0, p)
 		return Result{}
@@ -72,18 +73,20 @@ func (d *Detector) Update(unixNanos int64, v float64) Result {
 	}
 	floor := d.floor()
 	d.fast += aFast * (v - d.fast)
+	d.smooth += math.Max(p.aSmooth, r) * (v - d.smooth)
+	rec := record(v, d.lo, d.hi)
 	d.lo, d.hi = math.Min(d.lo, v), math.Max(d.hi, v)
 
 	var raw [numFeatures]float64
 	raw[0] = math.Abs(d.fast-d.slow) / math.Max(d.dev, floor)
-	raw[1] = d.sea.update(hour, v, floor, p)
+	raw[1] = d.sea.update(hour, d.smooth, floor, p)
 	raw[2] = d.nov.update(levelOf(v, d.lo, d.hi))
 
 	// The features are complementary detectors, so the strongest evidence
 	// wins; each is already calibrated by its own likelihood.
 	score := 0.0
 	for i := range raw {
-		s := d.lk[i].update(raw[i], p, warm, d.n-1)
+		s := d.lk[i].update(raw[i], minStd[i], p, warm, d.n-1)
 		if p.disable&(1<<i) == 0 && s > score {
 			score = s
 		}
@@ -96,10 +99,13 @@ func (d *Detector) Update(unixNanos int64, v float64) Result {
 	if !warm {
 		return Result{}
 	}
-	// A stuck signal has no likelihood to calibrate (it fires once per
-	// record-breaking run), so it joins the max directly.
+	// Stuck and record are rare yes/no events with no distribution to
+	// calibrate, so they join the max directly.
 	if p.disable&FeatureStuck == 0 && stuck > score {
 		score = stuck
+	}
+	if p.disable&FeatureRecord == 0 && rec > score {
+		score = rec
 	}
 	res := Result{Score: score, Warm: true}
 	switch {

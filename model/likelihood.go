@@ -13,21 +13,26 @@ type likelihood struct {
 	variance float32 // long EWMA of (short-mean)^2
 }
 
-// minStd floors the long-run spread of a feature so a perfectly quiet
+// minStd floors the long-run spread of each feature so a perfectly quiet
 // feature (a flat series) does not turn the first wiggle into a 1e-300 tail
-// probability; features are in units of deviations, so 0.05 is small.
-const minStd = 0.05
+// probability. Shift and season are in units of deviations, so 0.05 is
+// small. Novelty is a share in [0, 1] that sits at 0 for days in a long,
+// well-learned series; with a 0.05 floor one new transition was an
+// 8-10 sigma event, a frequent saturated false positive on the Twitter
+// files, while 0.1 still lets a burst of new transitions through (0.15
+// and up lose real windows).
+var minStd = [numFeatures]float64{0.05, 0.05, 0.1}
 
 // update feeds one raw feature value and returns the log-scaled likelihood
 // in [0, 1]: Numenta's log(1-L)/log(1e-10) with L the Gaussian CDF.
-func (l *likelihood) update(x float64, p *params, warm bool, n uint32) float64 {
+func (l *likelihood) update(x, minSD float64, p *params, warm bool, n uint32) float64 {
 	s := float64(l.short) + p.aShort*(x-float64(l.short))
 	l.short = float32(s)
 	m, v := float64(l.mean), float64(l.variance)
 	score := 0.0
 	sd := math.Sqrt(v)
-	if sd < minStd {
-		sd = minStd
+	if sd < minSD {
+		sd = minSD
 	}
 	if warm {
 		if z := (s - m) / sd; z > 0 {

@@ -146,6 +146,34 @@ func TestDetectsStuckSignal(t *testing.T) {
 	}
 }
 
+func TestDetectsNewExtreme(t *testing.T) {
+	tests := []struct {
+		name    string
+		disable uint8
+		want    bool
+	}{
+		{"record on", 0, true},
+		{"record off", FeatureRecord, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Noise in [9.5, 10.5), then one value just past its top: too
+			// small a step for the shift, season or novelty features, but
+			// never seen before.
+			d := mustDetector(t, Config{Disable: tt.disable})
+			var n noise = 9
+			for i := range 3000 {
+				if r := d.Update(int64(i)*fiveMin, 10+n.next()); r.Anomaly && i > 2900 {
+					t.Fatalf("sample %d: flagged plain noise", i)
+				}
+			}
+			if got := d.Update(3000*fiveMin, 10.6).Anomaly; got != tt.want {
+				t.Errorf("value 10%% past the range flagged = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestNaNDoesNotPoisonState(t *testing.T) {
 	clean, dirty := mustDetector(t, Config{}), mustDetector(t, Config{})
 	var n noise
@@ -171,8 +199,13 @@ func TestReproducible(t *testing.T) {
 		out := make([]Result, 0, 4000)
 		for i := range 4000 {
 			v := 100 + 10*math.Sin(float64(i)/40) + n.next()
-			if i > 3000 && i < 3050 {
-				v += 30
+			switch {
+			case i > 3000 && i < 3050:
+				v += 30 // level shift
+			case i == 3300:
+				v = 1000 // new extreme
+			case i > 3500 && i < 3700:
+				v = 100 // flatline
 			}
 			out = append(out, d.Update(int64(i)*fiveMin, v))
 		}
@@ -208,4 +241,32 @@ func TestUpdateDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("Update allocates %v times per call, want 0", allocs)
 	}
+}
+
+// TestSeasonIgnoresSpikesCatchesPatternBreak isolates the time-of-day
+// feature: one-sample spikes (8 noise widths, inside the daily range) are
+// bursts, not a broken day, but a day whose shape inverts is. A profile of
+// raw values (no seasonSmoothHalfLife) flags the spikes.
+func TestSeasonIgnoresSpikesCatchesPatternBreak(t *testing.T) {
+	d := mustDetector(t, Config{Disable: FeatureShift | FeatureNovelty | FeatureStuck | FeatureRecord})
+	const perDay = 288
+	var n noise = 11
+	daily := func(i int, sign float64) float64 {
+		return 10 + sign*5*math.Sin(2*math.Pi*float64(i%perDay)/perDay) + n.next()
+	}
+	for i := range 14 * perDay {
+		v := daily(i, 1)
+		if i%97 == 0 {
+			v += 8
+		}
+		if r := d.Update(int64(i)*fiveMin, v); r.Anomaly && i > 7*perDay {
+			t.Fatalf("sample %d (day %d): a one-sample spike was flagged as a broken day", i, i/perDay)
+		}
+	}
+	for i := 14 * perDay; i < 15*perDay; i++ {
+		if d.Update(int64(i)*fiveMin, daily(i, -1)).Anomaly {
+			return
+		}
+	}
+	t.Fatal("an inverted day was not flagged")
 }
