@@ -17,7 +17,9 @@
 //
 // It does not learn seasonality or sequences (that is the model's job) and
 // does not validate input: callers pass finite values in time order. A NaN
-// or ±Inf value is still ignored rather than allowed to poison the state.
+// or ±Inf value is still ignored rather than allowed to poison the state,
+// and a value beyond ±1e100 is flagged (score 1) and kept out of the
+// statistics for the same reason.
 //
 // Concurrency: a *Heuristic is immutable after New and safe for concurrent
 // use; each State belongs to one series and is not safe for concurrent use.

@@ -7,7 +7,8 @@ type Result struct {
 	// Score is in [0, 1]: 1 on a limit violation, otherwise the
 	// statistical score (0.5 at Config.Flag deviations).
 	Score float64
-	// Anomaly is true on a limit violation or a statistical flag.
+	// Anomaly is true on a limit violation, a statistical flag or a value
+	// beyond ±1e100, which the statistics ignore.
 	Anomaly bool
 	// Learning is true while the statistical score is still learning; limit
 	// violations are reported regardless.
@@ -42,6 +43,12 @@ func (h *Heuristic) Score(st *State, unixNanos int64, v float64) Result {
 	var res Result
 	if st.limit.violated(v) {
 		res = Result{Score: 1, Anomaly: true, LimitViolation: true}
+	}
+	if math.Abs(v) > maxMagnitude {
+		// Implausible for any telemetry: flag it, but keep it out of the
+		// statistics, where a difference of two such values overflows to
+		// ±Inf and then NaN and would silence this series for good.
+		return Result{Score: 1, Anomaly: true, LimitViolation: res.LimitViolation, Learning: st.n < h.learn}
 	}
 	if st.n < math.MaxUint32 {
 		st.n++
@@ -104,6 +111,12 @@ func (h *Heuristic) tail(x, mean, variance float64) float64 {
 	q := 0.5 * math.Erfc(z/math.Sqrt2)
 	return math.Min(1, math.Log(q+1e-10)/-23.025850929940457)
 }
+
+// maxMagnitude bounds the values the statistics accept: far beyond any
+// telemetry, and small enough that every intermediate (a shift of 2e100
+// over a deviation floored at 1e-9, squared in the long-run variance)
+// stays finite.
+const maxMagnitude = 1e100
 
 // minStd floors the spread of the z-score so a perfectly quiet series does
 // not turn its first wiggle into an extreme tail probability.

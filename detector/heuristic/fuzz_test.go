@@ -1,0 +1,106 @@
+package heuristic
+
+import (
+	"encoding/binary"
+	"math"
+	"testing"
+)
+
+func floatsBytes(vs ...float64) []byte {
+	var b []byte
+	for _, v := range vs {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	}
+	return b
+}
+
+// FuzzHeuristic feeds arbitrary value sequences (NaN, ±Inf, extremes,
+// subnormals) to one series. Every result must be in [0, 1], a NaN or
+// infinite value must leave the state alone, the same input must give the
+// same results, and no input may leave the statistics non-finite: a
+// poisoned state would silence the statistical score of that series for
+// good.
+func FuzzHeuristic(f *testing.F) {
+	f.Add(floatsBytes(8, 8.1, 7.9, 8, 12, 8), "sat1/voltage", uint8(2))
+	f.Add(floatsBytes(math.NaN(), math.Inf(1), math.Inf(-1), 0), "gyro", uint8(1))
+	f.Add(floatsBytes(1e308, -1e308, 1e308, -1e308, 1, 2, 3), "sat1/temperature", uint8(1))
+	f.Add(floatsBytes(math.MaxFloat64, -math.MaxFloat64, 5e-324, -5e-324, 0), "x", uint8(0))
+	f.Add(floatsBytes(), "", uint8(3))
+	f.Add(floatsBytes(1, 1, 1, 1, 1, 1, 1, 1, 1, 1e300, 1), "ünï/çødé\u200b", uint8(1))
+	f.Fuzz(func(t *testing.T, raw []byte, id string, learn uint8) {
+		h, err := New(Config{Learning: int(learn%8) + 1, HalfLife: 5, Quiet: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs := make([]float64, 0, len(raw)/8)
+		for i := 0; i+8 <= len(raw); i += 8 {
+			vs = append(vs, math.Float64frombits(binary.LittleEndian.Uint64(raw[i:])))
+		}
+		first := run(t, h, id, vs)
+		again := run(t, h, id, vs)
+		for i := range first {
+			if first[i] != again[i] {
+				t.Fatalf("sample %d (%v): Score = %+v, then %+v for the same input", i, vs[i], first[i], again[i])
+			}
+		}
+	})
+}
+
+func run(t *testing.T, h *Heuristic, id string, vs []float64) []Result {
+	st := h.NewState(id)
+	out := make([]Result, len(vs))
+	for i, v := range vs {
+		before := st
+		r := h.Score(&st, int64(i), v)
+		if math.IsNaN(r.Score) || r.Score < 0 || r.Score > 1 {
+			t.Fatalf("Score(%v) = %+v: score not in [0, 1]", v, r)
+		}
+		if r.LimitViolation && (!r.Anomaly || r.Score != 1) {
+			t.Fatalf("Score(%v) = %+v: a limit violation must be an anomaly scored 1", v, r)
+		}
+		switch {
+		case math.IsNaN(v) || math.IsInf(v, 0):
+			if st != before || r.Anomaly || r.Score != 0 {
+				t.Fatalf("Score(%v) = %+v changed the state or flagged", v, r)
+			}
+		case math.Abs(v) > maxMagnitude:
+			if st != before || !r.Anomaly || r.Score != 1 {
+				t.Fatalf("Score(%v) = %+v: want flagged and the state unchanged", v, r)
+			}
+		}
+		for name, x := range map[string]float64{"mean": st.mean, "fast": st.fast, "dev": st.dev, "short": st.short, "zMean": st.zMean, "zVar": st.zVar} {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				t.Fatalf("after %v (sample %d of %v): state %s = %v", v, i, vs[:i+1], name, x)
+			}
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// TestExtremeValuesDoNotSilenceSeries is the regression FuzzHeuristic
+// found: two opposite extreme values used to turn the statistics into NaN,
+// after which the series never flagged again. Now they are flagged
+// themselves and leave the statistics alone.
+func TestExtremeValuesDoNotSilenceSeries(t *testing.T) {
+	h := mustNew(t, Config{Learning: 10})
+	st := h.NewState("sat1/pressure")
+	var n noise
+	i := int64(0)
+	score := func(v float64) Result { i++; return h.Score(&st, i, v) }
+	for _, v := range []float64{1e308, -1e308} {
+		if r := score(v); !r.Anomaly || r.Score != 1 {
+			t.Errorf("Score(%v) = %+v, want flagged with score 1", v, r)
+		}
+	}
+	for range 2000 {
+		score(8 + 0.1*n.next())
+	}
+	flagged := false
+	for range 20 {
+		flagged = flagged || score(20+0.1*n.next()).Anomaly
+	}
+	if !flagged {
+		t.Error("a level shift of 100 deviations after two extreme values was not flagged")
+	}
+}
