@@ -170,8 +170,24 @@ var layouts = []string{
 	"2006-01-02 15:04",
 }
 
-// parseTimestamp reads NAB, RFC 3339 and unix seconds/nanoseconds times.
+// The times an int64 of unix nanoseconds can hold (1677-09-21 to
+// 2262-04-11); UnixNano silently wraps outside them.
+var (
+	minNanoTime = time.Unix(0, math.MinInt64)
+	maxNanoTime = time.Unix(0, math.MaxInt64)
+)
+
+// parseTimestamp reads NAB, RFC 3339 and unix seconds/nanoseconds times
+// that fit in unix nanoseconds.
 func parseTimestamp(raw string) (time.Time, error) {
+	t, err := parseTime(raw)
+	if err == nil && (t.Before(minNanoTime) || t.After(maxNanoTime)) {
+		return time.Time{}, fmt.Errorf("timestamp %q is outside the years 1678 to 2262 that unix nanoseconds hold", raw)
+	}
+	return t, err
+}
+
+func parseTime(raw string) (time.Time, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return time.Time{}, errors.New("empty timestamp")
