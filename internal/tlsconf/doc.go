@@ -1,0 +1,15 @@
+// Package tlsconf builds crypto/tls configurations from PEM files for the
+// AstraGuard binaries: a server configuration with optional client
+// certificate verification (mutual TLS), and a client configuration with a
+// CA, an optional client certificate and a server name override.
+//
+// Both require TLS 1.2 or newer. The serving or client certificate is
+// re-read when its files change (checked at each handshake), so a rotated
+// certificate takes effect without a restart; CA bundles are read once.
+// A rotation that leaves the files half-written keeps the previous pair
+// until the files parse again.
+//
+// Errors name files, never their contents. No API stability promise.
+//
+// Concurrency: the returned configurations are safe for concurrent use.
+package tlsconf

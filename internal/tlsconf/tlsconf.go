@@ -1,0 +1,89 @@
+package tlsconf
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+)
+
+// ServerFiles names the PEM files of a TLS listener.
+type ServerFiles struct {
+	Cert, Key string
+	// ClientCA, when set, turns on mutual TLS: every client must present
+	// a certificate that chains to one of these CAs.
+	ClientCA string
+}
+
+// Server returns the listener configuration for f.
+func Server(f ServerFiles) (*tls.Config, error) {
+	if f.Cert == "" || f.Key == "" {
+		return nil, errors.New("tls: a certificate and a key file are both required")
+	}
+	kp, err := newKeyPair(f.Cert, f.Key)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return kp.get(), nil
+		},
+	}
+	if f.ClientCA != "" {
+		if cfg.ClientCAs, err = loadPool(f.ClientCA); err != nil {
+			return nil, err
+		}
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+// ClientFiles names the PEM files and server name of a TLS client.
+type ClientFiles struct {
+	// CA verifies the server; empty uses the system roots.
+	CA string
+	// Cert and Key, both or neither, are presented to servers that ask
+	// for a client certificate.
+	Cert, Key string
+	// ServerName overrides the name checked against the server's
+	// certificate; empty uses the host of the dialed address.
+	ServerName string
+}
+
+// Client returns the client configuration for f.
+func Client(f ClientFiles) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: f.ServerName}
+	var err error
+	if f.CA != "" {
+		if cfg.RootCAs, err = loadPool(f.CA); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case f.Cert != "" && f.Key != "":
+		kp, err := newKeyPair(f.Cert, f.Key)
+		if err != nil {
+			return nil, err
+		}
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			return kp.get(), nil
+		}
+	case f.Cert != "" || f.Key != "":
+		return nil, errors.New("tls: a client certificate needs both its certificate and its key file")
+	}
+	return cfg, nil
+}
+
+func loadPool(file string) (*x509.CertPool, error) {
+	pemBytes, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("tls: read CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return nil, fmt.Errorf("tls: CA file %s holds no PEM certificate", file)
+	}
+	return pool, nil
+}
