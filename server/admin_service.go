@@ -158,13 +158,16 @@ func (s *AdminService) lookup(name string) (*breaker.Breaker, error) {
 	return b, nil
 }
 
-// audit logs every mutation with who asked, what and why.
+// audit logs every mutation with who asked (the credential AdminAuth
+// accepted, never its secret, and the peer address), what and why.
 func (s *AdminService) audit(ctx context.Context, action, name, reason string, attrs ...any) {
-	who := "unknown"
+	addr := "unknown"
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		who = p.Addr.String()
+		addr = p.Addr.String()
 	}
-	s.logger.InfoContext(ctx, "breaker admin", append([]any{"action", action, "breaker", name, "reason", reason, "peer", who}, attrs...)...)
+	s.logger.InfoContext(ctx, "breaker admin", append([]any{
+		"action", action, "breaker", name, "reason", reason, "who", callerFrom(ctx), "peer", addr,
+	}, attrs...)...)
 }
 
 func (s *AdminService) closeWatchers() { s.hub.close() }

@@ -2,9 +2,8 @@ package server
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
+	"sync"
+	"sync/atomic"
 
 	"github.com/astraguard/astraguard/detector"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
@@ -15,63 +14,97 @@ type Scorer interface {
 	Score(ctx context.Context, dst []detector.Verdict, groups []detector.Group) []detector.Verdict
 }
 
-// DetectorService implements astraguard.v1.DetectorService.
+// DetectorService implements astraguard.v1.DetectorService with the
+// limits of its Config (see README "Limits"): every refusal is a
+// RESOURCE_EXHAUSTED status naming the limit, counted in
+// astraguard_limit_rejections_total.
 type DetectorService struct {
 	astraguardv1.UnimplementedDetectorServiceServer
-	scorer     Scorer
-	maxSamples int
+	scorer    Scorer
+	cfg       Config
+	limiter   *clientLimiter // nil: no rate limit
+	clientKey ClientKeyFunc
+	metrics   *limitMetrics
+	open      atomic.Int64 // Detect streams being served
+	// workers are the stream goroutines. A handler that gives up on a
+	// stalled Send returns before they do (only its return cancels the
+	// stream), so the service owns them and wait joins them.
+	workers sync.WaitGroup
+	hooks   streamHooks
+}
+
+// streamHooks let tests observe a stream's internals; nil hooks are skipped.
+type streamHooks struct {
+	inFlight func(n int)     // requests a stream holds, after each read
+	ended    func(err error) // a Detect handler's result
 }
 
 var _ astraguardv1.DetectorServiceServer = (*DetectorService)(nil)
 
-// NewDetectorService returns the service over s. maxSamples bounds the
-// samples in one request (0 means 100,000).
+// NewDetectorService returns the service over s with the default limits of
+// Config, no rate limit, and at most maxSamples samples per request (0
+// means 100,000). Server uses the full Config.
 func NewDetectorService(s Scorer, maxSamples int) *DetectorService {
-	if maxSamples <= 0 {
-		maxSamples = 100_000
+	d, err := newDetectorService(s, Config{MaxSamplesPerRequest: max(maxSamples, 0)}, PeerIP, nil)
+	if err != nil {
+		panic(err) // unreachable: no limit is negative
 	}
-	return &DetectorService{scorer: s, maxSamples: maxSamples}
+	return d
 }
 
-// Detect answers each request on the stream with one response, in order.
-func (s *DetectorService) Detect(stream astraguardv1.DetectorService_DetectServer) error {
-	ctx := stream.Context()
-	var b batch
-	resp := &astraguardv1.DetectResponse{}
-	for {
-		req, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err // already a status from the transport
-		}
-		verdicts, err := s.score(ctx, &b, req.GetSeries(), req.GetFrames())
-		if err != nil {
-			return toStatus(fmt.Errorf("request %q: %w", req.GetRequestId(), err))
-		}
-		resp.RequestId, resp.Verdicts = req.GetRequestId(), verdicts
-		if err := stream.Send(resp); err != nil {
-			return err
-		}
+func newDetectorService(s Scorer, cfg Config, key ClientKeyFunc, m *limitMetrics) (*DetectorService, error) {
+	cfg, err := cfg.streamDefaults()
+	if err != nil {
+		return nil, err
 	}
+	if key == nil {
+		key = PeerIP
+	}
+	if m == nil {
+		m = newLimitMetrics(nil)
+	}
+	return &DetectorService{
+		scorer:    s,
+		cfg:       cfg,
+		limiter:   newClientLimiter(cfg.RateLimit, cfg.RateBurst, cfg.RateWait, cfg.MaxRateClients),
+		clientKey: key,
+		metrics:   m,
+	}, nil
 }
+
+// wait blocks until every stream goroutine has ended. They end once their
+// stream does, so after the gRPC server has stopped this returns promptly.
+func (s *DetectorService) wait() { s.workers.Wait() }
 
 // DetectBatch scores one batch.
 func (s *DetectorService) DetectBatch(ctx context.Context, req *astraguardv1.DetectBatchRequest) (*astraguardv1.DetectBatchResponse, error) {
-	var b batch
-	verdicts, err := s.score(ctx, &b, req.GetSeries(), req.GetFrames())
-	if err != nil {
-		return nil, toStatus(err)
+	if err := s.admit(ctx, s.clientKey(ctx), req.GetSeries(), req.GetFrames()); err != nil {
+		return nil, s.fail(err)
 	}
+	var b batch
+	verdicts := s.score(ctx, &b, req.GetSeries(), req.GetFrames())
 	return &astraguardv1.DetectBatchResponse{RequestId: req.GetRequestId(), Verdicts: verdicts}, nil
 }
 
-func (s *DetectorService) score(ctx context.Context, b *batch, series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) ([]*astraguardv1.Verdict, error) {
-	if n := countSamples(series, frames); n > s.maxSamples {
-		return nil, &LimitError{Limit: "samples per request", Max: s.maxSamples, Got: n}
+// admit checks a request against the per-request limits and spends the
+// client's rate budget on it.
+func (s *DetectorService) admit(ctx context.Context, client string, series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) error {
+	n := countSamples(series, frames)
+	if n > s.cfg.MaxSamplesPerRequest {
+		return &LimitError{Limit: LimitSamplesPerRequest, Max: s.cfg.MaxSamplesPerRequest, Got: n}
 	}
+	return s.limiter.take(ctx, client, n)
+}
+
+// score scores an admitted request into b's reusable verdicts.
+func (s *DetectorService) score(ctx context.Context, b *batch, series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) []*astraguardv1.Verdict {
 	groups := b.toGroups(series, frames)
 	b.verdicts = s.scorer.Score(ctx, b.verdicts[:0], groups)
-	return b.toProto(groups, b.verdicts), nil
+	return b.toProto(groups, b.verdicts)
+}
+
+// fail counts a limit refusal and maps err to its status.
+func (s *DetectorService) fail(err error) error {
+	s.metrics.count(err)
+	return toStatus(err)
 }

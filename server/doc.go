@@ -9,6 +9,8 @@
 // Server imports breaker (unlike detector) because BreakerAdmin is a view of
 // breakers; it does not import cmd. No API stability promise.
 //
-// Concurrency: a Server and its services are safe for concurrent use; each
-// Detect stream is served by one goroutine.
+// Concurrency: a Server and its services are safe for concurrent use. Each
+// Detect stream is served by three goroutines (stream.go): a reader feeding
+// a bounded queue, an answerer, and the handler watching for a stalled
+// send; the DetectorService owns the first two and Shutdown waits for them.
 package server

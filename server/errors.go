@@ -9,15 +9,31 @@ import (
 	"google.golang.org/grpc/status"
 )
 
+// Names of the service's limits, as LimitError.Limit and README use them.
+const (
+	LimitSamplesPerRequest = "samples per request"
+	LimitSeriesPerStream   = "series per stream"
+	LimitDetectStreams     = "open Detect streams"
+	LimitRate              = "rate"
+	LimitSendTimeout       = "send timeout"
+	LimitMessageSize       = "message size"
+)
+
 // LimitError reports a request over one of the service's limits. It maps
 // to RESOURCE_EXHAUSTED and its message names the limit.
 type LimitError struct {
-	Limit string
+	Limit string // one of the Limit* names
 	Max   int
 	Got   int
+	// Detail, when set, explains the breach instead of "Got > Max", for
+	// limits that are not a count (rate, send timeout).
+	Detail string
 }
 
 func (e *LimitError) Error() string {
+	if e.Detail != "" {
+		return fmt.Sprintf("limit exceeded: %s: %s", e.Limit, e.Detail)
+	}
 	return fmt.Sprintf("limit exceeded: %s: %d > %d", e.Limit, e.Got, e.Max)
 }
 
@@ -32,7 +48,8 @@ func invalidArgf(format string, args ...any) error {
 }
 
 // toStatus is the one place that maps errors to gRPC statuses. Messages
-// of unexpected errors are not sent to clients.
+// of unexpected errors are not sent to clients. An error that already is a
+// status (from the transport, e.g. an oversized message) passes unchanged.
 func toStatus(err error) error {
 	if err == nil {
 		return nil
@@ -47,6 +64,9 @@ func toStatus(err error) error {
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return status.FromContextError(err).Err()
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
 	}
 	return status.Error(codes.Internal, "internal error")
 }

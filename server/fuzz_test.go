@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"math"
 	"testing"
 
@@ -10,8 +11,9 @@ import (
 )
 
 // FuzzDetectRequest feeds arbitrary wire bytes through request decoding,
-// conversion and scoring: whatever arrives, the service must answer with
-// exactly one verdict per sample and never panic.
+// admission (samples per request, series per stream), conversion and
+// scoring: whatever arrives, the service must answer with exactly one
+// verdict per sample or refuse with the limit named, and never panic.
 func FuzzDetectRequest(f *testing.F) {
 	seeds := []*astraguardv1.DetectRequest{
 		{Series: []*astraguardv1.SeriesSamples{{SeriesId: "sat1/voltage", UnixNanos: []int64{1, 2}, Values: []float64{8, math.NaN()}}}},
@@ -19,6 +21,8 @@ func FuzzDetectRequest(f *testing.F) {
 		{Series: []*astraguardv1.SeriesSamples{{SeriesId: "ünï/çødé\u200b", UnixNanos: []int64{math.MaxInt64}, Values: []float64{1e308}}}},
 		{Frames: []*astraguardv1.Frame{{Source: "sat1", Channels: []*astraguardv1.Channel{{Name: "gyro", Value: -0.2}, {Name: "", Value: 1}}}}},
 		{},
+		{Series: []*astraguardv1.SeriesSamples{{SeriesId: "big", Values: make([]float64, 10_001)}}}, // over the limit
+		{Series: []*astraguardv1.SeriesSamples{{SeriesId: "big", Values: make([]float64, 5_000)}, {SeriesId: "big", Values: make([]float64, 5_000)}}},
 	}
 	for _, s := range seeds {
 		b, err := proto.Marshal(s)
@@ -33,15 +37,22 @@ func FuzzDetectRequest(f *testing.F) {
 		if err := proto.Unmarshal(data, req); err != nil {
 			return // the transport rejects what does not decode
 		}
-		var b batch
-		verdicts, err := e.score(t.Context(), &b, req.GetSeries(), req.GetFrames())
 		n := countSamples(req.GetSeries(), req.GetFrames())
-		if err != nil {
-			if n <= e.maxSamples {
-				t.Fatalf("score() error = %v for %d samples", err, n)
+		if err := e.admit(t.Context(), "fuzz", req.GetSeries(), req.GetFrames()); err != nil {
+			if n <= e.cfg.MaxSamplesPerRequest {
+				t.Fatalf("admit() error = %v for %d samples", err, n)
 			}
 			return
 		}
+		ss := newSeriesSet(3)
+		if err := ss.add(req.GetSeries(), req.GetFrames()); err != nil {
+			var le *LimitError
+			if !errors.As(err, &le) || le.Limit != LimitSeriesPerStream || le.Got <= le.Max || le.Got > len(req.GetSeries())+n {
+				t.Fatalf("series per stream: %v", err)
+			}
+		}
+		var b batch
+		verdicts := e.score(t.Context(), &b, req.GetSeries(), req.GetFrames())
 		if len(verdicts) != n {
 			t.Fatalf("score() = %d verdicts for %d samples", len(verdicts), n)
 		}

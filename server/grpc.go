@@ -3,8 +3,10 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
@@ -26,6 +28,40 @@ type Config struct {
 	MaxConcurrentStreams uint32
 	// MaxSamplesPerRequest bounds the samples in one request. Default 100,000.
 	MaxSamplesPerRequest int
+	// HandshakeTimeout bounds a new connection's setup (TLS and the HTTP/2
+	// preface), so peers that connect and stall do not hold connections.
+	// Default 20s; gRPC's own default is 120s.
+	HandshakeTimeout time.Duration
+
+	// The limits below are detector stream limits (server/limits.go,
+	// README "Limits"); each refusal is RESOURCE_EXHAUSTED naming the limit.
+
+	// MaxSeriesPerStream bounds the distinct series one Detect stream may
+	// send. Default 10,000.
+	MaxSeriesPerStream int
+	// MaxDetectStreams bounds the Detect streams open at once over all
+	// connections; MaxConcurrentStreams only bounds them per connection,
+	// where clients queue instead of failing. Default 10,000.
+	MaxDetectStreams int
+	// QueueDepth bounds the requests waiting between a stream's reader and
+	// its scorer. Default 4.
+	QueueDepth int
+	// SendTimeout ends a stream whose client has not taken a response for
+	// this long. Default 30s.
+	SendTimeout time.Duration
+	// RateLimit is each client's budget in samples per second, over all its
+	// streams and calls; a request costs its sample count, at least 1.
+	// Default 0: no limit. Clients are told apart by ClientKeyFunc.
+	RateLimit float64
+	// RateBurst is the samples a client may send at once. Default one
+	// second's worth of RateLimit. A request larger than it always fails.
+	RateBurst int
+	// RateWait is how long an over-budget request may wait for its budget,
+	// slowing the client, before it fails. Default 0: fail at once.
+	RateWait time.Duration
+	// MaxRateClients bounds the clients the rate limiter remembers; the
+	// least recently seen is forgotten first. Default 10,000.
+	MaxRateClients int
 }
 
 func (c Config) withDefaults() Config {
@@ -48,7 +84,15 @@ type options struct {
 	logger     *slog.Logger
 	registerer prometheus.Registerer
 	grpcOpts   []grpc.ServerOption
+	clientKey  ClientKeyFunc
+	adminAuth  *AdminAuth          // nil: BreakerAdmin unprotected (auth_server.go)
+	adminOwn   bool                // BreakerAdmin on its own grpc.Server
+	adminOpts  []grpc.ServerOption // that server's extra options
 }
+
+// WithClientKey sets how the rate limit tells clients apart; the default
+// is PeerIP.
+func WithClientKey(f ClientKeyFunc) Option { return func(o *options) { o.clientKey = f } }
 
 // WithLogger sets the logger for per-RPC logs and panics; default discards.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -67,6 +111,10 @@ type Server struct {
 	grpc   *grpc.Server
 	health *health.Server
 	admin  *AdminService
+	detect *DetectorService
+	// adminGRPC serves BreakerAdmin when WithAdminServer asked for its own
+	// listener; nil when BreakerAdmin shares grpc.
+	adminGRPC *grpc.Server
 }
 
 // New assembles a Server. Health starts NOT_SERVING; call SetServing once
@@ -86,10 +134,15 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 			return nil, err
 		}
 	}
+	detect, err := newDetectorService(scorer, cfg, o.clientKey, newLimitMetrics(o.registerer))
+	if err != nil {
+		return nil, fmt.Errorf("new server: %w", err)
+	}
 	logger := interceptorLogger(o.logger)
 	srvOpts := append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
 		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
+		grpc.ConnectionTimeout(cfg.handshakeTimeout()),
 		grpc.ChainUnaryInterceptor(
 			metrics.UnaryServerInterceptor(),
 			logging.UnaryServerInterceptor(logger, loggingOptions...),
@@ -101,14 +154,16 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 			recovery.StreamServerInterceptor(recoveryHandler(o.logger)),
 		),
 	}, o.grpcOpts...)
+	srvOpts = append(srvOpts, o.authOptions()...)
 
 	s := &Server{
 		grpc:   grpc.NewServer(srvOpts...),
 		health: health.NewServer(),
 		admin:  admin,
+		detect: detect,
 	}
-	astraguardv1.RegisterDetectorServiceServer(s.grpc, NewDetectorService(scorer, cfg.MaxSamplesPerRequest))
-	astraguardv1.RegisterBreakerAdminServer(s.grpc, s.admin)
+	astraguardv1.RegisterDetectorServiceServer(s.grpc, detect)
+	s.registerAdmin(o, srvOpts, metrics)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	metrics.InitializeMetrics(s.grpc)
@@ -143,13 +198,14 @@ func (s *Server) Shutdown(ctx context.Context) {
 	s.admin.closeWatchers()
 	done := make(chan struct{})
 	go func() {
-		s.grpc.GracefulStop()
+		s.gracefulStop()
 		close(done)
 	}()
 	select {
 	case <-done:
 	case <-ctx.Done():
-		s.grpc.Stop()
+		s.stop()
 		<-done
 	}
+	s.detect.wait()
 }

@@ -1,0 +1,395 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/astraguard/astraguard/breaker"
+	"github.com/astraguard/astraguard/detector"
+	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/internal/tlsconf"
+	"github.com/astraguard/astraguard/internal/tlstest"
+)
+
+// authLogBuffer collects the server's logs from concurrent handlers.
+type authLogBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *authLogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *authLogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// authEnv is a Server on loopback TCP, so peers are real loopback
+// addresses and TLS runs for real.
+type authEnv struct {
+	srv       *Server
+	addr      string
+	adminAddr string // set with WithAdminServer
+	logs      *authLogBuffer
+}
+
+func newAuthEnv(t *testing.T, acfg AuthConfig, srvTLS *tls.Config, opts ...Option) *authEnv {
+	t.Helper()
+	e := &authEnv{logs: &authLogBuffer{}}
+	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	hub := NewHub()
+	breakers, err := breaker.NewRegistry(strict, breaker.WithObserver(hub.Publish))
+	if err != nil {
+		t.Fatal(err)
+	}
+	det, err := detector.New(&fakeModel{}, breakers.Breaker("model"), detector.Config{ModelTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewAdminAuth(acfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = append([]Option{WithLogger(logger), WithAdminAuth(a)}, opts...)
+	if srvTLS != nil {
+		opts = append(opts, WithGRPCOptions(grpc.Creds(credentials.NewTLS(srvTLS))))
+	}
+	e.srv, err = New(det, NewAdminService(breakers, hub, logger), Config{}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis := authListen(t)
+	e.addr = lis.Addr().String()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := e.srv.Serve(lis); err != nil {
+			t.Errorf("Serve() = %v", err)
+		}
+	})
+	if e.srv.adminGRPC != nil {
+		alis := authListen(t)
+		e.adminAddr = alis.Addr().String()
+		wg.Go(func() {
+			if err := e.srv.ServeAdmin(alis); err != nil {
+				t.Errorf("ServeAdmin() = %v", err)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		e.srv.Shutdown(ctx)
+		wg.Wait()
+	})
+	e.srv.SetServing()
+	return e
+}
+
+func authListen(t *testing.T) net.Listener {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lis
+}
+
+func authDial(t *testing.T, addr string, creds credentials.TransportCredentials) *grpc.ClientConn {
+	t.Helper()
+	if creds == nil {
+		creds = insecure.NewCredentials()
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+func clientTLS(t *testing.T, ca *tlstest.CA, cert *tlstest.Pair) credentials.TransportCredentials {
+	t.Helper()
+	f := tlsconf.ClientFiles{CA: ca.File, ServerName: "localhost"}
+	if cert != nil {
+		f.Cert, f.Key = cert.Cert, cert.Key
+	}
+	cfg, err := tlsconf.Client(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return credentials.NewTLS(cfg)
+}
+
+func serverTLS(t *testing.T, pair tlstest.Pair, clientCA string) *tls.Config {
+	t.Helper()
+	cfg, err := tlsconf.Server(tlsconf.ServerFiles{Cert: pair.Cert, Key: pair.Key, ClientCA: clientCA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// adminCall makes one BreakerAdmin call by short name and returns its error.
+func adminCall(ctx context.Context, c astraguardv1.BreakerAdminClient, call string) error {
+	var err error
+	switch call {
+	case "force":
+		_, err = c.ForceBreaker(ctx, &astraguardv1.ForceBreakerRequest{
+			Name: "model", Override: astraguardv1.Override_OVERRIDE_FORCED_CLOSED, Reason: "auth test", Ttl: durationpb.New(time.Minute)})
+	case "reset":
+		_, err = c.ResetBreaker(ctx, &astraguardv1.ResetBreakerRequest{Name: "model", Reason: "auth test"})
+	case "list":
+		_, err = c.ListBreakers(ctx, &astraguardv1.ListBreakersRequest{})
+	case "get":
+		_, err = c.GetBreaker(ctx, &astraguardv1.GetBreakerRequest{Name: "model"})
+	case "watch":
+		var s grpc.ServerStreamingClient[astraguardv1.WatchBreakersResponse]
+		if s, err = c.WatchBreakers(ctx, &astraguardv1.WatchBreakersRequest{}); err == nil {
+			_, err = s.Recv() // the snapshot, or the denial
+		}
+	default:
+		panic("unknown call " + call)
+	}
+	return err
+}
+
+const (
+	goodToken  = "correct-horse-battery-staple-0042"
+	wrongToken = "incorrect-donkey-cell-paperclip-7"
+	opsID      = "spiffe://astraguard/ops"
+)
+
+func TestAdminAuthorization(t *testing.T) {
+	ca := tlstest.NewCA(t, "auth")
+	srvPair := ca.Server(t, "server")
+	ops, intern := ca.Client(t, "ops-cn", opsID), ca.Client(t, "intern")
+	envs := map[string]*authEnv{
+		"token":       newAuthEnv(t, AuthConfig{Token: []byte(goodToken)}, serverTLS(t, srvPair, "")),
+		"token+reads": newAuthEnv(t, AuthConfig{Token: []byte(goodToken), ProtectReads: true}, serverTLS(t, srvPair, "")),
+		"mtls":        newAuthEnv(t, AuthConfig{Token: []byte(goodToken), AllowedIdentities: []string{opsID}}, serverTLS(t, srvPair, ca.File)),
+		"mtls only":   newAuthEnv(t, AuthConfig{AllowedIdentities: []string{opsID}}, serverTLS(t, srvPair, ca.File)),
+		"open":        newAuthEnv(t, AuthConfig{}, nil),
+		"open+reads":  newAuthEnv(t, AuthConfig{ProtectReads: true}, nil),
+	}
+	tests := []struct {
+		env   string
+		cert  *tlstest.Pair
+		token string
+		call  string
+		want  codes.Code
+	}{
+		{"token", nil, "", "force", codes.Unauthenticated},
+		{"token", nil, wrongToken, "force", codes.Unauthenticated},
+		{"token", nil, goodToken[:20], "reset", codes.Unauthenticated},
+		{"token", nil, goodToken, "force", codes.OK},
+		{"token", nil, goodToken, "reset", codes.OK},
+		{"token", nil, "", "list", codes.OK},
+		{"token", nil, "", "get", codes.OK},
+		{"token", nil, wrongToken, "watch", codes.OK},
+		{"token+reads", nil, "", "list", codes.Unauthenticated},
+		{"token+reads", nil, wrongToken, "get", codes.Unauthenticated},
+		{"token+reads", nil, "", "watch", codes.Unauthenticated},
+		{"token+reads", nil, goodToken, "watch", codes.OK},
+		{"token+reads", nil, goodToken, "list", codes.OK},
+		{"mtls", &ops, "", "force", codes.OK},
+		{"mtls", &ops, wrongToken, "reset", codes.OK},
+		{"mtls", &intern, "", "force", codes.PermissionDenied},
+		{"mtls", &intern, wrongToken, "force", codes.PermissionDenied},
+		{"mtls", &intern, goodToken, "force", codes.OK},
+		{"mtls", &intern, "", "list", codes.OK},
+		{"mtls only", &intern, goodToken, "reset", codes.PermissionDenied},
+		{"mtls only", &ops, "", "reset", codes.OK},
+		{"open", nil, "", "force", codes.OK},
+		{"open", nil, "", "reset", codes.OK},
+		{"open+reads", nil, "", "watch", codes.OK},
+	}
+	for _, tt := range tests {
+		name := tt.env + "/" + tt.call
+		if tt.cert != nil {
+			name += "/cert=" + strings.TrimSuffix(tt.cert.Cert[strings.LastIndex(tt.cert.Cert, "/")+1:], ".pem")
+		}
+		switch tt.token {
+		case goodToken:
+			name += "/good token"
+		case "":
+		default:
+			name += "/bad token"
+		}
+		t.Run(name, func(t *testing.T) {
+			e := envs[tt.env]
+			var creds credentials.TransportCredentials
+			if tt.env != "open" && tt.env != "open+reads" {
+				creds = clientTLS(t, ca, tt.cert)
+			}
+			client := astraguardv1.NewBreakerAdminClient(authDial(t, e.addr, creds))
+			ctx := t.Context()
+			if tt.token != "" {
+				ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tt.token)
+			}
+			err := adminCall(ctx, client, tt.call)
+			if got := status.Code(err); got != tt.want {
+				t.Errorf("%s = %v, want %v", tt.call, err, tt.want)
+			}
+			if err != nil && (strings.Contains(err.Error(), goodToken) || strings.Contains(err.Error(), wrongToken)) {
+				t.Errorf("%s error %q quotes a token", tt.call, err)
+			}
+		})
+	}
+	for name, e := range envs {
+		logs := e.logs.String()
+		if strings.Contains(logs, goodToken) || strings.Contains(logs, wrongToken) || strings.Contains(logs, goodToken[:20]) {
+			t.Errorf("env %s: logs quote a token:\n%s", name, logs)
+		}
+	}
+	for env, want := range map[string][]string{
+		"token": {`"who":"bearer token"`, `"action":"reset"`, `"reason":"auth test"`, `"peer":"127.0.0.1:`},
+		"mtls":  {`"who":"client certificate ` + opsID + `"`, `"who":"bearer token"`, `PermissionDenied`},
+		"open":  {`"who":"loopback peer (no admin credentials configured)"`},
+	} {
+		for _, w := range want {
+			if logs := envs[env].logs.String(); !strings.Contains(logs, w) {
+				t.Errorf("env %s: logs lack %s:\n%s", env, w, logs)
+			}
+		}
+	}
+}
+
+func TestAdminAuthDecisions(t *testing.T) {
+	open, err := NewAdminAuth(AuthConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		addr net.Addr
+		want codes.Code
+	}{
+		{&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 1}, codes.OK},
+		{&net.TCPAddr{IP: net.ParseIP("127.3.2.1"), Port: 1}, codes.OK},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 1}, codes.OK},
+		{&net.TCPAddr{IP: net.ParseIP("::ffff:127.0.0.1"), Port: 1}, codes.OK},
+		{&net.TCPAddr{IP: net.ParseIP("10.1.2.3"), Port: 1}, codes.PermissionDenied},
+		{&net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 1}, codes.PermissionDenied},
+		{&net.UnixAddr{Name: "/tmp/x.sock", Net: "unix"}, codes.PermissionDenied},
+		{nil, codes.PermissionDenied},
+	} {
+		ctx := t.Context()
+		if tc.addr != nil {
+			ctx = peer.NewContext(ctx, &peer.Peer{Addr: tc.addr})
+		}
+		_, err := open.authenticate(ctx)
+		if got := status.Code(err); got != tc.want {
+			t.Errorf("authenticate(peer %v) = %v, want %v", tc.addr, err, tc.want)
+		}
+	}
+	for _, cfg := range []AuthConfig{
+		{Token: []byte("short")},
+		{Token: []byte("has a space in the middle!!")},
+		{Token: []byte("ends-with-newline-0123456789\n")},
+		{AllowedIdentities: []string{""}},
+	} {
+		if _, err := NewAdminAuth(cfg); err == nil {
+			t.Errorf("NewAdminAuth(%q) error = nil, want one", cfg.Token)
+		} else if len(cfg.Token) > 0 && strings.Contains(err.Error(), strings.TrimSpace(string(cfg.Token))) {
+			t.Errorf("NewAdminAuth error %q quotes the token", err)
+		}
+	}
+}
+
+func TestTLSTransport(t *testing.T) {
+	ca, other := tlstest.NewCA(t, "transport"), tlstest.NewCA(t, "other")
+	srvPair := ca.Server(t, "server")
+	ops := ca.Client(t, "ops", opsID)
+	tlsEnv := newAuthEnv(t, AuthConfig{}, serverTLS(t, srvPair, ""))
+	mtlsEnv := newAuthEnv(t, AuthConfig{}, serverTLS(t, srvPair, ca.File))
+	batch := &astraguardv1.DetectBatchRequest{Series: []*astraguardv1.SeriesSamples{{SeriesId: "sat1/voltage", Values: []float64{8}}}}
+	for _, tc := range []struct {
+		name  string
+		addr  string
+		creds credentials.TransportCredentials
+		ok    bool
+	}{
+		{"tls client", tlsEnv.addr, clientTLS(t, ca, nil), true},
+		{"plaintext client to tls port", tlsEnv.addr, nil, false},
+		{"client trusting another CA", tlsEnv.addr, clientTLS(t, other, nil), false},
+		{"mtls client", mtlsEnv.addr, clientTLS(t, ca, &ops), true},
+		{"mtls without client cert", mtlsEnv.addr, clientTLS(t, ca, nil), false},
+		{"plaintext client to mtls port", mtlsEnv.addr, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := authDial(t, tc.addr, tc.creds)
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			resp, err := astraguardv1.NewDetectorServiceClient(conn).DetectBatch(ctx, batch)
+			if tc.ok && (err != nil || len(resp.GetVerdicts()) != 1) {
+				t.Errorf("DetectBatch() = %v, %v, want one verdict", resp, err)
+			}
+			if !tc.ok && status.Code(err) != codes.Unavailable {
+				t.Errorf("DetectBatch() error = %v, want UNAVAILABLE (no connection)", err)
+			}
+		})
+	}
+}
+
+func TestAdminOnItsOwnServer(t *testing.T) {
+	e := newAuthEnv(t, AuthConfig{}, nil, WithAdminServer())
+	main := authDial(t, e.addr, nil)
+	admin := authDial(t, e.adminAddr, nil)
+	for _, call := range []string{"force", "list", "watch"} {
+		if err := adminCall(t.Context(), astraguardv1.NewBreakerAdminClient(main), call); status.Code(err) != codes.Unimplemented {
+			t.Errorf("%s on the main port = %v, want UNIMPLEMENTED", call, err)
+		}
+		if err := adminCall(t.Context(), astraguardv1.NewBreakerAdminClient(admin), call); err != nil {
+			t.Errorf("%s on the admin port = %v, want OK", call, err)
+		}
+	}
+	batch := &astraguardv1.DetectBatchRequest{Series: []*astraguardv1.SeriesSamples{{SeriesId: "s", Values: []float64{1}}}}
+	if _, err := astraguardv1.NewDetectorServiceClient(admin).DetectBatch(t.Context(), batch); status.Code(err) != codes.Unimplemented {
+		t.Errorf("DetectBatch on the admin port = %v, want UNIMPLEMENTED", err)
+	}
+	if _, err := astraguardv1.NewDetectorServiceClient(main).DetectBatch(t.Context(), batch); err != nil {
+		t.Errorf("DetectBatch on the main port = %v", err)
+	}
+	resp, err := healthpb.NewHealthClient(admin).Check(t.Context(), &healthpb.HealthCheckRequest{})
+	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("admin port health = %v, %v, want SERVING", resp, err)
+	}
+	// An open watch on the admin port must not hold up shutdown.
+	w, err := astraguardv1.NewBreakerAdminClient(admin).WatchBreakers(t.Context(), &astraguardv1.WatchBreakersRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	e.srv.Shutdown(ctx)
+	if _, err := w.Recv(); err == nil || err == io.EOF {
+		t.Errorf("watch after shutdown = %v, want an error status", err)
+	}
+	if ctx.Err() != nil {
+		t.Errorf("Shutdown used the whole grace period; the admin server did not drain")
+	}
+}

@@ -1,0 +1,145 @@
+package server
+
+import (
+	"errors"
+	"hash/maphash"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+)
+
+// Defaults of the stream limits in Config; see each field's doc.
+const (
+	defaultMaxSamplesPerRequest = 100_000
+	defaultMaxSeriesPerStream   = 10_000
+	defaultMaxDetectStreams     = 10_000
+	defaultSendTimeout          = 30 * time.Second
+	defaultMaxRateClients       = 10_000
+	// defaultQueueDepth requests wait between a stream's reader and its
+	// scorer. Two would already overlap decoding with scoring; a few more
+	// absorb bursts. Each slot may hold a message of MaxRecvMsgBytes, so a
+	// stream holds at most QueueDepth+2 requests (one being read, one being
+	// answered): with the defaults 6 x 16 MiB in the worst case.
+	defaultQueueDepth = 4
+)
+
+// streamDefaults fills the zero limits that detector streams use.
+func (c Config) streamDefaults() (Config, error) {
+	if c.MaxSamplesPerRequest < 0 || c.MaxSeriesPerStream < 0 || c.MaxDetectStreams < 0 || c.QueueDepth < 0 ||
+		c.SendTimeout < 0 || c.RateLimit < 0 || c.RateBurst < 0 || c.RateWait < 0 || c.MaxRateClients < 0 {
+		return c, errors.New("server config: negative limit")
+	}
+	if c.MaxSamplesPerRequest == 0 {
+		c.MaxSamplesPerRequest = defaultMaxSamplesPerRequest
+	}
+	if c.MaxSeriesPerStream == 0 {
+		c.MaxSeriesPerStream = defaultMaxSeriesPerStream
+	}
+	if c.MaxDetectStreams == 0 {
+		c.MaxDetectStreams = defaultMaxDetectStreams
+	}
+	if c.QueueDepth == 0 {
+		c.QueueDepth = defaultQueueDepth
+	}
+	if c.SendTimeout == 0 {
+		c.SendTimeout = defaultSendTimeout
+	}
+	if c.MaxRateClients == 0 {
+		c.MaxRateClients = defaultMaxRateClients
+	}
+	return c, nil
+}
+
+func (c Config) handshakeTimeout() time.Duration {
+	if c.HandshakeTimeout <= 0 {
+		return 20 * time.Second
+	}
+	return c.HandshakeTimeout
+}
+
+// seriesSet counts the distinct series one stream has sent. It keeps
+// 64-bit hashes, not ids, so its memory does not depend on id length; a
+// collision only undercounts by one.
+type seriesSet struct {
+	seed maphash.Seed
+	max  int
+	seen map[uint64]struct{}
+}
+
+func newSeriesSet(max int) *seriesSet {
+	return &seriesSet{seed: maphash.MakeSeed(), max: max, seen: make(map[uint64]struct{})}
+}
+
+// add records the series of a request and reports a LimitError once the
+// stream has sent more distinct series than allowed. Samples with an empty
+// id or channel name get a per-sample error and never take a slot.
+func (s *seriesSet) add(series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) error {
+	for _, g := range series {
+		if id := g.GetSeriesId(); id != "" {
+			s.seen[maphash.String(s.seed, id)] = struct{}{}
+		}
+	}
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	for _, f := range frames {
+		if f.GetSource() == "" {
+			continue
+		}
+		for _, c := range f.GetChannels() {
+			if c.GetName() == "" {
+				continue
+			}
+			// Hash "<source>/<channel>" as toGroups names it, without
+			// building the string.
+			h.Reset()
+			h.WriteString(f.GetSource())
+			h.WriteByte('/')
+			h.WriteString(c.GetName())
+			s.seen[h.Sum64()] = struct{}{}
+		}
+	}
+	if len(s.seen) > s.max {
+		return &LimitError{Limit: LimitSeriesPerStream, Max: s.max, Got: len(s.seen)}
+	}
+	return nil
+}
+
+// limitLabels are the values of the limit label, one per Limit* name.
+var limitLabels = map[string]string{
+	LimitSamplesPerRequest: "samples_per_request",
+	LimitSeriesPerStream:   "series_per_stream",
+	LimitDetectStreams:     "detect_streams",
+	LimitRate:              "rate",
+	LimitSendTimeout:       "send_timeout",
+	LimitMessageSize:       "message_size",
+}
+
+// limitMetrics counts requests and streams refused by a limit.
+type limitMetrics struct {
+	rejections map[string]prometheus.Counter // by Limit* name; read-only after construction
+}
+
+func newLimitMetrics(reg prometheus.Registerer) *limitMetrics {
+	vec := promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
+		Name: "astraguard_limit_rejections_total",
+		Help: "Requests or streams refused with RESOURCE_EXHAUSTED, by the limit they broke.",
+	}, []string{"limit"})
+	m := &limitMetrics{rejections: make(map[string]prometheus.Counter, len(limitLabels))}
+	for name, label := range limitLabels {
+		m.rejections[name] = vec.WithLabelValues(label)
+	}
+	return m
+}
+
+// count records a refusal if err is a LimitError.
+func (m *limitMetrics) count(err error) {
+	var le *LimitError
+	if errors.As(err, &le) {
+		if c, ok := m.rejections[le.Limit]; ok {
+			c.Inc()
+		}
+	}
+}

@@ -1,0 +1,150 @@
+package server
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+	"google.golang.org/grpc/peer"
+)
+
+// ClientKeyFunc names the client a request comes from, for the per-client
+// rate limit. The default, PeerIP, keys by the peer's IP address; a
+// deployment with mTLS may key by the certificate's identity instead.
+type ClientKeyFunc func(ctx context.Context) string
+
+// PeerIP returns the IP address of the RPC's peer, without the port, so
+// all connections of one host share one budget. It returns "unknown" when
+// the context carries no peer.
+func PeerIP(ctx context.Context) string {
+	p, ok := peer.FromContext(ctx)
+	if !ok || p.Addr == nil {
+		return "unknown"
+	}
+	addr := p.Addr.String()
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr // not host:port, e.g. a unix socket or an in-memory pipe
+}
+
+// clientLimiter is a token bucket of samples per client. Clients live in an
+// LRU map of at most max entries, so many clients cannot grow memory
+// without bound. A client idle long enough to refill its bucket is dropped
+// first: a new bucket for it is full, so forgetting it costs nothing. Only
+// when more than max clients are active at once does eviction hand an
+// evicted client a fresh burst.
+type clientLimiter struct {
+	limit rate.Limit
+	burst int
+	wait  time.Duration
+	max   int
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+
+	mu    sync.Mutex
+	lru   *list.List               // of *clientBucket, most recent first; guarded by mu
+	byKey map[string]*list.Element // guarded by mu
+}
+
+type clientBucket struct {
+	key  string
+	lim  *rate.Limiter
+	used time.Time // last request
+}
+
+// newClientLimiter returns nil, meaning no limit, when perSecond is 0.
+// burst defaults to one second's worth of samples.
+func newClientLimiter(perSecond float64, burst int, wait time.Duration, max int) *clientLimiter {
+	if perSecond <= 0 {
+		return nil
+	}
+	if burst <= 0 {
+		burst = int(min(math.Ceil(perSecond), math.MaxInt32))
+	}
+	return &clientLimiter{
+		limit: rate.Limit(perSecond), burst: burst, wait: wait, max: max,
+		now: time.Now, sleep: sleepCtx,
+		lru: list.New(), byKey: make(map[string]*list.Element),
+	}
+}
+
+// take spends n samples of client's budget. When the budget is short it
+// waits up to the configured bound, which stops the caller reading and so
+// slows the client through flow control; a request that would need longer,
+// or that is larger than the burst, gets a LimitError. Every request costs
+// at least one sample, so empty requests are not free.
+func (l *clientLimiter) take(ctx context.Context, client string, n int) error {
+	if l == nil {
+		return nil
+	}
+	n = max(n, 1)
+	if n > l.burst {
+		return &LimitError{Limit: LimitRate, Detail: fmt.Sprintf(
+			"client %s sent %d samples in one request, more than the burst of %d", client, n, l.burst)}
+	}
+	now := l.now()
+	r := l.bucket(client, now).ReserveN(now, n)
+	d := r.DelayFrom(now)
+	if d == 0 {
+		return nil
+	}
+	if d > l.wait {
+		r.CancelAt(now)
+		return &LimitError{Limit: LimitRate, Detail: fmt.Sprintf(
+			"client %s exceeded %g samples/s (burst %d)", client, float64(l.limit), l.burst)}
+	}
+	if err := l.sleep(ctx, d); err != nil {
+		r.CancelAt(l.now())
+		return err
+	}
+	return nil
+}
+
+// bucket returns client's limiter, creating it and evicting the least
+// recently used client as needed.
+func (l *clientLimiter) bucket(client string, now time.Time) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, ok := l.byKey[client]; ok {
+		b := e.Value.(*clientBucket)
+		b.used = now
+		l.lru.MoveToFront(e)
+		return b.lim
+	}
+	refill := time.Duration(float64(l.burst) / float64(l.limit) * float64(time.Second))
+	for back := l.lru.Back(); back != nil; back = l.lru.Back() {
+		b := back.Value.(*clientBucket)
+		if l.lru.Len() < l.max && now.Sub(b.used) < refill {
+			break
+		}
+		l.lru.Remove(back)
+		delete(l.byKey, b.key)
+	}
+	b := &clientBucket{key: client, lim: rate.NewLimiter(l.limit, l.burst), used: now}
+	l.byKey[client] = l.lru.PushFront(b)
+	return b.lim
+}
+
+// clients reports how many clients the limiter tracks.
+func (l *clientLimiter) clients() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lru.Len()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
