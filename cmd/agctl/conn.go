@@ -4,47 +4,107 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/astraguard/astraguard/internal/tlsconf"
 )
 
 const defaultAddr = "127.0.0.1:50051"
 
 // connFlags are the flags every command that talks to the service takes.
 type connFlags struct {
-	addr    string
-	token   string
-	timeout time.Duration // per unary call; 0 means none
+	addr      string
+	token     string
+	tokenFile string
+	timeout   time.Duration // per unary call; 0 means none
+	tls       bool
+	tlsFiles  tlsconf.ClientFiles
 }
 
-// register adds --addr, --token and --timeout to fs.
+// register adds the connection flags to fs.
 func (cf *connFlags) register(fs *flag.FlagSet, timeout time.Duration) {
 	fs.StringVar(&cf.addr, "addr", "", "service address host:port (env AGCTL_ADDR, default "+defaultAddr+")")
-	fs.StringVar(&cf.token, "token", "", `bearer token sent as "authorization: Bearer TOKEN" metadata (env AGCTL_TOKEN)`)
+	fs.StringVar(&cf.token, "token", "", `bearer token sent as "authorization: Bearer TOKEN" metadata (env AGCTL_TOKEN; visible in ps: prefer --token-file)`)
+	fs.StringVar(&cf.tokenFile, "token-file", "", "file holding the bearer token (env AGCTL_TOKEN_FILE)")
 	fs.DurationVar(&cf.timeout, "timeout", timeout, "deadline of each call (0: none)")
+	fs.BoolVar(&cf.tls, "tls", false, "use TLS, verifying the server with the system roots unless --tls-ca (implied by any --tls-* flag; default plaintext)")
+	fs.StringVar(&cf.tlsFiles.CA, "tls-ca", "", "PEM CA bundle that verifies the service (env AGCTL_TLS_CA)")
+	fs.StringVar(&cf.tlsFiles.Cert, "tls-cert", "", "PEM client certificate for mutual TLS (env AGCTL_TLS_CERT)")
+	fs.StringVar(&cf.tlsFiles.Key, "tls-key", "", "PEM private key of --tls-cert (env AGCTL_TLS_KEY)")
+	fs.StringVar(&cf.tlsFiles.ServerName, "tls-server-name", "", "name expected in the service's certificate (env AGCTL_TLS_SERVER_NAME; default the host of --addr)")
 }
 
 // resolve fills unset flags from the environment. The token is never a
 // flag default so that usage text cannot print it.
 func (cf *connFlags) resolve(getenv func(string) string) {
-	if cf.addr == "" {
-		cf.addr = getenv("AGCTL_ADDR")
+	for _, f := range []struct {
+		v   *string
+		env string
+	}{
+		{&cf.addr, "AGCTL_ADDR"}, {&cf.token, "AGCTL_TOKEN"}, {&cf.tokenFile, "AGCTL_TOKEN_FILE"},
+		{&cf.tlsFiles.CA, "AGCTL_TLS_CA"}, {&cf.tlsFiles.Cert, "AGCTL_TLS_CERT"}, {&cf.tlsFiles.Key, "AGCTL_TLS_KEY"},
+		{&cf.tlsFiles.ServerName, "AGCTL_TLS_SERVER_NAME"},
+	} {
+		if *f.v == "" {
+			*f.v = getenv(f.env)
+		}
 	}
 	if cf.addr == "" {
 		cf.addr = defaultAddr
 	}
-	if cf.token == "" {
-		cf.token = getenv("AGCTL_TOKEN")
+	if cf.tlsFiles != (tlsconf.ClientFiles{}) {
+		cf.tls = true
 	}
+}
+
+// readToken returns the token from --token or --token-file. Errors name
+// the file, never its content.
+func (cf connFlags) readToken() (string, error) {
+	if cf.tokenFile == "" {
+		return cf.token, nil
+	}
+	if cf.token != "" {
+		return "", usageError("give --token or --token-file, not both")
+	}
+	b, err := os.ReadFile(cf.tokenFile)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if token == "" {
+		return "", fmt.Errorf("--token-file %s is empty", cf.tokenFile)
+	}
+	return token, nil
 }
 
 // dial creates a client connection; it does not block or connect yet.
 func (c *cli) dial(cf connFlags) (*grpc.ClientConn, error) {
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	if cf.token != "" {
-		opts = append(opts, grpc.WithPerRPCCredentials(bearer(cf.token)))
+	creds := insecure.NewCredentials()
+	if cf.tls {
+		cfg, err := tlsconf.Client(cf.tlsFiles)
+		if err != nil {
+			return nil, err
+		}
+		creds = credentials.NewTLS(cfg)
+	}
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(creds)}
+	token, err := cf.readToken()
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		if !cf.tls && !isLoopbackTarget(cf.addr) {
+			return nil, usageError("refusing to send the token in clear text to %s: add --tls-ca (or --tls), or use a loopback address", cf.addr)
+		}
+		opts = append(opts, grpc.WithPerRPCCredentials(bearer{token: token, requireTLS: cf.tls}))
 	}
 	opts = append(opts, c.dialOpts...)
 	conn, err := grpc.NewClient(cf.addr, opts...)
@@ -52,6 +112,26 @@ func (c *cli) dial(cf connFlags) (*grpc.ClientConn, error) {
 		return nil, fmt.Errorf("connect %s: %w", cf.addr, err)
 	}
 	return conn, nil
+}
+
+// isLoopbackTarget reports whether a grpc.NewClient target names this
+// machine: localhost, a loopback IP or a unix socket.
+func isLoopbackTarget(target string) bool {
+	if strings.HasPrefix(target, "unix:") {
+		return true
+	}
+	if _, rest, ok := strings.Cut(target, ":///"); ok {
+		target = rest
+	}
+	host, _, err := net.SplitHostPort(target)
+	if err != nil {
+		host = target
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // callCtx derives the deadline of one unary call.
@@ -63,16 +143,18 @@ func (cf connFlags) callCtx(ctx context.Context) (context.Context, context.Cance
 }
 
 // bearer sends a bearer token with every call.
-type bearer string
-
-func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+type bearer struct {
+	token      string
+	requireTLS bool // false only for plaintext to a loopback address
 }
 
-// RequireTransportSecurity is false because the service has no TLS yet;
-// the token then travels in clear text, which is acceptable on loopback.
-// TODO(agctl): add --tls flags and require them with --token off-host.
-func (b bearer) RequireTransportSecurity() bool { return false }
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + b.token}, nil
+}
+
+// RequireTransportSecurity makes grpc refuse to send the token over a
+// plaintext connection, except to loopback, which dial checked.
+func (b bearer) RequireTransportSecurity() bool { return b.requireTLS }
 
 // parseInterspersed parses fs over args, allowing flags after positional
 // arguments ("agctl breakers get model -o json"), and returns the positionals.

@@ -108,6 +108,12 @@ Usage:
 Common flags:
   --addr HOST:PORT   service address (env AGCTL_ADDR, default 127.0.0.1:50051)
   --token TOKEN      send "authorization: Bearer TOKEN" (env AGCTL_TOKEN)
+  --token-file FILE  read the token from FILE (env AGCTL_TOKEN_FILE; not shown in ps)
+  --tls-ca FILE      use TLS, verifying the service with this CA (env AGCTL_TLS_CA;
+                     --tls alone uses the system roots; default plaintext)
+  --tls-cert FILE, --tls-key FILE   client certificate for mutual TLS
+  --tls-server-name NAME            name expected in the service's certificate
+A token is only sent in clear text to a loopback address.
 `
 
 func (c *cli) usage(w io.Writer) { fmt.Fprint(w, mainUsage) }

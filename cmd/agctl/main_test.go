@@ -17,8 +17,9 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// testAddr is the bufconn target; newTestCLI's dialer ignores the name.
-const testAddr = "passthrough:///bufnet"
+// testAddr is the bufconn target; newTestCLI's dialer ignores the address,
+// which is loopback so that agctl agrees to send a token over plaintext.
+const testAddr = "passthrough:///127.0.0.1:50051"
 
 // newTestCLI serves what register adds on bufconn and returns a cli that
 // dials it, with its stdout and stderr buffers. The server stops at cleanup.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -26,6 +28,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/astraguard/astraguard/gen/inference"
+	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/model"
 	"github.com/astraguard/astraguard/modelserver"
 )
@@ -73,7 +76,15 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 		logger.ErrorContext(ctx, "panic in handler", "panic", p)
 		return status.Error(codes.Internal, "internal error")
 	})
-	a.grpc = grpc.NewServer(
+	var tlsCfg *tls.Config
+	var srvOpts []grpc.ServerOption
+	if cfg.tlsCert != "" {
+		if tlsCfg, err = tlsconf.Server(tlsconf.ServerFiles{Cert: cfg.tlsCert, Key: cfg.tlsKey, ClientCA: cfg.tlsClientCA}); err != nil {
+			return nil, err
+		}
+		srvOpts = append(srvOpts, grpc.Creds(credentials.NewTLS(tlsCfg)))
+	}
+	a.grpc = grpc.NewServer(append(srvOpts,
 		grpc.ChainUnaryInterceptor(
 			srvMetrics.UnaryServerInterceptor(),
 			logging.UnaryServerInterceptor(interceptorLogger(logger), logOpts...),
@@ -87,7 +98,7 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		// detector/oip pings every 30s while calls are in flight.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-	)
+	)...)
 	inference.RegisterGRPCInferenceServiceServer(a.grpc, a.model)
 	healthpb.RegisterHealthServer(a.grpc, a.health)
 	reflection.Register(a.grpc)
@@ -99,7 +110,8 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", a.readyz)
-	a.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	a.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, TLSConfig: tlsCfg,
+		ErrorLog: slog.NewLogLogger(logger.With("component", "http").Handler(), slog.LevelInfo)}
 	return a, nil
 }
 
@@ -129,7 +141,7 @@ func (a *app) serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
 		return nil
 	})
 	g.Go(func() error {
-		if err := a.http.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
+		if err := a.serveHTTP(httpLis); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve http: %w", err)
 		}
 		return nil
@@ -140,8 +152,16 @@ func (a *app) serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	})
 	a.setServing(healthpb.HealthCheckResponse_SERVING)
 	a.logger.InfoContext(ctx, "serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String(),
-		"model", a.cfg.modelName, "instance_id", a.model.InstanceID())
+		"model", a.cfg.modelName, "instance_id", a.model.InstanceID(), "tls", a.cfg.tlsCert != "", "mtls", a.cfg.tlsClientCA != "")
 	return g.Wait()
+}
+
+// serveHTTP serves plaintext, or TLS with the gRPC listener's configuration.
+func (a *app) serveHTTP(lis net.Listener) error {
+	if a.http.TLSConfig == nil {
+		return a.http.Serve(lis)
+	}
+	return a.http.ServeTLS(lis, "", "") // the certificate comes from TLSConfig.GetCertificate
 }
 
 func (a *app) shutdown(ctx context.Context) error {

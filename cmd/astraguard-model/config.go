@@ -18,6 +18,8 @@ type config struct {
 	grace     time.Duration
 	modelName string
 	logLevel  slog.Level
+	// TLS for both listeners; clientCA turns on mutual TLS.
+	tlsCert, tlsKey, tlsClientCA string
 }
 
 // parseConfig parses args over environment fallbacks read with lookupEnv.
@@ -31,13 +33,19 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	fs.DurationVar(&c.grace, "grace-period", 10*time.Second, "drain time for in-flight calls on shutdown (env ASTRAGUARD_MODEL_GRACE_PERIOD)")
 	fs.StringVar(&c.modelName, "model-name", "astraguard-anomaly", "served model name (env ASTRAGUARD_MODEL_NAME)")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn, error (env ASTRAGUARD_MODEL_LOG_LEVEL)")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate for the gRPC and HTTP listeners; with --tls-key turns on TLS (env ASTRAGUARD_MODEL_TLS_CERT)")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert (env ASTRAGUARD_MODEL_TLS_KEY)")
+	fs.StringVar(&c.tlsClientCA, "tls-client-ca", "", "PEM CA bundle; clients must present a certificate it signed (mutual TLS) (env ASTRAGUARD_MODEL_TLS_CLIENT_CA)")
 	env := map[string]string{
-		"grpc-addr":    "ASTRAGUARD_MODEL_GRPC_ADDR",
-		"http-addr":    "ASTRAGUARD_MODEL_HTTP_ADDR",
-		"max-series":   "ASTRAGUARD_MODEL_MAX_SERIES",
-		"grace-period": "ASTRAGUARD_MODEL_GRACE_PERIOD",
-		"model-name":   "ASTRAGUARD_MODEL_NAME",
-		"log-level":    "ASTRAGUARD_MODEL_LOG_LEVEL",
+		"grpc-addr":     "ASTRAGUARD_MODEL_GRPC_ADDR",
+		"http-addr":     "ASTRAGUARD_MODEL_HTTP_ADDR",
+		"max-series":    "ASTRAGUARD_MODEL_MAX_SERIES",
+		"grace-period":  "ASTRAGUARD_MODEL_GRACE_PERIOD",
+		"model-name":    "ASTRAGUARD_MODEL_NAME",
+		"log-level":     "ASTRAGUARD_MODEL_LOG_LEVEL",
+		"tls-cert":      "ASTRAGUARD_MODEL_TLS_CERT",
+		"tls-key":       "ASTRAGUARD_MODEL_TLS_KEY",
+		"tls-client-ca": "ASTRAGUARD_MODEL_TLS_CLIENT_CA",
 	}
 	for name, key := range env {
 		if v, ok := lookupEnv(key); ok && v != "" {
@@ -58,6 +66,10 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return c, fmt.Errorf("--grace-period %v must not be negative", c.grace)
 	case c.modelName == "":
 		return c, fmt.Errorf("--model-name must not be empty")
+	case (c.tlsCert == "") != (c.tlsKey == ""):
+		return c, fmt.Errorf("--tls-cert and --tls-key go together")
+	case c.tlsClientCA != "" && c.tlsCert == "":
+		return c, fmt.Errorf("--tls-client-ca needs --tls-cert and --tls-key")
 	}
 	return c, nil
 }

@@ -10,6 +10,9 @@
 //	--grace-period  ASTRAGUARD_MODEL_GRACE_PERIOD  drain time on SIGINT/SIGTERM (default 10s)
 //	--model-name    ASTRAGUARD_MODEL_NAME          served model name (default astraguard-anomaly)
 //	--log-level     ASTRAGUARD_MODEL_LOG_LEVEL     debug, info, warn or error (default info)
+//	--tls-cert      ASTRAGUARD_MODEL_TLS_CERT      PEM certificate: TLS on both listeners (with --tls-key)
+//	--tls-key       ASTRAGUARD_MODEL_TLS_KEY       PEM private key of --tls-cert
+//	--tls-client-ca ASTRAGUARD_MODEL_TLS_CLIENT_CA PEM CA: clients must present a certificate it signed
 //
 // On SIGINT or SIGTERM it reports NOT_SERVING on health and /readyz, drains
 // in-flight calls for up to the grace period, then stops.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -30,16 +31,18 @@ const modelBreaker = "model"
 
 // app is the wired service.
 type app struct {
-	cfg     config
-	logger  *slog.Logger
-	reg     *prometheus.Registry
-	srv     *server.Server
-	closers []func() error
-	ready   atomic.Bool
-	recheck chan struct{} // model readiness re-checks asked for by the breaker
-	checker readyChecker  // nil for the embedded model
-	grpcLis net.Listener
-	httpLis net.Listener
+	cfg      config
+	logger   *slog.Logger
+	reg      *prometheus.Registry
+	srv      *server.Server
+	closers  []func() error
+	ready    atomic.Bool
+	recheck  chan struct{} // model readiness re-checks asked for by the breaker
+	checker  readyChecker  // nil for the embedded model
+	grpcLis  net.Listener
+	httpLis  net.Listener
+	adminLis net.Listener // nil unless --admin-addr
+	httpTLS  *tls.Config  // nil: plaintext HTTP
 }
 
 func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
@@ -108,10 +111,15 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	admin := server.NewAdminService(breakers, hub, logger.With("component", "admin"))
-	a.srv, err = server.New(det, admin, server.Config{MaxSamplesPerRequest: cfg.maxSamples},
+	secOpts, httpTLS, err := cfg.sec.serverOptions()
+	if err != nil {
+		return nil, err
+	}
+	a.httpTLS = httpTLS
+	a.srv, err = server.New(det, admin, cfg.limits, append([]server.Option{
 		server.WithLogger(logger.With("component", "grpc")),
 		server.WithRegisterer(a.reg),
-	)
+	}, secOpts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -152,16 +160,35 @@ func breakerSettings(cfg config) (breaker.Settings, error) {
 
 func (a *app) listen(ctx context.Context) error {
 	var lc net.ListenConfig
-	var err error
-	if a.grpcLis, err = lc.Listen(ctx, "tcp", a.cfg.grpcAddr); err != nil {
-		return fmt.Errorf("grpc listen: %w", err)
-	}
-	if a.cfg.httpAddr != "" {
-		if a.httpLis, err = lc.Listen(ctx, "tcp", a.cfg.httpAddr); err != nil {
-			return fmt.Errorf("http listen: %w", err)
+	for _, l := range []struct {
+		name, addr string
+		lis        *net.Listener
+	}{
+		{"grpc", a.cfg.grpcAddr, &a.grpcLis},
+		{"http", a.cfg.httpAddr, &a.httpLis},
+		{"admin", a.cfg.sec.adminAddr, &a.adminLis},
+	} {
+		if l.addr == "" { // only grpc is required; validate checked it
+			continue
 		}
+		lis, err := lc.Listen(ctx, "tcp", l.addr)
+		if err != nil {
+			a.closeListeners()
+			return fmt.Errorf("%s listen: %w", l.name, err)
+		}
+		*l.lis = lis
 	}
 	return nil
+}
+
+// closeListeners releases the listeners when start-up fails after
+// opening some of them.
+func (a *app) closeListeners() {
+	for _, l := range []net.Listener{a.grpcLis, a.httpLis, a.adminLis} {
+		if l != nil {
+			_ = l.Close()
+		}
+	}
 }
 
 func (a *app) httpHandler() http.Handler {
@@ -187,15 +214,20 @@ func (a *app) serve(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	var hs *http.Server
 	if a.httpLis != nil {
-		hs = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+		hs = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 5 * time.Second,
+			// TLS handshake failures (a client without a certificate, say) land here.
+			ErrorLog: slog.NewLogLogger(a.logger.With("component", "http").Handler(), slog.LevelInfo)}
 		g.Go(func() error {
-			if err := hs.Serve(a.httpLis); !errors.Is(err, http.ErrServerClosed) {
+			if err := a.serveHTTP(hs); !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("http: %w", err)
 			}
 			return nil
 		})
 	}
 	g.Go(func() error { return a.srv.Serve(a.grpcLis) })
+	if a.adminLis != nil {
+		g.Go(func() error { return a.srv.ServeAdmin(a.adminLis) })
+	}
 	g.Go(func() error { a.recheckLoop(gctx); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
@@ -211,8 +243,23 @@ func (a *app) serve(ctx context.Context) error {
 	})
 	a.srv.SetServing()
 	a.ready.Store(true)
-	a.logger.Info("serving", "grpc_addr", a.grpcLis.Addr().String(), "http_addr", addrOf(a.httpLis), "model", modelDesc(a.cfg))
+	a.logger.Info("serving", "grpc_addr", a.grpcLis.Addr().String(), "http_addr", addrOf(a.httpLis), "model", modelDesc(a.cfg),
+		"admin_addr", addrOf(a.adminLis), "tls", a.cfg.sec.tlsCert != "", "mtls", a.cfg.sec.tlsClientCA != "",
+		"admin_auth", a.cfg.sec.authMode(), "admin_read_auth", a.cfg.sec.adminReadAuth)
+	if a.cfg.sec.adminToken != nil && a.cfg.sec.tlsCert == "" {
+		a.logger.Warn("the admin bearer token travels in clear text: set --tls-cert and --tls-key")
+	}
 	return g.Wait()
+}
+
+// serveHTTP serves plaintext, or TLS (and mutual TLS with
+// --tls-client-ca) with the gRPC listener's configuration.
+func (a *app) serveHTTP(hs *http.Server) error {
+	if a.httpTLS == nil {
+		return hs.Serve(a.httpLis)
+	}
+	hs.TLSConfig = a.httpTLS
+	return hs.ServeTLS(a.httpLis, "", "") // the certificate comes from TLSConfig.GetCertificate
 }
 
 func (a *app) close() {

@@ -5,8 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/astraguard/astraguard/server"
 )
 
 var errHelp = flag.ErrHelp
@@ -23,10 +26,11 @@ type config struct {
 	recoveryTimeout  time.Duration
 	successThreshold int
 	maxSeries        int
-	maxSamples       int
+	limits           server.Config // --max-*, --send-timeout, --handshake-timeout and --rate-* flags
 	gracePeriod      time.Duration
 	logLevel         string
 	logFormat        string
+	sec              securityConfig // TLS and admin authorization (security.go)
 }
 
 // parseConfig reads flags; every flag may also come from the environment
@@ -46,10 +50,11 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	fs.DurationVar(&c.recoveryTimeout, "recovery-timeout", 0, "wait while open before probing the model (0 keeps the preset's)")
 	fs.IntVar(&c.successThreshold, "success-threshold", 0, "probe successes that close the breaker (0 keeps the preset's)")
 	fs.IntVar(&c.maxSeries, "max-series", 100_000, "series tracked at most; samples of further series get an error verdict")
-	fs.IntVar(&c.maxSamples, "max-samples-per-request", 100_000, "samples in one request at most")
+	c.registerLimits(fs)
 	fs.DurationVar(&c.gracePeriod, "grace-period", 10*time.Second, "time open streams get to finish on shutdown")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
+	c.sec.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: astraguard [flags]\n\nEvery flag can also be set as ASTRAGUARD_<NAME>, e.g. ASTRAGUARD_GRPC_ADDR.\n\n")
 		fs.PrintDefaults()
@@ -72,6 +77,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
+	if err := c.sec.load(lookupEnv); err != nil {
+		return c, err
+	}
 	return c, c.validate()
 }
 
@@ -85,6 +93,31 @@ func (c config) validate() error {
 		return errors.New("breaker settings must not be negative")
 	case c.gracePeriod < 0:
 		return errors.New("--grace-period must not be negative")
+	case c.limits.MaxRecvMsgBytes < 0 || c.limits.MaxSamplesPerRequest < 0 || c.limits.MaxSeriesPerStream < 0 ||
+		c.limits.MaxDetectStreams < 0 || c.limits.SendTimeout < 0 || c.limits.HandshakeTimeout < 0:
+		return errors.New("limits must not be negative")
+	case c.limits.RateLimit < 0 || c.limits.RateBurst < 0 || c.limits.RateWait < 0:
+		return errors.New("--rate-limit, --rate-burst and --rate-wait must not be negative")
 	}
 	return nil
+}
+
+// registerLimits binds the server's limit flags (README "Limits"). Their
+// defaults are server.Config's, spelled out so --help shows them.
+func (c *config) registerLimits(fs *flag.FlagSet) {
+	l := &c.limits
+	fs.IntVar(&l.MaxSamplesPerRequest, "max-samples-per-request", 100_000, "samples in one request at most")
+	fs.IntVar(&l.MaxRecvMsgBytes, "max-recv-msg-bytes", 16<<20, "bytes in one request message at most")
+	fs.Func("max-concurrent-streams", "streams per connection at most (HTTP/2 setting; clients wait for a slot) (default 1024)", func(v string) error {
+		n, err := strconv.ParseUint(v, 10, 32)
+		l.MaxConcurrentStreams = uint32(n)
+		return err
+	})
+	fs.IntVar(&l.MaxDetectStreams, "max-detect-streams", 10_000, "Detect streams open at once over all connections; more are refused")
+	fs.IntVar(&l.MaxSeriesPerStream, "max-series-per-stream", 10_000, "distinct series one Detect stream may send")
+	fs.DurationVar(&l.SendTimeout, "send-timeout", 30*time.Second, "end a Detect stream whose client has not read a response for this long")
+	fs.DurationVar(&l.HandshakeTimeout, "handshake-timeout", 20*time.Second, "close a new connection that has not finished its TLS/HTTP/2 setup in this time")
+	fs.Float64Var(&l.RateLimit, "rate-limit", 0, "samples per second per client (peer IP) over all its calls; 0 disables")
+	fs.IntVar(&l.RateBurst, "rate-burst", 0, "samples a client may send at once; 0 means one second's worth of --rate-limit")
+	fs.DurationVar(&l.RateWait, "rate-wait", time.Second, "how long an over-budget request waits (slowing its client) before it fails; 0 fails at once")
 }

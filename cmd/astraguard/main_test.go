@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
@@ -115,6 +116,13 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	if err != nil || len(resp.GetVerdicts()) != 2 || !resp.GetVerdicts()[1].GetLimitViolation() {
 		t.Fatalf("DetectBatch() = %v, %v, want 2 verdicts, the second a limit violation", resp, err)
 	}
+	// With no admin credentials configured, mutations stay open to
+	// loopback peers, so the README's plaintext grpcurl examples work.
+	if _, err := astraguardv1.NewBreakerAdminClient(conn).ForceBreaker(ctx, &astraguardv1.ForceBreakerRequest{
+		Name: "model", Override: astraguardv1.Override_OVERRIDE_FORCED_OPEN, Reason: "readme example", Ttl: durationpb.New(time.Minute),
+	}); err != nil {
+		t.Errorf("ForceBreaker from loopback without credentials = %v, want OK", err)
+	}
 	body := httpGet(t, "http://"+httpAddr+"/metrics")
 	for _, name := range []string{"astraguard_circuit_state", "astraguard_circuit_failures_total", "astraguard_circuit_successes_total",
 		"astraguard_circuit_trips_total", "astraguard_circuit_recoveries_total", "astraguard_circuit_failure_ratio",
@@ -130,6 +138,9 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("run() error = %v, want nil after shutdown", err)
+	}
+	if out := logs.String(); !strings.Contains(out, `"who":"loopback peer (no admin credentials configured)"`) {
+		t.Errorf("audit log lacks the loopback caller:\n%s", out)
 	}
 }
 

@@ -24,7 +24,11 @@ func newModel(ctx context.Context, cfg config, logger *slog.Logger, loadErrors p
 		}
 		return embedded.New(engine), func() error { return nil }, nil
 	}
-	conn, err := oip.NewConn(cfg.modelAddr)
+	dialOpts, err := cfg.sec.modelDialOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := oip.NewConn(cfg.modelAddr, dialOpts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("model client: %w", err)
 	}

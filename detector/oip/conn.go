@@ -27,8 +27,10 @@ const (
 // NewConn returns a *grpc.ClientConn for addr (a grpc.NewClient target,
 // e.g. "dns:///model:8001" or "localhost:8001") with keepalive, a short
 // reconnect backoff and plaintext transport credentials; opts are applied
-// after these defaults, so a caller passes grpc.WithTransportCredentials to
-// use TLS. Like grpc.NewClient it never blocks and makes no connection
+// after these defaults, so a caller passes
+// grpc.WithTransportCredentials(credentials.NewTLS(cfg)) to use TLS or
+// mutual TLS (cmd/astraguard builds cfg with internal/tlsconf.Client from
+// its --model-tls-* flags). Like grpc.NewClient it never blocks and makes no connection
 // until the first call: readiness is CheckReady's job, not the dial's. The
 // caller closes the conn.
 func NewConn(addr string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/astraguard/astraguard/internal/tlsconf"
+	"github.com/astraguard/astraguard/server"
+)
+
+// adminTokenEnv carries the admin token for deployments that inject
+// secrets as environment variables. There is deliberately no
+// --admin-token flag: a flag's value shows in ps and shell history.
+const adminTokenEnv = "ASTRAGUARD_ADMIN_TOKEN"
+
+// securityConfig is the TLS and admin-authorization part of the command
+// line.
+type securityConfig struct {
+	tlsCert, tlsKey, tlsClientCA string
+	adminAddr                    string
+	adminTLSClientCA             string
+	adminTokenFile               string
+	adminIdentities              identityList
+	adminReadAuth                bool
+	modelTLS                     bool
+	modelTLSCA                   string
+	modelTLSCert, modelTLSKey    string
+	modelTLSServerName           string
+	// adminToken is read from adminTokenFile or ASTRAGUARD_ADMIN_TOKEN. A
+	// pointer, so that printing a config with %v shows an address, not
+	// the token.
+	adminToken *secret
+}
+
+// secret is a credential that prints as "[redacted]".
+type secret []byte
+
+func (secret) String() string   { return "[redacted]" }
+func (secret) GoString() string { return "[redacted]" }
+
+// identityList is a repeatable, comma-separated flag value.
+type identityList []string
+
+func (l *identityList) String() string { return strings.Join(*l, ",") }
+
+func (l *identityList) Set(v string) error {
+	for id := range strings.SplitSeq(v, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			*l = append(*l, id)
+		}
+	}
+	return nil
+}
+
+func (s *securityConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.tlsCert, "tls-cert", "", "PEM certificate for the gRPC and HTTP listeners; with --tls-key turns on TLS (reloaded when the file changes)")
+	fs.StringVar(&s.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&s.tlsClientCA, "tls-client-ca", "", "PEM CA bundle; when set, gRPC and HTTP clients must present a certificate it signed (mutual TLS)")
+	fs.StringVar(&s.adminAddr, "admin-addr", "", "serve BreakerAdmin (with health and reflection) on this address only; empty serves it on --grpc-addr")
+	fs.StringVar(&s.adminTLSClientCA, "admin-tls-client-ca", "", "client CA for the --admin-addr listener only (default --tls-client-ca)")
+	fs.StringVar(&s.adminTokenFile, "admin-token-file", "", "file holding the bearer token that authorizes BreakerAdmin calls (or set "+adminTokenEnv+")")
+	fs.Var(&s.adminIdentities, "admin-allowed-identity", "client-certificate identity (URI SAN, DNS SAN or CN) authorized for BreakerAdmin; repeatable or comma-separated; adds to ASTRAGUARD_ADMIN_ALLOWED_IDENTITY")
+	fs.BoolVar(&s.adminReadAuth, "admin-read-auth", false, "require admin authorization for ListBreakers, GetBreaker and WatchBreakers too")
+	fs.BoolVar(&s.modelTLS, "model-tls", false, "use TLS to the model server (implied by any other --model-tls-* flag); system roots unless --model-tls-ca")
+	fs.StringVar(&s.modelTLSCA, "model-tls-ca", "", "PEM CA bundle that verifies the model server")
+	fs.StringVar(&s.modelTLSCert, "model-tls-cert", "", "PEM client certificate presented to the model server (mutual TLS)")
+	fs.StringVar(&s.modelTLSKey, "model-tls-key", "", "PEM private key of --model-tls-cert")
+	fs.StringVar(&s.modelTLSServerName, "model-tls-server-name", "", "name expected in the model server's certificate (default: the host of --model-addr)")
+}
+
+// load validates the flags and reads the admin token. Errors name files
+// and variables, never a token.
+func (s *securityConfig) load(lookupEnv func(string) (string, bool)) error {
+	switch {
+	case (s.tlsCert == "") != (s.tlsKey == ""):
+		return errors.New("--tls-cert and --tls-key go together")
+	case s.tlsClientCA != "" && s.tlsCert == "":
+		return errors.New("--tls-client-ca needs --tls-cert and --tls-key")
+	case s.adminTLSClientCA != "" && (s.adminAddr == "" || s.tlsCert == ""):
+		return errors.New("--admin-tls-client-ca needs --admin-addr, --tls-cert and --tls-key")
+	case (s.modelTLSCert == "") != (s.modelTLSKey == ""):
+		return errors.New("--model-tls-cert and --model-tls-key go together")
+	}
+	if s.modelTLSCA != "" || s.modelTLSCert != "" || s.modelTLSServerName != "" {
+		s.modelTLS = true
+	}
+	envToken, fromEnv := lookupEnv(adminTokenEnv)
+	switch {
+	case fromEnv && s.adminTokenFile != "":
+		return fmt.Errorf("set --admin-token-file or %s, not both", adminTokenEnv)
+	case fromEnv:
+		if envToken == "" {
+			return fmt.Errorf("%s is set but empty", adminTokenEnv)
+		}
+		t := secret(envToken)
+		s.adminToken = &t
+	case s.adminTokenFile != "":
+		b, err := os.ReadFile(s.adminTokenFile)
+		if err != nil {
+			return fmt.Errorf("--admin-token-file: %w", err)
+		}
+		t := secret(strings.TrimSpace(string(b)))
+		if len(t) == 0 {
+			return fmt.Errorf("--admin-token-file %s is empty", s.adminTokenFile)
+		}
+		s.adminToken = &t
+	}
+	return nil
+}
+
+func (s *securityConfig) authConfig() server.AuthConfig {
+	c := server.AuthConfig{AllowedIdentities: s.adminIdentities, ProtectReads: s.adminReadAuth}
+	if s.adminToken != nil {
+		c.Token = *s.adminToken
+	}
+	return c
+}
+
+// authMode describes the admin authorization for the startup log.
+func (s *securityConfig) authMode() string {
+	switch {
+	case s.adminToken != nil && len(s.adminIdentities) > 0:
+		return "bearer token or client certificate"
+	case s.adminToken != nil:
+		return "bearer token"
+	case len(s.adminIdentities) > 0:
+		return "client certificate"
+	}
+	return "loopback peers only (no admin credentials configured)"
+}
+
+// serverTLS returns the listener TLS configuration for clientCA, or nil
+// when TLS is off.
+func (s *securityConfig) serverTLS(clientCA string) (*tls.Config, error) {
+	if s.tlsCert == "" {
+		return nil, nil
+	}
+	return tlsconf.Server(tlsconf.ServerFiles{Cert: s.tlsCert, Key: s.tlsKey, ClientCA: clientCA})
+}
+
+// serverOptions builds the server's TLS and admin options, and the HTTP
+// listener's TLS configuration (nil: plaintext).
+func (s *securityConfig) serverOptions() ([]server.Option, *tls.Config, error) {
+	auth, err := server.NewAdminAuth(s.authConfig())
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := []server.Option{server.WithAdminAuth(auth)}
+	mainTLS, err := s.serverTLS(s.tlsClientCA)
+	if err != nil {
+		return nil, nil, err
+	}
+	if mainTLS != nil {
+		opts = append(opts, server.WithGRPCOptions(grpc.Creds(credentials.NewTLS(mainTLS))))
+	}
+	if s.adminAddr != "" {
+		var adminOpts []grpc.ServerOption
+		if s.adminTLSClientCA != "" {
+			adminTLS, err := s.serverTLS(s.adminTLSClientCA)
+			if err != nil {
+				return nil, nil, err
+			}
+			adminOpts = append(adminOpts, grpc.Creds(credentials.NewTLS(adminTLS)))
+		}
+		opts = append(opts, server.WithAdminServer(adminOpts...))
+	}
+	return opts, mainTLS, nil
+}
+
+// modelDialOptions returns the model client's TLS credentials, if any.
+func (s *securityConfig) modelDialOptions() ([]grpc.DialOption, error) {
+	if !s.modelTLS {
+		return nil, nil
+	}
+	cfg, err := tlsconf.Client(tlsconf.ClientFiles{CA: s.modelTLSCA, Cert: s.modelTLSCert, Key: s.modelTLSKey, ServerName: s.modelTLSServerName})
+	if err != nil {
+		return nil, fmt.Errorf("model tls: %w", err)
+	}
+	return []grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(cfg))}, nil
+}
