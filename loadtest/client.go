@@ -53,6 +53,13 @@ type Result struct {
 	Errored    int64         // verdicts carrying a sample error
 	Elapsed    time.Duration // from the first send to the last response
 	Latencies  []time.Duration
+
+	// Only Resilient sets these.
+	Resent     int64 // samples sent again on a new stream after theirs failed
+	Reconnects int64 // Detect streams re-opened after a failure
+	Duplicates int64 // responses for requests already answered, not counted again
+	// MaxLag is the longest a paced request went out after it was due.
+	MaxLag time.Duration
 }
 
 // Add adds o's counts and latencies to r; Elapsed is left alone.
@@ -65,6 +72,10 @@ func (r *Result) Add(o Result) {
 	r.Model += o.Model
 	r.Heuristic += o.Heuristic
 	r.Errored += o.Errored
+	r.Resent += o.Resent
+	r.Reconnects += o.Reconnects
+	r.Duplicates += o.Duplicates
+	r.MaxLag = max(r.MaxLag, o.MaxLag)
 	r.Latencies = append(r.Latencies, o.Latencies...)
 }
 

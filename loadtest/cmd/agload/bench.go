@@ -37,6 +37,11 @@ func newBench(ctx context.Context, cfg config, log io.Writer) (*bench, error) {
 	// Series start a week back, one sample a second: far more samples than
 	// a run sends fit before now, and the service rejects future times.
 	start := time.Now().Add(-7 * 24 * time.Hour)
+	if cfg.soak {
+		// A soak sends far more: at 2 million samples/s over 1000 series a
+		// week of one-second steps is used up in about an hour.
+		start = time.Now().Add(-10 * 365 * 24 * time.Hour)
+	}
 	for _, t := range cfg.targets {
 		cc, err := grpc.NewClient(t.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
@@ -72,7 +77,11 @@ func (b *bench) prepare(ctx context.Context, c *conn) error {
 		return err
 	}
 	if c.breakerOpen {
-		if err := forceOpen(ctx, c.cc); err != nil {
+		// Open for longer than the whole run: every phase on every target,
+		// each with its tail, comes before this target's last answer.
+		// The service takes at most 24h.
+		ttl := min(2*time.Hour+time.Duration(2*len(b.conns))*(b.cfg.duration+tailTimeout), 24*time.Hour)
+		if err := forceOpen(ctx, c.cc, ttl); err != nil {
 			return err
 		}
 	}
@@ -118,15 +127,15 @@ func waitServing(ctx context.Context, cc *grpc.ClientConn, timeout time.Duration
 	}
 }
 
-// forceOpen forces the service's model breaker open for longer than any run.
-func forceOpen(ctx context.Context, cc *grpc.ClientConn) error {
+// forceOpen forces the service's model breaker open for ttl.
+func forceOpen(ctx context.Context, cc *grpc.ClientConn, ttl time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	resp, err := astraguardv1.NewBreakerAdminClient(cc).ForceBreaker(ctx, &astraguardv1.ForceBreakerRequest{
 		Name:     "model",
 		Override: astraguardv1.Override_OVERRIDE_FORCED_OPEN,
-		Reason:   "bench-service: measure the heuristic path",
-		Ttl:      durationpb.New(2 * time.Hour),
+		Reason:   "agload: measure the heuristic path",
+		Ttl:      durationpb.New(ttl),
 	})
 	if err != nil {
 		return fmt.Errorf("force breaker open: %w", err)

@@ -8,6 +8,14 @@
 //	       -target 'service(model)',127.0.0.1:7002,4243 \
 //	       -target 'service(heuristic)',127.0.0.1:7003,4244,breaker-open
 //	agload -free-ports 3   # prints 3 free loopback ports and exits
+//
+// With -soak it instead holds each target under load for -duration twice:
+// saturated, then paced at -rate-fraction of that rate, re-sending across
+// stream failures, and prints samples/s, latency percentiles, the server's
+// peak RSS and goroutines (with metrics=HOST:PORT) and lost verdicts; it
+// exits non-zero when any sample went without exactly one verdict.
+//
+//	agload -soak -duration 2m -target 'model',127.0.0.1:7002,4243,metrics=127.0.0.1:7003
 package main
 
 import (
@@ -40,7 +48,8 @@ type target struct {
 	name        string
 	addr        string
 	pid         int
-	breakerOpen bool // force the "model" breaker open before warming up
+	breakerOpen bool   // force the "model" breaker open before warming up
+	metricsAddr string // HOST:PORT serving /metrics; "" when not given
 }
 
 type targetsFlag []target
@@ -49,19 +58,23 @@ func (t *targetsFlag) String() string { return fmt.Sprint(len(*t), " targets") }
 
 func (t *targetsFlag) Set(s string) error {
 	f := strings.Split(s, ",")
-	if len(f) < 3 || len(f) > 4 || f[0] == "" || f[1] == "" {
-		return fmt.Errorf("want NAME,ADDR,PID[,breaker-open], got %q", s)
+	if len(f) < 3 || f[0] == "" || f[1] == "" {
+		return fmt.Errorf("want NAME,ADDR,PID[,breaker-open][,metrics=HOST:PORT], got %q", s)
 	}
 	pid, err := strconv.Atoi(f[2])
 	if err != nil || pid <= 0 {
 		return fmt.Errorf("pid %q: want a positive number", f[2])
 	}
 	tg := target{name: f[0], addr: f[1], pid: pid}
-	if len(f) == 4 {
-		if f[3] != "breaker-open" {
-			return fmt.Errorf("option %q: want breaker-open", f[3])
+	for _, opt := range f[3:] {
+		switch m, ok := strings.CutPrefix(opt, "metrics="); {
+		case opt == "breaker-open":
+			tg.breakerOpen = true
+		case ok && m != "":
+			tg.metricsAddr = m
+		default:
+			return fmt.Errorf("option %q: want breaker-open or metrics=HOST:PORT", opt)
 		}
-		tg.breakerOpen = true
 	}
 	*t = append(*t, tg)
 	return nil
@@ -81,13 +94,17 @@ type config struct {
 	warmupPerSeries int
 	clkTck          int
 	readyTimeout    time.Duration
+	soak            bool
+	rateFraction    float64
+	sampleEvery     time.Duration
+	settle          time.Duration
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, int, error) {
 	var c config
 	fs := flag.NewFlagSet("agload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Var(&c.targets, "target", "NAME,ADDR,PID[,breaker-open]; repeat; the first is the baseline")
+	fs.Var(&c.targets, "target", "NAME,ADDR,PID[,breaker-open][,metrics=HOST:PORT]; repeat; the first is the baseline")
 	fs.IntVar(&c.count, "count", 3, "repetitions of every phase; medians are reported")
 	fs.DurationVar(&c.duration, "duration", 2*time.Second, "length of each throughput phase")
 	fs.IntVar(&c.streams, "streams", 16, "streams of the many-streams phase")
@@ -99,6 +116,10 @@ func parseConfig(args []string, stderr io.Writer) (config, int, error) {
 	fs.IntVar(&c.warmupPerSeries, "warmup-per-series", 320, "samples each series gets before measuring (the reference model learns for 300)")
 	fs.IntVar(&c.clkTck, "clk-tck", 100, "kernel USER_HZ, from getconf CLK_TCK")
 	fs.DurationVar(&c.readyTimeout, "ready-timeout", 30*time.Second, "wait for a target's health to report SERVING")
+	fs.BoolVar(&c.soak, "soak", false, "soak instead of benchmark: per target a saturated phase, then a paced one, each -duration long")
+	fs.Float64Var(&c.rateFraction, "rate-fraction", 0.5, "soak: pace the second phase at this fraction of the saturated rate; 0 skips it")
+	fs.DurationVar(&c.sampleEvery, "sample-every", time.Second, "soak: how often to read the target's go_goroutines")
+	fs.DurationVar(&c.settle, "settle", time.Second, "soak: wait after a phase before reading goroutines again")
 	freePorts := fs.Int("free-ports", 0, "print this many free 127.0.0.1 ports and exit")
 	if err := fs.Parse(args); err != nil {
 		return c, 0, err
@@ -113,6 +134,8 @@ func parseConfig(args []string, stderr io.Writer) (config, int, error) {
 		return c, 0, errors.New("-count, -duration, -streams, -window and -lockstep must be positive")
 	case c.series < c.streams || c.seriesPerReq < 1 || c.samplesPerSer < 1 || c.warmupPerSeries < 0:
 		return c, 0, errors.New("need -series >= -streams and a positive request shape")
+	case c.soak && (c.rateFraction < 0 || c.rateFraction >= 1 || c.sampleEvery <= 0 || c.settle < 0):
+		return c, 0, errors.New("soak: need 0 <= -rate-fraction < 1, a positive -sample-every and -settle >= 0")
 	}
 	return c, 0, nil
 }
@@ -130,6 +153,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer b.close()
+	if cfg.soak {
+		rows, err := b.soak(ctx)
+		if perr := printSoak(stdout, cfg, rows); err == nil {
+			err = perr
+		}
+		return err
+	}
 	rows, err := b.measure(ctx)
 	if err != nil {
 		return err
