@@ -13,7 +13,7 @@ GRPC_ADDR ?= 127.0.0.1:50051
 HTTP_ADDR ?= 127.0.0.1:9090
 
 .PHONY: help generate lint breaking depcheck test test-short fuzz build run check \
-        check-generated tidy-check bench-breaker bench-service bench-detector eval tools
+        check-generated tidy-check bench-breaker bench-service bench-detector eval soak chaos tools
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -79,8 +79,14 @@ bench-breaker: $(BIN)/benchstat ## breaker overhead vs gobreaker and failsafe-go
 bench-service: ## server CPU/sample and latency of astraguard (model, breaker open) vs a bare gRPC echo (COUNT=3)
 	bash scripts/bench-service.sh
 
+soak: ## minutes of load at the highest sustainable rate, model path then breaker open; fails on a lost verdict (DURATION=2m per phase)
+	bash scripts/soak.sh
+
 bench-detector: ## detector cost per sample and memory per series (100,000 series)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=$${COUNT:-5} ./detector/ ./detector/heuristic/ ./model/
 
 eval: ## replay the NAB dev subset through the service (model, then heuristic only) and score with nabscore
 	bash scripts/eval.sh
+
+chaos: ## model faults through toxiproxy (down, latency, resets, trickle, flapping, kill/restart), long phases, summary table
+	$(GO) test -race -count=1 -timeout=20m -run '^TestChaos$$' -v ./chaos/ -args -chaos.full
