@@ -8,6 +8,7 @@ import (
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
@@ -50,8 +51,9 @@ func (s *Server) registerAdmin(o options, srvOpts []grpc.ServerOption, metrics *
 		return
 	}
 	s.adminGRPC = grpc.NewServer(slices.Concat(srvOpts, o.adminOpts)...)
+	s.adminHealth = health.NewServer()
 	astraguardv1.RegisterBreakerAdminServer(s.adminGRPC, s.admin)
-	healthpb.RegisterHealthServer(s.adminGRPC, s.health)
+	healthpb.RegisterHealthServer(s.adminGRPC, s.adminHealth)
 	reflection.Register(s.adminGRPC)
 	metrics.InitializeMetrics(s.adminGRPC)
 }

@@ -371,9 +371,25 @@ func TestAdminOnItsOwnServer(t *testing.T) {
 	if _, err := astraguardv1.NewDetectorServiceClient(main).DetectBatch(t.Context(), batch); err != nil {
 		t.Errorf("DetectBatch on the main port = %v", err)
 	}
-	resp, err := healthpb.NewHealthClient(admin).Check(t.Context(), &healthpb.HealthCheckRequest{})
-	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		t.Errorf("admin port health = %v, %v, want SERVING", resp, err)
+	adminName := astraguardv1.BreakerAdmin_ServiceDesc.ServiceName
+	detectName := astraguardv1.DetectorService_ServiceDesc.ServiceName
+	for _, c := range []struct {
+		port    string
+		conn    *grpc.ClientConn
+		service string
+		want    codes.Code // NotFound: that port does not serve the service
+	}{
+		{"admin", admin, "", codes.OK},
+		{"admin", admin, adminName, codes.OK},
+		{"admin", admin, detectName, codes.NotFound},
+		{"main", main, "", codes.OK},
+		{"main", main, detectName, codes.OK},
+		{"main", main, adminName, codes.NotFound},
+	} {
+		resp, err := healthpb.NewHealthClient(c.conn).Check(t.Context(), &healthpb.HealthCheckRequest{Service: c.service})
+		if status.Code(err) != c.want || (c.want == codes.OK && resp.GetStatus() != healthpb.HealthCheckResponse_SERVING) {
+			t.Errorf("%s port health of %q = %v, %v, want %v and SERVING", c.port, c.service, resp, err, c.want)
+		}
 	}
 	// An open watch on the admin port must not hold up shutdown.
 	w, err := astraguardv1.NewBreakerAdminClient(admin).WatchBreakers(t.Context(), &astraguardv1.WatchBreakersRequest{})

@@ -113,8 +113,9 @@ type Server struct {
 	admin  *AdminService
 	detect *DetectorService
 	// adminGRPC serves BreakerAdmin when WithAdminServer asked for its own
-	// listener; nil when BreakerAdmin shares grpc.
-	adminGRPC *grpc.Server
+	// listener, with its own health; both nil when BreakerAdmin shares grpc.
+	adminGRPC   *grpc.Server
+	adminHealth *health.Server
 }
 
 // New assembles a Server. Health starts NOT_SERVING; call SetServing once
@@ -171,10 +172,19 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 	return s, nil
 }
 
-var services = []string{"", astraguardv1.DetectorService_ServiceDesc.ServiceName, astraguardv1.BreakerAdmin_ServiceDesc.ServiceName}
-
+// setStatus sets every service's health on the port that serves it: a
+// health check of BreakerAdmin on the main port must not say SERVING when
+// BreakerAdmin lives on its own address.
 func (s *Server) setStatus(st healthpb.HealthCheckResponse_ServingStatus) {
-	for _, name := range services {
+	main := []string{"", astraguardv1.DetectorService_ServiceDesc.ServiceName}
+	adminName := astraguardv1.BreakerAdmin_ServiceDesc.ServiceName
+	if s.adminHealth == nil {
+		main = append(main, adminName)
+	} else {
+		s.adminHealth.SetServingStatus("", st)
+		s.adminHealth.SetServingStatus(adminName, st)
+	}
+	for _, name := range main {
 		s.health.SetServingStatus(name, st)
 	}
 }
@@ -195,6 +205,9 @@ func (s *Server) Serve(lis net.Listener) error {
 // Watch streams never end on their own, so they are closed first.
 func (s *Server) Shutdown(ctx context.Context) {
 	s.health.Shutdown()
+	if s.adminHealth != nil {
+		s.adminHealth.Shutdown()
+	}
 	s.admin.closeWatchers()
 	done := make(chan struct{})
 	go func() {
