@@ -65,30 +65,40 @@ func (d *Detector) Update(unixNanos int64, v float64) Result {
 		return Result{}
 	}
 	// Early on the EWMAs are plain running means so they settle quickly.
+	// The builtin max and min are math.Max and math.Min inlined: they differ
+	// only on max(+Inf, NaN), and these arguments are finite (v is, so lo
+	// and hi are), but for raw[0]'s (see there).
 	r := 1 / float64(d.n)
-	aSlow, aFast := math.Max(p.aSlow, r), math.Max(p.aFast, r)
+	aSlow, aFast := max(p.aSlow, r), max(p.aFast, r)
 	stuck := d.stk.update(v == d.prev)
 	if step := math.Abs(v - d.prev); step > 0 && step < d.quantum {
 		d.quantum = step
 	}
 	floor := d.floor()
 	d.fast += aFast * (v - d.fast)
-	d.smooth += math.Max(p.aSmooth, r) * (v - d.smooth)
+	d.smooth += max(p.aSmooth, r) * (v - d.smooth)
 	rec := record(v, d.lo, d.hi)
-	d.lo, d.hi = math.Min(d.lo, v), math.Max(d.hi, v)
+	d.lo, d.hi = min(d.lo, v), max(d.hi, v)
 
 	var raw [numFeatures]float64
-	raw[0] = math.Abs(d.fast-d.slow) / math.Max(d.dev, floor)
+	// Extreme values can overflow dev or floor. A NaN or infinite floor
+	// means slow is NaN or infinite, so the numerator is NaN or +Inf and
+	// raw[0] NaN whichever max picks.
+	raw[0] = math.Abs(d.fast-d.slow) / max(d.dev, floor)
 	raw[1] = d.sea.update(hour, d.smooth, floor, p)
 	raw[2] = d.nov.update(levelOf(v, d.lo, d.hi))
 
 	// The features are complementary detectors, so the strongest evidence
-	// wins; each is already calibrated by its own likelihood.
-	score := 0.0
+	// wins; each is already calibrated by its own likelihood. logTail is
+	// monotone, so the strongest evidence is the largest z-score, and
+	// logTail, half the cost of Update, runs once, and only where its
+	// score can count: not while learning, not during the suppression
+	// (which zeroes the score).
+	zMax := 0.0
+	rLong := 1 / float64(d.n-1)
 	for i := range raw {
-		s := d.lk[i].update(raw[i], minStd[i], p, warm, d.n-1)
-		if p.disable&(1<<i) == 0 && s > score {
-			score = s
+		if z := d.lk[i].update(raw[i], minStd[i], p, rLong); p.disable&(1<<i) == 0 && z > zMax {
+			zMax = z
 		}
 	}
 
@@ -98,6 +108,10 @@ func (d *Detector) Update(unixNanos int64, v float64) Result {
 
 	if !warm {
 		return Result{}
+	}
+	score := 0.0
+	if zMax > 0 && d.quiet == 0 {
+		score = logTail(zMax)
 	}
 	// Stuck and record are rare yes/no events with no distribution to
 	// calibrate, so they join the max directly.

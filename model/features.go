@@ -102,13 +102,15 @@ func (g *novelty) update(cur uint8) float64 {
 	return w1*u1 + w2*u2 + w3*u3
 }
 
-// levelOf discretises v into 8 levels over the range seen so far.
+// levelOf discretises v into 8 levels over the range seen so far, which
+// holds v. The builtin min is math.Min inlined: they differ only on
+// min(-Inf, NaN), and v >= lo keeps -Inf out.
 func levelOf(v, lo, hi float64) uint8 {
 	r := hi - lo
 	if !(r > 0) {
 		return 0
 	}
-	return uint8(math.Min(7, math.Floor(8*(v-lo)/r)))
+	return uint8(min(7, math.Floor(8*(v-lo)/r)))
 }
 
 // stuck flags a flatlined signal, a classic telemetry fault (a frozen

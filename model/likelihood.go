@@ -23,38 +23,33 @@ type likelihood struct {
 // and up lose real windows).
 var minStd = [numFeatures]float64{0.05, 0.05, 0.1}
 
-// update feeds one raw feature value and returns the log-scaled likelihood
-// in [0, 1]: Numenta's log(1-L)/log(1e-10) with L the Gaussian CDF.
-func (l *likelihood) update(x, minSD float64, p *params, warm bool, n uint32) float64 {
+// update feeds one raw feature value and returns its z-score against the
+// long-run statistics seen before it; logTail turns a positive one into the
+// likelihood score. rn is 1/n for the n-th update.
+func (l *likelihood) update(x, minSD float64, p *params, rn float64) (z float64) {
 	s := float64(l.short) + p.aShort*(x-float64(l.short))
 	l.short = float32(s)
 	m, v := float64(l.mean), float64(l.variance)
-	score := 0.0
 	sd := math.Sqrt(v)
 	if sd < minSD {
 		sd = minSD
 	}
-	if warm {
-		if z := (s - m) / sd; z > 0 {
-			score = logTail(z)
-		}
-	}
+	z = (s - m) / sd
 	// A plain running mean and variance until the EWMA has enough samples,
 	// so the statistics are unbiased when scoring starts.
-	a := p.aLong
-	if r := 1 / float64(n); r > a {
-		a = r
-	}
+	a := max(p.aLong, rn)
 	d := s - m
 	m += a * d
 	v += a * (d*(s-m) - v)
 	l.mean, l.variance = float32(m), float32(v)
-	return score
+	return z
 }
 
-// logTail maps a z-score to Numenta's log-likelihood scale: 0 for an
-// ordinary value, 0.5 for a one-sided tail probability of 1e-5 and 1 at
-// 1e-10 or beyond.
+// logTail maps a positive z-score to Numenta's log-likelihood scale: 0 for
+// an ordinary value, 0.5 for a one-sided tail probability of 1e-5 and 1 at
+// 1e-10 or beyond. It is monotone in z, the rounding of Erfc and Log
+// included (TestLogTailMonotone), so Update calls it once per sample, on
+// the largest z-score.
 func logTail(z float64) float64 {
 	q := 0.5 * math.Erfc(z/math.Sqrt2)
 	r := math.Log(q+1e-10) / -23.025850929940457 // ln(1e-10)
