@@ -34,6 +34,18 @@ func BatchSize(in []Group, out []Prediction) (int, error) {
 	return n, nil
 }
 
+// InlineModel is a Model that scores in the caller's goroutine and reads
+// its ctx only for Err, before it starts, as detector/embedded does. A
+// deadline cannot stop such a model part way, so instead of arming a timer
+// per call (context.WithTimeout: allocations, a timer and a parent link,
+// 7-9% of the embedded model's time on a 100-sample batch) the detector
+// gives it the caller's ctx and checks the deadline itself just before the
+// call, where the model would have seen it expire.
+type InlineModel interface {
+	Model
+	PredictsInline()
+}
+
 // Prediction is the model's answer for one sample.
 type Prediction struct {
 	Score   float64 // in [0, 1]
@@ -58,6 +70,7 @@ var errCallerGone = fmt.Errorf("caller gone: %w", context.Canceled)
 // Detector scores samples: model first, heuristic as the fallback.
 type Detector struct {
 	model   Model
+	inline  bool // model is an InlineModel
 	gate    Gate
 	heur    *heuristic.Heuristic
 	cfg     Config
@@ -90,6 +103,7 @@ func New(m Model, g Gate, cfg Config, opts ...Option) (*Detector, error) {
 		return nil, errors.New("new detector: model and gate are required")
 	}
 	d := &Detector{model: m, gate: g, heur: o.heuristic, cfg: cfg, opts: o, table: newTable(cfg.MaxSeries)}
+	_, d.inline = m.(InlineModel)
 	d.metrics = newMetrics(o.registerer, func() float64 { return float64(d.table.count.Load()) })
 	d.scratch.New = func() any { return new(scratch) }
 	return d, nil
@@ -144,7 +158,7 @@ func (d *Detector) askModel(ctx context.Context, groups []Group, out []Verdict, 
 	sc.preds = growPreds(sc.preds, valid)
 
 	start := time.Now()
-	err = d.predict(ctx, in, sc.preds)
+	err = d.predict(ctx, start, in, sc.preds)
 	d.gate.Done(ticket, gateErr(ctx, err))
 	if err != nil {
 		reason := ReasonModelError
@@ -159,17 +173,24 @@ func (d *Detector) askModel(ctx context.Context, groups []Group, out []Verdict, 
 	d.apply(out, sc, valid, compacted)
 }
 
-// predict calls the model under its own deadline and turns a panic into a
-// model failure, so one bad model call costs a batch its model verdicts,
-// never the stream.
-func (d *Detector) predict(ctx context.Context, in []Group, out []Prediction) (err error) {
-	mctx, cancel := context.WithTimeout(ctx, d.cfg.ModelTimeout)
-	defer cancel()
+// predict calls the model under its own deadline, ModelTimeout from start,
+// and turns a panic into a model failure, so one bad model call costs a
+// batch its model verdicts, never the stream.
+func (d *Detector) predict(ctx context.Context, start time.Time, in []Group, out []Prediction) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %v", ErrModelPanic, r)
 		}
 	}()
+	if d.inline {
+		// As with WithTimeout, the caller's own end takes precedence.
+		if ctx.Err() == nil && time.Since(start) >= d.cfg.ModelTimeout {
+			return context.DeadlineExceeded
+		}
+		return d.model.Predict(ctx, in, out)
+	}
+	mctx, cancel := context.WithTimeout(ctx, d.cfg.ModelTimeout)
+	defer cancel()
 	return d.model.Predict(mctx, in, out)
 }
 

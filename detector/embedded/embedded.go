@@ -9,7 +9,7 @@ import (
 	"github.com/astraguard/astraguard/model"
 )
 
-var _ detector.Model = (*Model)(nil)
+var _ detector.InlineModel = (*Model)(nil)
 
 // Model adapts a *model.Engine to detector.Model. It is safe for concurrent
 // use.
@@ -30,6 +30,10 @@ func New(e *model.Engine) *Model {
 	m.results.New = func() any { return new([]model.Result) }
 	return m
 }
+
+// PredictsInline marks Model as a detector.InlineModel: Predict runs in
+// the caller's goroutine and reads ctx only before it starts.
+func (m *Model) PredictsInline() {}
 
 // Predict scores every group through the engine in order and fills out[i]
 // for the i-th sample across groups. It returns ctx.Err() without scoring if
