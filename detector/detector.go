@@ -183,11 +183,19 @@ func (d *Detector) predict(ctx context.Context, start time.Time, in []Group, out
 		}
 	}()
 	if d.inline {
-		// As with WithTimeout, the caller's own end takes precedence.
+		// As with WithTimeout, the caller's own end takes precedence. A
+		// call that overran is a timeout too, as it would be for a remote
+		// model, so a slow embedded model trips the breaker the same way.
 		if ctx.Err() == nil && time.Since(start) >= d.cfg.ModelTimeout {
 			return context.DeadlineExceeded
 		}
-		return d.model.Predict(ctx, in, out)
+		if err := d.model.Predict(ctx, in, out); err != nil {
+			return err
+		}
+		if ctx.Err() == nil && time.Since(start) > d.cfg.ModelTimeout {
+			return context.DeadlineExceeded
+		}
+		return nil
 	}
 	mctx, cancel := context.WithTimeout(ctx, d.cfg.ModelTimeout)
 	defer cancel()

@@ -12,6 +12,7 @@ type inlineModel struct {
 	fakeModel
 	predicts    int
 	sawDeadline bool
+	delay       time.Duration // how long a call takes
 }
 
 func (m *inlineModel) PredictsInline() {}
@@ -19,6 +20,7 @@ func (m *inlineModel) PredictsInline() {}
 func (m *inlineModel) Predict(ctx context.Context, in []Group, out []Prediction) error {
 	m.predicts++
 	_, m.sawDeadline = ctx.Deadline()
+	time.Sleep(m.delay)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -32,22 +34,26 @@ func TestScoreInlineModel(t *testing.T) {
 		name       string
 		ctx        context.Context
 		timeout    time.Duration
+		delay      time.Duration
 		wantCalls  int
 		wantSource Source
 		wantReason Reason
 		wantDone   error
 	}{
 		// No timer per call: the model gets the caller's ctx, deadline-free here.
-		{"scores", t.Context(), time.Hour, 1, SourceModel, ReasonNone, nil},
+		{"scores", t.Context(), time.Hour, 0, 1, SourceModel, ReasonNone, nil},
 		// A deadline past before the call reads as a timeout, as through
 		// context.WithTimeout; the model is not called.
-		{"deadline already past", t.Context(), time.Nanosecond, 0, SourceHeuristic, ReasonModelTimeout, context.DeadlineExceeded},
+		{"deadline already past", t.Context(), time.Nanosecond, 0, 0, SourceHeuristic, ReasonModelTimeout, context.DeadlineExceeded},
+		// A call that overran its deadline is a timeout, as a remote call
+		// cut off by its deadline would be.
+		{"overran", t.Context(), time.Millisecond, 20 * time.Millisecond, 1, SourceHeuristic, ReasonModelTimeout, context.DeadlineExceeded},
 		// The caller's end wins over the deadline and says nothing about the model.
-		{"caller gone", cancelled, time.Nanosecond, 1, SourceHeuristic, ReasonModelError, context.Canceled},
+		{"caller gone", cancelled, time.Nanosecond, 0, 1, SourceHeuristic, ReasonModelError, context.Canceled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, g := &inlineModel{}, &fakeGate{}
+			m, g := &inlineModel{delay: tt.delay}, &fakeGate{}
 			d, _ := newTestDetector(t, m, g, Config{ModelTimeout: tt.timeout})
 			got := d.Score(tt.ctx, nil, []Group{{SeriesID: "sat1/pressure", UnixNanos: ns(1, 2), Values: []float64{10, 60}}})
 			for i, v := range got {
