@@ -15,6 +15,12 @@ type Result struct {
 	Warm bool
 }
 
+// maxMagnitude bounds the values the model learns from: far beyond any
+// telemetry, and small enough that the time-of-day profile's float32 bins
+// (max 3.4e38) and every float64 intermediate stay finite. FuzzUpdate
+// found 1e50 turning a season bin into +Inf.
+const maxMagnitude = 1e30
+
 // Detector is the model state for one series (see StateBytes). It is not
 // safe for concurrent use; Engine adds locking.
 type Detector struct {
@@ -47,12 +53,23 @@ func NewDetector(cfg Config) (*Detector, error) {
 
 // Update feeds one sample (unix nanoseconds, value) and returns its score.
 // Samples must come in time order. A NaN or infinite value is ignored: it
-// returns a zero score and leaves the state untouched.
+// returns a zero score and leaves the state untouched. A value beyond
+// ±1e30 is flagged once the series is warm (score 1) and also leaves the
+// state untouched.
 func (d *Detector) Update(unixNanos int64, v float64) Result {
 	p := d.p
 	warm := int(d.n) >= p.warmUp
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return Result{Warm: warm}
+	}
+	if math.Abs(v) > maxMagnitude {
+		// Implausible for any telemetry, and unsafe to learn from: the
+		// difference of two such values overflows to ±Inf, then NaN, and
+		// would silence the series for good.
+		if !warm {
+			return Result{}
+		}
+		return Result{Score: 1, Anomaly: true, Warm: true}
 	}
 	if d.n < math.MaxUint32 {
 		d.n++

@@ -23,10 +23,20 @@ type likelihood struct {
 // and up lose real windows).
 var minStd = [numFeatures]float64{0.05, 0.05, 0.1}
 
+// maxFeature caps a raw feature before it enters the float32 statistics,
+// whose variance squares it: far past any tail logTail tells apart (z of
+// 40 already scores 1), and far below float32's 3.4e38 when squared.
+// FuzzUpdate found a shift of 1e91 deviations (a jump after a run of
+// 1e-77 values) overflowing the variance to +Inf.
+const maxFeature = 1e9
+
 // update feeds one raw feature value and returns its z-score against the
 // long-run statistics seen before it; logTail turns a positive one into the
 // likelihood score. rn is 1/n for the n-th update.
 func (l *likelihood) update(x, minSD float64, p *params, rn float64) (z float64) {
+	if !(x <= maxFeature) {
+		x = maxFeature
+	}
 	s := float64(l.short) + p.aShort*(x-float64(l.short))
 	l.short = float32(s)
 	m, v := float64(l.mean), float64(l.variance)

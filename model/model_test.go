@@ -270,3 +270,37 @@ func TestSeasonIgnoresSpikesCatchesPatternBreak(t *testing.T) {
 	}
 	t.Fatal("an inverted day was not flagged")
 }
+
+// TestExtremeValuesDoNotPoisonState feeds opposite values near the float64
+// limit to a warm series: they are flagged, and the series still flags a
+// plain spike afterwards instead of going silent on NaN statistics.
+func TestExtremeValuesDoNotPoisonState(t *testing.T) {
+	d := mustDetector(t, Config{})
+	ts := int64(1_700_000_000e9)
+	next := func(v float64) Result {
+		ts += 300e9
+		r := d.Update(ts, v)
+		if math.IsNaN(r.Score) || r.Score < 0 || r.Score > 1 {
+			t.Fatalf("Update(%v) score = %v, want in [0, 1]", v, r.Score)
+		}
+		return r
+	}
+	for i := range 2000 {
+		next(float64(i % 10))
+	}
+	for _, v := range []float64{1e308, -1e308, 1e308} {
+		if r := next(v); !r.Anomaly || r.Score != 1 {
+			t.Errorf("Update(%v) = %+v, want flagged with score 1", v, r)
+		}
+	}
+	for i := range 3000 {
+		next(float64(i % 10))
+	}
+	flagged := false
+	for range 10 {
+		flagged = flagged || next(1000).Anomaly
+	}
+	if !flagged {
+		t.Error("a spike to 1000 after extreme values was not flagged: the state was poisoned")
+	}
+}

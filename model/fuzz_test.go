@@ -1,0 +1,77 @@
+package model
+
+import (
+	"encoding/binary"
+	"math"
+	"testing"
+)
+
+func floatsBytes(vs ...float64) []byte {
+	var b []byte
+	for _, v := range vs {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	}
+	return b
+}
+
+// FuzzUpdate feeds arbitrary value sequences (NaN, ±Inf, extremes,
+// subnormals) to one series, spaced by an arbitrary step. Every score must
+// be in [0, 1], a NaN or infinite value must leave the state alone, and no
+// input may leave a statistic non-finite: a poisoned state would silence
+// the series for good.
+func FuzzUpdate(f *testing.F) {
+	f.Add(floatsBytes(8, 8.1, 7.9, 8, 12, 8), uint32(300))
+	f.Add(floatsBytes(math.NaN(), math.Inf(1), math.Inf(-1), 0), uint32(1))
+	f.Add(floatsBytes(1e308, -1e308, 1e308, -1e308, 1, 2, 3), uint32(60))
+	f.Add(floatsBytes(1e50, -1e50, 1e40, 3e38, -3e38, 1), uint32(3600))
+	f.Add(floatsBytes(math.MaxFloat64, -math.MaxFloat64, 5e-324, -5e-324, 0), uint32(0))
+	f.Add(floatsBytes(), uint32(5))
+	f.Fuzz(func(t *testing.T, raw []byte, stepSeconds uint32) {
+		d, err := NewDetector(Config{WarmUp: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := int64(1_700_000_000e9)
+		for i := 0; i+8 <= len(raw); i += 8 {
+			v := math.Float64frombits(binary.LittleEndian.Uint64(raw[i:]))
+			ts += int64(stepSeconds) * 1e9
+			before := *d
+			r := d.Update(ts, v)
+			if math.IsNaN(r.Score) || r.Score < 0 || r.Score > 1 {
+				t.Fatalf("Update(%v) = %+v: score not in [0, 1]", v, r)
+			}
+			if (math.IsNaN(v) || math.IsInf(v, 0)) && (*d != before || r.Anomaly) {
+				t.Fatalf("Update(%v) = %+v changed the state or flagged", v, r)
+			}
+			if bad := nonFinite(d); bad != "" {
+				t.Fatalf("after Update(%v): %s is not finite", v, bad)
+			}
+		}
+	})
+}
+
+// nonFinite names the first statistic of d that is NaN or infinite. The
+// quantum starts at +Inf by design (no step seen yet) and is left out.
+func nonFinite(d *Detector) string {
+	if d.n == 0 {
+		return ""
+	}
+	for name, v := range map[string]float64{"slow": d.slow, "dev": d.dev, "fast": d.fast, "smooth": d.smooth, "prev": d.prev, "lo": d.lo, "hi": d.hi} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return name
+		}
+	}
+	for i, l := range d.lk {
+		for _, v := range []float32{l.short, l.mean, l.variance} {
+			if v != v || math.IsInf(float64(v), 0) {
+				return "likelihood of feature " + string(rune('0'+i))
+			}
+		}
+	}
+	for h := range d.sea.mean {
+		if m, v := float64(d.sea.mean[h]), float64(d.sea.dev[h]); math.IsNaN(m) || math.IsInf(m, 0) || math.IsNaN(v) || math.IsInf(v, 0) {
+			return "season bin"
+		}
+	}
+	return ""
+}
