@@ -22,24 +22,17 @@ GO=${GO:-go}
 mkdir -p bin
 "$GO" build -o bin/ ./cmd/astraguard ./loadtest/cmd/...
 
-logs=$(mktemp -d)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	if [ "${KEEP_LOGS:-0}" = 1 ]; then echo "server logs in $logs" >&2; else rm -rf "$logs"; fi
-}
-trap cleanup EXIT
+# shellcheck source=scripts/lib/procs.sh
+source scripts/lib/procs.sh
 
 read -r p_echo p_model p_heur <<<"$(bin/agload -free-ports 3)"
 
-bin/agecho --grpc-addr="127.0.0.1:$p_echo" >"$logs/echo.log" 2>&1 &
-pids+=($!); pid_echo=$!
-bin/astraguard --grpc-addr="127.0.0.1:$p_model" --http-addr= >"$logs/model.log" 2>&1 &
-pids+=($!); pid_model=$!
-bin/astraguard --grpc-addr="127.0.0.1:$p_heur" --http-addr= >"$logs/heuristic.log" 2>&1 &
-pids+=($!); pid_heur=$!
+start echo bin/agecho --grpc-addr="127.0.0.1:$p_echo"
+pid_echo=$started_pid
+start model bin/astraguard --grpc-addr="127.0.0.1:$p_model" --http-addr=
+pid_model=$started_pid
+start heuristic bin/astraguard --grpc-addr="127.0.0.1:$p_heur" --http-addr=
+pid_heur=$started_pid
 
 echo "bench-service: echo pid $pid_echo :$p_echo, model pid $pid_model :$p_model, heuristic pid $pid_heur :$p_heur; count $COUNT" >&2
 # agload waits for each target's health to report SERVING before warming up.
@@ -49,6 +42,6 @@ if ! bin/agload -count "$COUNT" -duration "$DURATION" -lockstep "$LOCKSTEP" -clk
 	-target "service(model),127.0.0.1:$p_model,$pid_model" \
 	-target "service(heuristic),127.0.0.1:$p_heur,$pid_heur,breaker-open" \
 	${AGLOAD_FLAGS:-}; then
-	for f in "$logs"/*.log; do echo "--- tail $f" >&2; tail -n 20 "$f" >&2; done
+	show_logs
 	exit 1
 fi

@@ -24,31 +24,18 @@ DURATION=${DURATION:-2m}
 RATE_FRACTION=${RATE_FRACTION:-0.5}
 GO=${GO:-go}
 
-# The flags below are the services' whole configuration: an ASTRAGUARD_*
-# variable in the caller's environment (an admin token, TLS) would change
-# what is measured or lock agload out of BreakerAdmin.
-for v in $(compgen -e | grep '^ASTRAGUARD_' || true); do unset "$v"; done
-
 mkdir -p bin
 "$GO" build -o bin/ ./cmd/astraguard ./loadtest/cmd/agload
 
-logs=$(mktemp -d)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	if [ "${KEEP_LOGS:-0}" = 1 ]; then echo "server logs in $logs" >&2; else rm -rf "$logs"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=scripts/lib/procs.sh
+source scripts/lib/procs.sh
 
 read -r g_model h_model g_open h_open <<<"$(bin/agload -free-ports 4)"
 
-bin/astraguard --grpc-addr="127.0.0.1:$g_model" --http-addr="127.0.0.1:$h_model" >"$logs/model.log" 2>&1 &
-pids+=($!); pid_model=$!
-bin/astraguard --grpc-addr="127.0.0.1:$g_open" --http-addr="127.0.0.1:$h_open" >"$logs/breaker-open.log" 2>&1 &
-pids+=($!); pid_open=$!
+start model bin/astraguard --grpc-addr="127.0.0.1:$g_model" --http-addr="127.0.0.1:$h_model"
+pid_model=$started_pid
+start breaker-open bin/astraguard --grpc-addr="127.0.0.1:$g_open" --http-addr="127.0.0.1:$h_open"
+pid_open=$started_pid
 
 echo "soak: model pid $pid_model :$g_model, breaker-open pid $pid_open :$g_open; $DURATION per phase" >&2
 # agload waits for each target's health to report SERVING and warms every
@@ -59,6 +46,6 @@ if ! bin/agload -soak -duration "$DURATION" -rate-fraction "$RATE_FRACTION" -clk
 	-target "model,127.0.0.1:$g_model,$pid_model,metrics=127.0.0.1:$h_model" \
 	-target "breaker open,127.0.0.1:$g_open,$pid_open,breaker-open,metrics=127.0.0.1:$h_open" \
 	${AGLOAD_FLAGS:-}; then
-	for f in "$logs"/*.log; do echo "--- tail $f" >&2; tail -n 20 "$f" >&2; done
+	show_logs
 	exit 1
 fi
