@@ -42,9 +42,6 @@ func TestScoreInlineModel(t *testing.T) {
 	}{
 		// No timer per call: the model gets the caller's ctx, deadline-free here.
 		{"scores", t.Context(), time.Hour, 0, 1, SourceModel, ReasonNone, nil},
-		// A deadline past before the call reads as a timeout, as through
-		// context.WithTimeout; the model is not called.
-		{"deadline already past", t.Context(), time.Nanosecond, 0, 0, SourceHeuristic, ReasonModelTimeout, context.DeadlineExceeded},
 		// A call that overran its deadline is a timeout, as a remote call
 		// cut off by its deadline would be.
 		{"overran", t.Context(), time.Millisecond, 20 * time.Millisecond, 1, SourceHeuristic, ReasonModelTimeout, context.DeadlineExceeded},
