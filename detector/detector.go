@@ -39,8 +39,8 @@ func BatchSize(in []Group, out []Prediction) (int, error) {
 // deadline cannot stop such a model part way, so instead of arming a timer
 // per call (context.WithTimeout: allocations, a timer and a parent link,
 // 7-9% of the embedded model's time on a 100-sample batch) the detector
-// gives it the caller's ctx and checks the deadline itself just before the
-// call, where the model would have seen it expire.
+// gives it the caller's ctx and, after the call, treats one that took
+// longer than ModelTimeout as a timeout.
 type InlineModel interface {
 	Model
 	PredictsInline()
