@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -34,9 +36,16 @@ type AuthConfig struct {
 	// its SHA-256 digest.
 	Token []byte
 	// AllowedIdentities are the client-certificate identities that are
-	// authorized: a URI SAN (e.g. "spiffe://example.org/ops"), a DNS SAN
-	// or the subject common name of a certificate the TLS layer verified
-	// (mutual TLS).
+	// authorized, matched by type against a certificate the TLS layer
+	// verified (mutual TLS):
+	//   - one with "://" (e.g. "spiffe://example.org/ops") matches a URI
+	//     SAN only, never a DNS SAN or the common name;
+	//   - any other matches a DNS SAN, or the subject common name of a
+	//     certificate that has no SAN at all (as Go's old hostname
+	//     verification did).
+	// So a certificate whose requester picked the common name
+	// "spiffe://example.org/ops" is not that SPIFFE ID, and a certificate
+	// with SANs is never known by its common name.
 	AllowedIdentities []string
 	// ProtectReads applies the same authorization to ListBreakers,
 	// GetBreaker and WatchBreakers; by default they are open to every
@@ -65,7 +74,8 @@ type AuthConfig struct {
 type AdminAuth struct {
 	digest     [sha256.Size]byte
 	hasToken   bool
-	identities []string
+	uris       []string // allowed URI SANs
+	names      []string // allowed DNS SANs, or common names of certificates without SANs
 	protectAll bool
 }
 
@@ -82,13 +92,25 @@ func NewAdminAuth(cfg AuthConfig) (*AdminAuth, error) {
 		a.digest, a.hasToken = sha256.Sum256(cfg.Token), true
 	}
 	for _, id := range cfg.AllowedIdentities {
-		if strings.TrimSpace(id) == "" {
+		switch {
+		case strings.TrimSpace(id) == "":
 			return nil, errors.New("admin allowed identity: empty")
+		case strings.Contains(id, "://"):
+			u, err := url.Parse(id)
+			if err != nil || u.Scheme == "" {
+				return nil, fmt.Errorf("admin allowed identity %q: not a URI", id)
+			}
+			// Kept as url.URL prints it, the form allowedCert gives
+			// the certificate's URI SANs in.
+			a.uris = append(a.uris, u.String())
+		default:
+			a.names = append(a.names, id)
 		}
-		a.identities = append(a.identities, id)
 	}
 	return a, nil
 }
+
+func (a *AdminAuth) hasIdentities() bool { return len(a.uris)+len(a.names) > 0 }
 
 // UnaryServerInterceptor checks protected BreakerAdmin calls.
 func (a *AdminAuth) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
@@ -118,26 +140,24 @@ func (a *AdminAuth) protects(_ context.Context, cm interceptors.CallMeta) bool {
 
 func (a *AdminAuth) authenticate(ctx context.Context) (context.Context, error) {
 	p, _ := peer.FromContext(ctx)
-	if !a.hasToken && len(a.identities) == 0 {
+	if !a.hasToken && !a.hasIdentities() {
 		if isLoopback(p) {
 			return withCaller(ctx, "loopback peer (no admin credentials configured)"), nil
 		}
 		return nil, status.Error(codes.PermissionDenied,
 			"admin calls are open to loopback peers only until an admin token or allowed client identity is configured")
 	}
-	ids, verified := certIdentities(p)
-	for _, id := range ids {
-		if slices.Contains(a.identities, id) {
-			return withCaller(ctx, "client certificate "+id), nil
-		}
+	leaf := verifiedLeaf(p)
+	if id, ok := a.allowedCert(leaf); ok {
+		return withCaller(ctx, "client certificate "+id), nil
 	}
 	token, mdErr := auth.AuthFromMD(ctx, "bearer")
 	if mdErr == nil && a.tokenMatches(token) {
 		return withCaller(ctx, "bearer token"), nil
 	}
 	switch {
-	case verified:
-		return nil, status.Errorf(codes.PermissionDenied, "client certificate %q is not allowed to call BreakerAdmin", ids[0])
+	case leaf != nil:
+		return nil, status.Errorf(codes.PermissionDenied, "client certificate %q is not allowed to call BreakerAdmin", certName(leaf))
 	case mdErr == nil:
 		return nil, status.Error(codes.Unauthenticated, "invalid bearer token")
 	}
@@ -154,7 +174,7 @@ func (a *AdminAuth) tokenMatches(token string) bool {
 
 func (a *AdminAuth) accepted() string {
 	switch {
-	case a.hasToken && len(a.identities) > 0:
+	case a.hasToken && a.hasIdentities():
 		return "a bearer token or an allowed client certificate"
 	case a.hasToken:
 		return `"authorization: Bearer TOKEN" metadata`
@@ -170,29 +190,58 @@ func isLoopback(p *peer.Peer) bool {
 	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
-// certIdentities lists the identities of the peer's leaf certificate, URI
-// SANs first, then DNS SANs, then the common name, if the TLS layer
+// verifiedLeaf returns the peer's leaf certificate if the TLS layer
 // verified it; an unverified certificate names nobody.
-func certIdentities(p *peer.Peer) (ids []string, verified bool) {
+func verifiedLeaf(p *peer.Peer) *x509.Certificate {
 	if p == nil {
-		return nil, false
+		return nil
 	}
 	info, ok := p.AuthInfo.(credentials.TLSInfo)
 	if !ok || len(info.State.VerifiedChains) == 0 || len(info.State.PeerCertificates) == 0 {
-		return nil, false
+		return nil
 	}
-	leaf := info.State.PeerCertificates[0]
+	return info.State.PeerCertificates[0]
+}
+
+// allowedCert matches leaf against the allowed identities by type (see
+// AuthConfig.AllowedIdentities) and returns the identity that matched.
+func (a *AdminAuth) allowedCert(leaf *x509.Certificate) (string, bool) {
+	if leaf == nil {
+		return "", false
+	}
 	for _, u := range leaf.URIs {
-		ids = append(ids, u.String())
+		if id := u.String(); slices.Contains(a.uris, id) {
+			return id, true
+		}
 	}
-	ids = append(ids, leaf.DNSNames...)
-	if leaf.Subject.CommonName != "" {
-		ids = append(ids, leaf.Subject.CommonName)
+	for _, d := range leaf.DNSNames {
+		if slices.Contains(a.names, d) {
+			return d, true
+		}
 	}
-	if len(ids) == 0 {
-		ids = []string{"(no name)"}
+	cn := leaf.Subject.CommonName
+	if !hasSANs(leaf) && cn != "" && slices.Contains(a.names, cn) {
+		return cn, true
 	}
-	return ids, true
+	return "", false
+}
+
+func hasSANs(c *x509.Certificate) bool {
+	return len(c.URIs)+len(c.DNSNames)+len(c.IPAddresses)+len(c.EmailAddresses) > 0
+}
+
+// certName names a certificate in a denial: its first URI SAN, else its
+// first DNS SAN, else its common name.
+func certName(c *x509.Certificate) string {
+	switch {
+	case len(c.URIs) > 0:
+		return c.URIs[0].String()
+	case len(c.DNSNames) > 0:
+		return c.DNSNames[0]
+	case c.Subject.CommonName != "":
+		return c.Subject.CommonName
+	}
+	return "(no name)"
 }
 
 type callerKey struct{}

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -185,6 +187,7 @@ func TestAdminAuthorization(t *testing.T) {
 	ca := tlstest.NewCA(t, "auth")
 	srvPair := ca.Server(t, "server")
 	ops, intern := ca.Client(t, "ops-cn", opsID), ca.Client(t, "intern")
+	spoof := ca.ClientFor(t, "spoof", tlstest.Identity{CN: opsID}) // the requester picked the CN
 	envs := map[string]*authEnv{
 		"token":       newAuthEnv(t, AuthConfig{Token: []byte(goodToken)}, serverTLS(t, srvPair, "")),
 		"token+reads": newAuthEnv(t, AuthConfig{Token: []byte(goodToken), ProtectReads: true}, serverTLS(t, srvPair, "")),
@@ -221,6 +224,7 @@ func TestAdminAuthorization(t *testing.T) {
 		{"mtls", &intern, "", "list", codes.OK},
 		{"mtls only", &intern, goodToken, "reset", codes.PermissionDenied},
 		{"mtls only", &ops, "", "reset", codes.OK},
+		{"mtls only", &spoof, "", "reset", codes.PermissionDenied},
 		{"open", nil, "", "force", codes.OK},
 		{"open", nil, "", "reset", codes.OK},
 		{"open+reads", nil, "", "watch", codes.OK},
@@ -308,6 +312,7 @@ func TestAdminAuthDecisions(t *testing.T) {
 		{Token: []byte("has a space in the middle!!")},
 		{Token: []byte("ends-with-newline-0123456789\n")},
 		{AllowedIdentities: []string{""}},
+		{AllowedIdentities: []string{"://no-scheme"}},
 	} {
 		if _, err := NewAdminAuth(cfg); err == nil {
 			t.Errorf("NewAdminAuth(%q) error = nil, want one", cfg.Token)
@@ -408,4 +413,62 @@ func TestAdminOnItsOwnServer(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Errorf("Shutdown used the whole grace period; the admin server did not drain")
 	}
+}
+
+// TestAdminIdentityTypes checks that an allowed identity matches only its
+// own kind of name: a URI identity only a URI SAN, any other a DNS SAN or
+// the common name of a certificate without SANs. A requester who may pick
+// a certificate's common name must not become a SPIFFE ID.
+func TestAdminIdentityTypes(t *testing.T) {
+	const spiffe, host = "spiffe://example.org/ops", "ops.example.org"
+	ca := tlstest.NewCA(t, "identities")
+	tests := []struct {
+		name    string
+		allowed string
+		cert    tlstest.Identity
+		want    codes.Code
+	}{
+		{"uri san", spiffe, tlstest.Identity{CN: "ops", URIs: []string{spiffe}}, codes.OK},
+		{"uri as cn, no sans", spiffe, tlstest.Identity{CN: spiffe}, codes.PermissionDenied},
+		{"uri as cn beside a dns san", spiffe, tlstest.Identity{CN: spiffe, DNS: []string{host}}, codes.PermissionDenied},
+		{"longer uri san", spiffe, tlstest.Identity{URIs: []string{spiffe + "-admin"}}, codes.PermissionDenied},
+		{"dns san", host, tlstest.Identity{CN: "someone", DNS: []string{"other.example.org", host}}, codes.OK},
+		{"cn, no sans", host, tlstest.Identity{CN: host}, codes.OK},
+		{"cn beside another dns san", host, tlstest.Identity{CN: host, DNS: []string{"other.example.org"}}, codes.PermissionDenied},
+		{"cn beside a uri san", host, tlstest.Identity{CN: host, URIs: []string{spiffe}}, codes.PermissionDenied},
+		{"cn beside an ip san", host, tlstest.Identity{CN: host, IPs: []net.IP{net.IPv4(10, 0, 0, 1)}}, codes.PermissionDenied},
+		{"name as a schemeless uri san", host, tlstest.Identity{URIs: []string{host}}, codes.PermissionDenied},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := NewAdminAuth(AuthConfig{AllowedIdentities: []string{tt.allowed}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			leaf := loadLeaf(t, ca.ClientFor(t, fmt.Sprintf("cert%d", i), tt.cert))
+			ctx := peer.NewContext(t.Context(), &peer.Peer{
+				Addr: &net.TCPAddr{IP: net.ParseIP("10.1.2.3"), Port: 1},
+				AuthInfo: credentials.TLSInfo{State: tls.ConnectionState{
+					PeerCertificates: []*x509.Certificate{leaf},
+					VerifiedChains:   [][]*x509.Certificate{{leaf}},
+				}},
+			})
+			if _, err := a.authenticate(ctx); status.Code(err) != tt.want {
+				t.Errorf("authenticate(allowed %q, cert %+v) = %v, want %v", tt.allowed, tt.cert, err, tt.want)
+			}
+		})
+	}
+}
+
+func loadLeaf(t *testing.T, p tlstest.Pair) *x509.Certificate {
+	t.Helper()
+	pair, err := tls.LoadX509KeyPair(p.Cert, p.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return leaf
 }

@@ -43,13 +43,19 @@ func (cf *connFlags) register(fs *flag.FlagSet, timeout time.Duration) {
 }
 
 // resolve fills unset flags from the environment. The token is never a
-// flag default so that usage text cannot print it.
+// flag default so that usage text cannot print it. --token and
+// --token-file are one setting: when either flag is given, neither is
+// taken from the environment, so a flag beats AGCTL_TOKEN or
+// AGCTL_TOKEN_FILE instead of clashing with it.
 func (cf *connFlags) resolve(getenv func(string) string) {
+	if cf.token == "" && cf.tokenFile == "" {
+		cf.token, cf.tokenFile = getenv("AGCTL_TOKEN"), getenv("AGCTL_TOKEN_FILE")
+	}
 	for _, f := range []struct {
 		v   *string
 		env string
 	}{
-		{&cf.addr, "AGCTL_ADDR"}, {&cf.token, "AGCTL_TOKEN"}, {&cf.tokenFile, "AGCTL_TOKEN_FILE"},
+		{&cf.addr, "AGCTL_ADDR"},
 		{&cf.tlsFiles.CA, "AGCTL_TLS_CA"}, {&cf.tlsFiles.Cert, "AGCTL_TLS_CERT"}, {&cf.tlsFiles.Key, "AGCTL_TLS_KEY"},
 		{&cf.tlsFiles.ServerName, "AGCTL_TLS_SERVER_NAME"},
 	} {
@@ -65,14 +71,15 @@ func (cf *connFlags) resolve(getenv func(string) string) {
 	}
 }
 
-// readToken returns the token from --token or --token-file. Errors name
-// the file, never its content.
+// readToken returns the token from --token or --token-file (or their
+// environment variables, both set: an error). Errors name the file, never
+// its content.
 func (cf connFlags) readToken() (string, error) {
 	if cf.tokenFile == "" {
 		return cf.token, nil
 	}
 	if cf.token != "" {
-		return "", usageError("give --token or --token-file, not both")
+		return "", usageError("give --token or --token-file (or AGCTL_TOKEN or AGCTL_TOKEN_FILE), not both")
 	}
 	b, err := os.ReadFile(cf.tokenFile)
 	if err != nil {

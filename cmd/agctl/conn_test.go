@@ -147,3 +147,45 @@ func TestMutualTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenFlagsBeatEnvironment: a --token or --token-file flag replaces
+// whatever token the environment holds instead of clashing with it.
+func TestTokenFlagsBeatEnvironment(t *testing.T) {
+	const envToken, flagToken = "agctl-env-token-0b9d41", "agctl-flag-token-e52a7c"
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte(secretToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string // the token sent; "" wants an error
+	}{
+		{"--token-file over AGCTL_TOKEN", map[string]string{"AGCTL_TOKEN": envToken}, []string{"--token-file", file}, secretToken},
+		{"--token over AGCTL_TOKEN_FILE", map[string]string{"AGCTL_TOKEN_FILE": file}, []string{"--token", flagToken}, flagToken},
+		{"--token over AGCTL_TOKEN", map[string]string{"AGCTL_TOKEN": envToken}, []string{"--token", flagToken}, flagToken},
+		{"AGCTL_TOKEN alone", map[string]string{"AGCTL_TOKEN": envToken}, nil, envToken},
+		{"both variables", map[string]string{"AGCTL_TOKEN": envToken, "AGCTL_TOKEN_FILE": file}, nil, ""},
+		{"both flags", nil, []string{"--token", flagToken, "--token-file", file}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, fa, _ := newAdminCLI(t, tc.env)
+			err := c.run(t.Context(), append([]string{"breakers", "get", "model", "--addr", testAddr}, tc.args...))
+			if tc.want == "" {
+				if exitCodeOf(err) != 2 {
+					t.Errorf("breakers get %q with env %v = %v, want a usage error", tc.args, tc.env, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("breakers get %q with env %v = %v", tc.args, tc.env, err)
+			}
+			fa.mu.Lock()
+			defer fa.mu.Unlock()
+			if diff := cmp.Diff([]string{"Bearer " + tc.want}, fa.auth); diff != "" {
+				t.Errorf("authorization metadata (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -215,8 +216,7 @@ func (a *app) serve(ctx context.Context) error {
 	var hs *http.Server
 	if a.httpLis != nil {
 		hs = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 5 * time.Second,
-			// TLS handshake failures (a client without a certificate, say) land here.
-			ErrorLog: slog.NewLogLogger(a.logger.With("component", "http").Handler(), slog.LevelInfo)}
+			ErrorLog: httpErrorLog(a.logger.With("component", "http"))}
 		g.Go(func() error {
 			if err := a.serveHTTP(hs); !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("http: %w", err)
@@ -269,6 +269,26 @@ func (a *app) close() {
 		}
 	}
 	a.closers = nil
+}
+
+// httpErrorLog routes net/http's own error log to logger. TLS handshake
+// failures are routine on an exposed port (scanners, probes, clients
+// without a certificate), so they go at Debug, where they cannot flood
+// the log; the rest, such as accept errors, stays at Info.
+func httpErrorLog(logger *slog.Logger) *log.Logger {
+	return log.New(httpErrorWriter{logger}, "", 0)
+}
+
+type httpErrorWriter struct{ logger *slog.Logger }
+
+func (w httpErrorWriter) Write(p []byte) (int, error) {
+	msg := strings.TrimSuffix(string(p), "\n")
+	lvl := slog.LevelInfo
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		lvl = slog.LevelDebug
+	}
+	w.logger.Log(context.Background(), lvl, msg)
+	return len(p), nil
 }
 
 func addrOf(l net.Listener) string {

@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -52,25 +52,21 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// syncBuffer is a log sink safe for the service's concurrent writes.
+// syncBuffer is a log sink safe for the service's concurrent writes; a
+// reader can wait for the next write through changed.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu   sync.Mutex
+	b    bytes.Buffer
+	wake chan struct{} // closed by the next Write; nil until changed asks
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.wake != nil {
+		close(s.wake)
+		s.wake = nil
+	}
 	return s.b.Write(p)
 }
 
@@ -80,35 +76,71 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// changed is closed by the next Write. Take it before reading String, so
+// that no write falls between the read and the wait.
+func (s *syncBuffer) changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.wake == nil {
+		s.wake = make(chan struct{})
+	}
+	return s.wake
+}
+
+// servingLine is the service's "serving" log line: the addresses its
+// listeners got.
+type servingLine struct {
+	Msg   string `json:"msg"`
+	GRPC  string `json:"grpc_addr"`
+	HTTP  string `json:"http_addr"`
+	Admin string `json:"admin_addr"`
+}
+
+// startRun runs the service with args on its own goroutine and waits for
+// its "serving" line. Give every listener 127.0.0.1:0: the line names the
+// ports they got, so no port is picked first and raced for. The returned
+// channel yields run's result; cancel ctx to end it.
+func startRun(t *testing.T, ctx context.Context, logs *syncBuffer, args ...string) (servingLine, <-chan error) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, logs) }()
+	timeout := time.After(30 * time.Second)
+	for {
+		changed := logs.changed()
+		for line := range strings.Lines(logs.String()) {
+			var s servingLine
+			if json.Unmarshal([]byte(line), &s) == nil && s.Msg == "serving" {
+				return s, done
+			}
+		}
+		select {
+		case <-changed:
+		case err := <-done:
+			t.Fatalf("run() = %v before serving; logs:\n%s", err, logs.String())
+		case <-timeout:
+			t.Fatalf("not serving after 30s; logs:\n%s", logs.String())
+		}
+	}
+}
+
 // TestRunServesAndShutsDown runs the real binary's wiring with the
 // embedded model on loopback: it serves gRPC and HTTP, then exits cleanly
 // when its context ends.
 func TestRunServesAndShutsDown(t *testing.T) {
-	grpcAddr, httpAddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
 	var logs syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"--grpc-addr=" + grpcAddr, "--http-addr=" + httpAddr, "--grace-period=2s"}, &logs)
-	}()
+	addrs, done := startRun(t, ctx, &logs, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
+	grpcAddr, httpAddr := addrs.GRPC, addrs.HTTP
 
 	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	health := healthpb.NewHealthClient(conn)
-	var status healthpb.HealthCheckResponse_ServingStatus
-	for range 200 { // the server may still be starting: wait for it, boundedly
-		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
-		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			status = resp.GetStatus()
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if status != healthpb.HealthCheckResponse_SERVING {
-		t.Fatalf("health never SERVING; logs:\n%s", logs.String())
+	// "serving" is logged after health flipped to SERVING.
+	if resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health = %v, %v, want SERVING; logs:\n%s", resp, err, logs.String())
 	}
 	resp, err := astraguardv1.NewDetectorServiceClient(conn).DetectBatch(ctx, &astraguardv1.DetectBatchRequest{
 		Series: []*astraguardv1.SeriesSamples{{SeriesId: "sat1/voltage", Values: []float64{8.1, 12}}},

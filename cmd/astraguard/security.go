@@ -66,7 +66,7 @@ func (s *securityConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.adminAddr, "admin-addr", "", "serve BreakerAdmin (with health and reflection) on this address only; empty serves it on --grpc-addr")
 	fs.StringVar(&s.adminTLSClientCA, "admin-tls-client-ca", "", "client CA for the --admin-addr listener only (default --tls-client-ca)")
 	fs.StringVar(&s.adminTokenFile, "admin-token-file", "", "file holding the bearer token that authorizes BreakerAdmin calls (or set "+adminTokenEnv+")")
-	fs.Var(&s.adminIdentities, "admin-allowed-identity", "client-certificate identity (URI SAN, DNS SAN or CN) authorized for BreakerAdmin; repeatable or comma-separated; adds to ASTRAGUARD_ADMIN_ALLOWED_IDENTITY")
+	fs.Var(&s.adminIdentities, "admin-allowed-identity", "client-certificate identity authorized for BreakerAdmin; one with \"://\" (spiffe://example.org/ops) matches a URI SAN only, any other a DNS SAN, or the CN of a certificate without SANs; needs --tls-client-ca or --admin-tls-client-ca; repeatable or comma-separated; adds to ASTRAGUARD_ADMIN_ALLOWED_IDENTITY")
 	fs.BoolVar(&s.adminReadAuth, "admin-read-auth", false, "require admin authorization for ListBreakers, GetBreaker and WatchBreakers too")
 	fs.BoolVar(&s.modelTLS, "model-tls", false, "use TLS to the model server (implied by any other --model-tls-* flag); system roots unless --model-tls-ca")
 	fs.StringVar(&s.modelTLSCA, "model-tls-ca", "", "PEM CA bundle that verifies the model server")
@@ -87,6 +87,10 @@ func (s *securityConfig) load(lookupEnv func(string) (string, bool)) error {
 		return errors.New("--admin-tls-client-ca needs --admin-addr, --tls-cert and --tls-key")
 	case (s.modelTLSCert == "") != (s.modelTLSKey == ""):
 		return errors.New("--model-tls-cert and --model-tls-key go together")
+	case len(s.adminIdentities) > 0 && s.tlsClientCA == "" && s.adminTLSClientCA == "":
+		// Without a client CA no certificate is verified, so no identity
+		// could ever match: admin would be locked for everyone.
+		return errors.New("--admin-allowed-identity needs --tls-client-ca or --admin-tls-client-ca: without one no client certificate is verified")
 	}
 	if s.modelTLSCA != "" || s.modelTLSCert != "" || s.modelTLSServerName != "" {
 		s.modelTLS = true

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -67,9 +70,14 @@ func TestParseSecurityConfig(t *testing.T) {
 		}
 	}
 
-	cfg, err := parseConfig([]string{"--admin-allowed-identity=spiffe://a/ops,ops2", "--admin-allowed-identity", "ops3", "--model-tls-ca=x.pem"}, noEnv, io.Discard)
+	mtls := []string{"--tls-cert=c.pem", "--tls-key=k.pem", "--tls-client-ca=ca.pem"}
+	cfg, err := parseConfig(append([]string{"--admin-allowed-identity=spiffe://a/ops,ops2", "--admin-allowed-identity", "ops3", "--model-tls-ca=x.pem"}, mtls...), noEnv, io.Discard)
 	if err != nil || strings.Join(cfg.sec.adminIdentities, " ") != "spiffe://a/ops ops2 ops3" || !cfg.sec.modelTLS {
 		t.Errorf("parseConfig(identities) = %v, %v; want 3 identities and model TLS on", cfg.sec.adminIdentities, err)
+	}
+	adminMTLS := []string{"--admin-allowed-identity=ops", "--admin-addr=127.0.0.1:0", "--tls-cert=c.pem", "--tls-key=k.pem", "--admin-tls-client-ca=ca.pem"}
+	if _, err := parseConfig(adminMTLS, noEnv, io.Discard); err != nil {
+		t.Errorf("parseConfig(%q) error = %v, want none: the admin listener verifies client certificates", adminMTLS, err)
 	}
 
 	for _, tc := range []struct {
@@ -85,6 +93,11 @@ func TestParseSecurityConfig(t *testing.T) {
 		{[]string{"--admin-token-file=" + empty}, noEnv},
 		{[]string{"--admin-token-file=" + filepath.Join(dir, "missing")}, noEnv},
 		{nil, func(k string) (string, bool) { return "", k == adminTokenEnv }},
+		// No client CA: no certificate is verified, so no identity could match.
+		{[]string{"--admin-allowed-identity=spiffe://a/ops"}, noEnv},
+		{[]string{"--admin-allowed-identity=ops", "--tls-cert=c.pem", "--tls-key=k.pem"}, noEnv},
+		{[]string{"--admin-allowed-identity=ops", "--tls-cert=c.pem", "--tls-key=k.pem", "--admin-addr=127.0.0.1:0"}, noEnv},
+		{nil, func(k string) (string, bool) { return "spiffe://a/ops", k == "ASTRAGUARD_ADMIN_ALLOWED_IDENTITY" }},
 	} {
 		_, err := parseConfig(tc.args, tc.env, io.Discard)
 		if err == nil {
@@ -156,24 +169,20 @@ func TestRunWithTLSAndAdminToken(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	grpcAddr, httpAddr, adminAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var logs syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{
-			"--grpc-addr=" + grpcAddr, "--http-addr=" + httpAddr, "--admin-addr=" + adminAddr, "--grace-period=2s",
-			"--tls-cert=" + srvPair.Cert, "--tls-key=" + srvPair.Key, "--tls-client-ca=" + ca.File,
-			"--admin-token-file=" + tokenFile,
-			"--model-addr=" + modelAddr, "--model-tls-ca=" + ca.File, "--model-tls-server-name=localhost",
-			"--model-tls-cert=" + modelClient.Cert, "--model-tls-key=" + modelClient.Key,
-		}, &logs)
-	}()
+	addrs, done := startRun(t, ctx, &logs,
+		"--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--admin-addr=127.0.0.1:0", "--grace-period=2s",
+		"--tls-cert="+srvPair.Cert, "--tls-key="+srvPair.Key, "--tls-client-ca="+ca.File,
+		"--admin-token-file="+tokenFile,
+		"--model-addr="+modelAddr, "--model-tls-ca="+ca.File, "--model-tls-server-name=localhost",
+		"--model-tls-cert="+modelClient.Cert, "--model-tls-key="+modelClient.Key,
+	)
+	grpcAddr, httpAddr, adminAddr := addrs.GRPC, addrs.HTTP, addrs.Admin
 
 	opsCreds, opsTLS := tlsCreds(t, ca, &ops)
 	mainConn := newConn(t, grpcAddr, opsCreds)
-	waitServing(t, ctx, mainConn, &logs)
 	resp, err := astraguardv1.NewDetectorServiceClient(mainConn).DetectBatch(ctx, &astraguardv1.DetectBatchRequest{
 		Series: []*astraguardv1.SeriesSamples{{SeriesId: "sat1/voltage", Values: []float64{8.1, 8.2}}},
 	})
@@ -248,18 +257,27 @@ func newConn(t *testing.T, addr string, creds credentials.TransportCredentials) 
 	return conn
 }
 
-// waitServing waits, boundedly, for the starting service to be SERVING.
-func waitServing(t *testing.T, ctx context.Context, conn *grpc.ClientConn, logs *syncBuffer) {
-	t.Helper()
-	health := healthpb.NewHealthClient(conn)
-	for range 200 {
-		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
-		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			return
+func TestHTTPErrorLogLevels(t *testing.T) {
+	var buf syncBuffer
+	l := httpErrorLog(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	// The lines net/http writes for a failed handshake and an accept error.
+	l.Printf("http: TLS handshake error from %s: %v", "203.0.113.9:4711", "EOF")
+	l.Printf("http: Accept error: %v; retrying in %v", "accept4: too many open files", "5ms")
+	var got []string
+	for line := range strings.Lines(buf.String()) {
+		var e struct{ Level, Msg string }
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
 		}
-		time.Sleep(10 * time.Millisecond)
+		got = append(got, e.Level+" "+e.Msg)
 	}
-	t.Fatalf("health never SERVING; logs:\n%s", logs.String())
+	want := []string{
+		"DEBUG http: TLS handshake error from 203.0.113.9:4711: EOF",
+		"INFO http: Accept error: accept4: too many open files; retrying in 5ms",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("http error log (-want +got):\n%s", diff)
+	}
 }
 
 func httpsGet(ctx context.Context, cfg *tls.Config, url string) (string, error) {

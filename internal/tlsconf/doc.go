@@ -4,10 +4,12 @@
 // CA, an optional client certificate and a server name override.
 //
 // Both require TLS 1.2 or newer. The serving or client certificate is
-// re-read when its files change (checked at each handshake), so a rotated
-// certificate takes effect without a restart; CA bundles are read once.
-// A rotation that leaves the files half-written keeps the previous pair
-// until the files parse again.
+// re-read when its files change, so a rotated certificate takes effect
+// without a restart; CA bundles are read once. The files are checked (two
+// stats) at most once a second, by a handshake, and never under a lock
+// other handshakes wait on. A rotation that leaves the files half-written
+// keeps the previous pair until the files parse again; files that failed
+// to parse are not parsed again until they change.
 //
 // Errors name files, never their contents. No API stability promise.
 //

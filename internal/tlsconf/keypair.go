@@ -4,18 +4,38 @@ import (
 	"crypto/tls"
 	"fmt"
 	"os"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
+// checkInterval is how often, at most, the files of a key pair are
+// checked for a change: handshakes in between use the loaded pair without
+// touching the file system.
+const checkInterval = time.Second
+
 // keyPair holds a certificate and key loaded from files and reloads them
-// when either file's size or modification time changes.
+// when either file's size or modification time changes. It takes no lock:
+// the handshake that finds a check due claims it with a compare-and-swap
+// and does the file I/O, while concurrent handshakes keep using the
+// current pair.
 type keyPair struct {
 	certFile, keyFile string
+	now               func() time.Time
+	load              func(certFile, keyFile string) (tls.Certificate, error)
 
-	mu      sync.Mutex
-	cert    *tls.Certificate // guarded by mu
-	version [2]fileVersion   // guarded by mu; of certFile and keyFile when cert was loaded
+	cur       atomic.Pointer[loadedPair]
+	nextCheck atomic.Int64 // unix nanoseconds; no check before
+	// failed is the files' version that last failed to load, so that
+	// files left unparsable by a rotation are parsed once, not at every
+	// check, until they change again.
+	failed atomic.Pointer[[2]fileVersion]
+}
+
+// loadedPair is a certificate and the versions of certFile and keyFile it
+// was loaded from.
+type loadedPair struct {
+	cert    *tls.Certificate
+	version [2]fileVersion
 }
 
 type fileVersion struct {
@@ -23,18 +43,19 @@ type fileVersion struct {
 	size int64
 }
 
-func newKeyPair(certFile, keyFile string) (*keyPair, error) {
-	kp := &keyPair{certFile: certFile, keyFile: keyFile}
+func newKeyPair(certFile, keyFile string, now func() time.Time) (*keyPair, error) {
+	kp := &keyPair{certFile: certFile, keyFile: keyFile, now: now, load: tls.LoadX509KeyPair}
 	v, err := kp.stat()
 	if err != nil {
 		return nil, err
 	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	cert, err := kp.load(certFile, keyFile)
 	if err != nil {
 		// LoadX509KeyPair's errors describe the PEM, never the key bytes.
 		return nil, fmt.Errorf("tls: load key pair %s, %s: %w", certFile, keyFile, err)
 	}
-	kp.cert, kp.version = &cert, v
+	kp.cur.Store(&loadedPair{cert: &cert, version: v})
+	kp.nextCheck.Store(now().Add(checkInterval).UnixNano())
 	return kp, nil
 }
 
@@ -50,20 +71,32 @@ func (kp *keyPair) stat() ([2]fileVersion, error) {
 	return v, nil
 }
 
-// get returns the current pair, reloading it first if the files changed.
-// A failed reload (files missing or mid-rotation) keeps the previous pair
-// and is retried at the next handshake.
+// get returns the current pair, first reloading it if a check is due and
+// the files changed.
 func (kp *keyPair) get() *tls.Certificate {
-	kp.mu.Lock()
-	defer kp.mu.Unlock()
+	now := kp.now().UnixNano()
+	next := kp.nextCheck.Load()
+	if now >= next && kp.nextCheck.CompareAndSwap(next, now+int64(checkInterval)) {
+		kp.reload()
+	}
+	return kp.cur.Load().cert
+}
+
+// reload loads the files if they changed since the current pair and since
+// the last failure. A failed load (files missing or mid-rotation) keeps
+// the current pair.
+func (kp *keyPair) reload() {
 	v, err := kp.stat()
-	if err != nil || v == kp.version {
-		return kp.cert
+	if err != nil || v == kp.cur.Load().version {
+		return
 	}
-	cert, err := tls.LoadX509KeyPair(kp.certFile, kp.keyFile)
+	if f := kp.failed.Load(); f != nil && *f == v {
+		return
+	}
+	cert, err := kp.load(kp.certFile, kp.keyFile)
 	if err != nil {
-		return kp.cert
+		kp.failed.Store(&v)
+		return
 	}
-	kp.cert, kp.version = &cert, v
-	return kp.cert
+	kp.cur.Store(&loadedPair{cert: &cert, version: v})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 )
 
 // ServerFiles names the PEM files of a TLS listener.
@@ -17,11 +18,14 @@ type ServerFiles struct {
 }
 
 // Server returns the listener configuration for f.
-func Server(f ServerFiles) (*tls.Config, error) {
+func Server(f ServerFiles) (*tls.Config, error) { return server(f, time.Now) }
+
+// server is Server with the clock that times the key pair's reload checks.
+func server(f ServerFiles, now func() time.Time) (*tls.Config, error) {
 	if f.Cert == "" || f.Key == "" {
 		return nil, errors.New("tls: a certificate and a key file are both required")
 	}
-	kp, err := newKeyPair(f.Cert, f.Key)
+	kp, err := newKeyPair(f.Cert, f.Key, now)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +67,7 @@ func Client(f ClientFiles) (*tls.Config, error) {
 	}
 	switch {
 	case f.Cert != "" && f.Key != "":
-		kp, err := newKeyPair(f.Cert, f.Key)
+		kp, err := newKeyPair(f.Cert, f.Key, time.Now)
 		if err != nil {
 			return nil, err
 		}

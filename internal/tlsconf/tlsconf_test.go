@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -140,9 +141,17 @@ func TestConfigErrorsNameFilesOnly(t *testing.T) {
 	}
 }
 
+// fakeClock is a clock the test moves; handshakes read it on the server's
+// goroutine.
+type fakeClock struct{ ns atomic.Int64 }
+
+func (c *fakeClock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
+
 // TestServerReloadsRotatedCertificate rewrites the serving pair and checks
-// that the next handshake presents the new certificate, and that a broken
-// rewrite keeps the old one.
+// that the first handshake after the check interval presents the new
+// certificate, not one before it, and that a broken rewrite keeps the old
+// one.
 func TestServerReloadsRotatedCertificate(t *testing.T) {
 	ca := tlstest.NewCA(t, "test")
 	first, second := ca.Server(t, "first"), ca.Server(t, "second")
@@ -167,7 +176,9 @@ func TestServerReloadsRotatedCertificate(t *testing.T) {
 	}
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	install(first, base)
-	srvCfg, err := tlsconf.Server(tlsconf.ServerFiles{Cert: live.Cert, Key: live.Key})
+	var clock fakeClock
+	clock.ns.Store(base.UnixNano())
+	srvCfg, err := tlsconf.ServerAt(tlsconf.ServerFiles{Cert: live.Cert, Key: live.Key}, clock.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,9 +195,13 @@ func TestServerReloadsRotatedCertificate(t *testing.T) {
 	}
 	check("first")
 	install(second, base.Add(time.Minute))
+	clock.advance(time.Second - 1)
+	check("first") // files are checked at most once a second
+	clock.advance(1)
 	check("second")
 	if err := os.WriteFile(live.Cert, []byte("half-written"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	clock.advance(time.Second)
 	check("second")
 }

@@ -71,21 +71,39 @@ func (ca *CA) Server(t testing.TB, name string) Pair {
 }
 
 // Client issues a client certificate with common name cn and the given
-// URI SANs (e.g. "spiffe://astraguard/ops").
+// URI SANs (e.g. "spiffe://astraguard/ops"); its files are named after cn.
 func (ca *CA) Client(t testing.TB, cn string, uris ...string) Pair {
 	t.Helper()
+	return ca.ClientFor(t, cn, Identity{CN: cn, URIs: uris})
+}
+
+// Identity is what a client certificate claims: any mix of a common name
+// and SANs, so that tests can craft certificates whose names disagree.
+type Identity struct {
+	CN   string
+	DNS  []string
+	URIs []string
+	IPs  []net.IP
+}
+
+// ClientFor issues a client certificate claiming id; name names its files
+// and must be usable in a file name.
+func (ca *CA) ClientFor(t testing.TB, name string, id Identity) Pair {
+	t.Helper()
 	tmpl := &x509.Certificate{
-		Subject:     pkix.Name{CommonName: cn},
+		Subject:     pkix.Name{CommonName: id.CN},
+		DNSNames:    id.DNS,
+		IPAddresses: id.IPs,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
-	for _, u := range uris {
+	for _, u := range id.URIs {
 		parsed, err := url.Parse(u)
 		if err != nil {
 			t.Fatal(err)
 		}
 		tmpl.URIs = append(tmpl.URIs, parsed)
 	}
-	return ca.issue(t, cn, tmpl)
+	return ca.issue(t, name, tmpl)
 }
 
 func (ca *CA) issue(t testing.TB, name string, tmpl *x509.Certificate) Pair {
