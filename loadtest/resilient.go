@@ -142,7 +142,16 @@ type logicalStream struct {
 	free     []*astraguardv1.DetectRequest
 	answered bool // a response arrived on the current Detect stream
 
-	r Result // written by run's goroutine, Sent under mu
+	// r is split by writer, so the two goroutines of a Detect stream
+	// never write the same field:
+	//   - the sender (send, issue) writes Sent, Resent and MaxLag, under mu;
+	//   - run's goroutine, which is also the receiver (once, receive, ack),
+	//     writes the rest: Latencies, Requests, Samples, Model, Heuristic,
+	//     Errored and Reconnects without mu; Mismatched, Duplicates and
+	//     Lost partly under mu, only because those writes sit beside
+	//     pending's.
+	// Only run's goroutine reads r, after once has waited for the sender.
+	r Result
 }
 
 func newLogicalStream(c astraguardv1.DetectorServiceClient, f *Feed, cfg ResilientConfig, i int, start time.Time) *logicalStream {
