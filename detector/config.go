@@ -10,6 +10,9 @@ import (
 	"github.com/astraguard/astraguard/detector/heuristic"
 )
 
+// DefaultMaxSeriesIDBytes is the default of Config.MaxSeriesIDBytes.
+const DefaultMaxSeriesIDBytes = 256
+
 // Config holds the detector's tunables. The zero value is usable: every
 // zero field takes the default its doc gives.
 type Config struct {
@@ -20,7 +23,8 @@ type Config struct {
 	// bounded whatever ids clients send. Default 100,000. Samples of further
 	// series get ErrTooManySeries.
 	MaxSeries int
-	// MaxSeriesIDBytes bounds a series id's length. Default 256.
+	// MaxSeriesIDBytes bounds a series id's length. Default
+	// DefaultMaxSeriesIDBytes.
 	MaxSeriesIDBytes int
 	// MaxFutureSkew is how far past the receive time a timestamp may lie.
 	// Default 5m; clocks drift, but a sample from next year is an error.
@@ -38,7 +42,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxSeries = 100_000
 	}
 	if c.MaxSeriesIDBytes == 0 {
-		c.MaxSeriesIDBytes = 256
+		c.MaxSeriesIDBytes = DefaultMaxSeriesIDBytes
 	}
 	if c.MaxFutureSkew == 0 {
 		c.MaxFutureSkew = 5 * time.Minute

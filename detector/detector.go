@@ -109,6 +109,10 @@ func New(m Model, g Gate, cfg Config, opts ...Option) (*Detector, error) {
 	return d, nil
 }
 
+// MaxSeriesIDBytes returns the longest series id d accepts, so a caller
+// can refuse longer ids before building or echoing them.
+func (d *Detector) MaxSeriesIDBytes() int { return d.cfg.MaxSeriesIDBytes }
+
 // Score appends one verdict per sample of groups to dst, in order, and
 // returns the extended slice. It never fails: a sample that cannot be scored
 // gets a verdict with Err set, and a failing model degrades to the heuristic.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"slices"
+	"unicode/utf8"
 
 	"github.com/astraguard/astraguard/detector"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
@@ -12,8 +13,10 @@ import (
 // after the first few requests; it is safe because gRPC has serialized a
 // response by the time Send returns.
 type batch struct {
+	maxID    int // the scorer's series id limit in bytes
 	groups   []detector.Group
-	frameTS  []int64 // timestamps of frame samples, one per channel
+	echo     []string // per group: the series id its verdicts carry
+	frameTS  []int64  // timestamps of frame samples, one per channel
 	frameV   []float64
 	verdicts []detector.Verdict
 	msgs     []astraguardv1.Verdict
@@ -32,14 +35,25 @@ func countSamples(series []*astraguardv1.SeriesSamples, frames []*astraguardv1.F
 	return n
 }
 
+// overlongID stands in for a frame's "<source>/<channel>" id when that
+// would be longer than the id limit: building it could cost the frame's
+// source length once per channel (an 8 MiB source with 100,000 channels
+// fits in one request), and the detector must refuse it anyway. Invalid
+// UTF-8 makes every detector refuse it as ErrInvalidSeriesID whatever its
+// limit, and a request cannot carry it: proto3 strings are valid UTF-8.
+const overlongID = "\xff"
+
 // toGroups turns a request into detector groups without copying the
 // columnar series data. Frames become one single-sample group per channel,
 // named "<source>/<channel>"; a missing source or channel name yields an
-// empty id, which the detector reports as ErrMissingSeriesID.
+// empty id, which the detector reports as ErrMissingSeriesID. Alongside,
+// b.echo gets each group's id as verdicts show it (see echoID).
 func (b *batch) toGroups(series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) []detector.Group {
-	b.groups = b.groups[:0]
+	b.groups, b.echo = b.groups[:0], b.echo[:0]
 	for _, s := range series {
-		b.groups = append(b.groups, detector.Group{SeriesID: s.GetSeriesId(), UnixNanos: s.GetUnixNanos(), Values: s.GetValues()})
+		id := s.GetSeriesId()
+		b.groups = append(b.groups, detector.Group{SeriesID: id, UnixNanos: s.GetUnixNanos(), Values: s.GetValues()})
+		b.echo = append(b.echo, echoID(id, b.maxID))
 	}
 	if len(frames) == 0 {
 		return b.groups
@@ -51,10 +65,16 @@ func (b *batch) toGroups(series []*astraguardv1.SeriesSamples, frames []*astragu
 	b.frameV = slices.Grow(b.frameV[:0], n)[:n]
 	k := 0
 	for _, f := range frames {
+		src := f.GetSource()
 		for _, c := range f.GetChannels() {
-			id := ""
-			if f.GetSource() != "" && c.GetName() != "" {
-				id = f.GetSource() + "/" + c.GetName()
+			id, echo := "", ""
+			switch name := c.GetName(); {
+			case src == "" || name == "":
+			case len(src)+1+len(name) > b.maxID:
+				id, echo = overlongID, echoFrameID(src, name, b.maxID)
+			default:
+				id = src + "/" + name
+				echo = id
 			}
 			b.frameTS[k], b.frameV[k] = f.GetUnixNanos(), c.GetValue()
 			g := detector.Group{SeriesID: id, Values: b.frameV[k : k+1 : k+1]}
@@ -62,14 +82,42 @@ func (b *batch) toGroups(series []*astraguardv1.SeriesSamples, frames []*astragu
 				g.UnixNanos = b.frameTS[k : k+1 : k+1]
 			}
 			b.groups = append(b.groups, g)
+			b.echo = append(b.echo, echo)
 			k++
 		}
 	}
 	return b.groups
 }
 
+// echoID is the series id a verdict carries: id itself, or, when id is
+// longer than max bytes (the scorer refuses it), its first max bytes cut
+// back to a whole UTF-8 character. Echoing a refused id whole would let one
+// request of a long id and many values multiply the id into a response
+// thousands of times the request's size.
+func echoID(id string, max int) string {
+	if len(id) <= max {
+		return id
+	}
+	id = id[:max]
+	for len(id) > 0 {
+		if r, size := utf8.DecodeLastRuneInString(id); r != utf8.RuneError || size > 1 {
+			break
+		}
+		id = id[:len(id)-1] // a character cut by the limit
+	}
+	return id
+}
+
+// echoFrameID is echoID of "<src>/<name>" without building the whole id.
+func echoFrameID(src, name string, max int) string {
+	if len(src) >= max {
+		return echoID(src, max)
+	}
+	return src + "/" + echoID(name, max-len(src)-1)
+}
+
 // toProto fills reusable verdict messages from detector verdicts, naming
-// each one's series from the groups that produced it.
+// each one's series from the groups toGroups made.
 func (b *batch) toProto(groups []detector.Group, vs []detector.Verdict) []*astraguardv1.Verdict {
 	n := len(vs)
 	if cap(b.msgs) < n {
@@ -81,9 +129,9 @@ func (b *batch) toProto(groups []detector.Group, vs []detector.Verdict) []*astra
 	}
 	out := b.ptrs[:n]
 	i := 0
-	for _, g := range groups {
+	for gi, g := range groups {
 		for range g.Values {
-			fillVerdict(out[i], g.SeriesID, &vs[i])
+			fillVerdict(out[i], b.echo[gi], &vs[i])
 			i++
 		}
 	}

@@ -2,8 +2,14 @@ package server
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/astraguard/astraguard/detector"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
@@ -14,14 +20,24 @@ type Scorer interface {
 	Score(ctx context.Context, dst []detector.Verdict, groups []detector.Group) []detector.Verdict
 }
 
+// seriesIDLimiter is a Scorer that says how long a series id it accepts,
+// as *detector.Detector does; other Scorers get the detector's default.
+type seriesIDLimiter interface{ MaxSeriesIDBytes() int }
+
 // DetectorService implements astraguard.v1.DetectorService with the
 // limits of its Config (see README "Limits"): every refusal is a
 // RESOURCE_EXHAUSTED status naming the limit, counted in
 // astraguard_limit_rejections_total.
 type DetectorService struct {
 	astraguardv1.UnimplementedDetectorServiceServer
-	scorer    Scorer
-	cfg       Config
+	scorer Scorer
+	cfg    Config
+	maxID  int          // the scorer's series id limit in bytes
+	logger *slog.Logger // panics of stream goroutines
+	// queued bounds the bytes of requests held in all Detect queues
+	// (Config.MaxQueuedBytes); queuedNow is what it holds, for hooks.
+	queued    *semaphore.Weighted
+	queuedNow atomic.Int64
 	limiter   *clientLimiter // nil: no rate limit
 	clientKey ClientKeyFunc
 	metrics   *limitMetrics
@@ -35,8 +51,11 @@ type DetectorService struct {
 
 // streamHooks let tests observe a stream's internals; nil hooks are skipped.
 type streamHooks struct {
-	inFlight func(n int)     // requests a stream holds, after each read
-	ended    func(err error) // a Detect handler's result
+	inFlight  func(n int)             // requests a stream holds, after each read
+	ended     func(err error)         // a Detect handler's result
+	queued    func(held int64)        // bytes held in queues, after each admission
+	queueWait func()                  // a reader waits for MaxQueuedBytes
+	sent      func(stall *time.Timer) // after each Send, before its timer stops
 }
 
 var _ astraguardv1.DetectorServiceServer = (*DetectorService)(nil)
@@ -45,14 +64,14 @@ var _ astraguardv1.DetectorServiceServer = (*DetectorService)(nil)
 // Config, no rate limit, and at most maxSamples samples per request (0
 // means 100,000). Server uses the full Config.
 func NewDetectorService(s Scorer, maxSamples int) *DetectorService {
-	d, err := newDetectorService(s, Config{MaxSamplesPerRequest: max(maxSamples, 0)}, PeerIP, nil)
+	d, err := newDetectorService(s, Config{MaxSamplesPerRequest: max(maxSamples, 0)}, PeerIP, nil, nil)
 	if err != nil {
 		panic(err) // unreachable: no limit is negative
 	}
 	return d
 }
 
-func newDetectorService(s Scorer, cfg Config, key ClientKeyFunc, m *limitMetrics) (*DetectorService, error) {
+func newDetectorService(s Scorer, cfg Config, key ClientKeyFunc, m *limitMetrics, l *slog.Logger) (*DetectorService, error) {
 	cfg, err := cfg.streamDefaults()
 	if err != nil {
 		return nil, err
@@ -63,9 +82,19 @@ func newDetectorService(s Scorer, cfg Config, key ClientKeyFunc, m *limitMetrics
 	if m == nil {
 		m = newLimitMetrics(nil)
 	}
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	maxID := detector.DefaultMaxSeriesIDBytes
+	if sl, ok := s.(seriesIDLimiter); ok {
+		maxID = sl.MaxSeriesIDBytes()
+	}
 	return &DetectorService{
 		scorer:    s,
 		cfg:       cfg,
+		maxID:     maxID,
+		logger:    l,
+		queued:    semaphore.NewWeighted(int64(cfg.MaxQueuedBytes)),
 		limiter:   newClientLimiter(cfg.RateLimit, cfg.RateBurst, cfg.RateWait, cfg.MaxRateClients),
 		clientKey: key,
 		metrics:   m,
@@ -81,7 +110,7 @@ func (s *DetectorService) DetectBatch(ctx context.Context, req *astraguardv1.Det
 	if err := s.admit(ctx, s.clientKey(ctx), req.GetSeries(), req.GetFrames()); err != nil {
 		return nil, s.fail(err)
 	}
-	var b batch
+	b := batch{maxID: s.maxID}
 	verdicts := s.score(ctx, &b, req.GetSeries(), req.GetFrames())
 	return &astraguardv1.DetectBatchResponse{RequestId: req.GetRequestId(), Verdicts: verdicts}, nil
 }
@@ -107,4 +136,16 @@ func (s *DetectorService) score(ctx context.Context, b *batch, series []*astragu
 func (s *DetectorService) fail(err error) error {
 	s.metrics.count(err)
 	return toStatus(err)
+}
+
+// errPanic ends a stream whose goroutine panicked; toStatus turns it into
+// INTERNAL "internal error", as the recovery interceptor does for handlers.
+var errPanic = errors.New("detect stream panicked")
+
+// recovered logs the panic p of a stream goroutine with its stack and
+// returns errPanic. The recovery interceptor only covers the handler's own
+// goroutine, so without this a panic while scoring would kill the process.
+func (s *DetectorService) recovered(ctx context.Context, p any) error {
+	s.logger.ErrorContext(ctx, "handler panicked", "panic", p, "stack", string(debug.Stack()))
+	return errPanic
 }

@@ -44,19 +44,25 @@ func FuzzDetectRequest(f *testing.F) {
 			}
 			return
 		}
-		ss := newSeriesSet(3)
+		ss := newSeriesSet(3, e.maxID)
 		if err := ss.add(req.GetSeries(), req.GetFrames()); err != nil {
 			var le *LimitError
 			if !errors.As(err, &le) || le.Limit != LimitSeriesPerStream || le.Got <= le.Max || le.Got > len(req.GetSeries())+n {
 				t.Fatalf("series per stream: %v", err)
 			}
 		}
-		var b batch
+		b := batch{maxID: e.maxID}
 		verdicts := e.score(t.Context(), &b, req.GetSeries(), req.GetFrames())
 		if len(verdicts) != n {
 			t.Fatalf("score() = %d verdicts for %d samples", len(verdicts), n)
 		}
+		if _, err := proto.Marshal(&astraguardv1.DetectResponse{Verdicts: verdicts}); err != nil {
+			t.Fatalf("response does not marshal: %v", err) // e.g. an id cut inside a character
+		}
 		for _, v := range verdicts {
+			if len(v.GetSeriesId()) > e.maxID {
+				t.Fatalf("verdict echoes a %d-byte series id, over the %d-byte limit", len(v.GetSeriesId()), e.maxID)
+			}
 			if v.GetError() == nil && (v.GetScore() < 0 || v.GetScore() > 1 || math.IsNaN(v.GetScore())) {
 				t.Fatalf("verdict %v: score outside [0, 1]", v)
 			}

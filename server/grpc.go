@@ -21,8 +21,9 @@ import (
 
 // Config holds the server's limits. The zero value is usable.
 type Config struct {
-	// MaxRecvMsgBytes bounds one request message. Default 16 MiB, room for
-	// 100,000 samples with timestamps.
+	// MaxRecvMsgBytes bounds one request message. Default 4 MiB (gRPC's
+	// own default): 100,000 columnar samples with timestamps take about
+	// 1.7 MB, and 100,000 frame channels fit with names of up to ~28 bytes.
 	MaxRecvMsgBytes int
 	// MaxConcurrentStreams bounds streams per connection. Default 1024.
 	MaxConcurrentStreams uint32
@@ -46,6 +47,14 @@ type Config struct {
 	// QueueDepth bounds the requests waiting between a stream's reader and
 	// its scorer. Default 4.
 	QueueDepth int
+	// MaxQueuedBytes bounds the requests held in all Detect queues at once
+	// (from admission until answered), by an estimate of their decoded
+	// size. A stream's reader waits for room, which slows its client
+	// through flow control, so MaxDetectStreams x QueueDepth full-size
+	// requests cannot all be held at once. A request larger than the
+	// budget waits until nothing else is held and is then held alone.
+	// Default 256 MiB.
+	MaxQueuedBytes int
 	// SendTimeout ends a stream whose client has not taken a response for
 	// this long. Default 30s.
 	SendTimeout time.Duration
@@ -66,7 +75,7 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.MaxRecvMsgBytes <= 0 {
-		c.MaxRecvMsgBytes = 16 << 20
+		c.MaxRecvMsgBytes = 4 << 20
 	}
 	if c.MaxConcurrentStreams == 0 {
 		c.MaxConcurrentStreams = 1024
@@ -135,7 +144,7 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 			return nil, err
 		}
 	}
-	detect, err := newDetectorService(scorer, cfg, o.clientKey, newLimitMetrics(o.registerer))
+	detect, err := newDetectorService(scorer, cfg, o.clientKey, newLimitMetrics(o.registerer), o.logger)
 	if err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
 	}

@@ -22,14 +22,18 @@ const (
 	// scorer. Two would already overlap decoding with scoring; a few more
 	// absorb bursts. Each slot may hold a message of MaxRecvMsgBytes, so a
 	// stream holds at most QueueDepth+2 requests (one being read, one being
-	// answered): with the defaults 6 x 16 MiB in the worst case.
+	// answered): with the defaults 6 x 4 MiB in the worst case.
 	defaultQueueDepth = 4
+	// defaultMaxQueuedBytes bounds what all streams hold together: 10,000
+	// streams x 6 x 4 MiB would be 240 GiB, so the per-stream bound alone
+	// does not keep a server up.
+	defaultMaxQueuedBytes = 256 << 20
 )
 
 // streamDefaults fills the zero limits that detector streams use.
 func (c Config) streamDefaults() (Config, error) {
 	if c.MaxSamplesPerRequest < 0 || c.MaxSeriesPerStream < 0 || c.MaxDetectStreams < 0 || c.QueueDepth < 0 ||
-		c.SendTimeout < 0 || c.RateLimit < 0 || c.RateBurst < 0 || c.RateWait < 0 || c.MaxRateClients < 0 {
+		c.MaxQueuedBytes < 0 || c.SendTimeout < 0 || c.RateLimit < 0 || c.RateBurst < 0 || c.RateWait < 0 || c.MaxRateClients < 0 {
 		return c, errors.New("server config: negative limit")
 	}
 	if c.MaxSamplesPerRequest == 0 {
@@ -43,6 +47,9 @@ func (c Config) streamDefaults() (Config, error) {
 	}
 	if c.QueueDepth == 0 {
 		c.QueueDepth = defaultQueueDepth
+	}
+	if c.MaxQueuedBytes == 0 {
+		c.MaxQueuedBytes = defaultMaxQueuedBytes
 	}
 	if c.SendTimeout == 0 {
 		c.SendTimeout = defaultSendTimeout
@@ -64,32 +71,35 @@ func (c Config) handshakeTimeout() time.Duration {
 // 64-bit hashes, not ids, so its memory does not depend on id length; a
 // collision only undercounts by one.
 type seriesSet struct {
-	seed maphash.Seed
-	max  int
-	seen map[uint64]struct{}
+	seed  maphash.Seed
+	max   int
+	maxID int // the scorer's series id limit in bytes
+	seen  map[uint64]struct{}
 }
 
-func newSeriesSet(max int) *seriesSet {
-	return &seriesSet{seed: maphash.MakeSeed(), max: max, seen: make(map[uint64]struct{})}
+func newSeriesSet(max, maxID int) *seriesSet {
+	return &seriesSet{seed: maphash.MakeSeed(), max: max, maxID: maxID, seen: make(map[uint64]struct{})}
 }
 
 // add records the series of a request and reports a LimitError once the
 // stream has sent more distinct series than allowed. Samples with an empty
-// id or channel name get a per-sample error and never take a slot.
+// or over-long id (or channel name) get a per-sample error and never take
+// a slot; skipping over-long frame ids also spares hashing a long source
+// once per channel.
 func (s *seriesSet) add(series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) error {
 	for _, g := range series {
-		if id := g.GetSeriesId(); id != "" {
+		if id := g.GetSeriesId(); id != "" && len(id) <= s.maxID {
 			s.seen[maphash.String(s.seed, id)] = struct{}{}
 		}
 	}
 	var h maphash.Hash
 	h.SetSeed(s.seed)
 	for _, f := range frames {
-		if f.GetSource() == "" {
+		if f.GetSource() == "" || len(f.GetSource())+2 > s.maxID {
 			continue
 		}
 		for _, c := range f.GetChannels() {
-			if c.GetName() == "" {
+			if c.GetName() == "" || len(f.GetSource())+1+len(c.GetName()) > s.maxID {
 				continue
 			}
 			// Hash "<source>/<channel>" as toGroups names it, without

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -19,18 +20,31 @@ import (
 type ClientKeyFunc func(ctx context.Context) string
 
 // PeerIP returns the IP address of the RPC's peer, without the port, so
-// all connections of one host share one budget. It returns "unknown" when
-// the context carries no peer.
+// all connections of one host share one budget. An IPv6 peer is keyed by
+// its /64 prefix, e.g. "2001:db8:1:2::/64": a host is usually given a
+// whole /64, and keying by address would let it take a fresh budget per
+// address and push other clients out of the limiter's memory. An
+// IPv4-mapped IPv6 address counts as its IPv4 address. PeerIP returns
+// "unknown" when the context carries no peer.
 func PeerIP(ctx context.Context) string {
 	p, ok := peer.FromContext(ctx)
 	if !ok || p.Addr == nil {
 		return "unknown"
 	}
 	addr := p.Addr.String()
-	if host, _, err := net.SplitHostPort(addr); err == nil {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr // not host:port, e.g. a unix socket or an in-memory pipe
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
 		return host
 	}
-	return addr // not host:port, e.g. a unix socket or an in-memory pipe
+	ip = ip.Unmap()
+	if ip.Is4() {
+		return ip.String()
+	}
+	return netip.PrefixFrom(ip.WithZone(""), 64).Masked().String()
 }
 
 // clientLimiter is a token bucket of samples per client. Clients live in an

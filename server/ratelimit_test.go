@@ -114,14 +114,25 @@ func TestClientLimiterCancelledWaitReturnsTokens(t *testing.T) {
 	}
 }
 
+// TestPeerIP keys IPv4 peers by address and IPv6 peers by /64, so a host
+// rotating through its /64 keeps one budget.
 func TestPeerIP(t *testing.T) {
-	ctx := peer.NewContext(t.Context(), &peer.Peer{Addr: &fakeAddr{"[::1]:5000"}})
-	if got := PeerIP(ctx); got != "::1" {
-		t.Errorf("PeerIP([::1]:5000) = %q, want ::1", got)
+	tests := []struct{ addr, want string }{
+		{"10.0.0.7:5000", "10.0.0.7"},
+		{"[::ffff:10.0.0.7]:5000", "10.0.0.7"},
+		{"[::1]:5000", "::/64"},
+		{"[2001:db8:1:2::1]:5000", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:ffff:ffff:ffff:ffff]:1", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:3::1]:5000", "2001:db8:1:3::/64"},
+		{"[fe80::1%eth0]:5000", "fe80::/64"},
+		{"bufconn", "bufconn"},
+		{"host.example:5000", "host.example"},
 	}
-	ctx = peer.NewContext(t.Context(), &peer.Peer{Addr: &fakeAddr{"bufconn"}})
-	if got := PeerIP(ctx); got != "bufconn" {
-		t.Errorf("PeerIP(bufconn) = %q, want bufconn", got)
+	for _, tt := range tests {
+		ctx := peer.NewContext(t.Context(), &peer.Peer{Addr: &fakeAddr{tt.addr}})
+		if got := PeerIP(ctx); got != tt.want {
+			t.Errorf("PeerIP(%s) = %q, want %q", tt.addr, got, tt.want)
+		}
 	}
 	if got := PeerIP(t.Context()); got != "unknown" {
 		t.Errorf("PeerIP(no peer) = %q, want unknown", got)

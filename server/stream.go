@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -24,7 +25,8 @@ import (
 // Send: a client that stops reading blocks Send on flow control, and only
 // the handler's return can end that, so after SendTimeout it returns
 // RESOURCE_EXHAUSTED. A limit broken by a request ends the stream after
-// every earlier request has been answered.
+// every earlier request has been answered. A panic in the reader or the
+// answerer ends the stream with INTERNAL and is logged with its stack.
 func (s *DetectorService) Detect(stream astraguardv1.DetectorService_DetectServer) error {
 	err := s.detect(stream)
 	if s.hooks.ended != nil {
@@ -44,9 +46,10 @@ func (s *DetectorService) detect(stream astraguardv1.DetectorService_DetectServe
 		svc:    s,
 		stream: stream,
 		client: s.clientKey(ctx),
-		series: newSeriesSet(s.cfg.MaxSeriesPerStream),
-		queue:  make(chan *astraguardv1.DetectRequest, s.cfg.QueueDepth),
+		series: newSeriesSet(s.cfg.MaxSeriesPerStream, s.maxID),
+		queue:  make(chan queuedRequest, s.cfg.QueueDepth),
 		stall:  time.NewTimer(time.Hour),
+		epoch:  time.Now(),
 	}
 	ds.stall.Stop()
 	answered := make(chan error, 1)
@@ -58,13 +61,22 @@ func (s *DetectorService) detect(stream astraguardv1.DetectorService_DetectServe
 	go func() {
 		defer s.workers.Done()
 		answered <- ds.answer(ctx)
+		// Once the handler returns the reader closes the queue, so this
+		// ends; not deferred, so that it cannot hold up a panic.
+		ds.releaseQueued()
 	}()
-	select {
-	case err := <-answered:
-		return s.fail(err)
-	case <-ds.stall.C:
-		return s.fail(&LimitError{Limit: LimitSendTimeout,
-			Detail: fmt.Sprintf("client not reading responses for %v", s.cfg.SendTimeout)})
+	for {
+		select {
+		case err := <-answered:
+			return s.fail(err)
+		case <-ds.stall.C:
+			// The timer may fire just as a Send completes; only a Send still
+			// running after SendTimeout means the client stopped reading.
+			if ds.sendStalled() {
+				return s.fail(&LimitError{Limit: LimitSendTimeout,
+					Detail: fmt.Sprintf("client not reading responses for %v", s.cfg.SendTimeout)})
+			}
+		}
 	}
 }
 
@@ -75,18 +87,35 @@ type detectStream struct {
 	stream astraguardv1.DetectorService_DetectServer
 	client string
 	series *seriesSet // reader only
-	queue  chan *astraguardv1.DetectRequest
+	queue  chan queuedRequest
 	// readErr ends the stream once the queue is drained; written by the
 	// reader before it closes queue, read by the answerer after.
 	readErr  error
 	stall    *time.Timer  // armed while Send runs
+	epoch    time.Time    // origin of sendSince, for a monotonic clock
 	inFlight atomic.Int32 // requests read and not yet answered
+	// sendSince is when the running Send began, in nanoseconds since
+	// epoch plus one; 0 while no Send runs.
+	sendSince atomic.Int64
+}
+
+// queuedRequest is an admitted request and the bytes of MaxQueuedBytes it
+// holds until answered.
+type queuedRequest struct {
+	req  *astraguardv1.DetectRequest
+	held int64
 }
 
 // read receives and admits requests until the client closes its side, a
 // request breaks a limit, or the stream ends.
 func (ds *detectStream) read(ctx context.Context) {
-	defer close(ds.queue)
+	defer func() {
+		// readErr must be set before close: the answerer reads it after.
+		if p := recover(); p != nil {
+			ds.readErr = ds.svc.recovered(ctx, p)
+		}
+		close(ds.queue)
+	}()
 	for {
 		req, err := ds.stream.Recv()
 		if err != nil {
@@ -100,12 +129,17 @@ func (ds *detectStream) read(ctx context.Context) {
 			h(int(n))
 		}
 		if err := ds.admit(ctx, req); err != nil {
-			ds.readErr = fmt.Errorf("request %q: %w", req.GetRequestId(), err)
+			ds.readErr = fmt.Errorf("request %s: %w", quoteRequestID(req.GetRequestId()), err)
 			return
 		}
+		held, err := ds.svc.holdQueued(ctx, req)
+		if err != nil {
+			return // the stream ended
+		}
 		select {
-		case ds.queue <- req:
+		case ds.queue <- queuedRequest{req, held}:
 		case <-ctx.Done():
+			ds.svc.releaseQueued(held)
 			return
 		}
 	}
@@ -122,6 +156,19 @@ func (ds *detectStream) admit(ctx context.Context, req *astraguardv1.DetectReque
 	return ds.svc.limiter.take(ctx, ds.client, n)
 }
 
+// maxQuotedRequestID bounds the bytes of a request id that go into a
+// status message and so into logs; the id is the client's free text.
+const maxQuotedRequestID = 64
+
+// quoteRequestID quotes id for an error message, cut to
+// maxQuotedRequestID bytes with "..." after the quotes when longer.
+func quoteRequestID(id string) string {
+	if len(id) <= maxQuotedRequestID {
+		return strconv.Quote(id)
+	}
+	return strconv.Quote(echoID(id, maxQuotedRequestID)) + "..."
+}
+
 // recvError names the message size limit when gRPC refused an oversized
 // request; other receive errors are statuses already.
 func recvError(err error) error {
@@ -133,17 +180,16 @@ func recvError(err error) error {
 
 // answer scores and sends the queued requests in order, then returns the
 // reader's verdict on how the stream ended.
-func (ds *detectStream) answer(ctx context.Context) error {
-	var b batch
+func (ds *detectStream) answer(ctx context.Context) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = ds.svc.recovered(ctx, p)
+		}
+	}()
+	b := batch{maxID: ds.svc.maxID}
 	resp := &astraguardv1.DetectResponse{}
-	timeout := ds.svc.cfg.SendTimeout
-	for req := range ds.queue {
-		resp.RequestId, resp.Verdicts = req.GetRequestId(), ds.svc.score(ctx, &b, req.GetSeries(), req.GetFrames())
-		ds.stall.Reset(timeout)
-		err := ds.stream.Send(resp)
-		ds.stall.Stop()
-		ds.inFlight.Add(-1)
-		if err != nil {
+	for q := range ds.queue {
+		if err := ds.respond(ctx, &b, resp, q); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err() // the client went away
 			}
@@ -154,4 +200,36 @@ func (ds *detectStream) answer(ctx context.Context) error {
 		return ctx.Err() // the connection went away, not a half-close
 	}
 	return ds.readErr
+}
+
+// respond scores and sends one request, then gives back what it held,
+// even if scoring panics.
+func (ds *detectStream) respond(ctx context.Context, b *batch, resp *astraguardv1.DetectResponse, q queuedRequest) error {
+	defer ds.svc.releaseQueued(q.held)
+	defer ds.inFlight.Add(-1)
+	resp.RequestId, resp.Verdicts = q.req.GetRequestId(), ds.svc.score(ctx, b, q.req.GetSeries(), q.req.GetFrames())
+	ds.sendSince.Store(int64(time.Since(ds.epoch)) + 1)
+	ds.stall.Reset(ds.svc.cfg.SendTimeout)
+	err := ds.stream.Send(resp)
+	ds.sendSince.Store(0)
+	if h := ds.svc.hooks.sent; h != nil {
+		h(ds.stall)
+	}
+	ds.stall.Stop()
+	return err
+}
+
+// sendStalled reports whether a Send has been running for SendTimeout.
+func (ds *detectStream) sendStalled() bool {
+	since := ds.sendSince.Load()
+	return since != 0 && time.Since(ds.epoch)-time.Duration(since-1) >= ds.svc.cfg.SendTimeout
+}
+
+// releaseQueued gives back what the requests left in the queue hold once
+// the answerer stops early; the reader closes the queue when the stream
+// ends.
+func (ds *detectStream) releaseQueued() {
+	for q := range ds.queue {
+		ds.svc.releaseQueued(q.held)
+	}
 }

@@ -46,6 +46,9 @@ type tcpEnv struct {
 type tcpOptions struct {
 	watchEnded bool
 	opts       []Option
+	scorer     Scorer // default halfScorer
+	// hooks, when set, installs more stream hooks before serving starts.
+	hooks func(h *streamHooks)
 }
 
 func newTCPEnv(t *testing.T, cfg Config, o tcpOptions) *tcpEnv {
@@ -56,7 +59,11 @@ func newTCPEnv(t *testing.T, cfg Config, o tcpOptions) *tcpEnv {
 		t.Fatal(err)
 	}
 	opts := append([]Option{WithRegisterer(e.reg)}, o.opts...)
-	e.srv, err = New(halfScorer{}, NewAdminService(breakers, NewHub(), discard()), cfg, opts...)
+	var scorer Scorer = halfScorer{}
+	if o.scorer != nil {
+		scorer = o.scorer
+	}
+	e.srv, err = New(scorer, NewAdminService(breakers, NewHub(), discard()), cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +74,9 @@ func newTCPEnv(t *testing.T, cfg Config, o tcpOptions) *tcpEnv {
 	}
 	if o.watchEnded {
 		e.srv.detect.hooks.ended = func(err error) { e.ended <- err }
+	}
+	if o.hooks != nil {
+		o.hooks(&e.srv.detect.hooks)
 	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

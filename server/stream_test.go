@@ -3,7 +3,9 @@ package server
 import (
 	"errors"
 	"io"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,6 +79,9 @@ func TestStreamLimitEndsAfterEarlierAnswers(t *testing.T) {
 				{Name: "a"}, {Name: "b"}, {Name: ""}, // only "sat1/b" is new; an unnamed channel takes no slot
 			}}}},
 			"series_per_stream", `request "bad": limit exceeded: series per stream: 4 > 3`},
+		{"long request id", Config{MaxSamplesPerRequest: 3}, // the id is cut in the status and logs
+			&astraguardv1.DetectRequest{RequestId: strings.Repeat("x", 10_000), Series: []*astraguardv1.SeriesSamples{series("a", 4)}},
+			"samples_per_request", `request "` + strings.Repeat("x", 64) + `"...: limit exceeded: samples per request: 4 > 3`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,6 +109,61 @@ func TestStreamLimitEndsAfterEarlierAnswers(t *testing.T) {
 				t.Errorf("rejections{limit=%q} = %v, want 1", tt.label, got)
 			}
 		})
+	}
+}
+
+func TestQuoteRequestID(t *testing.T) {
+	tests := []struct{ id, want string }{
+		{"", `""`},
+		{"r7", `"r7"`},
+		{strings.Repeat("x", 64), `"` + strings.Repeat("x", 64) + `"`},
+		{strings.Repeat("x", 65), `"` + strings.Repeat("x", 64) + `"...`},
+		{"x" + strings.Repeat("é", 40), `"x` + strings.Repeat("é", 31) + `"...`}, // cut before a split é
+	}
+	for _, tt := range tests {
+		if got := quoteRequestID(tt.id); got != tt.want {
+			t.Errorf("quoteRequestID(%.20q) = %s, want %s", tt.id, got, tt.want)
+		}
+	}
+}
+
+// TestStallTimerAfterSendKeepsStream fires the send timer just after a
+// Send has completed, before the answerer stops it: the handler must see
+// that no Send is stuck and let the stream finish normally.
+func TestStallTimerAfterSendKeepsStream(t *testing.T) {
+	var fired atomic.Bool
+	e := newTCPEnv(t, Config{}, tcpOptions{watchEnded: true, hooks: func(h *streamHooks) {
+		h.sent = func(stall *time.Timer) {
+			if fired.Swap(true) {
+				return // once: a handler that gave up would take no more ticks
+			}
+			// Fire the timer and wait until the handler, which waits for
+			// this answerer, has taken the tick: Stop reports false only
+			// once it has been received.
+			for stall.Reset(0); stall.Stop(); stall.Reset(0) {
+				runtime.Gosched()
+			}
+		}
+	}})
+	c, _ := e.client(t)
+	stream, err := c.Detect(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"1", "2"} {
+		if err := stream.Send(&astraguardv1.DetectRequest{RequestId: id, Series: []*astraguardv1.SeriesSamples{series("a", 1)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stream.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := recvAll(t, stream)
+	if err != nil || strings.Join(ids, ",") != "1,2" {
+		t.Errorf("answered %q, error %v; want 1,2 and a clean end", ids, err)
+	}
+	if err := <-e.ended; err != nil {
+		t.Errorf("handler error = %v, want nil", err)
 	}
 }
 
