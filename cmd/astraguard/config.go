@@ -94,7 +94,7 @@ func (c config) validate() error {
 	case c.gracePeriod < 0:
 		return errors.New("--grace-period must not be negative")
 	case c.limits.MaxRecvMsgBytes < 0 || c.limits.MaxSamplesPerRequest < 0 || c.limits.MaxSeriesPerStream < 0 ||
-		c.limits.MaxDetectStreams < 0 || c.limits.SendTimeout < 0 || c.limits.HandshakeTimeout < 0:
+		c.limits.MaxDetectStreams < 0 || c.limits.MaxQueuedBytes < 0 || c.limits.SendTimeout < 0 || c.limits.HandshakeTimeout < 0:
 		return errors.New("limits must not be negative")
 	case c.limits.RateLimit < 0 || c.limits.RateBurst < 0 || c.limits.RateWait < 0:
 		return errors.New("--rate-limit, --rate-burst and --rate-wait must not be negative")
@@ -107,7 +107,7 @@ func (c config) validate() error {
 func (c *config) registerLimits(fs *flag.FlagSet) {
 	l := &c.limits
 	fs.IntVar(&l.MaxSamplesPerRequest, "max-samples-per-request", 100_000, "samples in one request at most")
-	fs.IntVar(&l.MaxRecvMsgBytes, "max-recv-msg-bytes", 16<<20, "bytes in one request message at most")
+	fs.IntVar(&l.MaxRecvMsgBytes, "max-recv-msg-bytes", 4<<20, "bytes in one request message at most (100,000 columnar samples take about 1.7 MB)")
 	fs.Func("max-concurrent-streams", "streams per connection at most (HTTP/2 setting; clients wait for a slot) (default 1024)", func(v string) error {
 		n, err := strconv.ParseUint(v, 10, 32)
 		l.MaxConcurrentStreams = uint32(n)
@@ -115,6 +115,7 @@ func (c *config) registerLimits(fs *flag.FlagSet) {
 	})
 	fs.IntVar(&l.MaxDetectStreams, "max-detect-streams", 10_000, "Detect streams open at once over all connections; more are refused")
 	fs.IntVar(&l.MaxSeriesPerStream, "max-series-per-stream", 10_000, "distinct series one Detect stream may send")
+	fs.IntVar(&l.MaxQueuedBytes, "max-queued-bytes", 256<<20, "bytes of requests held in all Detect queues at once; readers wait for room, slowing their clients")
 	fs.DurationVar(&l.SendTimeout, "send-timeout", 30*time.Second, "end a Detect stream whose client has not read a response for this long")
 	fs.DurationVar(&l.HandshakeTimeout, "handshake-timeout", 20*time.Second, "close a new connection that has not finished its TLS/HTTP/2 setup in this time")
 	fs.Float64Var(&l.RateLimit, "rate-limit", 0, "samples per second per client (peer IP) over all its calls; 0 disables")

@@ -699,7 +699,10 @@ func (x *SampleError) GetMessage() string {
 // Verdict is the outcome for one sample.
 type Verdict struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The sample's series id.
+	// The sample's series id (for a frame, "<source>/<name>"). An id longer
+	// than the service's series id limit (256 bytes by default) is cut to that
+	// limit at a UTF-8 character boundary; such a sample always has error
+	// SAMPLE_ERROR_CODE_INVALID_SERIES_ID.
 	SeriesId string `protobuf:"bytes,1,opt,name=series_id,json=seriesId,proto3" json:"series_id,omitempty"`
 	// The sample time, Unix epoch nanoseconds (the receive time if not sent).
 	UnixNanos int64 `protobuf:"varint,2,opt,name=unix_nanos,json=unixNanos,proto3" json:"unix_nanos,omitempty"`
