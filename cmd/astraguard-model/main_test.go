@@ -77,27 +77,7 @@ func TestServe(t *testing.T) {
 	if err != nil {
 		t.Fatalf("parseConfig() = %v", err)
 	}
-	a, err := newApp(cfg, io.Discard)
-	if err != nil {
-		t.Fatalf("newApp() = %v", err)
-	}
-	lis, hlis, err := cfg.listen(t.Context())
-	if err != nil {
-		t.Fatalf("listen() = %v", err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- a.serve(ctx, lis, hlis) }()
-	stopped := false
-	stop := func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		cancel()
-		return <-done
-	}
-	t.Cleanup(func() { _ = stop() })
+	a, lis, hlis, stop := startServe(t, cfg)
 
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -165,4 +145,32 @@ func TestServe(t *testing.T) {
 		c.Close()
 		t.Errorf("gRPC listener still accepts after shutdown")
 	}
+}
+
+// startServe wires and serves cfg on its listeners until stop, which
+// returns serve's result; cleanup stops it if the test did not.
+func startServe(t *testing.T, cfg config) (a *app, grpcLis, httpLis net.Listener, stop func() error) {
+	t.Helper()
+	a, err := newApp(cfg, io.Discard)
+	if err != nil {
+		t.Fatalf("newApp() = %v", err)
+	}
+	grpcLis, httpLis, err = cfg.listen(t.Context())
+	if err != nil {
+		t.Fatalf("listen() = %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- a.serve(ctx, grpcLis, httpLis) }()
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		return <-done
+	}
+	t.Cleanup(func() { _ = stop() })
+	return a, grpcLis, httpLis, stop
 }

@@ -34,20 +34,9 @@ func TestServeMutualTLS(t *testing.T) {
 	if cfg.tlsClientCA != ca.File {
 		t.Fatalf("tlsClientCA = %q, want it from ASTRAGUARD_MODEL_TLS_CLIENT_CA", cfg.tlsClientCA)
 	}
-	a, err := newApp(cfg, io.Discard)
-	if err != nil {
-		t.Fatalf("newApp() = %v", err)
-	}
-	lis, hlis, err := cfg.listen(t.Context())
-	if err != nil {
-		t.Fatalf("listen() = %v", err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- a.serve(ctx, lis, hlis) }()
+	_, lis, hlis, stop := startServe(t, cfg)
 	defer func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("serve() = %v", err)
 		}
 	}()
