@@ -81,7 +81,7 @@ func (c Config) withDefaults() Config {
 		c.MaxConcurrentStreams = 1024
 	}
 	if c.MaxSamplesPerRequest <= 0 {
-		c.MaxSamplesPerRequest = 100_000
+		c.MaxSamplesPerRequest = defaultMaxSamplesPerRequest
 	}
 	return c
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"hash/maphash"
 	"time"
@@ -36,27 +37,13 @@ func (c Config) streamDefaults() (Config, error) {
 		c.MaxQueuedBytes < 0 || c.SendTimeout < 0 || c.RateLimit < 0 || c.RateBurst < 0 || c.RateWait < 0 || c.MaxRateClients < 0 {
 		return c, errors.New("server config: negative limit")
 	}
-	if c.MaxSamplesPerRequest == 0 {
-		c.MaxSamplesPerRequest = defaultMaxSamplesPerRequest
-	}
-	if c.MaxSeriesPerStream == 0 {
-		c.MaxSeriesPerStream = defaultMaxSeriesPerStream
-	}
-	if c.MaxDetectStreams == 0 {
-		c.MaxDetectStreams = defaultMaxDetectStreams
-	}
-	if c.QueueDepth == 0 {
-		c.QueueDepth = defaultQueueDepth
-	}
-	if c.MaxQueuedBytes == 0 {
-		c.MaxQueuedBytes = defaultMaxQueuedBytes
-	}
-	if c.SendTimeout == 0 {
-		c.SendTimeout = defaultSendTimeout
-	}
-	if c.MaxRateClients == 0 {
-		c.MaxRateClients = defaultMaxRateClients
-	}
+	c.MaxSamplesPerRequest = cmp.Or(c.MaxSamplesPerRequest, defaultMaxSamplesPerRequest)
+	c.MaxSeriesPerStream = cmp.Or(c.MaxSeriesPerStream, defaultMaxSeriesPerStream)
+	c.MaxDetectStreams = cmp.Or(c.MaxDetectStreams, defaultMaxDetectStreams)
+	c.QueueDepth = cmp.Or(c.QueueDepth, defaultQueueDepth)
+	c.MaxQueuedBytes = cmp.Or(c.MaxQueuedBytes, defaultMaxQueuedBytes)
+	c.SendTimeout = cmp.Or(c.SendTimeout, defaultSendTimeout)
+	c.MaxRateClients = cmp.Or(c.MaxRateClients, defaultMaxRateClients)
 	return c, nil
 }
 
