@@ -15,6 +15,7 @@ forbid ./breaker/breakerprom "grpc|^$mod/(gen|detector|server|cmd)" "metrics ada
 forbid ./breaker/breakergrpc "prometheus|^$mod/(gen|detector|server|cmd)" "gRPC classifier only"
 forbid ./detector "grpc|^$mod/(gen|server|cmd|breaker)" "detector knows no transport and no breaker"
 forbid ./detector/heuristic "grpc|prometheus|^$mod/" "heuristic is stdlib only"
+forbid ./store "grpc|prometheus|^$mod/" "the per-series store is stdlib only"
 forbid ./model "grpc|prometheus|^$mod/" "the reference model is stdlib only"
 forbid ./detector/embedded "grpc|^$mod/(gen|server|cmd|breaker)" "in-process model adapter"
 forbid ./detector/oip "^$mod/(server|cmd|breaker)" "model client adapter"
