@@ -13,26 +13,38 @@ import (
 // DefaultMaxSeriesIDBytes is the default of Config.MaxSeriesIDBytes.
 const DefaultMaxSeriesIDBytes = 256
 
+// DefaultMaxClockSkew is the default of Config.MaxClockSkew.
+const DefaultMaxClockSkew = 10 * time.Second
+
 // Config holds the detector's tunables. The zero value is usable: every
 // zero field takes the default its doc gives.
 type Config struct {
 	// ModelTimeout bounds one model call. Default 100ms. A model that misses
 	// it counts as a breaker failure and the batch falls back to the heuristic.
 	ModelTimeout time.Duration
-	// MaxSeries bounds the series the detector tracks, so memory stays
-	// bounded whatever ids clients send. Default 100,000. Samples of further
-	// series get ErrTooManySeries.
+	// MaxSeries is the capacity of the series table, so memory stays
+	// bounded whatever ids clients send. Default 100,000. A new series
+	// arriving at a full table evicts the least recently used one (see
+	// package store); an evicted series that returns warms up again.
 	MaxSeries int
+	// SeriesTTL evicts a series that sent nothing for longer than this.
+	// Zero disables it; cmd/astraguard defaults it to 24h. Eviction
+	// happens on the series' next sample or in Sweep.
+	SeriesTTL time.Duration
 	// MaxSeriesIDBytes bounds a series id's length. Default
 	// DefaultMaxSeriesIDBytes.
 	MaxSeriesIDBytes int
-	// MaxFutureSkew is how far past the receive time a timestamp may lie.
-	// Default 5m; clocks drift, but a sample from next year is an error.
-	MaxFutureSkew time.Duration
+	// MaxClockSkew is how far past the receive time a timestamp may lie.
+	// Default 10s. A later sample gets ErrInvalidTimestamp and leaves the
+	// series' watermark alone: an accepted future timestamp would make
+	// every later sample of that series, from anyone, out of order until
+	// the clock caught up, so this bounds how long one client can lock a
+	// series out. NTP keeps honest clocks well within it.
+	MaxClockSkew time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
-	if c.ModelTimeout < 0 || c.MaxSeries < 0 || c.MaxSeriesIDBytes < 0 || c.MaxFutureSkew < 0 {
+	if c.ModelTimeout < 0 || c.MaxSeries < 0 || c.MaxSeriesIDBytes < 0 || c.MaxClockSkew < 0 || c.SeriesTTL < 0 {
 		return c, errors.New("detector config: negative value")
 	}
 	if c.ModelTimeout == 0 {
@@ -44,8 +56,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxSeriesIDBytes == 0 {
 		c.MaxSeriesIDBytes = DefaultMaxSeriesIDBytes
 	}
-	if c.MaxFutureSkew == 0 {
-		c.MaxFutureSkew = 5 * time.Minute
+	if c.MaxClockSkew == 0 {
+		c.MaxClockSkew = DefaultMaxClockSkew
 	}
 	return c, nil
 }

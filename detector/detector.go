@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/astraguard/astraguard/detector/heuristic"
@@ -69,13 +70,14 @@ var errCallerGone = fmt.Errorf("caller gone: %w", context.Canceled)
 
 // Detector scores samples: model first, heuristic as the fallback.
 type Detector struct {
-	model   Model
-	inline  bool // model is an InlineModel
+	model   Model // nil for the embedded model (NewEmbedded)
+	inline  bool  // model is an InlineModel
 	gate    Gate
 	heur    *heuristic.Heuristic
 	cfg     Config
 	opts    options
-	table   *table
+	series  seriesStore
+	tickets atomic.Uint64 // numbers remote model calls for series claims
 	metrics *metrics
 	scratch sync.Pool // *scratch
 }
@@ -84,11 +86,41 @@ type scratch struct {
 	groups []Group
 	preds  []Prediction
 	index  []int32 // model position -> verdict position, when compacted
+
+	// One Score call's model pass (see scoreGroup).
+	embedded bool     // update the embedded model in the series entries
+	ticket   uint64   // nonzero: claim series for the remote call numbered so
+	err      error    // the embedded model panicked
+	busy     int      // valid samples of series claimed by another call
+	claims   []string // series this call claimed, to release
 }
 
-// New returns a Detector that asks m through g and falls back to the
-// heuristic (WithHeuristic; the seed's limit preset by default).
+func (sc *scratch) reset() {
+	sc.preds, sc.index = sc.preds[:0], sc.index[:0]
+	sc.embedded, sc.ticket, sc.err, sc.busy = false, 0, nil, 0
+	clear(sc.claims) // drop references to the request's ids
+	sc.claims = sc.claims[:0]
+}
+
+// add records the embedded model's prediction for verdict i.
+func (sc *scratch) add(i int, p Prediction) {
+	sc.preds = append(sc.preds, p)
+	sc.index = append(sc.index, int32(i))
+}
+
+// New returns a Detector that asks m, a remote model, through g and falls
+// back to the heuristic (WithHeuristic; the seed's limit preset by
+// default). NewEmbedded is the in-process reference model's constructor.
 func New(m Model, g Gate, cfg Config, opts ...Option) (*Detector, error) {
+	if m == nil {
+		return nil, errors.New("new detector: model and gate are required")
+	}
+	return newDetector(m, g, cfg, opts, func(cfg Config) (seriesStore, error) {
+		return newSeriesTable[struct{}](cfg, nil, nil)
+	})
+}
+
+func newDetector(m Model, g Gate, cfg Config, opts []Option, newStore func(Config) (seriesStore, error)) (*Detector, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -99,12 +131,17 @@ func New(m Model, g Gate, cfg Config, opts ...Option) (*Detector, error) {
 			return nil, fmt.Errorf("new detector: %w", err)
 		}
 	}
-	if m == nil || g == nil {
+	if g == nil {
 		return nil, errors.New("new detector: model and gate are required")
 	}
-	d := &Detector{model: m, gate: g, heur: o.heuristic, cfg: cfg, opts: o, table: newTable(cfg.MaxSeries)}
+	d := &Detector{model: m, gate: g, heur: o.heuristic, cfg: cfg, opts: o}
+	if d.series, err = newStore(cfg); err != nil {
+		return nil, fmt.Errorf("new detector: %w", err)
+	}
 	_, d.inline = m.(InlineModel)
-	d.metrics = newMetrics(o.registerer, func() float64 { return float64(d.table.count.Load()) })
+	t := d.series.table()
+	d.metrics = newMetrics(o.registerer, func() float64 { return float64(t.Len()) })
+	registerSeriesMetrics(o.registerer, t)
 	d.scratch.New = func() any { return new(scratch) }
 	return d, nil
 }
@@ -126,35 +163,87 @@ func (d *Detector) Score(ctx context.Context, dst []Verdict, groups []Group) []V
 	out := dst[base:]
 
 	nowT := d.opts.clock.Now()
-	now, latest := nowT.UnixNano(), nowT.Add(d.cfg.MaxFutureSkew).UnixNano()
+	latest := nowT.Add(d.cfg.MaxClockSkew).UnixNano()
+	sc := d.scratch.Get().(*scratch)
+	defer d.scratch.Put(sc)
+	sc.reset()
+	ticket, allowed, gerr := d.allow(ctx, groups, sc)
+
 	start := time.Now()
 	valid, off, stamped := 0, 0, true
 	for _, g := range groups {
 		stamped = stamped && len(g.UnixNanos) == len(g.Values)
 		n := len(g.Values)
-		valid += d.scoreGroup(g, now, latest, out[off:off+n])
+		valid += d.series.scoreGroup(d, g, nowT, latest, out[off:off+n], off, sc)
 		off += n
 	}
-	d.metrics.latency[SourceHeuristic].Observe(time.Since(start).Seconds())
+	if !sc.embedded {
+		d.metrics.latency[SourceHeuristic].Observe(time.Since(start).Seconds())
+	}
 	if valid < total {
 		d.countErrors(out)
 	}
-	if valid > 0 {
-		d.askModel(ctx, groups, out, valid, stamped)
+	switch {
+	case !allowed && gerr != nil:
+		d.fallback(out, d.opts.rejectReason(gerr), valid)
+	case !allowed:
+		// Nothing valid to ask about (all groups malformed).
+	case valid == 0:
+		d.gate.Done(ticket, errCallerGone) // the model was not exercised
+	case d.model == nil && !sc.embedded: // the caller was gone before the pass
+		d.gate.Done(ticket, errCallerGone)
+		d.modelFailed(ctx, out, ctx.Err(), valid)
+	case d.model == nil:
+		d.finishEmbedded(ctx, ticket, start, out, sc, valid)
+	default:
+		d.askModel(ctx, ticket, groups, out, sc, valid, stamped)
 	}
 	return dst
 }
 
-// askModel asks the model about the valid samples. stamped says every group
-// carries its own timestamps; otherwise the model gets the receive times.
-func (d *Detector) askModel(ctx context.Context, groups []Group, out []Verdict, valid int, stamped bool) {
-	ticket, err := d.gate.Allow()
-	if err != nil {
-		d.fallback(out, d.opts.rejectReason(err), valid)
+// allow asks the gate before the series are scored, since the embedded
+// model and the remote call's series claims are both decided per sample
+// while the series are held. A batch with no well-formed group asks
+// nothing.
+func (d *Detector) allow(ctx context.Context, groups []Group, sc *scratch) (ticket uint64, allowed bool, err error) {
+	wellFormed := false
+	for _, g := range groups {
+		if len(g.Values) > 0 && d.checkGroup(g) == ErrNone {
+			wellFormed = true
+			break
+		}
+	}
+	if !wellFormed {
+		return 0, false, nil
+	}
+	if ticket, err = d.gate.Allow(); err != nil {
+		return 0, false, err
+	}
+	switch {
+	case d.model != nil:
+		sc.ticket = d.tickets.Add(1)
+	case ctx.Err() == nil:
+		// The embedded model never stops part way: a partly scored batch
+		// would leave a series' state ahead of the caller's verdicts.
+		sc.embedded = true
+	}
+	return ticket, true, nil
+}
+
+// askModel asks the remote model about the valid samples of series this
+// call claimed; samples of series busy in another call keep their
+// heuristic verdicts (ReasonSeriesBusy). stamped says every group carries
+// its own timestamps; otherwise the model gets the receive times.
+func (d *Detector) askModel(ctx context.Context, ticket uint64, groups []Group, out []Verdict, sc *scratch, valid int, stamped bool) {
+	defer d.series.release(sc.claims, sc.ticket)
+	if sc.busy > 0 {
+		d.countBusy(out, sc.busy)
+		valid -= sc.busy
+	}
+	if valid == 0 {
+		d.gate.Done(ticket, errCallerGone) // the model was not exercised
 		return
 	}
-	sc := d.scratch.Get().(*scratch)
-	defer d.scratch.Put(sc)
 	in, compacted := groups, valid < len(out) || !stamped
 	if compacted {
 		in = sc.compact(groups, out)
@@ -162,19 +251,25 @@ func (d *Detector) askModel(ctx context.Context, groups []Group, out []Verdict, 
 	sc.preds = growPreds(sc.preds, valid)
 
 	start := time.Now()
-	err = d.predict(ctx, start, in, sc.preds)
+	err := d.predict(ctx, start, in, sc.preds)
 	d.gate.Done(ticket, gateErr(ctx, err))
 	if err != nil {
-		reason := ReasonModelError
-		if errors.Is(err, context.DeadlineExceeded) {
-			reason = ReasonModelTimeout
-		}
-		d.opts.logger.DebugContext(ctx, "model call failed", "err", err, "samples", valid)
-		d.fallback(out, reason, valid)
+		d.modelFailed(ctx, out, err, valid)
 		return
 	}
 	d.metrics.latency[SourceModel].Observe(time.Since(start).Seconds())
 	d.apply(out, sc, valid, compacted)
+}
+
+// modelFailed falls the batch back to the heuristic after a failed model
+// call (or embedded pass).
+func (d *Detector) modelFailed(ctx context.Context, out []Verdict, err error, valid int) {
+	reason := ReasonModelError
+	if errors.Is(err, context.DeadlineExceeded) {
+		reason = ReasonModelTimeout
+	}
+	d.opts.logger.DebugContext(ctx, "model call failed", "err", err, "samples", valid)
+	d.fallback(out, reason, valid)
 }
 
 // predict calls the model under its own deadline, ModelTimeout from start,
@@ -243,7 +338,7 @@ func (d *Detector) apply(out []Verdict, sc *scratch, valid int, compacted bool) 
 // fallback keeps the heuristic verdicts already in out and says why.
 func (d *Detector) fallback(out []Verdict, reason Reason, valid int) {
 	for i := range out {
-		if out[i].Err == ErrNone {
+		if out[i].Err == ErrNone && out[i].Reason != ReasonSeriesBusy {
 			out[i].Reason = reason
 		}
 	}
@@ -255,7 +350,7 @@ func (d *Detector) fallback(out []Verdict, reason Reason, valid int) {
 func (d *Detector) countHeuristic(out []Verdict, n int) {
 	anomalies := 0
 	for i := range out {
-		if out[i].Source == SourceHeuristic && out[i].Anomaly {
+		if out[i].Source == SourceHeuristic && out[i].Anomaly && out[i].Reason != ReasonSeriesBusy {
 			anomalies++
 		}
 	}
@@ -271,9 +366,6 @@ func (d *Detector) countErrors(out []Verdict) {
 	}
 }
 
-// SeriesCount reports how many series the detector tracks.
-func (d *Detector) SeriesCount() int { return int(d.table.count.Load()) }
-
 // compact copies the valid samples of groups into sc.groups, remembering
 // where each one's verdict lives.
 func (sc *scratch) compact(groups []Group, out []Verdict) []Group {
@@ -283,7 +375,7 @@ func (sc *scratch) compact(groups []Group, out []Verdict) []Group {
 		var ng Group
 		for i := range g.Values {
 			v := &out[off+i]
-			if v.Err != ErrNone {
+			if v.Err != ErrNone || v.Reason == ReasonSeriesBusy {
 				continue
 			}
 			if ng.SeriesID == "" {

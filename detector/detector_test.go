@@ -248,24 +248,6 @@ func TestScoreStampsMissingTimestamps(t *testing.T) {
 	}
 }
 
-func TestScoreTooManySeries(t *testing.T) {
-	d, reg := newTestDetector(t, &fakeModel{}, &fakeGate{}, Config{MaxSeries: 2})
-	got := d.Score(t.Context(), nil, []Group{
-		{SeriesID: "a", Values: []float64{1}}, {SeriesID: "b", Values: []float64{1}},
-		{SeriesID: "c", Values: []float64{1}}, {SeriesID: "a", Values: []float64{2}},
-	})
-	codes := []ErrorCode{got[0].Err, got[1].Err, got[2].Err, got[3].Err}
-	if diff := cmp.Diff([]ErrorCode{ErrNone, ErrNone, ErrTooManySeries, ErrNone}, codes); diff != "" {
-		t.Errorf("error codes mismatch (-want +got):\n%s", diff)
-	}
-	if n := d.SeriesCount(); n != 2 {
-		t.Errorf("SeriesCount() = %d, want 2", n)
-	}
-	if v := metricValue(t, reg, "astraguard_anomaly_series"); v != 2 {
-		t.Errorf("astraguard_anomaly_series = %v, want 2", v)
-	}
-}
-
 func TestScoreAppendsToDst(t *testing.T) {
 	d, _ := newTestDetector(t, &fakeModel{}, &fakeGate{}, Config{})
 	dst := []Verdict{{Score: 0.5}}

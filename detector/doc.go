@@ -10,6 +10,18 @@
 // the Model and Gate interfaces it needs and the caller wires concrete types
 // in. It has no API stability promise.
 //
-// Concurrency: a Detector is safe for concurrent use. Per-series state is
-// sharded and locked per shard; the model is called outside any lock.
+// Series state: everything kept for a series (its time-order watermark,
+// its heuristic state and, with the embedded model, the model's state)
+// lives in one entry of one store.Table: a bounded table (Config.MaxSeries,
+// least recently used evicted, never a lock-out) whose idle entries expire
+// (Config.SeriesTTL, on their next sample or in Sweep). An evicted series
+// that returns starts learning again.
+//
+// Concurrency: a Detector is safe for concurrent use. A group of samples is
+// scored while its series' entry is held (one hash, one shard lock), and
+// with the embedded model the model is updated under that same hold, so
+// model updates follow the order check. A remote model is called outside
+// any lock; each call first claims its series, and a series already
+// claimed by another call in flight is answered by the heuristic
+// (ReasonSeriesBusy) rather than sent to the model out of order.
 package detector

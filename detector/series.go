@@ -1,76 +1,82 @@
 package detector
 
 import (
-	"hash/maphash"
 	"math"
-	"sync"
-	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/astraguard/astraguard/detector/heuristic"
+	"github.com/astraguard/astraguard/store"
 )
 
-// series is the detector's state for one series.
-type series struct {
-	last int64 // newest scored timestamp, to reject out-of-order samples
-	heur heuristic.State
+// entry is everything the service keeps for one series, in one store
+// slot: a lookup is one hash and one lock, and the order check, the
+// heuristic and the embedded model's update all happen under that lock,
+// so they see a series' samples in one order.
+type entry[M any] struct {
+	last   int64  // newest timestamp scored (the watermark); MinInt64 when new
+	flight uint64 // pass ticket of the remote model call carrying this series; 0: none
+	heur   heuristic.State
+	model  M // the embedded model's state; struct{} with a remote model
 }
 
-const numShards = 64 // a power of two; enough that 2-16 cores rarely collide
-
-// table is a sharded map of series state. Sharding keeps concurrent streams
-// of different series off each other's locks.
-type table struct {
-	seed   maphash.Seed
-	max    int64
-	count  atomic.Int64
-	shards [numShards]shard
+// seriesTable is the detector's store over M, the embedded model's
+// per-series state. It is generic so that a detector with a remote model
+// spends no memory on an embedded model's state.
+type seriesTable[M any] struct {
+	t *store.Table[entry[M]]
+	// newModel and update are nil with a remote model.
+	newModel func() M
+	update   func(m *M, unixNanos int64, v float64) Prediction
 }
 
-type shard struct {
-	mu sync.Mutex
-	m  map[string]*series // guarded by mu
-	_  [40]byte           // keeps neighbouring shard locks off one cache line
+// seriesStore is what Detector needs of a seriesTable, whatever its M.
+type seriesStore interface {
+	scoreGroup(d *Detector, g Group, now time.Time, latest int64, out []Verdict, base int, p *scratch) int
+	release(ids []string, ticket uint64)
+	table() tableStats
 }
 
-func newTable(max int) *table {
-	t := &table{seed: maphash.MakeSeed(), max: int64(max)}
-	for i := range t.shards {
-		t.shards[i].m = make(map[string]*series)
+// tableStats is the store's bookkeeping, whatever the value type.
+type tableStats interface {
+	Len() int
+	Capacity() int
+	Evicted(store.Reason) uint64
+	Sweep(now time.Time) int
+}
+
+func newSeriesTable[M any](cfg Config, newModel func() M, update func(*M, int64, float64) Prediction) (*seriesTable[M], error) {
+	t, err := store.New[entry[M]](store.Config{Capacity: cfg.MaxSeries, TTL: cfg.SeriesTTL})
+	if err != nil {
+		return nil, err
 	}
-	return t
+	return &seriesTable[M]{t: t, newModel: newModel, update: update}, nil
 }
 
-func (t *table) shardOf(id string) *shard {
-	return &t.shards[maphash.String(t.seed, id)&(numShards-1)]
-}
+func (st *seriesTable[M]) table() tableStats { return st.t }
 
 // scoreGroup validates and heuristically scores one group's samples into
-// out (len(out) == len(g.Values)) and returns how many were valid. now is
-// the batch's receive time; latest is the newest timestamp accepted.
-func (d *Detector) scoreGroup(g Group, now, latest int64, out []Verdict) int {
+// out (len(out) == len(g.Values); out[0] is the batch's verdict base) and
+// returns how many were valid. With p.embedded it also updates the
+// embedded model; with p.ticket it claims the series for the remote call.
+// latest is the newest timestamp accepted.
+func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, nowT time.Time, latest int64, out []Verdict, base int, p *scratch) int {
+	now := nowT.UnixNano()
 	if code := d.checkGroup(g); code != ErrNone {
 		for i := range out {
 			out[i] = Verdict{UnixNanos: timestampAt(g, i, now), Err: code}
 		}
 		return 0
 	}
-	sh := d.table.shardOf(g.SeriesID)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	s := sh.m[g.SeriesID]
-	if s == nil {
-		if d.table.count.Add(1) > d.table.max {
-			d.table.count.Add(-1)
-			for i := range out {
-				out[i] = Verdict{UnixNanos: timestampAt(g, i, now), Err: ErrTooManySeries}
-			}
-			return 0
+	ref := st.t.Acquire(g.SeriesID, nowT)
+	defer ref.Release()
+	s := ref.Value()
+	if ref.Created() { // new, or evicted since its last sample: learn afresh
+		s.last = math.MinInt64
+		s.heur = d.heur.NewState(ref.ID())
+		if st.newModel != nil {
+			s.model = st.newModel()
 		}
-		// Clone so the map never pins a whole request buffer via a substring.
-		id := cloneString(g.SeriesID)
-		s = &series{last: math.MinInt64, heur: d.heur.NewState(id)}
-		sh.m[id] = s
 	}
 	valid := 0
 	for i, v := range g.Values {
@@ -79,6 +85,8 @@ func (d *Detector) scoreGroup(g Group, now, latest int64, out []Verdict) int {
 		case math.IsNaN(v) || math.IsInf(v, 0):
 			out[i] = Verdict{UnixNanos: ts, Err: ErrNotFinite}
 		case ts < 0 || ts > latest:
+			// Too far ahead of our clock: accepting it would move the
+			// watermark past every honest sample for that long.
 			out[i] = Verdict{UnixNanos: ts, Err: ErrInvalidTimestamp}
 		case ts < s.last:
 			out[i] = Verdict{UnixNanos: ts, Err: ErrOutOfOrder}
@@ -93,9 +101,48 @@ func (d *Detector) scoreGroup(g Group, now, latest int64, out []Verdict) int {
 				Source:         SourceHeuristic,
 			}
 			valid++
+			if p.embedded && p.err == nil {
+				p.add(base+i, st.predict(&s.model, ts, v, p))
+			}
 		}
 	}
+	if valid > 0 && p.ticket != 0 {
+		st.claim(s, g.SeriesID, out, valid, p)
+	}
 	return valid
+}
+
+// claim reserves the series for this pass's remote model call, so two
+// streams writing one series never have its samples in flight at once
+// (they could reach the model out of order). A series already in flight
+// for another call keeps its heuristic verdicts, with ReasonSeriesBusy.
+func (st *seriesTable[M]) claim(s *entry[M], id string, out []Verdict, valid int, p *scratch) {
+	switch s.flight {
+	case p.ticket: // an earlier group of this batch claimed it
+	case 0:
+		s.flight = p.ticket
+		p.claims = append(p.claims, id)
+	default:
+		for i := range out {
+			if out[i].Err == ErrNone {
+				out[i].Reason = ReasonSeriesBusy
+			}
+		}
+		p.busy += valid
+	}
+}
+
+// release ends this pass's claims. A series evicted meanwhile is gone
+// (or holds a newer claim) and is left alone.
+func (st *seriesTable[M]) release(ids []string, ticket uint64) {
+	for _, id := range ids {
+		if ref, ok := st.t.Lookup(id); ok {
+			if s := ref.Value(); s.flight == ticket {
+				s.flight = 0
+			}
+			ref.Release()
+		}
+	}
 }
 
 func (d *Detector) checkGroup(g Group) ErrorCode {
@@ -116,5 +163,3 @@ func timestampAt(g Group, i int, now int64) int64 {
 	}
 	return now
 }
-
-func cloneString(s string) string { return string(append([]byte(nil), s...)) }

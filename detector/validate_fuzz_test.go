@@ -124,7 +124,7 @@ type expected struct {
 // and order within the series.
 func expectVerdicts(cfg Config, groups []Group) []expected {
 	now := t0.UnixNano()
-	latest := t0.Add(cfg.MaxFutureSkew).UnixNano()
+	latest := t0.Add(cfg.MaxClockSkew).UnixNano()
 	last := map[string]int64{}
 	var out []expected
 	for _, g := range groups {

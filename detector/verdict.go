@@ -43,10 +43,11 @@ const (
 	ReasonModelError                 // the model call failed
 	ReasonModelTimeout               // the model missed its deadline
 	ReasonWarmingUp                  // the model is still learning the series
+	ReasonSeriesBusy                 // another call had this series at the remote model
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"none", "breaker_open", "forced_open", "probe_limit", "model_error", "model_timeout", "warming_up"}
+var reasonNames = [numReasons]string{"none", "breaker_open", "forced_open", "probe_limit", "model_error", "model_timeout", "warming_up", "series_busy"}
 
 // String returns the metric label value of r.
 func (r Reason) String() string {
@@ -69,7 +70,7 @@ const (
 	ErrInvalidTimestamp           // negative or too far in the future
 	ErrLengthMismatch             // UnixNanos neither empty nor len(Values)
 	ErrOutOfOrder                 // older than the series' last sample
-	ErrTooManySeries              // the series table is full
+	ErrTooManySeries              // no longer produced: a full table evicts (kept for the API's numbering)
 	numErrorCodes
 )
 

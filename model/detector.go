@@ -22,7 +22,7 @@ type Result struct {
 const maxMagnitude = 1e30
 
 // Detector is the model state for one series (see StateBytes). It is not
-// safe for concurrent use; Engine adds locking.
+// safe for concurrent use: its owner (the service's per-series entry) serialises it.
 type Detector struct {
 	p *params
 

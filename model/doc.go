@@ -79,8 +79,11 @@
 // series' recent flag count (+0.3 standard, +1.5 reward-low-FP, within
 // noise; left out for simplicity).
 //
-// Concurrency: a Detector is not safe for concurrent use; Engine is, and it
-// serialises each series behind a sharded lock.
+// Concurrency: a Detector is not safe for concurrent use; a Template is.
+// The model keeps no table of series: the service keeps each series'
+// Detector, by value, in its one per-series entry (package store) and
+// updates it only while it owns that entry, so updates reach a series in
+// time order.
 //
 // This package has no API stability promise.
 package model

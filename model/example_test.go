@@ -6,19 +6,14 @@ import (
 	"github.com/astraguard/astraguard/model"
 )
 
-func ExampleEngine() {
-	e, err := model.NewEngine(model.Config{WarmUp: 2}, 1000)
+func ExampleTemplate() {
+	tmpl, err := model.NewTemplate(model.Config{WarmUp: 2})
 	if err != nil {
 		panic(err)
 	}
-	ts := []int64{0, 300e9, 600e9}
-	vs := []float64{7.9, 8.0, 8.1}
-	out := make([]model.Result, len(vs))
-	if err := e.Score("sat1/voltage", ts, vs, out); err != nil {
-		panic(err)
-	}
-	for _, r := range out {
-		fmt.Println(r.Warm)
+	d := tmpl.NewDetector() // one per series, kept by value in its entry
+	for i, v := range []float64{7.9, 8.0, 8.1} {
+		fmt.Println(d.Update(int64(i)*300e9, v).Warm)
 	}
 	// Output:
 	// false

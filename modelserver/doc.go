@@ -43,14 +43,16 @@
 // is wrong and never change any series' state.
 //
 // What it deliberately does not do: it hosts exactly one model, does no
-// batching across requests and keeps no state besides the model.Engine,
-// whose maxSeries bounds memory (least recently used series are evicted
-// and start warming up again). It starts no goroutines; the caller owns the
-// grpc.Server.
+// batching across requests and keeps no state besides one store.Table of
+// per-series model state, whose Config.MaxSeries bounds memory (least
+// recently used series are evicted and start warming up again) and whose
+// Config.SeriesTTL evicts idle series. It starts no goroutines; the caller
+// owns the grpc.Server and calls Series().Sweep periodically.
 //
 // Concurrency: a Server is safe for concurrent use. Concurrent requests for
-// one series are serialised by the engine in no defined order, so a client
-// should keep one series' samples in one request stream.
+// one series are serialised by the series' entry lock in no defined order,
+// so a client should keep one series' samples in one request stream
+// (detector/oip never has one series in two calls at once).
 //
 // This package has no API stability promise.
 package modelserver

@@ -2,8 +2,8 @@ package modelserver
 
 import (
 	"context"
+	"time"
 
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/astraguard/astraguard/gen/inference"
@@ -42,7 +42,8 @@ func (s *Server) score(ctx context.Context, b *batch) ([]model.Result, error) {
 		}
 	}
 	res := make([]model.Result, n)
-	if b.start && s.engine.Forget(b.seq) {
+	now := s.opts.now()
+	if b.start && s.series.Delete(b.seq) {
 		s.opts.logger.DebugContext(ctx, "series forgotten at sequence start")
 	}
 	for lo := 0; lo < n; {
@@ -55,16 +56,28 @@ func (s *Server) score(ctx context.Context, b *batch) ([]model.Result, error) {
 		} else {
 			hi = n
 		}
-		if err := s.engine.Score(id, b.stamps[lo:hi], b.values[lo:hi], res[lo:hi]); err != nil {
-			s.opts.logger.ErrorContext(ctx, "engine score", "err", err)
-			return nil, status.Error(codes.Internal, "internal error")
-		}
+		s.scoreSeries(id, now, b.stamps[lo:hi], b.values[lo:hi], res[lo:hi])
 		lo = hi
 	}
-	if b.end && s.engine.Forget(b.seq) {
+	if b.end && s.series.Delete(b.seq) {
 		s.opts.logger.DebugContext(ctx, "series forgotten at sequence end")
 	}
 	return res, nil
+}
+
+// scoreSeries updates one series' model state with its samples while it
+// owns the series' entry, so concurrent requests for one series apply
+// whole runs one after the other.
+func (s *Server) scoreSeries(id string, now time.Time, stamps []int64, values []float64, out []model.Result) {
+	ref := s.series.Acquire(id, now)
+	defer ref.Release() // also on a panic, which the recovery interceptor answers
+	d := ref.Value()
+	if ref.Created() {
+		*d = s.tmpl.NewDetector()
+	}
+	for i, v := range values {
+		out[i] = d.Update(stamps[i], v)
+	}
 }
 
 func (s *Server) response(req *inference.ModelInferRequest, b *batch, res []model.Result) *inference.ModelInferResponse {

@@ -22,11 +22,15 @@ func TestMain(m *testing.M) {
 
 func newServer(t testing.TB, opts ...modelserver.Option) *modelserver.Server {
 	t.Helper()
-	e, err := model.NewEngine(model.Config{WarmUp: 20}, 100)
+	tmpl, err := model.NewTemplate(model.Config{WarmUp: 20})
 	if err != nil {
-		t.Fatalf("NewEngine() = %v", err)
+		t.Fatalf("NewTemplate() = %v", err)
 	}
-	return modelserver.New(e, modelserver.Config{MaxBatch: 1000}, opts...)
+	s, err := modelserver.New(tmpl, modelserver.Config{MaxBatch: 1000, MaxSeries: 100}, opts...)
+	if err != nil {
+		t.Fatalf("modelserver.New() = %v", err)
+	}
+	return s
 }
 
 // serve runs srv with reflection over bufconn and returns a conn to it;

@@ -14,6 +14,7 @@ import (
 
 	"github.com/astraguard/astraguard/gen/inference"
 	"github.com/astraguard/astraguard/model"
+	"github.com/astraguard/astraguard/store"
 )
 
 var _ inference.GRPCInferenceServiceServer = (*Server)(nil)
@@ -49,6 +50,13 @@ type Config struct {
 	// ServerName and ServerVersion are reported by ServerMetadata. Default
 	// "astraguard-model" and "dev".
 	ServerName, ServerVersion string
+	// MaxSeries is the capacity of the series table: a new series at a full
+	// table evicts the least recently used one, which starts warming up
+	// again if it returns. Default 100,000.
+	MaxSeries int
+	// SeriesTTL evicts series idle longer than this (on their next request
+	// or in Sweep). Zero disables it.
+	SeriesTTL time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -109,17 +117,19 @@ func WithNow(now func() time.Time) Option {
 type Server struct {
 	inference.UnimplementedGRPCInferenceServiceServer
 
-	engine *model.Engine
+	tmpl   *model.Template
+	series *store.Table[model.Detector]
 	cfg    Config
 	opts   options
 	ready  atomic.Bool
 }
 
-// New returns a ready Server scoring with e; a nil e is a programmer error
-// and panics.
-func New(e *model.Engine, cfg Config, opts ...Option) *Server {
-	if e == nil {
-		panic("modelserver.New: nil engine")
+// New returns a ready Server scoring with the model made from t, keeping
+// each series' model state in one store entry. A nil t is a programmer
+// error and panics; an invalid cfg is an error.
+func New(t *model.Template, cfg Config, opts ...Option) (*Server, error) {
+	if t == nil {
+		panic("modelserver.New: nil model template")
 	}
 	o := options{logger: slog.New(slog.DiscardHandler), now: time.Now}
 	for _, opt := range opts {
@@ -130,11 +140,21 @@ func New(e *model.Engine, cfg Config, opts ...Option) *Server {
 		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24)
 		o.instanceID = hex.EncodeToString(b[:])
 	}
-	s := &Server{engine: e, cfg: cfg.withDefaults(), opts: o}
+	cfg = cfg.withDefaults()
+	series, err := store.New[model.Detector](store.Config{Capacity: cfg.MaxSeries, TTL: cfg.SeriesTTL})
+	if err != nil {
+		return nil, fmt.Errorf("new model server: %w", err)
+	}
+	s := &Server{tmpl: t, series: series, cfg: cfg, opts: o}
 	s.opts.logger = s.opts.logger.With("component", "modelserver")
 	s.ready.Store(true)
-	return s
+	return s, nil
 }
+
+// Series returns the table of per-series model state, for metrics
+// (Len, Evicted), the owner's periodic Sweep, and checkpoints (Range,
+// Restore).
+func (s *Server) Series() *store.Table[model.Detector] { return s.series }
 
 // InstanceID returns the id this Server reports in every response.
 func (s *Server) InstanceID() string { return s.opts.instanceID }

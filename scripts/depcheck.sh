@@ -17,7 +17,6 @@ forbid ./detector "grpc|^$mod/(gen|server|cmd|breaker)" "detector knows no trans
 forbid ./detector/heuristic "grpc|prometheus|^$mod/" "heuristic is stdlib only"
 forbid ./store "grpc|prometheus|^$mod/" "the per-series store is stdlib only"
 forbid ./model "grpc|prometheus|^$mod/" "the reference model is stdlib only"
-forbid ./detector/embedded "grpc|^$mod/(gen|server|cmd|breaker)" "in-process model adapter"
 forbid ./detector/oip "^$mod/(server|cmd|breaker)" "model client adapter"
 forbid ./modelserver "^$mod/(server|cmd|breaker|detector)" "the model server knows only the model"
 for p in $(go list ./... | grep -v -E "^$mod/cmd/"); do

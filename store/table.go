@@ -144,6 +144,19 @@ func (t *Table[V]) Acquire(id string, now time.Time) Ref[V] {
 	return Ref[V]{t: t, sh: sh, s: s, now: nowNs, created: true, spill: spill}
 }
 
+// Lookup returns id's entry with its shard locked, without creating it or
+// marking it used. When id is absent ok is false and nothing is locked.
+func (t *Table[V]) Lookup(id string) (r Ref[V], ok bool) {
+	h := maphash.String(t.seed, id)
+	sh := &t.shards[h&t.mask]
+	sh.mu.Lock()
+	if i := sh.find(h, id); i >= 0 {
+		return Ref[V]{t: t, sh: sh, s: sh.slot(i)}, true
+	}
+	sh.mu.Unlock()
+	return Ref[V]{}, false
+}
+
 // Restore inserts or replaces id's entry with v, last used at lastSeen, so
 // that a restored entry ages out as it would have without the restart. It
 // evicts as Acquire does when the table is full.

@@ -278,3 +278,19 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("Range saw %d entries, Len() = %d", n, tb.Len())
 	}
 }
+
+func TestLookupNeitherCreatesNorTouches(t *testing.T) {
+	tb := newTable(t, store.Config{TTL: time.Minute})
+	if _, ok := tb.Lookup("a"); ok {
+		t.Fatal("Lookup(a) on an empty table: ok = true")
+	}
+	add(tb, "a", t0, 4)
+	r, ok := tb.Lookup("a")
+	if !ok || *r.Value() != 4 {
+		t.Fatalf("Lookup(a) = %v, %v; want 4, true", *r.Value(), ok)
+	}
+	r.Release()
+	if n := tb.Sweep(t0.Add(61 * time.Second)); n != 1 {
+		t.Errorf("Sweep() = %d after Lookup, want 1: Lookup must not count as use", n)
+	}
+}

@@ -31,6 +31,7 @@ import (
 	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/model"
 	"github.com/astraguard/astraguard/modelserver"
+	"github.com/astraguard/astraguard/store"
 )
 
 // maxMessageBytes admits modelserver's largest batch (100k samples with
@@ -49,9 +50,9 @@ type app struct {
 
 func newApp(cfg config, stderr io.Writer) (*app, error) {
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
-	engine, err := model.NewEngine(model.Config{}, cfg.maxSeries)
+	tmpl, err := model.NewTemplate(model.Config{})
 	if err != nil {
-		return nil, fmt.Errorf("new model engine: %w", err)
+		return nil, fmt.Errorf("new model: %w", err)
 	}
 	reg := prometheus.NewRegistry()
 	srvMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
@@ -62,7 +63,12 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 	)
 
 	a := &app{cfg: cfg, logger: logger, health: health.NewServer()}
-	a.model = modelserver.New(engine, modelserver.Config{ModelName: cfg.modelName}, modelserver.WithLogger(logger))
+	a.model, err = modelserver.New(tmpl, modelserver.Config{ModelName: cfg.modelName, MaxSeries: cfg.maxSeries, SeriesTTL: cfg.seriesTTL},
+		modelserver.WithLogger(logger))
+	if err != nil {
+		return nil, err
+	}
+	registerSeriesMetrics(reg, a.model.Series())
 	logOpts := []logging.Option{
 		logging.WithLogOnEvents(logging.FinishCall),
 		logging.WithLevels(func(c codes.Code) logging.Level {
@@ -146,6 +152,7 @@ func (a *app) serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
 		}
 		return nil
 	})
+	g.Go(func() error { store.SweepEvery(gctx, a.cfg.seriesTTL, a.model.Series().Sweep); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		return a.shutdown(context.WithoutCancel(ctx))

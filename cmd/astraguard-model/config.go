@@ -15,6 +15,7 @@ type config struct {
 	grpcAddr  string
 	httpAddr  string
 	maxSeries int
+	seriesTTL time.Duration
 	grace     time.Duration
 	modelName string
 	logLevel  slog.Level
@@ -30,6 +31,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	fs.StringVar(&c.grpcAddr, "grpc-addr", ":8001", "gRPC listen `address` (env ASTRAGUARD_MODEL_GRPC_ADDR)")
 	fs.StringVar(&c.httpAddr, "http-addr", ":8002", "HTTP listen `address` for /metrics, /healthz, /readyz (env ASTRAGUARD_MODEL_HTTP_ADDR)")
 	fs.IntVar(&c.maxSeries, "max-series", 100_000, "most series the model keeps state for, least recently used evicted (env ASTRAGUARD_MODEL_MAX_SERIES)")
+	fs.DurationVar(&c.seriesTTL, "series-ttl", 24*time.Hour, "forget a series idle this long; 0 keeps idle series until capacity evicts them (env ASTRAGUARD_MODEL_SERIES_TTL)")
 	fs.DurationVar(&c.grace, "grace-period", 10*time.Second, "drain time for in-flight calls on shutdown (env ASTRAGUARD_MODEL_GRACE_PERIOD)")
 	fs.StringVar(&c.modelName, "model-name", "astraguard-anomaly", "served model name (env ASTRAGUARD_MODEL_NAME)")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn, error (env ASTRAGUARD_MODEL_LOG_LEVEL)")
@@ -40,6 +42,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		"grpc-addr":     "ASTRAGUARD_MODEL_GRPC_ADDR",
 		"http-addr":     "ASTRAGUARD_MODEL_HTTP_ADDR",
 		"max-series":    "ASTRAGUARD_MODEL_MAX_SERIES",
+		"series-ttl":    "ASTRAGUARD_MODEL_SERIES_TTL",
 		"grace-period":  "ASTRAGUARD_MODEL_GRACE_PERIOD",
 		"model-name":    "ASTRAGUARD_MODEL_NAME",
 		"log-level":     "ASTRAGUARD_MODEL_LOG_LEVEL",
@@ -62,6 +65,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case c.maxSeries <= 0:
 		return c, fmt.Errorf("--max-series %d must be positive", c.maxSeries)
+	case c.seriesTTL < 0:
+		return c, fmt.Errorf("--series-ttl %v must not be negative", c.seriesTTL)
 	case c.grace < 0:
 		return c, fmt.Errorf("--grace-period %v must not be negative", c.grace)
 	case c.modelName == "":

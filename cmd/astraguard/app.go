@@ -25,6 +25,7 @@ import (
 	"github.com/astraguard/astraguard/breaker/breakerprom"
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/server"
+	"github.com/astraguard/astraguard/store"
 )
 
 // modelBreaker names the breaker that guards the model.
@@ -40,6 +41,7 @@ type app struct {
 	ready    atomic.Bool
 	recheck  chan struct{} // model readiness re-checks asked for by the breaker
 	checker  readyChecker  // nil for the embedded model
+	det      *detector.Detector
 	grpcLis  net.Listener
 	httpLis  net.Listener
 	adminLis net.Listener // nil unless --admin-addr
@@ -96,21 +98,24 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		Name: "astraguard_anomaly_model_load_errors_total",
 		Help: "Failed model loads and readiness or metadata checks.",
 	})
-	model, closeModel, err := newModel(ctx, cfg, logger, loadErrors)
+	remote, closeModel, err := newModel(ctx, cfg, logger, loadErrors)
 	if err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, closeModel)
-	a.checker, _ = model.(readyChecker)
-
-	det, err := detector.New(model, gate, detector.Config{ModelTimeout: cfg.modelTimeout, MaxSeries: cfg.maxSeries},
+	if remote != nil {
+		a.checker = remote
+	}
+	det, err := newDetector(cfg, remote, gate, loadErrors,
 		detector.WithLogger(logger.With("component", "detector")),
 		detector.WithRegisterer(a.reg),
 		detector.WithRejectReason(rejectReason),
 	)
 	if err != nil {
+		a.close()
 		return nil, err
 	}
+	a.det = det
 	admin := server.NewAdminService(breakers, hub, logger.With("component", "admin"))
 	secOpts, httpTLS, err := cfg.sec.serverOptions()
 	if err != nil {
@@ -229,6 +234,7 @@ func (a *app) serve(ctx context.Context) error {
 		g.Go(func() error { return a.srv.ServeAdmin(a.adminLis) })
 	}
 	g.Go(func() error { a.recheckLoop(gctx); return nil })
+	g.Go(func() error { store.SweepEvery(gctx, a.cfg.seriesTTL, a.det.Sweep); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		a.logger.Info("shutting down", "grace_period", a.cfg.gracePeriod.String())

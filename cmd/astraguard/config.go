@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/server"
 )
 
@@ -26,6 +27,8 @@ type config struct {
 	recoveryTimeout  time.Duration
 	successThreshold int
 	maxSeries        int
+	seriesTTL        time.Duration
+	maxClockSkew     time.Duration
 	limits           server.Config // --max-*, --send-timeout, --handshake-timeout and --rate-* flags
 	gracePeriod      time.Duration
 	logLevel         string
@@ -49,7 +52,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	fs.IntVar(&c.failureThreshold, "failure-threshold", 0, "consecutive model failures that open the breaker (0 keeps the preset's)")
 	fs.DurationVar(&c.recoveryTimeout, "recovery-timeout", 0, "wait while open before probing the model (0 keeps the preset's)")
 	fs.IntVar(&c.successThreshold, "success-threshold", 0, "probe successes that close the breaker (0 keeps the preset's)")
-	fs.IntVar(&c.maxSeries, "max-series", 100_000, "series tracked at most; samples of further series get an error verdict")
+	fs.IntVar(&c.maxSeries, "max-series", 100_000, "series tracked at most; a new series at a full table evicts the least recently used one")
+	fs.DurationVar(&c.seriesTTL, "series-ttl", 24*time.Hour, "forget a series that sent nothing for this long; 0 keeps idle series until capacity evicts them")
+	fs.DurationVar(&c.maxClockSkew, "max-clock-skew", detector.DefaultMaxClockSkew, "reject samples stamped more than this ahead of the server clock (INVALID_TIMESTAMP)")
 	c.registerLimits(fs)
 	fs.DurationVar(&c.gracePeriod, "grace-period", 10*time.Second, "time open streams get to finish on shutdown")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -89,6 +94,12 @@ func (c config) validate() error {
 		return errors.New("--grpc-addr is required")
 	case c.modelTimeout <= 0:
 		return errors.New("--model-timeout must be positive")
+	case c.maxSeries <= 0:
+		return errors.New("--max-series must be positive")
+	case c.seriesTTL < 0:
+		return errors.New("--series-ttl must not be negative")
+	case c.maxClockSkew <= 0:
+		return errors.New("--max-clock-skew must be positive")
 	case c.failureThreshold < 0 || c.successThreshold < 0 || c.recoveryTimeout < 0:
 		return errors.New("breaker settings must not be negative")
 	case c.gracePeriod < 0:

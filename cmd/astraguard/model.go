@@ -8,21 +8,32 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/astraguard/astraguard/detector"
-	"github.com/astraguard/astraguard/detector/embedded"
 	"github.com/astraguard/astraguard/detector/oip"
 	"github.com/astraguard/astraguard/model"
 )
 
-// newModel returns the remote model client when --model-addr is set and
-// the embedded reference model otherwise, with a function that releases it.
-func newModel(ctx context.Context, cfg config, logger *slog.Logger, loadErrors prometheus.Counter) (detector.Model, func() error, error) {
+// newDetector builds the detector over the remote model client when
+// --model-addr is set and over the embedded reference model otherwise
+// (its per-series state then lives in the detector's series table), with
+// a function that releases the model client.
+func newDetector(cfg config, remote *oip.Client, gate detector.Gate, loadErrors prometheus.Counter, opts ...detector.Option) (*detector.Detector, error) {
+	dcfg := detector.Config{ModelTimeout: cfg.modelTimeout, MaxSeries: cfg.maxSeries, SeriesTTL: cfg.seriesTTL, MaxClockSkew: cfg.maxClockSkew}
+	if remote != nil {
+		return detector.New(remote, gate, dcfg, opts...)
+	}
+	tmpl, err := model.NewTemplate(model.Config{})
+	if err != nil {
+		loadErrors.Inc()
+		return nil, fmt.Errorf("embedded model: %w", err)
+	}
+	return detector.NewEmbedded(tmpl, gate, dcfg, opts...)
+}
+
+// newModel returns the remote model client when --model-addr is set (nil
+// otherwise), with a function that releases it.
+func newModel(ctx context.Context, cfg config, logger *slog.Logger, loadErrors prometheus.Counter) (*oip.Client, func() error, error) {
 	if cfg.modelAddr == "" {
-		engine, err := model.NewEngine(model.Config{}, cfg.maxSeries)
-		if err != nil {
-			loadErrors.Inc()
-			return nil, nil, fmt.Errorf("embedded model: %w", err)
-		}
-		return embedded.New(engine), func() error { return nil }, nil
+		return nil, func() error { return nil }, nil
 	}
 	dialOpts, err := cfg.sec.modelDialOptions()
 	if err != nil {

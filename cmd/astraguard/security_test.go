@@ -123,12 +123,16 @@ func startTLSModelServer(t *testing.T, ca *tlstest.CA) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := model.NewEngine(model.Config{}, 1000)
+	tmpl, err := model.NewTemplate(model.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := modelserver.New(tmpl, modelserver.Config{MaxSeries: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(cfg)))
-	inference.RegisterGRPCInferenceServiceServer(srv, modelserver.New(engine, modelserver.Config{}))
+	inference.RegisterGRPCInferenceServiceServer(srv, ms)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

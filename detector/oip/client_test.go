@@ -15,19 +15,59 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/astraguard/astraguard/detector"
-	"github.com/astraguard/astraguard/detector/embedded"
 	"github.com/astraguard/astraguard/detector/oip"
 	"github.com/astraguard/astraguard/model"
 	"github.com/astraguard/astraguard/modelserver"
 )
 
-func newEngine(t *testing.T) *model.Engine {
+const warmUp = 50
+
+func newModelServer(t *testing.T, cfg modelserver.Config, opts ...modelserver.Option) *modelserver.Server {
 	t.Helper()
-	e, err := model.NewEngine(model.Config{WarmUp: 50}, 1000)
+	tmpl, err := model.NewTemplate(model.Config{WarmUp: warmUp})
 	if err != nil {
-		t.Fatalf("NewEngine() = %v", err)
+		t.Fatalf("NewTemplate() = %v", err)
 	}
-	return e
+	cfg.MaxSeries = 1000
+	s, err := modelserver.New(tmpl, cfg, opts...)
+	if err != nil {
+		t.Fatalf("modelserver.New() = %v", err)
+	}
+	return s
+}
+
+// refModel is the reference model in process: one model.Detector per
+// series, fed exactly what the remote one is sent.
+type refModel struct {
+	tmpl   *model.Template
+	series map[string]*model.Detector
+}
+
+func newRef(t *testing.T) *refModel {
+	t.Helper()
+	tmpl, err := model.NewTemplate(model.Config{WarmUp: warmUp})
+	if err != nil {
+		t.Fatalf("NewTemplate() = %v", err)
+	}
+	return &refModel{tmpl: tmpl, series: map[string]*model.Detector{}}
+}
+
+func (m *refModel) Predict(_ context.Context, in []detector.Group, out []detector.Prediction) error {
+	i := 0
+	for _, g := range in {
+		d := m.series[g.SeriesID]
+		if d == nil {
+			nd := m.tmpl.NewDetector()
+			d = &nd
+			m.series[g.SeriesID] = d
+		}
+		for j, v := range g.Values {
+			r := d.Update(g.UnixNanos[j], v)
+			out[i] = detector.Prediction{Score: r.Score, Anomaly: r.Anomaly, Warm: r.Warm}
+			i++
+		}
+	}
+	return nil
 }
 
 func newClient(t *testing.T, conn grpc.ClientConnInterface, cfg oip.Config, opts ...oip.Option) *oip.Client {
@@ -61,12 +101,12 @@ func TestClientAgainstModelServer(t *testing.T) {
 	}
 	for name, connect := range transports {
 		t.Run(name, func(t *testing.T) {
-			srv := modelserver.New(newEngine(t), modelserver.Config{}, modelserver.WithInstanceID("i1"))
+			srv := newModelServer(t, modelserver.Config{}, modelserver.WithInstanceID("i1"))
 			c := newClient(t, connect(t, srv), oip.Config{})
 			if err := c.CheckReady(t.Context()); err != nil {
 				t.Fatalf("CheckReady() = %v", err)
 			}
-			ref := embedded.New(newEngine(t))
+			ref := newRef(t)
 			warm := 0
 			for k, b := range batches([]string{"sat1/voltage", "sat1/temp", "sat2/voltage"}, 400, 50) {
 				n := count(b)
@@ -100,7 +140,7 @@ func TestClientAgainstModelServer(t *testing.T) {
 }
 
 func TestPredictEdgeCases(t *testing.T) {
-	srv := modelserver.New(newEngine(t), modelserver.Config{})
+	srv := newModelServer(t, modelserver.Config{})
 	c := newClient(t, fakeBuf(t, srv), oip.Config{})
 
 	if err := c.Predict(t.Context(), nil, nil); err != nil {
@@ -133,7 +173,7 @@ func zero() float64 { return 0 }
 func TestCheckReady(t *testing.T) {
 	t.Run("ready", func(t *testing.T) {
 		loadErrors := prometheus.NewCounter(prometheus.CounterOpts{Name: "astraguard_anomaly_model_load_errors_total"})
-		c := newClient(t, fakeBuf(t, modelserver.New(newEngine(t), modelserver.Config{})), oip.Config{}, oip.WithLoadErrors(loadErrors))
+		c := newClient(t, fakeBuf(t, newModelServer(t, modelserver.Config{})), oip.Config{}, oip.WithLoadErrors(loadErrors))
 		if err := c.CheckReady(t.Context()); err != nil {
 			t.Errorf("CheckReady() = %v, want nil", err)
 		}
@@ -142,7 +182,7 @@ func TestCheckReady(t *testing.T) {
 		}
 	})
 	t.Run("draining", func(t *testing.T) {
-		srv := modelserver.New(newEngine(t), modelserver.Config{})
+		srv := newModelServer(t, modelserver.Config{})
 		srv.SetReady(false)
 		var loadErrors counter
 		c := newClient(t, fakeBuf(t, srv), oip.Config{}, oip.WithLoadErrors(&loadErrors))
@@ -155,7 +195,7 @@ func TestCheckReady(t *testing.T) {
 	})
 	t.Run("unknown model", func(t *testing.T) {
 		var loadErrors counter
-		conn := fakeBuf(t, modelserver.New(newEngine(t), modelserver.Config{}))
+		conn := fakeBuf(t, newModelServer(t, modelserver.Config{}))
 		c := newClient(t, conn, oip.Config{ModelName: "other"}, oip.WithLoadErrors(&loadErrors))
 		if err := c.CheckReady(t.Context()); status.Code(err) != codes.NotFound {
 			t.Errorf("CheckReady() = %v, want code NotFound", err)
@@ -193,11 +233,11 @@ func TestOneCallPerPredict(t *testing.T) {
 // TestConcurrentPredict hammers one Client from several goroutines, one
 // series each, and checks each series against the in-process model.
 func TestConcurrentPredict(t *testing.T) {
-	c := newClient(t, fakeBuf(t, modelserver.New(newEngine(t), modelserver.Config{})), oip.Config{})
+	c := newClient(t, fakeBuf(t, newModelServer(t, modelserver.Config{})), oip.Config{})
 	ids := []string{"s0", "s1", "s2", "s3", "s4", "s5"}
 	var wg sync.WaitGroup
 	for _, id := range ids {
-		ref := embedded.New(newEngine(t)) // here: Fatalf only on the test goroutine
+		ref := newRef(t) // here: Fatalf only on the test goroutine
 		wg.Go(func() {
 			for k, b := range batches([]string{id}, 200, 20) {
 				got, want := make([]detector.Prediction, count(b)), make([]detector.Prediction, count(b))

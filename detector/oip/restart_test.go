@@ -7,7 +7,6 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/astraguard/astraguard/detector"
-	"github.com/astraguard/astraguard/detector/embedded"
 	"github.com/astraguard/astraguard/detector/oip"
 	"github.com/astraguard/astraguard/modelserver"
 )
@@ -19,14 +18,14 @@ import (
 // that server instance saw).
 func TestModelServerRestart(t *testing.T) {
 	var l listener
-	stopA := serveOn(t, &l, modelserver.New(newEngine(t), modelserver.Config{}, modelserver.WithInstanceID("A")))
+	stopA := serveOn(t, &l, newModelServer(t, modelserver.Config{}, modelserver.WithInstanceID("A")))
 	conn := bufConn(t, &l, grpc.WithDefaultCallOptions(grpc.WaitForReady(true)))
 	var restarts counter
 	c := newClient(t, conn, oip.Config{}, oip.WithJitter(noJitter), oip.WithRestartCounter(&restarts))
 
 	all := batches([]string{"sat1/voltage", "sat2/voltage"}, 600, 50)
 	const restartAt = 6 // 300 samples per series: warm before the restart
-	ref := embedded.New(newEngine(t))
+	ref := newRef(t)
 	predict := func(k int) ([]detector.Prediction, error) {
 		out := make([]detector.Prediction, count(all[k]))
 		return out, c.Predict(t.Context(), all[k], out)
@@ -65,14 +64,14 @@ func TestModelServerRestart(t *testing.T) {
 		out, err := predict(restartAt)
 		done <- result{out, err}
 	}()
-	serveOn(t, &l, modelserver.New(newEngine(t), modelserver.Config{}, modelserver.WithInstanceID("B")))
+	serveOn(t, &l, newModelServer(t, modelserver.Config{}, modelserver.WithInstanceID("B")))
 	r := <-done
 	if r.err != nil {
 		t.Fatalf("batch %d (across the restart): Predict() = %v", restartAt, r.err)
 	}
 
 	// B's state is new: compare with a fresh reference from here on.
-	ref = embedded.New(newEngine(t))
+	ref = newRef(t)
 	check(restartAt, r.out)
 	for i, p := range r.out {
 		if p.Warm {

@@ -92,6 +92,9 @@ const (
 	FallbackReason_FALLBACK_REASON_MODEL_TIMEOUT FallbackReason = 5
 	// The model is still learning this series.
 	FallbackReason_FALLBACK_REASON_WARMING_UP FallbackReason = 6
+	// Another call had this series at the remote model; answering from the
+	// heuristic keeps the model's view of the series in time order.
+	FallbackReason_FALLBACK_REASON_SERIES_BUSY FallbackReason = 7
 )
 
 // Enum value maps for FallbackReason.
@@ -104,6 +107,7 @@ var (
 		4: "FALLBACK_REASON_MODEL_ERROR",
 		5: "FALLBACK_REASON_MODEL_TIMEOUT",
 		6: "FALLBACK_REASON_WARMING_UP",
+		7: "FALLBACK_REASON_SERIES_BUSY",
 	}
 	FallbackReason_value = map[string]int32{
 		"FALLBACK_REASON_UNSPECIFIED":   0,
@@ -113,6 +117,7 @@ var (
 		"FALLBACK_REASON_MODEL_ERROR":   4,
 		"FALLBACK_REASON_MODEL_TIMEOUT": 5,
 		"FALLBACK_REASON_WARMING_UP":    6,
+		"FALLBACK_REASON_SERIES_BUSY":   7,
 	}
 )
 
@@ -155,13 +160,15 @@ const (
 	SampleErrorCode_SAMPLE_ERROR_CODE_MISSING_SERIES_ID SampleErrorCode = 2
 	// The series id is too long or not valid UTF-8.
 	SampleErrorCode_SAMPLE_ERROR_CODE_INVALID_SERIES_ID SampleErrorCode = 3
-	// The timestamp is too far in the future or before 1970.
+	// The timestamp is more than the server's maximum clock skew (default
+	// 10s) ahead of the server clock, or before 1970.
 	SampleErrorCode_SAMPLE_ERROR_CODE_INVALID_TIMESTAMP SampleErrorCode = 4
 	// unix_nanos is neither empty nor as long as values.
 	SampleErrorCode_SAMPLE_ERROR_CODE_LENGTH_MISMATCH SampleErrorCode = 5
 	// The timestamp is older than the series' last scored sample.
 	SampleErrorCode_SAMPLE_ERROR_CODE_OUT_OF_ORDER SampleErrorCode = 6
-	// The service tracks its maximum number of series.
+	// No longer produced: a full series table evicts its least recently used
+	// series instead of refusing new ones. Kept so old clients still decode.
 	SampleErrorCode_SAMPLE_ERROR_CODE_TOO_MANY_SERIES SampleErrorCode = 7
 )
 
@@ -860,7 +867,7 @@ const file_astraguard_v1_detector_proto_rawDesc = "" +
 	"\x06Source\x12\x16\n" +
 	"\x12SOURCE_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fSOURCE_MODEL\x10\x01\x12\x14\n" +
-	"\x10SOURCE_HEURISTIC\x10\x02*\xf9\x01\n" +
+	"\x10SOURCE_HEURISTIC\x10\x02*\x9a\x02\n" +
 	"\x0eFallbackReason\x12\x1f\n" +
 	"\x1bFALLBACK_REASON_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cFALLBACK_REASON_BREAKER_OPEN\x10\x01\x12\x1f\n" +
@@ -868,7 +875,8 @@ const file_astraguard_v1_detector_proto_rawDesc = "" +
 	"\x1bFALLBACK_REASON_PROBE_LIMIT\x10\x03\x12\x1f\n" +
 	"\x1bFALLBACK_REASON_MODEL_ERROR\x10\x04\x12!\n" +
 	"\x1dFALLBACK_REASON_MODEL_TIMEOUT\x10\x05\x12\x1e\n" +
-	"\x1aFALLBACK_REASON_WARMING_UP\x10\x06*\xc3\x02\n" +
+	"\x1aFALLBACK_REASON_WARMING_UP\x10\x06\x12\x1f\n" +
+	"\x1bFALLBACK_REASON_SERIES_BUSY\x10\a*\xc3\x02\n" +
 	"\x0fSampleErrorCode\x12!\n" +
 	"\x1dSAMPLE_ERROR_CODE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cSAMPLE_ERROR_CODE_NOT_FINITE\x10\x01\x12'\n" +

@@ -1,0 +1,62 @@
+package detector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/astraguard/astraguard/model"
+)
+
+// NewEmbedded returns a Detector whose model is the in-process reference
+// model made from t, asked through g (a slow or panicking model trips the
+// breaker as a remote one would). Each series' model state lives in that
+// series' one entry, beside its watermark and heuristic state, and is
+// updated while the detector owns the entry: one lookup per group, no
+// second table, and model updates in time order however many streams
+// write the series.
+func NewEmbedded(t *model.Template, g Gate, cfg Config, opts ...Option) (*Detector, error) {
+	if t == nil {
+		return nil, errors.New("new detector: model template is required")
+	}
+	newState := t.NewDetector
+	update := func(m *model.Detector, ts int64, v float64) Prediction {
+		r := m.Update(ts, v)
+		return Prediction{Score: r.Score, Anomaly: r.Anomaly, Warm: r.Warm}
+	}
+	return newDetector(nil, g, cfg, opts, func(cfg Config) (seriesStore, error) {
+		return newSeriesTable(cfg, newState, update)
+	})
+}
+
+// predict updates one series' embedded model state with one sample. A
+// panic fails the whole pass (its batch falls back to the heuristic, as a
+// failed model call would) and restarts the series' model state, which
+// the panic may have left half updated.
+func (st *seriesTable[M]) predict(m *M, ts int64, v float64, p *scratch) (pr Prediction) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.err = fmt.Errorf("%w: %v", ErrModelPanic, r)
+			*m = st.newModel()
+		}
+	}()
+	return st.update(m, ts, v)
+}
+
+// finishEmbedded settles a pass that scored the embedded model in the
+// series entries: as for a remote call, a panic or an overrun is a model
+// failure and the batch keeps its heuristic verdicts.
+func (d *Detector) finishEmbedded(ctx context.Context, ticket uint64, start time.Time, out []Verdict, sc *scratch, valid int) {
+	err := sc.err
+	if err == nil && ctx.Err() == nil && time.Since(start) > d.cfg.ModelTimeout {
+		err = context.DeadlineExceeded
+	}
+	d.gate.Done(ticket, gateErr(ctx, err))
+	if err != nil {
+		d.modelFailed(ctx, out, err, valid)
+		return
+	}
+	d.metrics.latency[SourceModel].Observe(time.Since(start).Seconds())
+	d.apply(out, sc, valid, true)
+}

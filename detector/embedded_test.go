@@ -1,0 +1,101 @@
+package detector
+
+import (
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/astraguard/astraguard/model"
+)
+
+func newEmbeddedDetector(t testing.TB, warmUp int, cfg Config, opts ...Option) *Detector {
+	t.Helper()
+	tmpl, err := model.NewTemplate(model.Config{WarmUp: warmUp})
+	if err != nil {
+		t.Fatalf("NewTemplate() = %v", err)
+	}
+	opts = append([]Option{WithClock(&fakeClock{t0}), WithRegisterer(prometheus.NewRegistry())}, opts...)
+	d, err := NewEmbedded(tmpl, okGate{}, cfg, opts...)
+	if err != nil {
+		t.Fatalf("NewEmbedded() = %v", err)
+	}
+	return d
+}
+
+func wave(series, n, start int) Group {
+	g := Group{SeriesID: "sat1/voltage", UnixNanos: make([]int64, n), Values: make([]float64, n)}
+	if series > 0 {
+		g.SeriesID = "sat2/current"
+	}
+	for i := range n {
+		g.UnixNanos[i] = t0.Add(-time.Hour).Add(time.Duration(start+i) * time.Second).UnixNano()
+		g.Values[i] = 8 + math.Sin(float64(start+i)/7) + float64(series)
+	}
+	return g
+}
+
+// TestEmbeddedMatchesModel: every verdict is what a lone model.Detector
+// fed the same series says, across batches and interleaved series.
+func TestEmbeddedMatchesModel(t *testing.T) {
+	d := newEmbeddedDetector(t, 20, Config{})
+	tmpl, _ := model.NewTemplate(model.Config{WarmUp: 20})
+	refs := []model.Detector{tmpl.NewDetector(), tmpl.NewDetector()}
+	for b := range 10 {
+		groups := []Group{wave(0, 7, b*7), wave(1, 7, b*7)}
+		got := d.Score(t.Context(), nil, groups)
+		k := 0
+		for s, g := range groups {
+			for i := range g.Values {
+				r := refs[s].Update(g.UnixNanos[i], g.Values[i])
+				v := got[k]
+				k++
+				switch {
+				case v.Err != ErrNone:
+					t.Fatalf("batch %d series %d sample %d: Err = %v", b, s, i, v.Err)
+				case !r.Warm && (v.Source != SourceHeuristic || v.Reason != ReasonWarmingUp):
+					t.Fatalf("batch %d series %d sample %d: verdict %+v, want heuristic while warming up", b, s, i, v)
+				case r.Warm && (v.Source != SourceModel || v.Score != r.Score || v.Anomaly != (r.Anomaly || v.LimitViolation)):
+					t.Fatalf("batch %d series %d sample %d: verdict %+v, want model result %+v", b, s, i, v, r)
+				}
+			}
+		}
+	}
+}
+
+func TestEmbeddedEvictedSeriesWarmsUpAgain(t *testing.T) {
+	d := newEmbeddedDetector(t, 5, Config{MaxSeries: 1})
+	if v := d.Score(t.Context(), nil, []Group{wave(0, 10, 0)}); v[9].Source != SourceModel {
+		t.Fatalf("after warm-up: verdict %+v, want the model's", v[9])
+	}
+	d.Score(t.Context(), nil, []Group{wave(1, 1, 0)}) // evicts sat1/voltage
+	if v := d.Score(t.Context(), nil, []Group{wave(0, 1, 10)}); v[0].Reason != ReasonWarmingUp {
+		t.Errorf("evicted series back: verdict %+v, want warming up again", v[0])
+	}
+	if n := d.SeriesCount(); n != 1 {
+		t.Errorf("SeriesCount() = %d, want 1", n)
+	}
+}
+
+func TestEmbeddedBreakerOpenLeavesModelAlone(t *testing.T) {
+	tmpl, _ := model.NewTemplate(model.Config{WarmUp: 5})
+	g := &fakeGate{rejectErr: errors.New("open")}
+	d, err := NewEmbedded(tmpl, g, Config{}, WithClock(&fakeClock{t0}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Score(t.Context(), nil, []Group{wave(0, 10, 0)})
+	g.rejectErr = nil
+	// Had the model learned while the breaker was open, it would be warm.
+	if v := d.Score(t.Context(), nil, []Group{wave(0, 1, 10)}); v[0].Reason != ReasonWarmingUp {
+		t.Errorf("first sample after the breaker closed: %+v, want warming up", v[0])
+	}
+}
+
+func TestNewEmbeddedValidates(t *testing.T) {
+	if _, err := NewEmbedded(nil, okGate{}, Config{}); err == nil {
+		t.Error("NewEmbedded(nil template) error = nil, want one")
+	}
+}
