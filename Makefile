@@ -82,8 +82,8 @@ bench-service: ## server CPU/sample and latency of astraguard (model, breaker op
 soak: ## minutes of load at the highest sustainable rate, model path then breaker open; fails on a lost verdict (DURATION=2m per phase)
 	bash scripts/soak.sh
 
-bench-detector: ## detector cost per sample and memory per series (100,000 series)
-	$(GO) test -run='^$$' -bench=. -benchmem -count=$${COUNT:-5} ./detector/ ./detector/heuristic/ ./model/
+bench-detector: ## detector cost per sample and live heap per series at 100,000 series, vs BASE (main) with benchstat (COUNT=5)
+	bash scripts/bench-detector.sh
 
 eval: ## replay the NAB dev subset through the service (model, then heuristic only) and score with nabscore
 	bash scripts/eval.sh

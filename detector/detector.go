@@ -116,7 +116,7 @@ func New(m Model, g Gate, cfg Config, opts ...Option) (*Detector, error) {
 		return nil, errors.New("new detector: model and gate are required")
 	}
 	return newDetector(m, g, cfg, opts, func(cfg Config) (seriesStore, error) {
-		return newSeriesTable[struct{}](cfg, nil, nil)
+		return newSeriesTable[flight](cfg, nil, nil)
 	})
 }
 
@@ -184,10 +184,10 @@ func (d *Detector) Score(ctx context.Context, dst []Verdict, groups []Group) []V
 		d.countErrors(out)
 	}
 	switch {
-	case !allowed && gerr != nil:
+	case !allowed && gerr != nil && valid > 0:
 		d.fallback(out, d.opts.rejectReason(gerr), valid)
 	case !allowed:
-		// Nothing valid to ask about (all groups malformed).
+		// Nothing valid to ask about (all groups malformed or rejected).
 	case valid == 0:
 		d.gate.Done(ticket, errCallerGone) // the model was not exercised
 	case d.model == nil && !sc.embedded: // the caller was gone before the pass

@@ -14,11 +14,14 @@ import (
 // heuristic and the embedded model's update all happen under that lock,
 // so they see a series' samples in one order.
 type entry[M any] struct {
-	last   int64  // newest timestamp scored (the watermark); MinInt64 when new
-	flight uint64 // pass ticket of the remote model call carrying this series; 0: none
-	heur   heuristic.State
-	model  M // the embedded model's state; struct{} with a remote model
+	last  int64 // newest timestamp scored (the watermark); MinInt64 when new
+	heur  heuristic.State
+	model M // the embedded model's state; with a remote model, the claim (see claim)
 }
+
+// flight is a remote model's per-series state: the ticket of the model
+// call carrying the series' samples, 0 if none.
+type flight = uint64
 
 // seriesTable is the detector's store over M, the embedded model's
 // per-series state. It is generic so that a detector with a remote model
@@ -117,10 +120,11 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, nowT time.Time, lates
 // (they could reach the model out of order). A series already in flight
 // for another call keeps its heuristic verdicts, with ReasonSeriesBusy.
 func (st *seriesTable[M]) claim(s *entry[M], id string, out []Verdict, valid int, p *scratch) {
-	switch s.flight {
+	f := any(&s.model).(*flight) // only remote tables claim
+	switch *f {
 	case p.ticket: // an earlier group of this batch claimed it
 	case 0:
-		s.flight = p.ticket
+		*f = p.ticket
 		p.claims = append(p.claims, id)
 	default:
 		for i := range out {
@@ -137,8 +141,8 @@ func (st *seriesTable[M]) claim(s *entry[M], id string, out []Verdict, valid int
 func (st *seriesTable[M]) release(ids []string, ticket uint64) {
 	for _, id := range ids {
 		if ref, ok := st.t.Lookup(id); ok {
-			if s := ref.Value(); s.flight == ticket {
-				s.flight = 0
+			if f := any(&ref.Value().model).(*flight); *f == ticket {
+				*f = 0
 			}
 			ref.Release()
 		}

@@ -1,14 +1,21 @@
 package store
 
-// chunkBits sizes the slot chunks: 32 slots, so a shard wastes at most 31
-// slots and growing never copies stored values.
-const (
-	chunkBits = 5
-	chunkSize = 1 << chunkBits
-)
+import "unsafe"
+
+// chunkBytes sizes the slot chunks. Chunks are allocated whole, so
+// growing never copies stored values; each holds as many slots as fit in
+// 64 KiB (at least one), because the runtime rounds an allocation above
+// 32 KiB up to whole 8 KiB pages: a chunk of a power-of-two slot count
+// wasted up to 15% of it on kilobyte values, one of this size wastes
+// under one slot.
+const chunkBytes = 64 << 10
+
+func chunkSlots[V any]() int32 {
+	return int32(max(1, chunkBytes/unsafe.Sizeof(slot[V]{})))
+}
 
 func (sh *shard[V]) slot(i int32) *slot[V] {
-	return &sh.chunks[i>>chunkBits][i&(chunkSize-1)]
+	return &sh.chunks[i/sh.per][i%sh.per]
 }
 
 // home is a hash's first index position. The low bits chose the shard, so
@@ -40,8 +47,8 @@ func (sh *shard[V]) addLocked(h uint64, id string) *slot[V] {
 	if n := len(sh.free); n > 0 {
 		i, sh.free = sh.free[n-1], sh.free[:n-1]
 	} else {
-		if int(sh.used)>>chunkBits == len(sh.chunks) {
-			sh.chunks = append(sh.chunks, make([]slot[V], chunkSize))
+		if int(sh.used/sh.per) == len(sh.chunks) {
+			sh.chunks = append(sh.chunks, make([]slot[V], sh.per))
 		}
 		i = sh.used
 		sh.used++

@@ -87,6 +87,9 @@ func New[V any](cfg Config) (*Table[V], error) {
 		mask:     uint64(cfg.Shards - 1),
 		shards:   make([]shard[V], cfg.Shards),
 	}
+	for i := range t.shards {
+		t.shards[i].per = chunkSlots[V]()
+	}
 	return t, nil
 }
 
@@ -262,7 +265,10 @@ func (t *Table[V]) expired(seen, now int64) bool {
 // from another shard (sh had none to give); the caller evicts it after
 // unlocking sh, so no goroutine ever holds two shard locks.
 func (t *Table[V]) insertLocked(sh *shard[V], h uint64, id string, now int64) (s *slot[V], spill bool) {
-	if t.live.Load() >= t.capacity {
+	// Count the entry first: concurrent inserts in other shards then see
+	// it, so each insert that takes the table past its capacity evicts
+	// exactly one entry and the bound holds whatever the interleaving.
+	if t.live.Add(1) > t.capacity {
 		if i, r := sh.victimLocked(t, now); i >= 0 {
 			t.evicted[r].Add(1)
 			sh.removeLocked(i)
@@ -271,13 +277,12 @@ func (t *Table[V]) insertLocked(sh *shard[V], h uint64, id string, now int64) (s
 			spill = true
 		}
 	}
-	t.live.Add(1)
 	s = sh.addLocked(h, cloneString(id))
 	s.seen = now
 	return s, spill
 }
 
-// evictElsewhere evicts one entry from a shard other than skip, once the
+// evictElsewhere evicts one entry from a shard other than skip while the
 // table is over capacity; it takes one shard lock at a time.
 func (t *Table[V]) evictElsewhere(skip *shard[V], now int64) {
 	for i := range t.shards {
@@ -289,12 +294,16 @@ func (t *Table[V]) evictElsewhere(skip *shard[V], now int64) {
 			continue
 		}
 		sh.mu.Lock()
-		if j, r := sh.victimLocked(t, now); j >= 0 {
+		j, r := sh.victimLocked(t, now)
+		if j >= 0 {
 			t.evicted[r].Add(1)
 			sh.removeLocked(j)
 			t.live.Add(-1)
 		}
 		sh.mu.Unlock()
+		if j >= 0 {
+			return
+		}
 	}
 }
 
@@ -306,7 +315,8 @@ type shard[V any] struct {
 	mu sync.Mutex
 	// guarded by mu
 	index  []int32     // open addressing over slot numbers + 1; 0 is empty
-	chunks [][]slot[V] // slots in chunks of chunkSize, never moved
+	chunks [][]slot[V] // slots in chunks of per, never moved
+	per    int32       // slots per chunk (chunkSlots), set by New
 	used   int32       // slots handed out so far (live or free)
 	free   []int32     // freed slot numbers, reused first
 	n      int32       // live entries

@@ -1,0 +1,103 @@
+package detector
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/astraguard/astraguard/model"
+)
+
+// The benchmarks below have twins of the same names in
+// scripts/lib/state_base_bench_test.go.txt, written against the old
+// two-table layout, so that `make bench-state` compares the two with
+// benchstat in one run.
+
+func newBenchEmbedded(b *testing.B, maxSeries int) *Detector {
+	tmpl, err := model.NewTemplate(model.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := NewEmbedded(tmpl, okGate{}, Config{MaxSeries: maxSeries})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+// BenchmarkScoreEmbedded is the detector's cost per sample with the
+// embedded model, for batches of 100 samples of one series over 16 warm
+// series.
+func BenchmarkScoreEmbedded(b *testing.B) {
+	benchScore(b, newBenchEmbedded(b, 1000))
+}
+
+// BenchmarkServiceMemory is the live heap per series after GC with
+// 100,000 series each sent one sample: everything the service keeps
+// (entry, heuristic, model state, id, table overhead), for the embedded
+// model and for a remote one (the model's state then lives elsewhere).
+func BenchmarkServiceMemory(b *testing.B) {
+	b.Run("embedded", func(b *testing.B) {
+		benchMemory(b, func() *Detector { return newBenchEmbedded(b, 100_000) })
+	})
+	b.Run("remote", func(b *testing.B) {
+		benchMemory(b, func() *Detector {
+			d, err := New(constModel{}, okGate{}, Config{MaxSeries: 100_000})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return d
+		})
+	})
+}
+
+func benchScore(b *testing.B, d *Detector) {
+	groups := make([]Group, 16)
+	for i := range groups {
+		g := Group{SeriesID: fmt.Sprintf("sat%d/voltage", i), UnixNanos: make([]int64, 100), Values: make([]float64, 100)}
+		for j := range g.Values {
+			g.Values[j] = 8 + float64(j%7)/10 + float64(j%13)/50
+		}
+		groups[i] = g
+	}
+	var dst []Verdict
+	ts := int64(1)
+	step := func(i int) {
+		g := groups[i%len(groups)]
+		for j := range g.UnixNanos {
+			g.UnixNanos[j] = ts
+			ts++
+		}
+		dst = d.Score(context.Background(), dst[:0], groups[i%len(groups):i%len(groups)+1])
+	}
+	for i := range 16 * 10 { // every series past the model's warm-up
+		step(i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		step(i)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/sample")
+}
+
+func benchMemory(b *testing.B, newDet func() *Detector) {
+	const n = 100_000
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("spacecraft-%03d/channel-%04d", i/1000, i%1000)
+	}
+	var perSeries float64
+	for i := 0; i < b.N; i++ {
+		before := heapInUse()
+		d := newDet()
+		var dst []Verdict
+		for _, id := range ids {
+			dst = d.Score(context.Background(), dst[:0], []Group{{SeriesID: id, UnixNanos: []int64{1}, Values: []float64{1}}})
+		}
+		perSeries = float64(heapInUse()-before) / n
+		runtime.KeepAlive(d)
+	}
+	b.ReportMetric(perSeries, "bytes/series")
+}
