@@ -36,7 +36,9 @@ func BatchSize(in []Group, out []Prediction) (int, error) {
 }
 
 // InlineModel is a Model that scores in the caller's goroutine and reads
-// its ctx only for Err, before it starts, as detector/embedded does. A
+// its ctx only for Err, before it starts, as the embedded model did
+// before its state moved into the series entries (NewEmbedded); an
+// in-process Model passed to New may still declare it. A
 // deadline cannot stop such a model part way, so instead of arming a timer
 // per call (context.WithTimeout: allocations, a timer and a parent link,
 // 7-9% of the embedded model's time on a 100-sample batch) the detector
