@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,21 +23,28 @@ type replayConfig struct {
 	window   int     // requests in flight per stream
 	parallel int     // files replayed at once, one stream each
 	speed    float64 // real-time factor; 0 = as fast as the service takes them
+
+	allowErrors bool // exit 0 even when some verdicts are sample errors
+	force       bool // replace output files that already exist
 }
 
-const replayUsage = `Usage: agctl replay --data DIR --out OUT [flags]
+const replayUsage = `Usage: agctl replay --data DIR|FILE --out OUT [flags]
 
 Streams every .csv below DIR (NAB format: header timestamp,value; times as
 "2014-04-10 07:15:00" UTC, RFC 3339, or unix seconds/nanoseconds) through
 DetectorService.Detect. A file's series id is its path below DIR without .csv.
+--data may also name one CSV file: its series id is its name without .csv.
 For each input it writes OUT/<same relative path> with one row per input row:
   timestamp,value,anomaly_score,anomaly,source,reason
 which nabscore reads as a results directory (-results OUT).
 
 All input is parsed before anything is sent; a bad row (reported as file:line)
 fails the command. A missing or mismatched verdict fails the file (no output is
-written for it) and the command exits non-zero. Output files are replaced
-atomically.
+written for it) and the command exits non-zero. A verdict that is a sample
+error (e.g. out of order: the series was already replayed into this service)
+is written as such, and the command exits 1 unless --allow-errors. Existing
+output files are left alone and the command refuses to start unless --force;
+with it they are replaced atomically.
 
 Flags:
 `
@@ -46,12 +54,14 @@ func newReplayFlags(c *cli) (*flag.FlagSet, *replayConfig) {
 	fs := flag.NewFlagSet("agctl replay", flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	cfg.conn.register(fs, 0)
-	fs.StringVar(&cfg.data, "data", "", "input directory (required)")
+	fs.StringVar(&cfg.data, "data", "", "input directory, or one CSV file (required)")
 	fs.StringVar(&cfg.out, "out", "", "output directory (required; created)")
 	fs.IntVar(&cfg.batch, "batch", 500, "samples per request")
 	fs.IntVar(&cfg.window, "window", 8, "requests in flight per stream")
 	fs.IntVar(&cfg.parallel, "parallel", 4, "files replayed concurrently, one stream each")
 	fs.Float64Var(&cfg.speed, "speed", 0, "replay at this multiple of real time from timestamp gaps; 0 = as fast as possible")
+	fs.BoolVar(&cfg.allowErrors, "allow-errors", false, "exit 0 even when some verdicts are sample errors")
+	fs.BoolVar(&cfg.force, "force", false, "replace output files that already exist")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), replayUsage)
 		fs.PrintDefaults()
@@ -72,6 +82,9 @@ func (cfg *replayConfig) validate() error {
 	out, err2 := filepath.Abs(cfg.out)
 	if err := errors.Join(err1, err2); err != nil {
 		return err
+	}
+	if fi, err := os.Stat(data); err == nil && !fi.IsDir() {
+		data = filepath.Dir(data) // one file: its results land in OUT/<name>
 	}
 	if out == data || strings.HasPrefix(out, data+string(filepath.Separator)) {
 		// A second run would read the first run's results as input.
@@ -98,6 +111,11 @@ func (c *cli) replay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if !cfg.force {
+		if err := refuseExisting(cfg.out, inputs); err != nil {
+			return err
+		}
+	}
 	conn, err := c.dial(cfg.conn)
 	if err != nil {
 		return err
@@ -122,15 +140,54 @@ func (c *cli) replay(ctx context.Context, args []string) error {
 	if n := countErrs(errs); n > 0 {
 		return fmt.Errorf("%d of %d files failed:\n%w", n, len(inputs), errors.Join(errs...))
 	}
+	if n := st.errored.Load(); n > 0 && !cfg.allowErrors {
+		return fmt.Errorf("%d of %d verdicts are sample errors (see the reason column of the output; --allow-errors accepts them)", n, st.rows.Load())
+	}
 	return nil
 }
 
-// loadAll parses every CSV below dir and returns them with the row total.
-// Any bad row fails the whole replay before anything is sent.
+// refuseExisting fails when any output file already exists, so a second
+// replay never silently replaces the results of the first.
+func refuseExisting(out string, inputs []*series) error {
+	var found []string
+	for _, in := range inputs {
+		path := filepath.Join(out, filepath.FromSlash(in.rel))
+		if _, err := os.Lstat(path); err == nil {
+			found = append(found, path)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	more := ""
+	if len(found) > 3 {
+		more = fmt.Sprintf(" and %d more", len(found)-3)
+		found = found[:3]
+	}
+	return usageError("output exists, nothing sent: %s%s (use --force to replace, or another --out)", strings.Join(found, ", "), more)
+}
+
+// loadAll parses every CSV below dir (or the one file dir names) and
+// returns them with the row total. Any bad row fails the whole replay
+// before anything is sent.
 func loadAll(dir string) ([]*series, int, error) {
-	rels, err := findCSVs(dir)
+	fi, err := os.Stat(dir)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("--data: %w", err)
+	}
+	var rels []string
+	if fi.IsDir() {
+		if rels, err = findCSVs(dir); err != nil {
+			return nil, 0, err
+		}
+	} else {
+		if !fi.Mode().IsRegular() {
+			return nil, 0, usageError("--data %s is neither a directory nor a regular file", dir)
+		}
+		// One file: its name is its path below its directory.
+		dir, rels = filepath.Dir(dir), []string{filepath.Base(dir)}
 	}
 	if len(rels) == 0 {
 		return nil, 0, fmt.Errorf("no .csv files below %s", dir)

@@ -22,7 +22,9 @@ import (
 // verdicts of every response.
 type fakeDetector struct {
 	astraguardv1.UnimplementedDetectorServiceServer
-	drop int
+	drop       int
+	outOfOrder bool        // answer every sample with SAMPLE_ERROR_CODE_OUT_OF_ORDER
+	ids        chan string // if set, receives every series id sent
 }
 
 var _ astraguardv1.DetectorServiceServer = (*fakeDetector)(nil)
@@ -38,8 +40,19 @@ func (f *fakeDetector) Detect(stream astraguardv1.DetectorService_DetectServer) 
 		}
 		resp := &astraguardv1.DetectResponse{RequestId: req.GetRequestId()}
 		for _, s := range req.GetSeries() {
+			if f.ids != nil {
+				select {
+				case f.ids <- s.GetSeriesId():
+				default:
+				}
+			}
 			for i, v := range s.GetValues() {
-				resp.Verdicts = append(resp.Verdicts, fakeVerdict(s.GetSeriesId(), s.GetUnixNanos()[i], v))
+				vd := fakeVerdict(s.GetSeriesId(), s.GetUnixNanos()[i], v)
+				if f.outOfOrder {
+					vd = &astraguardv1.Verdict{SeriesId: s.GetSeriesId(), UnixNanos: s.GetUnixNanos()[i], Error: &astraguardv1.SampleError{
+						Code: astraguardv1.SampleErrorCode_SAMPLE_ERROR_CODE_OUT_OF_ORDER, Message: "timestamp is older than the series' last sample"}}
+				}
+				resp.Verdicts = append(resp.Verdicts, vd)
 			}
 		}
 		resp.Verdicts = resp.Verdicts[:max(0, len(resp.Verdicts)-f.drop)]
@@ -114,7 +127,8 @@ func TestReplay(t *testing.T) {
 	c, _, stderr := newTestCLI(t, map[string]string{"AGCTL_ADDR": testAddr}, func(s *grpc.Server) {
 		astraguardv1.RegisterDetectorServiceServer(s, &fakeDetector{})
 	})
-	args := []string{"replay", "--data", data, "--out", out, "--batch", "100", "--window", "3", "--parallel", "2"}
+	// Row 7 of every file is NaN, answered with a sample error.
+	args := []string{"replay", "--data", data, "--out", out, "--batch", "100", "--window", "3", "--parallel", "2", "--allow-errors"}
 	if err := c.run(t.Context(), args); err != nil {
 		t.Fatalf("replay = %v; stderr:\n%s", err, stderr)
 	}
@@ -139,7 +153,7 @@ func TestReplayPaced(t *testing.T) {
 		astraguardv1.RegisterDetectorServiceServer(s, &fakeDetector{})
 	})
 	// 1e6x real time replays the 95 minutes in about 6 ms.
-	args := []string{"replay", "--addr", testAddr, "--data", data, "--out", out, "--speed", "1e6"}
+	args := []string{"replay", "--addr", testAddr, "--data", data, "--out", out, "--speed", "1e6", "--allow-errors"}
 	if err := c.run(t.Context(), args); err != nil {
 		t.Fatalf("replay = %v; stderr:\n%s", err, stderr)
 	}
