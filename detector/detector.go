@@ -72,16 +72,17 @@ var errCallerGone = fmt.Errorf("caller gone: %w", context.Canceled)
 
 // Detector scores samples: model first, heuristic as the fallback.
 type Detector struct {
-	model   Model // nil for the embedded model (NewEmbedded)
-	inline  bool  // model is an InlineModel
-	gate    Gate
-	heur    *heuristic.Heuristic
-	cfg     Config
-	opts    options
-	series  seriesStore
-	tickets atomic.Uint64 // numbers remote model calls for series claims
-	metrics *metrics
-	scratch sync.Pool // *scratch
+	model    Model // nil for the embedded model (NewEmbedded)
+	inline   bool  // model is an InlineModel
+	gate     Gate
+	heur     *heuristic.Heuristic
+	cfg      Config
+	opts     options
+	series   seriesStore
+	tickets  atomic.Uint64 // numbers remote model calls for series claims
+	metrics  *metrics
+	modelLog logLimiter
+	scratch  sync.Pool // *scratch
 }
 
 type scratch struct {
@@ -137,6 +138,7 @@ func newDetector(m Model, g Gate, cfg Config, opts []Option, newStore func(Confi
 		return nil, errors.New("new detector: model and gate are required")
 	}
 	d := &Detector{model: m, gate: g, heur: o.heuristic, cfg: cfg, opts: o}
+	d.modelLog.interval = modelErrorLogInterval
 	if d.series, err = newStore(cfg); err != nil {
 		return nil, fmt.Errorf("new detector: %w", err)
 	}
@@ -179,15 +181,15 @@ func (d *Detector) Score(ctx context.Context, dst []Verdict, groups []Group) []V
 		valid += d.series.scoreGroup(d, g, nowT, latest, out[off:off+n], off, sc)
 		off += n
 	}
-	if !sc.embedded {
-		d.metrics.latency[SourceHeuristic].Observe(time.Since(start).Seconds())
-	}
+	heurTime := time.Since(start)
 	if valid < total {
 		d.countErrors(out)
 	}
+	heuristic := false // the heuristic answered some sample
 	switch {
 	case !allowed && gerr != nil && valid > 0:
 		d.fallback(out, d.opts.rejectReason(gerr), valid)
+		heuristic = true
 	case !allowed:
 		// Nothing valid to ask about (all groups malformed or rejected).
 	case valid == 0:
@@ -195,10 +197,17 @@ func (d *Detector) Score(ctx context.Context, dst []Verdict, groups []Group) []V
 	case d.model == nil && !sc.embedded: // the caller was gone before the pass
 		d.gate.Done(ticket, errCallerGone)
 		d.modelFailed(ctx, out, ctx.Err(), valid)
+		heuristic = true
 	case d.model == nil:
-		d.finishEmbedded(ctx, ticket, start, out, sc, valid)
+		heuristic = d.finishEmbedded(ctx, ticket, start, out, sc, valid)
 	default:
-		d.askModel(ctx, ticket, groups, out, sc, valid, stamped)
+		heuristic = d.askModel(ctx, ticket, groups, out, sc, valid, stamped)
+	}
+	// The heuristic's latency counts the batches it answered some sample
+	// of; an embedded pass scores both detectors at once and counts as
+	// the model's, and a batch with no valid sample as neither's.
+	if heuristic && !sc.embedded {
+		d.metrics.latency[SourceHeuristic].Observe(heurTime.Seconds())
 	}
 	return dst
 }
@@ -235,8 +244,9 @@ func (d *Detector) allow(ctx context.Context, groups []Group, sc *scratch) (tick
 // askModel asks the remote model about the valid samples of series this
 // call claimed; samples of series busy in another call keep their
 // heuristic verdicts (ReasonSeriesBusy). stamped says every group carries
-// its own timestamps; otherwise the model gets the receive times.
-func (d *Detector) askModel(ctx context.Context, ticket uint64, groups []Group, out []Verdict, sc *scratch, valid int, stamped bool) {
+// its own timestamps; otherwise the model gets the receive times. It
+// reports whether the heuristic answered any sample.
+func (d *Detector) askModel(ctx context.Context, ticket uint64, groups []Group, out []Verdict, sc *scratch, valid int, stamped bool) (heuristic bool) {
 	defer d.series.release(sc.claims, sc.ticket)
 	if sc.busy > 0 {
 		d.countBusy(out, sc.busy)
@@ -244,7 +254,8 @@ func (d *Detector) askModel(ctx context.Context, ticket uint64, groups []Group, 
 	}
 	if valid == 0 {
 		d.gate.Done(ticket, errCallerGone) // the model was not exercised
-		return
+		d.metrics.fallbackBatches.Inc()
+		return true
 	}
 	in, compacted := groups, valid < len(out) || !stamped
 	if compacted {
@@ -254,24 +265,16 @@ func (d *Detector) askModel(ctx context.Context, ticket uint64, groups []Group, 
 
 	start := time.Now()
 	err := d.predict(ctx, start, in, sc.preds)
+	if err == nil {
+		err = checkOutput(sc.preds[:valid])
+	}
 	d.gate.Done(ticket, gateErr(ctx, err))
 	if err != nil {
 		d.modelFailed(ctx, out, err, valid)
-		return
+		return true
 	}
 	d.metrics.latency[SourceModel].Observe(time.Since(start).Seconds())
-	d.apply(out, sc, valid, compacted)
-}
-
-// modelFailed falls the batch back to the heuristic after a failed model
-// call (or embedded pass).
-func (d *Detector) modelFailed(ctx context.Context, out []Verdict, err error, valid int) {
-	reason := ReasonModelError
-	if errors.Is(err, context.DeadlineExceeded) {
-		reason = ReasonModelTimeout
-	}
-	d.opts.logger.DebugContext(ctx, "model call failed", "err", err, "samples", valid)
-	d.fallback(out, reason, valid)
+	return d.apply(out, sc, valid, compacted, sc.busy > 0)
 }
 
 // predict calls the model under its own deadline, ModelTimeout from start,
@@ -307,8 +310,10 @@ func gateErr(ctx context.Context, err error) error {
 	return err
 }
 
-// apply merges the model's predictions into the heuristic verdicts.
-func (d *Detector) apply(out []Verdict, sc *scratch, valid int, compacted bool) {
+// apply merges the model's predictions (checked by checkOutput) into the
+// heuristic verdicts and reports whether the heuristic kept any: samples
+// warming up, or busy ones (busy: counted by the caller already).
+func (d *Detector) apply(out []Verdict, sc *scratch, valid int, compacted, busy bool) (heuristic bool) {
 	var fromModel, anomalies, warming int
 	for j, p := range sc.preds[:valid] {
 		i := j
@@ -321,9 +326,13 @@ func (d *Detector) apply(out []Verdict, sc *scratch, valid int, compacted bool) 
 			warming++
 			continue
 		}
-		v.Source, v.Reason, v.Score = SourceModel, ReasonNone, clamp01(p.Score)
-		// An operating-limit violation is an anomaly whatever the model says.
-		v.Anomaly = p.Anomaly || v.LimitViolation
+		v.Source, v.Reason, v.Score, v.Anomaly = SourceModel, ReasonNone, p.Score, p.Anomaly
+		if v.LimitViolation {
+			// One rule on both paths (the heuristic scores a violation 1):
+			// an operating-limit violation is an anomaly of the highest
+			// score whatever the model says.
+			v.Score, v.Anomaly = 1, true
+		}
 		fromModel++
 		if v.Anomaly {
 			anomalies++
@@ -335,6 +344,10 @@ func (d *Detector) apply(out []Verdict, sc *scratch, valid int, compacted bool) 
 		d.countHeuristic(out, warming)
 		d.metrics.fallbackSamples[ReasonWarmingUp].Add(float64(warming))
 	}
+	if warming > 0 || busy {
+		d.metrics.fallbackBatches.Inc()
+	}
+	return warming > 0 || busy
 }
 
 // fallback keeps the heuristic verdicts already in out and says why.
@@ -409,15 +422,4 @@ func growPreds(s []Prediction, n int) []Prediction {
 	s = s[:n]
 	clear(s)
 	return s
-}
-
-func clamp01(x float64) float64 {
-	switch {
-	case x > 1:
-		return 1
-	case x >= 0:
-		return x
-	default: // negative or NaN from a misbehaving model
-		return 0
-	}
 }

@@ -46,17 +46,21 @@ func (st *seriesTable[M]) predict(m *M, ts int64, v float64, p *scratch) (pr Pre
 
 // finishEmbedded settles a pass that scored the embedded model in the
 // series entries: as for a remote call, a panic or an overrun is a model
-// failure and the batch keeps its heuristic verdicts.
-func (d *Detector) finishEmbedded(ctx context.Context, ticket uint64, start time.Time, out []Verdict, sc *scratch, valid int) {
+// failure and the batch keeps its heuristic verdicts. It reports whether
+// the heuristic answered any sample.
+func (d *Detector) finishEmbedded(ctx context.Context, ticket uint64, start time.Time, out []Verdict, sc *scratch, valid int) (heuristic bool) {
 	err := sc.err
 	if err == nil && ctx.Err() == nil && time.Since(start) > d.cfg.ModelTimeout {
 		err = context.DeadlineExceeded
 	}
+	if err == nil {
+		err = checkOutput(sc.preds)
+	}
 	d.gate.Done(ticket, gateErr(ctx, err))
 	if err != nil {
 		d.modelFailed(ctx, out, err, valid)
-		return
+		return true
 	}
 	d.metrics.latency[SourceModel].Observe(time.Since(start).Seconds())
-	d.apply(out, sc, valid, true)
+	return d.apply(out, sc, valid, true, false)
 }

@@ -13,6 +13,7 @@ type metrics struct {
 	anomalies       [3]prometheus.Counter  // by Source
 	latency         [3]prometheus.Observer // by Source
 	fallbackBatches prometheus.Counter
+	invalidOutputs  prometheus.Counter
 	fallbackSamples [numReasons]prometheus.Counter
 	sampleErrors    [numErrorCodes]prometheus.Counter
 }
@@ -29,7 +30,7 @@ func newMetrics(reg prometheus.Registerer, seriesCount func() float64) *metrics 
 	}, []string{"detector_type"})
 	latency := f.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "astraguard_anomaly_detection_latency_seconds",
-		Help:    "Time to score one batch, by detector.",
+		Help:    "Time one detector took on a batch it answered at least one sample of: the model call, or the heuristic's scoring.",
 		Buckets: []float64{5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 1},
 	}, []string{"detector_type"})
 	reasons := f.NewCounterVec(prometheus.CounterOpts{
@@ -48,7 +49,11 @@ func newMetrics(reg prometheus.Registerer, seriesCount func() float64) *metrics 
 	m := &metrics{
 		fallbackBatches: f.NewCounter(prometheus.CounterOpts{
 			Name: "astraguard_anomaly_model_fallback_activations_total",
-			Help: "Batches (model calls) that fell back to the heuristic.",
+			Help: "Batches in which the heuristic answered at least one sample instead of the model, for any reason (breaker, model error, timeout or invalid output, warm-up).",
+		}),
+		invalidOutputs: f.NewCounter(prometheus.CounterOpts{
+			Name: "astraguard_anomaly_model_invalid_outputs_total",
+			Help: "Model calls whose output was unusable (a score NaN, infinite or outside [0, 1]; outputs of the wrong name, datatype, shape or count); each is a model failure.",
 		}),
 	}
 	for _, s := range []Source{SourceModel, SourceHeuristic} {

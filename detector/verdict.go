@@ -36,18 +36,19 @@ type Reason uint8
 
 // Fallback reasons. Their order matches the API's FallbackReason enum.
 const (
-	ReasonNone         Reason = iota // the model answered
-	ReasonBreakerOpen                // the breaker is open
-	ReasonForcedOpen                 // an operator forced the breaker open
-	ReasonProbeLimit                 // half-open and all probe slots are taken
-	ReasonModelError                 // the model call failed
-	ReasonModelTimeout               // the model missed its deadline
-	ReasonWarmingUp                  // the model is still learning the series
-	ReasonSeriesBusy                 // another call had this series at the remote model
+	ReasonNone               Reason = iota // the model answered
+	ReasonBreakerOpen                      // the breaker is open
+	ReasonForcedOpen                       // an operator forced the breaker open
+	ReasonProbeLimit                       // half-open and all probe slots are taken
+	ReasonModelError                       // the model call failed
+	ReasonModelTimeout                     // the model missed its deadline
+	ReasonWarmingUp                        // the model is still learning the series
+	ReasonSeriesBusy                       // another call had this series at the remote model
+	ReasonModelInvalidOutput               // the model's output was unusable (ErrInvalidOutput)
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"none", "breaker_open", "forced_open", "probe_limit", "model_error", "model_timeout", "warming_up", "series_busy"}
+var reasonNames = [numReasons]string{"none", "breaker_open", "forced_open", "probe_limit", "model_error", "model_timeout", "warming_up", "series_busy", "model_invalid_output"}
 
 // String returns the metric label value of r.
 func (r Reason) String() string {

@@ -4,20 +4,20 @@ import (
 	"context"
 	"errors"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/astraguard/astraguard/breaker"
 )
 
 var _ breaker.Classifier = Classify
 
-// Classify maps a gRPC client error to an Outcome: nil is a Success; the
-// codes Unavailable, Internal, Unknown, DataLoss, ResourceExhausted and
-// DeadlineExceeded, and context.DeadlineExceeded, are Failures;
-// context.Canceled, codes.Canceled and every other code are Ignored. An error
-// that is not a gRPC status has code Unknown and so is a Failure. Use it as
-// breaker.WithClassifier(breakergrpc.Classify).
+// Classify maps a gRPC client error to an Outcome: nil (and a status with
+// code OK) is a Success; context.Canceled anywhere in the chain (the caller
+// gave up: see ClassifyCall) is Ignored; every other error is a Failure,
+// whatever its code: Unavailable, DeadlineExceeded and Internal, and equally
+// NotFound, Unimplemented, InvalidArgument, FailedPrecondition,
+// Unauthenticated or PermissionDenied, because the breaker guards a
+// dependency that the service calls with requests of its own making, so a
+// rejection of one says the dependency (its deployment, its model, its
+// credentials) is unusable. Use it as breaker.WithClassifier(Classify).
 func Classify(err error) breaker.Outcome {
 	switch {
 	case err == nil:
@@ -27,12 +27,7 @@ func Classify(err error) breaker.Outcome {
 	case errors.Is(err, context.Canceled):
 		return breaker.Ignored
 	}
-	switch status.Code(err) {
-	case codes.Unavailable, codes.Internal, codes.Unknown, codes.DataLoss,
-		codes.ResourceExhausted, codes.DeadlineExceeded:
-		return breaker.Failure
-	}
-	return breaker.Ignored
+	return breaker.Failure // status.Code(err) is not OK: a non-nil status error never has code OK
 }
 
 // ClassifyCall is Classify for a call made on behalf of callerCtx: once the

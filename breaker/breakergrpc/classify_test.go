@@ -29,14 +29,21 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("predict: %w", context.DeadlineExceeded), breaker.Failure},
 		{fmt.Errorf("predict: %w", status.Error(codes.Unavailable, "down")), breaker.Failure},
 		{errors.New("not a status"), breaker.Failure},
-		{status.Error(codes.Canceled, "bye"), breaker.Ignored},
+		// A Canceled status the caller did not cause (its ctx error is not
+		// in the chain) is the server's doing.
+		{status.Error(codes.Canceled, "bye"), breaker.Failure},
 		{context.Canceled, breaker.Ignored},
 		{fmt.Errorf("predict: %w", context.Canceled), breaker.Ignored},
-		{status.Error(codes.InvalidArgument, "bad"), breaker.Ignored},
-		{status.Error(codes.NotFound, "no model"), breaker.Ignored},
-		{status.Error(codes.PermissionDenied, "no"), breaker.Ignored},
-		{status.Error(codes.FailedPrecondition, "no"), breaker.Ignored},
-		{status.Error(codes.Unimplemented, "no"), breaker.Ignored},
+		{fmt.Errorf("infer: %w: %w", status.Error(codes.Canceled, "x"), context.Canceled), breaker.Ignored},
+		// The service's own well-formed call rejected: the dependency is
+		// unusable, so these count as failures too.
+		{status.Error(codes.InvalidArgument, "bad"), breaker.Failure},
+		{status.Error(codes.NotFound, "no model"), breaker.Failure},
+		{status.Error(codes.PermissionDenied, "no"), breaker.Failure},
+		{status.Error(codes.Unauthenticated, "who"), breaker.Failure},
+		{status.Error(codes.FailedPrecondition, "no"), breaker.Failure},
+		{status.Error(codes.Unimplemented, "no"), breaker.Failure},
+		{status.Error(codes.AlreadyExists, "no"), breaker.Failure},
 		{status.Error(codes.OK, ""), breaker.Success},
 	}
 	for _, tt := range tests {
@@ -62,7 +69,8 @@ func TestClassifyCall(t *testing.T) {
 		{"unavailable after caller gave up", done, status.Error(codes.Unavailable, "x"), breaker.Ignored},
 		{"success after caller gave up", done, nil, breaker.Success},
 		{"unavailable while caller waits", live, status.Error(codes.Unavailable, "x"), breaker.Failure},
-		{"invalid argument", live, status.Error(codes.InvalidArgument, "x"), breaker.Ignored},
+		{"invalid argument", live, status.Error(codes.InvalidArgument, "x"), breaker.Failure},
+		{"not found after caller gave up", done, status.Error(codes.NotFound, "x"), breaker.Ignored},
 	}
 	for _, tt := range tests {
 		if got := breakergrpc.ClassifyCall(tt.ctx, tt.err); got != tt.want {

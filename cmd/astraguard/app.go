@@ -33,19 +33,20 @@ const modelBreaker = "model"
 
 // app is the wired service.
 type app struct {
-	cfg      config
-	logger   *slog.Logger
-	reg      *prometheus.Registry
-	srv      *server.Server
-	closers  []func() error
-	ready    atomic.Bool
-	recheck  chan struct{} // model readiness re-checks asked for by the breaker
-	checker  readyChecker  // nil for the embedded model
-	det      *detector.Detector
-	grpcLis  net.Listener
-	httpLis  net.Listener
-	adminLis net.Listener // nil unless --admin-addr
-	httpTLS  *tls.Config  // nil: plaintext HTTP
+	cfg       config
+	logger    *slog.Logger
+	reg       *prometheus.Registry
+	srv       *server.Server
+	closers   []func() error
+	ready     atomic.Bool
+	recheck   chan struct{} // model readiness re-checks asked for by the breaker
+	checker   readyChecker  // nil for the embedded model
+	det       *detector.Detector
+	modelGate *breaker.Breaker
+	grpcLis   net.Listener
+	httpLis   net.Listener
+	adminLis  net.Listener // nil unless --admin-addr
+	httpTLS   *tls.Config  // nil: plaintext HTTP
 }
 
 func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
@@ -93,6 +94,7 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	}
 	a.reg.MustRegister(breakerprom.NewCollector(breakers))
 	gate := breakers.Breaker(modelBreaker)
+	a.modelGate = gate
 
 	loadErrors := promauto.With(a.reg).NewCounter(prometheus.CounterOpts{
 		Name: "astraguard_anomaly_model_load_errors_total",
@@ -203,13 +205,7 @@ func (a *app) httpHandler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !a.ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = io.WriteString(w, "ready\n")
-	})
+	mux.HandleFunc("GET /readyz", a.readyz)
 	return mux
 }
 

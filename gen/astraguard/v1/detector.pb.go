@@ -95,6 +95,10 @@ const (
 	// Another call had this series at the remote model; answering from the
 	// heuristic keeps the model's view of the series in time order.
 	FallbackReason_FALLBACK_REASON_SERIES_BUSY FallbackReason = 7
+	// The model answered with output the service cannot use (a score that is
+	// NaN, infinite or outside [0, 1], or outputs of the wrong name, datatype,
+	// shape or count); it counts as a model failure.
+	FallbackReason_FALLBACK_REASON_MODEL_INVALID_OUTPUT FallbackReason = 8
 )
 
 // Enum value maps for FallbackReason.
@@ -108,16 +112,18 @@ var (
 		5: "FALLBACK_REASON_MODEL_TIMEOUT",
 		6: "FALLBACK_REASON_WARMING_UP",
 		7: "FALLBACK_REASON_SERIES_BUSY",
+		8: "FALLBACK_REASON_MODEL_INVALID_OUTPUT",
 	}
 	FallbackReason_value = map[string]int32{
-		"FALLBACK_REASON_UNSPECIFIED":   0,
-		"FALLBACK_REASON_BREAKER_OPEN":  1,
-		"FALLBACK_REASON_FORCED_OPEN":   2,
-		"FALLBACK_REASON_PROBE_LIMIT":   3,
-		"FALLBACK_REASON_MODEL_ERROR":   4,
-		"FALLBACK_REASON_MODEL_TIMEOUT": 5,
-		"FALLBACK_REASON_WARMING_UP":    6,
-		"FALLBACK_REASON_SERIES_BUSY":   7,
+		"FALLBACK_REASON_UNSPECIFIED":          0,
+		"FALLBACK_REASON_BREAKER_OPEN":         1,
+		"FALLBACK_REASON_FORCED_OPEN":          2,
+		"FALLBACK_REASON_PROBE_LIMIT":          3,
+		"FALLBACK_REASON_MODEL_ERROR":          4,
+		"FALLBACK_REASON_MODEL_TIMEOUT":        5,
+		"FALLBACK_REASON_WARMING_UP":           6,
+		"FALLBACK_REASON_SERIES_BUSY":          7,
+		"FALLBACK_REASON_MODEL_INVALID_OUTPUT": 8,
 	}
 )
 
@@ -867,7 +873,7 @@ const file_astraguard_v1_detector_proto_rawDesc = "" +
 	"\x06Source\x12\x16\n" +
 	"\x12SOURCE_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fSOURCE_MODEL\x10\x01\x12\x14\n" +
-	"\x10SOURCE_HEURISTIC\x10\x02*\x9a\x02\n" +
+	"\x10SOURCE_HEURISTIC\x10\x02*\xc4\x02\n" +
 	"\x0eFallbackReason\x12\x1f\n" +
 	"\x1bFALLBACK_REASON_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cFALLBACK_REASON_BREAKER_OPEN\x10\x01\x12\x1f\n" +
@@ -876,7 +882,8 @@ const file_astraguard_v1_detector_proto_rawDesc = "" +
 	"\x1bFALLBACK_REASON_MODEL_ERROR\x10\x04\x12!\n" +
 	"\x1dFALLBACK_REASON_MODEL_TIMEOUT\x10\x05\x12\x1e\n" +
 	"\x1aFALLBACK_REASON_WARMING_UP\x10\x06\x12\x1f\n" +
-	"\x1bFALLBACK_REASON_SERIES_BUSY\x10\a*\xc3\x02\n" +
+	"\x1bFALLBACK_REASON_SERIES_BUSY\x10\a\x12(\n" +
+	"$FALLBACK_REASON_MODEL_INVALID_OUTPUT\x10\b*\xc3\x02\n" +
 	"\x0fSampleErrorCode\x12!\n" +
 	"\x1dSAMPLE_ERROR_CODE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cSAMPLE_ERROR_CODE_NOT_FINITE\x10\x01\x12'\n" +
