@@ -22,8 +22,13 @@
 //
 // Outputs have the shape of the value input. Inputs may be sent in the
 // typed contents or in raw_input_contents (little-endian; BYTES elements
-// each prefixed by a 4-byte little-endian length, as Triton does); outputs
-// are always typed contents. A request may list the outputs it wants.
+// each prefixed by a 4-byte little-endian length, as Triton does). Outputs
+// come in raw_output_contents by default, as Triton always answers over
+// gRPC and as its clients read FP64 and BOOL outputs (FP64: 8 little-endian
+// bytes per element; BOOL: one byte, 0 or 1); a request parameter
+// "binary_data_output": false, or "binary_data": false on a requested
+// output, asks for typed contents instead (for every output: one form per
+// response). A request may list the outputs it wants.
 //
 // Instead of a series_id input, a request may name one series for all its
 // samples with Triton's sequence-batching request parameters:

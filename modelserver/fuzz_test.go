@@ -49,8 +49,8 @@ func FuzzModelInfer(f *testing.F) {
 			return
 		}
 		for _, o := range resp.GetOutputs() {
-			c := o.GetContents()
-			if n := len(c.GetFp64Contents()) + len(c.GetBoolContents()); n != len(vs) {
+			scores, flags := output(t, resp, o.GetName())
+			if n := len(scores) + len(flags); n != len(vs) {
 				t.Fatalf("output %q has %d elements for %d values", o.GetName(), n, len(vs))
 			}
 		}

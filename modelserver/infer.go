@@ -2,6 +2,8 @@ package modelserver
 
 import (
 	"context"
+	"encoding/binary"
+	"math"
 	"time"
 
 	"google.golang.org/grpc/status"
@@ -90,27 +92,55 @@ func (s *Server) response(req *inference.ModelInferRequest, b *batch, res []mode
 		},
 	}
 	for _, name := range b.outputs {
-		c := &inference.InferTensorContents{}
 		datatype := "BOOL"
-		switch name {
-		case OutputScore:
+		if name == OutputScore {
 			datatype = "FP64"
-			c.Fp64Contents = make([]float64, len(res))
-			for i, r := range res {
-				c.Fp64Contents[i] = r.Score
-			}
-		case OutputAnomaly, OutputWarm:
-			c.BoolContents = make([]bool, len(res))
-			for i, r := range res {
-				c.BoolContents[i] = r.Warm
-				if name == OutputAnomaly {
-					c.BoolContents[i] = r.Anomaly
-				}
-			}
 		}
-		resp.Outputs = append(resp.Outputs, &inference.ModelInferResponse_InferOutputTensor{
-			Name: name, Datatype: datatype, Shape: b.shape, Contents: c,
-		})
+		o := &inference.ModelInferResponse_InferOutputTensor{Name: name, Datatype: datatype, Shape: b.shape}
+		if b.typed {
+			o.Contents = typedOutput(name, res)
+		} else {
+			resp.RawOutputContents = append(resp.RawOutputContents, rawOutput(name, res))
+		}
+		resp.Outputs = append(resp.Outputs, o)
 	}
 	return resp
+}
+
+// rawOutput encodes one output as Triton does: FP64 as 8 little-endian
+// bytes per element, BOOL as one byte (0 or 1).
+func rawOutput(name string, res []model.Result) []byte {
+	if name == OutputScore {
+		b := make([]byte, 8*len(res))
+		for i, r := range res {
+			binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(r.Score))
+		}
+		return b
+	}
+	b := make([]byte, len(res))
+	for i, r := range res {
+		if (name == OutputAnomaly && r.Anomaly) || (name == OutputWarm && r.Warm) {
+			b[i] = 1
+		}
+	}
+	return b
+}
+
+func typedOutput(name string, res []model.Result) *inference.InferTensorContents {
+	c := &inference.InferTensorContents{}
+	if name == OutputScore {
+		c.Fp64Contents = make([]float64, len(res))
+		for i, r := range res {
+			c.Fp64Contents[i] = r.Score
+		}
+		return c
+	}
+	c.BoolContents = make([]bool, len(res))
+	for i, r := range res {
+		c.BoolContents[i] = r.Warm
+		if name == OutputAnomaly {
+			c.BoolContents[i] = r.Anomaly
+		}
+	}
+	return c
 }

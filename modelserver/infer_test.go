@@ -73,13 +73,35 @@ func ramp(n int) []float64 {
 
 func warm(t *testing.T, resp *inference.ModelInferResponse) []bool {
 	t.Helper()
-	for _, o := range resp.GetOutputs() {
-		if o.GetName() == "warm" {
-			return o.GetContents().GetBoolContents()
+	_, flags := output(t, resp, "warm")
+	return flags
+}
+
+// output decodes the named output from either form: raw_output_contents
+// (the default) or typed contents.
+func output(t *testing.T, resp *inference.ModelInferResponse, name string) (scores []float64, flags []bool) {
+	t.Helper()
+	raw := resp.GetRawOutputContents()
+	for i, o := range resp.GetOutputs() {
+		if o.GetName() != name {
+			continue
 		}
+		if len(raw) == 0 {
+			return o.GetContents().GetFp64Contents(), o.GetContents().GetBoolContents()
+		}
+		if o.GetDatatype() == "FP64" {
+			for b := raw[i]; len(b) >= 8; b = b[8:] {
+				scores = append(scores, math.Float64frombits(binary.LittleEndian.Uint64(b)))
+			}
+			return scores, nil
+		}
+		for _, c := range raw[i] {
+			flags = append(flags, c != 0)
+		}
+		return nil, flags
 	}
-	t.Fatalf("response has no warm output: %v", resp)
-	return nil
+	t.Fatalf("response has no %s output: %v", name, resp)
+	return nil, nil
 }
 
 func TestModelInferValidation(t *testing.T) {
@@ -231,7 +253,8 @@ func TestOutputsAndEcho(t *testing.T) {
 	r := seqReq("a", 1, 2)
 	r.Id = "abc"
 	r.Inputs[0].Shape = []int64{1, 2}
-	r.Outputs = []*inference.ModelInferRequest_InferRequestedOutputTensor{{Name: "warm"}, {Name: "score"}}
+	r.Outputs = []*inference.ModelInferRequest_InferRequestedOutputTensor{{Name: "warm"}, {Name: "score",
+		Parameters: map[string]*inference.InferParameter{"binary_data": boolParam(false)}}}
 	got, err := s.ModelInfer(t.Context(), r)
 	if err != nil {
 		t.Fatalf("ModelInfer() = %v", err)

@@ -18,6 +18,7 @@ type batch struct {
 	seq        string
 	start, end bool
 	outputs    []string // requested outputs, in order
+	typed      bool     // answer in typed contents, not raw_output_contents
 }
 
 // parse validates req against the layout; every error is InvalidArgument.
@@ -74,6 +75,13 @@ func (b *batch) parseParams(p map[string]*inference.InferParameter) error {
 			}
 			*dst = c.BoolParam
 		}
+	}
+	if v, ok := p[ParamBinaryDataOutput]; ok {
+		c, ok := v.GetParameterChoice().(*inference.InferParameter_BoolParam)
+		if !ok {
+			return invalid("parameter %q must be a bool", ParamBinaryDataOutput)
+		}
+		b.typed = !c.BoolParam
 	}
 	if (b.start || b.end) && b.seq == "" {
 		return invalid("parameters %q and %q need %q", ParamSequenceStart, ParamSequenceEnd, ParamSequenceID)
@@ -207,6 +215,16 @@ func (b *batch) parseOutputs(req []*inference.ModelInferRequest_InferRequestedOu
 		switch o.GetName() {
 		case OutputScore, OutputAnomaly, OutputWarm:
 			b.outputs = append(b.outputs, o.GetName())
+			if v, ok := o.GetParameters()[ParamBinaryData]; ok {
+				c, ok := v.GetParameterChoice().(*inference.InferParameter_BoolParam)
+				if !ok {
+					return invalid("output %q: parameter %q must be a bool", o.GetName(), ParamBinaryData)
+				}
+				// One form per response: raw_output_contents is indexed
+				// like outputs, so any output asking for typed contents
+				// gets them for all.
+				b.typed = b.typed || !c.BoolParam
+			}
 		default:
 			return invalid("unknown output %q: want %q, %q or %q", o.GetName(), OutputScore, OutputAnomaly, OutputWarm)
 		}

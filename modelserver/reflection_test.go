@@ -80,7 +80,7 @@ func TestStockJSONRequestThroughReflection(t *testing.T) {
 
 	got, err := call(`{"model_name":"astraguard-anomaly","id":"req-7",
 		"inputs":[{"name":"value","datatype":"FP64","shape":[3],"contents":{"fp64_contents":[1,2,3]}}],
-		"parameters":{"sequence_id":{"string_param":"sat1/voltage"}}}`)
+		"parameters":{"sequence_id":{"string_param":"sat1/voltage"},"binary_data_output":{"bool_param":false}}}`)
 	if err != nil {
 		t.Fatalf("ModelInfer() = %v", err)
 	}

@@ -33,6 +33,14 @@ const (
 	ParamSequenceStart = "sequence_start"
 	ParamSequenceEnd   = "sequence_end"
 	ParamInstanceID    = "instance_id"
+
+	// ParamBinaryDataOutput (request, bool) false asks for typed output
+	// contents; ParamBinaryData (requested output, bool) false does the
+	// same for one output, and then for all of them. Both are the names
+	// Triton's clients use. The default is raw_output_contents, as Triton
+	// always answers over gRPC.
+	ParamBinaryDataOutput = "binary_data_output"
+	ParamBinaryData       = "binary_data"
 )
 
 // Config tunes a Server. The zero value works.
