@@ -37,6 +37,15 @@
 // (bool) forgets it after. So a stock client can send just a "value" tensor
 // and a sequence_id.
 //
+// A request with an id is idempotent: the answer to a request seen in the
+// last 30s with the same id and the same content is remembered (at most
+// 4096 answers and about 2^20 samples of them, oldest dropped first), and a
+// resent copy gets it again without touching any series' state, so a
+// client retrying a call whose answer was lost (gRPC's retry on
+// UNAVAILABLE) never makes the model learn samples twice. A copy arriving
+// while the first is still scored waits for its answer. Requests without
+// an id are applied every time.
+//
 // Every response carries the string parameter "instance_id", random per
 // Server, so clients can tell that the server restarted and lost its
 // state (detector/oip logs and counts it).

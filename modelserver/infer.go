@@ -13,7 +13,9 @@ import (
 )
 
 // ModelInfer scores the request's samples (see the package comment for the
-// layout) and echoes its id. Invalid requests change no state.
+// layout) and echoes its id. Invalid requests change no state, and a
+// request repeating a recent one (same id, same content) gets the same
+// answer without being applied again.
 func (s *Server) ModelInfer(ctx context.Context, req *inference.ModelInferRequest) (*inference.ModelInferResponse, error) {
 	if err := s.checkModel(req.GetModelName(), req.GetModelVersion()); err != nil {
 		return nil, err
@@ -27,6 +29,26 @@ func (s *Server) ModelInfer(ctx context.Context, req *inference.ModelInferReques
 		// without anyone seeing the verdicts.
 		return nil, status.FromContextError(err).Err()
 	}
+	if req.GetId() == "" {
+		return s.answer(ctx, req, b)
+	}
+	// A request id makes the call idempotent: a resent request (its first
+	// answer lost on the way back) gets the first answer again and leaves
+	// the series state alone.
+	resp, e, err := s.replays.begin(ctx, req.GetId(), s.replays.fingerprint(req, b), len(b.values), s.opts.now())
+	switch {
+	case err != nil:
+		return nil, status.FromContextError(err).Err()
+	case resp != nil:
+		s.opts.logger.DebugContext(ctx, "resent request answered from memory", "id", req.GetId())
+		return resp, nil
+	}
+	resp, err = s.answer(ctx, req, b)
+	s.replays.finish(e, resp)
+	return resp, err
+}
+
+func (s *Server) answer(ctx context.Context, req *inference.ModelInferRequest, b *batch) (*inference.ModelInferResponse, error) {
 	res, err := s.score(ctx, b)
 	if err != nil {
 		return nil, err

@@ -125,11 +125,12 @@ func WithNow(now func() time.Time) Option {
 type Server struct {
 	inference.UnimplementedGRPCInferenceServiceServer
 
-	tmpl   *model.Template
-	series *store.Table[model.Detector]
-	cfg    Config
-	opts   options
-	ready  atomic.Bool
+	tmpl    *model.Template
+	series  *store.Table[model.Detector]
+	cfg     Config
+	opts    options
+	ready   atomic.Bool
+	replays *replays
 }
 
 // New returns a ready Server scoring with the model made from t, keeping
@@ -153,7 +154,7 @@ func New(t *model.Template, cfg Config, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new model server: %w", err)
 	}
-	s := &Server{tmpl: t, series: series, cfg: cfg, opts: o}
+	s := &Server{tmpl: t, series: series, cfg: cfg, opts: o, replays: newReplays()}
 	s.opts.logger = s.opts.logger.With("component", "modelserver")
 	s.ready.Store(true)
 	return s, nil

@@ -27,6 +27,8 @@ type Client struct {
 	opts options
 
 	requests sync.Pool // *request
+	ids      requestIDs
+	calls    atomic.Uint64
 
 	instance atomic.Pointer[string] // last instance_id seen; nil before the first
 	restarts atomic.Uint64
@@ -42,14 +44,15 @@ func New(conn grpc.ClientConnInterface, cfg Config, opts ...Option) (*Client, er
 	if err != nil {
 		return nil, fmt.Errorf("new oip client: %w", err)
 	}
-	c := &Client{rpc: inference.NewGRPCInferenceServiceClient(conn), cfg: cfg, opts: evaluateOptions(opts)}
+	c := &Client{rpc: inference.NewGRPCInferenceServiceClient(conn), cfg: cfg, opts: evaluateOptions(opts), ids: newRequestIDs()}
 	c.opts.logger = c.opts.logger.With("component", "oip", "model", cfg.ModelName)
 	c.requests.New = func() any { return newRequest(cfg) }
 	return c, nil
 }
 
-// Predict scores all samples of in with ONE ModelInfer call (retried as
-// Config.Retry allows) and fills out[i] for the i-th sample across groups.
+// Predict scores all samples of in with ONE ModelInfer call, under a
+// request id of its own (gRPC may resend it: see ServiceConfig), and fills
+// out[i] for the i-th sample across groups.
 // Every group must carry one timestamp per value. Errors keep the gRPC
 // status code (status.Code(err)); a malformed response wraps
 // ErrBadResponse; when ctx ended the error also wraps ctx.Err().

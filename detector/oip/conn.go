@@ -26,7 +26,8 @@ const (
 
 // NewConn returns a *grpc.ClientConn for addr (a grpc.NewClient target,
 // e.g. "dns:///model:8001" or "localhost:8001") with keepalive, a short
-// reconnect backoff and plaintext transport credentials; opts are applied
+// reconnect backoff, ServiceConfig's retry policy and throttling, and
+// plaintext transport credentials; opts are applied
 // after these defaults, so a caller passes
 // grpc.WithTransportCredentials(credentials.NewTLS(cfg)) to use TLS or
 // mutual TLS (cmd/astraguard builds cfg with internal/tlsconf.Client from
@@ -44,6 +45,7 @@ func NewConn(addr string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 			MinConnectTimeout: 5 * time.Second,
 		}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
+		grpc.WithDefaultServiceConfig(ServiceConfig),
 	}
 	conn, err := grpc.NewClient(addr, append(base, opts...)...)
 	if err != nil {

@@ -42,9 +42,15 @@
 // context also matches context.Canceled or context.DeadlineExceeded with
 // errors.Is, as does a DeadlineExceeded status (the deadline travels with
 // the call, so the server may see it expire first). Breakers classify by
-// both. Transient failures (Unavailable, Aborted and, if enabled,
-// ResourceExhausted) are retried with exponential backoff and full jitter,
-// but only while the call's deadline leaves room for the next wait.
+// both. Malformed responses wrap ErrBadResponse, which wraps
+// detector.ErrInvalidOutput.
+//
+// The Client does not retry by itself: NewConn installs ServiceConfig, with
+// which gRPC resends an UNAVAILABLE ModelInfer (3 attempts in all, inside
+// the call's deadline) unless its retry throttle says the server is failing
+// too often. UNAVAILABLE can follow a call the server applied, so every
+// call carries a ModelInferRequest id of its own and astraguard-model
+// answers a resent id from memory instead of learning its samples twice.
 //
 // CheckReady asks ServerReady, ModelReady and ModelMetadata and verifies the
 // model's declared inputs and outputs match the layout above. The caller

@@ -1,10 +1,6 @@
 package oip
 
-import (
-	"log/slog"
-	"math/rand/v2"
-	"time"
-)
+import "log/slog"
 
 // Counter is the part of prometheus.Counter the Client uses.
 type Counter interface{ Inc() }
@@ -16,13 +12,11 @@ type options struct {
 	logger     *slog.Logger
 	loadErrors Counter
 	restarts   Counter
-	jitter     func(max time.Duration) time.Duration
 }
 
 func evaluateOptions(opts []Option) options {
 	o := options{
 		logger: slog.New(slog.DiscardHandler),
-		jitter: fullJitter,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -51,22 +45,4 @@ func WithLoadErrors(c Counter) Option {
 // Default: none.
 func WithRestartCounter(c Counter) Option {
 	return func(o *options) { o.restarts = c }
-}
-
-// WithJitter replaces the backoff jitter source: jitter(max) must return a
-// wait in [0, max]. Default: uniform in [0, max). Tests make it
-// deterministic.
-func WithJitter(jitter func(max time.Duration) time.Duration) Option {
-	return func(o *options) {
-		if jitter != nil {
-			o.jitter = jitter
-		}
-	}
-}
-
-func fullJitter(max time.Duration) time.Duration {
-	if max <= 0 {
-		return 0
-	}
-	return time.Duration(rand.Int64N(int64(max)))
 }

@@ -21,7 +21,7 @@ func TestModelServerRestart(t *testing.T) {
 	stopA := serveOn(t, &l, newModelServer(t, modelserver.Config{}, modelserver.WithInstanceID("A")))
 	conn := bufConn(t, &l, grpc.WithDefaultCallOptions(grpc.WaitForReady(true)))
 	var restarts counter
-	c := newClient(t, conn, oip.Config{}, oip.WithJitter(noJitter), oip.WithRestartCounter(&restarts))
+	c := newClient(t, conn, oip.Config{}, oip.WithRestartCounter(&restarts))
 
 	all := batches([]string{"sat1/voltage", "sat2/voltage"}, 600, 50)
 	const restartAt = 6 // 300 samples per series: warm before the restart

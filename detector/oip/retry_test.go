@@ -5,11 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -52,39 +52,45 @@ func okResponse(n int) *inference.ModelInferResponse {
 	}}
 }
 
-func noJitter(time.Duration) time.Duration { return 0 }
+// retryBuf serves impl over bufconn and returns a conn with NewConn's
+// service config (retry policy and throttling).
+func retryBuf(t *testing.T, impl inference.GRPCInferenceServiceServer) *grpc.ClientConn {
+	t.Helper()
+	var l listener
+	serveOn(t, &l, impl)
+	return bufConn(t, &l, grpc.WithDefaultServiceConfig(oip.ServiceConfig))
+}
 
+// TestRetryByCode: gRPC resends UNAVAILABLE (3 attempts in all) and
+// nothing else; the hand-written retry of Aborted and ResourceExhausted is
+// gone.
 func TestRetryByCode(t *testing.T) {
 	tests := []struct {
 		code         codes.Code
 		failures     int64
-		retryRE      bool
 		wantAttempts int64
 		wantOK       bool
 	}{
-		{codes.Unavailable, 1, false, 2, true},
-		{codes.Unavailable, 2, false, 3, true},
-		{codes.Unavailable, 9, false, 3, false},
-		{codes.Aborted, 9, false, 3, false},
-		{codes.ResourceExhausted, 9, false, 1, false},
-		{codes.ResourceExhausted, 9, true, 3, false},
-		{codes.ResourceExhausted, 1, true, 2, true},
-		{codes.InvalidArgument, 9, false, 1, false},
-		{codes.Internal, 9, false, 1, false},
-		{codes.Unknown, 9, false, 1, false},
-		{codes.NotFound, 9, false, 1, false},
-		{codes.FailedPrecondition, 9, false, 1, false},
-		{codes.Unimplemented, 9, false, 1, false},
-		{codes.DataLoss, 9, false, 1, false},
-		{codes.PermissionDenied, 9, false, 1, false},
-		{codes.Unauthenticated, 9, false, 1, false},
-		{codes.Canceled, 9, false, 1, false},
+		{codes.Unavailable, 1, 2, true},
+		{codes.Unavailable, 2, 3, true},
+		{codes.Unavailable, 9, 3, false},
+		{codes.Aborted, 9, 1, false},
+		{codes.ResourceExhausted, 9, 1, false},
+		{codes.InvalidArgument, 9, 1, false},
+		{codes.Internal, 9, 1, false},
+		{codes.Unknown, 9, 1, false},
+		{codes.NotFound, 9, 1, false},
+		{codes.FailedPrecondition, 9, 1, false},
+		{codes.Unimplemented, 9, 1, false},
+		{codes.DataLoss, 9, 1, false},
+		{codes.PermissionDenied, 9, 1, false},
+		{codes.Unauthenticated, 9, 1, false},
+		{codes.Canceled, 9, 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.code.String(), func(t *testing.T) {
 			f := &flaky{code: tt.code, failures: tt.failures}
-			cfg := oip.Config{Retry: oip.RetryPolicy{RetryResourceExhausted: tt.retryRE}}
-			c := newClient(t, fakeBuf(t, f), cfg, oip.WithJitter(noJitter))
+			c := newClient(t, retryBuf(t, f), oip.Config{})
 			b := batches([]string{"a", "b"}, 4, 4)[0]
 			out := make([]detector.Prediction, count(b))
 			err := c.Predict(t.Context(), b, out)
@@ -107,9 +113,29 @@ func TestRetryByCode(t *testing.T) {
 	}
 }
 
+// TestRetryThrottled: against a model server that fails every call, the
+// retry throttle stops the resends: the calls soon cost one attempt each.
+func TestRetryThrottled(t *testing.T) {
+	f := &flaky{code: codes.Unavailable, failures: 1 << 40}
+	c := newClient(t, retryBuf(t, f), oip.Config{})
+	b := batches([]string{"a"}, 1, 1)[0]
+	const calls = 20
+	for range calls {
+		_ = c.Predict(t.Context(), b, make([]detector.Prediction, 1))
+	}
+	before := f.attempts.Load()
+	_ = c.Predict(t.Context(), b, make([]detector.Prediction, 1))
+	if got := f.attempts.Load() - before; got != 1 {
+		t.Errorf("attempts of call %d = %d, want 1 (retries throttled)", calls+1, got)
+	}
+	if before >= 3*calls {
+		t.Errorf("%d attempts for %d calls, want fewer than %d (throttled)", before, calls, 3*calls)
+	}
+}
+
 func TestRetryDeadlineExceeded(t *testing.T) {
 	f := &flaky{code: codes.DeadlineExceeded, failures: 9}
-	c := newClient(t, fakeBuf(t, f), oip.Config{}, oip.WithJitter(noJitter))
+	c := newClient(t, retryBuf(t, f), oip.Config{})
 	_ = c.CheckReady(t.Context()) // Unimplemented, but connects first
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
@@ -128,53 +154,7 @@ func TestRetryDeadlineExceeded(t *testing.T) {
 	}
 }
 
-// TestRetryBudget: no retry when the call's remaining deadline is shorter
-// than the wait before it.
-func TestRetryBudget(t *testing.T) {
-	f := &flaky{code: codes.Unavailable, failures: 9}
-	maxWait := func(d time.Duration) time.Duration { return d }
-	cfg := oip.Config{Retry: oip.RetryPolicy{MaxAttempts: 5, BaseBackoff: time.Hour, MaxBackoff: time.Hour}}
-	c := newClient(t, fakeBuf(t, f), cfg, oip.WithJitter(maxWait))
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	b := batches([]string{"a"}, 1, 1)[0]
-	err := c.Predict(ctx, b, make([]detector.Prediction, 1))
-	if got := status.Code(err); got != codes.Unavailable {
-		t.Errorf("status.Code(Predict()) = %v, want Unavailable", got)
-	}
-	if got := f.attempts.Load(); got != 1 {
-		t.Errorf("attempts = %d, want 1 (an hour's backoff does not fit a minute's budget)", got)
-	}
-}
-
-// TestBackoffCaps checks the jitter bound of each wait: exponential from
-// BaseBackoff, capped at MaxBackoff.
-func TestBackoffCaps(t *testing.T) {
-	f := &flaky{code: codes.Unavailable, failures: 99}
-	var caps []time.Duration
-	record := func(d time.Duration) time.Duration { caps = append(caps, d); return 0 }
-	cfg := oip.Config{Retry: oip.RetryPolicy{MaxAttempts: 7}}
-	c := newClient(t, fakeBuf(t, f), cfg, oip.WithJitter(record))
-	b := batches([]string{"a"}, 1, 1)[0]
-	_ = c.Predict(t.Context(), b, make([]detector.Prediction, 1))
-	ms := time.Millisecond
-	want := []time.Duration{5 * ms, 10 * ms, 20 * ms, 40 * ms, 80 * ms, 100 * ms}
-	if !slices.Equal(caps, want) {
-		t.Errorf("backoff caps = %v, want %v", caps, want)
-	}
-}
-
-func TestConfigValidation(t *testing.T) {
-	conn := fakeBuf(t, &flaky{})
-	for _, cfg := range []oip.Config{
-		{Retry: oip.RetryPolicy{MaxAttempts: -1}},
-		{Retry: oip.RetryPolicy{BaseBackoff: -time.Second}},
-		{Retry: oip.RetryPolicy{BaseBackoff: time.Second, MaxBackoff: time.Millisecond}},
-	} {
-		if _, err := oip.New(conn, cfg); err == nil {
-			t.Errorf("New(%+v) = nil error, want error", cfg)
-		}
-	}
+func TestNewValidates(t *testing.T) {
 	if _, err := oip.New(nil, oip.Config{}); err == nil {
 		t.Errorf("New(nil conn) = nil error, want error")
 	}
