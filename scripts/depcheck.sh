@@ -25,4 +25,10 @@ done
 for p in $(go list ./... | grep -v -E "^$mod/(server|cmd)"); do
 	forbid "$p" "^$mod/server$" "only cmd imports server"
 done
+# Heavy test-only dependencies live in their own modules (bench/, chaos/),
+# never in the service's module graph.
+heavy=$(go list -m all | grep -E '^(github.com/Shopify/toxiproxy|github.com/rs/zerolog|github.com/sony/gobreaker|github.com/failsafe-go/failsafe-go)' || true)
+if [ -n "$heavy" ]; then
+	echo "depcheck: the service's go.mod must not require test-only modules (move them to bench/ or chaos/):"; echo "$heavy" | sed 's/^/  /'; fail=1
+fi
 exit $fail

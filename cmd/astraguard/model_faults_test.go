@@ -223,7 +223,7 @@ func TestInvalidModelOutputIsAFailure(t *testing.T) {
 func TestLimitViolationScoresOneOnBothPaths(t *testing.T) {
 	f := &fakeModelServer{}
 	f.set(func(n int) (*inference.ModelInferResponse, error) { return outputs(n, 0), nil })
-	c, conn, _, _ := startWithModel(t, f)
+	c, conn, httpAddr, _ := startWithModel(t, f)
 	check := func(path string, src astraguardv1.Source) {
 		vs := detectOne(t, c, "sat1/voltage", 8.1, 12) // the seed's voltage limit is [7, 9]
 		if v := vs[1]; v.GetSource() != src || v.GetScore() != 1 || !v.GetAnomaly() || !v.GetLimitViolation() {
@@ -240,6 +240,10 @@ func TestLimitViolationScoresOneOnBothPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("heuristic", astraguardv1.Source_SOURCE_HEURISTIC)
+	// Forced open is an operator's decision, not a model fault.
+	if code, body := readyzStatus(t, httpAddr); code != http.StatusOK {
+		t.Errorf("/readyz with the breaker forced open = %d %q, want 200", code, body)
+	}
 }
 
 func nan() float64         { return math.NaN() }
