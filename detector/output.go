@@ -72,10 +72,9 @@ func (d *Detector) modelFailed(ctx context.Context, out []Verdict, err error, va
 	if reason == ReasonModelInvalidOutput {
 		d.metrics.invalidOutputs.Inc()
 	}
-	switch ok, suppressed := d.modelLog.allow(d.opts.clock.Now()); {
-	case ctx.Err() != nil:
+	if ctx.Err() != nil {
 		d.opts.logger.DebugContext(ctx, "model call ended with the caller", "err", err, "samples", valid)
-	case ok:
+	} else if ok, suppressed := d.modelLog.allow(d.opts.clock.Now()); ok {
 		d.opts.logger.WarnContext(ctx, "model call failed; the heuristic answers",
 			"err", err, "reason", reason.String(), "samples", valid, "suppressed_since_last", suppressed)
 	}
