@@ -729,7 +729,8 @@ type Verdict struct {
 	FallbackReason FallbackReason `protobuf:"varint,6,opt,name=fallback_reason,json=fallbackReason,proto3,enum=astraguard.v1.FallbackReason" json:"fallback_reason,omitempty"`
 	// Set when the sample could not be scored; score and anomaly are then unset.
 	Error *SampleError `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
-	// The value broke a configured operating limit of its channel.
+	// The value broke a configured operating limit of its channel. Whichever
+	// source answered, such a verdict has anomaly true and score 1.
 	LimitViolation bool `protobuf:"varint,8,opt,name=limit_violation,json=limitViolation,proto3" json:"limit_violation,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
