@@ -1,0 +1,83 @@
+package heuristic
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// codecVersion is the first byte of every encoded State; Signature includes
+// it, so a snapshot of another layout is set aside rather than misread.
+const codecVersion = 1
+
+// EncodedBytes is the length of one encoded State: a version byte, n and
+// quiet, and eight float64 statistics.
+const EncodedBytes = 1 + 4 + 4 + 8*8
+
+// ErrBadState is returned by State.UnmarshalBinary for input that is not an
+// encoded State of this version.
+var ErrBadState = errors.New("invalid heuristic state")
+
+// AppendBinary appends st's statistics to b in a fixed little-endian layout
+// of EncodedBytes bytes (floats as IEEE bits, so a restored State scores
+// bit for bit as the original). The limit is not encoded: it is
+// configuration, resolved again by NewState, so changed limits apply to
+// restored series.
+func (st *State) AppendBinary(b []byte) ([]byte, error) {
+	le := binary.LittleEndian
+	b = append(b, codecVersion)
+	b = le.AppendUint32(b, st.n)
+	b = le.AppendUint32(b, uint32(st.quiet))
+	for _, f := range [...]float64{st.mean, st.fast, st.dev, st.prev, st.quantum, st.short, st.zMean, st.zVar} {
+		b = le.AppendUint64(b, math.Float64bits(f))
+	}
+	return b, nil
+}
+
+// UnmarshalBinary replaces st's statistics with ones encoded by
+// AppendBinary and keeps st's limit, so the caller starts from
+// Heuristic.NewState(id). Input of the wrong length or version, or holding
+// statistics Score never produces (NaN or infinite), returns an error
+// wrapping ErrBadState and leaves st unchanged; it never panics.
+func (st *State) UnmarshalBinary(b []byte) error {
+	if len(b) != EncodedBytes {
+		return fmt.Errorf("%w: %d bytes, want %d", ErrBadState, len(b), EncodedBytes)
+	}
+	if b[0] != codecVersion {
+		return fmt.Errorf("%w: version %d, want %d", ErrBadState, b[0], codecVersion)
+	}
+	le := binary.LittleEndian
+	ns := State{limit: st.limit, n: le.Uint32(b[1:]), quiet: int32(le.Uint32(b[5:]))}
+	fs := [...]*float64{&ns.mean, &ns.fast, &ns.dev, &ns.prev, &ns.quantum, &ns.short, &ns.zMean, &ns.zVar}
+	for i, f := range fs {
+		*f = math.Float64frombits(le.Uint64(b[9+8*i:]))
+	}
+	if ns.quiet < 0 {
+		return fmt.Errorf("%w: negative quiet period %d", ErrBadState, ns.quiet)
+	}
+	for i, f := range fs {
+		// The quantum is +Inf until a second distinct value arrives.
+		if math.IsNaN(*f) || math.IsInf(*f, 0) && i != 4 {
+			return fmt.Errorf("%w: non-finite statistic %v", ErrBadState, *f)
+		}
+	}
+	*st = ns
+	return nil
+}
+
+// Signature identifies what a State means: the codec version and every
+// resolved setting Score reads from its statistics. Limits are left out on
+// purpose: they are applied afresh to restored series, so operators can
+// change them without losing what the series learned. Stable across
+// processes and releases.
+func (h *Heuristic) Signature() string {
+	s := sha256.New()
+	fmt.Fprintf(s, "heuristic codec %d; learn %d; quiet %d; minStd %v; maxMagnitude %v; alphas", codecVersion, h.learn, h.quiet, minStd, maxMagnitude)
+	for _, f := range [...]float64{h.alpha, h.aFast, h.aShort, h.aLong, h.flag} {
+		fmt.Fprintf(s, " %x", math.Float64bits(f))
+	}
+	return hex.EncodeToString(s.Sum(nil)[:12])
+}

@@ -1,0 +1,171 @@
+package model
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// codecVersion is the first byte of every encoded Detector. Bump it when
+// the layout below or the meaning of a field changes; Signature includes
+// it, so a snapshot written by another layout is set aside, not misread.
+const codecVersion = 1
+
+// EncodedBytes is the length of one encoded Detector: a version byte and
+// the fields in the order appendState writes them.
+const EncodedBytes = 1 + 4 + 4 + 8*8 + numFeatures*3*4 + 24*4*2 + 24 + 8*(1+8+64) + 2 + 4*2
+
+// ErrBadState is returned by UnmarshalBinary for input that is not an
+// encoded Detector of this version.
+var ErrBadState = errors.New("invalid model state")
+
+// AppendBinary appends d's learned state (not its configuration) to b in a
+// fixed little-endian layout of EncodedBytes bytes, with no reflection and
+// no allocation when b has room. Floats are stored as their IEEE bits, so a
+// restored Detector scores bit for bit as the original would have.
+func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
+	le := binary.LittleEndian
+	b = append(b, codecVersion)
+	b = le.AppendUint32(b, d.n)
+	b = le.AppendUint32(b, uint32(d.quiet))
+	for _, f := range [...]float64{d.slow, d.dev, d.fast, d.smooth, d.prev, d.quantum, d.lo, d.hi} {
+		b = le.AppendUint64(b, math.Float64bits(f))
+	}
+	for i := range d.lk {
+		l := &d.lk[i]
+		b = le.AppendUint32(b, math.Float32bits(l.short))
+		b = le.AppendUint32(b, math.Float32bits(l.mean))
+		b = le.AppendUint32(b, math.Float32bits(l.variance))
+	}
+	for _, arr := range [...]*[24]float32{&d.sea.mean, &d.sea.dev} {
+		for _, f := range arr {
+			b = le.AppendUint32(b, math.Float32bits(f))
+		}
+	}
+	b = append(b, d.sea.n[:]...)
+	b = le.AppendUint64(b, d.nov.one[0])
+	for _, w := range d.nov.two {
+		b = le.AppendUint64(b, w)
+	}
+	for _, w := range d.nov.three {
+		b = le.AppendUint64(b, w)
+	}
+	b = le.AppendUint16(b, d.nov.hist)
+	b = le.AppendUint32(b, d.stk.run)
+	b = le.AppendUint32(b, d.stk.record)
+	return b, nil
+}
+
+// UnmarshalBinary replaces d's learned state with one encoded by
+// AppendBinary, keeping d's configuration. Input of the wrong length or
+// version, or holding values Update never produces (NaN or infinite
+// statistics, a level history beyond 8 levels), returns an error wrapping
+// ErrBadState and leaves d unchanged; it never panics.
+func (d *Detector) UnmarshalBinary(b []byte) error {
+	if len(b) != EncodedBytes {
+		return fmt.Errorf("%w: %d bytes, want %d", ErrBadState, len(b), EncodedBytes)
+	}
+	if b[0] != codecVersion {
+		return fmt.Errorf("%w: version %d, want %d", ErrBadState, b[0], codecVersion)
+	}
+	r := reader{b: b[1:]}
+	nd := Detector{p: d.p}
+	nd.n = r.u32()
+	nd.quiet = int32(r.u32())
+	for _, f := range [...]*float64{&nd.slow, &nd.dev, &nd.fast, &nd.smooth, &nd.prev, &nd.quantum, &nd.lo, &nd.hi} {
+		*f = math.Float64frombits(r.u64())
+	}
+	for i := range nd.lk {
+		l := &nd.lk[i]
+		l.short, l.mean, l.variance = r.f32(), r.f32(), r.f32()
+	}
+	for _, arr := range [...]*[24]float32{&nd.sea.mean, &nd.sea.dev} {
+		for i := range arr {
+			arr[i] = r.f32()
+		}
+	}
+	copy(nd.sea.n[:], r.next(24))
+	nd.nov.one[0] = r.u64()
+	for i := range nd.nov.two {
+		nd.nov.two[i] = r.u64()
+	}
+	for i := range nd.nov.three {
+		nd.nov.three[i] = r.u64()
+	}
+	nd.nov.hist = binary.LittleEndian.Uint16(r.next(2))
+	nd.stk.run, nd.stk.record = r.u32(), r.u32()
+	if err := nd.checkRestored(); err != nil {
+		return err
+	}
+	*d = nd
+	return nil
+}
+
+// checkRestored rejects decoded state Update could never have produced:
+// such state could only come from a damaged or forged snapshot, and a NaN
+// would silence the series for good.
+func (d *Detector) checkRestored() error {
+	if d.quiet < 0 {
+		return fmt.Errorf("%w: negative suppression %d", ErrBadState, d.quiet)
+	}
+	if d.nov.hist > 511 {
+		return fmt.Errorf("%w: level history %#x", ErrBadState, d.nov.hist)
+	}
+	if d.n == 0 {
+		return nil // a series that saw only skipped samples: all zero
+	}
+	for _, f := range [...]float64{d.slow, d.dev, d.fast, d.smooth, d.prev, d.lo, d.hi} {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("%w: non-finite statistic %v", ErrBadState, f)
+		}
+	}
+	if math.IsNaN(d.quantum) || d.quantum <= 0 {
+		return fmt.Errorf("%w: quantum %v", ErrBadState, d.quantum)
+	}
+	for i := range 24 {
+		if !finite32(d.sea.mean[i]) || !finite32(d.sea.dev[i]) {
+			return fmt.Errorf("%w: non-finite season bin %d", ErrBadState, i)
+		}
+	}
+	for i, l := range d.lk {
+		if !finite32(l.short) || !finite32(l.mean) || !finite32(l.variance) {
+			return fmt.Errorf("%w: non-finite likelihood %d", ErrBadState, i)
+		}
+	}
+	return nil
+}
+
+func finite32(f float32) bool { return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) }
+
+type reader struct{ b []byte }
+
+func (r *reader) next(n int) []byte {
+	s := r.b[:n]
+	r.b = r.b[n:]
+	return s
+}
+func (r *reader) u32() uint32  { return binary.LittleEndian.Uint32(r.next(4)) }
+func (r *reader) u64() uint64  { return binary.LittleEndian.Uint64(r.next(8)) }
+func (r *reader) f32() float32 { return math.Float32frombits(r.u32()) }
+
+// Signature identifies the model's per-series state: the codec version and
+// every resolved parameter Update reads. Two Configs with equal signatures
+// (Config{} and Config{WarmUp: 300} among them) can share a snapshot; any
+// other snapshot would score differently after a restore. It is a short
+// hex string, stable across processes and releases.
+func (c Config) Signature() (string, error) {
+	p, err := c.params()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "model codec %d; warmUp %d; suppress %d; disable %d; alphas", codecVersion, p.warmUp, p.suppress, p.disable)
+	for _, f := range [...]float64{p.aSlow, p.aFast, p.aShort, p.aLong, p.aSeason, p.aSmooth, p.threshold} {
+		fmt.Fprintf(h, " %x", math.Float64bits(f))
+	}
+	fmt.Fprintf(h, "; features %v %v %v %v %v", minStd, maxFeature, maxMagnitude, seasonMin, stuckMin)
+	return hex.EncodeToString(h.Sum(nil)[:12]), nil
+}
