@@ -18,6 +18,8 @@ forbid ./detector/heuristic "grpc|prometheus|^$mod/" "heuristic is stdlib only"
 forbid ./store "grpc|prometheus|^$mod/" "the per-series store is stdlib only"
 forbid ./model "grpc|prometheus|^$mod/" "the reference model is stdlib only"
 forbid ./detector/oip "^$mod/(server|cmd|breaker)" "model client adapter"
+forbid ./checkpoint "grpc|prometheus|^$mod/" "the snapshot format is stdlib only"
+forbid ./checkpoint/checkpointprom "grpc|^$mod/(gen|detector|server|cmd|breaker|model)" "metrics adapter only"
 forbid ./modelserver "^$mod/(server|cmd|breaker|detector)" "the model server knows only the model"
 for p in $(go list ./... | grep -v -E "^$mod/cmd/"); do
 	forbid "$p" "^$mod/cmd/" "nothing imports cmd"

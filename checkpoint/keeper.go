@@ -1,0 +1,231 @@
+package checkpoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Part is one component's share of a snapshot: a section it writes and
+// reads back. Parts are called from the saving (or loading) goroutine and
+// do their own locking.
+type Part interface {
+	// SaveState writes the component's records with w.Record. It should
+	// hold its own locks only briefly: scoring goes on meanwhile.
+	SaveState(w *Writer) error
+	// LoadState decodes every record of s (nil when the snapshot has no
+	// such section) and returns a function that installs them. It must
+	// not change the component itself: when any Part fails, no install
+	// function runs, so a snapshot is never half-loaded.
+	LoadState(s *Section) (install func(), err error)
+}
+
+// Clock is the source of wall time for snapshot and set-aside names.
+type Clock interface{ Now() time.Time }
+
+type sysClock struct{}
+
+func (sysClock) Now() time.Time { return time.Now() }
+
+// Option configures a Keeper.
+type Option func(*Keeper)
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(k *Keeper) { k.logger = l } }
+
+// WithClock sets the clock (default: time.Now).
+func WithClock(c Clock) Option { return func(k *Keeper) { k.clock = c } }
+
+// Keeper saves and restores one snapshot file made of named Parts.
+type Keeper struct {
+	path   string
+	sig    string
+	parts  []namedPart
+	logger *slog.Logger
+	clock  Clock
+
+	saveMu sync.Mutex // serialises saves
+
+	mu    sync.Mutex
+	stats Stats // guarded by mu
+}
+
+type namedPart struct {
+	name string
+	p    Part
+}
+
+// Stats is what the Keeper has done so far.
+type Stats struct {
+	LastSave      time.Time     // end of the last successful save; zero before the first
+	LastDuration  time.Duration // how long the last successful save took
+	LastBytes     int64         // size of the last successful snapshot
+	Saves         uint64        // successful saves
+	SaveErrors    uint64        // failed saves (the previous snapshot stays)
+	Restored      int           // records installed by Restore
+	RestoreErrors map[string]uint64
+}
+
+// New returns a Keeper for dir/file, creating dir if needed. sig is the
+// configuration signature a snapshot must carry to be loaded (see
+// Signature); parts are saved and loaded in order, each as the section of
+// its name.
+func New(dir, file, sig string, opts ...Option) (*Keeper, error) {
+	if dir == "" || file == "" || filepath.Base(file) != file {
+		return nil, fmt.Errorf("new checkpoint keeper: bad location %q, %q", dir, file)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	k := &Keeper{path: filepath.Join(dir, file), sig: sig, logger: slog.New(slog.DiscardHandler), clock: sysClock{}}
+	k.stats.RestoreErrors = make(map[string]uint64, len(Reasons))
+	for _, r := range Reasons {
+		k.stats.RestoreErrors[r] = 0
+	}
+	for _, o := range opts {
+		o(k)
+	}
+	return k, nil
+}
+
+// Add registers a part under a section name. Call it before Restore.
+func (k *Keeper) Add(name string, p Part) {
+	k.parts = append(k.parts, namedPart{name, p})
+}
+
+// Path returns the snapshot file's path.
+func (k *Keeper) Path() string { return k.path }
+
+// Stats returns a copy of the counters.
+func (k *Keeper) Stats() Stats {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s := k.stats
+	s.RestoreErrors = make(map[string]uint64, len(k.stats.RestoreErrors))
+	for r, n := range k.stats.RestoreErrors {
+		s.RestoreErrors[r] = n
+	}
+	return s
+}
+
+// Restore loads the snapshot into the parts. A missing snapshot is a fresh
+// start. A snapshot that cannot be used is set aside, logged at WARN and
+// counted, and the parts stay empty: Restore never fails the process, so
+// it returns nothing.
+func (k *Keeper) Restore(ctx context.Context) {
+	if err := removeTemps(k.path); err != nil {
+		k.logger.WarnContext(ctx, "cannot remove a stale temporary snapshot", "err", err)
+	}
+	start := time.Now()
+	snap, err := readSnapshot(k.path, k.sig)
+	if errors.Is(err, fs.ErrNotExist) {
+		k.logger.InfoContext(ctx, "no snapshot: starting fresh", "path", k.path)
+		return
+	}
+	var installs []func()
+	n := 0
+	if err == nil {
+		installs, n, err = k.decode(snap)
+	}
+	if err != nil {
+		k.refuse(ctx, err)
+		return
+	}
+	for _, install := range installs {
+		install()
+	}
+	k.mu.Lock()
+	k.stats.Restored = n
+	k.mu.Unlock()
+	k.logger.InfoContext(ctx, "state restored", "path", k.path, "records", n,
+		"written_at", snap.created.UTC().Format(time.RFC3339Nano), "took", time.Since(start).String())
+}
+
+func (k *Keeper) decode(snap *snapshot) ([]func(), int, error) {
+	installs := make([]func(), 0, len(k.parts))
+	n := 0
+	for _, np := range k.parts {
+		sec := snap.sections[np.name]
+		install, err := np.p.LoadState(sec)
+		if err != nil {
+			return nil, 0, &LoadError{Reason: ReasonInvalid, Err: fmt.Errorf("section %q: %w", np.name, err)}
+		}
+		installs = append(installs, install)
+		n += sec.Len()
+	}
+	return installs, n, nil
+}
+
+// refuse sets a bad snapshot aside, logs and counts it.
+func (k *Keeper) refuse(ctx context.Context, err error) {
+	reason := ReasonCorrupt
+	var le *LoadError
+	if errors.As(err, &le) {
+		reason = le.Reason
+	}
+	k.mu.Lock()
+	k.stats.RestoreErrors[reason]++
+	k.mu.Unlock()
+	aside, aerr := setAside(k.path, reason, k.clock.Now())
+	if aerr != nil {
+		k.logger.WarnContext(ctx, "snapshot refused and could not be set aside: starting fresh; the next checkpoint replaces it",
+			"path", k.path, "reason", reason, "err", err, "rename_err", aerr)
+		return
+	}
+	k.logger.WarnContext(ctx, "snapshot refused: starting fresh, the file is kept aside",
+		"path", k.path, "reason", reason, "err", err, "kept_as", aside)
+}
+
+// Save writes a snapshot of every part, atomically replacing the last one.
+// A failed save leaves the previous snapshot in place; it is counted and
+// returned.
+func (k *Keeper) Save(ctx context.Context) error {
+	k.saveMu.Lock()
+	defer k.saveMu.Unlock()
+	start := time.Now()
+	n, err := writeAtomic(k.path, k.sig, k.clock.Now(), func(w *Writer) error {
+		for _, np := range k.parts {
+			w.section(np.name)
+			if err := np.p.SaveState(w); err != nil {
+				return fmt.Errorf("save %s: %w", np.name, err)
+			}
+		}
+		return nil
+	})
+	took := time.Since(start)
+	k.mu.Lock()
+	if err != nil {
+		k.stats.SaveErrors++
+		k.mu.Unlock()
+		return err
+	}
+	k.stats.Saves++
+	k.stats.LastSave, k.stats.LastDuration, k.stats.LastBytes = k.clock.Now(), took, n
+	k.mu.Unlock()
+	k.logger.DebugContext(ctx, "checkpoint written", "bytes", n, "took", took.String())
+	return nil
+}
+
+// Run saves every interval until ctx is done; a failed save is logged and
+// retried at the next tick. It returns when ctx is done, without a final
+// save: the owner saves once more after the streams have drained.
+func (k *Keeper) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := k.Save(ctx); err != nil {
+				k.logger.WarnContext(ctx, "checkpoint failed; the previous snapshot stays", "path", k.path, "err", err)
+			}
+		}
+	}
+}
