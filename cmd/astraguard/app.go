@@ -23,6 +23,7 @@ import (
 	"github.com/astraguard/astraguard/breaker"
 	"github.com/astraguard/astraguard/breaker/breakergrpc"
 	"github.com/astraguard/astraguard/breaker/breakerprom"
+	"github.com/astraguard/astraguard/checkpoint"
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/server"
 	"github.com/astraguard/astraguard/store"
@@ -45,8 +46,9 @@ type app struct {
 	modelGate *breaker.Breaker
 	grpcLis   net.Listener
 	httpLis   net.Listener
-	adminLis  net.Listener // nil unless --admin-addr
-	httpTLS   *tls.Config  // nil: plaintext HTTP
+	adminLis  net.Listener       // nil unless --admin-addr
+	httpTLS   *tls.Config        // nil: plaintext HTTP
+	keeper    *checkpoint.Keeper // nil without --state-dir
 }
 
 func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
@@ -130,6 +132,15 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	}, secOpts...)...)
 	if err != nil {
 		return nil, err
+	}
+	a.keeper, err = newKeeper(cfg, logger, a.reg, checkpoint.Signature(stateVersion), map[string]checkpoint.Part{
+		"breakers": breakerPart{reg: breakers, logger: logger.With("component", "checkpoint")},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if a.keeper != nil {
+		a.keeper.Restore(ctx) // before serving: the first verdict already sees the restored state
 	}
 	if err := a.listen(ctx); err != nil {
 		a.close()
@@ -231,6 +242,7 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	g.Go(func() error { a.recheckLoop(gctx); return nil })
 	g.Go(func() error { store.SweepEvery(gctx, a.cfg.seriesTTL, a.det.Sweep); return nil })
+	g.Go(func() error { a.runCheckpoints(gctx); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		a.logger.Info("shutting down", "grace_period", a.cfg.gracePeriod.String())
@@ -238,6 +250,7 @@ func (a *app) serve(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.gracePeriod)
 		defer cancel()
 		a.srv.Shutdown(sctx)
+		a.finalCheckpoint(context.WithoutCancel(ctx))
 		if hs != nil {
 			return hs.Shutdown(sctx)
 		}

@@ -17,23 +17,25 @@ var errHelp = flag.ErrHelp
 
 // config is the parsed command line.
 type config struct {
-	grpcAddr         string
-	httpAddr         string
-	modelAddr        string
-	modelName        string
-	modelTimeout     time.Duration
-	breakerPreset    string
-	failureThreshold int
-	recoveryTimeout  time.Duration
-	successThreshold int
-	maxSeries        int
-	seriesTTL        time.Duration
-	maxClockSkew     time.Duration
-	limits           server.Config // --max-*, --send-timeout, --handshake-timeout and --rate-* flags
-	gracePeriod      time.Duration
-	logLevel         string
-	logFormat        string
-	sec              securityConfig // TLS and admin authorization (security.go)
+	grpcAddr           string
+	httpAddr           string
+	modelAddr          string
+	modelName          string
+	modelTimeout       time.Duration
+	breakerPreset      string
+	failureThreshold   int
+	recoveryTimeout    time.Duration
+	successThreshold   int
+	maxSeries          int
+	seriesTTL          time.Duration
+	maxClockSkew       time.Duration
+	stateDir           string        // empty: no checkpoints
+	checkpointInterval time.Duration // between checkpoints while serving
+	limits             server.Config // --max-*, --send-timeout, --handshake-timeout and --rate-* flags
+	gracePeriod        time.Duration
+	logLevel           string
+	logFormat          string
+	sec                securityConfig // TLS and admin authorization (security.go)
 }
 
 // parseConfig reads flags; every flag may also come from the environment
@@ -55,6 +57,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	fs.IntVar(&c.maxSeries, "max-series", 100_000, "series tracked at most; a new series at a full table evicts the least recently used one")
 	fs.DurationVar(&c.seriesTTL, "series-ttl", 24*time.Hour, "forget a series that sent nothing for this long; 0 keeps idle series until capacity evicts them")
 	fs.DurationVar(&c.maxClockSkew, "max-clock-skew", detector.DefaultMaxClockSkew, "reject samples stamped more than this ahead of the server clock (INVALID_TIMESTAMP)")
+	fs.StringVar(&c.stateDir, "state-dir", "", "directory for the state snapshot (series state, breakers), loaded at start and written every --checkpoint-interval and on shutdown; empty keeps state in memory only")
+	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", 30*time.Second, "time between state checkpoints with --state-dir; a kill -9 loses at most this much learning")
 	c.registerLimits(fs)
 	fs.DurationVar(&c.gracePeriod, "grace-period", 10*time.Second, "time open streams get to finish on shutdown")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -102,6 +106,8 @@ func (c config) validate() error {
 		return errors.New("--max-clock-skew must be positive")
 	case c.failureThreshold < 0 || c.successThreshold < 0 || c.recoveryTimeout < 0:
 		return errors.New("breaker settings must not be negative")
+	case c.checkpointInterval <= 0:
+		return errors.New("--checkpoint-interval must be positive")
 	case c.gracePeriod < 0:
 		return errors.New("--grace-period must not be negative")
 	case c.limits.MaxRecvMsgBytes < 0 || c.limits.MaxSamplesPerRequest < 0 || c.limits.MaxSeriesPerStream < 0 ||
