@@ -17,7 +17,7 @@ GRPC_ADDR ?= 127.0.0.1:50051
 HTTP_ADDR ?= 127.0.0.1:9090
 
 .PHONY: help generate lint breaking depcheck test test-short fuzz build run check \
-        check-generated tidy-check bench-breaker bench-service bench-detector eval soak chaos tools
+        check-generated tidy-check bench-breaker bench-service bench-detector bench-checkpoint eval soak chaos tools
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -91,6 +91,9 @@ soak: ## minutes of load at the highest sustainable rate, model path then breake
 
 bench-detector: ## detector cost per sample and live heap per series at 100,000 series, vs BASE (main) with benchstat (COUNT=5)
 	bash scripts/bench-detector.sh
+
+bench-checkpoint: ## state checkpoint and restore time and snapshot size for 100,000 series (COUNT=5)
+	$(GO) test -run='^$$' -bench='Checkpoint|Restore' -benchmem -count=$${COUNT:-5} ./checkpoint/
 
 eval: ## replay the NAB dev subset through the service (model, then heuristic only) and score with nabscore
 	bash scripts/eval.sh
