@@ -161,11 +161,15 @@ func (c Config) Signature() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return p.signature(), nil
+}
+
+func (p *params) signature() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "model codec %d; warmUp %d; suppress %d; disable %d; alphas", codecVersion, p.warmUp, p.suppress, p.disable)
 	for _, f := range [...]float64{p.aSlow, p.aFast, p.aShort, p.aLong, p.aSeason, p.aSmooth, p.threshold} {
 		fmt.Fprintf(h, " %x", math.Float64bits(f))
 	}
 	fmt.Fprintf(h, "; features %v %v %v %v %v", minStd, maxFeature, maxMagnitude, seasonMin, stuckMin)
-	return hex.EncodeToString(h.Sum(nil)[:12]), nil
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }
