@@ -1,7 +1,9 @@
 package checkpoint_test
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -81,5 +83,65 @@ func BenchmarkRestore100k(b *testing.B) {
 		if dst.Len() != benchSeries {
 			b.Fatalf("restored %d series, want %d", dst.Len(), benchSeries)
 		}
+	}
+}
+
+// BenchmarkScoreDuringCheckpoint measures what a checkpoint costs the
+// scorers: one goroutine scores a sample at a time (lockstep: acquire the
+// series' entry, update its model, release) over the 100,000 series, and
+// reports the p50/p99/max of one score, alone and while checkpoints of
+// the whole table run back to back. The walk copies one shard under its
+// lock and writes outside it, so a scorer waits at most for one shard's
+// copy.
+func BenchmarkScoreDuringCheckpoint(b *testing.B) {
+	for _, during := range []bool{false, true} {
+		name := "idle"
+		if during {
+			name = "checkpointing"
+		}
+		b.Run(name, func(b *testing.B) {
+			tb, codec := modelTable(b, benchSeries)
+			k, _ := checkpoint.New(b.TempDir(), "bench.snap", "sig")
+			k.Add("series", checkpoint.NewTablePart(tb, codec))
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for during {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if err := k.Save(context.Background()); err != nil {
+						panic(err)
+					}
+				}
+			}()
+			ids := make([]string, benchSeries)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("sat%d/channel-%d", i/100, i)
+			}
+			lat := make([]time.Duration, 0, b.N)
+			now := time.Now()
+			i := 0
+			for b.Loop() {
+				id := ids[i%benchSeries]
+				t0 := time.Now()
+				ref := tb.Acquire(id, now)
+				ref.Value().Update(int64(i)*60e9, float64(i%23))
+				ref.Release()
+				lat = append(lat, time.Since(t0))
+				i++
+			}
+			close(stop)
+			<-done
+			slices.Sort(lat)
+			q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Nanoseconds()) }
+			b.ReportMetric(q(0.5), "p50-ns")
+			b.ReportMetric(q(0.99), "p99-ns")
+			b.ReportMetric(q(1), "max-ns")
+			b.ReportMetric(float64(k.Stats().Saves), "checkpoints")
+		})
 	}
 }
