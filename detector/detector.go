@@ -79,6 +79,9 @@ type Detector struct {
 	cfg      Config
 	opts     options
 	series   seriesStore
+	// modelSig is the embedded model's configuration signature, or
+	// "remote": part of StateSignature.
+	modelSig string
 	tickets  atomic.Uint64 // numbers remote model calls for series claims
 	metrics  *metrics
 	modelLog logLimiter
@@ -118,12 +121,12 @@ func New(m Model, g Gate, cfg Config, opts ...Option) (*Detector, error) {
 	if m == nil {
 		return nil, errors.New("new detector: model and gate are required")
 	}
-	return newDetector(m, g, cfg, opts, func(cfg Config) (seriesStore, error) {
+	return newDetector(m, g, cfg, opts, "remote", func(cfg Config) (seriesStore, error) {
 		return newSeriesTable[flight](cfg, nil, nil)
 	})
 }
 
-func newDetector(m Model, g Gate, cfg Config, opts []Option, newStore func(Config) (seriesStore, error)) (*Detector, error) {
+func newDetector(m Model, g Gate, cfg Config, opts []Option, modelSig string, newStore func(Config) (seriesStore, error)) (*Detector, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -137,7 +140,7 @@ func newDetector(m Model, g Gate, cfg Config, opts []Option, newStore func(Confi
 	if g == nil {
 		return nil, errors.New("new detector: model and gate are required")
 	}
-	d := &Detector{model: m, gate: g, heur: o.heuristic, cfg: cfg, opts: o}
+	d := &Detector{model: m, gate: g, heur: o.heuristic, cfg: cfg, opts: o, modelSig: modelSig}
 	d.modelLog.interval = modelErrorLogInterval
 	if d.series, err = newStore(cfg); err != nil {
 		return nil, fmt.Errorf("new detector: %w", err)

@@ -25,8 +25,14 @@ func NewEmbedded(t *model.Template, g Gate, cfg Config, opts ...Option) (*Detect
 		r := m.Update(ts, v)
 		return Prediction{Score: r.Score, Anomaly: r.Anomaly, Warm: r.Warm}
 	}
-	return newDetector(nil, g, cfg, opts, func(cfg Config) (seriesStore, error) {
-		return newSeriesTable(cfg, newState, update)
+	return newDetector(nil, g, cfg, opts, t.Signature(), func(cfg Config) (seriesStore, error) {
+		st, err := newSeriesTable(cfg, newState, update)
+		if err != nil {
+			return nil, err
+		}
+		st.appendModel = func(b []byte, m *model.Detector) ([]byte, error) { return m.AppendBinary(b) }
+		st.decodeModel = func(m *model.Detector, b []byte) error { return m.UnmarshalBinary(b) }
+		return st, nil
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/astraguard/astraguard/checkpoint"
 	"github.com/astraguard/astraguard/detector/heuristic"
 	"github.com/astraguard/astraguard/store"
 )
@@ -31,6 +32,10 @@ type seriesTable[M any] struct {
 	// newModel and update are nil with a remote model.
 	newModel func() M
 	update   func(m *M, unixNanos int64, v float64) Prediction
+	// appendModel and decodeModel encode M for checkpoints (state.go);
+	// nil with a remote model, whose entries carry no model state.
+	appendModel func(b []byte, m *M) ([]byte, error)
+	decodeModel func(m *M, b []byte) error
 }
 
 // seriesStore is what Detector needs of a seriesTable, whatever its M.
@@ -38,6 +43,7 @@ type seriesStore interface {
 	scoreGroup(d *Detector, g Group, now time.Time, latest int64, out []Verdict, base int, p *scratch) int
 	release(ids []string, ticket uint64)
 	table() tableStats
+	statePart(h *heuristic.Heuristic) checkpoint.Part
 }
 
 // tableStats is the store's bookkeeping, whatever the value type.

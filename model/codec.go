@@ -164,6 +164,9 @@ func (c Config) Signature() (string, error) {
 	return p.signature(), nil
 }
 
+// Signature is Config.Signature of the Template's configuration.
+func (t *Template) Signature() string { return t.p.signature() }
+
 func (p *params) signature() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "model codec %d; warmUp %d; suppress %d; disable %d; alphas", codecVersion, p.warmUp, p.suppress, p.disable)

@@ -133,7 +133,8 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.keeper, err = newKeeper(cfg, logger, a.reg, checkpoint.Signature(stateVersion), map[string]checkpoint.Part{
+	a.keeper, err = newKeeper(cfg, logger, a.reg, checkpoint.Signature(stateVersion, det.StateSignature()), map[string]checkpoint.Part{
+		"series":   det.StatePart(),
 		"breakers": breakerPart{reg: breakers, logger: logger.With("component", "checkpoint")},
 	})
 	if err != nil {

@@ -1,0 +1,68 @@
+package detector
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/astraguard/astraguard/checkpoint"
+	"github.com/astraguard/astraguard/detector/heuristic"
+)
+
+// entryCodecVersion is the first byte of every encoded series entry; bump
+// it when the layout below changes (StateSignature includes it).
+const entryCodecVersion = 1
+
+// entryHeader is the version byte and the watermark.
+const entryHeader = 1 + 8
+
+var errBadEntry = errors.New("invalid series entry")
+
+// StatePart returns the checkpoint part that saves and restores every
+// series' state: watermark, last use, heuristic statistics and, with the
+// embedded model, its state. Records are version, watermark (int64),
+// heuristic.State and model.Detector encodings in that order. Restoring
+// replaces series of the same id; the remote-call claims are not saved.
+func (d *Detector) StatePart() checkpoint.Part { return d.series.statePart(d.heur) }
+
+// StateSignature identifies what StatePart's records mean: the entry
+// layout, the heuristic's settings and the embedded model's (or that the
+// model is remote, which keeps no state here). A snapshot with another
+// signature must not be loaded.
+func (d *Detector) StateSignature() string {
+	return checkpoint.Signature(fmt.Sprint("detector entry ", entryCodecVersion), d.heur.Signature(), d.modelSig)
+}
+
+func (st *seriesTable[M]) statePart(h *heuristic.Heuristic) checkpoint.Part {
+	return checkpoint.NewTablePart(st.t, checkpoint.Codec[entry[M]]{
+		Append: func(b []byte, e *entry[M]) ([]byte, error) {
+			b = append(b, entryCodecVersion)
+			b = binary.LittleEndian.AppendUint64(b, uint64(e.last))
+			b, _ = e.heur.AppendBinary(b)
+			if st.appendModel == nil {
+				return b, nil
+			}
+			return st.appendModel(b, &e.model)
+		},
+		Decode: func(id string, b []byte) (entry[M], error) {
+			var e entry[M]
+			if len(b) < entryHeader+heuristic.EncodedBytes || b[0] != entryCodecVersion {
+				return e, fmt.Errorf("%w: %d bytes", errBadEntry, len(b))
+			}
+			e.last = int64(binary.LittleEndian.Uint64(b[1:]))
+			e.heur = h.NewState(id)
+			if err := e.heur.UnmarshalBinary(b[entryHeader : entryHeader+heuristic.EncodedBytes]); err != nil {
+				return e, err
+			}
+			rest := b[entryHeader+heuristic.EncodedBytes:]
+			if st.decodeModel == nil {
+				if len(rest) != 0 {
+					return e, fmt.Errorf("%w: %d bytes of model state for a remote model", errBadEntry, len(rest))
+				}
+				return e, nil
+			}
+			e.model = st.newModel()
+			return e, st.decodeModel(&e.model, rest)
+		},
+	})
+}
