@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
+	"github.com/astraguard/astraguard/checkpoint"
 	"github.com/astraguard/astraguard/gen/inference"
 	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/model"
@@ -46,6 +47,7 @@ type app struct {
 	health *health.Server
 	grpc   *grpc.Server
 	http   *http.Server
+	keeper *checkpoint.Keeper // nil without --state-dir
 }
 
 func newApp(cfg config, stderr io.Writer) (*app, error) {
@@ -69,6 +71,9 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	registerSeriesMetrics(reg, a.model.Series())
+	if err := a.newKeeper(tmpl, reg); err != nil {
+		return nil, err
+	}
 	logOpts := []logging.Option{
 		logging.WithLogOnEvents(logging.FinishCall),
 		logging.WithLevels(func(c codes.Code) logging.Level {
@@ -138,6 +143,7 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 // serve runs both servers until ctx ends or one fails, then shuts down:
 // health NOT_SERVING, GracefulStop bounded by the grace period, then Stop.
 func (a *app) serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
+	a.restore(ctx) // before serving: the first call already sees the restored state
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		// ErrServerStopped: ctx ended before Serve began.
@@ -153,6 +159,7 @@ func (a *app) serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
 		return nil
 	})
 	g.Go(func() error { store.SweepEvery(gctx, a.cfg.seriesTTL, a.model.Series().Sweep); return nil })
+	g.Go(func() error { a.runCheckpoints(gctx); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		return a.shutdown(context.WithoutCancel(ctx))
@@ -189,6 +196,7 @@ func (a *app) shutdown(ctx context.Context) error {
 		a.grpc.Stop()
 		<-stopped
 	}
+	a.finalCheckpoint(context.WithoutCancel(ctx))
 	if err := a.http.Shutdown(ctx); err != nil {
 		a.logger.WarnContext(ctx, "http shutdown cut short", "err", err)
 		a.http.Close()

@@ -16,9 +16,13 @@ type config struct {
 	httpAddr  string
 	maxSeries int
 	seriesTTL time.Duration
-	grace     time.Duration
-	modelName string
-	logLevel  slog.Level
+	// stateDir holds the snapshot (empty: state in memory only), written
+	// every checkpointInterval and on shutdown.
+	stateDir           string
+	checkpointInterval time.Duration
+	grace              time.Duration
+	modelName          string
+	logLevel           slog.Level
 	// TLS for both listeners; clientCA turns on mutual TLS.
 	tlsCert, tlsKey, tlsClientCA string
 }
@@ -32,6 +36,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	fs.StringVar(&c.httpAddr, "http-addr", ":8002", "HTTP listen `address` for /metrics, /healthz, /readyz (env ASTRAGUARD_MODEL_HTTP_ADDR)")
 	fs.IntVar(&c.maxSeries, "max-series", 100_000, "most series the model keeps state for, least recently used evicted (env ASTRAGUARD_MODEL_MAX_SERIES)")
 	fs.DurationVar(&c.seriesTTL, "series-ttl", 24*time.Hour, "forget a series idle this long; 0 keeps idle series until capacity evicts them (env ASTRAGUARD_MODEL_SERIES_TTL)")
+	fs.StringVar(&c.stateDir, "state-dir", "", "`directory` for the per-series state snapshot, loaded at start and written every --checkpoint-interval and on shutdown; empty keeps state in memory only (env ASTRAGUARD_MODEL_STATE_DIR)")
+	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", 30*time.Second, "time between state checkpoints with --state-dir (env ASTRAGUARD_MODEL_CHECKPOINT_INTERVAL)")
 	fs.DurationVar(&c.grace, "grace-period", 10*time.Second, "drain time for in-flight calls on shutdown (env ASTRAGUARD_MODEL_GRACE_PERIOD)")
 	fs.StringVar(&c.modelName, "model-name", "astraguard-anomaly", "served model name (env ASTRAGUARD_MODEL_NAME)")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn, error (env ASTRAGUARD_MODEL_LOG_LEVEL)")
@@ -39,16 +45,18 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert (env ASTRAGUARD_MODEL_TLS_KEY)")
 	fs.StringVar(&c.tlsClientCA, "tls-client-ca", "", "PEM CA bundle; clients must present a certificate it signed (mutual TLS) (env ASTRAGUARD_MODEL_TLS_CLIENT_CA)")
 	env := map[string]string{
-		"grpc-addr":     "ASTRAGUARD_MODEL_GRPC_ADDR",
-		"http-addr":     "ASTRAGUARD_MODEL_HTTP_ADDR",
-		"max-series":    "ASTRAGUARD_MODEL_MAX_SERIES",
-		"series-ttl":    "ASTRAGUARD_MODEL_SERIES_TTL",
-		"grace-period":  "ASTRAGUARD_MODEL_GRACE_PERIOD",
-		"model-name":    "ASTRAGUARD_MODEL_NAME",
-		"log-level":     "ASTRAGUARD_MODEL_LOG_LEVEL",
-		"tls-cert":      "ASTRAGUARD_MODEL_TLS_CERT",
-		"tls-key":       "ASTRAGUARD_MODEL_TLS_KEY",
-		"tls-client-ca": "ASTRAGUARD_MODEL_TLS_CLIENT_CA",
+		"grpc-addr":           "ASTRAGUARD_MODEL_GRPC_ADDR",
+		"http-addr":           "ASTRAGUARD_MODEL_HTTP_ADDR",
+		"max-series":          "ASTRAGUARD_MODEL_MAX_SERIES",
+		"series-ttl":          "ASTRAGUARD_MODEL_SERIES_TTL",
+		"state-dir":           "ASTRAGUARD_MODEL_STATE_DIR",
+		"checkpoint-interval": "ASTRAGUARD_MODEL_CHECKPOINT_INTERVAL",
+		"grace-period":        "ASTRAGUARD_MODEL_GRACE_PERIOD",
+		"model-name":          "ASTRAGUARD_MODEL_NAME",
+		"log-level":           "ASTRAGUARD_MODEL_LOG_LEVEL",
+		"tls-cert":            "ASTRAGUARD_MODEL_TLS_CERT",
+		"tls-key":             "ASTRAGUARD_MODEL_TLS_KEY",
+		"tls-client-ca":       "ASTRAGUARD_MODEL_TLS_CLIENT_CA",
 	}
 	for name, key := range env {
 		if v, ok := lookupEnv(key); ok && v != "" {
@@ -65,6 +73,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case c.maxSeries <= 0:
 		return c, fmt.Errorf("--max-series %d must be positive", c.maxSeries)
+	case c.checkpointInterval <= 0:
+		return c, fmt.Errorf("--checkpoint-interval %v must be positive", c.checkpointInterval)
 	case c.seriesTTL < 0:
 		return c, fmt.Errorf("--series-ttl %v must not be negative", c.seriesTTL)
 	case c.grace < 0:

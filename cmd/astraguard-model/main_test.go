@@ -34,20 +34,22 @@ func TestParseConfig(t *testing.T) {
 		want    config
 		wantErr string
 	}{
-		{name: "defaults", want: config{grpcAddr: ":8001", httpAddr: ":8002", maxSeries: 100_000, seriesTTL: 24 * time.Hour, grace: 10 * time.Second, modelName: "astraguard-anomaly"}},
+		{name: "defaults", want: config{grpcAddr: ":8001", httpAddr: ":8002", maxSeries: 100_000, seriesTTL: 24 * time.Hour, checkpointInterval: 30 * time.Second, grace: 10 * time.Second, modelName: "astraguard-anomaly"}},
 		{
 			name: "env",
-			env:  map[string]string{"ASTRAGUARD_MODEL_GRPC_ADDR": ":9001", "ASTRAGUARD_MODEL_GRACE_PERIOD": "3s", "ASTRAGUARD_MODEL_LOG_LEVEL": "debug"},
-			want: config{grpcAddr: ":9001", httpAddr: ":8002", maxSeries: 100_000, seriesTTL: 24 * time.Hour, grace: 3 * time.Second, modelName: "astraguard-anomaly", logLevel: slog.LevelDebug},
+			env: map[string]string{"ASTRAGUARD_MODEL_GRPC_ADDR": ":9001", "ASTRAGUARD_MODEL_GRACE_PERIOD": "3s", "ASTRAGUARD_MODEL_LOG_LEVEL": "debug",
+				"ASTRAGUARD_MODEL_STATE_DIR": "/var/lib/m", "ASTRAGUARD_MODEL_CHECKPOINT_INTERVAL": "5s"},
+			want: config{grpcAddr: ":9001", httpAddr: ":8002", maxSeries: 100_000, seriesTTL: 24 * time.Hour, stateDir: "/var/lib/m", checkpointInterval: 5 * time.Second, grace: 3 * time.Second, modelName: "astraguard-anomaly", logLevel: slog.LevelDebug},
 		},
 		{
 			name: "flags win over env",
 			args: []string{"--grpc-addr", ":7001", "--max-series", "5", "--http-addr=:7002"},
 			env:  map[string]string{"ASTRAGUARD_MODEL_GRPC_ADDR": ":9001"},
-			want: config{grpcAddr: ":7001", httpAddr: ":7002", maxSeries: 5, seriesTTL: 24 * time.Hour, grace: 10 * time.Second, modelName: "astraguard-anomaly"},
+			want: config{grpcAddr: ":7001", httpAddr: ":7002", maxSeries: 5, seriesTTL: 24 * time.Hour, checkpointInterval: 30 * time.Second, grace: 10 * time.Second, modelName: "astraguard-anomaly"},
 		},
 		{name: "bad env", env: map[string]string{"ASTRAGUARD_MODEL_MAX_SERIES": "many"}, wantErr: "ASTRAGUARD_MODEL_MAX_SERIES"},
 		{name: "zero series", args: []string{"--max-series", "0"}, wantErr: "must be positive"},
+		{name: "zero checkpoint interval", args: []string{"--checkpoint-interval", "0s"}, wantErr: "must be positive"},
 		{name: "negative grace", args: []string{"--grace-period", "-1s"}, wantErr: "negative"},
 		{name: "stray args", args: []string{"serve"}, wantErr: "unexpected"},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: "nope"},

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/astraguard/astraguard/checkpoint"
+	"github.com/astraguard/astraguard/checkpoint/checkpointprom"
+	"github.com/astraguard/astraguard/model"
+)
+
+// snapshotFile is the model server's snapshot in --state-dir; the service
+// uses another name, so the two may share a directory.
+const snapshotFile = "astraguard-model.snap"
+
+// stateVersion is part of the configuration signature: bump it when the
+// meaning of the snapshot's records changes.
+const stateVersion = "astraguard-model state 1"
+
+// newKeeper returns the keeper of the per-series model state, with its
+// metrics registered, or nil without --state-dir.
+func (a *app) newKeeper(tmpl *model.Template, reg prometheus.Registerer) error {
+	if a.cfg.stateDir == "" {
+		return nil
+	}
+	k, err := checkpoint.New(a.cfg.stateDir, snapshotFile, checkpoint.Signature(stateVersion, tmpl.Signature()),
+		checkpoint.WithLogger(a.logger.With("component", "checkpoint")))
+	if err != nil {
+		return fmt.Errorf("--state-dir: %w", err)
+	}
+	k.Add("series", checkpoint.NewTablePart(a.model.Series(), checkpoint.Codec[model.Detector]{
+		Append: func(b []byte, d *model.Detector) ([]byte, error) { return d.AppendBinary(b) },
+		Decode: func(_ string, b []byte) (model.Detector, error) {
+			d := tmpl.NewDetector()
+			err := d.UnmarshalBinary(b)
+			return d, err
+		},
+	}))
+	reg.MustRegister(checkpointprom.NewCollector(k))
+	a.keeper = k
+	return nil
+}
+
+// restore loads the snapshot before the servers start.
+func (a *app) restore(ctx context.Context) {
+	if a.keeper != nil {
+		a.keeper.Restore(ctx)
+	}
+}
+
+// runCheckpoints saves every --checkpoint-interval until ctx is done.
+func (a *app) runCheckpoints(ctx context.Context) {
+	if a.keeper != nil {
+		a.keeper.Run(ctx, a.cfg.checkpointInterval)
+	}
+}
+
+// finalCheckpoint saves once more after in-flight calls have drained.
+func (a *app) finalCheckpoint(ctx context.Context) {
+	if a.keeper == nil {
+		return
+	}
+	start := time.Now()
+	if err := a.keeper.Save(ctx); err != nil {
+		a.logger.ErrorContext(ctx, "final checkpoint failed; the previous snapshot stays", "err", err)
+		return
+	}
+	a.logger.InfoContext(ctx, "final checkpoint written", "path", a.keeper.Path(), "took", time.Since(start).String())
+}
