@@ -93,7 +93,7 @@ bench-detector: ## detector cost per sample and live heap per series at 100,000 
 	bash scripts/bench-detector.sh
 
 bench-checkpoint: ## state checkpoint and restore time and snapshot size for 100,000 series (COUNT=5)
-	$(GO) test -run='^$$' -bench='Checkpoint|Restore' -benchmem -count=$${COUNT:-5} ./checkpoint/
+	$(GO) test -run='^$$' -bench='Checkpoint|Restore' -benchmem -count=$${COUNT:-5} ./checkpoint/ ./detector/
 
 eval: ## replay the NAB dev subset through the service (model, then heuristic only) and score with nabscore
 	bash scripts/eval.sh
