@@ -72,13 +72,13 @@ var errCallerGone = fmt.Errorf("caller gone: %w", context.Canceled)
 
 // Detector scores samples: model first, heuristic as the fallback.
 type Detector struct {
-	model    Model // nil for the embedded model (NewEmbedded)
-	inline   bool  // model is an InlineModel
-	gate     Gate
-	heur     *heuristic.Heuristic
-	cfg      Config
-	opts     options
-	series   seriesStore
+	model  Model // nil for the embedded model (NewEmbedded)
+	inline bool  // model is an InlineModel
+	gate   Gate
+	heur   *heuristic.Heuristic
+	cfg    Config
+	opts   options
+	series seriesStore
 	// modelSig is the embedded model's configuration signature, or
 	// "remote": part of StateSignature.
 	modelSig string
