@@ -178,6 +178,10 @@ func TestRunWithTLSAndAdminToken(t *testing.T) {
 	var logs syncBuffer
 	addrs, done := startRun(t, ctx, &logs,
 		"--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--admin-addr=127.0.0.1:0", "--grace-period=2s",
+		// The first model call includes the TLS handshake; on a loaded
+		// machine that can outlast the 100ms default, which this test
+		// would misread as a failure over TLS.
+		"--model-timeout=30s",
 		"--tls-cert="+srvPair.Cert, "--tls-key="+srvPair.Key, "--tls-client-ca="+ca.File,
 		"--admin-token-file="+tokenFile,
 		"--model-addr="+modelAddr, "--model-tls-ca="+ca.File, "--model-tls-server-name=localhost",
