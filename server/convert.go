@@ -2,6 +2,7 @@ package server
 
 import (
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/astraguard/astraguard/detector"
@@ -74,7 +75,7 @@ func (b *batch) toGroups(series []*astraguardv1.SeriesSamples, frames []*astragu
 				id, echo = overlongID, echoFrameID(src, name, b.maxID)
 			default:
 				id = src + "/" + name
-				echo = id
+				echo = echoID(id, b.maxID)
 			}
 			b.frameTS[k], b.frameV[k] = f.GetUnixNanos(), c.GetValue()
 			g := detector.Group{SeriesID: id, Values: b.frameV[k : k+1 : k+1]}
@@ -93,8 +94,22 @@ func (b *batch) toGroups(series []*astraguardv1.SeriesSamples, frames []*astragu
 // longer than max bytes (the scorer refuses it), its first max bytes cut
 // back to a whole UTF-8 character. Echoing a refused id whole would let one
 // request of a long id and many values multiply the id into a response
-// thousands of times the request's size.
+// thousands of times the request's size. An id that is not valid UTF-8
+// (the scorer refuses it too) is echoed with each invalid byte sequence
+// replaced by U+FFFD, because a response must be valid protobuf.
 func echoID(id string, max int) string {
+	if len(id) <= max && utf8.ValidString(id) {
+		return id
+	}
+	if t := cutID(id, max); t != "" && utf8.ValidString(t) {
+		return t
+	}
+	return cutID(strings.ToValidUTF8(id[:min(len(id), max)], "\uFFFD"), max)
+}
+
+// cutID cuts id to at most max bytes, dropping trailing bytes that are
+// not a whole character (one the cut split).
+func cutID(id string, max int) string {
 	if len(id) <= max {
 		return id
 	}
@@ -108,12 +123,22 @@ func echoID(id string, max int) string {
 	return id
 }
 
+// echoRequestID is a request id as a response carries it: valid UTF-8
+// passes unchanged (clients match responses by it), invalid byte
+// sequences become U+FFFD.
+func echoRequestID(id string) string {
+	if utf8.ValidString(id) {
+		return id
+	}
+	return strings.ToValidUTF8(id, "\uFFFD")
+}
+
 // echoFrameID is echoID of "<src>/<name>" without building the whole id.
 func echoFrameID(src, name string, max int) string {
 	if len(src) >= max {
 		return echoID(src, max)
 	}
-	return src + "/" + echoID(name, max-len(src)-1)
+	return echoID(src+"/"+echoID(name, max-len(src)-1), max) // the outer call mends an invalid src
 }
 
 // toProto fills reusable verdict messages from detector verdicts, naming

@@ -112,7 +112,7 @@ func (s *DetectorService) DetectBatch(ctx context.Context, req *astraguardv1.Det
 	}
 	b := batch{maxID: s.maxID}
 	verdicts := s.score(ctx, &b, req.GetSeries(), req.GetFrames())
-	return &astraguardv1.DetectBatchResponse{RequestId: req.GetRequestId(), Verdicts: verdicts}, nil
+	return &astraguardv1.DetectBatchResponse{RequestId: echoRequestID(req.GetRequestId()), Verdicts: verdicts}, nil
 }
 
 // admit checks a request against the per-request limits and spends the

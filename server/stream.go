@@ -207,7 +207,7 @@ func (ds *detectStream) answer(ctx context.Context) (err error) {
 func (ds *detectStream) respond(ctx context.Context, b *batch, resp *astraguardv1.DetectResponse, q queuedRequest) error {
 	defer ds.svc.releaseQueued(q.held)
 	defer ds.inFlight.Add(-1)
-	resp.RequestId, resp.Verdicts = q.req.GetRequestId(), ds.svc.score(ctx, b, q.req.GetSeries(), q.req.GetFrames())
+	resp.RequestId, resp.Verdicts = echoRequestID(q.req.GetRequestId()), ds.svc.score(ctx, b, q.req.GetSeries(), q.req.GetFrames())
 	ds.sendSince.Store(int64(time.Since(ds.epoch)) + 1)
 	ds.stall.Reset(ds.svc.cfg.SendTimeout)
 	err := ds.stream.Send(resp)
