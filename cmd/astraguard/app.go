@@ -25,6 +25,7 @@ import (
 	"github.com/astraguard/astraguard/breaker/breakerprom"
 	"github.com/astraguard/astraguard/checkpoint"
 	"github.com/astraguard/astraguard/detector"
+	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/server"
 	"github.com/astraguard/astraguard/store"
 )
@@ -102,7 +103,10 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		Name: "astraguard_anomaly_model_load_errors_total",
 		Help: "Failed model loads and readiness or metadata checks.",
 	})
-	remote, closeModel, err := newModel(ctx, cfg, logger, loadErrors)
+	// Failed certificate reloads would otherwise go unnoticed until the
+	// old certificate expires.
+	tlsOpts := []tlsconf.Option{tlsconf.WithLogger(logger.With("component", "tls")), tlsconf.WithRegisterer(a.reg)}
+	remote, closeModel, err := newModel(ctx, cfg, logger, loadErrors, tlsOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +125,7 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	}
 	a.det = det
 	admin := server.NewAdminService(breakers, hub, logger.With("component", "admin"))
-	secOpts, httpTLS, err := cfg.sec.serverOptions()
+	secOpts, httpTLS, err := cfg.sec.serverOptions(tlsOpts...)
 	if err != nil {
 		return nil, err
 	}

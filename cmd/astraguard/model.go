@@ -9,6 +9,7 @@ import (
 
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/oip"
+	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/model"
 )
 
@@ -31,11 +32,11 @@ func newDetector(cfg config, remote *oip.Client, gate detector.Gate, loadErrors 
 
 // newModel returns the remote model client when --model-addr is set (nil
 // otherwise), with a function that releases it.
-func newModel(ctx context.Context, cfg config, logger *slog.Logger, loadErrors prometheus.Counter) (*oip.Client, func() error, error) {
+func newModel(ctx context.Context, cfg config, logger *slog.Logger, loadErrors prometheus.Counter, tlsOpts []tlsconf.Option) (*oip.Client, func() error, error) {
 	if cfg.modelAddr == "" {
 		return nil, func() error { return nil }, nil
 	}
-	dialOpts, err := cfg.sec.modelDialOptions()
+	dialOpts, err := cfg.sec.modelDialOptions(tlsOpts...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -142,22 +142,23 @@ func (s *securityConfig) authMode() string {
 
 // serverTLS returns the listener TLS configuration for clientCA, or nil
 // when TLS is off.
-func (s *securityConfig) serverTLS(clientCA string) (*tls.Config, error) {
+func (s *securityConfig) serverTLS(clientCA string, opts []tlsconf.Option) (*tls.Config, error) {
 	if s.tlsCert == "" {
 		return nil, nil
 	}
-	return tlsconf.Server(tlsconf.ServerFiles{Cert: s.tlsCert, Key: s.tlsKey, ClientCA: clientCA})
+	return tlsconf.Server(tlsconf.ServerFiles{Cert: s.tlsCert, Key: s.tlsKey, ClientCA: clientCA}, opts...)
 }
 
 // serverOptions builds the server's TLS and admin options, and the HTTP
-// listener's TLS configuration (nil: plaintext).
-func (s *securityConfig) serverOptions() ([]server.Option, *tls.Config, error) {
+// listener's TLS configuration (nil: plaintext). tlsOpts report failed
+// certificate reloads.
+func (s *securityConfig) serverOptions(tlsOpts ...tlsconf.Option) ([]server.Option, *tls.Config, error) {
 	auth, err := server.NewAdminAuth(s.authConfig())
 	if err != nil {
 		return nil, nil, err
 	}
 	opts := []server.Option{server.WithAdminAuth(auth)}
-	mainTLS, err := s.serverTLS(s.tlsClientCA)
+	mainTLS, err := s.serverTLS(s.tlsClientCA, tlsOpts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -167,7 +168,7 @@ func (s *securityConfig) serverOptions() ([]server.Option, *tls.Config, error) {
 	if s.adminAddr != "" {
 		var adminOpts []grpc.ServerOption
 		if s.adminTLSClientCA != "" {
-			adminTLS, err := s.serverTLS(s.adminTLSClientCA)
+			adminTLS, err := s.serverTLS(s.adminTLSClientCA, tlsOpts)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -179,11 +180,11 @@ func (s *securityConfig) serverOptions() ([]server.Option, *tls.Config, error) {
 }
 
 // modelDialOptions returns the model client's TLS credentials, if any.
-func (s *securityConfig) modelDialOptions() ([]grpc.DialOption, error) {
+func (s *securityConfig) modelDialOptions(tlsOpts ...tlsconf.Option) ([]grpc.DialOption, error) {
 	if !s.modelTLS {
 		return nil, nil
 	}
-	cfg, err := tlsconf.Client(tlsconf.ClientFiles{CA: s.modelTLSCA, Cert: s.modelTLSCert, Key: s.modelTLSKey, ServerName: s.modelTLSServerName})
+	cfg, err := tlsconf.Client(tlsconf.ClientFiles{CA: s.modelTLSCA, Cert: s.modelTLSCert, Key: s.modelTLSKey, ServerName: s.modelTLSServerName}, tlsOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("model tls: %w", err)
 	}

@@ -9,7 +9,9 @@
 // stats) at most once a second, by a handshake, and never under a lock
 // other handshakes wait on. A rotation that leaves the files half-written
 // keeps the previous pair until the files parse again; files that failed
-// to parse are not parsed again until they change.
+// to parse are not parsed again until they change. Such a failed reload is
+// logged at WARN and counted in astraguard_tls_reload_errors_total (see
+// WithLogger, WithRegisterer), once per distinct failure.
 //
 // Errors name files, never their contents. No API stability promise.
 //

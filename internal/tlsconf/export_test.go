@@ -1,4 +1,11 @@
 package tlsconf
 
+import (
+	"crypto/tls"
+	"time"
+)
+
 // ServerAt is Server with the clock that times its reload checks.
-var ServerAt = server
+func ServerAt(f ServerFiles, now func() time.Time, opts ...Option) (*tls.Config, error) {
+	return Server(f, append(opts, withClock(now))...)
+}

@@ -29,6 +29,11 @@ type keyPair struct {
 	// files left unparsable by a rotation are parsed once, not at every
 	// check, until they change again.
 	failed atomic.Pointer[[2]fileVersion]
+	// onError reports a failed reload check; nil ignores it.
+	onError func(err error)
+	// lastStatErr is the last reported stat failure's text, so that files
+	// missing for a while are reported once, not at every check.
+	lastStatErr atomic.Pointer[string]
 }
 
 // loadedPair is a certificate and the versions of certFile and keyFile it
@@ -87,7 +92,12 @@ func (kp *keyPair) get() *tls.Certificate {
 // the current pair.
 func (kp *keyPair) reload() {
 	v, err := kp.stat()
-	if err != nil || v == kp.cur.Load().version {
+	if err != nil {
+		kp.fail(err, true)
+		return
+	}
+	kp.lastStatErr.Store(nil)
+	if v == kp.cur.Load().version {
 		return
 	}
 	if f := kp.failed.Load(); f != nil && *f == v {
@@ -96,7 +106,41 @@ func (kp *keyPair) reload() {
 	cert, err := kp.load(kp.certFile, kp.keyFile)
 	if err != nil {
 		kp.failed.Store(&v)
+		kp.fail(fmt.Errorf("tls: load key pair %s, %s: %w", kp.certFile, kp.keyFile, err), false)
 		return
 	}
 	kp.cur.Store(&loadedPair{cert: &cert, version: v})
+}
+
+// fail reports a failed check: a failed load once per files' version (it
+// is not retried until they change), a stat error once per distinct text.
+func (kp *keyPair) fail(err error, stat bool) {
+	if kp.onError == nil {
+		return
+	}
+	if stat {
+		msg := err.Error()
+		if last := kp.lastStatErr.Swap(&msg); last != nil && *last == msg {
+			return
+		}
+	}
+	kp.onError(err)
+}
+
+// newWatchedKeyPair is newKeyPair reporting failed reloads to o's logger
+// and counter.
+func newWatchedKeyPair(certFile, keyFile, pair string, o options) (*keyPair, error) {
+	errs, err := o.reloadErrors(pair)
+	if err != nil {
+		return nil, err
+	}
+	kp, err := newKeyPair(certFile, keyFile, o.now)
+	if err != nil {
+		return nil, err
+	}
+	kp.onError = func(err error) {
+		errs.Inc()
+		o.logger.Warn("tls certificate reload failed; keeping the previous certificate", "pair", pair, "err", err)
+	}
+	return kp, nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 )
 
 // ServerFiles names the PEM files of a TLS listener.
@@ -18,14 +17,11 @@ type ServerFiles struct {
 }
 
 // Server returns the listener configuration for f.
-func Server(f ServerFiles) (*tls.Config, error) { return server(f, time.Now) }
-
-// server is Server with the clock that times the key pair's reload checks.
-func server(f ServerFiles, now func() time.Time) (*tls.Config, error) {
+func Server(f ServerFiles, opts ...Option) (*tls.Config, error) {
 	if f.Cert == "" || f.Key == "" {
 		return nil, errors.New("tls: a certificate and a key file are both required")
 	}
-	kp, err := newKeyPair(f.Cert, f.Key, now)
+	kp, err := newWatchedKeyPair(f.Cert, f.Key, "server", evaluate(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +53,7 @@ type ClientFiles struct {
 }
 
 // Client returns the client configuration for f.
-func Client(f ClientFiles) (*tls.Config, error) {
+func Client(f ClientFiles, opts ...Option) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: f.ServerName}
 	var err error
 	if f.CA != "" {
@@ -67,7 +63,7 @@ func Client(f ClientFiles) (*tls.Config, error) {
 	}
 	switch {
 	case f.Cert != "" && f.Key != "":
-		kp, err := newKeyPair(f.Cert, f.Key, time.Now)
+		kp, err := newWatchedKeyPair(f.Cert, f.Key, "client", evaluate(opts))
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,93 @@
+package tlsconf_test
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/astraguard/astraguard/internal/tlsconf"
+	"github.com/astraguard/astraguard/internal/tlstest"
+)
+
+// TestFailedReloadIsLoggedAndCounted breaks the serving pair twice, once
+// unparsable and once missing, and checks each failure is logged at WARN
+// and counted once however many handshakes see it, while the previous
+// certificate keeps serving.
+func TestFailedReloadIsLoggedAndCounted(t *testing.T) {
+	ca := tlstest.NewCA(t, "test")
+	first, second := ca.Server(t, "first"), ca.Server(t, "second")
+	dir := t.TempDir()
+	live := tlstest.Pair{Cert: dir + "/tls.crt", Key: dir + "/tls.key"}
+	mod := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	write := func(file string, b []byte) {
+		t.Helper()
+		if err := os.WriteFile(file, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		mod = mod.Add(time.Minute)
+		if err := os.Chtimes(file, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install := func(p tlstest.Pair) {
+		t.Helper()
+		for src, dst := range map[string]string{p.Cert: live.Cert, p.Key: live.Key} {
+			b, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			write(dst, b)
+		}
+	}
+	install(first)
+	var clock fakeClock
+	clock.ns.Store(mod.UnixNano())
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	reg := prometheus.NewRegistry()
+	opts := []tlsconf.Option{tlsconf.WithLogger(logger), tlsconf.WithRegisterer(reg)}
+	srvCfg, err := tlsconf.ServerAt(tlsconf.ServerFiles{Cert: live.Cert, Key: live.Key}, clock.now, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A client configuration may share the registerer.
+	cliCfg, err := tlsconf.Client(tlsconf.ClientFiles{CA: ca.File, ServerName: "localhost"}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(want string, wantErrors int) {
+		t.Helper()
+		for range 3 {
+			clock.advance(time.Second)
+			if cn, srvErr, cliErr := handshake(t, srvCfg, cliCfg); srvErr != nil || cliErr != nil || cn != want {
+				t.Fatalf("handshake = %q, %v, %v; want server CN %q", cn, srvErr, cliErr, want)
+			}
+		}
+		metrics := fmt.Sprintf(`# HELP astraguard_tls_reload_errors_total Failed reloads of a changed TLS certificate or key, each distinct failure once; the previous pair stays in use.
+# TYPE astraguard_tls_reload_errors_total counter
+astraguard_tls_reload_errors_total{pair="server"} %d
+`, wantErrors)
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(metrics), "astraguard_tls_reload_errors_total"); err != nil {
+			t.Error(err)
+		}
+		if warns := strings.Count(logs.String(), `"level":"WARN","msg":"tls certificate reload failed`); warns != wantErrors {
+			t.Errorf("after 3 checks: %d reload failures logged at WARN, want %d\n%s", warns, wantErrors, logs.String())
+		}
+	}
+	check("first", 0)
+	write(live.Cert, []byte("half-written"))
+	check("first", 1)
+	if err := os.Remove(live.Key); err != nil {
+		t.Fatal(err)
+	}
+	check("first", 2)
+	install(second)
+	check("second", 2)
+}
