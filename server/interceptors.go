@@ -32,9 +32,17 @@ func interceptorLogger(l *slog.Logger) logging.Logger {
 	})
 }
 
-// loggingOptions log finished calls only: start events would double the
-// log volume of a service whose streams last hours. Payloads are never logged.
-var loggingOptions = []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
+// loggingOptions log finished calls only, at DEBUG whatever their code:
+// start events would double the log volume of a service whose streams last
+// hours, and one INFO line per call would bury the lines an operator needs
+// at INFO (breaker transitions, admin actions, model state). Refusals are
+// counted per code in astraguard_grpc_server_handled_total, and server
+// faults are logged on their own (panics at ERROR). Payloads are never
+// logged.
+var loggingOptions = []logging.Option{
+	logging.WithLogOnEvents(logging.FinishCall),
+	logging.WithLevels(func(codes.Code) logging.Level { return logging.LevelDebug }),
+}
 
 // recoveryHandler turns a handler panic into INTERNAL without leaking the
 // panic value to the client; the stack goes to the log.

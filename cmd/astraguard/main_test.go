@@ -189,3 +189,40 @@ func httpGet(t *testing.T, url string) string {
 	}
 	return string(b)
 }
+
+// TestInfoLogHasTransitionsNotCalls runs the service at --log-level=info:
+// a forced breaker's transition is logged, the calls themselves are not.
+func TestInfoLogHasTransitionsNotCalls(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var logs syncBuffer
+	addrs, done := startRun(t, ctx, &logs, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--log-level=info")
+	conn, err := grpc.NewClient(addrs.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for range 3 {
+		if _, err := astraguardv1.NewDetectorServiceClient(conn).DetectBatch(ctx, &astraguardv1.DetectBatchRequest{
+			Series: []*astraguardv1.SeriesSamples{{SeriesId: "sat1/voltage", Values: []float64{8.1}}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := astraguardv1.NewBreakerAdminClient(conn).ForceBreaker(ctx, &astraguardv1.ForceBreakerRequest{
+		Name: "model", Override: astraguardv1.Override_OVERRIDE_FORCED_OPEN, Reason: "log test", Ttl: durationpb.New(time.Minute),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run() = %v", err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `"level":"INFO","msg":"breaker transition"`) {
+		t.Errorf("INFO log lacks the breaker transition:\n%s", out)
+	}
+	if strings.Contains(out, `"msg":"finished call"`) {
+		t.Errorf("INFO log has per-call lines:\n%s", out)
+	}
+}
