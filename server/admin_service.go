@@ -25,6 +25,8 @@ type AdminService struct {
 	breakers *breaker.Registry
 	hub      *Hub
 	logger   *slog.Logger
+	watch    *watchSlots
+	metrics  *limitMetrics // counts refused watches
 }
 
 var _ astraguardv1.BreakerAdminServer = (*AdminService)(nil)
@@ -33,7 +35,14 @@ var _ astraguardv1.BreakerAdminServer = (*AdminService)(nil)
 // of breakers (breaker.WithObserver(hub.Publish) on the registry) for
 // WatchBreakers to see transitions.
 func NewAdminService(breakers *breaker.Registry, hub *Hub, logger *slog.Logger) *AdminService {
-	return &AdminService{breakers: breakers, hub: hub, logger: logger}
+	return &AdminService{breakers: breakers, hub: hub, logger: logger,
+		watch: newWatchSlots(0, 0, nil), metrics: newLimitMetrics(nil)}
+}
+
+// applyLimits sets the watch limits of cfg, telling clients apart by key;
+// New calls it before serving.
+func (s *AdminService) applyLimits(cfg Config, key ClientKeyFunc, m *limitMetrics) {
+	s.watch, s.metrics = newWatchSlots(cfg.MaxWatchStreams, cfg.MaxWatchStreamsPerClient, key), m
 }
 
 // ListBreakers returns every breaker, sorted by name.
@@ -63,6 +72,9 @@ func (s *AdminService) GetBreaker(_ context.Context, req *astraguardv1.GetBreake
 // ResetBreaker closes a breaker with fresh counts and clears any override.
 func (s *AdminService) ResetBreaker(ctx context.Context, req *astraguardv1.ResetBreakerRequest) (*astraguardv1.ResetBreakerResponse, error) {
 	b, err := s.lookup(req.GetName())
+	if err == nil {
+		err = checkAdminString("reason", req.GetReason(), false)
+	}
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -78,6 +90,9 @@ func (s *AdminService) ForceBreaker(ctx context.Context, req *astraguardv1.Force
 		return nil, toStatus(err)
 	}
 	if req.GetOverride() == astraguardv1.Override_OVERRIDE_UNSPECIFIED {
+		if err := checkAdminString("reason", req.GetReason(), false); err != nil {
+			return nil, toStatus(err)
+		}
 		b.ClearForce()
 		s.audit(ctx, "clear override", req.GetName(), req.GetReason())
 		return &astraguardv1.ForceBreakerResponse{Breaker: breakerToProto(b.Snapshot())}, nil
@@ -102,8 +117,8 @@ func validateForce(req *astraguardv1.ForceBreakerRequest) (time.Duration, error)
 	default:
 		return 0, invalidArgf("unknown override %v", o)
 	}
-	if req.GetReason() == "" {
-		return 0, invalidArgf("reason is required to force a breaker")
+	if err := checkAdminString("reason", req.GetReason(), true); err != nil {
+		return 0, fmt.Errorf("force a breaker: %w", err)
 	}
 	if req.GetTtl() == nil {
 		return 0, invalidArgf("ttl is required to force a breaker (at most %v)", maxForceTTL)
@@ -120,11 +135,22 @@ func validateForce(req *astraguardv1.ForceBreakerRequest) (time.Duration, error)
 
 // WatchBreakers sends the current snapshot, then every transition of the
 // watched breakers until the client leaves or the server shuts down.
+// Streams are bounded in total and per client (Config.MaxWatchStreams,
+// MaxWatchStreamsPerClient).
 func (s *AdminService) WatchBreakers(req *astraguardv1.WatchBreakersRequest, stream astraguardv1.BreakerAdmin_WatchBreakersServer) error {
+	names := req.GetNames()
+	if err := checkWatchNames(names); err != nil {
+		return toStatus(err)
+	}
+	client, err := s.watch.acquire(stream.Context())
+	if err != nil {
+		s.metrics.count(err)
+		return toStatus(err)
+	}
+	defer s.watch.release(client)
 	// Subscribe before the snapshot so no transition falls between them.
 	w := s.hub.subscribe()
 	defer s.hub.unsubscribe(w)
-	names := req.GetNames()
 	snap := &astraguardv1.WatchBreakersResponse{Event: &astraguardv1.WatchBreakersResponse_Snapshot{Snapshot: s.list(names)}}
 	if err := stream.Send(snap); err != nil {
 		return err
@@ -147,9 +173,21 @@ func (s *AdminService) WatchBreakers(req *astraguardv1.WatchBreakersRequest, str
 	}
 }
 
+func checkWatchNames(names []string) error {
+	if len(names) > maxWatchNames {
+		return invalidArgf("%d names, more than %d", len(names), maxWatchNames)
+	}
+	for i, n := range names {
+		if err := checkAdminString(fmt.Sprintf("names[%d]", i), n, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *AdminService) lookup(name string) (*breaker.Breaker, error) {
-	if name == "" {
-		return nil, invalidArgf("breaker name is required")
+	if err := checkAdminString("breaker name", name, true); err != nil {
+		return nil, err
 	}
 	b, ok := s.breakers.Get(name)
 	if !ok {

@@ -71,6 +71,13 @@ type Config struct {
 	// MaxRateClients bounds the clients the rate limiter remembers; the
 	// least recently seen is forgotten first. Default 10,000.
 	MaxRateClients int
+
+	// MaxWatchStreams bounds the WatchBreakers streams open at once over
+	// all clients, and MaxWatchStreamsPerClient those of one client (told
+	// apart by ClientKeyFunc); beyond either a new watch gets
+	// RESOURCE_EXHAUSTED. Defaults 256 and 8.
+	MaxWatchStreams          int
+	MaxWatchStreamsPerClient int
 }
 
 func (c Config) withDefaults() Config {
@@ -148,6 +155,7 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 	if err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
 	}
+	admin.applyLimits(cfg, o.clientKey, detect.metrics)
 	logger := interceptorLogger(o.logger)
 	srvOpts := append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),

@@ -34,7 +34,8 @@ const (
 // streamDefaults fills the zero limits that detector streams use.
 func (c Config) streamDefaults() (Config, error) {
 	if c.MaxSamplesPerRequest < 0 || c.MaxSeriesPerStream < 0 || c.MaxDetectStreams < 0 || c.QueueDepth < 0 ||
-		c.MaxQueuedBytes < 0 || c.SendTimeout < 0 || c.RateLimit < 0 || c.RateBurst < 0 || c.RateWait < 0 || c.MaxRateClients < 0 {
+		c.MaxQueuedBytes < 0 || c.SendTimeout < 0 || c.RateLimit < 0 || c.RateBurst < 0 || c.RateWait < 0 || c.MaxRateClients < 0 ||
+		c.MaxWatchStreams < 0 || c.MaxWatchStreamsPerClient < 0 {
 		return c, errors.New("server config: negative limit")
 	}
 	c.MaxSamplesPerRequest = cmp.Or(c.MaxSamplesPerRequest, defaultMaxSamplesPerRequest)
@@ -112,6 +113,7 @@ var limitLabels = map[string]string{
 	LimitRate:              "rate",
 	LimitSendTimeout:       "send_timeout",
 	LimitMessageSize:       "message_size",
+	LimitWatchStreams:      "watch_streams",
 }
 
 // limitMetrics counts requests and streams refused by a limit.

@@ -113,6 +113,8 @@ func (c config) validate() error {
 	case c.limits.MaxRecvMsgBytes < 0 || c.limits.MaxSamplesPerRequest < 0 || c.limits.MaxSeriesPerStream < 0 ||
 		c.limits.MaxDetectStreams < 0 || c.limits.MaxQueuedBytes < 0 || c.limits.SendTimeout < 0 || c.limits.HandshakeTimeout < 0:
 		return errors.New("limits must not be negative")
+	case c.limits.MaxWatchStreams < 0 || c.limits.MaxWatchStreamsPerClient < 0:
+		return errors.New("--max-watch-streams and --max-watch-streams-per-client must not be negative")
 	case c.limits.RateLimit < 0 || c.limits.RateBurst < 0 || c.limits.RateWait < 0:
 		return errors.New("--rate-limit, --rate-burst and --rate-wait must not be negative")
 	}
@@ -132,6 +134,8 @@ func (c *config) registerLimits(fs *flag.FlagSet) {
 	})
 	fs.IntVar(&l.MaxDetectStreams, "max-detect-streams", 10_000, "Detect streams open at once over all connections; more are refused")
 	fs.IntVar(&l.MaxSeriesPerStream, "max-series-per-stream", 10_000, "distinct series one Detect stream may send")
+	fs.IntVar(&l.MaxWatchStreams, "max-watch-streams", 256, "WatchBreakers streams open at once over all clients; more are refused")
+	fs.IntVar(&l.MaxWatchStreamsPerClient, "max-watch-streams-per-client", 8, "WatchBreakers streams one client (peer IP) may hold open; more are refused")
 	fs.IntVar(&l.MaxQueuedBytes, "max-queued-bytes", 256<<20, "bytes of requests held in all Detect queues at once; readers wait for room, slowing their clients")
 	fs.DurationVar(&l.SendTimeout, "send-timeout", 30*time.Second, "end a Detect stream whose client has not read a response for this long")
 	fs.DurationVar(&l.HandshakeTimeout, "handshake-timeout", 20*time.Second, "close a new connection that has not finished its TLS/HTTP/2 setup in this time")

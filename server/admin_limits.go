@@ -1,0 +1,94 @@
+package server
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Bounds of operator input on BreakerAdmin (README "Limits").
+const (
+	// maxAdminString bounds every admin string (breaker name, reason) in
+	// bytes. A reason is copied into the breaker's view, every watcher's
+	// transition and the audit log, so its size is multiplied by them.
+	maxAdminString = 256
+	// maxWatchNames bounds the names one WatchBreakers call may list.
+	maxWatchNames = 64
+	// Defaults of Config.MaxWatchStreams and MaxWatchStreamsPerClient.
+	defaultMaxWatchStreams          = 256
+	defaultMaxWatchStreamsPerClient = 8
+)
+
+// LimitWatchStreams is the limit a WatchBreakers stream over
+// Config.MaxWatchStreams or MaxWatchStreamsPerClient breaks.
+const LimitWatchStreams = "open WatchBreakers streams"
+
+// checkAdminString is the one check of every string an admin request
+// carries: valid UTF-8, at most maxAdminString bytes, printable characters
+// and spaces only (no line breaks or control characters that could forge
+// audit log lines), and, when required, not empty or only spaces. The
+// message quotes the field, never the value, which may be hostile.
+func checkAdminString(field, s string, required bool) error {
+	switch {
+	case !utf8.ValidString(s):
+		return invalidArgf("%s is not valid UTF-8", field)
+	case len(s) > maxAdminString:
+		return invalidArgf("%s is %d bytes, longer than %d", field, len(s), maxAdminString)
+	case strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) >= 0:
+		return invalidArgf("%s has a control or non-printable character", field)
+	case required && strings.TrimSpace(s) == "":
+		return invalidArgf("%s is required", field)
+	}
+	return nil
+}
+
+// watchSlots bounds WatchBreakers streams in total and per client: each
+// holds a goroutine, a buffered channel and a copy of every transition.
+type watchSlots struct {
+	mu        sync.Mutex
+	total     int
+	perClient map[string]int // guarded by mu; entries of 0 are deleted
+	max, per  int
+	key       ClientKeyFunc
+}
+
+func newWatchSlots(max, per int, key ClientKeyFunc) *watchSlots {
+	if key == nil {
+		key = PeerIP
+	}
+	return &watchSlots{
+		max:       cmp.Or(max, defaultMaxWatchStreams),
+		per:       cmp.Or(per, defaultMaxWatchStreamsPerClient),
+		perClient: make(map[string]int),
+		key:       key,
+	}
+}
+
+// acquire takes a slot for the caller in ctx, or reports the limit broken.
+func (w *watchSlots) acquire(ctx context.Context) (client string, err error) {
+	client = w.key(ctx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.total >= w.max {
+		return "", &LimitError{Limit: LimitWatchStreams, Max: w.max, Got: w.total + 1}
+	}
+	if n := w.perClient[client]; n >= w.per {
+		return "", &LimitError{Limit: LimitWatchStreams, Detail: fmt.Sprintf("%d per client", w.per)}
+	}
+	w.total++
+	w.perClient[client]++
+	return client, nil
+}
+
+func (w *watchSlots) release(client string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.total--
+	if w.perClient[client]--; w.perClient[client] <= 0 {
+		delete(w.perClient, client)
+	}
+}
