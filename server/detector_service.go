@@ -107,7 +107,7 @@ func (s *DetectorService) wait() { s.workers.Wait() }
 
 // DetectBatch scores one batch.
 func (s *DetectorService) DetectBatch(ctx context.Context, req *astraguardv1.DetectBatchRequest) (*astraguardv1.DetectBatchResponse, error) {
-	if err := s.admit(ctx, s.clientKey(ctx), req.GetSeries(), req.GetFrames()); err != nil {
+	if err := s.admit(ctx, s.clientKey(ctx), req.GetRequestId(), req.GetSeries(), req.GetFrames()); err != nil {
 		return nil, s.fail(err)
 	}
 	b := batch{maxID: s.maxID}
@@ -117,10 +117,13 @@ func (s *DetectorService) DetectBatch(ctx context.Context, req *astraguardv1.Det
 
 // admit checks a request against the per-request limits and spends the
 // client's rate budget on it.
-func (s *DetectorService) admit(ctx context.Context, client string, series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) error {
+func (s *DetectorService) admit(ctx context.Context, client, requestID string, series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) error {
 	n := countSamples(series, frames)
 	if n > s.cfg.MaxSamplesPerRequest {
 		return &LimitError{Limit: LimitSamplesPerRequest, Max: s.cfg.MaxSamplesPerRequest, Got: n}
+	}
+	if err := s.checkResponseSize(requestID, series, frames); err != nil {
+		return err
 	}
 	return s.limiter.take(ctx, client, n)
 }

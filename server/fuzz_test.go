@@ -38,8 +38,9 @@ func FuzzDetectRequest(f *testing.F) {
 			return // the transport rejects what does not decode
 		}
 		n := countSamples(req.GetSeries(), req.GetFrames())
-		if err := e.admit(t.Context(), "fuzz", req.GetSeries(), req.GetFrames()); err != nil {
-			if n <= e.cfg.MaxSamplesPerRequest {
+		bound := responseBound(req.GetRequestId(), req.GetSeries(), req.GetFrames(), e.maxID)
+		if err := e.admit(t.Context(), "fuzz", req.GetRequestId(), req.GetSeries(), req.GetFrames()); err != nil {
+			if n <= e.cfg.MaxSamplesPerRequest && bound <= int64(e.cfg.MaxSendMsgBytes) {
 				t.Fatalf("admit() error = %v for %d samples", err, n)
 			}
 			return
@@ -56,8 +57,12 @@ func FuzzDetectRequest(f *testing.F) {
 		if len(verdicts) != n {
 			t.Fatalf("score() = %d verdicts for %d samples", len(verdicts), n)
 		}
-		if _, err := proto.Marshal(&astraguardv1.DetectResponse{Verdicts: verdicts}); err != nil {
+		resp := &astraguardv1.DetectResponse{RequestId: echoRequestID(req.GetRequestId()), Verdicts: verdicts}
+		if _, err := proto.Marshal(resp); err != nil {
 			t.Fatalf("response does not marshal: %v", err) // e.g. an id cut inside a character
+		}
+		if size := proto.Size(resp); int64(size) > bound {
+			t.Fatalf("response of %d bytes, over its bound %d", size, bound)
 		}
 		for _, v := range verdicts {
 			if len(v.GetSeriesId()) > e.maxID {

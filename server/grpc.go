@@ -25,6 +25,11 @@ type Config struct {
 	// own default): 100,000 columnar samples with timestamps take about
 	// 1.7 MB, and 100,000 frame channels fit with names of up to ~28 bytes.
 	MaxRecvMsgBytes int
+	// MaxSendMsgBytes bounds one response message. Default 4 MiB, gRPC's
+	// default receive limit of clients. A request whose response could be
+	// larger is refused before it is scored (RESOURCE_EXHAUSTED naming
+	// "response size"); see README "Limits" for the bound per sample.
+	MaxSendMsgBytes int
 	// MaxConcurrentStreams bounds streams per connection. Default 1024.
 	MaxConcurrentStreams uint32
 	// MaxSamplesPerRequest bounds the samples in one request. Default 100,000.
@@ -83,6 +88,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.MaxRecvMsgBytes <= 0 {
 		c.MaxRecvMsgBytes = 4 << 20
+	}
+	if c.MaxSendMsgBytes <= 0 {
+		c.MaxSendMsgBytes = defaultMaxSendMsgBytes
 	}
 	if c.MaxConcurrentStreams == 0 {
 		c.MaxConcurrentStreams = 1024
@@ -159,6 +167,8 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 	logger := interceptorLogger(o.logger)
 	srvOpts := append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
+		// A backstop: checkResponseSize refuses such requests up front.
+		grpc.MaxSendMsgSize(cfg.MaxSendMsgBytes),
 		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
 		grpc.ConnectionTimeout(cfg.handshakeTimeout()),
 		grpc.ForceServerCodecV2(newLenientCodec()),

@@ -19,6 +19,7 @@ const (
 	defaultMaxDetectStreams     = 10_000
 	defaultSendTimeout          = 30 * time.Second
 	defaultMaxRateClients       = 10_000
+	defaultMaxSendMsgBytes      = 4 << 20
 	// defaultQueueDepth requests wait between a stream's reader and its
 	// scorer. Two would already overlap decoding with scoring; a few more
 	// absorb bursts. Each slot may hold a message of MaxRecvMsgBytes, so a
@@ -33,12 +34,13 @@ const (
 
 // streamDefaults fills the zero limits that detector streams use.
 func (c Config) streamDefaults() (Config, error) {
-	if c.MaxSamplesPerRequest < 0 || c.MaxSeriesPerStream < 0 || c.MaxDetectStreams < 0 || c.QueueDepth < 0 ||
+	if c.MaxSamplesPerRequest < 0 || c.MaxSendMsgBytes < 0 || c.MaxSeriesPerStream < 0 || c.MaxDetectStreams < 0 || c.QueueDepth < 0 ||
 		c.MaxQueuedBytes < 0 || c.SendTimeout < 0 || c.RateLimit < 0 || c.RateBurst < 0 || c.RateWait < 0 || c.MaxRateClients < 0 ||
 		c.MaxWatchStreams < 0 || c.MaxWatchStreamsPerClient < 0 {
 		return c, errors.New("server config: negative limit")
 	}
 	c.MaxSamplesPerRequest = cmp.Or(c.MaxSamplesPerRequest, defaultMaxSamplesPerRequest)
+	c.MaxSendMsgBytes = cmp.Or(c.MaxSendMsgBytes, defaultMaxSendMsgBytes)
 	c.MaxSeriesPerStream = cmp.Or(c.MaxSeriesPerStream, defaultMaxSeriesPerStream)
 	c.MaxDetectStreams = cmp.Or(c.MaxDetectStreams, defaultMaxDetectStreams)
 	c.QueueDepth = cmp.Or(c.QueueDepth, defaultQueueDepth)
@@ -114,6 +116,7 @@ var limitLabels = map[string]string{
 	LimitSendTimeout:       "send_timeout",
 	LimitMessageSize:       "message_size",
 	LimitWatchStreams:      "watch_streams",
+	LimitResponseSize:      "response_size",
 }
 
 // limitMetrics counts requests and streams refused by a limit.

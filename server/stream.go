@@ -150,6 +150,9 @@ func (ds *detectStream) admit(ctx context.Context, req *astraguardv1.DetectReque
 	if max := ds.svc.cfg.MaxSamplesPerRequest; n > max {
 		return &LimitError{Limit: LimitSamplesPerRequest, Max: max, Got: n}
 	}
+	if err := ds.svc.checkResponseSize(req.GetRequestId(), req.GetSeries(), req.GetFrames()); err != nil {
+		return err
+	}
 	if err := ds.series.add(req.GetSeries(), req.GetFrames()); err != nil {
 		return err
 	}
