@@ -65,9 +65,12 @@ tidy-check: ## go mod tidy leaves no diff, in every module
 	$(GO) mod tidy -diff
 	@for m in $(SUBMODULES); do (cd $$m && $(GO) mod tidy -diff) || exit 1; done
 
-test: ## run all tests with the race detector (the service module, then the chaos module)
+test: ## run all tests with the race detector (the service module, then the chaos module), then the allocation tests without it
 	$(GO) test -race -shuffle=on -count=1 -timeout=15m ./...
 	cd chaos && $(GO) test -race -shuffle=on -count=1 -timeout=15m ./...
+	@# -race makes sync.Pool drop items, so allocation tests skip under it;
+	@# they live on the hot path's packages.
+	$(GO) test -count=1 -run 'Alloc' ./breaker/... ./detector/... ./model/... ./server/...
 
 fuzz: ## run each fuzz target for a bounded time
 	@bash scripts/fuzz.sh $(FUZZTIME)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,6 +100,10 @@ type scratch struct {
 	err      error    // the embedded model panicked
 	busy     int      // valid samples of series claimed by another call
 	claims   []string // series this call claimed, to release
+	// ts and vals back the compacted groups' samples, so that compacting
+	// allocates nothing once they have grown.
+	ts   []int64
+	vals []float64
 }
 
 func (sc *scratch) reset() {
@@ -385,26 +390,25 @@ func (d *Detector) countErrors(out []Verdict) {
 }
 
 // compact copies the valid samples of groups into sc.groups, remembering
-// where each one's verdict lives.
+// where each one's verdict lives. The groups slice sc.ts and sc.vals,
+// grown first to hold every sample so that no append moves them.
 func (sc *scratch) compact(groups []Group, out []Verdict) []Group {
 	sc.groups, sc.index = sc.groups[:0], sc.index[:0]
+	sc.ts, sc.vals = slices.Grow(sc.ts[:0], len(out)), slices.Grow(sc.vals[:0], len(out))
 	off := 0
 	for _, g := range groups {
-		var ng Group
+		start := len(sc.vals)
 		for i := range g.Values {
 			v := &out[off+i]
 			if v.Err != ErrNone || v.Reason == ReasonSeriesBusy {
 				continue
 			}
-			if ng.SeriesID == "" {
-				ng.SeriesID = g.SeriesID
-			}
-			ng.UnixNanos = append(ng.UnixNanos, v.UnixNanos)
-			ng.Values = append(ng.Values, g.Values[i])
+			sc.ts = append(sc.ts, v.UnixNanos)
+			sc.vals = append(sc.vals, g.Values[i])
 			sc.index = append(sc.index, int32(off+i))
 		}
-		if len(ng.Values) > 0 {
-			sc.groups = append(sc.groups, ng)
+		if end := len(sc.vals); end > start {
+			sc.groups = append(sc.groups, Group{SeriesID: g.SeriesID, UnixNanos: sc.ts[start:end:end], Values: sc.vals[start:end:end]})
 		}
 		off += len(g.Values)
 	}

@@ -22,7 +22,16 @@ type batch struct {
 	verdicts []detector.Verdict
 	msgs     []astraguardv1.Verdict
 	ptrs     []*astraguardv1.Verdict
+	// frameIDs holds the "<source>/<channel>" ids this batch built, so a
+	// stream that sends the same channels again builds none; idBuf is
+	// where a lookup key is assembled without allocating.
+	frameIDs map[string]string
+	idBuf    []byte
 }
+
+// maxFrameIDs bounds a batch's frame id cache: about 70 KiB per stream
+// with ids at the 256-byte limit. Ids past it are built per request.
+const maxFrameIDs = 256
 
 // countSamples returns how many samples a request carries.
 func countSamples(series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) int {
@@ -74,7 +83,7 @@ func (b *batch) toGroups(series []*astraguardv1.SeriesSamples, frames []*astragu
 			case len(src)+1+len(name) > b.maxID:
 				id, echo = overlongID, echoFrameID(src, name, b.maxID)
 			default:
-				id = src + "/" + name
+				id = b.frameID(src, name)
 				echo = echoID(id, b.maxID)
 			}
 			b.frameTS[k], b.frameV[k] = f.GetUnixNanos(), c.GetValue()
@@ -88,6 +97,23 @@ func (b *batch) toGroups(series []*astraguardv1.SeriesSamples, frames []*astragu
 		}
 	}
 	return b.groups
+}
+
+// frameID returns "<src>/<name>", from the cache when this batch built it
+// before.
+func (b *batch) frameID(src, name string) string {
+	b.idBuf = append(append(append(b.idBuf[:0], src...), '/'), name...)
+	if id, ok := b.frameIDs[string(b.idBuf)]; ok { // the conversion does not allocate
+		return id
+	}
+	id := string(b.idBuf)
+	if len(b.frameIDs) < maxFrameIDs {
+		if b.frameIDs == nil {
+			b.frameIDs = make(map[string]string)
+		}
+		b.frameIDs[id] = id
+	}
+	return id
 }
 
 // echoID is the series id a verdict carries: id itself, or, when id is
