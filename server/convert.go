@@ -29,6 +29,22 @@ type batch struct {
 	idBuf    []byte
 }
 
+// maxRetainedSamples bounds the samples a stream's batch keeps buffers
+// for between requests (about 170 bytes each): a stream that once sent a
+// large request must not keep its buffers while it idles, uncounted by
+// MaxQueuedBytes. Requests up to this size reuse them without allocating.
+const maxRetainedSamples = 1024
+
+// shrink drops buffers grown past maxRetainedSamples.
+func (b *batch) shrink() {
+	if cap(b.msgs) > maxRetainedSamples || cap(b.verdicts) > maxRetainedSamples || cap(b.frameTS) > maxRetainedSamples {
+		b.verdicts, b.msgs, b.ptrs, b.frameTS, b.frameV = nil, nil, nil, nil, nil
+	}
+	if cap(b.groups) > maxRetainedSamples {
+		b.groups, b.echo = nil, nil
+	}
+}
+
 // maxFrameIDs bounds a batch's frame id cache: about 70 KiB per stream
 // with ids at the 256-byte limit. Ids past it are built per request.
 const maxFrameIDs = 256

@@ -122,7 +122,7 @@ func (s *DetectorService) admit(ctx context.Context, client, requestID string, s
 	if n > s.cfg.MaxSamplesPerRequest {
 		return &LimitError{Limit: LimitSamplesPerRequest, Max: s.cfg.MaxSamplesPerRequest, Got: n}
 	}
-	if err := s.checkResponseSize(requestID, series, frames); err != nil {
+	if _, err := s.checkResponseSize(requestID, series, frames); err != nil {
 		return err
 	}
 	return s.limiter.take(ctx, client, n)

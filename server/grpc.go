@@ -11,6 +11,7 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -164,6 +165,10 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 		return nil, fmt.Errorf("new server: %w", err)
 	}
 	admin.applyLimits(cfg, o.clientKey, detect.metrics)
+	promauto.With(o.registerer).NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "astraguard_detect_held_bytes",
+		Help: "Bytes of --max-queued-bytes held by Detect streams: requests waiting or being answered, and responses their clients have not yet read.",
+	}, func() float64 { return float64(detect.queuedNow.Load()) })
 	logger := interceptorLogger(o.logger)
 	srvOpts := append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),

@@ -138,10 +138,11 @@ func responseBound(requestID string, series []*astraguardv1.SeriesSamples, frame
 // checkResponseSize refuses a request whose response could exceed
 // MaxSendMsgBytes, before it is scored: a response larger than a client's
 // receive limit (4 MiB by default in gRPC) cannot be read, and on Detect
-// it would end the stream.
-func (s *DetectorService) checkResponseSize(requestID string, series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) error {
-	if n := responseBound(requestID, series, frames, s.maxID); n > int64(s.cfg.MaxSendMsgBytes) {
-		return &LimitError{Limit: LimitResponseSize, Max: s.cfg.MaxSendMsgBytes, Got: int(n)}
+// it would end the stream. It returns the bound.
+func (s *DetectorService) checkResponseSize(requestID string, series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) (int64, error) {
+	n := responseBound(requestID, series, frames, s.maxID)
+	if n > int64(s.cfg.MaxSendMsgBytes) {
+		return n, &LimitError{Limit: LimitResponseSize, Max: s.cfg.MaxSendMsgBytes, Got: int(n)}
 	}
-	return nil
+	return n, nil
 }

@@ -94,6 +94,10 @@ type detectStream struct {
 	stall    *time.Timer  // armed while Send runs
 	epoch    time.Time    // origin of sendSince, for a monotonic clock
 	inFlight atomic.Int32 // requests read and not yet answered
+	// sent is the charge of the response gRPC last took, held until the
+	// stream's next Send returns, its next request takes it over, or the
+	// stream ends; gRPC buffers the response until the client reads it.
+	sent atomic.Int64
 	// sendSince is when the running Send began, in nanoseconds since
 	// epoch plus one; 0 while no Send runs.
 	sendSince atomic.Int64
@@ -128,11 +132,12 @@ func (ds *detectStream) read(ctx context.Context) {
 		if h := ds.svc.hooks.inFlight; h != nil {
 			h(int(n))
 		}
-		if err := ds.admit(ctx, req); err != nil {
+		charge, err := ds.admit(ctx, req)
+		if err != nil {
 			ds.readErr = fmt.Errorf("request %s: %w", quoteRequestID(req.GetRequestId()), err)
 			return
 		}
-		held, err := ds.svc.holdQueued(ctx, req)
+		held, err := ds.svc.holdQueued(ctx, charge, ds.sent.Swap(0))
 		if err != nil {
 			return // the stream ended
 		}
@@ -145,18 +150,20 @@ func (ds *detectStream) read(ctx context.Context) {
 	}
 }
 
-func (ds *detectStream) admit(ctx context.Context, req *astraguardv1.DetectRequest) error {
+// admit checks req against the limits and returns its requestCharge.
+func (ds *detectStream) admit(ctx context.Context, req *astraguardv1.DetectRequest) (int64, error) {
 	n := countSamples(req.GetSeries(), req.GetFrames())
 	if max := ds.svc.cfg.MaxSamplesPerRequest; n > max {
-		return &LimitError{Limit: LimitSamplesPerRequest, Max: max, Got: n}
+		return 0, &LimitError{Limit: LimitSamplesPerRequest, Max: max, Got: n}
 	}
-	if err := ds.svc.checkResponseSize(req.GetRequestId(), req.GetSeries(), req.GetFrames()); err != nil {
-		return err
+	bound, err := ds.svc.checkResponseSize(req.GetRequestId(), req.GetSeries(), req.GetFrames())
+	if err != nil {
+		return 0, err
 	}
 	if err := ds.series.add(req.GetSeries(), req.GetFrames()); err != nil {
-		return err
+		return 0, err
 	}
-	return ds.svc.limiter.take(ctx, ds.client, n)
+	return requestCharge(req, bound), ds.svc.limiter.take(ctx, ds.client, n)
 }
 
 // maxQuotedRequestID bounds the bytes of a request id that go into a
@@ -191,6 +198,7 @@ func (ds *detectStream) answer(ctx context.Context) (err error) {
 	}()
 	b := batch{maxID: ds.svc.maxID}
 	resp := &astraguardv1.DetectResponse{}
+	defer func() { ds.svc.releaseQueued(ds.sent.Swap(0)) }()
 	for q := range ds.queue {
 		if err := ds.respond(ctx, &b, resp, q); err != nil {
 			if ctx.Err() != nil {
@@ -205,10 +213,15 @@ func (ds *detectStream) answer(ctx context.Context) (err error) {
 	return ds.readErr
 }
 
-// respond scores and sends one request, then gives back what it held,
-// even if scoring panics.
+// respond scores and sends one request. Once gRPC has taken the response
+// it keeps the request's charge in ds.sent and gives back the previous
+// response's, if no request took it over: gRPC buffers a response until
+// the client reads it, and a Send returns only once the previous response
+// has (mostly) drained. On a failed Send or a panic the charge is given
+// back at once.
 func (ds *detectStream) respond(ctx context.Context, b *batch, resp *astraguardv1.DetectResponse, q queuedRequest) error {
-	defer ds.svc.releaseQueued(q.held)
+	held := q.held
+	defer func() { ds.svc.releaseQueued(held) }()
 	defer ds.inFlight.Add(-1)
 	resp.RequestId, resp.Verdicts = echoRequestID(q.req.GetRequestId()), ds.svc.score(ctx, b, q.req.GetSeries(), q.req.GetFrames())
 	ds.sendSince.Store(int64(time.Since(ds.epoch)) + 1)
@@ -219,6 +232,11 @@ func (ds *detectStream) respond(ctx context.Context, b *batch, resp *astraguardv
 		h(ds.stall)
 	}
 	ds.stall.Stop()
+	if err == nil {
+		ds.svc.releaseQueued(ds.sent.Swap(held))
+		held = 0
+	}
+	b.shrink()
 	return err
 }
 
