@@ -98,7 +98,7 @@ bench-detector: ## detector cost per sample and live heap per series at 100,000 
 bench-checkpoint: ## state checkpoint and restore time and snapshot size for 100,000 series (COUNT=5)
 	$(GO) test -run='^$$' -bench='Checkpoint|Restore' -benchmem -count=$${COUNT:-5} ./checkpoint/ ./detector/
 
-eval: ## replay the NAB dev subset through the service (model, then heuristic only) and score with nabscore
+eval: ## score the NAB dev subset through the service (model, heuristic) and cross-validate both offline; fails below internal/nabeval/cv.json floors
 	bash scripts/eval.sh
 
 chaos: ## model faults through toxiproxy (down, latency, resets, trickle, flapping, kill/restart), long phases, summary table

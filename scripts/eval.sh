@@ -8,7 +8,10 @@
 #                comes from the heuristic
 # and scores each with nabscore: the anomaly_score column with NAB's
 # threshold sweep, and the service's own anomaly flags (anomaly_score :=
-# anomaly) at a fixed threshold of 0.5.
+# anomaly) at a fixed threshold of 0.5. Then it cross-validates both paths
+# offline (internal/nabeval, leave one file out over the candidates in
+# internal/nabeval/cv.json) and exits non-zero when a cross-validated score
+# falls below its floor there.
 #
 # Env: SHARED (default ../shared), EVAL_DIR (default out/eval, wiped first),
 # AGCTL_FLAGS (extra replay flags, e.g. "--parallel 2").
@@ -43,6 +46,7 @@ trap 'exit 130' INT TERM
 log "building"
 go build -o "$BIN/astraguard" ./cmd/astraguard
 go build -o "$BIN/agctl" ./cmd/agctl
+go build -o "$BIN/nabeval" ./internal/nabeval/cmd/nabeval
 go build -C "$NAB/nabscore" -o "$BIN/nabscore" .
 
 rm -rf "$EVAL_DIR"
@@ -151,3 +155,8 @@ for name in model heuristic model_flags heuristic_flags; do
 	awk -v n="$name" '$1 == n && $2 == "standard" { printf "  %-16s %8s  (threshold %s, TP %s, FP %s)\n", n, $7, $3, $5, $6 }' \
 		"$EVAL_DIR/$name.score.txt"
 done
+
+echo
+echo "== leave-one-file-out cross-validation (offline; candidates and floors: internal/nabeval/cv.json) =="
+"$BIN/nabeval" -cv "$ROOT/internal/nabeval/cv.json" -nab "$NAB" -nabscore "$BIN/nabscore" -results "$EVAL_DIR/cv" ||
+	die "cross-validation failed or fell below a floor"

@@ -100,13 +100,17 @@ type ScorerArgs struct {
 	PerFile  bool   // also print per-file raw scores
 }
 
-// RunScorer runs nabscore and returns its combined output.
-func RunScorer(ctx context.Context, a ScorerArgs) ([]byte, error) {
-	args := []string{"-data", a.Data, "-labels", a.Labels, "-profiles", a.Profiles,
-		"-results", a.Results, "-name", a.Name}
+// RunScorer runs nabscore with extra flags appended and returns its
+// combined output.
+func RunScorer(ctx context.Context, a ScorerArgs, extra ...string) ([]byte, error) {
+	args := []string{"-data", a.Data, "-labels", a.Labels, "-profiles", a.Profiles, "-results", a.Results}
+	if a.Name != "" {
+		args = append(args, "-name", a.Name)
+	}
 	if a.PerFile {
 		args = append(args, "-per-file")
 	}
+	args = append(args, extra...)
 	out, err := exec.CommandContext(ctx, a.Bin, args...).CombinedOutput()
 	if err != nil {
 		return out, fmt.Errorf("run %s: %w", a.Bin, err)

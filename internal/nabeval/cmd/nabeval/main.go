@@ -6,7 +6,9 @@
 //	go run ./internal/nabeval/cmd/nabeval -detector model
 //
 // -config takes the detector's Config as JSON, for tuning without edits,
-// e.g. -config '{"Suppress":200}'.
+// e.g. -config '{"Suppress":200}'. -cv internal/nabeval/cv.json instead
+// cross-validates both paths (leave one file out) over the candidate
+// configurations in that file and fails below its floors.
 package main
 
 import (
@@ -44,8 +46,30 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	bin := fs.String("nabscore", "bin/nabscore", "nabscore binary")
 	perFile := fs.Bool("per-file", false, "print per-file raw scores")
 	workers := fs.Int("j", 2, "files replayed in parallel")
+	cv := fs.String("cv", "", "cross-validate both paths over the candidates and floors in this JSON file (e.g. internal/nabeval/cv.json) instead of scoring -detector")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	nabArgs := nabeval.ScorerArgs{
+		Bin: *bin, Data: filepath.Join(*nab, "data"), Labels: filepath.Join(*nab, "dev_windows.json"),
+		Profiles: filepath.Join(*nab, "profiles.json"), PerFile: *perFile,
+	}
+	if *cv != "" {
+		spec, err := loadSpec(*cv)
+		if err != nil {
+			return err
+		}
+		files, err := nabeval.LoadDir(nabArgs.Data)
+		if err != nil {
+			return err
+		}
+		if *results == "" {
+			*results = filepath.Join(os.TempDir(), "nabeval-results", "cv")
+		}
+		if err := os.RemoveAll(*results); err != nil {
+			return err
+		}
+		return crossValidate(ctx, spec, files, nabArgs, *results, *workers, stdout)
 	}
 	newStream, err := streams(*det, *cfgJSON)
 	if err != nil {
@@ -54,17 +78,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if *results == "" {
 		*results = filepath.Join(os.TempDir(), "nabeval-results", *det)
 	}
-	files, err := nabeval.LoadDir(filepath.Join(*nab, "data"))
+	files, err := nabeval.LoadDir(nabArgs.Data)
 	if err != nil {
 		return err
 	}
 	if err := nabeval.Run(files, newStream, *results, *workers); err != nil {
 		return err
 	}
-	out, err := nabeval.RunScorer(ctx, nabeval.ScorerArgs{
-		Bin: *bin, Data: filepath.Join(*nab, "data"), Labels: filepath.Join(*nab, "dev_windows.json"),
-		Profiles: filepath.Join(*nab, "profiles.json"), Results: *results, Name: *det, PerFile: *perFile,
-	})
+	nabArgs.Results, nabArgs.Name = *results, *det
+	out, err := nabeval.RunScorer(ctx, nabArgs)
 	stdout.Write(out)
 	return err
 }
