@@ -7,16 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/astraguard/astraguard/internal/stats"
 )
 
 // codecVersion is the first byte of every encoded Detector. Bump it when
 // the layout below or the meaning of a field changes; Signature includes
 // it, so a snapshot written by another layout is set aside, not misread.
-const codecVersion = 1
+const codecVersion = 2
 
 // EncodedBytes is the length of one encoded Detector: a version byte and
 // the fields in the order appendState writes them.
-const EncodedBytes = 1 + 4 + 4 + 8*8 + numFeatures*3*4 + 24*4*2 + 24 + 8*(1+8+64) + 2 + 4*2
+const EncodedBytes = 1 + 4 + 4 + 8*8 + 8 + 8 + numFeatures*stats.LikelihoodBytes + 24*4*2 + 24 + 8*(1+8+64) + 2 + 4*2
 
 // ErrBadState is returned by UnmarshalBinary for input that is not an
 // encoded Detector of this version.
@@ -34,11 +36,12 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 	for _, f := range [...]float64{d.slow, d.dev, d.fast, d.smooth, d.prev, d.quantum, d.lo, d.hi} {
 		b = le.AppendUint64(b, math.Float64bits(f))
 	}
+	// The cached per-cadence weights (aDt...) are not encoded: a zero aDt
+	// recomputes them on the next sample.
+	b = le.AppendUint64(b, uint64(d.last))
+	b = le.AppendUint64(b, math.Float64bits(d.cadence))
 	for i := range d.lk {
-		l := &d.lk[i]
-		b = le.AppendUint32(b, math.Float32bits(l.short))
-		b = le.AppendUint32(b, math.Float32bits(l.mean))
-		b = le.AppendUint32(b, math.Float32bits(l.variance))
+		b = d.lk[i].AppendBinary(b)
 	}
 	for _, arr := range [...]*[24]float32{&d.sea.mean, &d.sea.dev} {
 		for _, f := range arr {
@@ -78,9 +81,12 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	for _, f := range [...]*float64{&nd.slow, &nd.dev, &nd.fast, &nd.smooth, &nd.prev, &nd.quantum, &nd.lo, &nd.hi} {
 		*f = math.Float64frombits(r.u64())
 	}
+	nd.last = int64(r.u64())
+	nd.cadence = math.Float64frombits(r.u64())
 	for i := range nd.lk {
-		l := &nd.lk[i]
-		l.short, l.mean, l.variance = r.f32(), r.f32(), r.f32()
+		if !nd.lk[i].DecodeBinary(r.next(stats.LikelihoodBytes)) {
+			return fmt.Errorf("%w: non-finite likelihood %d", ErrBadState, i)
+		}
 	}
 	for _, arr := range [...]*[24]float32{&nd.sea.mean, &nd.sea.dev} {
 		for i := range arr {
@@ -130,10 +136,8 @@ func (d *Detector) checkRestored() error {
 			return fmt.Errorf("%w: non-finite season bin %d", ErrBadState, i)
 		}
 	}
-	for i, l := range d.lk {
-		if !finite32(l.short) || !finite32(l.mean) || !finite32(l.variance) {
-			return fmt.Errorf("%w: non-finite likelihood %d", ErrBadState, i)
-		}
+	if math.IsNaN(d.cadence) || math.IsInf(d.cadence, 0) || d.cadence < 0 {
+		return fmt.Errorf("%w: cadence %v", ErrBadState, d.cadence)
 	}
 	return nil
 }
@@ -169,10 +173,10 @@ func (t *Template) Signature() string { return t.p.signature() }
 
 func (p *params) signature() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "model codec %d; warmUp %d; suppress %d; disable %d; alphas", codecVersion, p.warmUp, p.suppress, p.disable)
-	for _, f := range [...]float64{p.aSlow, p.aFast, p.aShort, p.aLong, p.aSeason, p.aSmooth, p.threshold} {
+	fmt.Fprintf(h, "model codec %d; warmUp %d; disable %d; times and alphas", codecVersion, p.warmUp, p.disable)
+	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold} {
 		fmt.Fprintf(h, " %x", math.Float64bits(f))
 	}
-	fmt.Fprintf(h, "; features %v %v %v %v %v", minStd, maxFeature, maxMagnitude, seasonMin, stuckMin)
+	fmt.Fprintf(h, "; features %v %v %v %v %v %v %v", minStd, stats.MaxFeature, maxMagnitude, seasonMin, stuckMin, refCadence, seasonHistory)
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"testing"
+	"time"
 )
 
 // TestCodecRestoresScoresBitForBit cuts a series at several points,
@@ -88,10 +89,10 @@ func TestSignature(t *testing.T) {
 		}
 		return s
 	}
-	if sig(Config{}) != sig(Config{WarmUp: 300, SlowHalfLife: 1000}) {
+	if sig(Config{}) != sig(Config{WarmUp: 300, SlowHalfLife: 84 * time.Hour}) {
 		t.Error("Signature differs for Configs that resolve to the same parameters")
 	}
-	for _, c := range []Config{{WarmUp: 10}, {SlowHalfLife: 999}, {Threshold: 0.5}, {Suppress: -1}, {Disable: FeatureStuck}} {
+	for _, c := range []Config{{WarmUp: 10}, {SlowHalfLife: 83 * time.Hour}, {Threshold: 0.5}, {Suppress: -1}, {Disable: FeatureStuck}} {
 		if sig(c) == sig(Config{}) {
 			t.Errorf("Signature(%+v) equals the default's", c)
 		}

@@ -4,25 +4,37 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
+
+	"github.com/astraguard/astraguard/internal/stats"
 )
 
 // ErrInvalidConfig is returned by constructors for out-of-range settings.
 var ErrInvalidConfig = errors.New("invalid model config")
 
 // Config tunes the model. The zero value works; each field documents its
-// default, used when the field is zero. Defaults were chosen on the NAB
-// development subset (see internal/nabeval).
+// default, used when the field is zero. Memories that describe the world
+// (what is normal, the daily profile, how long an event lasts) are in time,
+// converted per series with its observed sampling interval, so a series
+// sampled every second and one sampled every hour learn over the same
+// span. Filters against sample noise are in samples. Defaults are chosen
+// by cross-validation on the NAB development subset (internal/nabeval,
+// make eval).
 type Config struct {
-	// WarmUp is the number of samples learned before the detector reports
-	// (Warm=false, Anomaly=false and Score=0 until then). Default 300:
-	// fewer samples leave the long-run statistics too noisy to trust, and
-	// NAB's probation is 15% of a file, at most 750 rows.
+	// WarmUp is the most samples learned before the detector reports
+	// (Warm=false, Anomaly=false and Score=0 until then); a series also
+	// becomes warm once it spans WarmUpTime with at least warmUpMin
+	// samples, whichever comes first. Default 300.
 	WarmUp int
 
-	// SlowHalfLife is the half-life, in samples, of the slow mean and
-	// deviation that define "normal". Default 1000 (3.5 days of 5-minute
-	// data): a longer memory keeps one busy day from redefining normal.
-	SlowHalfLife float64
+	// WarmUpTime is the span of data after which a series is warm even
+	// before WarmUp samples (slow cadences). Default 24h.
+	WarmUpTime time.Duration
+
+	// SlowHalfLife is the half-life of the slow mean and deviation that
+	// define "normal". Default 84h: a long memory keeps one busy day from
+	// redefining normal.
+	SlowHalfLife time.Duration
 
 	// FastHalfLife is the half-life, in samples, of the fast mean compared
 	// with the slow one to detect level shifts. Default 4.
@@ -32,27 +44,24 @@ type Config struct {
 	// moving average of each feature. Default 2.
 	ShortHalfLife float64
 
-	// LongHalfLife is the half-life, in samples, of the likelihood's
-	// long-run mean and variance of each feature. Default 2000.
-	LongHalfLife float64
+	// LongHalfLife is the half-life of the likelihood's long-run mean and
+	// variance of each feature. Default 168h (a week).
+	LongHalfLife time.Duration
 
-	// SeasonRate is the learning rate of each hourly bin of the time-of-day
-	// profile. Default 0.025 (about a week of memory for 5-minute data).
-	SeasonRate float64
+	// SeasonHalfLife is the half-life, in calendar time, of each hourly
+	// bin of the time-of-day profile. Default 48h.
+	SeasonHalfLife time.Duration
 
 	// Threshold is the score at or above which a sample is flagged
-	// (Result.Anomaly). Default 0.48, a tail probability of about 1.6e-5 on
-	// Numenta's log scale. It also arms the suppression, so it should sit
-	// near where the NAB threshold sweep lands (0.50 on the development
-	// subset): a lower sweep than flag threshold lets near-misses through
-	// unsuppressed, a higher one suppresses after flags the sweep ignores.
+	// (Result.Anomaly). Default 0.48: a tail probability of about 1.6e-5
+	// per five minutes of data on Numenta's log scale (see refCadence). It
+	// also arms the suppression.
 	Threshold float64
 
-	// Suppress is the number of samples after a flag during which scores
-	// are forced to 0: an anomaly is one event, and NAB (like an operator)
-	// counts later detections of it only as false positives. Default 40;
-	// negative disables suppression.
-	Suppress int
+	// Suppress is how long after a flag scores are forced to 0: an anomaly
+	// is one event, and NAB (like an operator) counts later detections of
+	// it only as false positives. Default 200m; negative disables it.
+	Suppress time.Duration
 
 	// Disable is a bit mask of features to switch off (FeatureShift,
 	// FeatureSeason, FeatureNovelty, FeatureStuck, FeatureRecord), for
@@ -75,19 +84,27 @@ const (
 
 const allFeatures = FeatureShift | FeatureSeason | FeatureNovelty | FeatureStuck | FeatureRecord
 
+// refCadence is the sampling interval at which Threshold's tail probability
+// holds per sample. A series sampled n times as often takes n looks in the
+// same time, so its tail probabilities are multiplied by n before scoring
+// (stats.LogTailRate): false positives per day, not per sample, stay put.
+const refCadence = 300.0 // seconds
+
+// warmUpMin is the fewest samples any series learns before it reports.
+const warmUpMin = 30
+
 // params is Config resolved to the numbers the hot path uses; it is shared
 // by every Detector built from one Config so per-series state stays small.
+// Time memories are in seconds.
 type params struct {
-	warmUp                      int
-	aSlow, aFast, aShort, aLong float64
-	aSeason, aSmooth            float64
-	threshold                   float64
-	suppress                    int
-	disable                     uint8
+	warmUp                   int
+	warmUpTime               float64
+	slowHL, longHL, seasonHL float64
+	aFast, aShort            float64
+	threshold                float64
+	suppress                 float64
+	disable                  uint8
 }
-
-// alpha turns a half-life in samples into an EWMA weight.
-func alpha(halfLife float64) float64 { return 1 - math.Exp2(-1/halfLife) }
 
 func (c Config) params() (*params, error) {
 	def := func(v, d float64) float64 {
@@ -96,37 +113,35 @@ func (c Config) params() (*params, error) {
 		}
 		return v
 	}
+	dur := func(v, d time.Duration) float64 { return def(v.Seconds(), d.Seconds()) }
 	p := &params{
-		warmUp:    c.WarmUp,
-		threshold: def(c.Threshold, 0.48),
-		suppress:  c.Suppress,
-		aSeason:   def(c.SeasonRate, 0.025),
-		aSmooth:   alpha(seasonSmoothHalfLife),
-		disable:   c.Disable,
+		warmUp:     c.WarmUp,
+		warmUpTime: dur(c.WarmUpTime, 24*time.Hour),
+		slowHL:     dur(c.SlowHalfLife, 84*time.Hour),
+		longHL:     dur(c.LongHalfLife, 168*time.Hour),
+		seasonHL:   dur(c.SeasonHalfLife, 48*time.Hour),
+		threshold:  def(c.Threshold, 0.48),
+		suppress:   dur(c.Suppress, 200*time.Minute),
+		disable:    c.Disable,
 	}
 	if p.warmUp == 0 {
 		p.warmUp = 300
 	}
-	switch {
-	case p.suppress == 0:
-		p.suppress = 40
-	case p.suppress < 0:
+	if p.suppress < 0 {
 		p.suppress = 0
 	}
-	hl := []float64{def(c.SlowHalfLife, 1000), def(c.FastHalfLife, 4), def(c.ShortHalfLife, 2), def(c.LongHalfLife, 2000)}
+	hl := []float64{def(c.FastHalfLife, 4), def(c.ShortHalfLife, 2), p.slowHL, p.longHL, p.seasonHL, p.warmUpTime}
 	for _, h := range hl {
 		if !(h > 0) || math.IsInf(h, 0) {
-			return nil, fmt.Errorf("%w: half-life %v must be positive and finite", ErrInvalidConfig, h)
+			return nil, fmt.Errorf("%w: half-life or warm-up %v must be positive and finite", ErrInvalidConfig, h)
 		}
 	}
-	p.aSlow, p.aFast, p.aShort, p.aLong = alpha(hl[0]), alpha(hl[1]), alpha(hl[2]), alpha(hl[3])
+	p.aFast, p.aShort = stats.Alpha(hl[0]), stats.Alpha(hl[1])
 	switch {
 	case p.warmUp < 0:
 		return nil, fmt.Errorf("%w: WarmUp %d is negative", ErrInvalidConfig, c.WarmUp)
 	case !(p.threshold > 0 && p.threshold <= 1):
 		return nil, fmt.Errorf("%w: Threshold %v not in (0, 1]", ErrInvalidConfig, c.Threshold)
-	case !(p.aSeason > 0 && p.aSeason <= 1):
-		return nil, fmt.Errorf("%w: SeasonRate %v not in (0, 1]", ErrInvalidConfig, c.SeasonRate)
 	case p.disable&^allFeatures != 0:
 		return nil, fmt.Errorf("%w: Disable %#x has unknown feature bits", ErrInvalidConfig, c.Disable)
 	}

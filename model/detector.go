@@ -1,6 +1,10 @@
 package model
 
-import "math"
+import (
+	"math"
+
+	"github.com/astraguard/astraguard/internal/stats"
+)
 
 // Result is the model's verdict on one sample.
 type Result struct {
@@ -8,11 +12,19 @@ type Result struct {
 	// the suppression that follows a flag.
 	Score float64
 	// Anomaly is the model's own decision: Score >= Config.Threshold, at
-	// most once per Config.Suppress samples.
+	// most once per Config.Suppress.
 	Anomaly bool
-	// Warm is false while the detector is still learning (the first
-	// Config.WarmUp samples of a new or re-created series).
+	// Warm is false while the detector is still learning (see
+	// Config.WarmUp).
 	Warm bool
+	// Mechanism is the detector that produced Score (MechanismNone when
+	// Score is 0).
+	Mechanism Mechanism
+	// Expected is the value the model expected: the time-of-day profile
+	// where it is trusted, else the slow mean. Lower and Upper bound the
+	// ordinary range around it (bandWidth mean absolute deviations), for
+	// drawing a band. All three are 0 while not Warm.
+	Expected, Lower, Upper float64
 }
 
 // maxMagnitude bounds the values the model learns from: far beyond any
@@ -21,6 +33,20 @@ type Result struct {
 // found 1e50 turning a season bin into +Inf.
 const maxMagnitude = 1e30
 
+// bandWidth is the half-width of Result's band in mean absolute
+// deviations: about five standard deviations of Gaussian noise, so values
+// outside it are rare enough to explain a flag.
+const bandWidth = 4
+
+// minStd floors the long-run spread of each feature's likelihood so a
+// perfectly quiet feature (a flat series) does not turn the first wiggle
+// into a 1e-300 tail probability. Shift and season are in units of
+// deviations, so 0.05 is small. Novelty is a share in [0, 1] that sits at
+// 0 for days in a long, well-learned series; the higher floor keeps one
+// new transition from reading as a many-sigma event while a burst of new
+// transitions still scores.
+var minStd = [numFeatures]float64{0.05, 0.05, 0.1}
+
 // Detector is the model state for one series (see StateBytes). It is not
 // safe for concurrent use: its owner (the service's per-series entry) serialises it.
 type Detector struct {
@@ -28,6 +54,8 @@ type Detector struct {
 
 	n       uint32  // finite samples seen, saturating
 	quiet   int32   // samples left in the post-detection suppression
+	last    int64   // latest sample time, unix ns
+	cadence float64 // EWMA of the sampling interval, seconds (0: unknown)
 	slow    float64 // slow EWMA mean
 	dev     float64 // slow EWMA absolute deviation from slow
 	fast    float64 // fast EWMA mean
@@ -36,7 +64,7 @@ type Detector struct {
 	quantum float64 // smallest non-zero |first difference| seen
 	lo, hi  float64 // range seen so far (all time: see record)
 
-	lk  [numFeatures]likelihood
+	lk  [numFeatures]stats.Likelihood
 	sea season
 	nov novelty
 	stk stuck
@@ -54,11 +82,11 @@ func NewDetector(cfg Config) (*Detector, error) {
 // Update feeds one sample (unix nanoseconds, value) and returns its score.
 // Samples must come in time order. A NaN or infinite value is ignored: it
 // returns a zero score and leaves the state untouched. A value beyond
-// ±1e30 is flagged once the series is warm (score 1) and also leaves the
-// state untouched.
+// ±1e30 is flagged once the series is warm (score 1, MechanismLimit) and
+// also leaves the state untouched.
 func (d *Detector) Update(unixNanos int64, v float64) Result {
 	p := d.p
-	warm := int(d.n) >= p.warmUp
+	warm := d.warm()
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return Result{Warm: warm}
 	}
@@ -69,31 +97,29 @@ func (d *Detector) Update(unixNanos int64, v float64) Result {
 		if !warm {
 			return Result{}
 		}
-		return Result{Score: 1, Anomaly: true, Warm: true}
+		return d.explain(Result{Score: 1, Anomaly: true, Warm: true, Mechanism: MechanismLimit}, hourOf(unixNanos))
 	}
 	if d.n < math.MaxUint32 {
 		d.n++
 	}
 	hour := hourOf(unixNanos)
 	if d.n == 1 {
+		d.last = unixNanos
 		d.prev, d.slow, d.fast, d.smooth, d.lo, d.hi = v, v, v, v, v, v
 		d.quantum = math.Inf(1)
-		d.sea.update(hour, v, 0, p)
+		d.sea.update(hour, v, 0, 1, false)
 		return Result{}
 	}
+	d.observeCadence(unixNanos)
+	dt := d.step()
 	// Early on the EWMAs are plain running means so they settle quickly.
-	// The builtin max and min are math.Max and math.Min inlined: they differ
-	// only on max(+Inf, NaN), and these arguments are finite (v is, so lo
-	// and hi are), but for raw[0]'s (see there).
 	r := 1 / float64(d.n)
-	aSlow, aFast := max(p.aSlow, r), max(p.aFast, r)
+	aSlow, aFast := max(stats.Alpha(p.slowHL/dt), r), max(p.aFast, r)
 	stuck := d.stk.update(v == d.prev)
-	if step := math.Abs(v - d.prev); step > 0 && step < d.quantum {
-		d.quantum = step
-	}
-	floor := d.floor()
+	d.quantum = stats.Quantum(d.quantum, math.Abs(v-d.prev))
+	floor := stats.Floor(d.slow, d.quantum)
 	d.fast += aFast * (v - d.fast)
-	d.smooth += max(p.aSmooth, r) * (v - d.smooth)
+	d.smooth += max(aSmooth, r) * (v - d.smooth)
 	rec := record(v, d.lo, d.hi)
 	d.lo, d.hi = min(d.lo, v), max(d.hi, v)
 
@@ -102,61 +128,121 @@ func (d *Detector) Update(unixNanos int64, v float64) Result {
 	// means slow is NaN or infinite, so the numerator is NaN or +Inf and
 	// raw[0] NaN whichever max picks.
 	raw[0] = math.Abs(d.fast-d.slow) / max(d.dev, floor)
-	raw[1] = d.sea.update(hour, d.smooth, floor, p)
+	// An hourly bin learns only during its hour, a 24th of the time, so
+	// its half-life in samples is a 24th of SeasonHalfLife's.
+	seasonal := d.seasonal(dt)
+	raw[1] = d.sea.update(hour, d.smooth, floor, stats.Alpha(p.seasonHL/24/dt), seasonal)
 	raw[2] = d.nov.update(levelOf(v, d.lo, d.hi))
 
 	// The features are complementary detectors, so the strongest evidence
-	// wins; each is already calibrated by its own likelihood. logTail is
-	// monotone, so the strongest evidence is the largest z-score, and
-	// logTail, half the cost of Update, runs once, and only where its
-	// score can count: not while learning, not during the suppression
-	// (which zeroes the score).
-	zMax := 0.0
-	rLong := 1 / float64(d.n-1)
+	// wins; each is already calibrated by its own likelihood. LogTailRate
+	// is monotone, so it runs once, on the largest z-score.
+	// The season's likelihood learns only once the profile reports, so
+	// its long-run statistics never include the zeros of the first days.
+	zMax, which := 0.0, MechanismNone
+	aLong := stats.Alpha(p.longHL / dt)
 	for i := range raw {
-		if z := d.lk[i].update(raw[i], minStd[i], p, rLong); p.disable&(1<<i) == 0 && z > zMax {
-			zMax = z
+		if i == 1 && !seasonal {
+			continue
+		}
+		if z := d.lk[i].Update(raw[i], minStd[i], p.aShort, aLong); p.disable&(1<<i) == 0 && z > zMax {
+			zMax, which = z, Mechanism(i+1)
 		}
 	}
 
+	res := Result{Warm: warm}
+	if warm {
+		// Explain against the statistics the sample was judged by,
+		// before it updates them.
+		res = d.explain(res, hour)
+	}
 	d.slow += aSlow * (v - d.slow)
 	d.dev += aSlow * (math.Abs(v-d.slow) - d.dev)
 	d.prev = v
-
 	if !warm {
 		return Result{}
 	}
-	score := 0.0
 	if zMax > 0 && d.quiet == 0 {
-		score = logTail(zMax)
+		res.Score, res.Mechanism = stats.LogTailRate(zMax, refCadence/dt), which
 	}
 	// Stuck and record are rare yes/no events with no distribution to
 	// calibrate, so they join the max directly.
-	if p.disable&FeatureStuck == 0 && stuck > score {
-		score = stuck
+	if p.disable&FeatureStuck == 0 && stuck > res.Score {
+		res.Score, res.Mechanism = stuck, MechanismStuck
 	}
-	if p.disable&FeatureRecord == 0 && rec > score {
-		score = rec
+	if p.disable&FeatureRecord == 0 && rec > res.Score {
+		res.Score, res.Mechanism = rec, MechanismRecord
 	}
-	res := Result{Score: score, Warm: true}
 	switch {
 	case d.quiet > 0:
 		d.quiet--
-		res.Score = 0
-	case score >= p.threshold:
+		res.Score, res.Mechanism = 0, MechanismNone
+	case res.Score >= p.threshold:
 		res.Anomaly = true
-		d.quiet = int32(p.suppress)
+		d.quiet = int32(min(math.Ceil(p.suppress/dt), math.MaxInt32))
+	case res.Score == 0:
+		res.Mechanism = MechanismNone
 	}
 	return res
 }
 
-// floor is the smallest scale used to normalise deviations: half the data's
-// quantum (so integer counts that sit still do not make a 1-unit move look
-// infinite) or a relative epsilon of the level for truly flat series.
-func (d *Detector) floor() float64 {
-	f := 1e-6 * (math.Abs(d.slow) + 1e-3)
-	if q := d.quantum / 2; q > f && !math.IsInf(q, 1) {
-		f = q
+// warm reports whether the series has learned enough to report: WarmUp
+// samples, or WarmUpTime of data and at least warmUpMin samples.
+func (d *Detector) warm() bool {
+	n := int(d.n)
+	return n >= d.p.warmUp || (n >= warmUpMin && float64(n)*d.step() >= d.p.warmUpTime)
+}
+
+// cadenceHalfLife is the half-life, in samples, of the sampling-interval
+// estimate; gapCap bounds how much one gap in the data moves it.
+const (
+	cadenceHalfLife = 16
+	gapCap          = 4
+)
+
+var aCadence = stats.Alpha(cadenceHalfLife)
+
+// observeCadence folds the interval since the previous sample into the
+// cadence estimate. Repeated or out-of-order timestamps carry no interval.
+func (d *Detector) observeCadence(t int64) {
+	if t <= d.last {
+		return
 	}
-	return f
+	iv := float64(t-d.last) / 1e9
+	d.last = t
+	if d.cadence == 0 {
+		d.cadence = iv
+		return
+	}
+	d.cadence += aCadence * (min(iv, gapCap*d.cadence) - d.cadence)
+}
+
+// step is the sampling interval in seconds the time memories are converted
+// with: the observed cadence, or refCadence for a series whose timestamps
+// have not advanced.
+func (d *Detector) step() float64 {
+	if d.cadence > 0 {
+		return d.cadence
+	}
+	return refCadence
+}
+
+// seasonal reports whether the daily profile may report: every hourly bin
+// must see samples each day (cadence up to an hour) and the series must
+// span seasonHistory.
+func (d *Detector) seasonal(dt float64) bool {
+	return dt <= 3600 && float64(d.n)*dt >= seasonHistory
+}
+
+// explain fills the expected value and band: the time-of-day profile of
+// the sample's hour where the profile reports, else the slow mean, each
+// with its own deviation.
+func (d *Detector) explain(r Result, hour int) Result {
+	m, dev := d.slow, d.dev
+	if sm, sd, ok := d.sea.profile(hour); ok && d.seasonal(d.step()) && d.p.disable&FeatureSeason == 0 {
+		m, dev = sm, sd
+	}
+	w := bandWidth * max(dev, stats.Floor(d.slow, d.quantum))
+	r.Expected, r.Lower, r.Upper = m, m-w, m+w
+	return r
 }

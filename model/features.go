@@ -1,15 +1,25 @@
 package model
 
-import "math"
+import (
+	"math"
+
+	"github.com/astraguard/astraguard/internal/stats"
+)
 
 // seasonSmoothHalfLife is the half-life, in samples, of the EWMA the
 // time-of-day profile learns and scores instead of raw values. A profile
-// of raw values flags every isolated spike in bursty count data (the NAB
-// Twitter files) as a broken daily pattern; a short average keeps real
-// pattern breaks, which last, and drops most one-sample spikes, which the
-// shift feature still sees. Half-lives from 2 to 12 score alike on the
-// development subset.
+// of raw values reads every isolated spike in bursty count data as a
+// broken daily pattern; a short average keeps real pattern breaks, which
+// last, and drops most one-sample spikes, which the shift feature still
+// sees.
 const seasonSmoothHalfLife = 8
+
+var aSmooth = stats.Alpha(seasonSmoothHalfLife)
+
+// seasonHistory is the span of data, in seconds, before the profile
+// reports at all: two days, so every hour has been seen on two days and a
+// daily pattern, not one day's accident, is what the profile holds.
+const seasonHistory = 2 * 86400.0
 
 // season is a time-of-day profile: per UTC hour, an EWMA of the value and of
 // its absolute deviation. Telemetry and the NAB series are often diurnal;
@@ -36,10 +46,11 @@ func hourOf(unixNanos int64) int {
 	return int(h)
 }
 
-// update returns |v - profile| / deviation for the hour (0 until the hour
-// has learned seasonMin samples) and then learns v. floor keeps the deviation from collapsing
-// on flat stretches.
-func (s *season) update(h int, v, floor float64, p *params) float64 {
+// update returns |v - profile| / deviation for the hour (0 unless report
+// is set and the hour has learned seasonMin samples) and then learns v
+// with EWMA weight a. floor keeps the deviation from collapsing on flat
+// stretches.
+func (s *season) update(h int, v, floor, a float64, report bool) float64 {
 	if s.n[h] == 0 {
 		s.n[h] = 1
 		s.mean[h], s.dev[h] = float32(v), float32(floor)
@@ -50,15 +61,21 @@ func (s *season) update(h int, v, floor float64, p *params) float64 {
 		d = floor
 	}
 	r := math.Abs(v-m) / d
-	if s.n[h] <= seasonMin {
+	if s.n[h] <= seasonMin || !report {
 		r = 0
 	}
 	if s.n[h] < math.MaxUint8 {
 		s.n[h]++
 	}
-	s.mean[h] = float32(m + p.aSeason*(v-m))
-	s.dev[h] = float32(d + p.aSeason*(math.Abs(v-m)-d))
+	s.mean[h] = float32(m + a*(v-m))
+	s.dev[h] = float32(d + a*(math.Abs(v-m)-d))
 	return r
+}
+
+// profile returns the hour's learned mean and deviation, and whether the
+// hour has learned enough to report.
+func (s *season) profile(h int) (mean, dev float64, ok bool) {
+	return float64(s.mean[h]), float64(s.dev[h]), s.n[h] > seasonMin
 }
 
 // novelty is novelty against the whole history, as CAD OSE does: values
@@ -146,9 +163,8 @@ func (s *stuck) update(repeat bool) float64 {
 
 // recordMargin is how far, as a share of the range seen so far, a value
 // must pass the all-time minimum or maximum to count as a new extreme.
-// Small trends set new records by tiny steps and stay quiet; shares from
-// 0.005 to 0.03 score alike on the development subset, 0 fires on noise at
-// the edge of the range and 0.04 or more misses real breakouts.
+// Small trends set new records by tiny steps and stay quiet, while a
+// breakout clears the old range by a visible share of it.
 const recordMargin = 0.02
 
 // record returns 1 when v leaves the range [lo, hi] of everything seen so

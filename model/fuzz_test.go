@@ -56,16 +56,14 @@ func nonFinite(d *Detector) string {
 	if d.n == 0 {
 		return ""
 	}
-	for name, v := range map[string]float64{"slow": d.slow, "dev": d.dev, "fast": d.fast, "smooth": d.smooth, "prev": d.prev, "lo": d.lo, "hi": d.hi} {
+	for name, v := range map[string]float64{"slow": d.slow, "dev": d.dev, "fast": d.fast, "smooth": d.smooth, "prev": d.prev, "lo": d.lo, "hi": d.hi, "cadence": d.cadence} {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return name
 		}
 	}
-	for i, l := range d.lk {
-		for _, v := range []float32{l.short, l.mean, l.variance} {
-			if v != v || math.IsInf(float64(v), 0) {
-				return "likelihood of feature " + string(rune('0'+i))
-			}
+	for i := range d.lk {
+		if !d.lk[i].Finite() {
+			return "likelihood of feature " + string(rune('0'+i))
 		}
 	}
 	for h := range d.sea.mean {

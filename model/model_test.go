@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"testing"
+	"time"
 )
 
 // noise is a deterministic pseudo-random series (an LCG), so tests need no
@@ -36,8 +37,9 @@ func TestConfigValidation(t *testing.T) {
 		{"negative warm-up", Config{WarmUp: -1}, false},
 		{"threshold above one", Config{Threshold: 1.5}, false},
 		{"negative half-life", Config{SlowHalfLife: -3}, false},
-		{"infinite half-life", Config{LongHalfLife: math.Inf(1)}, false},
-		{"season rate above one", Config{SeasonRate: 2}, false},
+		{"negative time half-life", Config{LongHalfLife: -time.Hour}, false},
+		{"NaN half-life", Config{FastHalfLife: math.NaN()}, false},
+		{"negative season half-life", Config{SeasonHalfLife: -1}, false},
 		{"unknown feature bit", Config{Disable: 1 << 7}, false},
 		{"suppression off", Config{Suppress: -1}, true},
 	}

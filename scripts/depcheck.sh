@@ -3,9 +3,9 @@
 set -euo pipefail
 mod=$(go list -m)
 fail=0
-forbid() { # forbid PKG REGEX WHY
+forbid() { # forbid PKG REGEX WHY [ALLOWED-PKG-REGEX]
 	local bad
-	bad=$(go list -deps "$1" | grep -vxF "$(go list "$1")" | grep -E "$2" || true)
+	bad=$(go list -deps "$1" | grep -vxF "$(go list "$1")" | grep -E "$2" | grep -vxE "${4:-}" || true)
 	if [ -n "$bad" ]; then
 		echo "depcheck: $1 must not import ($3):"; echo "$bad" | sed 's/^/  /'; fail=1
 	fi
@@ -14,9 +14,9 @@ forbid ./breaker "grpc|prometheus|^$mod/(gen|detector|server|cmd)|log/slog" "bre
 forbid ./breaker/breakerprom "grpc|^$mod/(gen|detector|server|cmd)" "metrics adapter only"
 forbid ./breaker/breakergrpc "prometheus|^$mod/(gen|detector|server|cmd)" "gRPC classifier only"
 forbid ./detector "grpc|^$mod/(gen|server|cmd|breaker)" "detector knows no transport and no breaker"
-forbid ./detector/heuristic "grpc|prometheus|^$mod/" "heuristic is stdlib only"
+forbid ./detector/heuristic "grpc|prometheus|^$mod/" "heuristic is stdlib plus the shared statistics" "$mod/internal/stats"
 forbid ./store "grpc|prometheus|^$mod/" "the per-series store is stdlib only"
-forbid ./model "grpc|prometheus|^$mod/" "the reference model is stdlib only"
+forbid ./model "grpc|prometheus|^$mod/" "the reference model is stdlib plus the shared statistics" "$mod/internal/stats"
 forbid ./detector/oip "^$mod/(server|cmd|breaker)" "model client adapter"
 forbid ./checkpoint "grpc|prometheus|^$mod/" "the snapshot format is stdlib only"
 forbid ./checkpoint/checkpointprom "grpc|^$mod/(gen|detector|server|cmd|breaker|model)" "metrics adapter only"

@@ -7,15 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/astraguard/astraguard/internal/stats"
 )
 
 // codecVersion is the first byte of every encoded State; Signature includes
 // it, so a snapshot of another layout is set aside rather than misread.
-const codecVersion = 1
+const codecVersion = 2
 
 // EncodedBytes is the length of one encoded State: a version byte, n and
-// quiet, and eight float64 statistics.
-const EncodedBytes = 1 + 4 + 4 + 8*8
+// quiet, five float64 statistics and the shift score's likelihood.
+const EncodedBytes = 1 + 4 + 4 + 5*8 + stats.LikelihoodBytes
 
 // ErrBadState is returned by State.UnmarshalBinary for input that is not an
 // encoded State of this version.
@@ -31,10 +33,10 @@ func (st *State) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, codecVersion)
 	b = le.AppendUint32(b, st.n)
 	b = le.AppendUint32(b, uint32(st.quiet))
-	for _, f := range [...]float64{st.mean, st.fast, st.dev, st.prev, st.quantum, st.short, st.zMean, st.zVar} {
+	for _, f := range [...]float64{st.mean, st.fast, st.dev, st.prev, st.quantum} {
 		b = le.AppendUint64(b, math.Float64bits(f))
 	}
-	return b, nil
+	return st.lk.AppendBinary(b), nil
 }
 
 // UnmarshalBinary replaces st's statistics with ones encoded by
@@ -51,9 +53,12 @@ func (st *State) UnmarshalBinary(b []byte) error {
 	}
 	le := binary.LittleEndian
 	ns := State{limit: st.limit, n: le.Uint32(b[1:]), quiet: int32(le.Uint32(b[5:]))}
-	fs := [...]*float64{&ns.mean, &ns.fast, &ns.dev, &ns.prev, &ns.quantum, &ns.short, &ns.zMean, &ns.zVar}
+	fs := [...]*float64{&ns.mean, &ns.fast, &ns.dev, &ns.prev, &ns.quantum}
 	for i, f := range fs {
 		*f = math.Float64frombits(le.Uint64(b[9+8*i:]))
+	}
+	if !ns.lk.DecodeBinary(b[9+8*len(fs):]) {
+		return fmt.Errorf("%w: non-finite likelihood", ErrBadState)
 	}
 	if ns.quiet < 0 {
 		return fmt.Errorf("%w: negative quiet period %d", ErrBadState, ns.quiet)

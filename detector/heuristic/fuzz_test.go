@@ -68,7 +68,10 @@ func run(t *testing.T, h *Heuristic, id string, vs []float64) []Result {
 				t.Fatalf("Score(%v) = %+v: want flagged and the state unchanged", v, r)
 			}
 		}
-		for name, x := range map[string]float64{"mean": st.mean, "fast": st.fast, "dev": st.dev, "short": st.short, "zMean": st.zMean, "zVar": st.zVar} {
+		if !st.lk.Finite() {
+			t.Fatalf("after %v (sample %d of %v): likelihood statistics not finite", v, i, vs[:i+1])
+		}
+		for name, x := range map[string]float64{"mean": st.mean, "fast": st.fast, "dev": st.dev} {
 			if math.IsNaN(x) || math.IsInf(x, 0) {
 				t.Fatalf("after %v (sample %d of %v): state %s = %v", v, i, vs[:i+1], name, x)
 			}

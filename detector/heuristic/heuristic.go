@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"math"
+
+	"github.com/astraguard/astraguard/internal/stats"
 )
 
 // ErrInvalidConfig is returned by New for out-of-range settings.
@@ -92,10 +94,10 @@ func New(cfg Config) (*Heuristic, error) {
 		return nil, fmt.Errorf("%w: Flag %v not in (0, 1]", ErrInvalidConfig, flag)
 	}
 	h.learn = uint32(learn)
-	h.alpha = 1 - math.Exp2(-1/hl)
-	h.aFast = 1 - math.Exp2(-1/fastHL)
-	h.aShort = 1 - math.Exp2(-1/shortHL)
-	h.aLong = 1 - math.Exp2(-1/longHL)
+	h.alpha = stats.Alpha(hl)
+	h.aFast = stats.Alpha(fastHL)
+	h.aShort = stats.Alpha(shortHL)
+	h.aLong = stats.Alpha(longHL)
 	h.flag = flag
 	h.quiet = int32(max(quiet, 0))
 	return h, nil
@@ -117,8 +119,8 @@ func (h *Heuristic) NewState(seriesID string) State {
 
 // Half-lives in samples of the fast mean (compared with the slow one to
 // score level shifts), of the short smoothing of that score and of its
-// long-run statistics. Fixed: they were chosen on NAB and exposing them
-// would only invite overfitting a fallback.
+// long-run statistics, the same noise filters the model uses. Fixed:
+// exposing them would only invite overfitting a fallback.
 const (
 	fastHL  = 4.0
 	shortHL = 2.0

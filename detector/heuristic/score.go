@@ -1,6 +1,10 @@
 package heuristic
 
-import "math"
+import (
+	"math"
+
+	"github.com/astraguard/astraguard/internal/stats"
+)
 
 // Result is the heuristic's verdict on one sample.
 type Result struct {
@@ -17,7 +21,7 @@ type Result struct {
 	LimitViolation bool
 }
 
-// State is one series' running statistics (96 bytes). The caller owns it;
+// State is one series' running statistics (88 bytes). The caller owns it;
 // it is not safe for concurrent use.
 type State struct {
 	limit   Limit
@@ -27,10 +31,8 @@ type State struct {
 	fast    float64 // fast EWMA
 	dev     float64 // slow EWMA of |v - mean|
 	prev    float64
-	quantum float64 // smallest non-zero |v - prev| seen
-	short   float64 // short EWMA of the shift z-score
-	zMean   float64 // long-run mean of short
-	zVar    float64 // long-run variance of short
+	quantum float64          // smallest non-zero |v - prev| seen
+	lk      stats.Likelihood // calibration of the shift score
 }
 
 // Score checks v against the series' limit and updates its statistics.
@@ -58,25 +60,14 @@ func (h *Heuristic) Score(st *State, unixNanos int64, v float64) Result {
 		res.Learning = h.learn > 0
 		return res
 	}
-	step := math.Abs(v - st.prev)
-	if step > 0 && step < st.quantum {
-		st.quantum = step
-	}
-	floor := 1e-6 * (math.Abs(st.mean) + 1e-3)
-	if q := st.quantum / 2; q > floor && !math.IsInf(q, 1) {
-		floor = q
-	}
+	st.quantum = stats.Quantum(st.quantum, math.Abs(v-st.prev))
+	floor := stats.Floor(st.mean, st.quantum)
 	// Running means until the EWMAs have enough samples.
-	a, af, al := h.alpha, h.aFast, h.aLong
 	r := 1 / float64(st.n)
-	a, af, al = max(a, r), max(af, r), max(al, r)
+	a, af := max(h.alpha, r), max(h.aFast, r)
 	st.fast += af * (v - st.fast)
 	z := math.Abs(st.fast-st.mean) / math.Max(st.dev, floor)
-	st.short += h.aShort * (z - st.short)
-	s := h.tail(st.short, st.zMean, st.zVar)
-	d := st.short - st.zMean
-	st.zMean += al * d
-	st.zVar += al * (d*(st.short-st.zMean) - st.zVar)
+	s := stats.LogTail(st.lk.Update(z, minStd, h.aShort, h.aLong))
 	st.mean += a * (v - st.mean)
 	st.dev += a * (math.Abs(v-st.mean) - st.dev)
 	st.prev = v
@@ -97,19 +88,6 @@ func (h *Heuristic) Score(st *State, unixNanos int64, v float64) Result {
 		st.quiet = h.quiet
 	}
 	return res
-}
-
-// tail scores x against a Gaussian with the given long-run mean and
-// variance, on Numenta's anomaly-likelihood log scale: 0 for ordinary
-// values, 0.5 at a one-sided tail probability of 1e-5, 1 at 1e-10.
-func (h *Heuristic) tail(x, mean, variance float64) float64 {
-	sd := math.Max(math.Sqrt(variance), minStd)
-	z := (x - mean) / sd
-	if z <= 0 {
-		return 0
-	}
-	q := 0.5 * math.Erfc(z/math.Sqrt2)
-	return math.Min(1, math.Log(q+1e-10)/-23.025850929940457)
 }
 
 // maxMagnitude bounds the values the statistics accept: far beyond any

@@ -97,6 +97,11 @@ func crossValidate(ctx context.Context, spec *cvSpec, files []*nabeval.File, sa 
 			floor := spec.Floors[run.name]
 			fmt.Fprintf(w, "%-16s %7.1f %7.1f %7.1f  plain best %s; %s\n", run.name, r.Plain, r.Score, floor,
 				t.Candidates[r.Best], choices(t, r))
+			if sa.PerFile {
+				for f, c := range r.Chosen {
+					fmt.Fprintf(w, "    %-58s held out: %-10s %8.4f   plain best: %8.4f\n", t.Files[f], t.Candidates[c], t.Raw[c][f], t.Raw[r.Best][f])
+				}
+			}
 			if r.Score < floor {
 				below = append(below, fmt.Sprintf("%s %.1f < %.1f", run.name, r.Score, floor))
 			}

@@ -44,7 +44,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	cfgJSON := fs.String("config", "", "detector Config as JSON")
 	results := fs.String("results", "", "results dir (default $TMPDIR/nabeval-results/<detector>, outside the tree)")
 	bin := fs.String("nabscore", "bin/nabscore", "nabscore binary")
-	perFile := fs.Bool("per-file", false, "print per-file raw scores")
+	perFile := fs.Bool("per-file", false, "print per-file raw scores (with -cv: each fold's choice and held-out score)")
 	workers := fs.Int("j", 2, "files replayed in parallel")
 	cv := fs.String("cv", "", "cross-validate both paths over the candidates and floors in this JSON file (e.g. internal/nabeval/cv.json) instead of scoring -detector")
 	if err := fs.Parse(args); err != nil {

@@ -1,0 +1,11 @@
+// Package stats holds the streaming statistics AstraGuard's detectors share:
+// EWMA weights from half-lives, the deviation floor that keeps quantised or
+// flat series from dividing by zero, and Numenta's anomaly likelihood (a
+// short average of a feature against its own long-run distribution, reported
+// on a log tail-probability scale). The reference model and the heuristic
+// fallback both use it, so the two paths mean the same thing by a score.
+//
+// Everything is O(1) state and allocation-free; values are plain structs the
+// caller embeds in its per-series state. Nothing here is safe for concurrent
+// use on one value. This package has no API stability promise.
+package stats
