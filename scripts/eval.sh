@@ -11,7 +11,9 @@
 # anomaly) at a fixed threshold of 0.5. Then it cross-validates both paths
 # offline (internal/nabeval, leave one file out over the candidates in
 # internal/nabeval/cv.json) and exits non-zero when a cross-validated score
-# falls below its floor there.
+# falls below its floor there. Between the two it prints the model's
+# detection delay and false-positive rate on generated series at four
+# sampling cadences (internal/synth).
 #
 # Env: SHARED (default ../shared), EVAL_DIR (default out/eval, wiped first),
 # AGCTL_FLAGS (extra replay flags, e.g. "--parallel 2").
@@ -155,6 +157,10 @@ for name in model heuristic model_flags heuristic_flags; do
 	awk -v n="$name" '$1 == n && $2 == "standard" { printf "  %-16s %8s  (threshold %s, TP %s, FP %s)\n", n, $7, $3, $5, $6 }' \
 		"$EVAL_DIR/$name.score.txt"
 done
+
+echo
+echo "== the model per sampling cadence: detection delay per injected anomaly, false positives per day (internal/synth) =="
+"$BIN/nabeval" -cadence
 
 echo
 echo "== leave-one-file-out cross-validation (offline; candidates and floors: internal/nabeval/cv.json) =="

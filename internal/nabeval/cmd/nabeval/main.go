@@ -24,6 +24,7 @@ import (
 
 	"github.com/astraguard/astraguard/detector/heuristic"
 	"github.com/astraguard/astraguard/internal/nabeval"
+	"github.com/astraguard/astraguard/internal/synth"
 	"github.com/astraguard/astraguard/model"
 )
 
@@ -47,8 +48,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	perFile := fs.Bool("per-file", false, "print per-file raw scores (with -cv: each fold's choice and held-out score)")
 	workers := fs.Int("j", 2, "files replayed in parallel")
 	cv := fs.String("cv", "", "cross-validate both paths over the candidates and floors in this JSON file (e.g. internal/nabeval/cv.json) instead of scoring -detector")
+	cadence := fs.Bool("cadence", false, "print the model's detection delay and false positives per day on generated series at 1 s, 1 min, 5 min and 1 h (internal/synth) instead of scoring -detector")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cadence {
+		return cadenceTable(*cfgJSON, stdout)
 	}
 	nabArgs := nabeval.ScorerArgs{
 		Bin: *bin, Data: filepath.Join(*nab, "data"), Labels: filepath.Join(*nab, "dev_windows.json"),
@@ -89,6 +94,24 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	out, err := nabeval.RunScorer(ctx, nabArgs)
 	stdout.Write(out)
 	return err
+}
+
+// cadenceTable runs internal/synth's scenarios through the model.
+func cadenceTable(cfgJSON string, w io.Writer) error {
+	var cfg model.Config
+	if cfgJSON != "" {
+		if err := json.Unmarshal([]byte(cfgJSON), &cfg); err != nil {
+			return fmt.Errorf("parse -config: %w", err)
+		}
+	}
+	if _, err := model.NewDetector(cfg); err != nil {
+		return err
+	}
+	synth.Table(w, synth.Run(func() synth.Detect {
+		d, _ := model.NewDetector(cfg)
+		return func(t int64, v float64) bool { return d.Update(t, v).Anomaly }
+	}))
+	return nil
 }
 
 type modelStream struct {
