@@ -52,9 +52,10 @@ type InlineModel interface {
 
 // Prediction is the model's answer for one sample.
 type Prediction struct {
-	Score   float64 // in [0, 1]
-	Anomaly bool    // the model's own threshold decision
-	Warm    bool    // false while the model is still learning the series
+	Score   float64     // in [0, 1]
+	Anomaly bool        // the model's own threshold decision
+	Warm    bool        // false while the model is still learning the series
+	Explain Explanation // optional: a model that does not explain leaves it zero
 }
 
 // Gate guards model calls; *breaker.Breaker satisfies it, so detector never
@@ -335,11 +336,13 @@ func (d *Detector) apply(out []Verdict, sc *scratch, valid int, compacted, busy 
 			continue
 		}
 		v.Source, v.Reason, v.Score, v.Anomaly = SourceModel, ReasonNone, p.Score, p.Anomaly
+		v.Explain = p.Explain.sanitized()
 		if v.LimitViolation {
 			// One rule on both paths (the heuristic scores a violation 1):
 			// an operating-limit violation is an anomaly of the highest
 			// score whatever the model says.
 			v.Score, v.Anomaly = 1, true
+			v.Explain.Mechanism = MechanismLimit
 		}
 		fromModel++
 		if v.Anomaly {

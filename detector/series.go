@@ -108,6 +108,7 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, nowT time.Time, lates
 				Anomaly:        r.Anomaly,
 				LimitViolation: r.LimitViolation,
 				Source:         SourceHeuristic,
+				Explain:        Explanation{Mechanism: heuristicMechanism(r.LimitViolation, r.Score)},
 			}
 			valid++
 			if p.embedded && p.err == nil {
@@ -172,4 +173,16 @@ func timestampAt(g Group, i int, now int64) int64 {
 		return g.UnixNanos[i]
 	}
 	return now
+}
+
+// heuristicMechanism names what the heuristic's verdict rests on: its
+// operating limits, or its level-shift statistic.
+func heuristicMechanism(limit bool, score float64) Mechanism {
+	switch {
+	case limit:
+		return MechanismLimit
+	case score > 0:
+		return MechanismShift
+	}
+	return MechanismNone
 }

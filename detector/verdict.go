@@ -104,4 +104,7 @@ type Verdict struct {
 	Source         Source
 	Reason         Reason
 	Err            ErrorCode
+	// Explain is the model's explanation; from the heuristic, only the
+	// mechanism (limit, or shift when its statistical score is above 0).
+	Explain Explanation
 }

@@ -19,6 +19,11 @@
 //	         anomaly    BOOL       the model's own threshold decision
 //	         warm       BOOL       false while the model is still learning
 //	                               that series (score 0, anomaly false)
+//	         mechanism  BYTES      what fired: none, shift, season, novelty,
+//	                               stuck, record or limit
+//	         expected   FP64       the value the model expected (0 while
+//	   expected_lower   FP64       not warm) and the ordinary range around
+//	   expected_upper   FP64       it, for drawing a band
 //
 // Outputs have the shape of the value input. Inputs may be sent in the
 // typed contents or in raw_input_contents (little-endian; BYTES elements

@@ -114,11 +114,7 @@ func (s *Server) response(req *inference.ModelInferRequest, b *batch, res []mode
 		},
 	}
 	for _, name := range b.outputs {
-		datatype := "BOOL"
-		if name == OutputScore {
-			datatype = "FP64"
-		}
-		o := &inference.ModelInferResponse_InferOutputTensor{Name: name, Datatype: datatype, Shape: b.shape}
+		o := &inference.ModelInferResponse_InferOutputTensor{Name: name, Datatype: outputType(name), Shape: b.shape}
 		if b.typed {
 			o.Contents = typedOutput(name, res)
 		} else {
@@ -129,19 +125,61 @@ func (s *Server) response(req *inference.ModelInferRequest, b *batch, res []mode
 	return resp
 }
 
+// outputType is an output's datatype.
+func outputType(name string) string {
+	switch name {
+	case OutputAnomaly, OutputWarm:
+		return "BOOL"
+	case OutputMechanism:
+		return "BYTES"
+	}
+	return "FP64"
+}
+
+// fp64Of returns the FP64 output name's value for one result.
+func fp64Of(name string, r *model.Result) float64 {
+	switch name {
+	case OutputExpected:
+		return r.Expected
+	case OutputExpectedLower:
+		return r.Lower
+	case OutputExpectedUpper:
+		return r.Upper
+	}
+	return r.Score
+}
+
+// boolOf returns the BOOL output name's value for one result.
+func boolOf(name string, r *model.Result) bool {
+	if name == OutputAnomaly {
+		return r.Anomaly
+	}
+	return r.Warm
+}
+
 // rawOutput encodes one output as Triton does: FP64 as 8 little-endian
-// bytes per element, BOOL as one byte (0 or 1).
+// bytes per element, BOOL as one byte (0 or 1), BYTES as a 4-byte
+// little-endian length before each element.
 func rawOutput(name string, res []model.Result) []byte {
-	if name == OutputScore {
+	switch outputType(name) {
+	case "FP64":
 		b := make([]byte, 8*len(res))
-		for i, r := range res {
-			binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(r.Score))
+		for i := range res {
+			binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(fp64Of(name, &res[i])))
+		}
+		return b
+	case "BYTES":
+		var b []byte
+		for _, r := range res {
+			m := mechanismNames[r.Mechanism]
+			b = binary.LittleEndian.AppendUint32(b, uint32(len(m)))
+			b = append(b, m...)
 		}
 		return b
 	}
 	b := make([]byte, len(res))
-	for i, r := range res {
-		if (name == OutputAnomaly && r.Anomaly) || (name == OutputWarm && r.Warm) {
+	for i := range res {
+		if boolOf(name, &res[i]) {
 			b[i] = 1
 		}
 	}
@@ -150,19 +188,32 @@ func rawOutput(name string, res []model.Result) []byte {
 
 func typedOutput(name string, res []model.Result) *inference.InferTensorContents {
 	c := &inference.InferTensorContents{}
-	if name == OutputScore {
+	switch outputType(name) {
+	case "FP64":
 		c.Fp64Contents = make([]float64, len(res))
-		for i, r := range res {
-			c.Fp64Contents[i] = r.Score
+		for i := range res {
+			c.Fp64Contents[i] = fp64Of(name, &res[i])
 		}
-		return c
-	}
-	c.BoolContents = make([]bool, len(res))
-	for i, r := range res {
-		c.BoolContents[i] = r.Warm
-		if name == OutputAnomaly {
-			c.BoolContents[i] = r.Anomaly
+	case "BYTES":
+		c.BytesContents = make([][]byte, len(res))
+		for i, r := range res {
+			c.BytesContents[i] = mechanismNames[r.Mechanism]
+		}
+	default:
+		c.BoolContents = make([]bool, len(res))
+		for i := range res {
+			c.BoolContents[i] = boolOf(name, &res[i])
 		}
 	}
 	return c
 }
+
+// mechanismNames holds each mechanism's name once, so a response shares
+// the bytes instead of converting per sample.
+var mechanismNames = func() map[model.Mechanism][]byte {
+	m := map[model.Mechanism][]byte{}
+	for k := model.Mechanism(0); k.String() != "unknown"; k++ {
+		m[k] = []byte(k.String())
+	}
+	return m
+}()

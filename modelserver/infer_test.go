@@ -104,6 +104,35 @@ func output(t *testing.T, resp *inference.ModelInferResponse, name string) (scor
 	return nil, nil
 }
 
+// mechanisms returns the BYTES output name's elements, typed or raw.
+func mechanisms(t *testing.T, resp *inference.ModelInferResponse, name string) []string {
+	t.Helper()
+	raw := resp.GetRawOutputContents()
+	for i, o := range resp.GetOutputs() {
+		if o.GetName() != name {
+			continue
+		}
+		var out []string
+		if len(raw) == 0 {
+			for _, b := range o.GetContents().GetBytesContents() {
+				out = append(out, string(b))
+			}
+			return out
+		}
+		for b := raw[i]; len(b) >= 4; {
+			l := binary.LittleEndian.Uint32(b)
+			if int(l) > len(b)-4 {
+				t.Fatalf("output %s: malformed raw BYTES", name)
+			}
+			out = append(out, string(b[4:4+l]))
+			b = b[4+l:]
+		}
+		return out
+	}
+	t.Fatalf("response has no %s output: %v", name, resp)
+	return nil
+}
+
 func TestModelInferValidation(t *testing.T) {
 	nan, inf := math.NaN(), math.Inf(1)
 	withParams := func(r *inference.ModelInferRequest, kv ...any) *inference.ModelInferRequest {
@@ -324,8 +353,9 @@ func TestMetadataAndReadiness(t *testing.T) {
 	}
 	want := &inference.ModelMetadataResponse{
 		Name: "astraguard-anomaly", Versions: []string{"1"}, Platform: "astraguard_go",
-		Inputs:  []*inference.ModelMetadataResponse_TensorMetadata{tm("series_id", "BYTES"), tm("timestamp", "INT64"), tm("value", "FP64")},
-		Outputs: []*inference.ModelMetadataResponse_TensorMetadata{tm("score", "FP64"), tm("anomaly", "BOOL"), tm("warm", "BOOL")},
+		Inputs: []*inference.ModelMetadataResponse_TensorMetadata{tm("series_id", "BYTES"), tm("timestamp", "INT64"), tm("value", "FP64")},
+		Outputs: []*inference.ModelMetadataResponse_TensorMetadata{tm("score", "FP64"), tm("anomaly", "BOOL"), tm("warm", "BOOL"),
+			tm("mechanism", "BYTES"), tm("expected", "FP64"), tm("expected_lower", "FP64"), tm("expected_upper", "FP64")},
 	}
 	if diff := cmp.Diff(want, md, protocmp.Transform()); diff != "" {
 		t.Errorf("ModelMetadata() mismatch (-want +got):\n%s", diff)

@@ -3,6 +3,7 @@ package modelserver
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -206,27 +207,28 @@ func checkOrder(b *batch) error {
 	return nil
 }
 
+// allOutputs are the outputs sent when a request names none, in this order.
+var allOutputs = []string{OutputScore, OutputAnomaly, OutputWarm, OutputMechanism, OutputExpected, OutputExpectedLower, OutputExpectedUpper}
+
 func (b *batch) parseOutputs(req []*inference.ModelInferRequest_InferRequestedOutputTensor) error {
 	if len(req) == 0 {
-		b.outputs = []string{OutputScore, OutputAnomaly, OutputWarm}
+		b.outputs = allOutputs
 		return nil
 	}
 	for _, o := range req {
-		switch o.GetName() {
-		case OutputScore, OutputAnomaly, OutputWarm:
-			b.outputs = append(b.outputs, o.GetName())
-			if v, ok := o.GetParameters()[ParamBinaryData]; ok {
-				c, ok := v.GetParameterChoice().(*inference.InferParameter_BoolParam)
-				if !ok {
-					return invalid("output %q: parameter %q must be a bool", o.GetName(), ParamBinaryData)
-				}
-				// One form per response: raw_output_contents is indexed
-				// like outputs, so any output asking for typed contents
-				// gets them for all.
-				b.typed = b.typed || !c.BoolParam
+		if !slices.Contains(allOutputs, o.GetName()) {
+			return invalid("unknown output %q: want one of %q", o.GetName(), allOutputs)
+		}
+		b.outputs = append(b.outputs, o.GetName())
+		if v, ok := o.GetParameters()[ParamBinaryData]; ok {
+			c, ok := v.GetParameterChoice().(*inference.InferParameter_BoolParam)
+			if !ok {
+				return invalid("output %q: parameter %q must be a bool", o.GetName(), ParamBinaryData)
 			}
-		default:
-			return invalid("unknown output %q: want %q, %q or %q", o.GetName(), OutputScore, OutputAnomaly, OutputWarm)
+			// One form per response: raw_output_contents is indexed
+			// like outputs, so any output asking for typed contents
+			// gets them for all.
+			b.typed = b.typed || !c.BoolParam
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package modelserver_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -30,12 +31,18 @@ func TestOutputsRawByDefault(t *testing.T) {
 		return resp
 	}
 	raw := ask(func(*inference.ModelInferRequest) {})
-	if len(raw.GetRawOutputContents()) != 3 {
-		t.Fatalf("default response has %d raw_output_contents, want 3", len(raw.GetRawOutputContents()))
+	if len(raw.GetRawOutputContents()) != 7 {
+		t.Fatalf("default response has %d raw_output_contents, want 7 (3 verdict, 4 explanation)", len(raw.GetRawOutputContents()))
 	}
 	for i, o := range raw.GetOutputs() {
 		if o.GetContents() != nil {
 			t.Errorf("output %q has typed contents too, want raw only", o.GetName())
+		}
+		if o.GetDatatype() == "BYTES" {
+			if got := len(mechanisms(t, raw, o.GetName())); got != len(values) {
+				t.Errorf("output %q: %d raw elements, want %d", o.GetName(), got, len(values))
+			}
+			continue
 		}
 		size := 1
 		if o.GetDatatype() == "FP64" {
@@ -56,8 +63,8 @@ func TestOutputsRawByDefault(t *testing.T) {
 			t.Errorf("%s: response has raw_output_contents, want typed only", name)
 		}
 	}
-	if len(explicitRaw.GetRawOutputContents()) != 3 {
-		t.Errorf("binary_data_output true: %d raw contents, want 3", len(explicitRaw.GetRawOutputContents()))
+	if len(explicitRaw.GetRawOutputContents()) != 7 {
+		t.Errorf("binary_data_output true: %d raw contents, want 7", len(explicitRaw.GetRawOutputContents()))
 	}
 	flagged := false
 	for _, name := range []string{"score", "anomaly", "warm"} {
@@ -70,6 +77,17 @@ func TestOutputsRawByDefault(t *testing.T) {
 		}
 		for _, f := range rf {
 			flagged = flagged || (name == "anomaly" && f)
+		}
+	}
+	// The explanation in both forms: the same mechanism names and bands.
+	if rm, tm := mechanisms(t, raw, "mechanism"), mechanisms(t, typedReq, "mechanism"); !cmp.Equal(rm, tm) || !slices.Contains(rm, "record") && !slices.Contains(rm, "shift") {
+		t.Errorf("mechanism raw %v, typed %v: want equal, naming the spike", rm, tm)
+	}
+	for _, name := range []string{"expected", "expected_lower", "expected_upper"} {
+		rs, _ := output(t, raw, name)
+		ts, _ := output(t, typedReq, name)
+		if !cmp.Equal(rs, ts) || len(rs) != len(values) {
+			t.Errorf("output %q: raw and typed forms differ", name)
 		}
 	}
 	if !flagged {

@@ -90,7 +90,11 @@ func TestStockJSONRequestThroughReflection(t *testing.T) {
 		"outputs":[
 		 {"name":"score","datatype":"FP64","shape":["3"],"contents":{"fp64Contents":[0,0,0]}},
 		 {"name":"anomaly","datatype":"BOOL","shape":["3"],"contents":{"boolContents":[false,false,false]}},
-		 {"name":"warm","datatype":"BOOL","shape":["3"],"contents":{"boolContents":[false,false,false]}}]}`
+		 {"name":"warm","datatype":"BOOL","shape":["3"],"contents":{"boolContents":[false,false,false]}},
+		 {"name":"mechanism","datatype":"BYTES","shape":["3"],"contents":{"bytesContents":["bm9uZQ==","bm9uZQ==","bm9uZQ=="]}},
+		 {"name":"expected","datatype":"FP64","shape":["3"],"contents":{"fp64Contents":[0,0,0]}},
+		 {"name":"expected_lower","datatype":"FP64","shape":["3"],"contents":{"fp64Contents":[0,0,0]}},
+		 {"name":"expected_upper","datatype":"FP64","shape":["3"],"contents":{"fp64Contents":[0,0,0]}}]}`
 	if !jsonEqual(t, got, want) {
 		t.Errorf("ModelInfer() = %s\nwant %s", got, want)
 	}

@@ -29,6 +29,13 @@ const (
 	OutputAnomaly  = "anomaly"
 	OutputWarm     = "warm"
 
+	// Optional explanation outputs (a client may ignore them): the
+	// mechanism that fired and the expected value with its band.
+	OutputMechanism     = "mechanism"
+	OutputExpected      = "expected"
+	OutputExpectedLower = "expected_lower"
+	OutputExpectedUpper = "expected_upper"
+
 	ParamSequenceID    = "sequence_id"
 	ParamSequenceStart = "sequence_start"
 	ParamSequenceEnd   = "sequence_end"
@@ -210,7 +217,8 @@ func (s *Server) ModelMetadata(_ context.Context, req *inference.ModelMetadataRe
 		Versions: []string{s.cfg.ModelVersion},
 		Platform: "astraguard_go",
 		Inputs:   []*inference.ModelMetadataResponse_TensorMetadata{t(InputSeriesID, "BYTES"), t(InputTimestamp, "INT64"), t(InputValue, "FP64")},
-		Outputs:  []*inference.ModelMetadataResponse_TensorMetadata{t(OutputScore, "FP64"), t(OutputAnomaly, "BOOL"), t(OutputWarm, "BOOL")},
+		Outputs: []*inference.ModelMetadataResponse_TensorMetadata{t(OutputScore, "FP64"), t(OutputAnomaly, "BOOL"), t(OutputWarm, "BOOL"),
+			t(OutputMechanism, "BYTES"), t(OutputExpected, "FP64"), t(OutputExpectedLower, "FP64"), t(OutputExpectedUpper, "FP64")},
 	}, nil
 }
 

@@ -112,8 +112,9 @@ replay_run() {
 }
 
 # flags_results NAME: copies results/NAME to results/NAME_flags with
-# anomaly_score := anomaly. Only the last column (reason) can hold quoted
-# commas, so splitting on commas and rejoining is lossless for columns 3-4.
+# anomaly_score := anomaly. Only the reason column (the sixth) can hold
+# quoted commas, so splitting on commas and rejoining is lossless for
+# columns 3-4.
 flags_results() {
 	local src=$EVAL_DIR/results/$1 dst=$EVAL_DIR/results/$1_flags f rel
 	while IFS= read -r f; do

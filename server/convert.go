@@ -27,10 +27,11 @@ type batch struct {
 	// where a lookup key is assembled without allocating.
 	frameIDs map[string]string
 	idBuf    []byte
+	bands    []astraguardv1.Expectation // msgs[i].Expected points at bands[i] when set
 }
 
 // maxRetainedSamples bounds the samples a stream's batch keeps buffers
-// for between requests (about 170 bytes each): a stream that once sent a
+// for between requests (about 200 bytes each): a stream that once sent a
 // large request must not keep its buffers while it idles, uncounted by
 // MaxQueuedBytes. Requests up to this size reuse them without allocating.
 const maxRetainedSamples = 1024
@@ -38,7 +39,7 @@ const maxRetainedSamples = 1024
 // shrink drops buffers grown past maxRetainedSamples.
 func (b *batch) shrink() {
 	if cap(b.msgs) > maxRetainedSamples || cap(b.verdicts) > maxRetainedSamples || cap(b.frameTS) > maxRetainedSamples {
-		b.verdicts, b.msgs, b.ptrs, b.frameTS, b.frameV = nil, nil, nil, nil, nil
+		b.verdicts, b.msgs, b.ptrs, b.bands, b.frameTS, b.frameV = nil, nil, nil, nil, nil, nil
 	}
 	if cap(b.groups) > maxRetainedSamples {
 		b.groups, b.echo = nil, nil
@@ -189,6 +190,7 @@ func (b *batch) toProto(groups []detector.Group, vs []detector.Verdict) []*astra
 	n := len(vs)
 	if cap(b.msgs) < n {
 		b.msgs = make([]astraguardv1.Verdict, n)
+		b.bands = make([]astraguardv1.Expectation, n)
 		b.ptrs = make([]*astraguardv1.Verdict, n)
 		for i := range b.msgs {
 			b.ptrs[i] = &b.msgs[i]
@@ -198,14 +200,15 @@ func (b *batch) toProto(groups []detector.Group, vs []detector.Verdict) []*astra
 	i := 0
 	for gi, g := range groups {
 		for range g.Values {
-			fillVerdict(out[i], b.echo[gi], &vs[i])
+			fillVerdict(out[i], b.echo[gi], &vs[i], &b.bands[i])
 			i++
 		}
 	}
 	return out
 }
 
-func fillVerdict(m *astraguardv1.Verdict, id string, v *detector.Verdict) {
+// fillVerdict fills m from v; band is m's own Expectation, reused like m.
+func fillVerdict(m *astraguardv1.Verdict, id string, v *detector.Verdict, band *astraguardv1.Expectation) {
 	m.SeriesId = id
 	m.UnixNanos = v.UnixNanos
 	m.Score = v.Score
@@ -214,6 +217,12 @@ func fillVerdict(m *astraguardv1.Verdict, id string, v *detector.Verdict) {
 	m.Source = astraguardv1.Source(v.Source)
 	m.FallbackReason = astraguardv1.FallbackReason(v.Reason)
 	m.Error = sampleErrors[v.Err]
+	m.Mechanism = astraguardv1.Mechanism(v.Explain.Mechanism)
+	m.Expected = nil
+	if e := v.Explain; e.HasBand {
+		band.Value, band.Lower, band.Upper = e.Expected, e.Lower, e.Upper
+		m.Expected = band
+	}
 }
 
 // sampleErrors holds one immutable message per code; marshalling a shared

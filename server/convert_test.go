@@ -147,3 +147,36 @@ func TestSeriesIDLimitFromScorer(t *testing.T) {
 		t.Errorf("series id limit for a Scorer without one = %d, want %d", got, detector.DefaultMaxSeriesIDBytes)
 	}
 }
+
+// TestMechanismsMatchAPI keeps detector.Mechanism and the API's Mechanism
+// enum in one order, since fillVerdict converts by number.
+func TestMechanismsMatchAPI(t *testing.T) {
+	for m := detector.MechanismNone; m <= detector.MechanismOther; m++ {
+		name := astraguardv1.Mechanism(m).String()
+		want := "MECHANISM_" + strings.ToUpper(m.String())
+		if m == detector.MechanismNone {
+			want = "MECHANISM_UNSPECIFIED"
+		}
+		if name != want {
+			t.Errorf("detector mechanism %d (%s) is API %s, want %s", m, m, name, want)
+		}
+	}
+}
+
+// TestVerdictCarriesBand checks the explanation reaches the API message, and
+// that a reused message drops a previous sample's band.
+func TestVerdictCarriesBand(t *testing.T) {
+	var m astraguardv1.Verdict
+	var band astraguardv1.Expectation
+	v := detector.Verdict{Source: detector.SourceModel, Explain: detector.Explanation{
+		Mechanism: detector.MechanismSeason, HasBand: true, Expected: 5, Lower: 4, Upper: 6}}
+	fillVerdict(&m, "s", &v, &band)
+	if m.GetMechanism() != astraguardv1.Mechanism_MECHANISM_SEASON || m.GetExpected().GetValue() != 5 ||
+		m.GetExpected().GetLower() != 4 || m.GetExpected().GetUpper() != 6 {
+		t.Errorf("fillVerdict() = %v, want season with band 4 <= 5 <= 6", &m)
+	}
+	fillVerdict(&m, "s", &detector.Verdict{Source: detector.SourceHeuristic}, &band)
+	if m.GetExpected() != nil || m.GetMechanism() != astraguardv1.Mechanism_MECHANISM_UNSPECIFIED {
+		t.Errorf("reused message kept the explanation: %v", &m)
+	}
+}

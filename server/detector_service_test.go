@@ -44,7 +44,8 @@ func TestDetectPipelinedInOrder(t *testing.T) {
 		}},
 		{RequestId: "r2", Verdicts: []*astraguardv1.Verdict{
 			// 12 V breaks the voltage limit: an anomaly of score 1 whatever the model says.
-			{SeriesId: "sat1/voltage", UnixNanos: ts + 2, Score: 1, Anomaly: true, LimitViolation: true, Source: astraguardv1.Source_SOURCE_MODEL},
+			{SeriesId: "sat1/voltage", UnixNanos: ts + 2, Score: 1, Anomaly: true, LimitViolation: true, Source: astraguardv1.Source_SOURCE_MODEL,
+				Mechanism: astraguardv1.Mechanism_MECHANISM_LIMIT},
 			{SeriesId: "sat1/gyro", UnixNanos: ts + 2, Score: 0.0001, Source: astraguardv1.Source_SOURCE_MODEL},
 		}},
 		{RequestId: "r3", Verdicts: []*astraguardv1.Verdict{

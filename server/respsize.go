@@ -24,7 +24,7 @@ var verdictFixed = max(proto.Size(longestVerdict(false)), proto.Size(longestVerd
 // longestVerdict is a Verdict whose every singular scalar field takes its
 // longest encoding, found from the descriptor so that a scalar field added
 // to Verdict is counted without a change here; TestVerdictBoundCoversEveryField
-// fails for a field of any other kind.
+// fails for a field of any other kind (expected is set explicitly).
 func longestVerdict(withError bool) *astraguardv1.Verdict {
 	v := &astraguardv1.Verdict{}
 	m := v.ProtoReflect()
@@ -35,6 +35,9 @@ func longestVerdict(withError bool) *astraguardv1.Verdict {
 			m.Set(fd, x)
 		}
 	}
+	// The expectation is a message of three doubles, each at its full
+	// eight bytes when non-zero.
+	v.Expected = &astraguardv1.Expectation{Value: 1.5, Lower: 1.5, Upper: 1.5}
 	if withError {
 		v.Score, v.Anomaly, v.Source = 0, false, 0
 		for _, e := range sampleErrors {

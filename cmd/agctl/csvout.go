@@ -14,8 +14,11 @@ import (
 )
 
 // outputHeader is the result file header. nabscore reads timestamp and
-// anomaly_score; the rest is for people.
-var outputHeader = []string{"timestamp", "value", "anomaly_score", "anomaly", "source", "reason"}
+// anomaly_score; the rest is for people. The first six columns are fixed
+// (SPEC.md); the explanation follows: the mechanism that fired and the
+// expected value with its band (empty when the verdict has none).
+var outputHeader = []string{"timestamp", "value", "anomaly_score", "anomaly", "source", "reason",
+	"mechanism", "expected", "expected_lower", "expected_upper"}
 
 // writeResults writes out/<s.rel> atomically (temp file + rename), one row
 // per input row, in input order.
@@ -46,6 +49,7 @@ func writeResults(out string, s *series, verdicts []*astraguardv1.Verdict) (err 
 	for i, v := range verdicts {
 		row[0], row[1] = s.stamps[i], s.texts[i]
 		row[2], row[3], row[4], row[5] = verdictColumns(v)
+		row[6], row[7], row[8], row[9] = explainColumns(v)
 		if err := w.Write(row); err != nil {
 			return err
 		}
@@ -89,6 +93,20 @@ func verdictColumns(v *astraguardv1.Verdict) (score, anomaly, source, reason str
 		reason = enumWord(r.String(), "FALLBACK_REASON_")
 	}
 	return score, anomaly, source, reason
+}
+
+// explainColumns renders mechanism, expected, expected_lower and
+// expected_upper: the mechanism's word ("" when nothing fired) and the band,
+// empty when the verdict carries none.
+func explainColumns(v *astraguardv1.Verdict) (mechanism, expected, lower, upper string) {
+	if m := v.GetMechanism(); m != astraguardv1.Mechanism_MECHANISM_UNSPECIFIED {
+		mechanism = enumWord(m.String(), "MECHANISM_")
+	}
+	if e := v.GetExpected(); e != nil {
+		f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+		expected, lower, upper = f(e.GetValue()), f(e.GetLower()), f(e.GetUpper())
+	}
+	return mechanism, expected, lower, upper
 }
 
 // enumWord turns FALLBACK_REASON_BREAKER_OPEN into breaker_open.

@@ -35,8 +35,11 @@ Streams every .csv below DIR (NAB format: header timestamp,value; times as
 DetectorService.Detect. A file's series id is its path below DIR without .csv.
 --data may also name one CSV file: its series id is its name without .csv.
 For each input it writes OUT/<same relative path> with one row per input row:
-  timestamp,value,anomaly_score,anomaly,source,reason
-which nabscore reads as a results directory (-results OUT).
+  timestamp,value,anomaly_score,anomaly,source,reason,
+  mechanism,expected,expected_lower,expected_upper
+(the last four explain a model verdict: what fired and the expected value
+with its band; empty when absent), which nabscore reads as a results
+directory (-results OUT).
 
 All input is parsed before anything is sent; a bad row (reported as file:line)
 fails the command. A missing or mismatched verdict fails the file (no output is

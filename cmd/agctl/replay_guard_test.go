@@ -28,7 +28,7 @@ func TestReplayErrorVerdictsFail(t *testing.T) {
 		t.Fatalf("replay answered only with errors = %v, want exit 1 counting 30 errors; stderr:\n%s", err, stderr)
 	}
 	lines := readLines(t, filepath.Join(out, "a.csv"))
-	if len(lines) != 31 || !strings.HasSuffix(lines[1], ",0,0,none,timestamp is older than the series' last sample") {
+	if len(lines) != 31 || !strings.HasSuffix(lines[1], ",0,0,none,timestamp is older than the series' last sample,,,,") {
 		t.Errorf("output = %d lines, first row %q; want 30 rows naming the error", len(lines), lines[1])
 	}
 	if err := c.run(t.Context(), append(args, "--allow-errors", "--force")); err != nil {

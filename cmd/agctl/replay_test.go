@@ -69,6 +69,8 @@ func fakeVerdict(id string, nanos int64, v float64) *astraguardv1.Verdict {
 		out.Error = &astraguardv1.SampleError{Code: astraguardv1.SampleErrorCode_SAMPLE_ERROR_CODE_NOT_FINITE, Message: "value is not finite, really"}
 	case v > 10:
 		out.Score, out.Anomaly, out.Source = 0.9, true, astraguardv1.Source_SOURCE_MODEL
+		out.Mechanism = astraguardv1.Mechanism_MECHANISM_SHIFT
+		out.Expected = &astraguardv1.Expectation{Value: 5, Lower: 1.5, Upper: 8.5}
 	default:
 		out.Score, out.Source = 0.1, astraguardv1.Source_SOURCE_HEURISTIC
 		out.FallbackReason = astraguardv1.FallbackReason_FALLBACK_REASON_WARMING_UP
@@ -90,11 +92,11 @@ func writeInput(t *testing.T, dir, rel string, n int) []string {
 		switch {
 		case i == 7:
 			val = "NaN"
-			row = ts + "," + val + `,0,0,none,"value is not finite, really"`
+			row = ts + "," + val + `,0,0,none,"value is not finite, really",,,,`
 		case i%13 > 10:
-			row += "0.9,1,model,"
+			row += "0.9,1,model,,shift,5,1.5,8.5"
 		default:
-			row += "0.1,0,heuristic,warming_up"
+			row += "0.1,0,heuristic,warming_up,,,,"
 		}
 		in = append(in, ts+","+val)
 		want = append(want, row)

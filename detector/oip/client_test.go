@@ -63,7 +63,10 @@ func (m *refModel) Predict(_ context.Context, in []detector.Group, out []detecto
 		}
 		for j, v := range g.Values {
 			r := d.Update(g.UnixNanos[j], v)
-			out[i] = detector.Prediction{Score: r.Score, Anomaly: r.Anomaly, Warm: r.Warm}
+			out[i] = detector.Prediction{Score: r.Score, Anomaly: r.Anomaly, Warm: r.Warm, Explain: detector.Explanation{
+				Mechanism: detector.ParseMechanism(r.Mechanism.String()),
+				HasBand:   r.Warm, Expected: r.Expected, Lower: r.Lower, Upper: r.Upper,
+			}}
 			i++
 		}
 	}

@@ -18,10 +18,10 @@ func decode(resp *inference.ModelInferResponse, out []detector.Prediction) error
 	if len(raw) > 0 && len(raw) != len(outputs) {
 		return fmt.Errorf("%w: %d raw output contents for %d outputs", ErrBadResponse, len(raw), len(outputs))
 	}
-	var seen [3]bool
+	var seen [numOutputs]bool
 	for i, o := range outputs {
 		k := -1
-		for j, s := range outputSpecs {
+		for j, s := range allSpecs {
 			if o.GetName() == s.name {
 				k = j
 			}
@@ -33,8 +33,8 @@ func decode(resp *inference.ModelInferResponse, out []detector.Prediction) error
 			return fmt.Errorf("%w: output %q appears twice", ErrBadResponse, o.GetName())
 		}
 		seen[k] = true
-		if o.GetDatatype() != outputSpecs[k].datatype {
-			return fmt.Errorf("%w: output %q is %s, want %s", ErrBadResponse, o.GetName(), o.GetDatatype(), outputSpecs[k].datatype)
+		if o.GetDatatype() != allSpecs[k].datatype {
+			return fmt.Errorf("%w: output %q is %s, want %s", ErrBadResponse, o.GetName(), o.GetDatatype(), allSpecs[k].datatype)
 		}
 		if !shapeHolds(o.GetShape(), n) {
 			return fmt.Errorf("%w: output %q has shape %v, want [%d]", ErrBadResponse, o.GetName(), o.GetShape(), n)
@@ -47,15 +47,34 @@ func decode(resp *inference.ModelInferResponse, out []detector.Prediction) error
 			return fmt.Errorf("%w: output %q: %w", ErrBadResponse, o.GetName(), err)
 		}
 	}
-	for k, ok := range seen {
-		if !ok {
+	for k := range outputSpecs {
+		if !seen[k] {
 			return fmt.Errorf("%w: output %q missing", ErrBadResponse, outputSpecs[k].name)
+		}
+	}
+	if seen[outExpected] && seen[outLower] && seen[outUpper] {
+		for i := range out {
+			out[i].Explain.HasBand = out[i].Warm
 		}
 	}
 	return nil
 }
 
 func decodeOutput(k int, c *inference.InferTensorContents, raw []byte, out []detector.Prediction) error {
+	switch k {
+	case outMechanism:
+		return decodeMechanism(c, raw, out)
+	case outExpected, outLower, outUpper:
+		return decodeFP64(c, raw, out, func(p *detector.Prediction) *float64 {
+			switch k {
+			case outExpected:
+				return &p.Explain.Expected
+			case outLower:
+				return &p.Explain.Lower
+			}
+			return &p.Explain.Upper
+		})
+	}
 	n := len(out)
 	if raw != nil {
 		size := 1
@@ -97,6 +116,58 @@ func decodeOutput(k int, c *inference.InferTensorContents, raw []byte, out []det
 		} else {
 			out[i].Warm = v
 		}
+	}
+	return nil
+}
+
+// decodeFP64 reads an FP64 output into the field at(p) of each prediction.
+func decodeFP64(c *inference.InferTensorContents, raw []byte, out []detector.Prediction, at func(*detector.Prediction) *float64) error {
+	if raw != nil {
+		if len(raw) != 8*len(out) {
+			return fmt.Errorf("%d raw bytes, want %d", len(raw), 8*len(out))
+		}
+		for i := range out {
+			*at(&out[i]) = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
+		}
+		return nil
+	}
+	s := c.GetFp64Contents()
+	if len(s) != len(out) {
+		return fmt.Errorf("%d values, want %d", len(s), len(out))
+	}
+	for i, v := range s {
+		*at(&out[i]) = v
+	}
+	return nil
+}
+
+// decodeMechanism reads the mechanism names, typed or in Triton's raw
+// BYTES serialisation (a 4-byte little-endian length before each element).
+func decodeMechanism(c *inference.InferTensorContents, raw []byte, out []detector.Prediction) error {
+	if raw != nil {
+		for i := range out {
+			if len(raw) < 4 {
+				return fmt.Errorf("malformed raw BYTES: %d elements, want %d", i, len(out))
+			}
+			l := binary.LittleEndian.Uint32(raw)
+			raw = raw[4:]
+			if uint64(l) > uint64(len(raw)) {
+				return fmt.Errorf("malformed raw BYTES: element %d overruns", i)
+			}
+			out[i].Explain.Mechanism = detector.ParseMechanism(string(raw[:l]))
+			raw = raw[l:]
+		}
+		if len(raw) != 0 {
+			return fmt.Errorf("malformed raw BYTES: more than %d elements", len(out))
+		}
+		return nil
+	}
+	s := c.GetBytesContents()
+	if len(s) != len(out) {
+		return fmt.Errorf("%d values, want %d", len(s), len(out))
+	}
+	for i, b := range s {
+		out[i].Explain.Mechanism = detector.ParseMechanism(string(b))
 	}
 	return nil
 }

@@ -17,6 +17,12 @@
 //	         anomaly    BOOL  [n]  the model's own threshold decision
 //	         warm       BOOL  [n]  false while the model is still learning
 //	                               that series
+//	optional mechanism  BYTES [n]  what fired: none, shift, season, novelty,
+//	                               stuck, record, limit (another name reads
+//	                               as "other")
+//	         expected   FP64  [n]  the value the model expected, and the
+//	   expected_lower   FP64  [n]  ordinary range around it; used only when
+//	   expected_upper   FP64  [n]  all three come, finite and ordered
 //
 // Requests use the typed InferTensorContents fields, never
 // raw_input_contents. Responses may use either the typed contents or

@@ -10,6 +10,12 @@ const (
 	OutputAnomaly  = "anomaly"
 	OutputWarm     = "warm"
 
+	// Optional explanation outputs: used when the server sends them.
+	OutputMechanism     = "mechanism"
+	OutputExpected      = "expected"
+	OutputExpectedLower = "expected_lower"
+	OutputExpectedUpper = "expected_upper"
+
 	// ParamInstanceID is the ModelInferResponse string parameter holding
 	// the model server's per-process instance id.
 	ParamInstanceID = "instance_id"
@@ -27,4 +33,19 @@ type tensorSpec struct{ name, datatype string }
 var (
 	inputSpecs  = []tensorSpec{{InputSeriesID, typeBytes}, {InputTimestamp, typeInt64}, {InputValue, typeFP64}}
 	outputSpecs = []tensorSpec{{OutputScore, typeFP64}, {OutputAnomaly, typeBool}, {OutputWarm, typeBool}}
+	// optionalSpecs follow outputSpecs in decode's numbering.
+	optionalSpecs = []tensorSpec{{OutputMechanism, typeBytes}, {OutputExpected, typeFP64}, {OutputExpectedLower, typeFP64}, {OutputExpectedUpper, typeFP64}}
+	allSpecs      = append(append([]tensorSpec(nil), outputSpecs...), optionalSpecs...)
+)
+
+// Output numbers in allSpecs.
+const (
+	outScore = iota
+	outAnomaly
+	outWarm
+	outMechanism
+	outExpected
+	outLower
+	outUpper
+	numOutputs
 )

@@ -229,6 +229,80 @@ func (SampleErrorCode) EnumDescriptor() ([]byte, []int) {
 	return file_astraguard_v1_detector_proto_rawDescGZIP(), []int{2}
 }
 
+// Mechanism names what made the detector score a sample, so an operator can
+// tell a level shift from a broken daily pattern or a frozen sensor.
+type Mechanism int32
+
+const (
+	// Nothing fired (score 0), or not reported.
+	Mechanism_MECHANISM_UNSPECIFIED Mechanism = 0
+	// The recent mean left the long-run mean: a level shift or a spike.
+	Mechanism_MECHANISM_SHIFT Mechanism = 1
+	// The value left its time-of-day profile: a broken daily pattern.
+	Mechanism_MECHANISM_SEASON Mechanism = 2
+	// Sequences of value levels never seen before: new behaviour.
+	Mechanism_MECHANISM_NOVELTY Mechanism = 3
+	// A record-breaking run of identical values: a frozen sensor.
+	Mechanism_MECHANISM_STUCK Mechanism = 4
+	// A value beyond everything seen so far: a new extreme.
+	Mechanism_MECHANISM_RECORD Mechanism = 5
+	// An operating limit (or a plausibility bound) was broken.
+	Mechanism_MECHANISM_LIMIT Mechanism = 6
+	// The model named a mechanism this API does not list.
+	Mechanism_MECHANISM_OTHER Mechanism = 7
+)
+
+// Enum value maps for Mechanism.
+var (
+	Mechanism_name = map[int32]string{
+		0: "MECHANISM_UNSPECIFIED",
+		1: "MECHANISM_SHIFT",
+		2: "MECHANISM_SEASON",
+		3: "MECHANISM_NOVELTY",
+		4: "MECHANISM_STUCK",
+		5: "MECHANISM_RECORD",
+		6: "MECHANISM_LIMIT",
+		7: "MECHANISM_OTHER",
+	}
+	Mechanism_value = map[string]int32{
+		"MECHANISM_UNSPECIFIED": 0,
+		"MECHANISM_SHIFT":       1,
+		"MECHANISM_SEASON":      2,
+		"MECHANISM_NOVELTY":     3,
+		"MECHANISM_STUCK":       4,
+		"MECHANISM_RECORD":      5,
+		"MECHANISM_LIMIT":       6,
+		"MECHANISM_OTHER":       7,
+	}
+)
+
+func (x Mechanism) Enum() *Mechanism {
+	p := new(Mechanism)
+	*p = x
+	return p
+}
+
+func (x Mechanism) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Mechanism) Descriptor() protoreflect.EnumDescriptor {
+	return file_astraguard_v1_detector_proto_enumTypes[3].Descriptor()
+}
+
+func (Mechanism) Type() protoreflect.EnumType {
+	return &file_astraguard_v1_detector_proto_enumTypes[3]
+}
+
+func (x Mechanism) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Mechanism.Descriptor instead.
+func (Mechanism) EnumDescriptor() ([]byte, []int) {
+	return file_astraguard_v1_detector_proto_rawDescGZIP(), []int{3}
+}
+
 // SeriesSamples are samples of one series, in time order. This columnar shape
 // is the efficient one: the id is sent once and the numbers are packed.
 type SeriesSamples struct {
@@ -732,8 +806,15 @@ type Verdict struct {
 	// The value broke a configured operating limit of its channel. Whichever
 	// source answered, such a verdict has anomaly true and score 1.
 	LimitViolation bool `protobuf:"varint,8,opt,name=limit_violation,json=limitViolation,proto3" json:"limit_violation,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Which mechanism produced the score (UNSPECIFIED when nothing fired).
+	// Field numbers 30 and up hold the explanation.
+	Mechanism Mechanism `protobuf:"varint,30,opt,name=mechanism,proto3,enum=astraguard.v1.Mechanism" json:"mechanism,omitempty"`
+	// The value the model expected and the ordinary range around it, for
+	// drawing a band beside the series; unset when the model did not say
+	// (the heuristic answered, the model is warming up or sends no band).
+	Expected      *Expectation `protobuf:"bytes,31,opt,name=expected,proto3" json:"expected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Verdict) Reset() {
@@ -822,6 +903,85 @@ func (x *Verdict) GetLimitViolation() bool {
 	return false
 }
 
+func (x *Verdict) GetMechanism() Mechanism {
+	if x != nil {
+		return x.Mechanism
+	}
+	return Mechanism_MECHANISM_UNSPECIFIED
+}
+
+func (x *Verdict) GetExpected() *Expectation {
+	if x != nil {
+		return x.Expected
+	}
+	return nil
+}
+
+// Expectation is what the model expected a sample to be, like vmanomaly's
+// yhat, yhat_lower and yhat_upper: lower <= value <= upper.
+type Expectation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The expected value.
+	Value float64 `protobuf:"fixed64,1,opt,name=value,proto3" json:"value,omitempty"`
+	// The lower edge of the ordinary range.
+	Lower float64 `protobuf:"fixed64,2,opt,name=lower,proto3" json:"lower,omitempty"`
+	// The upper edge of the ordinary range.
+	Upper         float64 `protobuf:"fixed64,3,opt,name=upper,proto3" json:"upper,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Expectation) Reset() {
+	*x = Expectation{}
+	mi := &file_astraguard_v1_detector_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Expectation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Expectation) ProtoMessage() {}
+
+func (x *Expectation) ProtoReflect() protoreflect.Message {
+	mi := &file_astraguard_v1_detector_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Expectation.ProtoReflect.Descriptor instead.
+func (*Expectation) Descriptor() ([]byte, []int) {
+	return file_astraguard_v1_detector_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Expectation) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *Expectation) GetLower() float64 {
+	if x != nil {
+		return x.Lower
+	}
+	return 0
+}
+
+func (x *Expectation) GetUpper() float64 {
+	if x != nil {
+		return x.Upper
+	}
+	return 0
+}
+
 var File_astraguard_v1_detector_proto protoreflect.FileDescriptor
 
 const file_astraguard_v1_detector_proto_rawDesc = "" +
@@ -860,7 +1020,7 @@ const file_astraguard_v1_detector_proto_rawDesc = "" +
 	"\bverdicts\x18\x02 \x03(\v2\x16.astraguard.v1.VerdictR\bverdicts\"[\n" +
 	"\vSampleError\x122\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1e.astraguard.v1.SampleErrorCodeR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\xc7\x02\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xb7\x03\n" +
 	"\aVerdict\x12\x1b\n" +
 	"\tseries_id\x18\x01 \x01(\tR\bseriesId\x12\x1d\n" +
 	"\n" +
@@ -870,7 +1030,13 @@ const file_astraguard_v1_detector_proto_rawDesc = "" +
 	"\x06source\x18\x05 \x01(\x0e2\x15.astraguard.v1.SourceR\x06source\x12F\n" +
 	"\x0ffallback_reason\x18\x06 \x01(\x0e2\x1d.astraguard.v1.FallbackReasonR\x0efallbackReason\x120\n" +
 	"\x05error\x18\a \x01(\v2\x1a.astraguard.v1.SampleErrorR\x05error\x12'\n" +
-	"\x0flimit_violation\x18\b \x01(\bR\x0elimitViolation*H\n" +
+	"\x0flimit_violation\x18\b \x01(\bR\x0elimitViolation\x126\n" +
+	"\tmechanism\x18\x1e \x01(\x0e2\x18.astraguard.v1.MechanismR\tmechanism\x126\n" +
+	"\bexpected\x18\x1f \x01(\v2\x1a.astraguard.v1.ExpectationR\bexpected\"O\n" +
+	"\vExpectation\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\x01R\x05value\x12\x14\n" +
+	"\x05lower\x18\x02 \x01(\x01R\x05lower\x12\x14\n" +
+	"\x05upper\x18\x03 \x01(\x01R\x05upper*H\n" +
 	"\x06Source\x12\x16\n" +
 	"\x12SOURCE_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fSOURCE_MODEL\x10\x01\x12\x14\n" +
@@ -893,7 +1059,16 @@ const file_astraguard_v1_detector_proto_rawDesc = "" +
 	"#SAMPLE_ERROR_CODE_INVALID_TIMESTAMP\x10\x04\x12%\n" +
 	"!SAMPLE_ERROR_CODE_LENGTH_MISMATCH\x10\x05\x12\"\n" +
 	"\x1eSAMPLE_ERROR_CODE_OUT_OF_ORDER\x10\x06\x12%\n" +
-	"!SAMPLE_ERROR_CODE_TOO_MANY_SERIES\x10\a2\xb6\x01\n" +
+	"!SAMPLE_ERROR_CODE_TOO_MANY_SERIES\x10\a*\xbd\x01\n" +
+	"\tMechanism\x12\x19\n" +
+	"\x15MECHANISM_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fMECHANISM_SHIFT\x10\x01\x12\x14\n" +
+	"\x10MECHANISM_SEASON\x10\x02\x12\x15\n" +
+	"\x11MECHANISM_NOVELTY\x10\x03\x12\x13\n" +
+	"\x0fMECHANISM_STUCK\x10\x04\x12\x14\n" +
+	"\x10MECHANISM_RECORD\x10\x05\x12\x13\n" +
+	"\x0fMECHANISM_LIMIT\x10\x06\x12\x13\n" +
+	"\x0fMECHANISM_OTHER\x10\a2\xb6\x01\n" +
 	"\x0fDetectorService\x12K\n" +
 	"\x06Detect\x12\x1c.astraguard.v1.DetectRequest\x1a\x1d.astraguard.v1.DetectResponse\"\x00(\x010\x01\x12V\n" +
 	"\vDetectBatch\x12!.astraguard.v1.DetectBatchRequest\x1a\".astraguard.v1.DetectBatchResponse\"\x00B\xb8\x01\n" +
@@ -911,43 +1086,47 @@ func file_astraguard_v1_detector_proto_rawDescGZIP() []byte {
 	return file_astraguard_v1_detector_proto_rawDescData
 }
 
-var file_astraguard_v1_detector_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_astraguard_v1_detector_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_astraguard_v1_detector_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_astraguard_v1_detector_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_astraguard_v1_detector_proto_goTypes = []any{
 	(Source)(0),                 // 0: astraguard.v1.Source
 	(FallbackReason)(0),         // 1: astraguard.v1.FallbackReason
 	(SampleErrorCode)(0),        // 2: astraguard.v1.SampleErrorCode
-	(*SeriesSamples)(nil),       // 3: astraguard.v1.SeriesSamples
-	(*Channel)(nil),             // 4: astraguard.v1.Channel
-	(*Frame)(nil),               // 5: astraguard.v1.Frame
-	(*DetectRequest)(nil),       // 6: astraguard.v1.DetectRequest
-	(*DetectResponse)(nil),      // 7: astraguard.v1.DetectResponse
-	(*DetectBatchRequest)(nil),  // 8: astraguard.v1.DetectBatchRequest
-	(*DetectBatchResponse)(nil), // 9: astraguard.v1.DetectBatchResponse
-	(*SampleError)(nil),         // 10: astraguard.v1.SampleError
-	(*Verdict)(nil),             // 11: astraguard.v1.Verdict
+	(Mechanism)(0),              // 3: astraguard.v1.Mechanism
+	(*SeriesSamples)(nil),       // 4: astraguard.v1.SeriesSamples
+	(*Channel)(nil),             // 5: astraguard.v1.Channel
+	(*Frame)(nil),               // 6: astraguard.v1.Frame
+	(*DetectRequest)(nil),       // 7: astraguard.v1.DetectRequest
+	(*DetectResponse)(nil),      // 8: astraguard.v1.DetectResponse
+	(*DetectBatchRequest)(nil),  // 9: astraguard.v1.DetectBatchRequest
+	(*DetectBatchResponse)(nil), // 10: astraguard.v1.DetectBatchResponse
+	(*SampleError)(nil),         // 11: astraguard.v1.SampleError
+	(*Verdict)(nil),             // 12: astraguard.v1.Verdict
+	(*Expectation)(nil),         // 13: astraguard.v1.Expectation
 }
 var file_astraguard_v1_detector_proto_depIdxs = []int32{
-	4,  // 0: astraguard.v1.Frame.channels:type_name -> astraguard.v1.Channel
-	3,  // 1: astraguard.v1.DetectRequest.series:type_name -> astraguard.v1.SeriesSamples
-	5,  // 2: astraguard.v1.DetectRequest.frames:type_name -> astraguard.v1.Frame
-	11, // 3: astraguard.v1.DetectResponse.verdicts:type_name -> astraguard.v1.Verdict
-	3,  // 4: astraguard.v1.DetectBatchRequest.series:type_name -> astraguard.v1.SeriesSamples
-	5,  // 5: astraguard.v1.DetectBatchRequest.frames:type_name -> astraguard.v1.Frame
-	11, // 6: astraguard.v1.DetectBatchResponse.verdicts:type_name -> astraguard.v1.Verdict
+	5,  // 0: astraguard.v1.Frame.channels:type_name -> astraguard.v1.Channel
+	4,  // 1: astraguard.v1.DetectRequest.series:type_name -> astraguard.v1.SeriesSamples
+	6,  // 2: astraguard.v1.DetectRequest.frames:type_name -> astraguard.v1.Frame
+	12, // 3: astraguard.v1.DetectResponse.verdicts:type_name -> astraguard.v1.Verdict
+	4,  // 4: astraguard.v1.DetectBatchRequest.series:type_name -> astraguard.v1.SeriesSamples
+	6,  // 5: astraguard.v1.DetectBatchRequest.frames:type_name -> astraguard.v1.Frame
+	12, // 6: astraguard.v1.DetectBatchResponse.verdicts:type_name -> astraguard.v1.Verdict
 	2,  // 7: astraguard.v1.SampleError.code:type_name -> astraguard.v1.SampleErrorCode
 	0,  // 8: astraguard.v1.Verdict.source:type_name -> astraguard.v1.Source
 	1,  // 9: astraguard.v1.Verdict.fallback_reason:type_name -> astraguard.v1.FallbackReason
-	10, // 10: astraguard.v1.Verdict.error:type_name -> astraguard.v1.SampleError
-	6,  // 11: astraguard.v1.DetectorService.Detect:input_type -> astraguard.v1.DetectRequest
-	8,  // 12: astraguard.v1.DetectorService.DetectBatch:input_type -> astraguard.v1.DetectBatchRequest
-	7,  // 13: astraguard.v1.DetectorService.Detect:output_type -> astraguard.v1.DetectResponse
-	9,  // 14: astraguard.v1.DetectorService.DetectBatch:output_type -> astraguard.v1.DetectBatchResponse
-	13, // [13:15] is the sub-list for method output_type
-	11, // [11:13] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	11, // 10: astraguard.v1.Verdict.error:type_name -> astraguard.v1.SampleError
+	3,  // 11: astraguard.v1.Verdict.mechanism:type_name -> astraguard.v1.Mechanism
+	13, // 12: astraguard.v1.Verdict.expected:type_name -> astraguard.v1.Expectation
+	7,  // 13: astraguard.v1.DetectorService.Detect:input_type -> astraguard.v1.DetectRequest
+	9,  // 14: astraguard.v1.DetectorService.DetectBatch:input_type -> astraguard.v1.DetectBatchRequest
+	8,  // 15: astraguard.v1.DetectorService.Detect:output_type -> astraguard.v1.DetectResponse
+	10, // 16: astraguard.v1.DetectorService.DetectBatch:output_type -> astraguard.v1.DetectBatchResponse
+	15, // [15:17] is the sub-list for method output_type
+	13, // [13:15] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_astraguard_v1_detector_proto_init() }
@@ -960,8 +1139,8 @@ func file_astraguard_v1_detector_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_astraguard_v1_detector_proto_rawDesc), len(file_astraguard_v1_detector_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   9,
+			NumEnums:      4,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
