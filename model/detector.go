@@ -56,13 +56,16 @@ type Detector struct {
 	quiet   int32   // samples left in the post-detection suppression
 	last    int64   // latest sample time, unix ns
 	cadence float64 // EWMA of the sampling interval, seconds (0: unknown)
-	slow    float64 // slow EWMA mean
-	dev     float64 // slow EWMA absolute deviation from slow
-	fast    float64 // fast EWMA mean
-	smooth  float64 // EWMA mean the time-of-day profile sees (see seasonSmoothHalfLife)
-	prev    float64
-	quantum float64 // smallest non-zero |first difference| seen
-	lo, hi  float64 // range seen so far (all time: see record)
+	// The time memories' per-sample EWMA weights at the cadence aDt, kept
+	// so they are recomputed only when the cadence moves (see weights).
+	aDt, aSlow, aLong, aSeason float32
+	slow                       float64 // slow EWMA mean
+	dev                        float64 // slow EWMA absolute deviation from slow
+	fast                       float64 // fast EWMA mean
+	smooth                     float64 // EWMA mean the time-of-day profile sees (see seasonSmoothHalfLife)
+	prev                       float64
+	quantum                    float64 // smallest non-zero |first difference| seen
+	lo, hi                     float64 // range seen so far (all time: see record)
 
 	lk  [numFeatures]stats.Likelihood
 	sea season
@@ -112,9 +115,10 @@ func (d *Detector) Update(unixNanos int64, v float64) Result {
 	}
 	d.observeCadence(unixNanos)
 	dt := d.step()
+	d.weights(dt)
 	// Early on the EWMAs are plain running means so they settle quickly.
 	r := 1 / float64(d.n)
-	aSlow, aFast := max(stats.Alpha(p.slowHL/dt), r), max(p.aFast, r)
+	aSlow, aFast := max(float64(d.aSlow), r), max(p.aFast, r)
 	stuck := d.stk.update(v == d.prev)
 	d.quantum = stats.Quantum(d.quantum, math.Abs(v-d.prev))
 	floor := stats.Floor(d.slow, d.quantum)
@@ -128,10 +132,8 @@ func (d *Detector) Update(unixNanos int64, v float64) Result {
 	// means slow is NaN or infinite, so the numerator is NaN or +Inf and
 	// raw[0] NaN whichever max picks.
 	raw[0] = math.Abs(d.fast-d.slow) / max(d.dev, floor)
-	// An hourly bin learns only during its hour, a 24th of the time, so
-	// its half-life in samples is a 24th of SeasonHalfLife's.
 	seasonal := d.seasonal(dt)
-	raw[1] = d.sea.update(hour, d.smooth, floor, stats.Alpha(p.seasonHL/24/dt), seasonal)
+	raw[1] = d.sea.update(hour, d.smooth, floor, float64(d.aSeason), seasonal)
 	raw[2] = d.nov.update(levelOf(v, d.lo, d.hi))
 
 	// The features are complementary detectors, so the strongest evidence
@@ -140,7 +142,7 @@ func (d *Detector) Update(unixNanos int64, v float64) Result {
 	// The season's likelihood learns only once the profile reports, so
 	// its long-run statistics never include the zeros of the first days.
 	zMax, which := 0.0, MechanismNone
-	aLong := stats.Alpha(p.longHL / dt)
+	aLong := float64(d.aLong)
 	for i := range raw {
 		if i == 1 && !seasonal {
 			continue
@@ -215,6 +217,22 @@ func (d *Detector) observeCadence(t int64) {
 		return
 	}
 	d.cadence += aCadence * (min(iv, gapCap*d.cadence) - d.cadence)
+}
+
+// weights converts the time memories into per-sample EWMA weights at
+// cadence dt, unless the cached ones were computed within 1% of it: three
+// exponentials per sample would cost more than the rest of Update.
+func (d *Detector) weights(dt float64) {
+	if a := float64(d.aDt); a > 0 && math.Abs(dt-a) <= 0.01*a {
+		return
+	}
+	p := d.p
+	d.aDt = float32(dt)
+	d.aSlow = float32(stats.Alpha(p.slowHL / dt))
+	d.aLong = float32(stats.Alpha(p.longHL / dt))
+	// An hourly bin learns only during its hour, a 24th of the time, so
+	// its half-life in samples is a 24th of SeasonHalfLife's.
+	d.aSeason = float32(stats.Alpha(p.seasonHL / 24 / dt))
 }
 
 // step is the sampling interval in seconds the time memories are converted
