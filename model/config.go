@@ -53,9 +53,10 @@ type Config struct {
 	SeasonHalfLife time.Duration
 
 	// Threshold is the score at or above which a sample is flagged
-	// (Result.Anomaly). Default 0.48: a tail probability of about 1.6e-5
-	// per five minutes of data on Numenta's log scale (see refCadence). It
-	// also arms the suppression.
+	// (Result.Anomaly). Default 0.95: a tail probability of about 3e-10
+	// per five minutes of data on Numenta's log scale (see refCadence), so
+	// only overwhelming evidence flags; stuck and record events score 1.
+	// It also arms the suppression.
 	Threshold float64
 
 	// Suppress is how long after a flag scores are forced to 0: an anomaly
@@ -120,7 +121,7 @@ func (c Config) params() (*params, error) {
 		slowHL:     dur(c.SlowHalfLife, 84*time.Hour),
 		longHL:     dur(c.LongHalfLife, 168*time.Hour),
 		seasonHL:   dur(c.SeasonHalfLife, 48*time.Hour),
-		threshold:  def(c.Threshold, 0.48),
+		threshold:  def(c.Threshold, 0.95),
 		suppress:   dur(c.Suppress, 200*time.Minute),
 		disable:    c.Disable,
 	}

@@ -31,7 +31,7 @@ type Config struct {
 	Learning int
 
 	// HalfLife is the half-life, in samples, of the mean and absolute
-	// deviations defining "normal". Default 200.
+	// deviations defining "normal". Default 800.
 	HalfLife float64
 
 	// Flag is the statistical score at or above which a sample
@@ -77,7 +77,7 @@ func New(cfg Config) (*Heuristic, error) {
 		learn = 150
 	}
 	if hl == 0 {
-		hl = 200
+		hl = 800
 	}
 	if flag == 0 {
 		flag = 0.5
