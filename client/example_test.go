@@ -7,8 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 	"github.com/astraguard/astraguard/client"
+	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
 // Three replicas from a static list; each series goes to one of them.
