@@ -4,11 +4,11 @@
 // without scoring, which is the floor any real implementation is compared
 // against.
 //
-// For scale-out and soak runs, NewClient balances one connection over a
-// static list of instances with round_robin, and Resilient keeps every
-// request until it is answered, re-sending the unanswered ones on a new
-// stream when one fails, so a run can prove that no sample went without
-// exactly one verdict. Scrape, MetricSum and PeakRSS read a server's
+// For scale-out and soak runs, Resilient drives a client.Client, which
+// keeps every request until it is answered and re-sends the unanswered ones
+// on a new stream when one fails (on the replica gRPC's ring_hash then
+// picks), so a run can prove that no sample went without exactly one
+// verdict. Scrape, MetricSum and PeakRSS read a server's
 // /metrics and peak memory.
 //
 // It deliberately does not start or stop the servers it measures (the

@@ -4,85 +4,60 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
+	"github.com/astraguard/astraguard/client"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
-// ResilientConfig configures a pipelined run whose streams survive the loss
-// of the server they run on. The embedded ThroughputConfig keeps its
-// meaning; Requests and Duration bound the requests issued, not sends.
+// ResilientConfig configures a pipelined run over a client.Client, whose
+// streams survive the loss of the replica they run on. The embedded
+// ThroughputConfig keeps its meaning; Requests and Duration bound the
+// requests issued, not sends. Re-open attempts and backoff are the
+// client's (client.Config).
 type ResilientConfig struct {
 	ThroughputConfig
 	// Rate paces new requests to this many samples per second over all
 	// streams; 0 sends as fast as the window allows.
 	Rate float64
-	// MaxAttempts bounds re-opens of one stream in a row without a response
-	// in between; default 20.
-	MaxAttempts int
-	// Backoff is the first wait before re-opening a stream, doubled up to
-	// one second; default 20ms.
-	Backoff time.Duration
-	// Retryable tells the stream errors worth a re-open; default
-	// Unavailable, Aborted, Internal and a stream that ended with requests
-	// unanswered (errUnanswered).
-	Retryable func(error) bool
 }
 
 func (c ResilientConfig) withDefaults() ResilientConfig {
 	c.Shape = c.Shape.withDefaults()
 	c.Streams, c.Window = max(c.Streams, 1), max(c.Window, 1)
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 20
-	}
-	if c.Backoff <= 0 {
-		c.Backoff = 20 * time.Millisecond
-	}
-	if c.Retryable == nil {
-		c.Retryable = retryable
-	}
 	return c
 }
 
-// errUnanswered is a stream that the server ended cleanly while some of
-// its requests had no response yet.
-var errUnanswered = errors.New("stream ended with requests unanswered")
-
-func retryable(err error) bool {
-	if errors.Is(err, errUnanswered) {
-		return true
+// StreamKey is a client partition key for Resilient's requests: the
+// logical stream that issued them (their request id's "s<i>-" prefix), so
+// requests of several series share one stream, as without the client.
+// With one series per request the client's default, client.SeriesKey,
+// places every series instead.
+func StreamKey(req *astraguardv1.DetectRequest) (string, error) {
+	id := req.GetRequestId()
+	if i := strings.IndexByte(id, '-'); i > 0 {
+		return id[:i], nil
 	}
-	switch status.Code(err) {
-	case codes.Unavailable, codes.Aborted, codes.Internal:
-		return true
-	}
-	return false
+	return "", fmt.Errorf("request id %q has no stream prefix", id)
 }
 
 // Resilient runs cfg.Streams pipelined logical streams, stream i fed by
-// feeds[i]. Every request carries a unique id and stays outstanding until
-// a response with that id arrives. When a Detect stream fails with a
-// retryable error, the logical stream opens a new Detect stream (on a
-// balanced connection, round_robin picks a live backend) and re-sends
-// every outstanding request, oldest first, before new ones. A response
-// for a request already answered counts in Duplicates, not twice; so every
-// issued sample is answered exactly once or counted in Lost.
+// feeds[i], through c: every request carries a unique id ("s<i>-<n>") and
+// stays pending in the client until answered, re-sent in order when its
+// Detect stream fails. Every issued sample is answered exactly once or
+// counted in Lost (a call the client gave up on, or one left when ctx
+// ended). Resent, Reconnects and Duplicates are the client's counts over
+// the run, so they include other users of c meanwhile.
 //
-// Latencies holds one entry per answered request, from its first send to
-// its response (re-opens and re-sends included), sorted. A paced run also
-// reports MaxLag, how far the sender fell behind its schedule: the time a
-// request waited for its turn (a full window, a starved client) is not in
-// its latency, so a large lag means the rate was not really offered. It
-// returns the first error that ended a logical stream.
-func Resilient(ctx context.Context, c astraguardv1.DetectorServiceClient, feeds []*Feed, cfg ResilientConfig) (Result, error) {
+// Latencies holds one entry per answered request, from its hand-over to
+// the client to its response (re-opens and re-sends included), sorted. A
+// paced run also reports MaxLag, how far the sender fell behind its
+// schedule. It returns the first error that ended a logical stream.
+func Resilient(ctx context.Context, c *client.Client, feeds []*Feed, cfg ResilientConfig) (Result, error) {
 	cfg = cfg.withDefaults()
 	if cfg.Duration <= 0 && cfg.Requests <= 0 {
 		return Result{}, errors.New("resilient: set Duration or Requests")
@@ -96,6 +71,7 @@ func Resilient(ctx context.Context, c astraguardv1.DetectorServiceClient, feeds 
 		first error
 		wg    sync.WaitGroup
 	)
+	st0 := c.Stats()
 	start := time.Now()
 	for i := range cfg.Streams {
 		wg.Go(func() {
@@ -111,21 +87,17 @@ func Resilient(ctx context.Context, c astraguardv1.DetectorServiceClient, feeds 
 	}
 	wg.Wait()
 	total.Elapsed = time.Since(start)
+	st := c.Stats()
+	total.Resent = st.SamplesResent - st0.SamplesResent
+	total.Reconnects = st.StreamsReopened - st0.StreamsReopened
+	total.Duplicates = st.Duplicates - st0.Duplicates
 	slices.Sort(total.Latencies)
 	return total, first
 }
 
-// outstanding is an issued request without a response yet.
-type outstanding struct {
-	req   *astraguardv1.DetectRequest
-	n     int
-	first time.Time // first send
-}
-
-// logicalStream is one stream of requests that outlives the Detect
-// streams carrying it.
+// logicalStream issues one stream of requests through the client.
 type logicalStream struct {
-	c        astraguardv1.DetectorServiceClient
+	c        *client.Client
 	f        *Feed
 	cfg      ResilientConfig
 	prefix   string
@@ -133,33 +105,27 @@ type logicalStream struct {
 	deadline time.Time
 	interval time.Duration // between new requests; 0: unpaced
 	phase    time.Duration // this stream's offset into the interval
-	window   chan struct{} // one token per outstanding request
+	done     chan *client.Call
+	free     chan *astraguardv1.DetectRequest // capacity Window: answered requests to refill
 
-	mu       sync.Mutex
-	pending  map[uint64]*outstanding
-	next     uint64 // sequence number of the next new request
-	finished bool   // no new requests will be issued
-	free     []*astraguardv1.DetectRequest
-	answered bool // a response arrived on the current Detect stream
+	mu     sync.Mutex
+	handed map[*astraguardv1.DetectRequest]time.Time // guarded by mu; when each pending request went to the client
 
-	// r is split by writer, so the two goroutines of a Detect stream
-	// never write the same field:
-	//   - the sender (send, issue) writes Sent, Resent and MaxLag, under mu;
-	//   - run's goroutine, which is also the receiver (once, receive, ack),
-	//     writes the rest: Latencies, Requests, Samples, Model, Heuristic,
-	//     Errored and Reconnects without mu; Mismatched, Duplicates and
-	//     Lost partly under mu, only because those writes sit beside
-	//     pending's.
-	// Only run's goroutine reads r, after once has waited for the sender.
-	r Result
+	// Written by run's goroutine only.
+	r         Result
+	accounted int64 // samples of completed calls (answered or failed)
 }
 
-func newLogicalStream(c astraguardv1.DetectorServiceClient, f *Feed, cfg ResilientConfig, i int, start time.Time) *logicalStream {
+func newLogicalStream(c *client.Client, f *Feed, cfg ResilientConfig, i int, start time.Time) *logicalStream {
 	s := &logicalStream{
 		c: c, f: f, cfg: cfg, prefix: fmt.Sprintf("s%d-", i), start: start,
 		deadline: start.Add(cfg.Duration),
-		window:   make(chan struct{}, cfg.Window),
-		pending:  make(map[uint64]*outstanding, cfg.Window),
+		done:     make(chan *client.Call, cfg.Window),
+		free:     make(chan *astraguardv1.DetectRequest, cfg.Window),
+		handed:   make(map[*astraguardv1.DetectRequest]time.Time, cfg.Window),
+	}
+	for range cfg.Window {
+		s.free <- &astraguardv1.DetectRequest{}
 	}
 	if cfg.Rate > 0 {
 		perReq := float64(cfg.SeriesPerRequest * cfg.SamplesPerSeries)
@@ -169,203 +135,129 @@ func newLogicalStream(c astraguardv1.DetectorServiceClient, f *Feed, cfg Resilie
 	return s
 }
 
-// run carries the logical stream over as many Detect streams as it takes.
+// issued is what the sender tells the receiver at the end.
+type issued struct {
+	n      int64 // requests handed to the client
+	sent   int64 // their samples
+	maxLag time.Duration
+	err    error
+}
+
+// run issues requests on one goroutine and takes answers on this one. A
+// call the client gave up on ends the issuing; the calls already issued
+// are still waited for.
 func (s *logicalStream) run(ctx context.Context) error {
-	attempts := 0
-	backoff := s.cfg.Backoff
-	for {
-		err := s.once(ctx)
-		if err == nil {
-			return nil
-		}
-		s.mu.Lock()
-		if s.answered {
-			attempts, backoff = 0, s.cfg.Backoff
-		}
-		s.answered = false
-		s.mu.Unlock()
-		attempts++
-		if ctx.Err() != nil || !s.cfg.Retryable(err) || attempts > s.cfg.MaxAttempts {
-			s.giveUp()
-			return err
-		}
-		s.r.Reconnects++
-		select {
-		case <-ctx.Done():
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, time.Second)
-	}
-}
-
-// giveUp counts every outstanding request as lost.
-func (s *logicalStream) giveUp() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, o := range s.pending {
-		s.r.Lost += int64(o.n)
-	}
-	clear(s.pending)
-}
-
-// once runs one Detect stream until it ends. It returns nil only when the
-// logical stream is complete: nothing more to issue and nothing pending.
-func (s *logicalStream) once(ctx context.Context) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := s.c.Detect(sctx)
-	if err != nil {
-		return err
+	end := make(chan issued, 1)
+	go func() { end <- s.issue(sctx) }()
+	var (
+		got  int64
+		last issued
+		over bool
+		err  error
+	)
+	for !over || got < last.n {
+		select {
+		case call := <-s.done:
+			got++
+			if cerr := s.answer(call); cerr != nil && err == nil {
+				err = cerr
+				cancel() // the client gave up: issue no more
+			}
+		case last = <-end:
+			over = true
+			if last.err != nil && err == nil {
+				err = last.err
+			}
+		case <-ctx.Done():
+			if !over {
+				last = <-end
+			}
+			s.r.Lost += last.sent - s.accounted // whatever is still unanswered
+			s.r.Sent, s.r.MaxLag = last.sent, last.maxLag
+			return cmpErr(err, ctx.Err())
+		}
 	}
-	sent := make(chan struct{})
-	go func() {
-		defer close(sent)
-		s.send(sctx, stream)
-	}()
-	err = s.receive(stream)
-	cancel() // unblock the sender before waiting for it
-	<-sent
+	s.r.Sent, s.r.MaxLag = last.sent, last.maxLag
 	return err
 }
 
-func (s *logicalStream) receive(stream astraguardv1.DetectorService_DetectClient) error {
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			s.mu.Lock()
-			done, left := s.finished, len(s.pending)
-			s.mu.Unlock()
-			if done && left == 0 {
-				return nil
-			}
-			return fmt.Errorf("%w: %d", errUnanswered, left)
-		}
-		if err != nil {
-			return err
-		}
-		s.ack(resp)
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
 	}
+	return b
 }
 
-// ack matches a response to its request by id.
-func (s *logicalStream) ack(resp *astraguardv1.DetectResponse) {
-	id := resp.GetRequestId()
-	seq, perr := strconv.ParseUint(strings.TrimPrefix(id, s.prefix), 10, 64)
+// answer accounts for one completed call.
+func (s *logicalStream) answer(call *client.Call) error {
+	req := call.Request
+	n := samplesOf(req)
 	s.mu.Lock()
-	o, ok := s.pending[seq]
-	switch {
-	case perr != nil || !strings.HasPrefix(id, s.prefix) || (!ok && seq >= s.next):
-		s.r.Mismatched++ // a response nobody asked for
-	case !ok:
-		s.r.Duplicates++
-	default:
-		delete(s.pending, seq)
-		s.answered = true
-	}
+	at := s.handed[req]
+	delete(s.handed, req)
 	s.mu.Unlock()
-	if !ok {
-		return
+	defer func() { s.free <- req }()
+	s.accounted += int64(n)
+	if call.Err != nil {
+		s.r.Lost += int64(n)
+		return call.Err
 	}
-	s.r.Latencies = append(s.r.Latencies, time.Since(o.first))
-	s.r.check(id, o.n, resp)
-	s.mu.Lock()
-	s.free = append(s.free, o.req)
-	s.mu.Unlock()
-	<-s.window
+	s.r.Latencies = append(s.r.Latencies, time.Since(at))
+	s.r.check(req.GetRequestId(), n, call.Response)
+	return nil
 }
 
-// send re-sends what is outstanding, oldest first, then issues new
-// requests until the run's limit, then closes the send side. A failed Send
-// ends it quietly: the receiver sees the stream's status.
-func (s *logicalStream) send(ctx context.Context, stream astraguardv1.DetectorService_DetectClient) {
-	s.mu.Lock()
-	seqs := slices.Sorted(func(yield func(uint64) bool) {
-		for k := range s.pending {
-			if !yield(k) {
-				return
+func samplesOf(req *astraguardv1.DetectRequest) int {
+	n := 0
+	for _, ss := range req.GetSeries() {
+		n += len(ss.GetValues())
+	}
+	return n
+}
+
+// issue hands requests to the client until the run's limit or ctx.
+func (s *logicalStream) issue(ctx context.Context) issued {
+	var out issued
+	for seq := uint64(0); ; seq++ {
+		if (s.cfg.Requests > 0 && seq >= uint64(s.cfg.Requests)) || (s.cfg.Duration > 0 && !time.Now().Before(s.deadline)) {
+			return out
+		}
+		var due time.Time // when a paced request is meant to go out
+		if s.interval > 0 {
+			due = s.start.Add(s.phase + time.Duration(seq)*s.interval)
+			select {
+			case <-ctx.Done():
+				return out
+			case <-time.After(time.Until(due)):
 			}
 		}
-	})
-	resend := make([]*outstanding, len(seqs))
-	for i, k := range seqs {
-		resend[i] = s.pending[k]
-	}
-	s.mu.Unlock()
-	for _, o := range resend {
-		if err := stream.Send(o.req); err != nil {
-			return
-		}
-		s.mu.Lock()
-		s.r.Resent += int64(o.n)
-		s.mu.Unlock()
-	}
-	for {
-		o, ok := s.issue(ctx)
-		if !ok {
-			break
-		}
-		if err := stream.Send(o.req); err != nil {
-			return
-		}
-	}
-	if ctx.Err() == nil {
-		_ = stream.CloseSend() // an error here is the stream's, seen by the receiver
-	}
-}
-
-// issue waits for pacing and a window slot, then makes the next request
-// outstanding. It returns false when no more requests are to be issued or
-// ctx is done.
-func (s *logicalStream) issue(ctx context.Context) (*outstanding, bool) {
-	s.mu.Lock()
-	seq, done := s.next, s.limitReached()
-	s.mu.Unlock()
-	if done {
-		return nil, false
-	}
-	var due time.Time // when a paced request is meant to go out
-	if s.interval > 0 {
-		due = s.start.Add(s.phase + time.Duration(seq)*s.interval)
+		var req *astraguardv1.DetectRequest
 		select {
 		case <-ctx.Done():
-			return nil, false
-		case <-time.After(time.Until(due)):
+			return out
+		case req = <-s.free: // a window slot
 		}
+		n := s.f.Fill(req, s.cfg.SeriesPerRequest, s.cfg.SamplesPerSeries)
+		req.RequestId = s.prefix + strconv.FormatUint(seq, 10)
+		now := time.Now()
+		if !due.IsZero() {
+			out.maxLag = max(out.maxLag, now.Sub(due))
+		}
+		s.mu.Lock()
+		s.handed[req] = now
+		s.mu.Unlock()
+		if _, err := s.c.Go(ctx, req, s.done); err != nil {
+			s.mu.Lock()
+			delete(s.handed, req)
+			s.mu.Unlock()
+			if ctx.Err() == nil {
+				out.err = err
+			}
+			return out
+		}
+		out.n++
+		out.sent += int64(n)
 	}
-	select {
-	case <-ctx.Done():
-		return nil, false
-	case s.window <- struct{}{}:
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.limitReached() {
-		<-s.window
-		return nil, false
-	}
-	var req *astraguardv1.DetectRequest
-	if n := len(s.free); n > 0 {
-		req, s.free = s.free[n-1], s.free[:n-1]
-	} else {
-		req = &astraguardv1.DetectRequest{}
-	}
-	o := &outstanding{req: req, n: s.f.Fill(req, s.cfg.SeriesPerRequest, s.cfg.SamplesPerSeries), first: time.Now()}
-	if !due.IsZero() {
-		s.r.MaxLag = max(s.r.MaxLag, o.first.Sub(due))
-	}
-	req.RequestId = s.prefix + strconv.FormatUint(s.next, 10)
-	s.pending[s.next] = o
-	s.next++
-	s.r.Sent += int64(o.n)
-	return o, true
-}
-
-// limitReached reports, and remembers, that the run's request count or
-// duration is used up. s.mu must be held.
-func (s *logicalStream) limitReached() bool {
-	if !s.finished {
-		s.finished = (s.cfg.Requests > 0 && s.next >= uint64(s.cfg.Requests)) ||
-			(s.cfg.Duration > 0 && !time.Now().Before(s.deadline))
-	}
-	return s.finished
 }

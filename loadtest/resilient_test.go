@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/astraguard/astraguard/client"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
@@ -64,13 +66,32 @@ func btoi(b bool) int {
 func resilientConfig(streams, requests int) ResilientConfig {
 	return ResilientConfig{
 		ThroughputConfig: ThroughputConfig{Shape: Shape{SeriesPerRequest: 2, SamplesPerSeries: 3}, Streams: streams, Window: 4, Requests: requests},
-		Backoff:          time.Millisecond,
 	}
+}
+
+// newClient serves svc on a loopback port and returns a client.Client over
+// it that keys requests by logical stream.
+func newClient(t *testing.T, cfg client.Config, svcs ...astraguardv1.DetectorServiceServer) *client.Client {
+	t.Helper()
+	var addrs []string
+	for _, svc := range svcs {
+		a, _ := listen(t, svc)
+		addrs = append(addrs, a)
+	}
+	if cfg.Backoff == 0 {
+		cfg.Backoff = time.Millisecond
+	}
+	c, err := client.New(strings.Join(addrs, ","), cfg, client.WithPartitionKey(StreamKey))
+	if err != nil {
+		t.Fatalf("client.New() = %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 func TestResilientResendsUnanswered(t *testing.T) {
 	srv := &flakyEcho{answer: 5, unanswered: 2, failWith: status.Error(codes.Unavailable, "going away")}
-	c := serve(t, srv)
+	c := newClient(t, client.Config{}, srv)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	got, err := Resilient(ctx, c, newTestWorkload(t, 20).Split(2), resilientConfig(2, 30))
@@ -92,15 +113,22 @@ func TestResilientResendsUnanswered(t *testing.T) {
 }
 
 func TestResilientCountsDuplicatesOnce(t *testing.T) {
-	c := serve(t, &flakyEcho{dup: true})
+	c := newClient(t, client.Config{}, &flakyEcho{dup: true})
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	got, err := Resilient(ctx, c, newTestWorkload(t, 4).Split(1), resilientConfig(1, 10))
 	if err != nil {
 		t.Fatalf("Resilient() = %v", err)
 	}
-	if got.Samples != 60 || got.Requests != 10 || got.Duplicates != 10 || got.Mismatched != 0 || got.Lost != 0 {
-		t.Errorf("Resilient() = %+v, want 60 samples in 10 responses, 10 duplicates, none mismatched or lost", got)
+	if got.Samples != 60 || got.Requests != 10 || got.Duplicates < 9 || got.Mismatched != 0 || got.Lost != 0 {
+		t.Errorf("Resilient() = %+v, want 60 samples in 10 responses, 9 or 10 duplicates, none mismatched or lost", got)
+	}
+	// The last duplicate may follow the last answer after Resilient returned.
+	for c.Stats().Duplicates < 10 && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	if d := c.Stats().Duplicates; d != 10 {
+		t.Errorf("client dropped %d duplicates, want 10", d)
 	}
 }
 
@@ -116,12 +144,10 @@ func TestResilientGivesUp(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// No answer at all, so reconnects never reset the attempt count.
-			c := serve(t, &flakyEcho{answer: 0, unanswered: 2, failWith: tt.err})
+			c := newClient(t, client.Config{MaxAttempts: 3}, &flakyEcho{answer: 0, unanswered: 2, failWith: tt.err})
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
-			cfg := resilientConfig(1, 10)
-			cfg.MaxAttempts = 3
-			got, err := Resilient(ctx, c, newTestWorkload(t, 4).Split(1), cfg)
+			got, err := Resilient(ctx, c, newTestWorkload(t, 4).Split(1), resilientConfig(1, 10))
 			if status.Code(err) != status.Code(tt.err) {
 				t.Errorf("Resilient() error = %v, want code %v", err, status.Code(tt.err))
 			}
@@ -133,7 +159,7 @@ func TestResilientGivesUp(t *testing.T) {
 }
 
 func TestResilientPacedRun(t *testing.T) {
-	c := serve(t, Echo{})
+	c := newClient(t, client.Config{}, Echo{})
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	cfg := resilientConfig(3, 20)
@@ -148,7 +174,7 @@ func TestResilientPacedRun(t *testing.T) {
 }
 
 func TestResilientConfigErrors(t *testing.T) {
-	c := serve(t, Echo{})
+	c := newClient(t, client.Config{}, Echo{})
 	w := newTestWorkload(t, 4)
 	if _, err := Resilient(t.Context(), c, w.Split(1), ResilientConfig{}); err == nil {
 		t.Errorf("Resilient(no limit) = nil error, want one")
@@ -156,17 +182,6 @@ func TestResilientConfigErrors(t *testing.T) {
 	if _, err := Resilient(t.Context(), c, w.Split(2), resilientConfig(1, 1)); err == nil {
 		t.Errorf("Resilient(2 feeds, 1 stream) = nil error, want one")
 	}
-}
-
-// countingEcho is Echo that counts its Detect streams.
-type countingEcho struct {
-	Echo
-	streams atomic.Int64
-}
-
-func (e *countingEcho) Detect(stream astraguardv1.DetectorService_DetectServer) error {
-	e.streams.Add(1)
-	return e.Echo.Detect(stream)
 }
 
 // listen serves svc on a loopback port; stop ends it early, and is also
@@ -185,56 +200,4 @@ func listen(t *testing.T, svc astraguardv1.DetectorServiceServer) (addr string, 
 	stop = func() { once.Do(func() { srv.Stop(); <-done }) }
 	t.Cleanup(stop)
 	return lis.Addr().String(), stop
-}
-
-// TestNewClientFailsOver is the scale-out path in one process: streams
-// spread over two servers, one stops mid-run, its streams move to the
-// other and re-send what it left unanswered.
-func TestNewClientFailsOver(t *testing.T) {
-	var a, b countingEcho
-	addrA, _ := listen(t, &a)
-	addrB, stopB := listen(t, &b)
-	cc, err := NewClient([]string{addrA, addrB})
-	if err != nil {
-		t.Fatalf("NewClient() = %v", err)
-	}
-	defer cc.Close()
-	c := astraguardv1.NewDetectorServiceClient(cc)
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	// Warm both connections up so round_robin has both ready before the run.
-	for a.streams.Load() == 0 || b.streams.Load() == 0 {
-		if _, err := Resilient(ctx, c, newTestWorkload(t, 4).Split(1), resilientConfig(1, 1)); err != nil {
-			t.Fatalf("warm-up Resilient() = %v", err)
-		}
-	}
-	warmA, warmB := a.streams.Load(), b.streams.Load()
-	const streams, requests = 4, 400
-	cfg := resilientConfig(streams, requests)
-	cfg.Rate = 4 * 6 * 1000 // 1000 requests/s per stream: the run lasts about 0.4s
-	done := make(chan struct{})
-	var got Result
-	go func() {
-		defer close(done)
-		got, err = Resilient(ctx, c, newTestWorkload(t, 40).Split(streams), cfg)
-	}()
-	// Pacing makes the run last 0.4s or more, so B stops mid-run once its
-	// first stream started; the reconnect count below checks that it did.
-	for b.streams.Load() == warmB && ctx.Err() == nil {
-		time.Sleep(time.Millisecond)
-	}
-	stopB()
-	<-done
-	if err != nil {
-		t.Fatalf("Resilient() = %v", err)
-	}
-	const want = streams * requests * 6
-	if got.Sent != want || got.Samples != want || got.Lost != 0 || got.Duplicates != 0 || got.Mismatched != 0 {
-		t.Errorf("Resilient() = sent %d, answered %d, lost %d, duplicates %d, mismatched %d; want %d answered once, none lost", got.Sent, got.Samples, got.Lost, got.Duplicates, got.Mismatched, want)
-	}
-	onB := b.streams.Load() - warmB
-	t.Logf("B had %d streams; %d reconnects, %d samples re-sent", onB, got.Reconnects, got.Resent)
-	if onB == 0 || got.Reconnects < onB || a.streams.Load()-warmA < streams {
-		t.Errorf("streams: %d started on B, %d reconnects, %d ended up on A; want some on B, each reconnected, all %d on A at the end", onB, got.Reconnects, a.streams.Load()-warmA, streams)
-	}
 }

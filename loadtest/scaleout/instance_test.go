@@ -61,11 +61,11 @@ type serving struct {
 // startInstance starts the service on ephemeral loopback ports and waits
 // for its "serving" line, which names the ports it got; so no port is
 // picked first and raced for.
-func startInstance(t *testing.T, bin, name string) *instance {
+func startInstance(t *testing.T, bin, name string, extra ...string) *instance {
 	t.Helper()
 	in := &instance{name: name, logDone: make(chan struct{})}
-	in.cmd = exec.Command(bin, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0",
-		"--log-format=json", "--log-level=info", "--grace-period=1s")
+	in.cmd = exec.Command(bin, append([]string{"--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0",
+		"--log-format=json", "--log-level=info", "--grace-period=1s"}, extra...)...)
 	in.cmd.Env = withoutServiceEnv(os.Environ())
 	stderr, err := in.cmd.StderrPipe()
 	if err != nil {

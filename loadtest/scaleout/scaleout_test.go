@@ -2,203 +2,276 @@ package scaleout
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/peer"
 
-	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/client"
 	"github.com/astraguard/astraguard/loadtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// detect selects the Detect stream's series among the per-RPC metrics.
-var detect = []string{`grpc_method="Detect"`, `grpc_service="astraguard.v1.DetectorService"`}
+// -scaleout.series sets the series count; make soak runs more than the
+// default, which keeps make test short.
+var nSeries = flag.Int("scaleout.series", 60, "series sent through the client")
 
-func TestScaleOutSurvivesAnInstanceStop(t *testing.T) {
+// Phases: warmUp rounds of warmPer samples make every series warm on the
+// reference model (it learns for 300 samples); after the event, rounds of
+// eventPer samples keep a series that moved warming up on its new replica
+// for the whole phase (eventMax*eventPer < 300), so its verdicts show it.
+const (
+	warmUp, warmPer     = 8, 40
+	eventPer            = 10
+	eventMin, eventMax  = 6, 25
+	roundsAfterStop     = 3
+	grace               = "--grace-period=1s"
+	seriesMetric        = "astraguard_series"
+	seriesMetricCompat  = "astraguard_anomaly_series"
+	testTimeout         = 90 * time.Second
+	freezeToKillTimeout = 10 * time.Second
+	drainPace           = 100 * time.Millisecond
+)
+
+// TestScaleOut runs three astraguard processes behind one client.Client
+// (ring_hash on the partition key) and changes the replica set mid-run:
+// a replica killed (frozen first, so it dies holding unanswered requests),
+// a replica drained by SIGTERM, and a fourth replica added. Each time every
+// sample is answered exactly once, only the series that had to move moved,
+// and those, and only those, warm up again on their new replica.
+func TestScaleOut(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs three service processes")
+		t.Skip("builds and runs service processes")
 	}
 	bin := buildService(t)
 	tests := []struct {
-		name string
-		// stop takes the victim out mid-run and reports whether it surely
-		// died holding requests it never answered, which the client must
-		// re-send.
-		stop func(ctx context.Context, t *testing.T, victim *instance, tl *tally) bool
+		name  string
+		event func(ctx context.Context, t *testing.T, cl *cluster) (victim *instance, stop func(round int) bool)
 	}{
-		{"killed", func(ctx context.Context, t *testing.T, victim *instance, tl *tally) bool {
-			// Frozen first, then killed, the victim dies holding requests
-			// it read or that wait in its socket, unanswered. A request
-			// sent to it once all its threads are stopped is surely one of
-			// them. At 200 requests/s per stream, the next is due within
-			// 5ms, unless the windows of its streams were already full.
-			victim.freeze(t)
-			waitStopped(t, victim)
-			before, _ := tl.sendsTo(victim.grpcAddr)
-			sure := tl.waitSendTo(ctx, victim.grpcAddr, before, 10*time.Second)
-			victim.kill(t)
-			return sure
-		}},
-		{"drained", func(_ context.Context, t *testing.T, victim *instance, _ *tally) bool {
-			// SIGTERM: the victim stops taking new streams and gives the
-			// open ones its 1s grace period, then cuts them mid-run.
-			victim.terminate(t)
-			return false
-		}},
+		{"killed", killOne},
+		{"drained", drainOne},
+		{"added", addOne},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { scaleOut(t, bin, tt.stop) })
+		t.Run(tt.name, func(t *testing.T) { scaleOut(t, bin, tt.event) })
 	}
 }
 
-// scaleOut runs the load over three instances and stops one mid-run.
-func scaleOut(t *testing.T, bin string, stop func(context.Context, *testing.T, *instance, *tally) bool) {
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+// cluster is the replicas and the client over them.
+type cluster struct {
+	bin string
+	ins []*instance
+	c   *client.Client
+	tl  *tally
+	hc  *http.Client
+	d   *driver
+}
+
+func scaleOut(t *testing.T, bin string, event func(context.Context, *testing.T, *cluster) (*instance, func(int) bool)) {
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	defer cancel()
-	var ins [3]*instance
-	addrs := make([]string, len(ins))
-	for i := range ins {
-		ins[i] = startInstance(t, bin, fmt.Sprintf("instance %c", 'A'+i))
-		addrs[i] = ins[i].grpcAddr
+	cl := &cluster{bin: bin, tl: &tally{}, hc: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
+	for i := range 3 {
+		cl.ins = append(cl.ins, startInstance(t, bin, fmt.Sprintf("replica %c", 'A'+i), grace))
 	}
-	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-
-	cc, err := loadtest.NewClient(addrs)
+	c, err := client.New(strings.Join(cl.addrs(), ","), client.Config{Backoff: 5 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
+		client.WithDialOptions(grpc.WithStreamInterceptor(cl.tl.intercept)))
 	if err != nil {
-		t.Fatalf("NewClient() = %v", err)
+		t.Fatalf("client.New() = %v", err)
 	}
-	defer cc.Close()
-	waitAllPicked(ctx, t, cc, len(addrs))
+	defer c.Close()
+	cl.c = c
+	n := *nSeries
+	cl.d = newDriver(c, n)
 
-	// Six streams over three instances: round_robin gives each two. Each
-	// stream issues 400 requests of 20 samples, paced so that the run
-	// lasts two seconds or more however fast the machine is: the kill
-	// below lands mid-run.
-	const streams, requests, perRequest = 6, 400, 20
-	cfg := loadtest.ResilientConfig{
-		ThroughputConfig: loadtest.ThroughputConfig{
-			Shape:   loadtest.Shape{SeriesPerRequest: 5, SamplesPerSeries: 4},
-			Streams: streams, Window: 8, Requests: requests,
-		},
-		Rate: streams * perRequest * 200,
-	}
-	w, err := loadtest.NewWorkload(60, time.Now().Add(-24*time.Hour), time.Second)
-	if err != nil {
-		t.Fatalf("NewWorkload() = %v", err)
-	}
-	type outcome struct {
-		r   loadtest.Result
-		err error
-	}
-	done := make(chan outcome, 1)
-	tl := &tally{DetectorServiceClient: astraguardv1.NewDetectorServiceClient(cc)}
-	go func() {
-		r, err := loadtest.Resilient(ctx, tl, w.Split(streams), cfg)
-		done <- outcome{r, err}
-	}()
+	warm := cl.d.run(ctx, t, warmPer, warmUp, warmUp, nil)
+	before := cl.placement(ctx, t, warm, n)
 
-	victim := ins[1]
-	answered := waitMetric(ctx, t, hc, victim, "astraguard_grpc_server_msg_sent_total", 20)
-	onVictim := metric(ctx, t, hc, victim, "astraguard_grpc_server_started_total")
-	wantResent := stop(ctx, t, victim, tl)
-	t.Logf("stopped %s after it answered %.0f requests on %.0f streams (surely holding unanswered ones: %v)", victim.name, answered, onVictim, wantResent)
-
-	var res outcome
-	select {
-	case res = <-done:
-	case <-ctx.Done():
-		t.Fatalf("run did not finish: %v", ctx.Err())
+	victim, stop := event(ctx, t, cl)
+	ev := cl.d.run(ctx, t, eventPer, eventMin, eventMax, stop)
+	st := c.Stats()
+	if st.Duplicates != 0 || ev.errored != 0 || warm.errored != 0 {
+		t.Errorf("duplicates %d, sample errors %d then %d; want none", st.Duplicates, warm.errored, ev.errored)
 	}
-	r := res.r
-	if res.err != nil {
-		t.Fatalf("Resilient() = %v (%+v)", res.err, r)
-	}
-	t.Logf("sent %d samples, answered %d (model %d, heuristic %d, errors %d), %d reconnects, %d samples re-sent, lost %d",
-		r.Sent, r.Samples, r.Model, r.Heuristic, r.Errored, r.Reconnects, r.Resent, r.Lost)
-
-	const want = streams * requests * perRequest
-	if r.Sent != want || r.Samples != want || r.Requests != streams*requests {
-		t.Errorf("issued %d samples, answered %d in %d responses; want %d in %d: every sample answered", r.Sent, r.Samples, r.Requests, want, streams*requests)
-	}
-	if r.Lost != 0 || r.Duplicates != 0 || r.Mismatched != 0 {
-		t.Errorf("lost %d, duplicates %d, mismatched %d; want none: each request answered exactly once", r.Lost, r.Duplicates, r.Mismatched)
-	}
-	if r.Errored != 0 {
-		t.Errorf("%d verdicts carry a sample error, want none: re-sent samples are new to the instance that gets them", r.Errored)
-	}
-	switch {
-	case wantResent && r.Resent == 0:
-		t.Errorf("no sample re-sent; want those the stopped instance held unanswered")
-	case !wantResent:
-		t.Logf("%d samples re-sent; not checked: the victim may have answered all it got", r.Resent)
-	}
-	if onVictim < 1 || float64(r.Reconnects) < onVictim {
-		t.Errorf("%s had %.0f streams, the client re-opened %d; want each of them moved", victim.name, onVictim, r.Reconnects)
-	}
-	// The survivors host every logical stream by the end: their own from
-	// the start plus the victim's, which moved.
-	var survivors float64
-	for _, in := range []*instance{ins[0], ins[2]} {
-		n := metric(ctx, t, hc, in, "astraguard_grpc_server_started_total")
-		if n < 1 {
-			t.Errorf("%s got %.0f Detect streams, want some: round_robin spreads them", in.name, n)
+	var moved, movedWarming, warmingStayed []string
+	for s, from := range warm.owner {
+		if ev.owner[s] != from {
+			moved = append(moved, s)
+			if ev.warming[s] {
+				movedWarming = append(movedWarming, s)
+			}
+		} else if ev.warming[s] {
+			warmingStayed = append(warmingStayed, s)
 		}
-		survivors += n
 	}
-	if survivors < streams {
-		t.Errorf("the survivors started %.0f Detect streams, want >= %d: the killed instance's streams moved to them", survivors, streams)
+	share, warmShare := float64(len(moved))/float64(n), float64(len(ev.warming))/float64(n)
+	t.Logf("RESULT %s: %d series, %d samples answered once each (lost 0, duplicates %d), %d re-opens, %d requests re-sent; moved %d (%.3f), warmed up again %d (%.3f), ideal 1/%d = %.3f; series per replica before %v",
+		t.Name(), n, warm.samples+ev.samples, st.Duplicates, st.StreamsReopened, st.RequestsResent,
+		len(moved), share, len(ev.warming), warmShare, len(cl.ins), 1/float64(len(cl.ins)), before)
+	if len(movedWarming) != len(moved) || len(warmingStayed) != 0 {
+		t.Errorf("%d of %d moved series warmed up again, and %d series that stayed; want every moved one (no handover yet) and none that stayed", len(movedWarming), len(moved), len(warmingStayed))
+	}
+	if victim == nil {
+		cl.checkMovedOn(ctx, t, before, moved, ev)
+	} else {
+		cl.checkMovedOff(t, victim, warm, ev)
+		if st.StreamsReopened == 0 {
+			t.Errorf("no stream re-opened; want the victim's")
+		}
+	}
+	if t.Failed() {
+		t.Logf("before %v, moved %v", before, moved)
 	}
 }
 
-// waitAllPicked makes health checks through cc until each of n backends
-// answered one, so round_robin has every backend ready before the run and
-// spreads its streams over all of them.
-func waitAllPicked(ctx context.Context, t *testing.T, cc *grpc.ClientConn, n int) {
-	t.Helper()
-	seen := map[string]bool{}
-	hc := healthpb.NewHealthClient(cc)
-	for len(seen) < n {
-		var p peer.Peer
-		_, err := hc.Check(ctx, &healthpb.HealthCheckRequest{}, grpc.Peer(&p), grpc.WaitForReady(true))
-		if err != nil {
-			t.Fatalf("health check through the balanced client: %v (backends seen: %v)", err, seen)
-		}
-		seen[p.Addr.String()] = true
+func (cl *cluster) addrs() []string {
+	var out []string
+	for _, in := range cl.ins {
+		out = append(out, in.grpcAddr)
 	}
+	return out
 }
 
-// metric reads the sum of a per-RPC counter for Detect streams.
-func metric(ctx context.Context, t *testing.T, hc *http.Client, in *instance, name string) float64 {
+// placement checks that each series is held by exactly one replica: the
+// replicas' series gauges add up to the series count, and each equals the
+// series the client saw answered there. It returns the gauges by replica.
+func (cl *cluster) placement(ctx context.Context, t *testing.T, warm phase, n int) map[string]int {
 	t.Helper()
-	b, err := loadtest.Scrape(ctx, hc, "http://"+in.httpAddr+"/metrics")
+	byClient := map[string]int{}
+	for _, r := range warm.owner {
+		byClient[r]++
+	}
+	got, sum := map[string]int{}, 0
+	for _, in := range cl.ins {
+		v := int(cl.series(ctx, t, in))
+		got[in.grpcAddr], sum = v, sum+v
+		if v == 0 || v != byClient[in.grpcAddr] {
+			t.Errorf("%s holds %d series, the client saw %d answered there; want the same, and some", in.name, v, byClient[in.grpcAddr])
+		}
+	}
+	if sum != n {
+		t.Errorf("the replicas hold %d series in all, want %d: each series on exactly one replica", sum, n)
+	}
+	return got
+}
+
+// series reads a replica's series gauge.
+func (cl *cluster) series(ctx context.Context, t *testing.T, in *instance) float64 {
+	t.Helper()
+	b, err := loadtest.Scrape(ctx, cl.hc, "http://"+in.httpAddr+"/metrics")
 	if err != nil {
 		t.Fatalf("%s: %v", in.name, err)
 	}
-	v, ok := loadtest.MetricSum(b, name, detect...)
-	if !ok {
-		t.Fatalf("%s: no %s for Detect in /metrics", in.name, name)
-	}
-	return v
-}
-
-// waitMetric polls a Detect counter until it reaches at least min.
-func waitMetric(ctx context.Context, t *testing.T, hc *http.Client, in *instance, name string, min float64) float64 {
-	t.Helper()
-	for {
-		if v := metric(ctx, t, hc, in, name); v >= min {
+	for _, name := range []string{seriesMetric, seriesMetricCompat} {
+		if v, ok := loadtest.MetricSum(b, name); ok {
 			return v
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: %s stayed under %.0f: %v", in.name, name, min, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
+	}
+	t.Fatalf("%s: no %s in /metrics", in.name, seriesMetric)
+	return 0
+}
+
+// checkMovedOff checks that the victim's series, and only those, moved.
+func (cl *cluster) checkMovedOff(t *testing.T, victim *instance, warm, ev phase) {
+	t.Helper()
+	for s, from := range warm.owner {
+		to := ev.owner[s]
+		switch {
+		case from == victim.grpcAddr && to == from:
+			t.Errorf("series %s still answered by the stopped %s", s, victim.name)
+		case from != victim.grpcAddr && to != from:
+			t.Errorf("series %s moved from %s to %s, want only the stopped replica's series to move", s, from, to)
 		}
 	}
+}
+
+// checkMovedOn checks that the series that moved all went to the newest
+// replica, which holds them and no others, that the old replicas' series
+// gauges did not change, and that about its share moved.
+func (cl *cluster) checkMovedOn(ctx context.Context, t *testing.T, before map[string]int, moved []string, ev phase) {
+	t.Helper()
+	newest := cl.ins[len(cl.ins)-1]
+	for _, s := range moved {
+		if ev.owner[s] != newest.grpcAddr {
+			t.Errorf("series %s moved to %s, want only moves to the new %s", s, ev.owner[s], newest.name)
+		}
+	}
+	for _, in := range cl.ins {
+		want := before[in.grpcAddr]
+		if in == newest {
+			want = len(moved)
+		}
+		if got := int(cl.series(ctx, t, in)); got != want {
+			t.Errorf("%s holds %d series after the scale-out, want %d", in.name, got, want)
+		}
+	}
+	// Generous bounds around 1/4: 60 series on a 256-entry-per-replica ring.
+	if share := float64(len(moved)) / float64(*nSeries); share < 0.08 || share > 0.45 {
+		t.Errorf("%.3f of the series moved to the new replica, want about 1/%d", share, len(cl.ins))
+	}
+}
+
+// killOne freezes replica B after two rounds, waits until the client sent
+// it a request it cannot answer, and kills it.
+func killOne(ctx context.Context, t *testing.T, cl *cluster) (*instance, func(int) bool) {
+	victim := cl.ins[1]
+	var at atomic.Int64
+	at.Store(-1)
+	return victim, func(round int) bool {
+		switch {
+		case round == 2:
+			victim.freeze(t)
+			waitStopped(t, victim)
+			before, _ := cl.tl.sendsTo(victim.grpcAddr)
+			// The next round sends to it; kill it once one went.
+			go func() {
+				if !cl.tl.waitSendTo(ctx, victim.grpcAddr, before, freezeToKillTimeout) {
+					t.Errorf("no request went to the frozen %s", victim.name)
+				}
+				_ = victim.cmd.Process.Kill()
+				at.Store(int64(round))
+			}()
+		case at.Load() >= 0 && round >= int(at.Load())+roundsAfterStop:
+			return true
+		}
+		return false
+	}
+}
+
+// drainOne sends replica B SIGTERM after two rounds; it serves its open
+// streams for its 1s grace period, then cuts them.
+func drainOne(_ context.Context, t *testing.T, cl *cluster) (*instance, func(int) bool) {
+	victim := cl.ins[1]
+	exitedAt := -1
+	return victim, func(round int) bool {
+		if round == 2 {
+			victim.terminate(t)
+		}
+		if exitedAt < 0 && round > 2 {
+			// Pace the rounds while it drains, so they outlast its grace
+			// period and its streams are cut mid-run.
+			select {
+			case <-victim.logDone:
+				exitedAt = round
+			case <-time.After(drainPace):
+			}
+		}
+		return exitedAt >= 0 && round >= exitedAt+roundsAfterStop
+	}
+}
+
+// addOne starts a fourth replica and hands the client the new list.
+func addOne(_ context.Context, t *testing.T, cl *cluster) (*instance, func(int) bool) {
+	cl.ins = append(cl.ins, startInstance(t, cl.bin, "replica D", grace))
+	if err := cl.c.SetAddrs(cl.addrs()); err != nil {
+		t.Fatalf("SetAddrs() = %v", err)
+	}
+	return nil, func(int) bool { return true }
 }

@@ -12,23 +12,19 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/peer"
-
-	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
-// tally is a DetectorServiceClient that counts the Detect requests the
-// client starts to send to each backend, so the test can tell when a
+// tally is a stream client interceptor that counts the Detect requests
+// the client starts to send to each backend, so the test can tell when a
 // request went to a backend after that backend stopped.
 type tally struct {
-	astraguardv1.DetectorServiceClient
-
 	mu    sync.Mutex
 	sends map[string]int64 // guarded by mu; by backend address
 	wake  chan struct{}    // guarded by mu; closed at the next send
 }
 
-func (tl *tally) Detect(ctx context.Context, opts ...grpc.CallOption) (astraguardv1.DetectorService_DetectClient, error) {
-	s, err := tl.DetectorServiceClient.Detect(ctx, opts...)
+func (tl *tally) intercept(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	s, err := streamer(ctx, desc, cc, method, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +32,7 @@ func (tl *tally) Detect(ctx context.Context, opts ...grpc.CallOption) (astraguar
 	if p, ok := peer.FromContext(s.Context()); ok && p.Addr != nil {
 		addr = p.Addr.String()
 	}
-	return &tallyStream{DetectorService_DetectClient: s, tl: tl, addr: addr}, nil
+	return &tallyStream{ClientStream: s, tl: tl, addr: addr}, nil
 }
 
 // sent counts a send to addr before it starts: a count taken after a
@@ -85,14 +81,14 @@ func (tl *tally) waitSendTo(ctx context.Context, addr string, n int64, limit tim
 }
 
 type tallyStream struct {
-	astraguardv1.DetectorService_DetectClient
+	grpc.ClientStream
 	tl   *tally
 	addr string
 }
 
-func (s *tallyStream) Send(req *astraguardv1.DetectRequest) error {
+func (s *tallyStream) SendMsg(m any) error {
 	s.tl.sent(s.addr)
-	return s.DetectorService_DetectClient.Send(req)
+	return s.ClientStream.SendMsg(m)
 }
 
 // waitStopped waits, up to 10s, until every thread of the stopped process

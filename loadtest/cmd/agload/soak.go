@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/astraguard/astraguard/client"
 	"github.com/astraguard/astraguard/loadtest"
 )
 
@@ -74,7 +75,7 @@ func (b *bench) soakPhase(ctx context.Context, hc *http.Client, c *conn, phase s
 	// A server that stops answering must not hang the soak: whatever is
 	// still unanswered a while after the phase counts as lost.
 	rctx, cancel := context.WithTimeout(ctx, b.cfg.duration+tailTimeout)
-	r, err := loadtest.Resilient(rctx, c.c, c.w.Split(b.cfg.streams), cfg)
+	r, err := resilient(rctx, c, b.cfg.streams, cfg)
 	cancel()
 	cpu1, cpuErr1 := loadtest.ProcessCPU(c.pid, b.cfg.clkTck)
 	self1 := selfCPU()
@@ -206,4 +207,15 @@ func count(v float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f", v)
+}
+
+// resilient runs loadtest.Resilient through a client.Client over the
+// target, one stream per logical stream as before the client existed.
+func resilient(ctx context.Context, c *conn, streams int, cfg loadtest.ResilientConfig) (loadtest.Result, error) {
+	rc, err := client.New(c.addr, client.Config{MaxPending: max(cfg.Window, 1)}, client.WithPartitionKey(loadtest.StreamKey))
+	if err != nil {
+		return loadtest.Result{}, err
+	}
+	defer rc.Close()
+	return loadtest.Resilient(ctx, rc, c.w.Split(streams), cfg)
 }
