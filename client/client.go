@@ -42,7 +42,7 @@ var ErrDuplicateID = errors.New("request id already pending")
 type Client struct {
 	cc     *grpc.ClientConn
 	api    astraguardv1.DetectorServiceClient
-	static *manual.Resolver // nil for a DNS target
+	static *manual.Resolver // nil unless made from an address list
 	cfg    Config
 	opt    options
 	log    *slog.Logger
@@ -57,8 +57,9 @@ type Client struct {
 }
 
 // New returns a client for target: "dns:///host:port" (a Kubernetes
-// headless service name, say, which resolves to every replica) or a
-// comma-separated list of host:port addresses. Like grpc.NewClient it
+// headless service name, say, which resolves to every replica), a
+// comma-separated list of host:port addresses, or any other gRPC target
+// whose scheme has a registered resolver (passthrough:///, unix:///). Like grpc.NewClient it
 // connects lazily and never blocks. The connection is plaintext unless
 // WithDialOptions sets transport credentials.
 func New(target string, cfg Config, opts ...Option) (*Client, error) {
@@ -74,12 +75,12 @@ func New(target string, cfg Config, opts ...Option) (*Client, error) {
 		dialAddr string
 		interval = c.cfg.ResolveInterval
 	)
-	switch {
-	case strings.HasPrefix(target, "dns:///"):
-		b, dialAddr = resolver.Get("dns"), target
-	case strings.Contains(target, "://"):
-		return nil, fmt.Errorf("new client: target %q: want dns:///host:port or host:port[,host:port...]", target)
-	default:
+	if scheme, _, ok := strings.Cut(target, "://"); ok {
+		if b = resolver.Get(scheme); b == nil {
+			return nil, fmt.Errorf("new client: target %q: no resolver for scheme %q (want dns:///host:port or host:port[,host:port...])", target, scheme)
+		}
+		dialAddr = target
+	} else {
 		state, err := stateOf(strings.Split(target, ","))
 		if err != nil {
 			return nil, fmt.Errorf("new client: %w", err)
@@ -127,7 +128,7 @@ func stateOf(addrs []string) (resolver.State, error) {
 // for their key: about 1/N of them for one replica added to N-1.
 func (c *Client) SetAddrs(addrs []string) error {
 	if c.static == nil {
-		return errors.New("set addrs: the client resolves a DNS name")
+		return errors.New("set addrs: the client was not made from an address list")
 	}
 	state, err := stateOf(addrs)
 	if err != nil {

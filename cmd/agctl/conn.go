@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/astraguard/astraguard/client"
 	"github.com/astraguard/astraguard/internal/tlsconf"
 )
 
@@ -94,6 +95,35 @@ func (cf connFlags) readToken() (string, error) {
 
 // dial creates a client connection; it does not block or connect yet.
 func (c *cli) dial(cf connFlags) (*grpc.ClientConn, error) {
+	opts, err := c.dialOptions(cf)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := grpc.NewClient(cf.addr, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", cf.addr, err)
+	}
+	return conn, nil
+}
+
+// dialReplicas returns a client that spreads series over the replicas cf.addr
+// names (see client.New) with gRPC's ring_hash, window requests pending per
+// series at most. It does not connect yet.
+func (c *cli) dialReplicas(cf connFlags, window int) (*client.Client, error) {
+	opts, err := c.dialOptions(cf)
+	if err != nil {
+		return nil, err
+	}
+	dc, err := client.New(cf.addr, client.Config{MaxPending: window}, client.WithDialOptions(opts...))
+	if err != nil {
+		return nil, usageError("--addr %s: %v", cf.addr, err)
+	}
+	return dc, nil
+}
+
+// dialOptions are the transport credentials and the token of cf, then the
+// cli's own options.
+func (c *cli) dialOptions(cf connFlags) ([]grpc.DialOption, error) {
 	creds := insecure.NewCredentials()
 	if cf.tls {
 		cfg, err := tlsconf.Client(cf.tlsFiles)
@@ -108,17 +138,26 @@ func (c *cli) dial(cf connFlags) (*grpc.ClientConn, error) {
 		return nil, err
 	}
 	if token != "" {
-		if !cf.tls && !isLoopbackTarget(cf.addr) {
+		if !cf.tls && !isLoopbackTargets(cf.addr) {
 			return nil, usageError("refusing to send the token in clear text to %s: add --tls-ca (or --tls), or use a loopback address", cf.addr)
 		}
 		opts = append(opts, grpc.WithPerRPCCredentials(bearer{token: token, requireTLS: cf.tls}))
 	}
-	opts = append(opts, c.dialOpts...)
-	conn, err := grpc.NewClient(cf.addr, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("connect %s: %w", cf.addr, err)
+	return append(opts, c.dialOpts...), nil
+}
+
+// isLoopbackTargets is isLoopbackTarget of every address of a
+// comma-separated list (agctl replay --addr a,b,c).
+func isLoopbackTargets(targets string) bool {
+	if strings.Contains(targets, "://") {
+		return isLoopbackTarget(targets)
 	}
-	return conn, nil
+	for _, t := range strings.Split(targets, ",") {
+		if !isLoopbackTarget(t) {
+			return false
+		}
+	}
+	return true
 }
 
 // isLoopbackTarget reports whether a grpc.NewClient target names this

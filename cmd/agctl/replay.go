@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
 // replayConfig is the replay command line.
@@ -40,6 +38,12 @@ For each input it writes OUT/<same relative path> with one row per input row:
 (the last four explain a model verdict: what fired and the expected value
 with its band; empty when absent), which nabscore reads as a results
 directory (-results OUT).
+
+--addr takes one address, a comma-separated list of replicas (a,b,c), or
+dns:///NAME:PORT (a Kubernetes headless service). Each file's series goes to
+one replica, picked by gRPC's ring_hash on the series id; when a replica fails
+mid-run its series move to another and their unanswered requests are re-sent,
+so every row still gets exactly one verdict.
 
 All input is parsed before anything is sent; a bad row (reported as file:line)
 fails the command. A missing or mismatched verdict fails the file (no output is
@@ -119,15 +123,15 @@ func (c *cli) replay(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	conn, err := c.dial(cfg.conn)
+	dc, err := c.dialReplicas(cfg.conn, cfg.window)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer dc.Close()
 
 	st := &stats{}
 	s := &streamer{
-		client: astraguardv1.NewDetectorServiceClient(conn),
+		client: dc,
 		size:   cfg.batch, window: cfg.window, speed: cfg.speed, stats: st,
 	}
 	start := time.Now()

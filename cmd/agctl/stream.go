@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/astraguard/astraguard/client"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
@@ -51,12 +50,13 @@ func planBatches(nanos []int64, size int, speed float64) []batch {
 	return out
 }
 
-// streamer replays series over Detect streams. It is safe for concurrent
-// use: each replay opens its own stream.
+// streamer replays series through a client.Client: each series on one
+// Detect stream, on the replica the ring picks for its id. It is safe for
+// concurrent use.
 type streamer struct {
-	client astraguardv1.DetectorServiceClient
+	client *client.Client
 	size   int     // samples per request
-	window int     // requests in flight per stream
+	window int     // requests in flight per series
 	speed  float64 // real-time factor; 0 = as fast as possible
 	stats  *stats
 }
@@ -69,15 +69,13 @@ type sent struct {
 
 // replay streams s and returns one verdict per row, in row order. It fails
 // on any response that does not match its request (id, verdict count,
-// series id or time), on a missing response and on an extra one.
+// series id or time) and on a request the client gave up on. The client
+// re-sends what a failed replica left unanswered and drops duplicates, so
+// each request completes exactly once, in order.
 func (st *streamer) replay(ctx context.Context, s *series) ([]*astraguardv1.Verdict, error) {
 	g, gctx := errgroup.WithContext(ctx)
-	stream, err := st.client.Detect(gctx)
-	if err != nil {
-		return nil, fmt.Errorf("%s: open stream: %w", s.rel, err)
-	}
 	plan := planBatches(s.nanos, st.size, st.speed)
-	slots := make(chan struct{}, st.window)
+	done := make(chan *client.Call, st.window)
 	pending := make(chan sent, st.window)
 	verdicts := make([]*astraguardv1.Verdict, 0, len(s.nanos))
 
@@ -88,54 +86,42 @@ func (st *streamer) replay(ctx context.Context, s *series) ([]*astraguardv1.Verd
 			if err := waitUntil(gctx, start.Add(b.at)); err != nil {
 				return err
 			}
+			p := sent{id: fmt.Sprintf("%s#%d", s.id, i), batch: b}
 			select {
-			case slots <- struct{}{}:
+			case pending <- p: // a window slot: freed once answered
 			case <-gctx.Done():
 				return gctx.Err()
 			}
-			p := sent{id: fmt.Sprintf("%s#%d", s.id, i), batch: b}
-			pending <- p // never blocks: slots bounds it
-			err := stream.Send(&astraguardv1.DetectRequest{
+			_, err := st.client.Go(gctx, &astraguardv1.DetectRequest{
 				RequestId: p.id,
 				Series: []*astraguardv1.SeriesSamples{{
 					SeriesId:  s.id,
 					UnixNanos: s.nanos[b.start:b.end],
 					Values:    s.values[b.start:b.end],
 				}},
-			})
-			if errors.Is(err, io.EOF) {
-				return nil // the stream ended; Recv reports why
-			}
+			}, done)
 			if err != nil {
 				return fmt.Errorf("send %s: %w", p.id, err)
 			}
 		}
-		return stream.CloseSend()
+		return nil
 	})
 	g.Go(func() error {
 		for p := range pending {
-			resp, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				return fmt.Errorf("stream ended with request %s unanswered", p.id)
+			var call *client.Call
+			select {
+			case call = <-done:
+			case <-gctx.Done():
+				return gctx.Err()
 			}
-			if err != nil {
-				return fmt.Errorf("receive %s: %w", p.id, err)
+			if call.Err != nil {
+				return fmt.Errorf("request %s: %w", call.Request.GetRequestId(), call.Err)
 			}
-			if err := checkResponse(s, p, resp); err != nil {
+			if err := checkResponse(s, p, call.Response); err != nil {
 				return err
 			}
-			verdicts = append(verdicts, resp.GetVerdicts()...)
-			st.stats.add(resp.GetVerdicts())
-			<-slots
-		}
-		if gctx.Err() != nil {
-			return gctx.Err()
-		}
-		switch resp, err := stream.Recv(); {
-		case err == nil:
-			return fmt.Errorf("unexpected response %q after the last request", resp.GetRequestId())
-		case !errors.Is(err, io.EOF):
-			return fmt.Errorf("close stream: %w", err)
+			verdicts = append(verdicts, call.Response.GetVerdicts()...)
+			st.stats.add(call.Response.GetVerdicts())
 		}
 		return nil
 	})
