@@ -17,7 +17,7 @@ GRPC_ADDR ?= 127.0.0.1:50051
 HTTP_ADDR ?= 127.0.0.1:9090
 
 .PHONY: help generate lint breaking depcheck test test-short fuzz build run check \
-        check-generated tidy-check bench-breaker bench-service bench-detector bench-checkpoint eval soak chaos tools
+        check-generated tidy-check bench-breaker bench-service bench-detector bench-checkpoint eval soak soak-scaleout chaos tools envoy-check
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -81,7 +81,7 @@ build: ## build the binaries into bin/
 run: ## run the service with the embedded model
 	$(GO) run ./cmd/astraguard --grpc-addr=$(GRPC_ADDR) --http-addr=$(HTTP_ADDR)
 
-check: check-generated lint depcheck breaking tidy-check build fuzz ## everything CI runs besides make test
+check: check-generated lint depcheck breaking tidy-check build fuzz envoy-check ## everything CI runs besides make test
 
 bench-breaker: $(BIN)/benchstat ## breaker overhead vs gobreaker and failsafe-go
 	bash bench/run.sh
@@ -89,7 +89,7 @@ bench-breaker: $(BIN)/benchstat ## breaker overhead vs gobreaker and failsafe-go
 bench-service: ## server CPU/sample and latency of astraguard (model, breaker open) vs a bare gRPC echo (COUNT=3)
 	bash scripts/bench-service.sh
 
-soak: ## minutes of load at the highest sustainable rate, model path then breaker open; fails on a lost verdict (DURATION=2m per phase)
+soak: soak-scaleout ## minutes of load at the highest sustainable rate, model path then breaker open; fails on a lost verdict (DURATION=2m per phase)
 	bash scripts/soak.sh
 
 bench-detector: ## detector cost per sample and live heap per series at 100,000 series, vs BASE (main) with benchstat (COUNT=5)
@@ -97,6 +97,12 @@ bench-detector: ## detector cost per sample and live heap per series at 100,000 
 
 bench-checkpoint: ## state checkpoint and restore time and snapshot size for 100,000 series (COUNT=5)
 	$(GO) test -run='^$$' -bench='Checkpoint|Restore' -benchmem -count=$${COUNT:-5} ./checkpoint/ ./detector/
+
+soak-scaleout: ## the scale-out test (kill, drain, add a replica) over 1,000 series; prints the moved and warmed-up shares
+	set -o pipefail; $(GO) test -count=1 -timeout=10m -run '^TestScaleOut$$' -v ./loadtest/scaleout/ -args -scaleout.series=1000 | grep -E 'RESULT|^(---|ok|FAIL)'
+
+envoy-check: ## strict decode of deploy/envoy/envoy.yaml against Envoy's v3 API protos (own module)
+	cd deploy/envoy && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 eval: ## score the NAB dev subset through the service (model, heuristic) and cross-validate both offline; fails below internal/nabeval/cv.json floors
 	bash scripts/eval.sh

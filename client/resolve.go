@@ -104,8 +104,8 @@ func (r *watchResolver) Close() {
 // RingEntriesPerReplica is the number of ring entries each replica gets.
 // grpc-go's ring gives every endpoint ringSize/N entries (gRFC A42), so
 // with a fixed ring size every replica loses entries when one is added and
-// series also move between old replicas (about 40% of them instead of 25%
-// going from 3 to 4). Sizing the ring as RingEntriesPerReplica × N, which
+// series also move between old replicas (35% of them instead of 25% going
+// from 3 to 4 with the default 1024 entries). Sizing the ring as RingEntriesPerReplica × N, which
 // the client does on every resolver update, keeps each replica's entries,
 // so only the series the new replica takes move. grpc-go caps a ring at
 // 4096 entries (GRPC_RING_HASH_CAP), so this holds up to 16 replicas.
