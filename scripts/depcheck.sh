@@ -21,6 +21,7 @@ forbid ./detector/oip "^$mod/(server|cmd|breaker)" "model client adapter"
 forbid ./checkpoint "grpc|prometheus|^$mod/" "the snapshot format is stdlib only"
 forbid ./checkpoint/checkpointprom "grpc|^$mod/(gen|detector|server|cmd|breaker|model)" "metrics adapter only"
 forbid ./modelserver "^$mod/(server|cmd|breaker|detector)" "the model server knows only the model"
+forbid ./client "^$mod/(server|cmd|breaker|detector|model|modelserver|loadtest|internal)" "the client imports only gen, grpc and client_golang"
 for p in $(go list ./... | grep -v -E "^$mod/cmd/"); do
 	forbid "$p" "^$mod/cmd/" "nothing imports cmd"
 done

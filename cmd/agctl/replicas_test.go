@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
-	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 	"github.com/astraguard/astraguard/client"
+	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
 // recordingDetector is fakeDetector that records the series it scored.

@@ -3,6 +3,7 @@ package scaleout
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -141,12 +142,14 @@ func (in *instance) terminate(t *testing.T) {
 
 // kill stops the process at once, as a crash or an OOM kill would: no
 // drain, no goodbye to open streams.
-func (in *instance) kill(t *testing.T) {
-	t.Helper()
+// It returns once the process is gone; it may run off the test's
+// goroutine, so it reports rather than fails.
+func (in *instance) kill() error {
 	if err := in.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatalf("%s: kill: %v", in.name, err)
+		return fmt.Errorf("%s: kill: %w", in.name, err)
 	}
 	<-in.logDone
+	return nil
 }
 
 // withoutServiceEnv drops ASTRAGUARD_* settings, so the flags given are

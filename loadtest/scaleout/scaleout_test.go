@@ -235,7 +235,9 @@ func killOne(ctx context.Context, t *testing.T, cl *cluster) (*instance, func(in
 				if !cl.tl.waitSendTo(ctx, victim.grpcAddr, before, freezeToKillTimeout) {
 					t.Errorf("no request went to the frozen %s", victim.name)
 				}
-				_ = victim.cmd.Process.Kill()
+				if err := victim.kill(); err != nil {
+					t.Error(err)
+				}
 				at.Store(int64(round))
 			}()
 		case at.Load() >= 0 && round >= int(at.Load())+roundsAfterStop:
