@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -389,5 +390,71 @@ func TestNewErrors(t *testing.T) {
 			_ = c.Close()
 			t.Errorf("New(%q) = nil error, want one", target)
 		}
+	}
+}
+
+// TestIdleStreamCloses: a stream with nothing pending for IdleTimeout ends,
+// and the next call opens a new one.
+func TestIdleStreamCloses(t *testing.T) {
+	srv := &echo{}
+	a, _ := serve(t, srv)
+	c := newClient(t, []string{a}, Config{IdleTimeout: 20 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if _, err := c.Detect(ctx, req("k", 1, 1)); err != nil {
+		t.Fatalf("Detect() = %v", err)
+	}
+	for srv.ended() == 0 && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := c.Detect(ctx, req("k", 2, 1)); err != nil {
+		t.Fatalf("Detect() after idle = %v", err)
+	}
+	if st := c.Stats(); st.StreamsOpened != 2 || st.StreamsReopened != 0 {
+		t.Errorf("Stats() = %+v, want 2 streams opened (idle close is no failure), none re-opened", st)
+	}
+}
+
+// TestDNSTarget resolves localhost through gRPC's DNS resolver (from the
+// hosts file, no network).
+func TestDNSTarget(t *testing.T) {
+	a, _ := serve(t, &echo{})
+	_, port, _ := strings.Cut(a, ":")
+	c, err := New("dns:///localhost:"+port, Config{})
+	if err != nil {
+		t.Fatalf("New(dns) = %v", err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if _, err := c.Detect(ctx, req("k", 1, 1)); err != nil {
+		t.Fatalf("Detect() = %v", err)
+	}
+	if err := c.SetAddrs([]string{a}); err == nil {
+		t.Errorf("SetAddrs() on a DNS client = nil error, want one")
+	}
+}
+
+// TestCloseWhileNoReplica: Close returns while a stream waits for a
+// replica that never comes, and fails the pending call.
+func TestCloseWhileNoReplica(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close() // accepts, never speaks HTTP/2: the channel stays connecting
+	c, err := New(lis.Addr().String(), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call, err := c.Go(t.Context(), req("k", 1, 1), nil)
+	if err != nil {
+		t.Fatalf("Go() = %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("Close() = %v", err)
+	}
+	if got := <-call.Done; !errors.Is(got.Err, ErrClosed) {
+		t.Errorf("pending call after Close: %v, want ErrClosed", got.Err)
 	}
 }

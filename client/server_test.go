@@ -29,6 +29,13 @@ type echo struct {
 	mu      sync.Mutex
 	keys    map[string]int // guarded by mu; requests per partition key
 	streams int            // guarded by mu
+	done    int            // guarded by mu; streams the client ended
+}
+
+func (e *echo) ended() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.done
 }
 
 func (e *echo) Detect(s astraguardv1.DetectorService_DetectServer) error {
@@ -43,6 +50,9 @@ func (e *echo) Detect(s astraguardv1.DetectorService_DetectServer) error {
 	for i := 0; ; i++ {
 		req, err := s.Recv()
 		if errors.Is(err, io.EOF) {
+			e.mu.Lock()
+			e.done++
+			e.mu.Unlock()
 			return nil
 		}
 		if err != nil {

@@ -55,9 +55,17 @@ type streamEnd struct {
 func (p *partition) stream(reopen bool) (answered bool, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ctx = metadata.AppendToOutgoingContext(ctx, HashHeader, EncodeKey(p.key))
+	// Close cancels the stream even while Detect waits for a replica.
+	p.c.wg.Go(func() {
+		select {
+		case <-p.c.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	})
+	mdCtx := metadata.AppendToOutgoingContext(ctx, HashHeader, EncodeKey(p.key))
 	p.unsent()
-	s, err := p.c.api.Detect(ctx)
+	s, err := p.c.api.Detect(mdCtx)
 	if err != nil {
 		return false, err
 	}
@@ -90,8 +98,7 @@ func (p *partition) stream(reopen bool) (answered bool, err error) {
 			return e.answered, e.err
 		case <-p.wake:
 		case <-p.c.closed:
-			cancel()
-			e := <-recv
+			e := <-recv // the watcher cancelled the stream
 			return e.answered, ErrClosed
 		case <-idle.C:
 			if !closing && p.pendingLen() == 0 {
