@@ -71,8 +71,13 @@ type options struct {
 	dialOpts  []grpc.DialOption
 }
 
-// WithRegisterer registers the client's metrics (see the package README
-// and metrics.go) with reg; nil, the default, registers nothing.
+// WithRegisterer registers the client's metrics with reg; nil, the
+// default, registers nothing. The counters, each labelled by replica (the
+// peer address of the stream): astraguard_client_streams_opened_total,
+// astraguard_client_streams_reopened_total (after a failure),
+// astraguard_client_requests_resent_total and
+// astraguard_client_duplicate_responses_total. Register one client per
+// registerer, or wrap it with prometheus.WrapRegistererWith.
 func WithRegisterer(reg prometheus.Registerer) Option { return func(o *options) { o.reg = reg } }
 
 // WithLogger logs stream failures and re-opens at debug level, and calls

@@ -75,8 +75,13 @@ func TestReplayOverReplicas(t *testing.T) {
 		t.Fatalf("replay = %v; stderr:\n%s", err, stderr.String())
 	}
 	for rel, w := range want {
-		if diff := cmp.Diff(w, readLines(t, filepath.Join(out, rel))); diff != "" {
+		got := readLines(t, filepath.Join(out, rel))
+		if diff := cmp.Diff(w, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", rel, diff)
+		}
+		// SPEC: these columns come first, in this order.
+		if !strings.HasPrefix(got[0], "timestamp,value,anomaly_score,anomaly,source,reason") {
+			t.Errorf("%s header %q, want timestamp,value,anomaly_score,anomaly,source,reason first", rel, got[0])
 		}
 	}
 	for k := range ra.series {
