@@ -99,7 +99,7 @@ func btoi(b bool) int {
 }
 
 // serve runs svc on a loopback port until stop or the end of the test.
-func serve(t *testing.T, svc astraguardv1.DetectorServiceServer) (addr string, stop func()) {
+func serve(t testing.TB, svc astraguardv1.DetectorServiceServer) (addr string, stop func()) {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
