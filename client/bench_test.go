@@ -80,4 +80,3 @@ func BenchmarkPipelined(b *testing.B) {
 		<-recvd
 	})
 }
-
