@@ -70,7 +70,7 @@ func TestReplayOverReplicas(t *testing.T) {
 	}
 	var stderr bytes.Buffer
 	cl := &cli{stdout: &bytes.Buffer{}, stderr: &stderr, getenv: func(string) string { return "" }}
-	args := []string{"replay", "--addr", strings.Join([]string{a, b, c}, ","), "--data", data, "--out", out, "--batch", "7", "--parallel", "4"}
+	args := []string{"replay", "--addr", strings.Join([]string{a, b, c}, ","), "--data", data, "--out", out, "--batch", "7", "--parallel", "4", "--allow-errors"}
 	if err := cl.run(t.Context(), args); err != nil {
 		t.Fatalf("replay = %v; stderr:\n%s", err, stderr.String())
 	}
