@@ -12,7 +12,7 @@ BENCHSTAT_VER := v0.0.0-20260908200009-22c9c6c9d4da
 # Test-only modules with heavy dependencies of their own (toxiproxy,
 # gobreaker, ...), kept out of the service's go.mod; each replaces the
 # service module with ../.
-SUBMODULES := bench chaos
+SUBMODULES := bench chaos deploy/envoy
 GRPC_ADDR ?= 127.0.0.1:50051
 HTTP_ADDR ?= 127.0.0.1:9090
 
@@ -65,12 +65,13 @@ tidy-check: ## go mod tidy leaves no diff, in every module
 	$(GO) mod tidy -diff
 	@for m in $(SUBMODULES); do (cd $$m && $(GO) mod tidy -diff) || exit 1; done
 
-test: ## run all tests with the race detector (the service module, then the chaos module), then the allocation tests without it
+test: ## run all tests with the race detector (the service module, then the chaos module), then the allocation tests without it, and the Envoy config check
 	$(GO) test -race -shuffle=on -count=1 -timeout=15m ./...
 	cd chaos && $(GO) test -race -shuffle=on -count=1 -timeout=15m ./...
 	@# -race makes sync.Pool drop items, so allocation tests skip under it;
 	@# they live on the hot path's packages.
 	$(GO) test -count=1 -run 'Alloc' ./breaker/... ./detector/... ./model/... ./server/... ./store/...
+	cd deploy/envoy && $(GO) test -count=1 ./...
 
 fuzz: ## run each fuzz target for a bounded time
 	@bash scripts/fuzz.sh $(FUZZTIME)
@@ -101,8 +102,8 @@ bench-checkpoint: ## state checkpoint and restore time and snapshot size for 100
 soak-scaleout: ## the scale-out test (kill, drain, add a replica) over 1,000 series; prints the moved and warmed-up shares
 	set -o pipefail; $(GO) test -count=1 -timeout=10m -run '^TestScaleOut$$' -v ./loadtest/scaleout/ -args -scaleout.series=1000 | grep -E 'RESULT|^(---|ok|FAIL)'
 
-envoy-check: ## strict decode of deploy/envoy/envoy.yaml against Envoy's v3 API protos (own module)
-	cd deploy/envoy && $(GO) vet ./... && $(GO) test -count=1 ./...
+envoy-check: ## strict decode of deploy/envoy/envoy.yaml against Envoy's v3 API protos (own module; also in make test)
+	cd deploy/envoy && $(GO) test -count=1 ./...
 
 eval: ## score the NAB dev subset through the service (model, heuristic) and cross-validate both offline; fails below internal/nabeval/cv.json floors
 	bash scripts/eval.sh
