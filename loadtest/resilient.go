@@ -198,12 +198,14 @@ func (s *logicalStream) answer(call *client.Call) error {
 	at := s.handed[req]
 	delete(s.handed, req)
 	s.mu.Unlock()
-	defer func() { s.free <- req }()
 	s.accounted += int64(n)
 	if call.Err != nil {
+		// The slot is not given back: the issuing ends (see run), and a
+		// freed slot could let one more request out before it does.
 		s.r.Lost += int64(n)
 		return call.Err
 	}
+	defer func() { s.free <- req }()
 	s.r.Latencies = append(s.r.Latencies, time.Since(at))
 	s.r.check(req.GetRequestId(), n, call.Response)
 	return nil
@@ -238,6 +240,9 @@ func (s *logicalStream) issue(ctx context.Context) issued {
 		case <-ctx.Done():
 			return out
 		case req = <-s.free: // a window slot
+		}
+		if ctx.Err() != nil {
+			return out
 		}
 		n := s.f.Fill(req, s.cfg.SeriesPerRequest, s.cfg.SamplesPerSeries)
 		req.RequestId = s.prefix + strconv.FormatUint(seq, 10)
