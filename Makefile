@@ -77,7 +77,7 @@ fuzz: ## run each fuzz target for a bounded time
 	@bash scripts/fuzz.sh $(FUZZTIME)
 
 build: ## build the binaries into bin/
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -buildvcs=auto -o $(BIN)/ ./cmd/... ./loadtest/cmd/...
 
 run: ## run the service with the embedded model
 	$(GO) run ./cmd/astraguard --grpc-addr=$(GRPC_ADDR) --http-addr=$(HTTP_ADDR)

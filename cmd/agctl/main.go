@@ -18,6 +18,8 @@ import (
 	"syscall"
 
 	"google.golang.org/grpc"
+
+	"github.com/astraguard/astraguard/internal/version"
 )
 
 func main() {
@@ -78,6 +80,9 @@ func (c *cli) run(ctx context.Context, args []string) error {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "help", "-h", "-help", "--help":
 		return c.help(rest)
+	case "version", "-version", "--version":
+		_, err := fmt.Fprintln(c.stdout, version.Get().String("agctl"))
+		return err
 	case "replay":
 		return c.replay(ctx, rest)
 	case "breakers", "breaker":
@@ -104,6 +109,7 @@ Usage:
   agctl replay --data DIR --out OUT [flags]   replay NAB-format CSVs through Detect
   agctl breakers list|get|reset|force|watch   inspect and steer circuit breakers
   agctl help [COMMAND]                        show help for a command
+  agctl version                               print the version and exit (also --version)
 
 Common flags:
   --addr HOST:PORT   service address (env AGCTL_ADDR, default 127.0.0.1:50051)

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/astraguard/astraguard/internal/version"
 )
 
 // config is the command's configuration, from flags with env fallbacks.
@@ -44,6 +46,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate for the gRPC and HTTP listeners; with --tls-key turns on TLS (env ASTRAGUARD_MODEL_TLS_CERT)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert (env ASTRAGUARD_MODEL_TLS_KEY)")
 	fs.StringVar(&c.tlsClientCA, "tls-client-ca", "", "PEM CA bundle; clients must present a certificate it signed (mutual TLS) (env ASTRAGUARD_MODEL_TLS_CLIENT_CA)")
+	showVersion := version.AddFlag(fs)
 	env := map[string]string{
 		"grpc-addr":           "ASTRAGUARD_MODEL_GRPC_ADDR",
 		"http-addr":           "ASTRAGUARD_MODEL_HTTP_ADDR",
@@ -67,6 +70,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if *showVersion {
+		return c, version.ErrRequested
 	}
 	switch {
 	case fs.NArg() > 0:

@@ -13,6 +13,7 @@
 //	--tls-cert      ASTRAGUARD_MODEL_TLS_CERT      PEM certificate: TLS on both listeners (with --tls-key)
 //	--tls-key       ASTRAGUARD_MODEL_TLS_KEY       PEM private key of --tls-cert
 //	--tls-client-ca ASTRAGUARD_MODEL_TLS_CLIENT_CA PEM CA: clients must present a certificate it signed
+//	--version                                      print the version and exit
 //
 // On SIGINT or SIGTERM it reports NOT_SERVING on health and /readyz, drains
 // in-flight calls for up to the grace period, then stops.
@@ -27,12 +28,18 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/astraguard/astraguard/internal/version"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stderr)
 	stop()
+	if errors.Is(err, version.ErrRequested) {
+		fmt.Println(version.Get().String("astraguard-model"))
+		return
+	}
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "astraguard-model:", err)
 		os.Exit(1)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/astraguard/astraguard/detector"
+	"github.com/astraguard/astraguard/internal/version"
 	"github.com/astraguard/astraguard/server"
 )
 
@@ -64,6 +65,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
 	c.sec.register(fs)
+	showVersion := version.AddFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: astraguard [flags]\n\nEvery flag can also be set as ASTRAGUARD_<NAME>, e.g. ASTRAGUARD_GRPC_ADDR.\n\n")
 		fs.PrintDefaults()
@@ -82,6 +84,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if *showVersion {
+		return c, version.ErrRequested
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())

@@ -12,12 +12,18 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/astraguard/astraguard/internal/version"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stderr)
 	stop()
+	if errors.Is(err, version.ErrRequested) {
+		fmt.Println(version.Get().String("astraguard"))
+		return
+	}
 	if err != nil && !errors.Is(err, errHelp) {
 		fmt.Fprintln(os.Stderr, "astraguard:", err)
 		os.Exit(1)

@@ -31,6 +31,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/astraguard/astraguard/internal/version"
 )
 
 func main() {
@@ -120,9 +122,13 @@ func parseConfig(args []string, stderr io.Writer) (config, int, error) {
 	fs.Float64Var(&c.rateFraction, "rate-fraction", 0.5, "soak: pace the second phase at this fraction of the saturated rate; 0 skips it")
 	fs.DurationVar(&c.sampleEvery, "sample-every", time.Second, "soak: how often to read the target's go_goroutines")
 	fs.DurationVar(&c.settle, "settle", time.Second, "soak: wait after a phase before reading goroutines again")
+	showVersion := version.AddFlag(fs)
 	freePorts := fs.Int("free-ports", 0, "print this many free 127.0.0.1 ports and exit")
 	if err := fs.Parse(args); err != nil {
 		return c, 0, err
+	}
+	if *showVersion {
+		return c, 0, version.ErrRequested
 	}
 	if *freePorts > 0 {
 		return c, *freePorts, nil
@@ -142,6 +148,10 @@ func parseConfig(args []string, stderr io.Writer) (config, int, error) {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, freePorts, err := parseConfig(args, stderr)
+	if errors.Is(err, version.ErrRequested) {
+		_, err = fmt.Fprintln(stdout, version.Get().String("agload"))
+		return err
+	}
 	if err != nil {
 		return err
 	}
