@@ -17,7 +17,7 @@ GRPC_ADDR ?= 127.0.0.1:50051
 HTTP_ADDR ?= 127.0.0.1:9090
 
 .PHONY: help generate lint breaking depcheck test test-short fuzz build run check \
-        check-generated tidy-check bench-breaker bench-service bench-detector bench-checkpoint eval soak soak-scaleout chaos tools envoy-check
+        check-generated tidy-check check-rules bench-breaker bench-service bench-detector bench-checkpoint eval soak soak-scaleout chaos tools envoy-check
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -82,7 +82,12 @@ build: ## build the binaries into bin/
 run: ## run the service with the embedded model
 	$(GO) run ./cmd/astraguard --grpc-addr=$(GRPC_ADDR) --http-addr=$(HTTP_ADDR)
 
-check: check-generated lint depcheck breaking tidy-check build fuzz envoy-check ## everything CI runs besides make test
+check-rules: ## promtool: lint the Prometheus rules and run their unit tests (installs Debian's prometheus when missing)
+	@bash scripts/need-apt.sh promtool prometheus
+	promtool check rules deploy/prometheus/astraguard-rules.yml
+	promtool test rules deploy/prometheus/astraguard-rules.test.yml
+
+check: check-generated lint depcheck breaking tidy-check build fuzz check-rules envoy-check ## everything CI runs besides make test
 
 bench-breaker: $(BIN)/benchstat ## breaker overhead vs gobreaker and failsafe-go
 	bash bench/run.sh
