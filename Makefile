@@ -13,6 +13,9 @@ BENCHSTAT_VER := v0.0.0-20260908200009-22c9c6c9d4da
 # gobreaker, ...), kept out of the service's go.mod; each replaces the
 # service module with ../.
 SUBMODULES := bench chaos deploy/envoy
+# Test-only modules whose tests make test runs too (Prometheus' PromQL engine,
+# Kubernetes API types, chromedp, go-containerregistry).
+TEST_MODULES := deploy
 GRPC_ADDR ?= 127.0.0.1:50051
 HTTP_ADDR ?= 127.0.0.1:9090
 
@@ -52,7 +55,7 @@ lint: tools ## buf lint/format, gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); [ -z "$$out" ] || { echo "gofmt needed: $$out"; exit 1; }
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
-	@for m in $(SUBMODULES); do (cd $$m && $(GO) vet ./... && $(STATICCHECK) ./...) || exit 1; done
+	@for m in $(SUBMODULES) $(TEST_MODULES); do (cd $$m && $(GO) vet ./... && $(STATICCHECK) ./...) || exit 1; done
 
 breaking: tools ## buf breaking against main
 	@if git rev-parse --verify -q main >/dev/null && git cat-file -e main:proto 2>/dev/null; then \
@@ -63,11 +66,12 @@ depcheck: ## enforce the package dependency direction (STYLE.md section 1)
 
 tidy-check: ## go mod tidy leaves no diff, in every module
 	$(GO) mod tidy -diff
-	@for m in $(SUBMODULES); do (cd $$m && $(GO) mod tidy -diff) || exit 1; done
+	@for m in $(SUBMODULES) $(TEST_MODULES); do (cd $$m && $(GO) mod tidy -diff) || exit 1; done
 
 test: ## run all tests with the race detector (the service module, then the chaos module), then the allocation tests without it, and the Envoy config check
 	$(GO) test -race -shuffle=on -count=1 -timeout=15m ./...
 	cd chaos && $(GO) test -race -shuffle=on -count=1 -timeout=15m ./...
+	@for m in $(TEST_MODULES); do echo "== $$m"; (cd $$m && $(GO) test -race -shuffle=on -count=1 -timeout=15m ./...) || exit 1; done
 	@# -race makes sync.Pool drop items, so allocation tests skip under it;
 	@# they live on the hot path's packages.
 	$(GO) test -count=1 -run 'Alloc' ./breaker/... ./detector/... ./model/... ./server/... ./store/...

@@ -1,0 +1,7 @@
+//go:build unix
+
+package service
+
+import "syscall"
+
+var interruptSignal = syscall.SIGTERM
