@@ -9,8 +9,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 	"github.com/astraguard/astraguard/deploy/internal/service"
+	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
 // exercise sends scored traffic, then forces the model breaker open and
