@@ -20,6 +20,7 @@ forbid ./model "grpc|prometheus|^$mod/" "the reference model is stdlib plus the 
 forbid ./detector/oip "^$mod/(server|cmd|breaker)" "model client adapter"
 forbid ./checkpoint "grpc|prometheus|^$mod/" "the snapshot format is stdlib only"
 forbid ./checkpoint/checkpointprom "grpc|^$mod/(gen|detector|server|cmd|breaker|model)" "metrics adapter only"
+forbid ./httpui "grpc|prometheus|^$mod/(gen|detector|server|cmd)" "the breaker page knows breakers only"
 forbid ./modelserver "^$mod/(server|cmd|breaker|detector)" "the model server knows only the model"
 forbid ./client "^$mod/(server|cmd|breaker|detector|model|modelserver|loadtest|internal)" "the client imports only gen, grpc and client_golang"
 for p in $(go list ./... | grep -v -E "^$mod/cmd/"); do

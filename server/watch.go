@@ -74,3 +74,13 @@ func (h *Hub) close() {
 		h.dropLocked(w)
 	}
 }
+
+// Subscribe registers a watcher as WatchBreakers does, for other
+// transports such as the HTTP breaker page. events delivers transitions;
+// lost is closed when the watcher fell watchBuffer transitions behind or
+// the hub closed (at shutdown), after which the caller should end its
+// stream; cancel unsubscribes and must be called.
+func (h *Hub) Subscribe() (events <-chan breaker.Transition, lost <-chan struct{}, cancel func()) {
+	w := h.subscribe()
+	return w.ch, w.lost, func() { h.unsubscribe(w) }
+}

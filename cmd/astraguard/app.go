@@ -25,6 +25,7 @@ import (
 	"github.com/astraguard/astraguard/breaker/breakerprom"
 	"github.com/astraguard/astraguard/checkpoint"
 	"github.com/astraguard/astraguard/detector"
+	"github.com/astraguard/astraguard/httpui"
 	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/server"
 	"github.com/astraguard/astraguard/store"
@@ -50,6 +51,7 @@ type app struct {
 	adminLis  net.Listener       // nil unless --admin-addr
 	httpTLS   *tls.Config        // nil: plaintext HTTP
 	keeper    *checkpoint.Keeper // nil without --state-dir
+	page      http.Handler       // the breaker page at / (httpui), behind the admin read authorization
 }
 
 func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
@@ -82,7 +84,9 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	hub := server.NewHub()
+	ui := httpui.New(hub, httpui.WithLogger(logger.With("component", "httpui")))
 	breakers, err := breaker.NewRegistry(settings,
+		breaker.WithObserver(ui.Record), // before hub.Publish: a page sees a transition in the history it announces
 		breaker.WithObserver(hub.Publish),
 		breaker.WithClassifier(breakergrpc.Classify),
 		breaker.WithObserver(func(t breaker.Transition) {
@@ -130,6 +134,11 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.httpTLS = httpTLS
+	pageAuth, err := server.NewAdminAuth(cfg.sec.authConfig())
+	if err != nil {
+		return nil, err
+	}
+	a.page = pageAuth.ProtectReadsHTTP(ui.Handler(breakers))
 	a.srv, err = server.New(det, admin, cfg.limits, append([]server.Option{
 		server.WithLogger(logger.With("component", "grpc")),
 		server.WithRegisterer(a.reg),
@@ -218,6 +227,7 @@ func (a *app) closeListeners() {
 func (a *app) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
+	mux.Handle("/", a.page)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})

@@ -1,0 +1,105 @@
+package httpui
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"time"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// csp lets the page load only its own script and style: nothing external.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// Handler serves the page over b's breakers: GET / (the page), /assets/
+// (its script and style), /events (server-sent events) and /api/breakers
+// (the same state as JSON).
+func (u *UI) Handler(b Breakers) http.Handler {
+	static, err := fs.Sub(assets, "assets")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		secure(w)
+		http.ServeFileFS(w, r, static, "index.html")
+	})
+	mux.Handle("GET /assets/", http.StripPrefix("/assets/", withSecure(http.FileServerFS(static))))
+	mux.HandleFunc("GET /api/breakers", func(w http.ResponseWriter, _ *http.Request) {
+		secure(w)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(u.state(b))
+	})
+	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) { u.events(w, r, b) })
+	return mux
+}
+
+func secure(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+}
+
+func withSecure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secure(w)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// events streams "state" every tick and "transition" (then "state") the
+// moment the hub publishes one. It returns when the client leaves or the
+// hub drops the watcher; the browser's EventSource then reconnects.
+func (u *UI) events(w http.ResponseWriter, r *http.Request, b Breakers) {
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // no proxy buffering of the stream
+	events, lost, cancel := u.hub.Subscribe()
+	defer cancel()
+	send := func(name string, v any) bool {
+		data, err := json.Marshal(v)
+		if err == nil {
+			_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, data)
+		}
+		if err == nil {
+			err = rc.Flush()
+		}
+		if err != nil {
+			u.logger.DebugContext(r.Context(), "breaker page stream ended", "err", err)
+			return false
+		}
+		return true
+	}
+	if _, err := fmt.Fprint(w, "retry: 1000\n\n"); err != nil || !send("state", u.state(b)) {
+		return
+	}
+	tick := time.NewTicker(u.tick)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-lost:
+			return
+		case t := <-events:
+			if !send("transition", struct {
+				Name string `json:"name"`
+				transitionView
+			}{t.Name, transitionToView(t)}) || !send("state", u.state(b)) {
+				return
+			}
+		case <-tick.C:
+			if !send("state", u.state(b)) {
+				return
+			}
+		}
+	}
+}

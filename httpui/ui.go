@@ -1,0 +1,92 @@
+package httpui
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/astraguard/astraguard/breaker"
+)
+
+// historyLen is how many recent transitions the page shows per breaker.
+const historyLen = 20
+
+// Hub is the transition feed; *server.Hub satisfies it.
+type Hub interface {
+	Subscribe() (events <-chan breaker.Transition, lost <-chan struct{}, cancel func())
+}
+
+// Breakers lists the breakers; *breaker.Registry satisfies it.
+type Breakers interface {
+	Snapshot() []breaker.Snapshot
+}
+
+// Clock tells the time stamped on each state event.
+type Clock interface{ Now() time.Time }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Option configures a UI.
+type Option func(*UI)
+
+// WithClock sets the clock of the state events' timestamps (default the
+// system clock).
+func WithClock(c Clock) Option { return func(u *UI) { u.clock = c } }
+
+// WithTick sets how often /events sends the full state (default 1s; the
+// sparkline's resolution).
+func WithTick(d time.Duration) Option { return func(u *UI) { u.tick = d } }
+
+// WithLogger sets the logger of stream errors (default discard).
+func WithLogger(l *slog.Logger) Option { return func(u *UI) { u.logger = l } }
+
+// UI is the breaker page. Build it with New, pass Record to
+// breaker.WithObserver, and serve Handler.
+type UI struct {
+	hub    Hub
+	clock  Clock
+	tick   time.Duration
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	history map[string][]breaker.Transition // guarded by mu; newest last, at most historyLen
+}
+
+// New returns a UI fed by hub.
+func New(hub Hub, opts ...Option) *UI {
+	u := &UI{hub: hub, clock: realClock{}, tick: time.Second, logger: slog.New(slog.DiscardHandler),
+		history: make(map[string][]breaker.Transition)}
+	for _, o := range opts {
+		o(u)
+	}
+	if u.tick <= 0 {
+		u.tick = time.Second
+	}
+	return u
+}
+
+// Record keeps t in its breaker's recent transitions; it is a
+// breaker.Observer and never blocks.
+func (u *UI) Record(t breaker.Transition) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	h := append(u.history[t.Name], t)
+	if len(h) > historyLen {
+		h = append(h[:0:0], h[len(h)-historyLen:]...)
+	}
+	u.history[t.Name] = h
+}
+
+// recent returns name's transitions, newest first.
+func (u *UI) recent(name string) []breaker.Transition {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	h := u.history[name]
+	out := make([]breaker.Transition, len(h))
+	for i, t := range h {
+		out[len(h)-1-i] = t
+	}
+	return out
+}

@@ -1,0 +1,61 @@
+package server
+
+import (
+	"crypto/x509"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// ProtectReadsHTTP guards a read-only HTTP view of the breakers (the
+// breaker page at / on the HTTP port) with the rule AdminAuth applies to
+// ListBreakers, GetBreaker and WatchBreakers: open unless ProtectReads is
+// set; then a verified client certificate with an allowed identity or an
+// "Authorization: Bearer TOKEN" header, or, with no credentials
+// configured, a loopback peer. Refusals are 401 (no or wrong credentials,
+// with a WWW-Authenticate challenge) or 403 (known but not allowed).
+func (a *AdminAuth) ProtectReadsHTTP(next http.Handler) http.Handler {
+	if !a.protectAll {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if code, msg := a.authorizeHTTP(r); code != 0 {
+			if code == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="astraguard"`)
+			}
+			http.Error(w, msg, code)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authorizeHTTP returns 0 when r is authorized, else an HTTP status and
+// a message that never echoes a credential.
+func (a *AdminAuth) authorizeHTTP(r *http.Request) (int, string) {
+	if !a.hasToken && !a.hasIdentities() {
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && ap.Addr().Unmap().IsLoopback() {
+			return 0, ""
+		}
+		return http.StatusForbidden, "breaker reads are open to loopback peers only until an admin token or allowed client identity is configured"
+	}
+	var leaf *x509.Certificate
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.PeerCertificates) > 0 {
+		leaf = r.TLS.PeerCertificates[0]
+	}
+	if _, ok := a.allowedCert(leaf); ok {
+		return 0, ""
+	}
+	scheme, token, hasAuth := strings.Cut(r.Header.Get("Authorization"), " ")
+	bearer := hasAuth && strings.EqualFold(scheme, "bearer")
+	if bearer && a.tokenMatches(token) {
+		return 0, ""
+	}
+	switch {
+	case leaf != nil:
+		return http.StatusForbidden, "client certificate " + certName(leaf) + " is not allowed to read the breakers"
+	case bearer:
+		return http.StatusUnauthorized, "invalid bearer token"
+	}
+	return http.StatusUnauthorized, "reading the breakers needs " + a.accepted()
+}
