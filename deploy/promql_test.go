@@ -12,10 +12,10 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"sigs.k8s.io/yaml"
 
-	"github.com/astraguard/astraguard/deploy/internal/service"
+	"github.com/astraguard/astraguard/internal/servicetest"
 )
 
-func TestMain(m *testing.M) { os.Exit(service.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(servicetest.Main(m)) }
 
 // pending are contract names (docs/metrics.md) whose producers are being
 // built on other branches: a reference to one may find no series yet, but
@@ -120,7 +120,7 @@ func ruleQueries(t *testing.T) ([]query, map[string]bool) {
 // name only metrics the service exports (or rules record), and, for
 // dashboard panels and recording rules, return data.
 func TestQueriesAgainstExposition(t *testing.T) {
-	svc := service.Start(t, "--breaker-preset=strict")
+	svc := servicetest.Start(t, "--breaker-preset=strict")
 	exercise(t, svc, 0)
 	first := svc.Scrape(t)
 	exercise(t, svc, 1)

@@ -9,14 +9,14 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/astraguard/astraguard/deploy/internal/service"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/internal/servicetest"
 )
 
 // exercise sends scored traffic, then forces the model breaker open and
 // sends more, so the exposition holds model and heuristic verdicts, a
 // fallback reason and an override.
-func exercise(t *testing.T, svc *service.Service, round int) {
+func exercise(t *testing.T, svc *servicetest.Service, round int) {
 	t.Helper()
 	conn, err := grpc.NewClient(svc.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -1,8 +1,10 @@
-// Package service builds the real astraguard binary and runs it on
-// loopback for the deploy module's tests, so dashboards, rules and
-// manifests are checked against what the service really does, not a copy.
-// No API stability promise.
-package service
+// Package servicetest builds the real astraguard binary and runs it on
+// loopback for tests in the test-only modules (deploy/, test/browser/),
+// so dashboards, rules and the breaker page are checked against what the
+// service really does, not a copy. Those modules replace the main module
+// with the work tree, so the binary is built from it. Imported by tests
+// only. No API stability promise.
+package servicetest
 
 import (
 	"bufio"
@@ -33,8 +35,6 @@ var (
 )
 
 // Binary builds cmd/astraguard once per test binary and returns its path.
-// The deploy module replaces the main module with ../, so this is the
-// work tree's code.
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
