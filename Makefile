@@ -15,7 +15,7 @@ BENCHSTAT_VER := v0.0.0-20260908200009-22c9c6c9d4da
 SUBMODULES := bench chaos deploy/envoy
 # Test-only modules whose tests make test runs too (Prometheus' PromQL engine,
 # Kubernetes API types, chromedp, go-containerregistry).
-TEST_MODULES := deploy
+TEST_MODULES := deploy test/browser
 GRPC_ADDR ?= 127.0.0.1:50051
 HTTP_ADDR ?= 127.0.0.1:9090
 
@@ -69,6 +69,7 @@ tidy-check: ## go mod tidy leaves no diff, in every module
 	@for m in $(SUBMODULES) $(TEST_MODULES); do (cd $$m && $(GO) mod tidy -diff) || exit 1; done
 
 test: ## run all tests with the race detector (the service module, then the chaos module), then the allocation tests without it, and the Envoy config check
+	@if [ "$$CI" = true ]; then bash scripts/need-apt.sh chromium chromium; fi
 	$(GO) test -race -shuffle=on -count=1 -timeout=15m ./...
 	cd chaos && $(GO) test -race -shuffle=on -count=1 -timeout=15m ./...
 	@for m in $(TEST_MODULES); do echo "== $$m"; (cd $$m && $(GO) test -race -shuffle=on -count=1 -timeout=15m ./...) || exit 1; done
