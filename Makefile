@@ -20,7 +20,7 @@ GRPC_ADDR ?= 127.0.0.1:50051
 HTTP_ADDR ?= 127.0.0.1:9090
 
 .PHONY: help generate lint breaking depcheck test test-short fuzz build run check \
-        check-generated tidy-check check-rules bench-breaker bench-service bench-detector bench-checkpoint eval soak soak-scaleout chaos tools envoy-check
+        check-generated tidy-check check-rules image bench-breaker bench-service bench-detector bench-checkpoint eval soak soak-scaleout chaos tools envoy-check
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -92,7 +92,10 @@ check-rules: ## promtool: lint the Prometheus rules and run their unit tests (in
 	promtool check rules deploy/prometheus/astraguard-rules.yml
 	promtool test rules deploy/prometheus/astraguard-rules.test.yml
 
-check: check-generated lint depcheck breaking tidy-check build fuzz check-rules envoy-check ## everything CI runs besides make test
+image: ## build the container image without a Docker daemon into dist/astraguard-image.tar and check entrypoint, user, labels, static binaries
+	cd deploy && $(GO) run ./cmd/agimage -o ../dist/astraguard-image.tar -tag astraguard:dev -check
+
+check: check-generated lint depcheck breaking tidy-check build fuzz check-rules image envoy-check ## everything CI runs besides make test
 
 bench-breaker: $(BIN)/benchstat ## breaker overhead vs gobreaker and failsafe-go
 	bash bench/run.sh
