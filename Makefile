@@ -6,6 +6,8 @@ GO        ?= go
 BIN       := $(CURDIR)/bin
 BUF_VER   := 1.75.0
 BUF       := $(BIN)/buf
+HELM_VER  := v3.22.0
+HELM      := $(BIN)/helm
 STATICCHECK_VER := v0.8.2
 STATICCHECK := $(BIN)/staticcheck
 BENCHSTAT_VER := v0.0.0-20260908200009-22c9c6c9d4da
@@ -20,7 +22,7 @@ GRPC_ADDR ?= 127.0.0.1:50051
 HTTP_ADDR ?= 127.0.0.1:9090
 
 .PHONY: help generate lint breaking depcheck test test-short fuzz build run check \
-        check-generated tidy-check check-rules image bench-breaker bench-service bench-detector bench-checkpoint eval soak soak-scaleout chaos tools envoy-check
+        check-generated tidy-check check-rules check-helm image bench-breaker bench-service bench-detector bench-checkpoint eval soak soak-scaleout chaos tools envoy-check
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -31,6 +33,13 @@ $(BUF):
 	@if ! [ -x $(BUF) ] || [ "$$($(BUF) --version)" != "$(BUF_VER)" ]; then \
 		echo "installing buf v$(BUF_VER)"; \
 		GOBIN=$(BIN) $(GO) install github.com/bufbuild/buf/cmd/buf@v$(BUF_VER); fi
+
+# helm is built from source into bin/ once (minutes cold); the stamp file
+# records the version because a go-installed helm cannot report its patch.
+$(HELM):
+	@if ! [ -x $(HELM) ] || [ "$$(cat $(BIN)/.helm-version 2>/dev/null)" != "$(HELM_VER)" ]; then \
+		echo "installing helm $(HELM_VER)"; \
+		GOBIN=$(BIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VER) && echo $(HELM_VER) > $(BIN)/.helm-version; fi
 
 $(STATICCHECK):
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VER)
@@ -68,7 +77,7 @@ tidy-check: ## go mod tidy leaves no diff, in every module
 	$(GO) mod tidy -diff
 	@for m in $(SUBMODULES) $(TEST_MODULES); do (cd $$m && $(GO) mod tidy -diff) || exit 1; done
 
-test: ## run all tests with the race detector (the service module, then the chaos module), then the allocation tests without it, and the Envoy config check
+test: $(HELM) ## run all tests with the race detector (the service module, then the chaos module), then the allocation tests without it, and the Envoy config check
 	@if [ "$$CI" = true ]; then bash scripts/need-apt.sh chromium chromium; fi
 	$(GO) test -race -shuffle=on -count=1 -timeout=15m ./...
 	cd chaos && $(GO) test -race -shuffle=on -count=1 -timeout=15m ./...
@@ -92,10 +101,16 @@ check-rules: ## promtool: lint the Prometheus rules and run their unit tests (in
 	promtool check rules deploy/prometheus/astraguard-rules.yml
 	promtool test rules deploy/prometheus/astraguard-rules.test.yml
 
+check-helm: $(HELM) ## helm lint --strict and helm template the chart, plain and with the model server
+	$(HELM) lint --strict deploy/helm/astraguard
+	$(HELM) lint --strict deploy/helm/astraguard --set model.enabled=true,state.existingClaim=ag-state,replicaCount=1
+	$(HELM) template ag deploy/helm/astraguard >/dev/null
+	$(HELM) template ag deploy/helm/astraguard --set model.enabled=true >/dev/null
+
 image: ## build the container image without a Docker daemon into dist/astraguard-image.tar and check entrypoint, user, labels, static binaries
 	cd deploy && $(GO) run ./cmd/agimage -o ../dist/astraguard-image.tar -tag astraguard:dev -check
 
-check: check-generated lint depcheck breaking tidy-check build fuzz check-rules image envoy-check ## everything CI runs besides make test
+check: check-generated lint depcheck breaking tidy-check build fuzz check-rules check-helm image envoy-check ## everything CI runs besides make test
 
 bench-breaker: $(BIN)/benchstat ## breaker overhead vs gobreaker and failsafe-go
 	bash bench/run.sh
