@@ -78,7 +78,7 @@ func samples(name string, typ dto.MetricType, m *dto.Metric) []sample {
 	}
 	with := func(n string, v float64, extra ...string) sample {
 		b := labels.NewBuilder(base.Labels())
-		b.Set(labels.MetricName, n)
+		b.Set(model.MetricNameLabel, n)
 		for i := 0; i < len(extra); i += 2 {
 			b.Set(extra[i], extra[i+1])
 		}
