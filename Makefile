@@ -77,7 +77,7 @@ tidy-check: ## go mod tidy leaves no diff, in every module
 	$(GO) mod tidy -diff
 	@for m in $(SUBMODULES) $(TEST_MODULES); do (cd $$m && $(GO) mod tidy -diff) || exit 1; done
 
-test: $(HELM) ## run all tests with the race detector (the service module, then the chaos module), then the allocation tests without it, and the Envoy config check
+test: $(HELM) ## run all tests with the race detector (the service module, the chaos module, the test-only modules deploy/ and test/browser/), then the allocation tests without it, and the Envoy config check
 	@if [ "$$CI" = true ]; then bash scripts/need-apt.sh chromium chromium; fi
 	$(GO) test -race -shuffle=on -count=1 -timeout=15m ./...
 	cd chaos && $(GO) test -race -shuffle=on -count=1 -timeout=15m ./...
