@@ -42,7 +42,7 @@ func newMetrics(reg prometheus.Registerer, seriesCount func() float64) *metrics 
 		Help: "Samples that could not be scored, by error code.",
 	}, []string{"code"})
 	f.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "astraguard_anomaly_series",
+		Name: "astraguard_series",
 		Help: "Series the detector currently tracks.",
 	}, seriesCount)
 

@@ -23,8 +23,8 @@ func TestFullTableEvictsInsteadOfLockingOut(t *testing.T) {
 	if n := d.SeriesCount(); n != 2 {
 		t.Errorf("SeriesCount() = %d, want 2", n)
 	}
-	if v := metricValue(t, reg, "astraguard_anomaly_series"); v != 2 {
-		t.Errorf("astraguard_anomaly_series = %v, want 2", v)
+	if v := metricValue(t, reg, "astraguard_series"); v != 2 {
+		t.Errorf("astraguard_series = %v, want 2", v)
 	}
 	// c evicted a (least recently used), then a's return evicted b.
 	if v := metricValue(t, reg, "astraguard_series_evicted_total", "capacity"); v != 2 {

@@ -52,13 +52,13 @@ func TestSeriesChurnStaysBounded(t *testing.T) {
 			}
 		}
 		body := httpGet(t, "http://"+addrs.HTTP+"/metrics")
-		if live := metric(t, body, "astraguard_anomaly_series"); live > capacity {
-			t.Fatalf("after request %d: astraguard_anomaly_series = %v, want <= %d", r, live, capacity)
+		if live := metric(t, body, "astraguard_series"); live > capacity {
+			t.Fatalf("after request %d: astraguard_series = %v, want <= %d", r, live, capacity)
 		}
 	}
 	body := httpGet(t, "http://"+addrs.HTTP+"/metrics")
-	if live := metric(t, body, "astraguard_anomaly_series"); live != capacity {
-		t.Errorf("astraguard_anomaly_series = %v, want %d", live, capacity)
+	if live := metric(t, body, "astraguard_series"); live != capacity {
+		t.Errorf("astraguard_series = %v, want %d", live, capacity)
 	}
 	if got, want := metric(t, body, `astraguard_series_evicted_total{reason="capacity"}`), float64(requests*perRequest-capacity); got != want {
 		t.Errorf(`astraguard_series_evicted_total{reason="capacity"} = %v, want %v`, got, want)

@@ -34,7 +34,7 @@ const (
 	roundsAfterStop     = 3
 	grace               = "--grace-period=1s"
 	seriesMetric        = "astraguard_series"
-	seriesMetricCompat  = "astraguard_anomaly_series"
+	seriesMetricCompat  = "astraguard_series"
 	testTimeout         = 90 * time.Second
 	freezeToKillTimeout = 10 * time.Second
 	drainPace           = 100 * time.Millisecond
