@@ -14,7 +14,9 @@
 //     only after it has learned a few samples;
 //   - novelty: values discretised into 8 levels over the range seen so far,
 //     with bit sets recording which 1-, 2- and 3-step transitions were ever
-//     seen (as CAD OSE does); unseen transitions are novel;
+//     seen (as CAD OSE does; the 3-step set folded to half size, each bit
+//     shared by a transition and its mirror half a range away); unseen
+//     transitions are novel;
 //   - stuck: a run of identical values longer than any earlier run (a
 //     frozen sensor, a dead exporter); fires once per record-breaking run;
 //   - record: a value beyond the all-time range by a share of its width (a
@@ -39,7 +41,7 @@
 //
 // Contract. Samples come in time order; a NaN or ±Inf sample is ignored
 // (zero Result, state untouched) and a value beyond ±1e30 is flagged with
-// MechanismLimit and not learned. State is a fixed-size struct under 1 KiB
+// MechanismLimit and not learned. State is a fixed-size struct of 720 bytes
 // per series (StateBytes); Update does not allocate and uses no
 // randomness, so the same input always yields the same results. Expected,
 // Lower and Upper are 0 and Mechanism is MechanismNone until the series is

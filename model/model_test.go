@@ -226,9 +226,31 @@ func TestReproducible(t *testing.T) {
 	}
 }
 
+// TestStateSize: the service's budget is 1 KiB per series in all
+// (detector's BenchmarkServiceMemory); the model's share must leave room
+// for the heuristic, the store entry and the id.
 func TestStateSize(t *testing.T) {
-	if StateBytes > 1024 {
-		t.Errorf("StateBytes = %d, want <= 1024", StateBytes)
+	if StateBytes > 768 {
+		t.Errorf("StateBytes = %d, want <= 768", StateBytes)
+	}
+}
+
+// TestThreeBitFold: the folded 3-step set gives every bit to exactly two
+// transitions, each the other moved by half the range at every level, so
+// no transition is hidden by more than one other.
+func TestThreeBitFold(t *testing.T) {
+	var owners [threeBits][]uint
+	for i := uint(0); i < 8*8*8*8; i++ {
+		b := threeBit(i)
+		if b >= threeBits {
+			t.Fatalf("threeBit(%#o) = %d, beyond %d bits", i, b, threeBits)
+		}
+		owners[b] = append(owners[b], i)
+	}
+	for b, o := range owners {
+		if len(o) != 2 || o[0]^o[1] != 04444 {
+			t.Errorf("bit %d shared by %#o, want a transition and its mirror (xor 04444)", b, o)
+		}
 	}
 }
 
