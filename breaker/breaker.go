@@ -32,6 +32,9 @@ type Breaker struct {
 	s          Settings // normalized, immutable
 	closedMode uint64   // modeFast or modeClosed
 	threshold  int      // consecutive failures that trip; 0 = rule off
+	cwRatio    ratio    // CountWindow.FailureRatio, compared in integers
+	twRatio    ratio    // TimeWindow.FailureRatio
+	slowRatio  ratio    // SlowCall.Ratio
 	epoch      time.Time
 	o          options
 	rejects    [3]rejectError // what Allow returns: open, forced open, too many probes
@@ -82,6 +85,15 @@ func New(name string, s Settings, opts ...Option) (*Breaker, error) {
 	}
 	if ns.FailureThreshold > 0 {
 		b.threshold = ns.FailureThreshold
+	}
+	if ns.CountWindow.Size > 0 {
+		b.cwRatio = newRatio(ns.CountWindow.FailureRatio)
+	}
+	if ns.TimeWindow.Length > 0 {
+		b.twRatio = newRatio(ns.TimeWindow.FailureRatio)
+	}
+	if ns.SlowCall.Duration > 0 {
+		b.slowRatio = newRatio(ns.SlowCall.Ratio)
 	}
 	b.probes = make([]int64, ns.MaxProbes)
 	for i := range b.probes {

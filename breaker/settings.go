@@ -53,7 +53,8 @@ type CountWindow struct {
 	// trip. Default Size.
 	MinCalls int
 	// FailureRatio in (0, 1] trips the breaker when failures/calls reaches
-	// it. Default 0.5.
+	// it, compared exactly as the shortest decimal that reads back as the
+	// value (0.56 trips at 14 of 25). Default 0.5.
 	FailureRatio float64
 }
 

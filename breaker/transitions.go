@@ -97,21 +97,21 @@ func (b *Breaker) tripReasonLocked(now int64) string {
 		return ReasonConsecutive
 	}
 	if c := b.cw.counts(); s.CountWindow.Size > 0 && c.Calls >= s.CountWindow.MinCalls {
-		if reason := b.ratioReason(c, s.CountWindow.FailureRatio, ReasonCountRatio); reason != "" {
+		if reason := b.ratioReason(c, b.cwRatio, ReasonCountRatio); reason != "" {
 			return reason
 		}
 	}
 	if c := b.tw.counts(now); s.TimeWindow.Length > 0 && c.Calls >= s.TimeWindow.MinCalls {
-		return b.ratioReason(c, s.TimeWindow.FailureRatio, ReasonTimeRatio)
+		return b.ratioReason(c, b.twRatio, ReasonTimeRatio)
 	}
 	return ""
 }
 
-func (b *Breaker) ratioReason(c WindowCounts, failRatio float64, reason string) string {
+func (b *Breaker) ratioReason(c WindowCounts, failRatio ratio, reason string) string {
 	switch {
-	case float64(c.Failures) >= failRatio*float64(c.Calls):
+	case failRatio.reached(c.Failures, c.Calls):
 		return reason
-	case b.s.SlowCall.Duration > 0 && float64(c.Slow) >= b.s.SlowCall.Ratio*float64(c.Calls):
+	case b.s.SlowCall.Duration > 0 && b.slowRatio.reached(c.Slow, c.Calls):
 		return ReasonSlowRatio
 	}
 	return ""
@@ -227,12 +227,19 @@ func (b *Breaker) setLocked(now int64, to State, f Force, mode uint64, reason st
 		b.probes[i] = -1
 	}
 	b.inflight, b.probeOK = 0, 0
+	same := from == to && b.force == f
 	b.force = f
 	if f == ForceNone {
 		b.forceReason, b.forceUntil = "", 0
 	}
-	b.lastTransition, b.transitioned = now, true
 	b.word.Store(nw)
+	if same {
+		// Forcing the state it is already forced to, or resetting a plain
+		// CLOSED breaker, changes no state: observers and the transition
+		// metrics see nothing (no OPEN->OPEN or CLOSED->CLOSED).
+		return
+	}
+	b.lastTransition, b.transitioned = now, true
 	b.queue = append(b.queue, Transition{Name: b.name, From: from, To: to, Forced: f, Reason: reason, At: b.at(now)})
 }
 
