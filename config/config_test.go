@@ -1,0 +1,129 @@
+package config_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+
+	"github.com/astraguard/astraguard/config"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var schema = config.Schema{
+	Keys:     map[string]bool{"grpc_addr": false, "model_timeout": false, "admin_allowed_identity": true},
+	Breakers: []string{"model"},
+}
+
+func TestParseValid(t *testing.T) {
+	src := `# comment
+grpc_addr: ":50051"
+model_timeout: 250ms
+admin_allowed_identity: [ops.example.org, "spiffe://example.org/ops"]
+breakers:
+  model:
+    preset: strict
+    recovery_timeout: 30s
+    count_window: {size: 25, failure_ratio: 0.56}
+    slow_call:
+      duration: 2s
+      ratio: 0.8
+    backoff: {multiplier: 2, max: 5m, jitter: 0.1}
+`
+	c, err := config.Parse("a.yaml", []byte(src), schema)
+	if err != nil {
+		t.Fatalf("Parse = %v", err)
+	}
+	want := []config.Value{
+		{Key: "grpc_addr", Text: ":50051", Line: 2},
+		{Key: "model_timeout", Text: "250ms", Line: 3},
+		{Key: "admin_allowed_identity", Text: "ops.example.org", Line: 4},
+		{Key: "admin_allowed_identity", Text: "spiffe://example.org/ops", Line: 4},
+	}
+	if diff := cmp.Diff(want, c.Values()); diff != "" {
+		t.Errorf("Values() diff (-want +got):\n%s", diff)
+	}
+	b, ok := c.Breaker("model")
+	wantB := config.Breaker{Preset: "strict", RecoveryTimeout: 30 * time.Second,
+		CountWindow: config.CountWindow{Size: 25, FailureRatio: 0.56},
+		SlowCall:    config.SlowCall{Duration: 2 * time.Second, Ratio: 0.8},
+		Backoff:     config.Backoff{Multiplier: 2, Max: 5 * time.Minute, Jitter: 0.1}, Line: 6}
+	if diff := cmp.Diff(wantB, b); !ok || diff != "" {
+		t.Errorf("Breaker(model) diff (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseEmptyIsDefaults(t *testing.T) {
+	for _, src := range []string{"", "# only a comment\n", "---\n", "breakers:\n"} {
+		c, err := config.Parse("e.yaml", []byte(src), schema)
+		if err != nil {
+			t.Fatalf("Parse(%q) = %v, want a valid empty config", src, err)
+		}
+		if len(c.Values()) != 0 {
+			t.Errorf("Parse(%q).Values() = %v, want none", src, c.Values())
+		}
+		if _, ok := c.Breaker("model"); ok {
+			t.Errorf("Parse(%q) configured breaker model", src)
+		}
+	}
+}
+
+// TestParseErrors: every bad input names the key and the line; none is
+// silently replaced by a default.
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      []string // each must appear in the error
+	}{
+		{"unknown key", "grpc_addr: x\ngrpc_adr: y\n", []string{"b.yaml:2: grpc_adr: unknown key"}},
+		{"typo suggestion", "model-timeout: 1s\n", []string{"did you mean model_timeout?"}},
+		{"twice", "grpc_addr: x\ngrpc_addr: y\n", []string{"b.yaml:2:", `"grpc_addr" already defined`}},
+		{"list for single", "grpc_addr: [a, b]\n", []string{"b.yaml:1: grpc_addr: want a single value"}},
+		{"mapping for scalar", "grpc_addr:\n  x: 1\n", []string{"grpc_addr: want a single value"}},
+		{"null value", "grpc_addr:\n", []string{"grpc_addr: no value"}},
+		{"unknown breaker", "breakers:\n  modle: {}\n", []string{"b.yaml:2: breakers.modle: unknown breaker (known: model)"}},
+		{"unknown breaker field", "breakers:\n  model:\n    failure_treshold: 3\n", []string{"b.yaml:3: breakers.model:", "failure_treshold"}},
+		{"wrong type", "breakers:\n  model:\n    count_window:\n      size: many\n", []string{"b.yaml:4: breakers.model:"}},
+		{"bad duration", "breakers:\n  model:\n    recovery_timeout: soon\n", []string{"b.yaml:3: breakers.model.recovery_timeout: want a duration"}},
+		{"negative duration", "breakers:\n  model:\n    recovery_timeout: -5s\n", []string{"b.yaml:3: breakers.model.recovery_timeout: negative duration"}},
+		{"ratio out of range", "breakers:\n  model:\n    count_window:\n      size: 10\n      failure_ratio: 1.5\n",
+			[]string{"b.yaml:5: breakers.model.count_window.failure_ratio: want a ratio in (0, 1]"}},
+		{"min calls above size", "breakers:\n  model:\n    count_window: {size: 5, min_calls: 6}\n", []string{"breakers.model.count_window.min_calls"}},
+		{"bad preset", "breakers:\n  model:\n    preset: paranoid\n", []string{"b.yaml:3: breakers.model.preset: want one of strict, balanced, lenient"}},
+		{"slow call alone", "breakers:\n  model:\n    slow_call: {duration: 1s}\n", []string{"breakers.model.slow_call.duration: needs count_window"}},
+		{"all problems at once", "breakers:\n  model:\n    max_probes: 300\n    backoff: {jitter: 1}\n",
+			[]string{"b.yaml:3: breakers.model.max_probes", "b.yaml:4: breakers.model.backoff.jitter"}},
+		{"not a mapping", "- a\n- b\n", []string{"b.yaml:1: want a mapping"}},
+		{"syntax", "grpc_addr: \"x\n", []string{"b.yaml:1:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse("b.yaml", []byte(tt.src), schema)
+			if err == nil {
+				t.Fatalf("Parse(%q) = nil error, want one", tt.src)
+			}
+			var ce *config.Error
+			if !errors.As(err, &ce) {
+				t.Errorf("Parse error %T is no *config.Error", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Parse(%q) = %q, want it to contain %q", tt.src, err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestParseErrorsDoNotEchoValues: a value that fails is named by key and
+// line, so a secret pasted into the wrong key is not printed.
+func TestParseErrorsDoNotEchoValues(t *testing.T) {
+	_, err := config.Parse("s.yaml", []byte("admin_token: s3cr3t-t0ken-value\n"), schema)
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("Parse = %v, want an error without the value", err)
+	}
+}

@@ -1,0 +1,21 @@
+// Package config loads AstraGuard's configuration file: YAML, decoded
+// strictly (an unknown key, a wrong type or an invalid value is an error
+// naming the key and its line), validated whole before anything uses it,
+// and watched for changes.
+//
+// The file has three kinds of keys. Every command-line flag --foo-bar is
+// the top-level key foo_bar (the caller passes the set of flag keys in
+// Schema, so adding a flag adds its key); their values are kept as text
+// with their line, for the caller to set through the flag itself. The
+// breakers section holds each breaker's full settings by name. An empty
+// file is a valid configuration: every setting keeps its default.
+//
+// What it does not do: it knows nothing of flags, the environment or
+// precedence (cmd/astraguard merges flag, environment, file and default, in
+// that order), it never reads secrets (a key names a file holding one), and
+// it never logs.
+//
+// Concurrency: a *Config is immutable once Parse returns, so it may be
+// shared freely. Watch runs on its caller's goroutine until its context is
+// done. No API stability promise.
+package config

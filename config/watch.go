@@ -1,0 +1,108 @@
+package config
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Watcher calls Reload when the file at Path changes or a signal arrives on
+// Signals (SIGHUP, wired by main).
+//
+// It watches the file's directory, not the file, so an editor that writes
+// a new file and renames it over the old one, and the symlink swap a
+// Kubernetes ConfigMap volume makes (a new ..data link renamed over the
+// old), are both seen. Once the directory has been quiet for Settle after an event, the file is
+// re-read and
+// Reload runs only when its content differs from the last content seen
+// (Digest at first), so unrelated files and repeated events cost a read.
+type Watcher struct {
+	Path    string
+	Digest  [sha256.Size]byte // content already loaded (Config.Digest)
+	Signals <-chan os.Signal  // may be nil
+	// Reload is called on Run's goroutine with "signal" or "file".
+	Reload func(trigger string)
+	// Settle is how long the directory must stay quiet after an event
+	// before the file is read, so a file written in several steps (an
+	// editor truncating, then writing) is read once, whole. Default 100ms.
+	Settle time.Duration
+	// Errors, if set, is told about watch errors (an unreadable file is
+	// left to Reload's own load to report).
+	Errors func(error)
+}
+
+// Run watches until ctx is done. It returns an error only when the watch
+// cannot start.
+func (w Watcher) Run(ctx context.Context) error {
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watch config: %w", err)
+	}
+	defer fw.Close()
+	dirs := map[string]bool{}
+	if err := w.addDirs(fw, dirs); err != nil {
+		return err
+	}
+	last := w.Digest
+	settle := time.NewTimer(time.Hour)
+	settle.Stop()
+	defer settle.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.Signals:
+			w.Reload("signal")
+		case err, ok := <-fw.Errors:
+			if ok && w.Errors != nil {
+				w.Errors(err)
+			}
+		case _, ok := <-fw.Events:
+			if !ok {
+				return nil
+			}
+			settle.Reset(cmp.Or(w.Settle, 100*time.Millisecond))
+		case <-settle.C:
+			if err := w.addDirs(fw, dirs); err != nil && w.Errors != nil {
+				w.Errors(err)
+			}
+			data, err := os.ReadFile(w.Path)
+			if err != nil {
+				continue // mid-swap or removed: the next event or a signal reloads
+			}
+			if d := sha256.Sum256(data); !bytes.Equal(d[:], last[:]) {
+				last = d
+				w.Reload("file")
+			}
+		}
+	}
+}
+
+// addDirs watches the file's directory and the directory its symlinks
+// resolve to now, so a file linked from elsewhere is seen too.
+func (w Watcher) addDirs(fw *fsnotify.Watcher, dirs map[string]bool) error {
+	want := []string{filepath.Dir(w.Path)}
+	if real, err := filepath.EvalSymlinks(w.Path); err == nil {
+		want = append(want, filepath.Dir(real))
+	}
+	var errs []error
+	for _, d := range want {
+		if dirs[d] {
+			continue
+		}
+		if err := fw.Add(d); err != nil {
+			errs = append(errs, fmt.Errorf("watch config dir %s: %w", d, err))
+			continue
+		}
+		dirs[d] = true
+	}
+	return errors.Join(errs...)
+}
