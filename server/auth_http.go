@@ -59,3 +59,21 @@ func (a *AdminAuth) authorizeHTTP(r *http.Request) (int, string) {
 	}
 	return http.StatusUnauthorized, "reading the breakers needs " + a.accepted()
 }
+
+// HTTPHandler guards an admin HTTP endpoint (POST /-/reload) always, with
+// the rules of BreakerAdmin's mutations (see authorizeHTTP): loopback
+// peers only without credentials, else an allowed verified client
+// certificate or the bearer token. Refusals are 401 or 403 and never echo
+// a credential.
+func (a *AdminAuth) HTTPHandler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if code, msg := a.authorizeHTTP(r); code != 0 {
+			if code == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="astraguard"`)
+			}
+			http.Error(w, msg, code)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

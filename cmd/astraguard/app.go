@@ -36,26 +36,29 @@ const modelBreaker = "model"
 
 // app is the wired service.
 type app struct {
-	cfg       config
-	logger    *slog.Logger
-	reg       *prometheus.Registry
-	srv       *server.Server
-	closers   []func() error
-	ready     atomic.Bool
-	recheck   chan struct{} // model readiness re-checks asked for by the breaker
-	checker   readyChecker  // nil for the embedded model
-	det       *detector.Detector
-	modelGate *breaker.Breaker
-	grpcLis   net.Listener
-	httpLis   net.Listener
-	adminLis  net.Listener       // nil unless --admin-addr
-	httpTLS   *tls.Config        // nil: plaintext HTTP
-	keeper    *checkpoint.Keeper // nil without --state-dir
-	page      http.Handler       // the breaker page at / (httpui), behind the admin read authorization
+	cfg        config
+	logger     *slog.Logger
+	logLevel   *slog.LevelVar // set by reloads
+	reloader   *reloader
+	reloadAuth *server.AdminAuth
+	reg        *prometheus.Registry
+	srv        *server.Server
+	closers    []func() error
+	ready      atomic.Bool
+	recheck    chan struct{} // model readiness re-checks asked for by the breaker
+	checker    readyChecker  // nil for the embedded model
+	det        *detector.Detector
+	modelGate  *breaker.Breaker
+	grpcLis    net.Listener
+	httpLis    net.Listener
+	adminLis   net.Listener       // nil unless --admin-addr
+	httpTLS    *tls.Config        // nil: plaintext HTTP
+	keeper     *checkpoint.Keeper // nil without --state-dir
+	page       http.Handler       // the breaker page at / (httpui), behind the admin read authorization
 }
 
-func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
-	var lvl slog.Level
+// newLogger builds the logger; its level is lvl, which a reload may change.
+func newLogger(cfg config, w io.Writer, lvl *slog.LevelVar) (*slog.Logger, error) {
 	if err := lvl.UnmarshalText([]byte(cfg.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
@@ -72,11 +75,12 @@ func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
 // newApp wires config → logger → registry → breakers → model → detector →
 // server, and opens the listeners so a port clash fails at start.
 func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
-	logger, err := newLogger(cfg, stderr)
+	logLevel := new(slog.LevelVar)
+	logger, err := newLogger(cfg, stderr, logLevel)
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, logger: logger, reg: prometheus.NewRegistry(), recheck: make(chan struct{}, 1)}
+	a := &app{cfg: cfg, logger: logger, logLevel: logLevel, reg: prometheus.NewRegistry(), recheck: make(chan struct{}, 1)}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	settings, err := breakerSettings(cfg)
@@ -153,6 +157,17 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	httpAuth, err := server.NewAdminAuth(cfg.sec.authConfig()) // POST /-/reload: BreakerAdmin's rules
+	if err != nil {
+		return nil, err
+	}
+	a.reloadAuth = httpAuth
+	a.reloader, err = newReloader(cfg, logger.With("component", "config"), a.reg, func(c config) {
+		_ = logLevel.UnmarshalText([]byte(c.logLevel)) // validated by the reload
+	})
+	if err != nil {
+		return nil, err
+	}
 	if a.keeper != nil {
 		a.keeper.Restore(ctx) // before serving: the first verdict already sees the restored state
 	}
@@ -172,23 +187,6 @@ func rejectReason(err error) detector.Reason {
 		return detector.ReasonProbeLimit
 	}
 	return detector.ReasonBreakerOpen
-}
-
-func breakerSettings(cfg config) (breaker.Settings, error) {
-	s, err := breaker.Preset(strings.ToLower(cfg.breakerPreset))
-	if err != nil {
-		return s, fmt.Errorf("--breaker-preset: %w", err)
-	}
-	if cfg.failureThreshold > 0 {
-		s.FailureThreshold = cfg.failureThreshold
-	}
-	if cfg.recoveryTimeout > 0 {
-		s.RecoveryTimeout = cfg.recoveryTimeout
-	}
-	if cfg.successThreshold > 0 {
-		s.SuccessThreshold = cfg.successThreshold
-	}
-	return s, nil
 }
 
 func (a *app) listen(ctx context.Context) error {
@@ -228,6 +226,7 @@ func (a *app) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
 	mux.Handle("/", a.page)
+	mux.Handle("POST /-/reload", a.reloadAuth.HTTPHandler(a.reloader.handler()))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
@@ -258,6 +257,7 @@ func (a *app) serve(ctx context.Context) error {
 	g.Go(func() error { a.recheckLoop(gctx); return nil })
 	g.Go(func() error { store.SweepEvery(gctx, a.cfg.seriesTTL, a.det.Sweep); return nil })
 	g.Go(func() error { a.runCheckpoints(gctx); return nil })
+	g.Go(func() error { return a.reloader.watch(gctx, a.cfg) })
 	g.Go(func() error {
 		<-gctx.Done()
 		a.logger.Info("shutting down", "grace_period", a.cfg.gracePeriod.String())

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	configfile "github.com/astraguard/astraguard/config"
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/internal/version"
 	"github.com/astraguard/astraguard/server"
@@ -36,14 +37,23 @@ type config struct {
 	gracePeriod        time.Duration
 	logLevel           string
 	logFormat          string
-	sec                securityConfig // TLS and admin authorization (security.go)
+	sec                securityConfig     // TLS and admin authorization (security.go)
+	configFile         string             // --config
+	checkConfig        bool               // --check-config
+	file               *configfile.Config // the loaded --config file; nil without one
+	explicit           map[string]bool    // flags set on the command line or in the environment
+	effective          map[string]string  // every flag's final value as text, for reload diffs
+	args               []string           // what parseConfig read, so a reload reads it again
+	lookupEnv          func(string) (string, bool)
 }
 
 // parseConfig reads flags; every flag may also come from the environment
-// as ASTRAGUARD_<FLAG_NAME> (dashes become underscores). A flag given on
-// the command line wins over the environment.
+// as ASTRAGUARD_<FLAG_NAME> (dashes become underscores) and from the
+// --config file as the key flag_name. A flag given on the command line
+// wins over the environment, which wins over the file, which wins over the
+// default.
 func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (config, error) {
-	var c config
+	c := config{args: args, lookupEnv: lookupEnv}
 	fs := flag.NewFlagSet("astraguard", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.grpcAddr, "grpc-addr", ":50051", "gRPC listen address")
@@ -66,14 +76,18 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
 	c.sec.register(fs)
 	showVersion := version.AddFlag(fs)
+	fs.StringVar(&c.configFile, "config", "", "YAML configuration file (README \"Configuration file\"); reloaded on SIGHUP, on change and on POST /-/reload")
+	fs.BoolVar(&c.checkConfig, "check-config", false, "validate the configuration (flags, environment and --config file) and exit: 0 valid, 1 invalid")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: astraguard [flags]\n\nEvery flag can also be set as ASTRAGUARD_<NAME>, e.g. ASTRAGUARD_GRPC_ADDR.\n\n")
 		fs.PrintDefaults()
 	}
+	c.explicit = map[string]bool{}
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "ASTRAGUARD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v, ok := lookupEnv(name); ok && envErr == nil {
+			c.explicit[f.Name] = true
 			if err := f.Value.Set(v); err != nil {
 				envErr = fmt.Errorf("%s=%q: %w", name, v, err)
 			}
@@ -91,6 +105,16 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
+	fs.Visit(func(f *flag.Flag) { c.explicit[f.Name] = true })
+	if c.configFile != "" {
+		fc, err := applyFile(fs, c.configFile, c.explicit)
+		if err != nil {
+			return c, err
+		}
+		c.file = fc
+	}
+	c.effective = map[string]string{}
+	fs.VisitAll(func(f *flag.Flag) { c.effective[f.Name] = f.Value.String() })
 	if err := c.sec.load(lookupEnv); err != nil {
 		return c, err
 	}

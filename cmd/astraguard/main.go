@@ -36,6 +36,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.checkConfig {
+		return checkConfig(cfg, stderr)
+	}
 	app, err := newApp(ctx, cfg, stderr)
 	if err != nil {
 		return err

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"os"
+	"os/signal"
+	"reflect"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/astraguard/astraguard/breaker"
+	configfile "github.com/astraguard/astraguard/config"
+)
+
+// liveKeys are the settings a reload applies to the running service; a
+// change to any other needs a restart, which the reload reports and does
+// not apply.
+var liveKeys = map[string]bool{"log-level": true}
+
+// reloadResult is what one reload did, as logged and as POST /-/reload's
+// JSON body.
+type reloadResult struct {
+	Trigger      string   `json:"trigger"`
+	Success      bool     `json:"success"`
+	Error        string   `json:"error,omitempty"`
+	Applied      []string `json:"applied"`
+	NeedsRestart []string `json:"needs_restart"`
+}
+
+// reloader re-reads flags, environment and --config as at start-up,
+// validates the whole result, then applies what can change live. It
+// serializes reloads; the last good configuration stays in force when a
+// reload fails.
+type reloader struct {
+	args      []string
+	lookupEnv func(string) (string, bool)
+	logger    *slog.Logger
+	apply     func(config) // sets the live keys; cannot fail once validated
+	now       func() time.Time
+
+	ok        prometheus.Gauge
+	okTime    prometheus.Gauge
+	total     *prometheus.CounterVec
+	mu        sync.Mutex
+	running   config // guarded by mu; live keys as applied, the rest as started
+	runningBr breaker.Settings
+}
+
+// newReloader starts from cfg, the configuration in force; a reload
+// parses cfg's arguments and environment again.
+func newReloader(cfg config, logger *slog.Logger, reg prometheus.Registerer, apply func(config)) (*reloader, error) {
+	br, err := breakerSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	f := promauto.With(reg)
+	cfg.effective = maps.Clone(cfg.effective)
+	r := &reloader{args: cfg.args, lookupEnv: cfg.lookupEnv, logger: logger, apply: apply, now: time.Now,
+		running: cfg, runningBr: br,
+		ok: f.NewGauge(prometheus.GaugeOpts{Name: "astraguard_config_last_reload_successful",
+			Help: "Whether the last configuration reload succeeded (1) or failed and the last good configuration stayed in force (0)."}),
+		okTime: f.NewGauge(prometheus.GaugeOpts{Name: "astraguard_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last successful configuration load (start-up or reload)."}),
+		total: f.NewCounterVec(prometheus.CounterOpts{Name: "astraguard_config_reloads_total",
+			Help: "Configuration reloads by result (success or failure)."}, []string{"result"}),
+	}
+	r.ok.Set(1)
+	r.okTime.Set(float64(r.now().UnixNano()) / 1e9)
+	r.total.WithLabelValues("success")
+	r.total.WithLabelValues("failure")
+	return r, nil
+}
+
+// reload loads and, if valid, applies the configuration.
+func (r *reloader) reload(trigger string) reloadResult {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res := reloadResult{Trigger: trigger, Applied: []string{}, NeedsRestart: []string{}}
+	next, br, err := r.load()
+	if err != nil {
+		res.Error = err.Error()
+		r.ok.Set(0)
+		r.total.WithLabelValues("failure").Inc()
+		r.logger.Error("config reload failed; the last good configuration stays in force", "trigger", trigger, "err", err)
+		return res
+	}
+	for _, k := range changedKeys(r.running, next, r.runningBr, br) {
+		if liveKeys[k] {
+			res.Applied = append(res.Applied, k)
+			r.running.effective[k] = next.effective[k]
+		} else {
+			res.NeedsRestart = append(res.NeedsRestart, k)
+		}
+	}
+	r.running.logLevel = next.logLevel
+	r.apply(r.running)
+	res.Success = true
+	r.ok.Set(1)
+	r.okTime.Set(float64(r.now().UnixNano()) / 1e9)
+	r.total.WithLabelValues("success").Inc()
+	r.logger.Info("config reloaded", "trigger", trigger, "applied", res.Applied, "needs_restart", res.NeedsRestart)
+	return res
+}
+
+// load validates the new configuration as start-up would.
+func (r *reloader) load() (config, breaker.Settings, error) {
+	next, err := parseConfig(r.args, r.lookupEnv, io.Discard)
+	if err != nil {
+		return next, breaker.Settings{}, err
+	}
+	if err := validateExtra(next); err != nil {
+		return next, breaker.Settings{}, err
+	}
+	br, err := breakerSettings(next)
+	return next, br, err
+}
+
+// changedKeys lists the flag names whose values differ, "breakers.model"
+// when that breaker's settings do, and "admin token" when the token
+// changed (by name only: its value is never reported).
+func changedKeys(old, next config, oldBr, nextBr breaker.Settings) []string {
+	var keys []string
+	for k, v := range next.effective {
+		if old.effective[k] != v && k != "check-config" {
+			keys = append(keys, k)
+		}
+	}
+	if !reflect.DeepEqual(oldBr, nextBr) {
+		keys = append(keys, "breakers."+modelBreaker)
+	}
+	if tokenDigest(old) != tokenDigest(next) {
+		keys = append(keys, "admin token")
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func tokenDigest(c config) [sha256.Size]byte {
+	if c.sec.adminToken == nil {
+		return [sha256.Size]byte{}
+	}
+	return sha256.Sum256(*c.sec.adminToken)
+}
+
+// watch reloads on SIGHUP and, with --config, when the file changes,
+// until ctx is done.
+func (r *reloader) watch(ctx context.Context, cfg config) error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP)
+	defer signal.Stop(sig)
+	if cfg.file == nil {
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-sig:
+				r.reload("signal")
+			}
+		}
+	}
+	w := configfile.Watcher{Path: cfg.configFile, Digest: cfg.file.Digest(), Signals: sig,
+		Reload: func(trigger string) { r.reload(trigger) },
+		Errors: func(err error) { r.logger.WarnContext(ctx, "config watch", "err", err) }}
+	return w.Run(ctx)
+}
+
+// handler serves POST /-/reload: it reloads and answers with the result
+// as JSON, 200 on success and 400 when the new configuration was rejected.
+func (r *reloader) handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		res := r.reload("http")
+		w.Header().Set("Content-Type", "application/json")
+		if !res.Success {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+		_ = json.NewEncoder(w).Encode(res)
+	})
+}
+
+// validateExtra checks what parseConfig leaves to start-up: the log
+// settings and that the TLS and CA files load.
+func validateExtra(cfg config) error {
+	if _, err := newLogger(cfg, io.Discard, new(slog.LevelVar)); err != nil {
+		return err
+	}
+	if _, _, err := cfg.sec.serverOptions(); err != nil {
+		return err
+	}
+	_, err := cfg.sec.modelDialOptions()
+	return err
+}
+
+// checkConfig is --check-config: it validates everything start-up would
+// short of opening listeners and the model, and reports.
+func checkConfig(cfg config, w io.Writer) error {
+	if err := validateExtra(cfg); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	if _, err := breakerSettings(cfg); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	src := "flags and environment"
+	if cfg.configFile != "" {
+		src = cfg.configFile
+	}
+	_, err := fmt.Fprintf(w, "configuration valid: %s\n", src)
+	return err
+}
