@@ -14,7 +14,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// Watcher calls Reload when the file at Path changes or a signal arrives on
+// Watcher, once started, calls Reload when the file at Path changes or a signal arrives on
 // Signals (SIGHUP, wired by main).
 //
 // It watches the file's directory, not the file, so an editor that writes
@@ -39,18 +39,33 @@ type Watcher struct {
 	Errors func(error)
 }
 
-// Run watches until ctx is done. It returns an error only when the watch
-// cannot start.
-func (w Watcher) Run(ctx context.Context) error {
+// Watch is a started Watcher. Its owner must call Run, which releases it.
+type Watch struct {
+	w    Watcher
+	fw   *fsnotify.Watcher
+	dirs map[string]bool
+}
+
+// Start sets the watch up, so that a change made after Start returns is
+// seen by Run.
+func (w Watcher) Start() (*Watch, error) {
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
-		return fmt.Errorf("watch config: %w", err)
+		return nil, fmt.Errorf("watch config: %w", err)
 	}
-	defer fw.Close()
 	dirs := map[string]bool{}
 	if err := w.addDirs(fw, dirs); err != nil {
-		return err
+		_ = fw.Close()
+		return nil, err
 	}
+	return &Watch{w: w, fw: fw, dirs: dirs}, nil
+}
+
+// Run calls Reload on changes and signals until ctx is done, then releases
+// the watch.
+func (wt *Watch) Run(ctx context.Context) error {
+	w, fw, dirs := wt.w, wt.fw, wt.dirs
+	defer fw.Close()
 	last := w.Digest
 	settle := time.NewTimer(time.Hour)
 	settle.Stop()

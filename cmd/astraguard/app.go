@@ -238,6 +238,10 @@ func (a *app) httpHandler() http.Handler {
 // drain bounded by the grace period, then a hard stop.
 func (a *app) serve(ctx context.Context) error {
 	defer a.close()
+	watch, err := a.reloader.startWatch(a.cfg)
+	if err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	var hs *http.Server
 	if a.httpLis != nil {
@@ -257,7 +261,7 @@ func (a *app) serve(ctx context.Context) error {
 	g.Go(func() error { a.recheckLoop(gctx); return nil })
 	g.Go(func() error { store.SweepEvery(gctx, a.cfg.seriesTTL, a.det.Sweep); return nil })
 	g.Go(func() error { a.runCheckpoints(gctx); return nil })
-	g.Go(func() error { return a.reloader.watch(gctx, a.cfg) })
+	g.Go(func() error { return watch(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		a.logger.Info("shutting down", "grace_period", a.cfg.gracePeriod.String())

@@ -154,26 +154,37 @@ func tokenDigest(c config) [sha256.Size]byte {
 	return sha256.Sum256(*c.sec.adminToken)
 }
 
-// watch reloads on SIGHUP and, with --config, when the file changes,
-// until ctx is done.
-func (r *reloader) watch(ctx context.Context, cfg config) error {
+// startWatch begins watching for SIGHUP and, with --config, for changes
+// of the file; the returned run function reloads on them until its
+// context is done. Started before the service says it is serving, so no
+// change made after that is missed.
+func (r *reloader) startWatch(cfg config) (func(context.Context) error, error) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGHUP)
-	defer signal.Stop(sig)
 	if cfg.file == nil {
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-sig:
-				r.reload("signal")
+		return func(ctx context.Context) error {
+			defer signal.Stop(sig)
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-sig:
+					r.reload("signal")
+				}
 			}
-		}
+		}, nil
 	}
-	w := configfile.Watcher{Path: cfg.configFile, Digest: cfg.file.Digest(), Signals: sig,
+	wt, err := configfile.Watcher{Path: cfg.configFile, Digest: cfg.file.Digest(), Signals: sig,
 		Reload: func(trigger string) { r.reload(trigger) },
-		Errors: func(err error) { r.logger.WarnContext(ctx, "config watch", "err", err) }}
-	return w.Run(ctx)
+		Errors: func(err error) { r.logger.Warn("config watch", "err", err) }}.Start()
+	if err != nil {
+		signal.Stop(sig)
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		defer signal.Stop(sig)
+		return wt.Run(ctx)
+	}, nil
 }
 
 // handler serves POST /-/reload: it reloads and answers with the result

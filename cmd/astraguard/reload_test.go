@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil { // atomic, as a deploy tool writes
+		t.Fatal(err)
+	}
+}
+
+// TestConfigPrecedence: flag, then environment, then file, then default,
+// for flag keys and for the model breaker's settings.
+func TestConfigPrecedence(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	writeFile(t, path, `grpc_addr: 127.0.0.1:3
+model_timeout: 300ms
+max_series: 77
+breakers:
+  model:
+    preset: strict
+    failure_threshold: 4
+    count_window: {size: 25, failure_ratio: 0.56}
+`)
+	env := map[string]string{"ASTRAGUARD_MODEL_TIMEOUT": "200ms", "ASTRAGUARD_GRPC_ADDR": "127.0.0.1:2"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, err := parseConfig([]string{"--config", path, "--grpc-addr=127.0.0.1:1", "--success-threshold=3"}, lookup, io.Discard)
+	if err != nil {
+		t.Fatalf("parseConfig = %v", err)
+	}
+	if cfg.grpcAddr != "127.0.0.1:1" || cfg.modelTimeout != 200*time.Millisecond || cfg.maxSeries != 77 || cfg.logFormat != "json" {
+		t.Errorf("grpc %q timeout %v series %d format %q, want flag 127.0.0.1:1, env 200ms, file 77, default json",
+			cfg.grpcAddr, cfg.modelTimeout, cfg.maxSeries, cfg.logFormat)
+	}
+	s, err := breakerSettings(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.FailureThreshold != 4 || s.RecoveryTimeout != 10*time.Second || s.SuccessThreshold != 3 ||
+		s.CountWindow.Size != 25 || s.CountWindow.FailureRatio != 0.56 {
+		t.Errorf("breakerSettings = %+v, want strict's 10s, the file's 4 and window, the flag's 3", s)
+	}
+	env["ASTRAGUARD_BREAKER_PRESET"] = "lenient"
+	cfg, err = parseConfig([]string{"--config", path}, lookup, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := breakerSettings(cfg); s.RecoveryTimeout != 60*time.Second || s.SuccessThreshold != 3 {
+		t.Errorf("breakerSettings = %+v, want the environment's lenient preset over the file's strict", s)
+	}
+}
+
+// TestConfigFileInvalid: every bad value is an error with key and line,
+// never a silent default.
+func TestConfigFileInvalid(t *testing.T) {
+	tests := []struct{ src, want string }{
+		{"model_timeout: -1s\n", ":1: model_timeout: must not be negative"},
+		{"max_series: 10\nmodel_timeout: soon\n", `:2: model_timeout: want a duration such as "1m30s"`},
+		{"max_series: lots\n", ":1: max_series: want a whole number"},
+		{"grpc_addr: x\nbogus: 1\n", ":2: bogus: unknown key"},
+		{"breaker_preset: strict\n", ":1: breaker_preset: unknown key"}, // the file form is breakers.model.preset
+		{"breakers:\n  db: {}\n", ":2: breakers.db: unknown breaker"},
+		{"breakers:\n  model:\n    time_window: {length: 1m, min_calls: -1}\n", ":3: breakers.model.time_window.min_calls"},
+		{"model_timeout: 0s\n", "--model-timeout must be positive"},
+		{"tls_cert: /nonexistent/cert.pem\n", "--tls-cert and --tls-key go together"},
+	}
+	for _, tt := range tests {
+		path := filepath.Join(t.TempDir(), "bad.yaml")
+		writeFile(t, path, tt.src)
+		cfg, err := parseConfig([]string{"--config", path}, func(string) (string, bool) { return "", false }, io.Discard)
+		if err == nil {
+			_, err = breakerSettings(cfg)
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("config %q: error %v, want it to contain %q", tt.src, err, tt.want)
+		}
+	}
+}
+
+// TestCheckConfig runs --check-config on the shipped examples and on a bad
+// file.
+func TestCheckConfig(t *testing.T) {
+	examples, _ := filepath.Glob("../../examples/config/*.yaml")
+	if len(examples) == 0 {
+		t.Fatal("no examples/config/*.yaml")
+	}
+	for _, ex := range examples {
+		var out strings.Builder
+		if err := run(t.Context(), []string{"--config", ex, "--check-config"}, &out); err != nil || !strings.Contains(out.String(), "configuration valid") {
+			t.Errorf("--check-config %s = %v, %q, want valid", ex, err, out.String())
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	writeFile(t, bad, "breakers:\n  model:\n    count_window: {size: 10, failure_ratio: 2}\n")
+	if err := run(t.Context(), []string{"--config", bad, "--check-config"}, io.Discard); err == nil || !strings.Contains(err.Error(), ":3: breakers.model.count_window.failure_ratio") {
+		t.Errorf("--check-config bad = %v, want the key and line", err)
+	}
+}
+
+// waitLog waits for a log line containing every part.
+func waitLog(t *testing.T, logs *syncBuffer, parts ...string) {
+	t.Helper()
+	timeout := time.After(20 * time.Second) // bounds a broken test; not a timing assertion
+	for {
+		changed := logs.changed()
+		for line := range strings.Lines(logs.String()) {
+			if !slices.ContainsFunc(parts, func(p string) bool { return !strings.Contains(line, p) }) {
+				return
+			}
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("no log line with %q; logs:\n%s", parts, logs.String())
+		}
+	}
+}
+
+func postReload(t *testing.T, httpAddr string) (int, reloadResult) {
+	t.Helper()
+	resp, err := http.Post("http://"+httpAddr+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var res reloadResult
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+		t.Fatalf("decode /-/reload: %v", err)
+	}
+	return resp.StatusCode, res
+}
+
+func metricLine(t *testing.T, httpAddr, prefix string) string {
+	t.Helper()
+	for line := range strings.Lines(httpGet(t, "http://"+httpAddr+"/metrics")) {
+		if strings.HasPrefix(line, prefix) {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
+}
+
+// TestReload covers reload on file change, via POST /-/reload and on
+// SIGHUP, a bad file keeping the last good configuration, the metrics, and
+// settings that need a restart being reported and not applied.
+func TestReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "astraguard.yaml")
+	writeFile(t, path, "log_level: info\n")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var logs syncBuffer
+	addrs, done := startRun(t, ctx, &logs, "--config", path, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
+
+	// A file change: the log level applies live, a new listen address
+	// needs a restart.
+	writeFile(t, path, "log_level: debug\nmax_series: 5\n")
+	waitLog(t, &logs, `"msg":"config reloaded"`, `"trigger":"file"`, `"applied":["log-level"]`, `"needs_restart":["max-series"]`)
+
+	// A bad file: the reload fails, says why, and the last good
+	// configuration stays.
+	writeFile(t, path, "log_level: debug\nmax_series: -5\n")
+	waitLog(t, &logs, `"msg":"config reload failed`, `"trigger":"file"`, `max_series: must not be negative`)
+	code, res := postReload(t, addrs.HTTP)
+	if code != http.StatusBadRequest || res.Success || !strings.Contains(res.Error, ":2: max_series: must not be negative") {
+		t.Errorf("POST /-/reload on a bad file = %d %+v, want 400 with the key and line", code, res)
+	}
+	if got := metricLine(t, addrs.HTTP, "astraguard_config_last_reload_successful "); got != "astraguard_config_last_reload_successful 0" {
+		t.Errorf("metric %q, want 0 after a failed reload", got)
+	}
+	if got := metricLine(t, addrs.HTTP, `astraguard_config_reloads_total{result="failure"}`); got != `astraguard_config_reloads_total{result="failure"} 2` {
+		t.Errorf("metric %q, want 2 failures", got)
+	}
+	// The debug level of the last good configuration is still on.
+	if !strings.Contains(logs.String(), `"level":"DEBUG"`) && !strings.Contains(logs.String(), `"log-level"`) {
+		t.Errorf("no sign of the applied debug level")
+	}
+
+	// Fixed by hand, reloaded by signal.
+	if err := os.WriteFile(path, []byte("log_level: warn\nmax_series: 5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, &logs, `"trigger":"file"`, `"applied":["log-level"]`)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	code, res = postReload(t, addrs.HTTP)
+	if code != http.StatusOK || !res.Success || len(res.Applied) != 0 || !slices.Equal(res.NeedsRestart, []string{"max-series"}) {
+		t.Errorf("POST /-/reload = %d %+v, want 200, nothing new to apply, max-series still needing a restart", code, res)
+	}
+	if got := metricLine(t, addrs.HTTP, "astraguard_config_last_reload_successful "); got != "astraguard_config_last_reload_successful 1" {
+		t.Errorf("metric %q, want 1", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run() = %v", err)
+	}
+}
