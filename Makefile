@@ -22,7 +22,7 @@ GRPC_ADDR ?= 127.0.0.1:50051
 HTTP_ADDR ?= 127.0.0.1:9090
 
 .PHONY: help generate lint breaking depcheck test test-short fuzz build run check \
-        check-generated tidy-check check-rules check-helm image bench-breaker bench-service bench-detector bench-checkpoint eval soak soak-scaleout chaos tools envoy-check
+        check-generated tidy-check check-config check-rules check-helm image bench-breaker bench-service bench-detector bench-checkpoint eval soak soak-scaleout chaos tools envoy-check
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -93,6 +93,9 @@ fuzz: ## run each fuzz target for a bounded time
 build: ## build the binaries into bin/
 	$(GO) build -buildvcs=auto -o $(BIN)/ ./cmd/... ./loadtest/cmd/...
 
+check-config: build ## validate every shipped configuration example with --check-config
+	@for f in examples/config/*.yaml; do $(BIN)/astraguard --config "$$f" --check-config || exit 1; done
+
 run: ## run the service with the embedded model
 	$(GO) run ./cmd/astraguard --grpc-addr=$(GRPC_ADDR) --http-addr=$(HTTP_ADDR)
 
@@ -110,7 +113,7 @@ check-helm: $(HELM) ## helm lint --strict and helm template the chart, plain and
 image: ## build the container image without a Docker daemon into dist/astraguard-image.tar and check entrypoint, user, labels, static binaries
 	cd deploy && $(GO) run ./cmd/agimage -o ../dist/astraguard-image.tar -tag astraguard:dev -check
 
-check: check-generated lint depcheck breaking tidy-check build fuzz check-rules check-helm image envoy-check ## everything CI runs besides make test
+check: check-generated lint depcheck breaking tidy-check build check-config fuzz check-rules check-helm image envoy-check ## everything CI runs besides make test
 
 bench-breaker: $(BIN)/benchstat ## breaker overhead vs gobreaker and failsafe-go
 	bash bench/run.sh
