@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"strings"
 
 	"github.com/astraguard/astraguard/internal/stats"
 )
@@ -15,7 +16,8 @@ var ErrInvalidConfig = errors.New("invalid heuristic config")
 // Config tunes the heuristic. The zero value works: preset limits on, and
 // each numeric field takes the documented default when zero.
 type Config struct {
-	// Limits adds or overrides limits by channel name (see Channel). They
+	// Limits adds or overrides limits by channel name (see Channel; names
+	// match case-insensitively, so x/VOLTAGE has the voltage limit). They
 	// are merged over PresetLimits unless NoPreset is set.
 	Limits map[string]Limit
 
@@ -64,7 +66,17 @@ func New(cfg Config) (*Heuristic, error) {
 	if !cfg.NoPreset {
 		maps.Copy(h.channel, PresetLimits())
 	}
-	maps.Copy(h.channel, cfg.Limits)
+	// Channels match case-insensitively (x/VOLTAGE is a voltage), so two
+	// configured names that differ only in case would be ambiguous.
+	configured := map[string]string{}
+	for k, l := range cfg.Limits {
+		lk := strings.ToLower(k)
+		if other, dup := configured[lk]; dup {
+			return nil, fmt.Errorf("%w: channel limits %q and %q differ only in case", ErrInvalidConfig, other, k)
+		}
+		configured[lk] = k
+		h.channel[lk] = l
+	}
 	for _, m := range []map[string]Limit{h.channel, h.series} {
 		for k, l := range m {
 			if !l.valid() {
@@ -104,12 +116,13 @@ func New(cfg Config) (*Heuristic, error) {
 }
 
 // NewState returns the state for one series, with its limit resolved once:
-// the series id's own limit if configured, else its channel's.
+// the series id's own limit if configured (exact id), else its channel's
+// (matched case-insensitively).
 func (h *Heuristic) NewState(seriesID string) State {
 	var st State
 	l, ok := h.series[seriesID]
 	if !ok {
-		l, ok = h.channel[Channel(seriesID)]
+		l, ok = h.channel[strings.ToLower(Channel(seriesID))]
 	}
 	if ok {
 		st.limit = l

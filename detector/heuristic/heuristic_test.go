@@ -54,6 +54,9 @@ func TestPresetLimits(t *testing.T) {
 		{"sat1.gyro", -0.11, true},
 		{"sat1.gyro", 0.2, true},
 		{"sat1/pressure", 1e9, false}, // no limit configured
+		{"x/VOLTAGE", 100, true},      // channels match case-insensitively
+		{"sat1.Temperature", 41, true},
+		{"SAT1/GYRO", 0.05, false},
 	}
 	for _, tt := range tests {
 		st := h.NewState(tt.series)
@@ -64,6 +67,17 @@ func TestPresetLimits(t *testing.T) {
 		if tt.want && r.Score != 1 {
 			t.Errorf("Score(%s, %v).Score = %v, want 1", tt.series, tt.v, r.Score)
 		}
+	}
+}
+
+func TestConfiguredLimitsCaseInsensitive(t *testing.T) {
+	h := mustNew(t, Config{Limits: map[string]Limit{"Pressure": Above(5)}})
+	st := h.NewState("tank/PRESSURE")
+	if r := h.Score(&st, 0, 6); !r.LimitViolation {
+		t.Errorf("Score(tank/PRESSURE, 6) = %+v, want a violation of the Pressure limit", r)
+	}
+	if _, err := New(Config{Limits: map[string]Limit{"pressure": Above(5), "PRESSURE": Above(6)}}); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("New with pressure and PRESSURE = %v, want ErrInvalidConfig", err)
 	}
 }
 
