@@ -60,6 +60,14 @@ func settingsToProto(s breaker.Settings) *astraguardv1.BreakerSettings {
 	if s.SlowCall.Duration > 0 {
 		p.SlowCallRatioThreshold = s.SlowCall.Ratio
 	}
+	p.Backoff = &astraguardv1.BackoffSettings{Multiplier: s.Backoff.Multiplier, Max: durationToProto(s.Backoff.Max), Jitter: s.Backoff.Jitter}
+	if cw := s.CountWindow; cw.Size > 0 {
+		p.CountWindow = &astraguardv1.CountWindowSettings{Size: uint32(cw.Size), MinCalls: uint32(cw.MinCalls), FailureRatio: cw.FailureRatio}
+	}
+	if tw := s.TimeWindow; tw.Length > 0 {
+		p.TimeWindow = &astraguardv1.TimeWindowSettings{Length: durationToProto(tw.Length), Buckets: uint32(tw.Buckets),
+			MinCalls: uint32(tw.MinCalls), FailureRatio: tw.FailureRatio}
+	}
 	switch {
 	case s.CountWindow.Size > 0:
 		p.WindowCalls = uint32(s.CountWindow.Size)

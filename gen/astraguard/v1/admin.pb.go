@@ -160,8 +160,15 @@ type BreakerSettings struct {
 	MinCalls uint32 `protobuf:"varint,11,opt,name=min_calls,json=minCalls,proto3" json:"min_calls,omitempty"`
 	// Cap of the recovery wait when it grows on repeated trips.
 	MaxRecoveryTimeout *durationpb.Duration `protobuf:"bytes,12,opt,name=max_recovery_timeout,json=maxRecoveryTimeout,proto3" json:"max_recovery_timeout,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The count-window rule in full; unset when disabled. Both windows can
+	// be on at once, which window_calls and window_duration cannot show.
+	CountWindow *CountWindowSettings `protobuf:"bytes,13,opt,name=count_window,json=countWindow,proto3" json:"count_window,omitempty"`
+	// The time-window rule in full; unset when disabled.
+	TimeWindow *TimeWindowSettings `protobuf:"bytes,14,opt,name=time_window,json=timeWindow,proto3" json:"time_window,omitempty"`
+	// How the recovery wait grows on repeated trips.
+	Backoff       *BackoffSettings `protobuf:"bytes,15,opt,name=backoff,proto3" json:"backoff,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BreakerSettings) Reset() {
@@ -278,6 +285,230 @@ func (x *BreakerSettings) GetMaxRecoveryTimeout() *durationpb.Duration {
 	return nil
 }
 
+func (x *BreakerSettings) GetCountWindow() *CountWindowSettings {
+	if x != nil {
+		return x.CountWindow
+	}
+	return nil
+}
+
+func (x *BreakerSettings) GetTimeWindow() *TimeWindowSettings {
+	if x != nil {
+		return x.TimeWindow
+	}
+	return nil
+}
+
+func (x *BreakerSettings) GetBackoff() *BackoffSettings {
+	if x != nil {
+		return x.Backoff
+	}
+	return nil
+}
+
+// CountWindowSettings trip on the failure ratio of the last size calls.
+type CountWindowSettings struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Calls in the window.
+	Size uint32 `protobuf:"varint,1,opt,name=size,proto3" json:"size,omitempty"`
+	// Calls the window needs before the rule may trip.
+	MinCalls uint32 `protobuf:"varint,2,opt,name=min_calls,json=minCalls,proto3" json:"min_calls,omitempty"`
+	// Failure ratio in (0, 1] that trips, compared exactly as written.
+	FailureRatio  float64 `protobuf:"fixed64,3,opt,name=failure_ratio,json=failureRatio,proto3" json:"failure_ratio,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountWindowSettings) Reset() {
+	*x = CountWindowSettings{}
+	mi := &file_astraguard_v1_admin_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountWindowSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountWindowSettings) ProtoMessage() {}
+
+func (x *CountWindowSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_astraguard_v1_admin_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountWindowSettings.ProtoReflect.Descriptor instead.
+func (*CountWindowSettings) Descriptor() ([]byte, []int) {
+	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CountWindowSettings) GetSize() uint32 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *CountWindowSettings) GetMinCalls() uint32 {
+	if x != nil {
+		return x.MinCalls
+	}
+	return 0
+}
+
+func (x *CountWindowSettings) GetFailureRatio() float64 {
+	if x != nil {
+		return x.FailureRatio
+	}
+	return 0
+}
+
+// TimeWindowSettings trip on the failure ratio of a sliding time window.
+type TimeWindowSettings struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The window's span.
+	Length *durationpb.Duration `protobuf:"bytes,1,opt,name=length,proto3" json:"length,omitempty"`
+	// Slices the window is kept in; it slides one slice at a time.
+	Buckets uint32 `protobuf:"varint,2,opt,name=buckets,proto3" json:"buckets,omitempty"`
+	// Calls the window needs before the rule may trip.
+	MinCalls uint32 `protobuf:"varint,3,opt,name=min_calls,json=minCalls,proto3" json:"min_calls,omitempty"`
+	// Failure ratio in (0, 1] that trips, compared exactly as written.
+	FailureRatio  float64 `protobuf:"fixed64,4,opt,name=failure_ratio,json=failureRatio,proto3" json:"failure_ratio,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TimeWindowSettings) Reset() {
+	*x = TimeWindowSettings{}
+	mi := &file_astraguard_v1_admin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TimeWindowSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TimeWindowSettings) ProtoMessage() {}
+
+func (x *TimeWindowSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_astraguard_v1_admin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TimeWindowSettings.ProtoReflect.Descriptor instead.
+func (*TimeWindowSettings) Descriptor() ([]byte, []int) {
+	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *TimeWindowSettings) GetLength() *durationpb.Duration {
+	if x != nil {
+		return x.Length
+	}
+	return nil
+}
+
+func (x *TimeWindowSettings) GetBuckets() uint32 {
+	if x != nil {
+		return x.Buckets
+	}
+	return 0
+}
+
+func (x *TimeWindowSettings) GetMinCalls() uint32 {
+	if x != nil {
+		return x.MinCalls
+	}
+	return 0
+}
+
+func (x *TimeWindowSettings) GetFailureRatio() float64 {
+	if x != nil {
+		return x.FailureRatio
+	}
+	return 0
+}
+
+// BackoffSettings grow the recovery wait: the n-th trip since the last
+// clean close waits recovery_timeout * multiplier^n, spread by +-jitter
+// and capped at max.
+type BackoffSettings struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Growth per trip; 1 means no growth.
+	Multiplier float64 `protobuf:"fixed64,1,opt,name=multiplier,proto3" json:"multiplier,omitempty"`
+	// Cap of the wait; unset when unbounded.
+	Max *durationpb.Duration `protobuf:"bytes,2,opt,name=max,proto3" json:"max,omitempty"`
+	// Spread in [0, 1) of each wait.
+	Jitter        float64 `protobuf:"fixed64,3,opt,name=jitter,proto3" json:"jitter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackoffSettings) Reset() {
+	*x = BackoffSettings{}
+	mi := &file_astraguard_v1_admin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackoffSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackoffSettings) ProtoMessage() {}
+
+func (x *BackoffSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_astraguard_v1_admin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackoffSettings.ProtoReflect.Descriptor instead.
+func (*BackoffSettings) Descriptor() ([]byte, []int) {
+	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *BackoffSettings) GetMultiplier() float64 {
+	if x != nil {
+		return x.Multiplier
+	}
+	return 0
+}
+
+func (x *BackoffSettings) GetMax() *durationpb.Duration {
+	if x != nil {
+		return x.Max
+	}
+	return nil
+}
+
+func (x *BackoffSettings) GetJitter() float64 {
+	if x != nil {
+		return x.Jitter
+	}
+	return 0
+}
+
 // BreakerCounts are call outcome counts.
 type BreakerCounts struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -297,7 +528,7 @@ type BreakerCounts struct {
 
 func (x *BreakerCounts) Reset() {
 	*x = BreakerCounts{}
-	mi := &file_astraguard_v1_admin_proto_msgTypes[1]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -309,7 +540,7 @@ func (x *BreakerCounts) String() string {
 func (*BreakerCounts) ProtoMessage() {}
 
 func (x *BreakerCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_astraguard_v1_admin_proto_msgTypes[1]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -322,7 +553,7 @@ func (x *BreakerCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakerCounts.ProtoReflect.Descriptor instead.
 func (*BreakerCounts) Descriptor() ([]byte, []int) {
-	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{1}
+	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *BreakerCounts) GetSuccesses() uint64 {
@@ -399,7 +630,7 @@ type Breaker struct {
 
 func (x *Breaker) Reset() {
 	*x = Breaker{}
-	mi := &file_astraguard_v1_admin_proto_msgTypes[2]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -411,7 +642,7 @@ func (x *Breaker) String() string {
 func (*Breaker) ProtoMessage() {}
 
 func (x *Breaker) ProtoReflect() protoreflect.Message {
-	mi := &file_astraguard_v1_admin_proto_msgTypes[2]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -424,7 +655,7 @@ func (x *Breaker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Breaker.ProtoReflect.Descriptor instead.
 func (*Breaker) Descriptor() ([]byte, []int) {
-	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{2}
+	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Breaker) GetName() string {
@@ -540,7 +771,7 @@ type ListBreakersRequest struct {
 
 func (x *ListBreakersRequest) Reset() {
 	*x = ListBreakersRequest{}
-	mi := &file_astraguard_v1_admin_proto_msgTypes[3]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -552,7 +783,7 @@ func (x *ListBreakersRequest) String() string {
 func (*ListBreakersRequest) ProtoMessage() {}
 
 func (x *ListBreakersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_astraguard_v1_admin_proto_msgTypes[3]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -565,7 +796,7 @@ func (x *ListBreakersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBreakersRequest.ProtoReflect.Descriptor instead.
 func (*ListBreakersRequest) Descriptor() ([]byte, []int) {
-	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{6}
 }
 
 type ListBreakersResponse struct {
@@ -578,7 +809,7 @@ type ListBreakersResponse struct {
 
 func (x *ListBreakersResponse) Reset() {
 	*x = ListBreakersResponse{}
-	mi := &file_astraguard_v1_admin_proto_msgTypes[4]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -590,7 +821,7 @@ func (x *ListBreakersResponse) String() string {
 func (*ListBreakersResponse) ProtoMessage() {}
 
 func (x *ListBreakersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_astraguard_v1_admin_proto_msgTypes[4]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -603,7 +834,7 @@ func (x *ListBreakersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBreakersResponse.ProtoReflect.Descriptor instead.
 func (*ListBreakersResponse) Descriptor() ([]byte, []int) {
-	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{4}
+	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListBreakersResponse) GetBreakers() []*Breaker {
@@ -623,7 +854,7 @@ type GetBreakerRequest struct {
 
 func (x *GetBreakerRequest) Reset() {
 	*x = GetBreakerRequest{}
-	mi := &file_astraguard_v1_admin_proto_msgTypes[5]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -635,7 +866,7 @@ func (x *GetBreakerRequest) String() string {
 func (*GetBreakerRequest) ProtoMessage() {}
 
 func (x *GetBreakerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_astraguard_v1_admin_proto_msgTypes[5]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -648,7 +879,7 @@ func (x *GetBreakerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBreakerRequest.ProtoReflect.Descriptor instead.
 func (*GetBreakerRequest) Descriptor() ([]byte, []int) {
-	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{5}
+	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetBreakerRequest) GetName() string {
@@ -668,7 +899,7 @@ type GetBreakerResponse struct {
 
 func (x *GetBreakerResponse) Reset() {
 	*x = GetBreakerResponse{}
-	mi := &file_astraguard_v1_admin_proto_msgTypes[6]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -680,7 +911,7 @@ func (x *GetBreakerResponse) String() string {
 func (*GetBreakerResponse) ProtoMessage() {}
 
 func (x *GetBreakerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_astraguard_v1_admin_proto_msgTypes[6]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -693,7 +924,7 @@ func (x *GetBreakerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBreakerResponse.ProtoReflect.Descriptor instead.
 func (*GetBreakerResponse) Descriptor() ([]byte, []int) {
-	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetBreakerResponse) GetBreaker() *Breaker {
@@ -715,7 +946,7 @@ type ResetBreakerRequest struct {
 
 func (x *ResetBreakerRequest) Reset() {
 	*x = ResetBreakerRequest{}
-	mi := &file_astraguard_v1_admin_proto_msgTypes[7]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +958,7 @@ func (x *ResetBreakerRequest) String() string {
 func (*ResetBreakerRequest) ProtoMessage() {}
 
 func (x *ResetBreakerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_astraguard_v1_admin_proto_msgTypes[7]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +971,7 @@ func (x *ResetBreakerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetBreakerRequest.ProtoReflect.Descriptor instead.
 func (*ResetBreakerRequest) Descriptor() ([]byte, []int) {
-	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ResetBreakerRequest) GetName() string {
@@ -767,7 +998,7 @@ type ResetBreakerResponse struct {
 
 func (x *ResetBreakerResponse) Reset() {
 	*x = ResetBreakerResponse{}
-	mi := &file_astraguard_v1_admin_proto_msgTypes[8]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -779,7 +1010,7 @@ func (x *ResetBreakerResponse) String() string {
 func (*ResetBreakerResponse) ProtoMessage() {}
 
 func (x *ResetBreakerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_astraguard_v1_admin_proto_msgTypes[8]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -792,7 +1023,7 @@ func (x *ResetBreakerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetBreakerResponse.ProtoReflect.Descriptor instead.
 func (*ResetBreakerResponse) Descriptor() ([]byte, []int) {
-	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ResetBreakerResponse) GetBreaker() *Breaker {
@@ -818,7 +1049,7 @@ type ForceBreakerRequest struct {
 
 func (x *ForceBreakerRequest) Reset() {
 	*x = ForceBreakerRequest{}
-	mi := &file_astraguard_v1_admin_proto_msgTypes[9]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -830,7 +1061,7 @@ func (x *ForceBreakerRequest) String() string {
 func (*ForceBreakerRequest) ProtoMessage() {}
 
 func (x *ForceBreakerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_astraguard_v1_admin_proto_msgTypes[9]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -843,7 +1074,7 @@ func (x *ForceBreakerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceBreakerRequest.ProtoReflect.Descriptor instead.
 func (*ForceBreakerRequest) Descriptor() ([]byte, []int) {
-	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ForceBreakerRequest) GetName() string {
@@ -884,7 +1115,7 @@ type ForceBreakerResponse struct {
 
 func (x *ForceBreakerResponse) Reset() {
 	*x = ForceBreakerResponse{}
-	mi := &file_astraguard_v1_admin_proto_msgTypes[10]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +1127,7 @@ func (x *ForceBreakerResponse) String() string {
 func (*ForceBreakerResponse) ProtoMessage() {}
 
 func (x *ForceBreakerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_astraguard_v1_admin_proto_msgTypes[10]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +1140,7 @@ func (x *ForceBreakerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceBreakerResponse.ProtoReflect.Descriptor instead.
 func (*ForceBreakerResponse) Descriptor() ([]byte, []int) {
-	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ForceBreakerResponse) GetBreaker() *Breaker {
@@ -929,7 +1160,7 @@ type WatchBreakersRequest struct {
 
 func (x *WatchBreakersRequest) Reset() {
 	*x = WatchBreakersRequest{}
-	mi := &file_astraguard_v1_admin_proto_msgTypes[11]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -941,7 +1172,7 @@ func (x *WatchBreakersRequest) String() string {
 func (*WatchBreakersRequest) ProtoMessage() {}
 
 func (x *WatchBreakersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_astraguard_v1_admin_proto_msgTypes[11]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -954,7 +1185,7 @@ func (x *WatchBreakersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchBreakersRequest.ProtoReflect.Descriptor instead.
 func (*WatchBreakersRequest) Descriptor() ([]byte, []int) {
-	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WatchBreakersRequest) GetNames() []string {
@@ -983,7 +1214,7 @@ type Transition struct {
 
 func (x *Transition) Reset() {
 	*x = Transition{}
-	mi := &file_astraguard_v1_admin_proto_msgTypes[12]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -995,7 +1226,7 @@ func (x *Transition) String() string {
 func (*Transition) ProtoMessage() {}
 
 func (x *Transition) ProtoReflect() protoreflect.Message {
-	mi := &file_astraguard_v1_admin_proto_msgTypes[12]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1008,7 +1239,7 @@ func (x *Transition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Transition.ProtoReflect.Descriptor instead.
 func (*Transition) Descriptor() ([]byte, []int) {
-	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{12}
+	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Transition) GetName() string {
@@ -1061,7 +1292,7 @@ type WatchBreakersResponse struct {
 
 func (x *WatchBreakersResponse) Reset() {
 	*x = WatchBreakersResponse{}
-	mi := &file_astraguard_v1_admin_proto_msgTypes[13]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1073,7 +1304,7 @@ func (x *WatchBreakersResponse) String() string {
 func (*WatchBreakersResponse) ProtoMessage() {}
 
 func (x *WatchBreakersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_astraguard_v1_admin_proto_msgTypes[13]
+	mi := &file_astraguard_v1_admin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1086,7 +1317,7 @@ func (x *WatchBreakersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchBreakersResponse.ProtoReflect.Descriptor instead.
 func (*WatchBreakersResponse) Descriptor() ([]byte, []int) {
-	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{13}
+	return file_astraguard_v1_admin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchBreakersResponse) GetEvent() isWatchBreakersResponse_Event {
@@ -1136,7 +1367,7 @@ var File_astraguard_v1_admin_proto protoreflect.FileDescriptor
 
 const file_astraguard_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x19astraguard/v1/admin.proto\x12\rastraguard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x05\n" +
+	"\x19astraguard/v1/admin.proto\x12\rastraguard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe2\x06\n" +
 	"\x0fBreakerSettings\x12+\n" +
 	"\x11failure_threshold\x18\x01 \x01(\rR\x10failureThreshold\x12D\n" +
 	"\x10recovery_timeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x0frecoveryTimeout\x12+\n" +
@@ -1151,7 +1382,26 @@ const file_astraguard_v1_admin_proto_rawDesc = "" +
 	"\x0fwindow_duration\x18\n" +
 	" \x01(\v2\x19.google.protobuf.DurationR\x0ewindowDuration\x12\x1b\n" +
 	"\tmin_calls\x18\v \x01(\rR\bminCalls\x12K\n" +
-	"\x14max_recovery_timeout\x18\f \x01(\v2\x19.google.protobuf.DurationR\x12maxRecoveryTimeout\"\x93\x01\n" +
+	"\x14max_recovery_timeout\x18\f \x01(\v2\x19.google.protobuf.DurationR\x12maxRecoveryTimeout\x12E\n" +
+	"\fcount_window\x18\r \x01(\v2\".astraguard.v1.CountWindowSettingsR\vcountWindow\x12B\n" +
+	"\vtime_window\x18\x0e \x01(\v2!.astraguard.v1.TimeWindowSettingsR\n" +
+	"timeWindow\x128\n" +
+	"\abackoff\x18\x0f \x01(\v2\x1e.astraguard.v1.BackoffSettingsR\abackoff\"k\n" +
+	"\x13CountWindowSettings\x12\x12\n" +
+	"\x04size\x18\x01 \x01(\rR\x04size\x12\x1b\n" +
+	"\tmin_calls\x18\x02 \x01(\rR\bminCalls\x12#\n" +
+	"\rfailure_ratio\x18\x03 \x01(\x01R\ffailureRatio\"\xa3\x01\n" +
+	"\x12TimeWindowSettings\x121\n" +
+	"\x06length\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x06length\x12\x18\n" +
+	"\abuckets\x18\x02 \x01(\rR\abuckets\x12\x1b\n" +
+	"\tmin_calls\x18\x03 \x01(\rR\bminCalls\x12#\n" +
+	"\rfailure_ratio\x18\x04 \x01(\x01R\ffailureRatio\"v\n" +
+	"\x0fBackoffSettings\x12\x1e\n" +
+	"\n" +
+	"multiplier\x18\x01 \x01(\x01R\n" +
+	"multiplier\x12+\n" +
+	"\x03max\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03max\x12\x16\n" +
+	"\x06jitter\x18\x03 \x01(\x01R\x06jitter\"\x93\x01\n" +
 	"\rBreakerCounts\x12\x1c\n" +
 	"\tsuccesses\x18\x01 \x01(\x04R\tsuccesses\x12\x1a\n" +
 	"\bfailures\x18\x02 \x01(\x04R\bfailures\x12\x18\n" +
@@ -1243,68 +1493,76 @@ func file_astraguard_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_astraguard_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_astraguard_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_astraguard_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_astraguard_v1_admin_proto_goTypes = []any{
 	(BreakerState)(0),             // 0: astraguard.v1.BreakerState
 	(Override)(0),                 // 1: astraguard.v1.Override
 	(*BreakerSettings)(nil),       // 2: astraguard.v1.BreakerSettings
-	(*BreakerCounts)(nil),         // 3: astraguard.v1.BreakerCounts
-	(*Breaker)(nil),               // 4: astraguard.v1.Breaker
-	(*ListBreakersRequest)(nil),   // 5: astraguard.v1.ListBreakersRequest
-	(*ListBreakersResponse)(nil),  // 6: astraguard.v1.ListBreakersResponse
-	(*GetBreakerRequest)(nil),     // 7: astraguard.v1.GetBreakerRequest
-	(*GetBreakerResponse)(nil),    // 8: astraguard.v1.GetBreakerResponse
-	(*ResetBreakerRequest)(nil),   // 9: astraguard.v1.ResetBreakerRequest
-	(*ResetBreakerResponse)(nil),  // 10: astraguard.v1.ResetBreakerResponse
-	(*ForceBreakerRequest)(nil),   // 11: astraguard.v1.ForceBreakerRequest
-	(*ForceBreakerResponse)(nil),  // 12: astraguard.v1.ForceBreakerResponse
-	(*WatchBreakersRequest)(nil),  // 13: astraguard.v1.WatchBreakersRequest
-	(*Transition)(nil),            // 14: astraguard.v1.Transition
-	(*WatchBreakersResponse)(nil), // 15: astraguard.v1.WatchBreakersResponse
-	(*durationpb.Duration)(nil),   // 16: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(*CountWindowSettings)(nil),   // 3: astraguard.v1.CountWindowSettings
+	(*TimeWindowSettings)(nil),    // 4: astraguard.v1.TimeWindowSettings
+	(*BackoffSettings)(nil),       // 5: astraguard.v1.BackoffSettings
+	(*BreakerCounts)(nil),         // 6: astraguard.v1.BreakerCounts
+	(*Breaker)(nil),               // 7: astraguard.v1.Breaker
+	(*ListBreakersRequest)(nil),   // 8: astraguard.v1.ListBreakersRequest
+	(*ListBreakersResponse)(nil),  // 9: astraguard.v1.ListBreakersResponse
+	(*GetBreakerRequest)(nil),     // 10: astraguard.v1.GetBreakerRequest
+	(*GetBreakerResponse)(nil),    // 11: astraguard.v1.GetBreakerResponse
+	(*ResetBreakerRequest)(nil),   // 12: astraguard.v1.ResetBreakerRequest
+	(*ResetBreakerResponse)(nil),  // 13: astraguard.v1.ResetBreakerResponse
+	(*ForceBreakerRequest)(nil),   // 14: astraguard.v1.ForceBreakerRequest
+	(*ForceBreakerResponse)(nil),  // 15: astraguard.v1.ForceBreakerResponse
+	(*WatchBreakersRequest)(nil),  // 16: astraguard.v1.WatchBreakersRequest
+	(*Transition)(nil),            // 17: astraguard.v1.Transition
+	(*WatchBreakersResponse)(nil), // 18: astraguard.v1.WatchBreakersResponse
+	(*durationpb.Duration)(nil),   // 19: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
 }
 var file_astraguard_v1_admin_proto_depIdxs = []int32{
-	16, // 0: astraguard.v1.BreakerSettings.recovery_timeout:type_name -> google.protobuf.Duration
-	16, // 1: astraguard.v1.BreakerSettings.probe_timeout:type_name -> google.protobuf.Duration
-	16, // 2: astraguard.v1.BreakerSettings.slow_call_duration:type_name -> google.protobuf.Duration
-	16, // 3: astraguard.v1.BreakerSettings.window_duration:type_name -> google.protobuf.Duration
-	16, // 4: astraguard.v1.BreakerSettings.max_recovery_timeout:type_name -> google.protobuf.Duration
-	0,  // 5: astraguard.v1.Breaker.state:type_name -> astraguard.v1.BreakerState
-	1,  // 6: astraguard.v1.Breaker.override:type_name -> astraguard.v1.Override
-	17, // 7: astraguard.v1.Breaker.override_expire_time:type_name -> google.protobuf.Timestamp
-	2,  // 8: astraguard.v1.Breaker.settings:type_name -> astraguard.v1.BreakerSettings
-	3,  // 9: astraguard.v1.Breaker.window:type_name -> astraguard.v1.BreakerCounts
-	3,  // 10: astraguard.v1.Breaker.totals:type_name -> astraguard.v1.BreakerCounts
-	16, // 11: astraguard.v1.Breaker.open_duration:type_name -> google.protobuf.Duration
-	17, // 12: astraguard.v1.Breaker.last_transition_time:type_name -> google.protobuf.Timestamp
-	17, // 13: astraguard.v1.Breaker.next_probe_time:type_name -> google.protobuf.Timestamp
-	4,  // 14: astraguard.v1.ListBreakersResponse.breakers:type_name -> astraguard.v1.Breaker
-	4,  // 15: astraguard.v1.GetBreakerResponse.breaker:type_name -> astraguard.v1.Breaker
-	4,  // 16: astraguard.v1.ResetBreakerResponse.breaker:type_name -> astraguard.v1.Breaker
-	1,  // 17: astraguard.v1.ForceBreakerRequest.override:type_name -> astraguard.v1.Override
-	16, // 18: astraguard.v1.ForceBreakerRequest.ttl:type_name -> google.protobuf.Duration
-	4,  // 19: astraguard.v1.ForceBreakerResponse.breaker:type_name -> astraguard.v1.Breaker
-	0,  // 20: astraguard.v1.Transition.from:type_name -> astraguard.v1.BreakerState
-	0,  // 21: astraguard.v1.Transition.to:type_name -> astraguard.v1.BreakerState
-	17, // 22: astraguard.v1.Transition.time:type_name -> google.protobuf.Timestamp
-	6,  // 23: astraguard.v1.WatchBreakersResponse.snapshot:type_name -> astraguard.v1.ListBreakersResponse
-	14, // 24: astraguard.v1.WatchBreakersResponse.transition:type_name -> astraguard.v1.Transition
-	5,  // 25: astraguard.v1.BreakerAdmin.ListBreakers:input_type -> astraguard.v1.ListBreakersRequest
-	7,  // 26: astraguard.v1.BreakerAdmin.GetBreaker:input_type -> astraguard.v1.GetBreakerRequest
-	9,  // 27: astraguard.v1.BreakerAdmin.ResetBreaker:input_type -> astraguard.v1.ResetBreakerRequest
-	11, // 28: astraguard.v1.BreakerAdmin.ForceBreaker:input_type -> astraguard.v1.ForceBreakerRequest
-	13, // 29: astraguard.v1.BreakerAdmin.WatchBreakers:input_type -> astraguard.v1.WatchBreakersRequest
-	6,  // 30: astraguard.v1.BreakerAdmin.ListBreakers:output_type -> astraguard.v1.ListBreakersResponse
-	8,  // 31: astraguard.v1.BreakerAdmin.GetBreaker:output_type -> astraguard.v1.GetBreakerResponse
-	10, // 32: astraguard.v1.BreakerAdmin.ResetBreaker:output_type -> astraguard.v1.ResetBreakerResponse
-	12, // 33: astraguard.v1.BreakerAdmin.ForceBreaker:output_type -> astraguard.v1.ForceBreakerResponse
-	15, // 34: astraguard.v1.BreakerAdmin.WatchBreakers:output_type -> astraguard.v1.WatchBreakersResponse
-	30, // [30:35] is the sub-list for method output_type
-	25, // [25:30] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	19, // 0: astraguard.v1.BreakerSettings.recovery_timeout:type_name -> google.protobuf.Duration
+	19, // 1: astraguard.v1.BreakerSettings.probe_timeout:type_name -> google.protobuf.Duration
+	19, // 2: astraguard.v1.BreakerSettings.slow_call_duration:type_name -> google.protobuf.Duration
+	19, // 3: astraguard.v1.BreakerSettings.window_duration:type_name -> google.protobuf.Duration
+	19, // 4: astraguard.v1.BreakerSettings.max_recovery_timeout:type_name -> google.protobuf.Duration
+	3,  // 5: astraguard.v1.BreakerSettings.count_window:type_name -> astraguard.v1.CountWindowSettings
+	4,  // 6: astraguard.v1.BreakerSettings.time_window:type_name -> astraguard.v1.TimeWindowSettings
+	5,  // 7: astraguard.v1.BreakerSettings.backoff:type_name -> astraguard.v1.BackoffSettings
+	19, // 8: astraguard.v1.TimeWindowSettings.length:type_name -> google.protobuf.Duration
+	19, // 9: astraguard.v1.BackoffSettings.max:type_name -> google.protobuf.Duration
+	0,  // 10: astraguard.v1.Breaker.state:type_name -> astraguard.v1.BreakerState
+	1,  // 11: astraguard.v1.Breaker.override:type_name -> astraguard.v1.Override
+	20, // 12: astraguard.v1.Breaker.override_expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 13: astraguard.v1.Breaker.settings:type_name -> astraguard.v1.BreakerSettings
+	6,  // 14: astraguard.v1.Breaker.window:type_name -> astraguard.v1.BreakerCounts
+	6,  // 15: astraguard.v1.Breaker.totals:type_name -> astraguard.v1.BreakerCounts
+	19, // 16: astraguard.v1.Breaker.open_duration:type_name -> google.protobuf.Duration
+	20, // 17: astraguard.v1.Breaker.last_transition_time:type_name -> google.protobuf.Timestamp
+	20, // 18: astraguard.v1.Breaker.next_probe_time:type_name -> google.protobuf.Timestamp
+	7,  // 19: astraguard.v1.ListBreakersResponse.breakers:type_name -> astraguard.v1.Breaker
+	7,  // 20: astraguard.v1.GetBreakerResponse.breaker:type_name -> astraguard.v1.Breaker
+	7,  // 21: astraguard.v1.ResetBreakerResponse.breaker:type_name -> astraguard.v1.Breaker
+	1,  // 22: astraguard.v1.ForceBreakerRequest.override:type_name -> astraguard.v1.Override
+	19, // 23: astraguard.v1.ForceBreakerRequest.ttl:type_name -> google.protobuf.Duration
+	7,  // 24: astraguard.v1.ForceBreakerResponse.breaker:type_name -> astraguard.v1.Breaker
+	0,  // 25: astraguard.v1.Transition.from:type_name -> astraguard.v1.BreakerState
+	0,  // 26: astraguard.v1.Transition.to:type_name -> astraguard.v1.BreakerState
+	20, // 27: astraguard.v1.Transition.time:type_name -> google.protobuf.Timestamp
+	9,  // 28: astraguard.v1.WatchBreakersResponse.snapshot:type_name -> astraguard.v1.ListBreakersResponse
+	17, // 29: astraguard.v1.WatchBreakersResponse.transition:type_name -> astraguard.v1.Transition
+	8,  // 30: astraguard.v1.BreakerAdmin.ListBreakers:input_type -> astraguard.v1.ListBreakersRequest
+	10, // 31: astraguard.v1.BreakerAdmin.GetBreaker:input_type -> astraguard.v1.GetBreakerRequest
+	12, // 32: astraguard.v1.BreakerAdmin.ResetBreaker:input_type -> astraguard.v1.ResetBreakerRequest
+	14, // 33: astraguard.v1.BreakerAdmin.ForceBreaker:input_type -> astraguard.v1.ForceBreakerRequest
+	16, // 34: astraguard.v1.BreakerAdmin.WatchBreakers:input_type -> astraguard.v1.WatchBreakersRequest
+	9,  // 35: astraguard.v1.BreakerAdmin.ListBreakers:output_type -> astraguard.v1.ListBreakersResponse
+	11, // 36: astraguard.v1.BreakerAdmin.GetBreaker:output_type -> astraguard.v1.GetBreakerResponse
+	13, // 37: astraguard.v1.BreakerAdmin.ResetBreaker:output_type -> astraguard.v1.ResetBreakerResponse
+	15, // 38: astraguard.v1.BreakerAdmin.ForceBreaker:output_type -> astraguard.v1.ForceBreakerResponse
+	18, // 39: astraguard.v1.BreakerAdmin.WatchBreakers:output_type -> astraguard.v1.WatchBreakersResponse
+	35, // [35:40] is the sub-list for method output_type
+	30, // [30:35] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_astraguard_v1_admin_proto_init() }
@@ -1312,7 +1570,7 @@ func file_astraguard_v1_admin_proto_init() {
 	if File_astraguard_v1_admin_proto != nil {
 		return
 	}
-	file_astraguard_v1_admin_proto_msgTypes[13].OneofWrappers = []any{
+	file_astraguard_v1_admin_proto_msgTypes[16].OneofWrappers = []any{
 		(*WatchBreakersResponse_Snapshot)(nil),
 		(*WatchBreakersResponse_Transition)(nil),
 	}
@@ -1322,7 +1580,7 @@ func file_astraguard_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_astraguard_v1_admin_proto_rawDesc), len(file_astraguard_v1_admin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   14,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
