@@ -28,19 +28,29 @@ type Breaker struct {
 	// transition, so ConsecutiveSuccesses needs no write per success.
 	successesAtFail atomic.Uint64
 
-	name       string
-	s          Settings // normalized, immutable
-	closedMode uint64   // modeFast or modeClosed
-	threshold  int      // consecutive failures that trip; 0 = rule off
-	cwRatio    ratio    // CountWindow.FailureRatio, compared in integers
-	twRatio    ratio    // TimeWindow.FailureRatio
-	slowRatio  ratio    // SlowCall.Ratio
-	epoch      time.Time
+	name string
+	// threshold is the consecutive failures that trip (0: rule off) and
+	// slowOn whether the slow-call rule is on; atomics because the
+	// lock-free paths read them and Reconfigure changes them.
+	threshold atomic.Int64
+	slowOn    atomic.Bool
+	epoch     time.Time
 	o          options
 	rejects    [3]rejectError // what Allow returns: open, forced open, too many probes
 
 	mu     sync.Mutex
 	locked // guarded by mu
+	rules  // guarded by mu
+}
+
+// rules are the normalized settings and what is derived from them; only
+// Reconfigure changes them after New.
+type rules struct {
+	s          Settings // normalized
+	closedMode uint64   // modeFast or modeClosed
+	cwRatio    ratio    // CountWindow.FailureRatio, compared in integers
+	twRatio    ratio    // TimeWindow.FailureRatio
+	slowRatio  ratio    // SlowCall.Ratio
 }
 
 // locked is the state guarded by Breaker.mu.
@@ -76,25 +86,10 @@ func New(name string, s Settings, opts ...Option) (*Breaker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new breaker %q: %w", name, err)
 	}
-	b := &Breaker{name: name, s: ns, o: evaluate(opts)}
+	b := &Breaker{name: name, o: evaluate(opts)}
 	b.epoch = b.o.clock.Now()
 	b.rejects = [3]rejectError{{name: name, kind: ErrOpen}, {name: name, kind: ErrForcedOpen}, {name: name, kind: ErrTooManyProbes}}
-	b.closedMode = modeClosed
-	if ns.fastPath() {
-		b.closedMode = modeFast
-	}
-	if ns.FailureThreshold > 0 {
-		b.threshold = ns.FailureThreshold
-	}
-	if ns.CountWindow.Size > 0 {
-		b.cwRatio = newRatio(ns.CountWindow.FailureRatio)
-	}
-	if ns.TimeWindow.Length > 0 {
-		b.twRatio = newRatio(ns.TimeWindow.FailureRatio)
-	}
-	if ns.SlowCall.Duration > 0 {
-		b.slowRatio = newRatio(ns.SlowCall.Ratio)
-	}
+	b.setRulesLocked(ns) // nothing else can see b yet
 	b.probes = make([]int64, ns.MaxProbes)
 	for i := range b.probes {
 		b.probes[i] = -1
@@ -113,7 +108,31 @@ func New(name string, s Settings, opts ...Option) (*Breaker, error) {
 func (b *Breaker) Name() string { return b.name }
 
 // Settings returns the settings in effect, defaults filled in.
-func (b *Breaker) Settings() Settings { return b.s }
+func (b *Breaker) Settings() Settings {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.s
+}
+
+// setRulesLocked derives the rules from normalized settings ns.
+func (b *Breaker) setRulesLocked(ns Settings) {
+	r := rules{s: ns, closedMode: modeClosed}
+	if ns.fastPath() {
+		r.closedMode = modeFast
+	}
+	if ns.CountWindow.Size > 0 {
+		r.cwRatio = newRatio(ns.CountWindow.FailureRatio)
+	}
+	if ns.TimeWindow.Length > 0 {
+		r.twRatio = newRatio(ns.TimeWindow.FailureRatio)
+	}
+	if ns.SlowCall.Duration > 0 {
+		r.slowRatio = newRatio(ns.SlowCall.Ratio)
+	}
+	b.rules = r
+	b.threshold.Store(int64(max(ns.FailureThreshold, 0)))
+	b.slowOn.Store(ns.SlowCall.Duration > 0)
+}
 
 // now is the clock's time in ns since the breaker's epoch.
 func (b *Breaker) now() int64 { return int64(b.o.clock.Now().Sub(b.epoch)) }
@@ -140,7 +159,7 @@ func (b *Breaker) allow() (uint64, error) {
 	case modeFast:
 		return makeTicket(w, 0, 0), nil
 	case modeClosed:
-		if b.s.SlowCall.Duration > 0 {
+		if b.slowOn.Load() {
 			return makeTicket(w, 0, micros(b.now())), nil
 		}
 		return makeTicket(w, 0, 0), nil
@@ -226,7 +245,7 @@ func (b *Breaker) countFailure(w uint64) {
 			n += consecOne
 		}
 		if b.word.CompareAndSwap(w, n) {
-			if b.threshold > 0 && consecOf(n) >= b.threshold {
+			if t := b.threshold.Load(); t > 0 && int64(consecOf(n)) >= t {
 				b.tripFast(n)
 			}
 			return
@@ -246,7 +265,7 @@ func (b *Breaker) tripFast(n uint64) {
 	b.mu.Lock()
 	defer b.unlock()
 	w := b.word.Load()
-	if w>>genShift == n>>genShift && modeOf(w) == modeFast && consecOf(w) >= b.threshold {
+	if t := b.threshold.Load(); w>>genShift == n>>genShift && modeOf(w) == modeFast && t > 0 && int64(consecOf(w)) >= t {
 		b.tripLocked(now, ReasonConsecutive)
 	}
 }

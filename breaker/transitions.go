@@ -93,7 +93,7 @@ func (b *Breaker) recordClosedLocked(w uint64, now int64, o Outcome, slow, mayTr
 // tripReasonLocked returns why the rules say to trip, or "".
 func (b *Breaker) tripReasonLocked(now int64) string {
 	s := &b.s
-	if b.threshold > 0 && consecOf(b.word.Load()) >= b.threshold {
+	if t := b.threshold.Load(); t > 0 && int64(consecOf(b.word.Load())) >= t {
 		return ReasonConsecutive
 	}
 	if c := b.cw.counts(); s.CountWindow.Size > 0 && c.Calls >= s.CountWindow.MinCalls {
