@@ -162,8 +162,11 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.reloadAuth = httpAuth
-	a.reloader, err = newReloader(cfg, logger.With("component", "config"), a.reg, func(c config) {
+	a.reloader, err = newReloader(cfg, logger.With("component", "config"), a.reg, func(c config, s *breaker.Settings) {
 		_ = logLevel.UnmarshalText([]byte(c.logLevel)) // validated by the reload
+		if s != nil {
+			_ = gate.Reconfigure(*s) // validated by breakerSettings; keeps state, counts and overrides
+		}
 	})
 	if err != nil {
 		return nil, err

@@ -27,7 +27,7 @@ import (
 // liveKeys are the settings a reload applies to the running service; a
 // change to any other needs a restart, which the reload reports and does
 // not apply.
-var liveKeys = map[string]bool{"log-level": true}
+var liveKeys = map[string]bool{"log-level": true, "breakers." + modelBreaker: true}
 
 // reloadResult is what one reload did, as logged and as POST /-/reload's
 // JSON body.
@@ -47,8 +47,10 @@ type reloader struct {
 	args      []string
 	lookupEnv func(string) (string, bool)
 	logger    *slog.Logger
-	apply     func(config) // sets the live keys; cannot fail once validated
-	now       func() time.Time
+	// apply sets the live keys; br is nil when the breaker's settings did
+	// not change. It cannot fail: everything was validated first.
+	apply func(cfg config, br *breaker.Settings)
+	now   func() time.Time
 
 	ok        prometheus.Gauge
 	okTime    prometheus.Gauge
@@ -60,7 +62,7 @@ type reloader struct {
 
 // newReloader starts from cfg, the configuration in force; a reload
 // parses cfg's arguments and environment again.
-func newReloader(cfg config, logger *slog.Logger, reg prometheus.Registerer, apply func(config)) (*reloader, error) {
+func newReloader(cfg config, logger *slog.Logger, reg prometheus.Registerer, apply func(config, *breaker.Settings)) (*reloader, error) {
 	br, err := breakerSettings(cfg)
 	if err != nil {
 		return nil, err
@@ -105,7 +107,11 @@ func (r *reloader) reload(trigger string) reloadResult {
 		}
 	}
 	r.running.logLevel = next.logLevel
-	r.apply(r.running)
+	var newBr *breaker.Settings
+	if !reflect.DeepEqual(br, r.runningBr) {
+		r.runningBr, newBr = br, &br
+	}
+	r.apply(r.running, newBr)
 	res.Success = true
 	r.ok.Set(1)
 	r.okTime.Set(float64(r.now().UnixNano()) / 1e9)

@@ -12,6 +12,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
 func writeFile(t *testing.T, path, data string) {
@@ -205,6 +211,46 @@ func TestReload(t *testing.T) {
 	}
 	if got := metricLine(t, addrs.HTTP, "astraguard_config_last_reload_successful "); got != "astraguard_config_last_reload_successful 1" {
 		t.Errorf("metric %q, want 1", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run() = %v", err)
+	}
+}
+
+// TestReloadBreakerSettings: a reload applies the model breaker's new
+// settings live, and the operator's override survives it.
+func TestReloadBreakerSettings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "astraguard.yaml")
+	writeFile(t, path, "breakers:\n  model:\n    preset: balanced\n")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var logs syncBuffer
+	addrs, done := startRun(t, ctx, &logs, "--config", path, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
+	conn, err := grpc.NewClient(addrs.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	admin := astraguardv1.NewBreakerAdminClient(conn)
+	if _, err := admin.ForceBreaker(ctx, &astraguardv1.ForceBreakerRequest{Name: "model",
+		Override: astraguardv1.Override_OVERRIDE_FORCED_OPEN, Reason: "maintenance", Ttl: durationpb.New(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, "breakers:\n  model:\n    preset: balanced\n    count_window: {size: 25, failure_ratio: 0.56}\n    backoff: {multiplier: 2}\n")
+	waitLog(t, &logs, `"msg":"config reloaded"`, `"applied":["breakers.model"]`)
+	resp, err := admin.GetBreaker(ctx, &astraguardv1.GetBreakerRequest{Name: "model"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := resp.GetBreaker()
+	s := b.GetSettings()
+	if s.GetCountWindow().GetSize() != 25 || s.GetCountWindow().GetFailureRatio() != 0.56 || s.GetBackoff().GetMultiplier() != 2 ||
+		s.GetFailureThreshold() != 5 {
+		t.Errorf("GetBreaker settings = %v, want the reloaded count window and backoff over balanced", s)
+	}
+	if b.GetOverride() != astraguardv1.Override_OVERRIDE_FORCED_OPEN || b.GetOverrideReason() != "maintenance" {
+		t.Errorf("GetBreaker override = %v %q, want the forced open kept across the reload", b.GetOverride(), b.GetOverrideReason())
 	}
 	cancel()
 	if err := <-done; err != nil {
