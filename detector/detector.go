@@ -87,7 +87,8 @@ type Detector struct {
 	tickets  atomic.Uint64 // numbers remote model calls for series claims
 	metrics  *metrics
 	modelLog logLimiter
-	scratch  sync.Pool // *scratch
+	scratch  sync.Pool                // *scratch
+	policy   atomic.Pointer[Policies] // nil: verdicts are left as scored
 }
 
 type scratch struct {
@@ -105,6 +106,8 @@ type scratch struct {
 	// allocates nothing once they have grown.
 	ts   []int64
 	vals []float64
+	ps   *Policies // the policies judging this call's verdicts, if any
+	in   []Group   // this call's groups, for the policies
 }
 
 func (sc *scratch) reset() {
@@ -112,6 +115,7 @@ func (sc *scratch) reset() {
 	sc.embedded, sc.ticket, sc.err, sc.busy = false, 0, nil, 0
 	clear(sc.claims) // drop references to the request's ids
 	sc.claims = sc.claims[:0]
+	sc.ps, sc.in = nil, nil
 }
 
 // add records the embedded model's prediction for verdict i.
@@ -194,6 +198,12 @@ func (d *Detector) Score(ctx context.Context, dst []Verdict, groups []Group) []V
 	if valid < total {
 		d.countErrors(out)
 	}
+	// Policies judge the heuristic verdicts now and the model's as they
+	// are merged (apply), so the anomaly counts include their decisions.
+	if sc.ps = d.policy.Load(); sc.ps != nil && valid > 0 {
+		sc.in = groups
+		applyPolicies(sc.ps, groups, out)
+	}
 	heuristic := false // the heuristic answered some sample
 	switch {
 	case !allowed && gerr != nil && valid > 0:
@@ -212,6 +222,7 @@ func (d *Detector) Score(ctx context.Context, dst []Verdict, groups []Group) []V
 	default:
 		heuristic = d.askModel(ctx, ticket, groups, out, sc, valid, stamped)
 	}
+	sc.ps, sc.in = nil, nil // the pool must not pin the request
 	// The heuristic's latency counts the batches it answered some sample
 	// of; an embedded pass scores both detectors at once and counts as
 	// the model's, and a batch with no valid sample as neither's.
@@ -345,8 +356,16 @@ func (d *Detector) apply(out []Verdict, sc *scratch, valid int, compacted, busy 
 			v.Explain.Mechanism = MechanismLimit
 		}
 		fromModel++
-		if v.Anomaly {
+		if v.Anomaly && sc.ps == nil {
 			anomalies++
+		}
+	}
+	if sc.ps != nil {
+		applyPolicies(sc.ps, sc.in, out)
+		for i := range out {
+			if out[i].Source == SourceModel && out[i].Anomaly {
+				anomalies++
+			}
 		}
 	}
 	d.metrics.detections[SourceModel].Add(float64(fromModel))

@@ -107,4 +107,6 @@ type Verdict struct {
 	// Explain is the model's explanation; from the heuristic, only the
 	// mechanism (limit, or shift when its statistical score is above 0).
 	Explain Explanation
+	// Policy names the policy that judged the sample; "" for none.
+	Policy string
 }

@@ -24,10 +24,16 @@ func Below(low float64) Limit { return Limit{Low: low, CheckLow: true} }
 // Abs returns a limit violated when |v| exceeds max.
 func Abs(max float64) Limit { return Within(-max, max) }
 
+// Violated reports whether v breaks the limit.
+func (l Limit) Violated(v float64) bool { return l.violated(v) }
+
 // violated reports whether v breaks the limit.
 func (l Limit) violated(v float64) bool {
 	return (l.CheckLow && v < l.Low) || (l.CheckHigh && v > l.High)
 }
+
+// Valid reports whether the limit is usable: no NaN bound, low <= high.
+func (l Limit) Valid() bool { return l.valid() }
 
 func (l Limit) valid() bool {
 	bad := func(x float64) bool { return math.IsNaN(x) }

@@ -1,0 +1,166 @@
+package detector
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+
+	"github.com/astraguard/astraguard/detector/heuristic"
+)
+
+// Policy overrides how the series whose id matches are judged. It is
+// applied to every scored verdict, whichever path (model or heuristic)
+// scored it.
+type Policy struct {
+	// Name is reported in each verdict the policy judged.
+	Name string
+	// Globs match series ids case-insensitively: '*' is any run of
+	// characters ('/' and '.' included), '?' one character. Regex is
+	// matched as written (unanchored; add ^ $ and (?i) as needed). A
+	// policy has globs or a regex.
+	Globs []string
+	Regex string
+	// Limit is the operating limit: a value outside it is a limit
+	// violation and an anomaly with score 1, whatever the model says.
+	Limit heuristic.Limit
+	// Range is the expected data range: a value outside it is an anomaly
+	// with score 1 (not a limit violation).
+	Range heuristic.Limit
+	// Threshold in (0, 1], when set, decides the anomaly flag from the
+	// verdict's score (score >= Threshold) instead of the scorer's own
+	// decision. 0 keeps the scorer's decision.
+	Threshold float64
+}
+
+// Policies is an ordered list of policies; the first whose pattern
+// matches a series id applies. Immutable once built, so one value may be
+// shared by every goroutine; Detector.SetPolicies swaps it atomically.
+type Policies struct {
+	list []compiled
+}
+
+type compiled struct {
+	Policy
+	re *regexp.Regexp
+}
+
+// ErrInvalidPolicy is wrapped by NewPolicies' errors.
+var ErrInvalidPolicy = errors.New("invalid policy")
+
+// NewPolicies compiles ps in order.
+func NewPolicies(ps []Policy) (*Policies, error) {
+	out := &Policies{}
+	for i, p := range ps {
+		re, err := p.compile()
+		if err != nil {
+			return nil, fmt.Errorf("%w %d (%q): %w", ErrInvalidPolicy, i, p.Name, err)
+		}
+		out.list = append(out.list, compiled{Policy: p, re: re})
+	}
+	return out, nil
+}
+
+func (p Policy) compile() (*regexp.Regexp, error) {
+	switch {
+	case p.Name == "":
+		return nil, errors.New("no name")
+	case (len(p.Globs) > 0) == (p.Regex != ""):
+		return nil, errors.New("want globs or a regex")
+	case p.Threshold < 0 || p.Threshold > 1 || math.IsNaN(p.Threshold):
+		return nil, fmt.Errorf("threshold %v outside [0, 1]", p.Threshold)
+	case !p.Limit.Valid() || !p.Range.Valid():
+		return nil, errors.New("a limit or range has a NaN bound or low above high")
+	}
+	if p.Regex != "" {
+		return regexp.Compile(p.Regex)
+	}
+	parts := make([]string, len(p.Globs))
+	for i, g := range p.Globs {
+		if g == "" {
+			return nil, errors.New("empty glob")
+		}
+		parts[i] = GlobRegexp(g)
+	}
+	return regexp.Compile("(?i)^(?:" + strings.Join(parts, "|") + ")$")
+}
+
+// GlobRegexp turns a glob into the regular expression (without anchors or
+// flags) it stands for: '*' any run, '?' one character, the rest literal.
+func GlobRegexp(glob string) string {
+	var b strings.Builder
+	for _, r := range glob {
+		switch r {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	return b.String()
+}
+
+// Match returns the first policy matching id, or nil.
+func (ps *Policies) Match(id string) *Policy {
+	if ps == nil {
+		return nil
+	}
+	for i := range ps.list {
+		if ps.list[i].re.MatchString(id) {
+			return &ps.list[i].Policy
+		}
+	}
+	return nil
+}
+
+// DefaultPolicies are the shipped default: the seed's operating limits
+// (voltage outside [7, 9], temperature above 40, |gyro| above 0.1) by
+// channel, the id's last '/'- or '.'-separated part, case-insensitively.
+func DefaultPolicies() []Policy {
+	channel := func(c string) []string { return []string{c, "*/" + c, "*." + c} }
+	pre := heuristic.PresetLimits()
+	return []Policy{
+		{Name: "voltage", Globs: channel("voltage"), Limit: pre["voltage"]},
+		{Name: "temperature", Globs: channel("temperature"), Limit: pre["temperature"]},
+		{Name: "gyro", Globs: channel("gyro"), Limit: pre["gyro"]},
+	}
+}
+
+// SetPolicies makes ps judge every verdict from the next Score call on
+// (nil: none). Safe to call while scoring: a batch sees one value.
+func (d *Detector) SetPolicies(ps *Policies) { d.policy.Store(ps) }
+
+// judge applies p to one scored verdict of value v.
+func (p *Policy) judge(vd *Verdict, v float64) {
+	vd.Policy = p.Name
+	if p.Threshold > 0 {
+		vd.Anomaly = vd.Score >= p.Threshold
+	}
+	if p.Range.Violated(v) {
+		vd.Score, vd.Anomaly = 1, true
+	}
+	vd.LimitViolation = p.Limit.Violated(v)
+	if vd.LimitViolation {
+		vd.Score, vd.Anomaly = 1, true
+		vd.Explain.Mechanism = MechanismLimit
+	}
+}
+
+// applyPolicies judges the scored verdicts of each group by its policy.
+func applyPolicies(ps *Policies, groups []Group, out []Verdict) {
+	off := 0
+	for _, g := range groups {
+		n := len(g.Values)
+		if p := ps.Match(g.SeriesID); p != nil {
+			for i, v := range g.Values {
+				if vd := &out[off+i]; vd.Err == ErrNone {
+					p.judge(vd, v)
+				}
+			}
+		}
+		off += n
+	}
+}

@@ -1,0 +1,123 @@
+package detector
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/astraguard/astraguard/detector/heuristic"
+)
+
+func mustPolicies(t *testing.T, ps []Policy) *Policies {
+	t.Helper()
+	p, err := NewPolicies(ps)
+	if err != nil {
+		t.Fatalf("NewPolicies = %v", err)
+	}
+	return p
+}
+
+func TestPoliciesMatchFirstWins(t *testing.T) {
+	ps := mustPolicies(t, append([]Policy{
+		{Name: "bus-a", Globs: []string{"sat1/bus-?/*"}},
+		{Name: "re", Regex: `^sat[0-9]+\.rw[0-9]$`},
+		{Name: "sat1", Globs: []string{"sat1/*"}},
+	}, DefaultPolicies()...))
+	tests := []struct{ id, want string }{
+		{"sat1/bus-a/voltage", "bus-a"}, // first match wins over sat1 and voltage
+		{"sat1/voltage", "sat1"},
+		{"SAT1/Bus-B/x", "bus-a"}, // globs match case-insensitively
+		{"sat12.rw3", "re"},
+		{"SAT12.RW3", ""}, // a regex matches as written
+		{"x/VOLTAGE", "voltage"},
+		{"a.b.Temperature", "temperature"},
+		{"gyro", "gyro"},
+		{"sat2/undervoltage", ""}, // the channel, not a suffix
+	}
+	for _, tt := range tests {
+		got := ""
+		if p := ps.Match(tt.id); p != nil {
+			got = p.Name
+		}
+		if got != tt.want {
+			t.Errorf("Match(%q) = %q, want %q", tt.id, got, tt.want)
+		}
+	}
+}
+
+func TestNewPoliciesInvalid(t *testing.T) {
+	for _, p := range []Policy{
+		{Globs: []string{"*"}},
+		{Name: "both", Globs: []string{"*"}, Regex: "x"},
+		{Name: "neither"},
+		{Name: "bad re", Regex: "("},
+		{Name: "thr", Globs: []string{"*"}, Threshold: 1.5},
+		{Name: "lim", Globs: []string{"*"}, Limit: heuristic.Within(9, 7)},
+		{Name: "empty glob", Globs: []string{""}},
+	} {
+		if _, err := NewPolicies([]Policy{p}); !errors.Is(err, ErrInvalidPolicy) {
+			t.Errorf("NewPolicies(%+v) = %v, want ErrInvalidPolicy", p, err)
+		}
+	}
+}
+
+// TestScoreAppliesPolicies: on both paths, limits, the expected range and
+// the threshold decide, and the verdict names the policy.
+func TestScoreAppliesPolicies(t *testing.T) {
+	ps := mustPolicies(t, append([]Policy{
+		{Name: "tank", Globs: []string{"*/pressure"}, Limit: heuristic.Above(90), Range: heuristic.Within(0, 80), Threshold: 0.3},
+	}, DefaultPolicies()...))
+	groups := []Group{
+		{SeriesID: "sat1/pressure", UnixNanos: ns(1, 2, 3, 4), Values: []float64{20, 40, 85, 95}},
+		{SeriesID: "x/VOLTAGE", UnixNanos: ns(1), Values: []float64{100}},
+		{SeriesID: "sat1/other", UnixNanos: ns(1), Values: []float64{10}},
+	}
+	t.Run("model", func(t *testing.T) {
+		d, _ := newTestDetector(t, &fakeModel{}, &fakeGate{}, Config{})
+		d.SetPolicies(ps)
+		got := d.Score(t.Context(), nil, groups)
+		want := []Verdict{
+			{UnixNanos: ns(1)[0], Score: 0.2, Source: SourceModel, Policy: "tank"},
+			{UnixNanos: ns(2)[0], Score: 0.4, Anomaly: true, Source: SourceModel, Policy: "tank"},                                                                      // 0.4 >= threshold 0.3
+			{UnixNanos: ns(3)[0], Score: 1, Anomaly: true, Source: SourceModel, Policy: "tank"},                                                                        // outside the range
+			{UnixNanos: ns(4)[0], Score: 1, Anomaly: true, LimitViolation: true, Source: SourceModel, Policy: "tank", Explain: Explanation{Mechanism: MechanismLimit}}, // above the limit
+			{UnixNanos: ns(1)[0], Score: 1, Anomaly: true, LimitViolation: true, Source: SourceModel, Policy: "voltage", Explain: Explanation{Mechanism: MechanismLimit}},
+			{UnixNanos: ns(1)[0], Score: 0.1, Source: SourceModel},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Score() mismatch (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("heuristic", func(t *testing.T) {
+		d, _ := newTestDetector(t, &fakeModel{}, &fakeGate{rejectErr: errors.New("open")}, Config{},
+			WithHeuristic(mustHeuristic(t, heuristic.Config{NoPreset: true})))
+		d.SetPolicies(ps)
+		got := d.Score(t.Context(), nil, groups)
+		for i, want := range []struct {
+			policy         string
+			anomaly, limit bool
+		}{{"tank", false, false}, {"tank", false, false}, {"tank", true, false}, {"tank", true, true}, {"voltage", true, true}, {"", false, false}} {
+			if g := got[i]; g.Policy != want.policy || g.Anomaly != want.anomaly || g.LimitViolation != want.limit || g.Source != SourceHeuristic {
+				t.Errorf("verdict %d = %+v, want policy %q anomaly %v limit %v from the heuristic", i, g, want.policy, want.anomaly, want.limit)
+			}
+		}
+	})
+	t.Run("swap", func(t *testing.T) {
+		d, _ := newTestDetector(t, &fakeModel{}, &fakeGate{}, Config{})
+		d.SetPolicies(ps)
+		d.SetPolicies(nil)
+		if got := d.Score(t.Context(), nil, groups[2:]); got[0].Policy != "" {
+			t.Errorf("after SetPolicies(nil) verdict names %q", got[0].Policy)
+		}
+	})
+}
+
+func mustHeuristic(t *testing.T, c heuristic.Config) *heuristic.Heuristic {
+	t.Helper()
+	h, err := heuristic.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
