@@ -223,6 +223,7 @@ func fillVerdict(m *astraguardv1.Verdict, id string, v *detector.Verdict, band *
 		band.Value, band.Lower, band.Upper = e.Expected, e.Lower, e.Upper
 		m.Expected = band
 	}
+	m.Policy = v.Policy
 }
 
 // sampleErrors holds one immutable message per code; marshalling a shared

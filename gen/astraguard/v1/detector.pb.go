@@ -812,7 +812,11 @@ type Verdict struct {
 	// The value the model expected and the ordinary range around it, for
 	// drawing a band beside the series; unset when the model did not say
 	// (the heuristic answered, the model is warming up or sends no band).
-	Expected      *Expectation `protobuf:"bytes,31,opt,name=expected,proto3" json:"expected,omitempty"`
+	Expected *Expectation `protobuf:"bytes,31,opt,name=expected,proto3" json:"expected,omitempty"`
+	// The name of the per-series policy that judged the sample (the first
+	// whose pattern matched its series id); empty when none matched. At most
+	// 64 bytes.
+	Policy        string `protobuf:"bytes,20,opt,name=policy,proto3" json:"policy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -915,6 +919,13 @@ func (x *Verdict) GetExpected() *Expectation {
 		return x.Expected
 	}
 	return nil
+}
+
+func (x *Verdict) GetPolicy() string {
+	if x != nil {
+		return x.Policy
+	}
+	return ""
 }
 
 // Expectation is what the model expected a sample to be, like vmanomaly's
@@ -1020,7 +1031,7 @@ const file_astraguard_v1_detector_proto_rawDesc = "" +
 	"\bverdicts\x18\x02 \x03(\v2\x16.astraguard.v1.VerdictR\bverdicts\"[\n" +
 	"\vSampleError\x122\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1e.astraguard.v1.SampleErrorCodeR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\xb7\x03\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xcf\x03\n" +
 	"\aVerdict\x12\x1b\n" +
 	"\tseries_id\x18\x01 \x01(\tR\bseriesId\x12\x1d\n" +
 	"\n" +
@@ -1032,7 +1043,8 @@ const file_astraguard_v1_detector_proto_rawDesc = "" +
 	"\x05error\x18\a \x01(\v2\x1a.astraguard.v1.SampleErrorR\x05error\x12'\n" +
 	"\x0flimit_violation\x18\b \x01(\bR\x0elimitViolation\x126\n" +
 	"\tmechanism\x18\x1e \x01(\x0e2\x18.astraguard.v1.MechanismR\tmechanism\x126\n" +
-	"\bexpected\x18\x1f \x01(\v2\x1a.astraguard.v1.ExpectationR\bexpected\"O\n" +
+	"\bexpected\x18\x1f \x01(\v2\x1a.astraguard.v1.ExpectationR\bexpected\x12\x16\n" +
+	"\x06policy\x18\x14 \x01(\tR\x06policy\"O\n" +
 	"\vExpectation\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\x01R\x05value\x12\x14\n" +
 	"\x05lower\x18\x02 \x01(\x01R\x05lower\x12\x14\n" +
