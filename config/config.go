@@ -26,10 +26,12 @@ type Schema struct {
 
 // Config is one parsed and validated file. Immutable.
 type Config struct {
-	path     string
-	digest   [sha256.Size]byte
-	values   []Value
-	breakers map[string]Breaker
+	path        string
+	digest      [sha256.Size]byte
+	values      []Value
+	breakers    map[string]Breaker
+	policies    []Policy
+	hasPolicies bool
 }
 
 // Value is a top-level key's value as text (a list gives one Value per
@@ -129,8 +131,12 @@ func (c *Config) decode(file string, m *ast.MappingNode, s Schema) []error {
 			continue
 		}
 		seen[key] = true
-		if key == "breakers" {
+		switch key {
+		case "breakers":
 			errs = append(errs, c.decodeBreakers(file, kv.Value, s.Breakers)...)
+			continue
+		case "policies":
+			errs = append(errs, c.decodePolicies(file, kv.Value)...)
 			continue
 		}
 		list, known := s.Keys[key]

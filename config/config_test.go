@@ -127,3 +127,44 @@ func TestParseErrorsDoNotEchoValues(t *testing.T) {
 		t.Fatalf("Parse = %v, want an error without the value", err)
 	}
 }
+
+func TestParsePolicies(t *testing.T) {
+	src := `policies:
+  - name: bus-a
+    match: ["sat1/bus-a/*"]
+    limits: {min: 7, max: 9}
+    expected_range: {min: 0}
+    threshold: 0.7
+  - name: wheels
+    regex: '^sat[0-9]+\.rw[0-9]$'
+`
+	c, err := config.Parse("p.yaml", []byte(src), schema)
+	if err != nil {
+		t.Fatalf("Parse = %v", err)
+	}
+	ps, ok := c.Policies()
+	if !ok || len(ps) != 2 || ps[0].Name != "bus-a" || *ps[0].Limits.Max != 9 || ps[0].ExpectedRange.Max != nil ||
+		ps[0].Threshold != 0.7 || ps[0].Line != 2 || ps[1].Regex != `^sat[0-9]+\.rw[0-9]$` || ps[1].Line != 7 {
+		t.Errorf("Policies() = %+v, %v", ps, ok)
+	}
+	if c, _ := config.Parse("p.yaml", nil, schema); func() bool { _, ok := c.Policies(); return ok }() {
+		t.Errorf("a file without policies reports a policies key")
+	}
+	if c, _ := config.Parse("p.yaml", []byte("policies: []\n"), schema); func() bool { ps, ok := c.Policies(); return !ok || len(ps) != 0 }() {
+		t.Errorf("policies: [] is not an explicit empty list")
+	}
+	bad := []struct{ src, want string }{
+		{"policies:\n  - match: [x]\n", "p.yaml:2: policies[0].name: required"},
+		{"policies:\n  - name: a\n    match: [x]\n    regex: y\n", "p.yaml:3: policies[0].match: give match (globs) or regex"},
+		{"policies:\n  - name: a\n    regex: '('\n", "p.yaml:3: policies[0].regex: invalid regular expression"},
+		{"policies:\n  - name: a\n    match: [x]\n    threshold: 2\n", "p.yaml:4: policies[0].threshold"},
+		{"policies:\n  - name: a\n    match: [x]\n    limits: {min: 9, max: 7}\n", "p.yaml:4: policies[0].limits: min above max"},
+		{"policies:\n  - name: a\n    match: [x]\n    limit: {min: 9}\n", "p.yaml:4: policies[0]:"},
+		{"policies:\n  name: a\n", "p.yaml:2: policies: want a list"},
+	}
+	for _, tt := range bad {
+		if _, err := config.Parse("p.yaml", []byte(tt.src), schema); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Parse(%q) = %v, want %q", tt.src, err, tt.want)
+		}
+	}
+}

@@ -3,11 +3,12 @@
 // naming the key and its line), validated whole before anything uses it,
 // and watched for changes.
 //
-// The file has three kinds of keys. Every command-line flag --foo-bar is
+// The file has four kinds of keys. Every command-line flag --foo-bar is
 // the top-level key foo_bar (the caller passes the set of flag keys in
 // Schema, so adding a flag adds its key); their values are kept as text
 // with their line, for the caller to set through the flag itself. The
-// breakers section holds each breaker's full settings by name. An empty
+// breakers section holds each breaker's full settings by name, and the
+// policies list the per-series policies in match order. An empty
 // file is a valid configuration: every setting keeps its default.
 //
 // What it does not do: it knows nothing of flags, the environment or

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/astraguard/astraguard/detector/heuristic"
@@ -46,20 +47,62 @@ type compiled struct {
 	re *regexp.Regexp
 }
 
-// ErrInvalidPolicy is wrapped by NewPolicies' errors.
+// ErrInvalidPolicy is wrapped by every PolicyError.
 var ErrInvalidPolicy = errors.New("invalid policy")
 
-// NewPolicies compiles ps in order.
+// PolicyError says which policy (by index) NewPolicies refused and why.
+type PolicyError struct {
+	Index int
+	Name  string
+	Err   error
+}
+
+func (e *PolicyError) Error() string {
+	return fmt.Sprintf("%v %d (%q): %v", ErrInvalidPolicy, e.Index, e.Name, e.Err)
+}
+
+func (e *PolicyError) Unwrap() []error { return []error{ErrInvalidPolicy, e.Err} }
+
+// NewPolicies compiles ps in order. Besides invalid fields it refuses
+// overlaps that first-match-wins would hide: a pattern given twice, a
+// policy after a catch-all glob "*", and a literal glob (no '*' or '?')
+// that an earlier policy already matches. Errors are *PolicyError.
 func NewPolicies(ps []Policy) (*Policies, error) {
 	out := &Policies{}
 	for i, p := range ps {
 		re, err := p.compile()
+		if err == nil {
+			err = out.shadows(p)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("%w %d (%q): %w", ErrInvalidPolicy, i, p.Name, err)
+			return nil, &PolicyError{Index: i, Name: p.Name, Err: err}
 		}
 		out.list = append(out.list, compiled{Policy: p, re: re})
 	}
 	return out, nil
+}
+
+// shadows reports an earlier policy that hides p or repeats its pattern.
+func (ps *Policies) shadows(p Policy) error {
+	for _, e := range ps.list {
+		switch {
+		case e.Name == p.Name:
+			return fmt.Errorf("name already used")
+		case p.Regex != "" && p.Regex == e.Regex:
+			return fmt.Errorf("regex already in policy %q", e.Name)
+		case slices.Contains(e.Globs, "*"):
+			return fmt.Errorf("unreachable: policy %q before it matches every series (first match wins)", e.Name)
+		}
+		for _, g := range p.Globs {
+			if slices.ContainsFunc(e.Globs, func(x string) bool { return strings.EqualFold(x, g) }) {
+				return fmt.Errorf("glob %q already in policy %q", g, e.Name)
+			}
+			if !strings.ContainsAny(g, "*?") && e.re.MatchString(g) {
+				return fmt.Errorf("glob %q is already matched by policy %q (first match wins)", g, e.Name)
+			}
+		}
+	}
+	return nil
 }
 
 func (p Policy) compile() (*regexp.Regexp, error) {

@@ -62,6 +62,32 @@ func TestNewPoliciesInvalid(t *testing.T) {
 	}
 }
 
+func TestNewPoliciesOverlaps(t *testing.T) {
+	tests := []struct {
+		name string
+		ps   []Policy
+		want int // index refused
+	}{
+		{"same glob", []Policy{{Name: "a", Globs: []string{"*/v"}}, {Name: "b", Globs: []string{"*/V"}}}, 1},
+		{"same regex", []Policy{{Name: "a", Regex: "x"}, {Name: "b", Regex: "x"}}, 1},
+		{"after catch-all", []Policy{{Name: "all", Globs: []string{"*"}}, {Name: "b", Regex: "x"}}, 1},
+		{"literal already matched", []Policy{{Name: "a", Globs: []string{"sat1/*"}}, {Name: "b", Globs: []string{"SAT1/voltage"}}}, 1},
+		{"literal matched by regex", []Policy{{Name: "a", Regex: "^sat"}, {Name: "b", Globs: []string{"sat1/x"}}}, 1},
+		{"same name", []Policy{{Name: "a", Globs: []string{"x"}}, {Name: "a", Globs: []string{"y"}}}, 1},
+	}
+	for _, tt := range tests {
+		_, err := NewPolicies(tt.ps)
+		var pe *PolicyError
+		if !errors.As(err, &pe) || pe.Index != tt.want {
+			t.Errorf("%s: NewPolicies = %v, want a PolicyError for index %d", tt.name, err, tt.want)
+		}
+	}
+	// A wildcard glob after a narrower one is the intended use.
+	if _, err := NewPolicies([]Policy{{Name: "a", Globs: []string{"sat1/voltage"}}, {Name: "b", Globs: []string{"*/voltage"}}}); err != nil {
+		t.Errorf("narrow then wide = %v, want ok", err)
+	}
+}
+
 // TestScoreAppliesPolicies: on both paths, limits, the expected range and
 // the threshold decide, and the verdict names the policy.
 func TestScoreAppliesPolicies(t *testing.T) {

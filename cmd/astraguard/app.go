@@ -25,6 +25,7 @@ import (
 	"github.com/astraguard/astraguard/breaker/breakerprom"
 	"github.com/astraguard/astraguard/checkpoint"
 	"github.com/astraguard/astraguard/detector"
+	"github.com/astraguard/astraguard/detector/heuristic"
 	"github.com/astraguard/astraguard/httpui"
 	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/server"
@@ -122,7 +123,20 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	if remote != nil {
 		a.checker = remote
 	}
+	_, pols, err := policies(cfg)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	// The policies carry the operating limits (the seed's by default), so
+	// the heuristic keeps none of its own.
+	heur, err := heuristic.New(heuristic.Config{NoPreset: true})
+	if err != nil {
+		a.close()
+		return nil, err
+	}
 	det, err := newDetector(cfg, remote, gate, loadErrors,
+		detector.WithHeuristic(heur),
 		detector.WithLogger(logger.With("component", "detector")),
 		detector.WithRegisterer(a.reg),
 		detector.WithRejectReason(rejectReason),
@@ -132,6 +146,7 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.det = det
+	det.SetPolicies(pols)
 	admin := server.NewAdminService(breakers, hub, logger.With("component", "admin"))
 	secOpts, httpTLS, err := cfg.sec.serverOptions(tlsOpts...)
 	if err != nil {
@@ -162,8 +177,11 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.reloadAuth = httpAuth
-	a.reloader, err = newReloader(cfg, logger.With("component", "config"), a.reg, func(c config, s *breaker.Settings) {
+	a.reloader, err = newReloader(cfg, logger.With("component", "config"), a.reg, func(c config, s *breaker.Settings, ps *detector.Policies) {
 		_ = logLevel.UnmarshalText([]byte(c.logLevel)) // validated by the reload
+		if ps != nil {
+			det.SetPolicies(ps)
+		}
 		if s != nil {
 			_ = gate.Reconfigure(*s) // validated by breakerSettings; keeps state, counts and overrides
 		}

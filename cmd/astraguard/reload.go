@@ -22,12 +22,13 @@ import (
 
 	"github.com/astraguard/astraguard/breaker"
 	configfile "github.com/astraguard/astraguard/config"
+	"github.com/astraguard/astraguard/detector"
 )
 
 // liveKeys are the settings a reload applies to the running service; a
 // change to any other needs a restart, which the reload reports and does
 // not apply.
-var liveKeys = map[string]bool{"log-level": true, "breakers." + modelBreaker: true}
+var liveKeys = map[string]bool{"log-level": true, "breakers." + modelBreaker: true, "policies": true}
 
 // reloadResult is what one reload did, as logged and as POST /-/reload's
 // JSON body.
@@ -47,9 +48,10 @@ type reloader struct {
 	args      []string
 	lookupEnv func(string) (string, bool)
 	logger    *slog.Logger
-	// apply sets the live keys; br is nil when the breaker's settings did
-	// not change. It cannot fail: everything was validated first.
-	apply func(cfg config, br *breaker.Settings)
+	// apply sets the live keys; br and ps are nil when the breaker's
+	// settings or the policies did not change. It cannot fail: everything
+	// was validated first.
+	apply func(cfg config, br *breaker.Settings, ps *detector.Policies)
 	now   func() time.Time
 
 	ok        prometheus.Gauge
@@ -58,19 +60,24 @@ type reloader struct {
 	mu        sync.Mutex
 	running   config // guarded by mu; live keys as applied, the rest as started
 	runningBr breaker.Settings
+	runningPs []detector.Policy
 }
 
 // newReloader starts from cfg, the configuration in force; a reload
 // parses cfg's arguments and environment again.
-func newReloader(cfg config, logger *slog.Logger, reg prometheus.Registerer, apply func(config, *breaker.Settings)) (*reloader, error) {
+func newReloader(cfg config, logger *slog.Logger, reg prometheus.Registerer, apply func(config, *breaker.Settings, *detector.Policies)) (*reloader, error) {
 	br, err := breakerSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ps, _, err := policies(cfg)
 	if err != nil {
 		return nil, err
 	}
 	f := promauto.With(reg)
 	cfg.effective = maps.Clone(cfg.effective)
 	r := &reloader{args: cfg.args, lookupEnv: cfg.lookupEnv, logger: logger, apply: apply, now: time.Now,
-		running: cfg, runningBr: br,
+		running: cfg, runningBr: br, runningPs: ps,
 		ok: f.NewGauge(prometheus.GaugeOpts{Name: "astraguard_config_last_reload_successful",
 			Help: "Whether the last configuration reload succeeded (1) or failed and the last good configuration stayed in force (0)."}),
 		okTime: f.NewGauge(prometheus.GaugeOpts{Name: "astraguard_config_last_reload_success_timestamp_seconds",
@@ -91,6 +98,11 @@ func (r *reloader) reload(trigger string) reloadResult {
 	defer r.mu.Unlock()
 	res := reloadResult{Trigger: trigger, Applied: []string{}, NeedsRestart: []string{}}
 	next, br, err := r.load()
+	var ps []detector.Policy
+	var compiled *detector.Policies
+	if err == nil {
+		ps, compiled, err = policies(next)
+	}
 	if err != nil {
 		res.Error = err.Error()
 		r.ok.Set(0)
@@ -98,7 +110,13 @@ func (r *reloader) reload(trigger string) reloadResult {
 		r.logger.Error("config reload failed; the last good configuration stays in force", "trigger", trigger, "err", err)
 		return res
 	}
-	for _, k := range changedKeys(r.running, next, r.runningBr, br) {
+	keys := changedKeys(r.running, next, r.runningBr, br)
+	psChanged := !reflect.DeepEqual(ps, r.runningPs)
+	if psChanged {
+		keys = append(keys, "policies")
+		slices.Sort(keys)
+	}
+	for _, k := range keys {
 		if liveKeys[k] {
 			res.Applied = append(res.Applied, k)
 			r.running.effective[k] = next.effective[k]
@@ -111,7 +129,11 @@ func (r *reloader) reload(trigger string) reloadResult {
 	if !reflect.DeepEqual(br, r.runningBr) {
 		r.runningBr, newBr = br, &br
 	}
-	r.apply(r.running, newBr)
+	var newPs *detector.Policies
+	if psChanged {
+		r.runningPs, newPs = ps, compiled
+	}
+	r.apply(r.running, newBr, newPs)
 	res.Success = true
 	r.ok.Set(1)
 	r.okTime.Set(float64(r.now().UnixNano()) / 1e9)
@@ -226,6 +248,9 @@ func checkConfig(cfg config, w io.Writer) error {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
 	if _, err := breakerSettings(cfg); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	if _, _, err := policies(cfg); err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
 	src := "flags and environment"

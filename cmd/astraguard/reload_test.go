@@ -85,6 +85,8 @@ func TestConfigFileInvalid(t *testing.T) {
 		{"breakers:\n  model:\n    time_window: {length: 1m, min_calls: -1}\n", ":3: breakers.model.time_window.min_calls"},
 		{"model_timeout: 0s\n", "--model-timeout must be positive"},
 		{"tls_cert: /nonexistent/cert.pem\n", "--tls-cert and --tls-key go together"},
+		{"policies:\n  - name: all\n    match: ['*']\n  - name: v\n    match: ['*/voltage']\n", ":4: policies[1]: unreachable"},
+		{"policies:\n  - name: a\n    match: ['sat1/*']\n  - name: b\n    match: [sat1/voltage]\n", ":4: policies[1]: glob \"sat1/voltage\" is already matched"},
 	}
 	for _, tt := range tests {
 		path := filepath.Join(t.TempDir(), "bad.yaml")
@@ -92,6 +94,9 @@ func TestConfigFileInvalid(t *testing.T) {
 		cfg, err := parseConfig([]string{"--config", path}, func(string) (string, bool) { return "", false }, io.Discard)
 		if err == nil {
 			_, err = breakerSettings(cfg)
+		}
+		if err == nil {
+			_, _, err = policies(cfg)
 		}
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("config %q: error %v, want it to contain %q", tt.src, err, tt.want)
@@ -119,13 +124,14 @@ func TestCheckConfig(t *testing.T) {
 	}
 }
 
-// waitLog waits for a log line containing every part.
-func waitLog(t *testing.T, logs *syncBuffer, parts ...string) {
+// waitLog waits for a log line containing every part, written after the
+// log had mark bytes (0: any line).
+func waitLog(t *testing.T, logs *syncBuffer, mark int, parts ...string) {
 	t.Helper()
 	timeout := time.After(20 * time.Second) // bounds a broken test; not a timing assertion
 	for {
 		changed := logs.changed()
-		for line := range strings.Lines(logs.String()) {
+		for line := range strings.Lines(logs.String()[mark:]) {
 			if !slices.ContainsFunc(parts, func(p string) bool { return !strings.Contains(line, p) }) {
 				return
 			}
@@ -176,12 +182,13 @@ func TestReload(t *testing.T) {
 	// A file change: the log level applies live, a new listen address
 	// needs a restart.
 	writeFile(t, path, "log_level: debug\nmax_series: 5\n")
-	waitLog(t, &logs, `"msg":"config reloaded"`, `"trigger":"file"`, `"applied":["log-level"]`, `"needs_restart":["max-series"]`)
+	waitLog(t, &logs, 0, `"msg":"config reloaded"`, `"trigger":"file"`, `"applied":["log-level"]`, `"needs_restart":["max-series"]`)
 
 	// A bad file: the reload fails, says why, and the last good
 	// configuration stays.
+	mark := len(logs.String())
 	writeFile(t, path, "log_level: debug\nmax_series: -5\n")
-	waitLog(t, &logs, `"msg":"config reload failed`, `"trigger":"file"`, `max_series: must not be negative`)
+	waitLog(t, &logs, mark, `"msg":"config reload failed`, `"trigger":"file"`, `max_series: must not be negative`)
 	code, res := postReload(t, addrs.HTTP)
 	if code != http.StatusBadRequest || res.Success || !strings.Contains(res.Error, ":2: max_series: must not be negative") {
 		t.Errorf("POST /-/reload on a bad file = %d %+v, want 400 with the key and line", code, res)
@@ -197,14 +204,17 @@ func TestReload(t *testing.T) {
 		t.Errorf("no sign of the applied debug level")
 	}
 
-	// Fixed by hand, reloaded by signal.
-	if err := os.WriteFile(path, []byte("log_level: warn\nmax_series: 5\n"), 0o600); err != nil {
+	// Fixed in place (not renamed), reloaded on change, then by signal.
+	mark = len(logs.String())
+	if err := os.WriteFile(path, []byte("log_level: info\nmax_series: 5\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, &logs, `"trigger":"file"`, `"applied":["log-level"]`)
+	waitLog(t, &logs, mark, `"trigger":"file"`, `"applied":["log-level"]`)
+	mark = len(logs.String())
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
+	waitLog(t, &logs, mark, `"msg":"config reloaded"`, `"trigger":"signal"`, `"applied":[]`, `"needs_restart":["max-series"]`)
 	code, res = postReload(t, addrs.HTTP)
 	if code != http.StatusOK || !res.Success || len(res.Applied) != 0 || !slices.Equal(res.NeedsRestart, []string{"max-series"}) {
 		t.Errorf("POST /-/reload = %d %+v, want 200, nothing new to apply, max-series still needing a restart", code, res)
@@ -238,7 +248,7 @@ func TestReloadBreakerSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, path, "breakers:\n  model:\n    preset: balanced\n    count_window: {size: 25, failure_ratio: 0.56}\n    backoff: {multiplier: 2}\n")
-	waitLog(t, &logs, `"msg":"config reloaded"`, `"applied":["breakers.model"]`)
+	waitLog(t, &logs, 0, `"msg":"config reloaded"`, `"applied":["breakers.model"]`)
 	resp, err := admin.GetBreaker(ctx, &astraguardv1.GetBreakerRequest{Name: "model"})
 	if err != nil {
 		t.Fatal(err)
@@ -251,6 +261,47 @@ func TestReloadBreakerSettings(t *testing.T) {
 	}
 	if b.GetOverride() != astraguardv1.Override_OVERRIDE_FORCED_OPEN || b.GetOverrideReason() != "maintenance" {
 		t.Errorf("GetBreaker override = %v %q, want the forced open kept across the reload", b.GetOverride(), b.GetOverrideReason())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run() = %v", err)
+	}
+}
+
+// TestReloadPolicies: the shipped default policy matches channels
+// case-insensitively, a verdict names its policy, and a reload swaps the
+// policies live.
+func TestReloadPolicies(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "astraguard.yaml")
+	writeFile(t, path, "")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var logs syncBuffer
+	addrs, done := startRun(t, ctx, &logs, "--config", path, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
+	conn, err := grpc.NewClient(addrs.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := astraguardv1.NewDetectorServiceClient(conn)
+	detect := func(id string, v float64) *astraguardv1.Verdict {
+		t.Helper()
+		resp, err := client.DetectBatch(ctx, &astraguardv1.DetectBatchRequest{Series: []*astraguardv1.SeriesSamples{{SeriesId: id, Values: []float64{v}}}})
+		if err != nil || len(resp.GetVerdicts()) != 1 {
+			t.Fatalf("DetectBatch(%s) = %v, %v", id, resp, err)
+		}
+		return resp.GetVerdicts()[0]
+	}
+	if v := detect("x/VOLTAGE", 100); !v.GetLimitViolation() || !v.GetAnomaly() || v.GetPolicy() != "voltage" {
+		t.Errorf("x/VOLTAGE=100 under the default policy = %v, want a violation of policy voltage", v)
+	}
+	writeFile(t, path, "policies:\n  - name: tank\n    match: ['*/pressure']\n    limits: {max: 5}\n")
+	waitLog(t, &logs, 0, `"msg":"config reloaded"`, `"applied":["policies"]`)
+	if v := detect("x/VOLTAGE", 100); v.GetLimitViolation() || v.GetPolicy() != "" {
+		t.Errorf("x/VOLTAGE=100 after the reload = %v, want no policy", v)
+	}
+	if v := detect("t/PRESSURE", 6); !v.GetLimitViolation() || v.GetPolicy() != "tank" {
+		t.Errorf("t/PRESSURE=6 after the reload = %v, want a violation of policy tank", v)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	configfile "github.com/astraguard/astraguard/config"
+	"github.com/astraguard/astraguard/detector"
+	"github.com/astraguard/astraguard/detector/heuristic"
+)
+
+// policies returns the per-series policies: the file's list if it has a
+// policies key, else detector.DefaultPolicies (the seed's limits). The
+// detector decides pattern overlaps; its refusal is reported with the
+// policy's key and line.
+func policies(cfg config) ([]detector.Policy, *detector.Policies, error) {
+	list := detector.DefaultPolicies()
+	var fromFile []configfile.Policy
+	if cfg.file != nil {
+		if fp, ok := cfg.file.Policies(); ok {
+			fromFile, list = fp, make([]detector.Policy, 0, len(fp))
+			for _, p := range fp {
+				list = append(list, detector.Policy{Name: p.Name, Globs: p.Match, Regex: p.Regex,
+					Limit: limitOf(p.Limits), Range: limitOf(p.ExpectedRange), Threshold: p.Threshold})
+			}
+		}
+	}
+	ps, err := detector.NewPolicies(list)
+	var pe *detector.PolicyError
+	if errors.As(err, &pe) && pe.Index < len(fromFile) {
+		return nil, nil, &configfile.Error{File: cfg.file.Path(), Line: fromFile[pe.Index].Line,
+			Key: fmt.Sprintf("policies[%d]", pe.Index), Err: pe.Err}
+	}
+	return list, ps, err
+}
+
+func limitOf(b *configfile.Bounds) heuristic.Limit {
+	if b == nil {
+		return heuristic.Limit{}
+	}
+	l := heuristic.Limit{Low: math.Inf(-1), High: math.Inf(1)}
+	if b.Min != nil {
+		l.Low, l.CheckLow = *b.Min, true
+	}
+	if b.Max != nil {
+		l.High, l.CheckHigh = *b.Max, true
+	}
+	return l
+}
