@@ -147,3 +147,22 @@ func mustHeuristic(t *testing.T, c heuristic.Config) *heuristic.Heuristic {
 	}
 	return h
 }
+
+// TestPoliciesCounted: anomalies a policy decides are counted, on both
+// paths, so the metric agrees with the verdicts.
+func TestPoliciesCounted(t *testing.T) {
+	ps := mustPolicies(t, DefaultPolicies())
+	groups := []Group{{SeriesID: "x/VOLTAGE", UnixNanos: ns(1, 2), Values: []float64{100, 8}}}
+	for _, tt := range []struct {
+		name string
+		gate *fakeGate
+		src  string
+	}{{"model", &fakeGate{}, "model"}, {"heuristic", &fakeGate{rejectErr: errors.New("open")}, "heuristic"}} {
+		d, reg := newTestDetector(t, &fakeModel{}, tt.gate, Config{}, WithHeuristic(mustHeuristic(t, heuristic.Config{NoPreset: true})))
+		d.SetPolicies(ps)
+		d.Score(t.Context(), nil, groups)
+		if v := metricValue(t, reg, "astraguard_anomaly_anomalies_total", tt.src); v != 1 {
+			t.Errorf("%s: anomalies_total = %v, want 1 (the voltage limit violation)", tt.name, v)
+		}
+	}
+}
