@@ -35,8 +35,8 @@ type Breaker struct {
 	threshold atomic.Int64
 	slowOn    atomic.Bool
 	epoch     time.Time
-	o          options
-	rejects    [3]rejectError // what Allow returns: open, forced open, too many probes
+	o         options
+	rejects   [3]rejectError // what Allow returns: open, forced open, too many probes
 
 	mu     sync.Mutex
 	locked // guarded by mu
