@@ -60,7 +60,6 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	seriesBefore := metricLine(t, addrs.HTTP, "astraguard_anomaly_series ")
 
-	type span struct{ start, end time.Time }
 	var sent, answered, warming atomic.Int64
 	// load sends requests batches from each worker; with reload set it
 	// reloads (alternately by POST and by rewriting the file) until the
