@@ -48,3 +48,44 @@ func TestProtectReadsHTTP(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminAuthHTTPHandler: POST /-/reload takes BreakerAdmin's rules.
+func TestAdminAuthHTTPHandler(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	open, err := NewAdminAuth(AuthConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const token = "0123456789abcdef0123"
+	withToken, err := NewAdminAuth(AuthConfig{Token: []byte(token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		a      *AdminAuth
+		remote string
+		authz  string
+		want   int
+	}{
+		{"loopback without credentials configured", open, "127.0.0.1:5555", "", http.StatusNoContent},
+		{"ipv6 loopback", open, "[::1]:5555", "", http.StatusNoContent},
+		{"remote without credentials configured", open, "10.0.0.7:5555", "", http.StatusForbidden},
+		{"garbled peer address", open, "nonsense", "", http.StatusForbidden},
+		{"token required", withToken, "127.0.0.1:5555", "", http.StatusUnauthorized},
+		{"wrong token", withToken, "10.0.0.7:5555", "Bearer nope-nope-nope-nope", http.StatusUnauthorized},
+		{"right token", withToken, "10.0.0.7:5555", "Bearer " + token, http.StatusNoContent},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(http.MethodPost, "/-/reload", nil)
+		r.RemoteAddr = tt.remote
+		if tt.authz != "" {
+			r.Header.Set("Authorization", tt.authz)
+		}
+		w := httptest.NewRecorder()
+		tt.a.HTTPHandler(ok).ServeHTTP(w, r)
+		if w.Code != tt.want {
+			t.Errorf("%s: status %d (%s), want %d", tt.name, w.Code, w.Body.String(), tt.want)
+		}
+	}
+}
