@@ -161,6 +161,7 @@ func TestParsePolicies(t *testing.T) {
 		{"policies:\n  - name: a\n    match: [x]\n    limits: {min: 9, max: 7}\n", "p.yaml:4: policies[0].limits: min above max"},
 		{"policies:\n  - name: a\n    match: [x]\n    limit: {min: 9}\n", "p.yaml:4: policies[0]:"},
 		{"policies:\n  name: a\n", "p.yaml:2: policies: want a list"},
+		{"policies:\n  - name: " + strings.Repeat("n", 65) + "\n    match: [x]\n", "p.yaml:2: policies[0].name: longer than 64 bytes"},
 	}
 	for _, tt := range bad {
 		if _, err := config.Parse("p.yaml", []byte(tt.src), schema); err == nil || !strings.Contains(err.Error(), tt.want) {

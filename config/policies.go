@@ -34,6 +34,10 @@ type Policy struct {
 	Line int `yaml:"-"`
 }
 
+// maxPolicyName is detector.MaxPolicyNameBytes, checked here too so the
+// error names the line.
+const maxPolicyName = 64
+
 // Bounds are a low and/or a high bound; an absent side is not checked.
 type Bounds struct {
 	Min *float64 `yaml:"min"`
@@ -84,6 +88,7 @@ func (p Policy) problems() []problem {
 		}
 	}
 	add(p.Name == "", "name", "required")
+	add(len(p.Name) > maxPolicyName, "name", fmt.Sprintf("longer than %d bytes (every verdict carries it)", maxPolicyName))
 	add((len(p.Match) > 0) == (p.Regex != ""), "match", "give match (globs) or regex, one of them")
 	for _, g := range p.Match {
 		add(g == "", "match", "empty glob")

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/astraguard/astraguard/detector/heuristic"
 )
@@ -46,6 +47,10 @@ type compiled struct {
 	Policy
 	re *regexp.Regexp
 }
+
+// MaxPolicyNameBytes bounds a policy name: every verdict of a matching
+// series carries it, so the server's response-size bound counts it.
+const MaxPolicyNameBytes = 64
 
 // ErrInvalidPolicy is wrapped by every PolicyError.
 var ErrInvalidPolicy = errors.New("invalid policy")
@@ -109,6 +114,8 @@ func (p Policy) compile() (*regexp.Regexp, error) {
 	switch {
 	case p.Name == "":
 		return nil, errors.New("no name")
+	case len(p.Name) > MaxPolicyNameBytes || !utf8.ValidString(p.Name):
+		return nil, fmt.Errorf("name longer than %d bytes or not UTF-8", MaxPolicyNameBytes)
 	case (len(p.Globs) > 0) == (p.Regex != ""):
 		return nil, errors.New("want globs or a regex")
 	case p.Threshold < 0 || p.Threshold > 1 || math.IsNaN(p.Threshold):

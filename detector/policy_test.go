@@ -2,6 +2,7 @@ package detector
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -55,6 +56,8 @@ func TestNewPoliciesInvalid(t *testing.T) {
 		{Name: "thr", Globs: []string{"*"}, Threshold: 1.5},
 		{Name: "lim", Globs: []string{"*"}, Limit: heuristic.Within(9, 7)},
 		{Name: "empty glob", Globs: []string{""}},
+		{Name: strings.Repeat("n", MaxPolicyNameBytes+1), Globs: []string{"x"}},
+		{Name: "\xff", Globs: []string{"x"}},
 	} {
 		if _, err := NewPolicies([]Policy{p}); !errors.Is(err, ErrInvalidPolicy) {
 			t.Errorf("NewPolicies(%+v) = %v, want ErrInvalidPolicy", p, err)

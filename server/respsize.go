@@ -2,12 +2,14 @@ package server
 
 import (
 	"math"
+	"strings"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/astraguard/astraguard/detector"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
@@ -72,6 +74,10 @@ func longestScalar(fd protoreflect.FieldDescriptor) (protoreflect.Value, bool) {
 		return protoreflect.ValueOfFloat32(1.5), true
 	case protoreflect.DoubleKind:
 		return protoreflect.ValueOfFloat64(1.5), true
+	case protoreflect.StringKind:
+		if fd.Name() == "policy" { // names are bounded where policies are built
+			return protoreflect.ValueOfString(strings.Repeat("p", detector.MaxPolicyNameBytes)), true
+		}
 	}
 	return protoreflect.Value{}, false
 }
