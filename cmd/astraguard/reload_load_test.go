@@ -58,7 +58,7 @@ func TestReloadUnderLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	seriesBefore := metricLine(t, addrs.HTTP, "astraguard_anomaly_series ")
+	seriesBefore := metricLine(t, addrs.HTTP, "astraguard_series ")
 
 	var sent, answered, warming atomic.Int64
 	// load sends requests batches from each worker; with reload set it
@@ -129,7 +129,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	if n := warming.Load(); n != 0 {
 		t.Errorf("%d warm-up verdicts after warm-up: a reload lost series state", n)
 	}
-	if after := metricLine(t, addrs.HTTP, "astraguard_anomaly_series "); after != seriesBefore || after == "" {
+	if after := metricLine(t, addrs.HTTP, "astraguard_series "); after != seriesBefore || after == "" {
 		t.Errorf("series gauge %q after reloads, %q before", after, seriesBefore)
 	}
 	if got := metricLine(t, addrs.HTTP, `astraguard_config_reloads_total{result="failure"}`); !strings.HasSuffix(got, " 0") {
