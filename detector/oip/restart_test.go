@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/oip"
@@ -55,6 +56,13 @@ func TestModelServerRestart(t *testing.T) {
 	// Restart: stop A, send the next batch while nothing listens, then
 	// bring B up on a fresh listener at the same "address".
 	stopA()
+	// The next call is made while the server is down, so it must wait for
+	// B. Let the connection notice A's end first: a call racing A's closing
+	// transport is the retry policy's case (retry_test.go), and on a loaded
+	// machine it could use up its attempts before B is up.
+	for s := conn.GetState(); s == connectivity.Ready; s = conn.GetState() {
+		conn.WaitForStateChange(t.Context(), s)
+	}
 	type result struct {
 		out []detector.Prediction
 		err error
