@@ -30,6 +30,13 @@ type Policy struct {
 	// Threshold in (0, 1] decides the anomaly flag from the score; 0 keeps
 	// the scorer's decision.
 	Threshold float64 `yaml:"threshold"`
+	// Direction is up, down or both (empty: both): the side of the
+	// expected value on which a value may be anomalous.
+	Direction string `yaml:"direction"`
+	// MinDeviation and MinRelativeDeviation (a fraction of |expected|):
+	// a value closer than either to the expected value is not anomalous.
+	MinDeviation         float64 `yaml:"min_deviation"`
+	MinRelativeDeviation float64 `yaml:"min_relative_deviation"`
 	// Line is where the entry starts.
 	Line int `yaml:"-"`
 }
@@ -98,6 +105,9 @@ func (p Policy) problems() []problem {
 		add(err != nil, "regex", fmt.Sprintf("invalid regular expression: %v", err))
 	}
 	add(p.Threshold < 0 || p.Threshold > 1 || math.IsNaN(p.Threshold), "threshold", "want a score in (0, 1] (0 keeps the scorer's decision)")
+	add(p.Direction != "" && p.Direction != "up" && p.Direction != "down" && p.Direction != "both", "direction", "want up, down or both")
+	add(!(p.MinDeviation >= 0) || math.IsInf(p.MinDeviation, 0), "min_deviation", "want a finite value, 0 or more")
+	add(!(p.MinRelativeDeviation >= 0) || math.IsInf(p.MinRelativeDeviation, 0), "min_relative_deviation", "want a finite fraction, 0 or more")
 	for key, b := range map[string]*Bounds{"limits": p.Limits, "expected_range": p.ExpectedRange} {
 		if b == nil {
 			continue

@@ -34,6 +34,48 @@ type Policy struct {
 	// verdict's score (score >= Threshold) instead of the scorer's own
 	// decision. 0 keeps the scorer's decision.
 	Threshold float64
+	// Direction keeps only anomalies on one side of the expected value:
+	// DirectionUp (above), DirectionDown (below); DirectionBoth, the zero
+	// value, keeps both.
+	Direction Direction
+	// MinDeviation and MinRelativeDeviation (a fraction of |expected|)
+	// clear the anomaly flag of a value closer to the expected value than
+	// either: a statistically clear but practically irrelevant move.
+	MinDeviation, MinRelativeDeviation float64
+}
+
+// Direction says which side of the expected value may be anomalous.
+type Direction uint8
+
+// Directions.
+const (
+	DirectionBoth Direction = iota
+	DirectionUp
+	DirectionDown
+)
+
+// ParseDirection maps "both", "up" or "down" ("" is both) to a Direction.
+func ParseDirection(s string) (Direction, error) {
+	switch s {
+	case "", "both":
+		return DirectionBoth, nil
+	case "up":
+		return DirectionUp, nil
+	case "down":
+		return DirectionDown, nil
+	}
+	return 0, fmt.Errorf("direction %q: want up, down or both", s)
+}
+
+// relevant reports whether a deviation dev from expected passes the
+// direction and the minimum deviations.
+func (p *Policy) relevant(dev, expected float64) bool {
+	switch {
+	case p.Direction == DirectionUp && dev <= 0, p.Direction == DirectionDown && dev >= 0:
+		return false
+	}
+	d := math.Abs(dev)
+	return d >= p.MinDeviation && d >= p.MinRelativeDeviation*math.Abs(expected)
 }
 
 // Policies is an ordered list of policies; the first whose pattern
@@ -122,6 +164,10 @@ func (p Policy) compile() (*regexp.Regexp, error) {
 		return nil, fmt.Errorf("threshold %v outside [0, 1]", p.Threshold)
 	case !p.Limit.Valid() || !p.Range.Valid():
 		return nil, errors.New("a limit or range has a NaN bound or low above high")
+	case p.Direction > DirectionDown:
+		return nil, fmt.Errorf("direction %d unknown", p.Direction)
+	case !(p.MinDeviation >= 0) || !(p.MinRelativeDeviation >= 0) || math.IsInf(p.MinDeviation, 0) || math.IsInf(p.MinRelativeDeviation, 0):
+		return nil, errors.New("minimum deviations must be finite and not negative")
 	}
 	if p.Regex != "" {
 		return regexp.Compile(p.Regex)
@@ -188,6 +234,11 @@ func (p *Policy) judge(vd *Verdict, v float64) {
 	vd.Policy = p.Name
 	if p.Threshold > 0 {
 		vd.Anomaly = vd.Score >= p.Threshold
+	}
+	// Direction and minimum deviation need the value the scorer expected;
+	// a model that reports none is judged without them.
+	if vd.Anomaly && vd.Explain.HasBand && !p.relevant(v-vd.Explain.Expected, vd.Explain.Expected) {
+		vd.Anomaly = false
 	}
 	if p.Range.Violated(v) {
 		vd.Score, vd.Anomaly = 1, true

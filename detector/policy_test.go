@@ -1,7 +1,9 @@
 package detector
 
 import (
+	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -56,6 +58,9 @@ func TestNewPoliciesInvalid(t *testing.T) {
 		{Name: "thr", Globs: []string{"*"}, Threshold: 1.5},
 		{Name: "lim", Globs: []string{"*"}, Limit: heuristic.Within(9, 7)},
 		{Name: "empty glob", Globs: []string{""}},
+		{Name: "dir", Globs: []string{"*"}, Direction: DirectionDown + 1},
+		{Name: "min", Globs: []string{"*"}, MinDeviation: -1},
+		{Name: "rel", Globs: []string{"*"}, MinRelativeDeviation: math.Inf(1)},
 		{Name: strings.Repeat("n", MaxPolicyNameBytes+1), Globs: []string{"x"}},
 		{Name: "\xff", Globs: []string{"x"}},
 	} {
@@ -166,6 +171,80 @@ func TestPoliciesCounted(t *testing.T) {
 		d.Score(t.Context(), nil, groups)
 		if v := metricValue(t, reg, "astraguard_anomaly_anomalies_total", tt.src); v != 1 {
 			t.Errorf("%s: anomalies_total = %v, want 1 (the voltage limit violation)", tt.name, v)
+		}
+	}
+}
+
+// expectingModel flags every sample and explains it as expected 50, band
+// [40, 60], so a policy's direction and minimum deviations decide.
+type expectingModel struct{}
+
+func (expectingModel) Predict(_ context.Context, in []Group, out []Prediction) error {
+	n, err := BatchSize(in, out)
+	for i := range n {
+		out[i] = Prediction{Score: 0.9, Anomaly: true, Warm: true,
+			Explain: Explanation{Mechanism: MechanismShift, HasBand: true, Expected: 50, Lower: 40, Upper: 60}}
+	}
+	return err
+}
+
+func TestPolicyDirectionAndMinDeviation(t *testing.T) {
+	values := []float64{80, 20, 50.4, 51, 53}
+	tests := []struct {
+		name   string
+		policy Policy
+		want   []bool // anomaly per value
+	}{
+		{"none", Policy{}, []bool{true, true, true, true, true}},
+		{"up", Policy{Direction: DirectionUp}, []bool{true, false, true, true, true}},
+		{"down", Policy{Direction: DirectionDown}, []bool{false, true, false, false, false}},
+		{"absolute", Policy{MinDeviation: 1}, []bool{true, true, false, true, true}},
+		{"relative", Policy{MinRelativeDeviation: 0.05}, []bool{true, true, false, false, true}}, // 5% of 50 is 2.5
+		{"up and absolute", Policy{Direction: DirectionUp, MinDeviation: 2}, []bool{true, false, false, false, true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.policy
+			p.Name, p.Globs = "p", []string{"*"}
+			d, _ := newTestDetector(t, expectingModel{}, &fakeGate{}, Config{})
+			d.SetPolicies(mustPolicies(t, []Policy{p}))
+			got := d.Score(t.Context(), nil, []Group{{SeriesID: "s", UnixNanos: ns(1, 2, 3, 4, 5), Values: values}})
+			for i, v := range got {
+				if v.Anomaly != tt.want[i] || v.Source != SourceModel {
+					t.Errorf("value %v: anomaly %v from %v, want %v from the model", values[i], v.Anomaly, v.Source, tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestPolicyDirectionOnHeuristic: the heuristic reports its expected value
+// (its slow mean), so a direction applies when it answers too.
+func TestPolicyDirectionOnHeuristic(t *testing.T) {
+	values := make([]float64, 0, 400)
+	for i := range 399 {
+		values = append(values, 10+float64(i%3)*0.1)
+	}
+	values = append(values, -50) // a drop far below the mean
+	stamps := make([]int64, len(values))
+	for i := range stamps {
+		stamps[i] = int64(i+1) * 1e9
+	}
+	groups := []Group{{SeriesID: "s", UnixNanos: stamps, Values: values}}
+	for _, tt := range []struct {
+		dir  Direction
+		want bool
+	}{{DirectionBoth, true}, {DirectionDown, true}, {DirectionUp, false}} {
+		d, _ := newTestDetector(t, &fakeModel{}, &fakeGate{rejectErr: errors.New("open")}, Config{},
+			WithHeuristic(mustHeuristic(t, heuristic.Config{NoPreset: true})))
+		d.SetPolicies(mustPolicies(t, []Policy{{Name: "p", Globs: []string{"*"}, Direction: tt.dir}}))
+		got := d.Score(t.Context(), nil, groups)
+		last := got[len(got)-1]
+		if !last.Explain.HasBand || last.Explain.Expected < 9 || last.Explain.Expected > 11 {
+			t.Fatalf("heuristic explanation %+v, want a band around 10", last.Explain)
+		}
+		if last.Anomaly != tt.want {
+			t.Errorf("direction %v: drop to -50 anomaly = %v, want %v", tt.dir, last.Anomaly, tt.want)
 		}
 	}
 }

@@ -108,7 +108,8 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, nowT time.Time, lates
 				Anomaly:        r.Anomaly,
 				LimitViolation: r.LimitViolation,
 				Source:         SourceHeuristic,
-				Explain:        Explanation{Mechanism: heuristicMechanism(r.LimitViolation, r.Score)},
+				Explain: Explanation{Mechanism: heuristicMechanism(r.LimitViolation, r.Score),
+					HasBand: r.HasBand, Expected: r.Expected, Lower: r.Lower, Upper: r.Upper},
 			}
 			valid++
 			if p.embedded && p.err == nil {

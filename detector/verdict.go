@@ -104,8 +104,8 @@ type Verdict struct {
 	Source         Source
 	Reason         Reason
 	Err            ErrorCode
-	// Explain is the model's explanation; from the heuristic, only the
-	// mechanism (limit, or shift when its statistical score is above 0).
+	// Explain is the model's explanation; from the heuristic, the mechanism
+	// (limit, or shift when its statistical score is above 0) and its band.
 	Explain Explanation
 	// Policy names the policy that judged the sample; "" for none.
 	Policy string

@@ -21,8 +21,10 @@ func policies(cfg config) ([]detector.Policy, *detector.Policies, error) {
 		if fp, ok := cfg.file.Policies(); ok {
 			fromFile, list = fp, make([]detector.Policy, 0, len(fp))
 			for _, p := range fp {
+				dir, _ := detector.ParseDirection(p.Direction) // the file checked it
 				list = append(list, detector.Policy{Name: p.Name, Globs: p.Match, Regex: p.Regex,
-					Limit: limitOf(p.Limits), Range: limitOf(p.ExpectedRange), Threshold: p.Threshold})
+					Limit: limitOf(p.Limits), Range: limitOf(p.ExpectedRange), Threshold: p.Threshold,
+					Direction: dir, MinDeviation: p.MinDeviation, MinRelativeDeviation: p.MinRelativeDeviation})
 			}
 		}
 	}

@@ -19,7 +19,17 @@ type Result struct {
 	Learning bool
 	// LimitViolation is true when the value broke the series' limit.
 	LimitViolation bool
+	// HasBand says Expected, Lower and Upper are set: the slow mean the
+	// value was compared with, and bandWidth of its mean absolute
+	// deviations either side. The band is for people and policies; the
+	// flag comes from the calibrated shift score, not from the band.
+	HasBand                bool
+	Expected, Lower, Upper float64
 }
+
+// bandWidth is the band's half-width in mean absolute deviations: about
+// 2.4 standard deviations of a normal series.
+const bandWidth = 3
 
 // State is one series' running statistics (88 bytes). The caller owns it;
 // it is not safe for concurrent use.
@@ -62,6 +72,8 @@ func (h *Heuristic) Score(st *State, unixNanos int64, v float64) Result {
 	}
 	st.quantum = stats.Quantum(st.quantum, math.Abs(v-st.prev))
 	floor := stats.Floor(st.mean, st.quantum)
+	spread := bandWidth * math.Max(st.dev, floor)
+	res.HasBand, res.Expected, res.Lower, res.Upper = true, st.mean, st.mean-spread, st.mean+spread
 	// Running means until the EWMAs have enough samples.
 	r := 1 / float64(st.n)
 	a, af := max(h.alpha, r), max(h.aFast, r)

@@ -809,9 +809,11 @@ type Verdict struct {
 	// Which mechanism produced the score (UNSPECIFIED when nothing fired).
 	// Field numbers 30 and up hold the explanation.
 	Mechanism Mechanism `protobuf:"varint,30,opt,name=mechanism,proto3,enum=astraguard.v1.Mechanism" json:"mechanism,omitempty"`
-	// The value the model expected and the ordinary range around it, for
-	// drawing a band beside the series; unset when the model did not say
-	// (the heuristic answered, the model is warming up or sends no band).
+	// The value the scorer expected and the ordinary range around it, for
+	// drawing a band beside the series: the model's, or when the heuristic
+	// answered, its slow mean with 3 mean absolute deviations either side.
+	// Unset when neither said (a remote model that sends no band, a series'
+	// first sample). Policies' direction and minimum deviation judge by it.
 	Expected *Expectation `protobuf:"bytes,31,opt,name=expected,proto3" json:"expected,omitempty"`
 	// The name of the per-series policy that judged the sample (the first
 	// whose pattern matched its series id); empty when none matched. At most
@@ -928,7 +930,7 @@ func (x *Verdict) GetPolicy() string {
 	return ""
 }
 
-// Expectation is what the model expected a sample to be, like vmanomaly's
+// Expectation is what the scorer expected a sample to be, like vmanomaly's
 // yhat, yhat_lower and yhat_upper: lower <= value <= upper.
 type Expectation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
