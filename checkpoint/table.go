@@ -96,6 +96,10 @@ func (p *TablePart[V]) LoadState(s *Section) (func(), error) {
 
 var errShortRecord = errors.New("record shorter than its timestamp")
 
+// Decode decodes one record SaveState wrote for id (e.g. handed over by
+// an Index) into its value and last-use time.
+func (p *TablePart[V]) Decode(id string, b []byte) (V, time.Time, error) { return p.decode(id, b) }
+
 func (p *TablePart[V]) decode(id string, b []byte) (V, time.Time, error) {
 	if len(b) < 8 {
 		var zero V

@@ -78,7 +78,20 @@ type options struct {
 	registerer   prometheus.Registerer
 	rejectReason func(error) Reason
 	heuristic    *heuristic.Heuristic
+	adopter      Adopter
 }
+
+// Adopter hands over the state another replica saved for a series (a
+// record of StatePart's layout), once. Detector asks it when it sees a
+// series for the first time, under that series' lock, so it must be quick.
+type Adopter interface {
+	Adopt(seriesID string) (record []byte, ok bool)
+}
+
+// WithAdopter makes a series new to the detector start from the state a
+// replica that drained handed over (checkpoint.Index), instead of cold.
+// The default nil starts every new series cold.
+func WithAdopter(a Adopter) Option { return func(o *options) { o.adopter = a } }
 
 // WithClock sets the clock used for receive times and timestamp checks.
 func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }

@@ -80,7 +80,9 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, nowT time.Time, lates
 	ref := st.t.Acquire(g.SeriesID, nowT)
 	defer ref.Release()
 	s := ref.Value()
-	if ref.Created() { // new, or evicted since its last sample: learn afresh
+	// New, or evicted since its last sample: take over what another
+	// replica learnt, or learn afresh.
+	if ref.Created() && (d.opts.adopter == nil || !st.adopt(d, ref.ID(), s)) {
 		s.last = math.MinInt64
 		s.heur = d.heur.NewState(ref.ID())
 		if st.newModel != nil {

@@ -34,7 +34,30 @@ func (d *Detector) StateSignature() string {
 }
 
 func (st *seriesTable[M]) statePart(h *heuristic.Heuristic) checkpoint.Part {
-	return checkpoint.NewTablePart(st.t, checkpoint.Codec[entry[M]]{
+	return checkpoint.NewTablePart(st.t, st.codec(h))
+}
+
+// adopt fills s, a series new to this table, from the state another
+// replica handed over for it, if any. A record that does not decode is
+// logged and the series starts cold.
+func (st *seriesTable[M]) adopt(d *Detector, id string, s *entry[M]) bool {
+	rec, ok := d.opts.adopter.Adopt(id)
+	if !ok {
+		return false
+	}
+	// Once per moved series: building the part here costs less than
+	// keeping one per table in sync with it.
+	e, _, err := checkpoint.NewTablePart(st.t, st.codec(d.heur)).Decode(id, rec)
+	if err != nil {
+		d.opts.logger.Warn("handed-over series state refused: the series starts afresh", "series", id, "err", err)
+		return false
+	}
+	*s = e
+	return true
+}
+
+func (st *seriesTable[M]) codec(h *heuristic.Heuristic) checkpoint.Codec[entry[M]] {
+	return checkpoint.Codec[entry[M]]{
 		Append: func(b []byte, e *entry[M]) ([]byte, error) {
 			b = append(b, entryCodecVersion)
 			b = binary.LittleEndian.AppendUint64(b, uint64(e.last))
@@ -64,5 +87,5 @@ func (st *seriesTable[M]) statePart(h *heuristic.Heuristic) checkpoint.Part {
 			e.model = st.newModel()
 			return e, st.decodeModel(&e.model, rest)
 		},
-	})
+	}
 }

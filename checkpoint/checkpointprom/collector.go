@@ -62,3 +62,43 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.restore, prometheus.CounterValue, float64(st.RestoreErrors[r]), r)
 	}
 }
+
+// IndexCollector reads a handover Index's Stats at scrape time. Safe for
+// concurrent use.
+type IndexCollector struct {
+	x                        *checkpoint.Index
+	adopted, indexed, errors *prometheus.Desc
+}
+
+var _ prometheus.Collector = (*IndexCollector)(nil)
+
+// NewIndexCollector returns a collector over x.
+func NewIndexCollector(x *checkpoint.Index) *IndexCollector {
+	return &IndexCollector{
+		x: x,
+		adopted: prometheus.NewDesc("astraguard_state_handover_series_adopted_total",
+			"Series that started from the state a drained replica handed over instead of cold.", nil, nil),
+		indexed: prometheus.NewDesc("astraguard_state_handover_series_indexed",
+			"Series handed over by drained replicas and not adopted here (yet).", nil, nil),
+		errors: prometheus.NewDesc("astraguard_state_handover_errors_total",
+			"Handover snapshots of other replicas refused, by reason (as astraguard_state_restore_errors_total); their series start cold.",
+			[]string{"reason"}, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *IndexCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.adopted, c.indexed, c.errors} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *IndexCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.x.Stats()
+	ch <- prometheus.MustNewConstMetric(c.adopted, prometheus.CounterValue, float64(st.Adopted))
+	ch <- prometheus.MustNewConstMetric(c.indexed, prometheus.GaugeValue, float64(st.Indexed))
+	for _, r := range checkpoint.Reasons {
+		ch <- prometheus.MustNewConstMetric(c.errors, prometheus.CounterValue, float64(st.Errors[r]), r)
+	}
+}

@@ -56,6 +56,7 @@ type app struct {
 	httpTLS    *tls.Config        // nil: plaintext HTTP
 	keeper     *checkpoint.Keeper // nil without --state-dir
 	page       http.Handler       // the breaker page at / (httpui), behind the admin read authorization
+	handover   handover           // off without --handover-dir
 }
 
 // newLogger builds the logger; its level is lvl, which a reload may change.
@@ -140,6 +141,7 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		detector.WithLogger(logger.With("component", "detector")),
 		detector.WithRegisterer(a.reg),
 		detector.WithRejectReason(rejectReason),
+		detector.WithAdopter(&a.handover),
 	)
 	if err != nil {
 		a.close()
@@ -187,6 +189,9 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		}
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := a.handover.start(cfg, logger, a.reg, checkpoint.Signature(stateVersion, det.StateSignature()), det.StatePart()); err != nil {
 		return nil, err
 	}
 	if a.keeper != nil {
@@ -283,6 +288,7 @@ func (a *app) serve(ctx context.Context) error {
 	g.Go(func() error { store.SweepEvery(gctx, a.cfg.seriesTTL, a.det.Sweep); return nil })
 	g.Go(func() error { a.runCheckpoints(gctx); return nil })
 	g.Go(func() error { return watch(gctx) })
+	g.Go(func() error { a.handover.run(gctx, a.cfg.checkpointInterval); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		a.logger.Info("shutting down", "grace_period", a.cfg.gracePeriod.String())
@@ -290,6 +296,7 @@ func (a *app) serve(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.gracePeriod)
 		defer cancel()
 		a.srv.Shutdown(sctx)
+		a.handover.final(context.WithoutCancel(ctx), a.logger)
 		a.finalCheckpoint(context.WithoutCancel(ctx))
 		if hs != nil {
 			return hs.Shutdown(sctx)

@@ -33,6 +33,8 @@ type config struct {
 	maxClockSkew       time.Duration
 	stateDir           string        // empty: no checkpoints
 	checkpointInterval time.Duration // between checkpoints while serving
+	handoverDir        string        // empty: no handover between replicas
+	replicaName        string        // this replica's handover file name; empty: host-pid
 	limits             server.Config // --max-*, --send-timeout, --handshake-timeout and --rate-* flags
 	gracePeriod        time.Duration
 	logLevel           string
@@ -70,6 +72,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	fs.DurationVar(&c.maxClockSkew, "max-clock-skew", detector.DefaultMaxClockSkew, "reject samples stamped more than this ahead of the server clock (INVALID_TIMESTAMP)")
 	fs.StringVar(&c.stateDir, "state-dir", "", "directory for the state snapshot (series state, breakers), loaded at start and written every --checkpoint-interval and on shutdown; empty keeps state in memory only")
 	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", 30*time.Second, "time between state checkpoints with --state-dir; a kill -9 loses at most this much learning")
+	fs.StringVar(&c.handoverDir, "handover-dir", "", "directory shared by all replicas (a shared volume): a draining replica writes its series state there, and the replica its series move to adopts them instead of warming up again; scanned every --checkpoint-interval; empty disables")
+	fs.StringVar(&c.replicaName, "replica-name", "", "this replica's unique name in --handover-dir (file <name>.snap); empty uses hostname-pid")
 	c.registerLimits(fs)
 	fs.DurationVar(&c.gracePeriod, "grace-period", 10*time.Second, "time open streams get to finish on shutdown")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -137,6 +141,8 @@ func (c config) validate() error {
 		return errors.New("breaker settings must not be negative")
 	case c.checkpointInterval <= 0:
 		return errors.New("--checkpoint-interval must be positive")
+	case strings.ContainsAny(c.replicaName, `/\`) || c.replicaName == "." || c.replicaName == "..":
+		return fmt.Errorf("--replica-name %q: want a plain file name", c.replicaName)
 	case c.gracePeriod < 0:
 		return errors.New("--grace-period must not be negative")
 	case c.limits.MaxRecvMsgBytes < 0 || c.limits.MaxSendMsgBytes < 0 || c.limits.MaxSamplesPerRequest < 0 || c.limits.MaxSeriesPerStream < 0 ||
