@@ -1,0 +1,99 @@
+package checkpoint
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// writeSnap saves records as section "a" of dir/file under sig.
+func writeSnap(t *testing.T, dir, file, sig string, recs map[string]string) {
+	t.Helper()
+	k, err := New(dir, file, sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Add("a", &mapPart{m: recs})
+	if err := k.Save(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIndexAdoptsForeignSeriesOnce: the index holds the records of other
+// replicas' snapshots with the right signature (never its own file),
+// hands each out once, counts refused files once, follows a rewritten
+// file and forgets a removed one.
+func TestIndexAdoptsForeignSeriesOnce(t *testing.T) {
+	dir := t.TempDir()
+	writeSnap(t, dir, "a.snap", "sig", map[string]string{"x": "1", "y": "2"})
+	writeSnap(t, dir, "other.snap", "another configuration", map[string]string{"q": "1"})
+	writeSnap(t, dir, "self.snap", "sig", map[string]string{"z": "1"})
+	if err := os.WriteFile(filepath.Join(dir, "bad.snap"), []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	x := NewIndex(dir, "self.snap", "sig", "a", 0, 100)
+	x.Scan(t.Context())
+	x.Scan(t.Context())
+	st := x.Stats()
+	if st.Indexed != 2 || st.Errors[ReasonCorrupt] != 1 || st.Errors[ReasonIncompatible] != 1 {
+		t.Fatalf("after two scans: %+v, want 2 indexed, one corrupt and one incompatible file", st)
+	}
+	if v, ok := x.Adopt("x"); !ok || string(v) != "1" {
+		t.Fatalf("Adopt(x) = %q, %v; want 1, true", v, ok)
+	}
+	for _, id := range []string{"x", "z", "q"} {
+		if _, ok := x.Adopt(id); ok {
+			t.Errorf("Adopt(%s) succeeded; want it refused (adopted already, own file, other signature)", id)
+		}
+	}
+	x.Scan(t.Context())
+	if _, ok := x.Adopt("x"); ok {
+		t.Error("an unchanged file was indexed again")
+	}
+	later := time.Now().Add(time.Minute)
+	writeSnap(t, dir, "a.snap", "sig", map[string]string{"w": "3"})
+	if err := os.Chtimes(filepath.Join(dir, "a.snap"), later, later); err != nil {
+		t.Fatal(err)
+	}
+	x.Scan(t.Context())
+	if _, ok := x.Adopt("y"); ok {
+		t.Error("a record of the file's previous version was kept")
+	}
+	if st := x.Stats(); st.Indexed != 1 || st.Adopted != 1 {
+		t.Errorf("after the rewrite: %+v, want w indexed, 1 adopted", st)
+	}
+	if err := os.Remove(filepath.Join(dir, "a.snap")); err != nil {
+		t.Fatal(err)
+	}
+	x.Scan(t.Context())
+	if st := x.Stats(); st.Indexed != 0 {
+		t.Errorf("after the file was removed: %d indexed, want 0", st.Indexed)
+	}
+}
+
+// TestIndexLimitAndExpiry: the index holds at most limit records, and a
+// snapshot older than the ttl is deleted, not indexed.
+func TestIndexLimitAndExpiry(t *testing.T) {
+	dir := t.TempDir()
+	writeSnap(t, dir, "a.snap", "sig", map[string]string{"x": "1", "y": "2", "z": "3"})
+	x := NewIndex(dir, "self.snap", "sig", "a", time.Hour, 2)
+	x.Scan(t.Context())
+	if st := x.Stats(); st.Indexed != 2 {
+		t.Errorf("indexed %d records with a limit of 2", st.Indexed)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	writeSnap(t, dir, "b.snap", "sig", map[string]string{"v": "1"})
+	if err := os.Chtimes(filepath.Join(dir, "b.snap"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	x.Scan(t.Context())
+	if _, err := os.Stat(filepath.Join(dir, "b.snap")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a snapshot past the ttl is still there: %v", err)
+	}
+	if _, ok := x.Adopt("v"); ok {
+		t.Error("a record of an expired snapshot was adopted")
+	}
+}
