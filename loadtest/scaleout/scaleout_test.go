@@ -54,13 +54,19 @@ func TestScaleOut(t *testing.T) {
 	tests := []struct {
 		name  string
 		event func(ctx context.Context, t *testing.T, cl *cluster) (victim *instance, stop func(round int) bool)
+		// handover: the replicas share a --handover-dir; the moved series
+		// must not warm up again when it is "quiet" (see drainQuietly).
+		handover string
 	}{
-		{"killed", killOne},
-		{"drained", drainOne},
-		{"added", addOne},
+		{"killed", killOne, ""},
+		{"drained", drainOne, ""},
+		{"added", addOne, ""},
+		{"handover", drainQuietly, "quiet"},
+		{"handover-live", drainOne, "live"},
+		{"handover-killed", killOne, "killed"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { scaleOut(t, bin, tt.event) })
+		t.Run(tt.name, func(t *testing.T) { scaleOut(t, bin, tt.event, tt.handover) })
 	}
 }
 
@@ -68,18 +74,25 @@ func TestScaleOut(t *testing.T) {
 type cluster struct {
 	bin string
 	ins []*instance
+	// before is each replica's series gauge after the warm-up, by address.
+	before map[string]int
 	c   *client.Client
 	tl  *tally
 	hc  *http.Client
 	d   *driver
 }
 
-func scaleOut(t *testing.T, bin string, event func(context.Context, *testing.T, *cluster) (*instance, func(int) bool)) {
+func scaleOut(t *testing.T, bin string, event func(context.Context, *testing.T, *cluster) (*instance, func(int) bool), handover string) {
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	defer cancel()
 	cl := &cluster{bin: bin, tl: &tally{}, hc: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
+	dir := t.TempDir()
 	for i := range 3 {
-		cl.ins = append(cl.ins, startInstance(t, bin, fmt.Sprintf("replica %c", 'A'+i), grace))
+		flags := []string{grace}
+		if handover != "" {
+			flags = append(flags, "--handover-dir="+dir, fmt.Sprintf("--replica-name=%c", 'a'+i), "--checkpoint-interval="+scanEvery.String())
+		}
+		cl.ins = append(cl.ins, startInstance(t, bin, fmt.Sprintf("replica %c", 'A'+i), flags...))
 	}
 	c, err := client.New(strings.Join(cl.addrs(), ","), client.Config{Backoff: 5 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
 		client.WithDialOptions(grpc.WithStreamInterceptor(cl.tl.intercept)))
@@ -93,6 +106,7 @@ func scaleOut(t *testing.T, bin string, event func(context.Context, *testing.T, 
 
 	warm := cl.d.run(ctx, t, warmPer, warmUp, warmUp, nil)
 	before := cl.placement(ctx, t, warm, n)
+	cl.before = before
 
 	victim, stop := event(ctx, t, cl)
 	ev := cl.d.run(ctx, t, eventPer, eventMin, eventMax, stop)
@@ -115,8 +129,26 @@ func scaleOut(t *testing.T, bin string, event func(context.Context, *testing.T, 
 	t.Logf("RESULT %s: %d series, %d samples answered once each (lost 0, duplicates %d), %d re-opens, %d requests re-sent; moved %d (%.3f), warmed up again %d (%.3f), ideal 1/%d = %.3f; series per replica before %v",
 		t.Name(), n, warm.samples+ev.samples, st.Duplicates, st.StreamsReopened, st.RequestsResent,
 		len(moved), share, len(ev.warming), warmShare, len(cl.ins), 1/float64(len(cl.ins)), before)
-	if len(movedWarming) != len(moved) || len(warmingStayed) != 0 {
-		t.Errorf("%d of %d moved series warmed up again, and %d series that stayed; want every moved one (no handover yet) and none that stayed", len(movedWarming), len(moved), len(warmingStayed))
+	if handover != "" {
+		adopted := 0.0
+		for _, in := range cl.ins {
+			if in != victim {
+				adopted += cl.metric(ctx, t, in, "astraguard_state_handover_series_adopted_total")
+			}
+		}
+		t.Logf("RESULT %s: handover (%s): %d of %d moved series warmed up again (%.3f of all series), %v adopted",
+			t.Name(), handover, len(movedWarming), len(moved), float64(len(movedWarming))/float64(n), adopted)
+		if want := map[string]int{"quiet": len(moved), "live": len(moved) - len(movedWarming), "killed": 0}[handover]; int(adopted) != want {
+			t.Errorf("the survivors adopted %v series, want %d", adopted, want)
+		}
+	}
+	switch {
+	case len(warmingStayed) != 0:
+		t.Errorf("%d series that stayed warmed up again; want none", len(warmingStayed))
+	case (handover == "" || handover == "killed") && len(movedWarming) != len(moved):
+		t.Errorf("%d of %d moved series warmed up again; want every one (no handover, or a kill -9 writes none)", len(movedWarming), len(moved))
+	case handover == "quiet" && len(movedWarming) != 0:
+		t.Errorf("%d of %d moved series warmed up again; want none: their state was handed over", len(movedWarming), len(moved))
 	}
 	if victim == nil {
 		cl.checkMovedOn(ctx, t, before, moved, ev)
@@ -276,4 +308,52 @@ func addOne(_ context.Context, t *testing.T, cl *cluster) (*instance, func(int) 
 		t.Fatalf("SetAddrs() = %v", err)
 	}
 	return nil, func(int) bool { return true }
+}
+
+// scanEvery is how often the replicas look for handed-over state.
+const scanEvery = 100 * time.Millisecond
+
+// drainQuietly drains replica B between two rounds, with no request in
+// flight, and lets the survivors index its handover file before the next
+// round: the moved series' first samples on a survivor then find their
+// state. (drainOne with a handover directory measures the live case,
+// where requests resent at the cut can reach a survivor first.)
+func drainQuietly(ctx context.Context, t *testing.T, cl *cluster) (*instance, func(int) bool) {
+	victim := cl.ins[1]
+	return victim, func(round int) bool {
+		if round != 2 {
+			return round >= 2+roundsAfterStop
+		}
+		victim.terminate(t)
+		select {
+		case <-victim.logDone:
+		case <-ctx.Done():
+			t.Fatalf("%s did not exit", victim.name)
+		}
+		want := float64(cl.before[victim.grpcAddr])
+		for _, in := range cl.ins {
+			if in == victim {
+				continue
+			}
+			for cl.metric(ctx, t, in, "astraguard_state_handover_series_indexed") != want {
+				select {
+				case <-ctx.Done():
+					t.Fatalf("%s never indexed the %v series %s handed over", in.name, want, victim.name)
+				case <-time.After(scanEvery):
+				}
+			}
+		}
+		return false
+	}
+}
+
+// metric reads one metric's sum from a replica.
+func (cl *cluster) metric(ctx context.Context, t *testing.T, in *instance, name string) float64 {
+	t.Helper()
+	b, err := loadtest.Scrape(ctx, cl.hc, "http://"+in.httpAddr+"/metrics")
+	if err != nil {
+		t.Fatalf("%s: %v", in.name, err)
+	}
+	v, _ := loadtest.MetricSum(b, name)
+	return v
 }
