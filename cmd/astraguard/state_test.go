@@ -21,3 +21,17 @@ func TestStateFlags(t *testing.T) {
 		t.Error("--checkpoint-interval=0s accepted")
 	}
 }
+
+func TestHandoverFlags(t *testing.T) {
+	env := map[string]string{"ASTRAGUARD_HANDOVER_DIR": "/shared/handover", "ASTRAGUARD_REPLICA_NAME": "astraguard-0"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, err := parseConfig(nil, lookup, io.Discard)
+	if err != nil || cfg.handoverDir != "/shared/handover" || cfg.replicaName != "astraguard-0" {
+		t.Errorf("parseConfig from env = %q, %q, %v; want /shared/handover, astraguard-0", cfg.handoverDir, cfg.replicaName, err)
+	}
+	for _, bad := range []string{"a/b", "..", `a\b`} {
+		if _, err := parseConfig([]string{"--replica-name=" + bad}, lookup, io.Discard); err == nil {
+			t.Errorf("--replica-name=%q accepted; want a plain file name", bad)
+		}
+	}
+}

@@ -76,10 +76,10 @@ type cluster struct {
 	ins []*instance
 	// before is each replica's series gauge after the warm-up, by address.
 	before map[string]int
-	c   *client.Client
-	tl  *tally
-	hc  *http.Client
-	d   *driver
+	c      *client.Client
+	tl     *tally
+	hc     *http.Client
+	d      *driver
 }
 
 func scaleOut(t *testing.T, bin string, event func(context.Context, *testing.T, *cluster) (*instance, func(int) bool), handover string) {
