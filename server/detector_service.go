@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/astraguard/astraguard/detector"
@@ -47,6 +48,7 @@ type DetectorService struct {
 	// stream), so the service owns them and wait joins them.
 	workers sync.WaitGroup
 	hooks   streamHooks
+	tracer  tracer // request spans (trace.go); the zero value makes none
 }
 
 // streamHooks let tests observe a stream's internals; nil hooks are skipped.
@@ -132,6 +134,7 @@ func (s *DetectorService) admit(ctx context.Context, client, requestID string, s
 func (s *DetectorService) score(ctx context.Context, b *batch, series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) []*astraguardv1.Verdict {
 	groups := b.toGroups(series, frames)
 	b.verdicts = s.scorer.Score(ctx, b.verdicts[:0], groups)
+	s.tracer.annotate(trace.SpanFromContext(ctx), b.verdicts)
 	return b.toProto(groups, b.verdicts)
 }
 

@@ -113,6 +113,7 @@ type options struct {
 	adminAuth  *AdminAuth          // nil: BreakerAdmin unprotected (auth_server.go)
 	adminOwn   bool                // BreakerAdmin on its own grpc.Server
 	adminOpts  []grpc.ServerOption // that server's extra options
+	tracing    *Tracing            // nil: no tracing (trace.go)
 }
 
 // WithClientKey sets how the rate limit tells clients apart; the default
@@ -164,6 +165,7 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 	if err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
 	}
+	detect.tracer = newTracer(o.tracing)
 	admin.applyLimits(cfg, o.clientKey, detect.metrics)
 	promauto.With(o.registerer).NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "astraguard_detect_held_bytes",
@@ -178,16 +180,19 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 		grpc.ConnectionTimeout(cfg.handshakeTimeout()),
 		grpc.ForceServerCodecV2(newLenientCodec()),
 		grpc.ChainUnaryInterceptor(
-			metrics.UnaryServerInterceptor(),
+			metrics.UnaryServerInterceptor(exemplarOption),
 			logging.UnaryServerInterceptor(logger, loggingOptions...),
 			recovery.UnaryServerInterceptor(recoveryHandler(o.logger)),
 		),
 		grpc.ChainStreamInterceptor(
-			metrics.StreamServerInterceptor(),
+			metrics.StreamServerInterceptor(exemplarOption),
 			logging.StreamServerInterceptor(logger, loggingOptions...),
 			recovery.StreamServerInterceptor(recoveryHandler(o.logger)),
 		),
 	}, o.grpcOpts...)
+	if o.tracing != nil && o.tracing.Provider != nil {
+		srvOpts = append(srvOpts, o.tracing.statsHandler())
+	}
 	srvOpts = append(srvOpts, o.authOptions()...)
 
 	s := &Server{

@@ -222,6 +222,10 @@ func (ds *detectStream) answer(ctx context.Context) (err error) {
 func (ds *detectStream) respond(ctx context.Context, b *batch, resp *astraguardv1.DetectResponse, q queuedRequest) error {
 	held := q.held
 	defer func() { ds.svc.releaseQueued(held) }()
+	ctx, span := ds.svc.tracer.startRequest(ctx)
+	if span != nil {
+		defer span.End()
+	}
 	defer ds.inFlight.Add(-1)
 	resp.RequestId, resp.Verdicts = echoRequestID(q.req.GetRequestId()), ds.svc.score(ctx, b, q.req.GetSeries(), q.req.GetFrames())
 	ds.sendSince.Store(int64(time.Since(ds.epoch)) + 1)

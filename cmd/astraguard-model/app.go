@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
@@ -30,6 +31,8 @@ import (
 	"github.com/astraguard/astraguard/checkpoint"
 	"github.com/astraguard/astraguard/gen/inference"
 	"github.com/astraguard/astraguard/internal/tlsconf"
+	"github.com/astraguard/astraguard/internal/tracelog"
+	"github.com/astraguard/astraguard/internal/tracing"
 	"github.com/astraguard/astraguard/model"
 	"github.com/astraguard/astraguard/modelserver"
 	"github.com/astraguard/astraguard/store"
@@ -48,10 +51,15 @@ type app struct {
 	grpc   *grpc.Server
 	http   *http.Server
 	keeper *checkpoint.Keeper // nil without --state-dir
+	trace  *tracing.Tracing   // OTEL_* (README "Tracing"); shut down last
 }
 
 func newApp(cfg config, stderr io.Writer) (*app, error) {
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	logger := slog.New(tracelog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel})))
+	tr, err := tracing.FromEnv(context.Background(), "astraguard-model", os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
 	tmpl, err := model.NewTemplate(model.Config{})
 	if err != nil {
 		return nil, fmt.Errorf("new model: %w", err)
@@ -64,7 +72,7 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 		srvMetrics,
 	)
 
-	a := &app{cfg: cfg, logger: logger, health: health.NewServer()}
+	a := &app{cfg: cfg, logger: logger, health: health.NewServer(), trace: tr}
 	a.model, err = modelserver.New(tmpl, modelserver.Config{ModelName: cfg.modelName, MaxSeries: cfg.maxSeries, SeriesTTL: cfg.seriesTTL},
 		modelserver.WithLogger(logger))
 	if err != nil {
@@ -96,6 +104,7 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 		srvOpts = append(srvOpts, grpc.Creds(credentials.NewTLS(tlsCfg)))
 	}
 	a.grpc = grpc.NewServer(append(srvOpts,
+		grpc.StatsHandler(tr.ServerHandler()), // before the interceptors: they log with the span's ids
 		grpc.ChainUnaryInterceptor(
 			srvMetrics.UnaryServerInterceptor(),
 			logging.UnaryServerInterceptor(interceptorLogger(logger), logOpts...),
@@ -200,6 +209,9 @@ func (a *app) shutdown(ctx context.Context) error {
 	if err := a.http.Shutdown(ctx); err != nil {
 		a.logger.WarnContext(ctx, "http shutdown cut short", "err", err)
 		a.http.Close()
+	}
+	if err := a.trace.Shutdown(ctx); err != nil {
+		a.logger.WarnContext(ctx, "tracing shutdown", "err", err)
 	}
 	a.logger.InfoContext(ctx, "stopped")
 	return nil

@@ -28,6 +28,7 @@ import (
 	"github.com/astraguard/astraguard/detector/heuristic"
 	"github.com/astraguard/astraguard/httpui"
 	"github.com/astraguard/astraguard/internal/tlsconf"
+	"github.com/astraguard/astraguard/internal/tracelog"
 	"github.com/astraguard/astraguard/server"
 	"github.com/astraguard/astraguard/store"
 )
@@ -65,11 +66,12 @@ func newLogger(cfg config, w io.Writer, lvl *slog.LevelVar) (*slog.Logger, error
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
 	ho := &slog.HandlerOptions{Level: lvl}
+	// tracelog adds the trace and span ids of the request being handled.
 	switch cfg.logFormat {
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, ho)), nil
+		return slog.New(tracelog.New(slog.NewJSONHandler(w, ho))), nil
 	case "text":
-		return slog.New(slog.NewTextHandler(w, ho)), nil
+		return slog.New(tracelog.New(slog.NewTextHandler(w, ho))), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want json or text", cfg.logFormat)
 }
@@ -83,6 +85,11 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	a := &app{cfg: cfg, logger: logger, logLevel: logLevel, reg: prometheus.NewRegistry(), recheck: make(chan struct{}, 1)}
+	tr, err := newTracing(ctx, logger)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() error { return tr.Shutdown(context.Background()) })
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	settings, err := breakerSettings(cfg)
@@ -116,7 +123,7 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	// Failed certificate reloads would otherwise go unnoticed until the
 	// old certificate expires.
 	tlsOpts := []tlsconf.Option{tlsconf.WithLogger(logger.With("component", "tls")), tlsconf.WithRegisterer(a.reg)}
-	remote, closeModel, err := newModel(ctx, cfg, logger, loadErrors, tlsOpts)
+	remote, closeModel, err := newModel(ctx, cfg, logger, loadErrors, tlsOpts, tr)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +170,8 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	a.srv, err = server.New(det, admin, cfg.limits, append([]server.Option{
 		server.WithLogger(logger.With("component", "grpc")),
 		server.WithRegisterer(a.reg),
+		server.WithTracing(server.Tracing{Provider: tr.Provider, Propagators: tr.Propagators,
+			BreakerState: func() string { return gate.State().String() }}),
 	}, secOpts...)...)
 	if err != nil {
 		return nil, err
@@ -250,7 +259,7 @@ func (a *app) closeListeners() {
 
 func (a *app) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg, EnableOpenMetrics: true}))
 	mux.Handle("/", a.page)
 	mux.Handle("POST /-/reload", a.reloadAuth.HTTPHandler(a.reloader.handler()))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

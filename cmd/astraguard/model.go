@@ -6,10 +6,12 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
 
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/oip"
 	"github.com/astraguard/astraguard/internal/tlsconf"
+	"github.com/astraguard/astraguard/internal/tracing"
 	"github.com/astraguard/astraguard/model"
 )
 
@@ -32,7 +34,7 @@ func newDetector(cfg config, remote *oip.Client, gate detector.Gate, loadErrors 
 
 // newModel returns the remote model client when --model-addr is set (nil
 // otherwise), with a function that releases it.
-func newModel(ctx context.Context, cfg config, logger *slog.Logger, loadErrors prometheus.Counter, tlsOpts []tlsconf.Option) (*oip.Client, func() error, error) {
+func newModel(ctx context.Context, cfg config, logger *slog.Logger, loadErrors prometheus.Counter, tlsOpts []tlsconf.Option, tr *tracing.Tracing) (*oip.Client, func() error, error) {
 	if cfg.modelAddr == "" {
 		return nil, func() error { return nil }, nil
 	}
@@ -40,6 +42,8 @@ func newModel(ctx context.Context, cfg config, logger *slog.Logger, loadErrors p
 	if err != nil {
 		return nil, nil, err
 	}
+	// The client span of each model call carries the request's trace on.
+	dialOpts = append(dialOpts, grpc.WithStatsHandler(tr.ClientHandler()))
 	conn, err := oip.NewConn(cfg.modelAddr, dialOpts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("model client: %w", err)
