@@ -57,7 +57,7 @@ func (b *syncBuffer) String() string {
 }
 
 // serve serves srv on a bufconn listener and returns a client conn to it.
-func serve(t *testing.T, srv interface {
+func serve(t testing.TB, srv interface {
 	Serve(net.Listener) error
 	Stop()
 }, dial ...grpc.DialOption) *grpc.ClientConn {
