@@ -157,7 +157,7 @@ func TestDetectBatchTrace(t *testing.T) {
 		t.Fatalf("DetectBatch() error = %v", err)
 	}
 
-	spans := exp.GetSpans()
+	spans := waitSpan(exp, "astraguard.v1.DetectorService/DetectBatch", trace.SpanKindServer)
 	srvSpan := findSpan(t, spans, "astraguard.v1.DetectorService/DetectBatch", trace.SpanKindServer)
 	attrs := attrMap(srvSpan.Attributes)
 	if got := attrs["astraguard.breaker.state"].AsString(); got != breaker.StateClosed.String() {
@@ -193,9 +193,9 @@ func TestDetectBatchTrace(t *testing.T) {
 	}
 }
 
-// waitSpan waits until exp holds a span of that name and kind: the model
-// server ends its span after its response is on the wire, so possibly
-// after the call returned. It gives up after a generous bound; findSpan
+// waitSpan waits until exp holds a span of that name and kind: a server
+// ends its span after its response is on the wire, so possibly after the
+// call returned. It gives up after a generous bound; findSpan
 // then fails.
 func waitSpan(exp *tracetest.InMemoryExporter, name string, kind trace.SpanKind) tracetest.SpanStubs {
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
