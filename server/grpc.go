@@ -191,7 +191,8 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 		),
 	}, o.grpcOpts...)
 	if o.tracing != nil && o.tracing.Provider != nil {
-		srvOpts = append(srvOpts, o.tracing.statsHandler())
+		// First: the interceptors below log and observe with its ids.
+		srvOpts = append(o.tracing.serverOptions(), srvOpts...)
 	}
 	srvOpts = append(srvOpts, o.authOptions()...)
 

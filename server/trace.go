@@ -23,6 +23,10 @@ type Tracing struct {
 	Provider trace.TracerProvider
 	// Propagators read the caller's trace context; nil reads none.
 	Propagators propagation.TextMapPropagator
+	// IDsOnly is for a Provider that samples nothing (tracing off): the
+	// RPCs get spans for their ids (log lines, the model call's trace
+	// context) from a lean interceptor instead of otelgrpc's handler.
+	IDsOnly bool
 	// BreakerState names the model breaker's state for the request
 	// spans' astraguard.breaker.state; nil leaves it out.
 	BreakerState func() string
@@ -57,6 +61,13 @@ func newTracer(t *Tracing) tracer {
 
 // statsHandler is the otelgrpc server handler for t; its metrics are off,
 // the Prometheus ones cover them.
+func (t *Tracing) serverOptions() []grpc.ServerOption {
+	if t.IDsOnly {
+		return t.idsOnlyOptions()
+	}
+	return []grpc.ServerOption{t.statsHandler()}
+}
+
 func (t *Tracing) statsHandler() grpc.ServerOption {
 	opts := []otelgrpc.Option{otelgrpc.WithTracerProvider(t.Provider), otelgrpc.WithMeterProvider(noop.NewMeterProvider())}
 	if t.Propagators != nil {

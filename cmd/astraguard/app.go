@@ -170,7 +170,7 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	a.srv, err = server.New(det, admin, cfg.limits, append([]server.Option{
 		server.WithLogger(logger.With("component", "grpc")),
 		server.WithRegisterer(a.reg),
-		server.WithTracing(server.Tracing{Provider: tr.Provider, Propagators: tr.Propagators,
+		server.WithTracing(server.Tracing{Provider: tr.Provider, Propagators: tr.Propagators, IDsOnly: !tr.Exporting,
 			BreakerState: func() string { return gate.State().String() }}),
 	}, secOpts...)...)
 	if err != nil {

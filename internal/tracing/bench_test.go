@@ -48,7 +48,7 @@ func benchDetectBatch(b *testing.B, mode string) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { _ = tr.Shutdown(ctx) })
-		opts = append(opts, server.WithTracing(server.Tracing{Provider: tr.Provider, Propagators: tr.Propagators}))
+		opts = append(opts, server.WithTracing(server.Tracing{Provider: tr.Provider, Propagators: tr.Propagators, IDsOnly: !tr.Exporting}))
 		handler = tracelog.New(handler)
 	case "on":
 		tr := discardingTracing()

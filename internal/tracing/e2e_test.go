@@ -23,6 +23,7 @@ import (
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/astraguard/astraguard/breaker"
@@ -249,6 +250,58 @@ func TestDetectStreamTrace(t *testing.T) {
 	}
 	if requests != 2 {
 		t.Errorf("%d request spans, want 2", requests)
+	}
+}
+
+// TestIDsOnlyContinuesTrace: with tracing off the server's log lines
+// still carry a trace id, the caller's when it sent a traceparent.
+func TestIDsOnlyContinuesTrace(t *testing.T) {
+	ctx := context.Background()
+	tr, err := FromEnv(ctx, "test", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(tracelog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	breakers, err := breaker.NewRegistry(breaker.Settings{FailureThreshold: 5, RecoveryTimeout: 1e9, SuccessThreshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := model.NewTemplate(model.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	det, err := detector.NewEmbedded(tmpl, breakers.Breaker("model"), detector.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(det, server.NewAdminService(breakers, server.NewHub(), logger), server.Config{},
+		server.WithLogger(logger), server.WithTracing(server.Tracing{Provider: tr.Provider, Propagators: tr.Propagators, IDsOnly: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.SetServing()
+	client := astraguardv1.NewDetectorServiceClient(serve(t, stoppable{srv}))
+	const traceID = "0af7651916cd43dd8448eb211c80319c"
+	cctx := metadata.AppendToOutgoingContext(ctx, "traceparent", "00-"+traceID+"-b7ad6b7169203331-01")
+	req := &astraguardv1.DetectBatchRequest{Series: []*astraguardv1.SeriesSamples{{SeriesId: "s", Values: []float64{1}}}}
+	if _, err := client.DetectBatch(cctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if !logHasTrace(logs.String(), traceID) {
+		t.Errorf("no log line carries the caller's trace_id %s; logs:\n%s", traceID, logs)
+	}
+	if _, err := client.DetectBatch(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	var withIDs int
+	for line := range strings.Lines(logs.String()) {
+		if strings.Contains(line, `"trace_id":"`) {
+			withIDs++
+		}
+	}
+	if withIDs < 2 {
+		t.Errorf("%d log lines with a trace_id after two calls, want one per call; logs:\n%s", withIDs, logs)
 	}
 }
 
