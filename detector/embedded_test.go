@@ -18,6 +18,11 @@ func newEmbeddedDetector(t testing.TB, warmUp int, cfg Config, opts ...Option) *
 		t.Fatalf("NewTemplate() = %v", err)
 	}
 	opts = append([]Option{WithClock(&fakeClock{t0}), WithRegisterer(prometheus.NewRegistry())}, opts...)
+	if cfg.ModelTimeout == 0 {
+		// A pass that overruns the timeout is a model timeout; on a loaded
+		// machine the 100ms default can be, which these tests would misread.
+		cfg.ModelTimeout = time.Hour
+	}
 	d, err := NewEmbedded(tmpl, okGate{}, cfg, opts...)
 	if err != nil {
 		t.Fatalf("NewEmbedded() = %v", err)
