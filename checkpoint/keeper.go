@@ -212,6 +212,18 @@ func (k *Keeper) Save(ctx context.Context) error {
 	return nil
 }
 
+// SaveFinal is the save after the owner's traffic has drained, on a
+// graceful shutdown, so a restart loses nothing: it logs its outcome (a
+// failure at ERROR: the previous snapshot stays) instead of returning it.
+func (k *Keeper) SaveFinal(ctx context.Context) {
+	start := time.Now()
+	if err := k.Save(ctx); err != nil {
+		k.logger.ErrorContext(ctx, "final checkpoint failed; the previous snapshot stays", "path", k.path, "err", err)
+		return
+	}
+	k.logger.InfoContext(ctx, "final checkpoint written", "path", k.path, "took", time.Since(start).String())
+}
+
 // Run saves every interval until ctx is done; a failed save is logged and
 // retried at the next tick. It returns when ctx is done, without a final
 // save: the owner saves once more after the streams have drained.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -58,15 +57,9 @@ func (a *app) runCheckpoints(ctx context.Context) {
 	}
 }
 
-// finalCheckpoint saves once more after in-flight calls have drained.
+// finalCheckpoint saves once more after the traffic has drained.
 func (a *app) finalCheckpoint(ctx context.Context) {
-	if a.keeper == nil {
-		return
+	if a.keeper != nil {
+		a.keeper.SaveFinal(ctx)
 	}
-	start := time.Now()
-	if err := a.keeper.Save(ctx); err != nil {
-		a.logger.ErrorContext(ctx, "final checkpoint failed; the previous snapshot stays", "err", err)
-		return
-	}
-	a.logger.InfoContext(ctx, "final checkpoint written", "path", a.keeper.Path(), "took", time.Since(start).String())
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -51,18 +50,11 @@ func (a *app) runCheckpoints(ctx context.Context) {
 	}
 }
 
-// finalCheckpoint saves once more after the streams have drained, so a
-// graceful restart loses nothing.
+// finalCheckpoint saves once more after the traffic has drained.
 func (a *app) finalCheckpoint(ctx context.Context) {
-	if a.keeper == nil {
-		return
+	if a.keeper != nil {
+		a.keeper.SaveFinal(ctx)
 	}
-	start := time.Now()
-	if err := a.keeper.Save(ctx); err != nil {
-		a.logger.ErrorContext(ctx, "final checkpoint failed; the previous snapshot stays", "err", err)
-		return
-	}
-	a.logger.InfoContext(ctx, "final checkpoint written", "path", a.keeper.Path(), "took", time.Since(start).String())
 }
 
 // breakerPart checkpoints every breaker's state, override and probe time,
