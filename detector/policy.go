@@ -205,11 +205,25 @@ func (ps *Policies) Match(id string) *Policy {
 		return nil
 	}
 	for i := range ps.list {
-		if ps.list[i].re.MatchString(id) {
+		if ps.list[i].matches(id) {
 			return &ps.list[i].Policy
 		}
 	}
 	return nil
+}
+
+// matches reports whether c's pattern matches id: globs without the
+// regexp (see globMatch), a regex with it.
+func (c *compiled) matches(id string) bool {
+	if c.Regex != "" {
+		return c.re.MatchString(id)
+	}
+	for _, g := range c.Globs {
+		if globMatch(g, id) {
+			return true
+		}
+	}
+	return false
 }
 
 // DefaultPolicies are the shipped default: the seed's operating limits
