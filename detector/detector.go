@@ -108,6 +108,7 @@ type scratch struct {
 	vals []float64
 	ps   *Policies // the policies judging this call's verdicts, if any
 	in   []Group   // this call's groups, for the policies
+	pols []*Policy // in's policies, matched once per call
 }
 
 func (sc *scratch) reset() {
@@ -116,6 +117,8 @@ func (sc *scratch) reset() {
 	clear(sc.claims) // drop references to the request's ids
 	sc.claims = sc.claims[:0]
 	sc.ps, sc.in = nil, nil
+	clear(sc.pols)
+	sc.pols = sc.pols[:0]
 }
 
 // add records the embedded model's prediction for verdict i.
@@ -201,8 +204,8 @@ func (d *Detector) Score(ctx context.Context, dst []Verdict, groups []Group) []V
 	// Policies judge the heuristic verdicts now and the model's as they
 	// are merged (apply), so the anomaly counts include their decisions.
 	if sc.ps = d.policy.Load(); sc.ps != nil && valid > 0 {
-		sc.in = groups
-		applyPolicies(sc.ps, groups, out)
+		sc.in, sc.pols = groups, matchPolicies(sc.ps, groups, sc.pols[:0])
+		applyPolicies(sc.pols, groups, out)
 	}
 	heuristic := false // the heuristic answered some sample
 	switch {
@@ -361,7 +364,7 @@ func (d *Detector) apply(out []Verdict, sc *scratch, valid int, compacted, busy 
 		}
 	}
 	if sc.ps != nil {
-		applyPolicies(sc.ps, sc.in, out)
+		applyPolicies(sc.pols, sc.in, out)
 		for i := range out {
 			if out[i].Source == SourceModel && out[i].Anomaly {
 				anomalies++

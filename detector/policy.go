@@ -264,18 +264,27 @@ func (p *Policy) judge(vd *Verdict, v float64) {
 	}
 }
 
-// applyPolicies judges the scored verdicts of each group by its policy.
-func applyPolicies(ps *Policies, groups []Group, out []Verdict) {
-	off := 0
+// matchPolicies appends each group's policy (nil for none) to dst, so a
+// batch judged twice (heuristic verdicts, then the model's) matches once.
+func matchPolicies(ps *Policies, groups []Group, dst []*Policy) []*Policy {
 	for _, g := range groups {
-		n := len(g.Values)
-		if p := ps.Match(g.SeriesID); p != nil {
+		dst = append(dst, ps.Match(g.SeriesID))
+	}
+	return dst
+}
+
+// applyPolicies judges the scored verdicts of each group by its policy,
+// pols[i] being group i's.
+func applyPolicies(pols []*Policy, groups []Group, out []Verdict) {
+	off := 0
+	for gi, g := range groups {
+		if p := pols[gi]; p != nil {
 			for i, v := range g.Values {
 				if vd := &out[off+i]; vd.Err == ErrNone {
 					p.judge(vd, v)
 				}
 			}
 		}
-		off += n
+		off += len(g.Values)
 	}
 }
