@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/astraguard/astraguard/model"
 )
@@ -100,4 +101,52 @@ func benchMemory(b *testing.B, newDet func() *Detector) {
 		runtime.KeepAlive(d)
 	}
 	b.ReportMetric(perSeries, "bytes/series")
+}
+
+// BenchmarkScoreWide is the detector's cost per sample in the shape
+// `make bench-service` sends: each call 10 series of 10 samples, drawn
+// round robin from 1000 warm series named as agload names them, with the
+// default policies and the embedded model.
+func BenchmarkScoreWide(b *testing.B) {
+	d := newBenchEmbedded(b, 1000)
+	ps, err := NewPolicies(DefaultPolicies())
+	if err != nil {
+		b.Fatal(err)
+	}
+	d.SetPolicies(ps)
+	channels := []string{"voltage", "temperature", "gyro", "current", "pressure", "rate", "power", "torque"}
+	const nSeries, perCall, perSeries = 1000, 10, 10
+	groups := make([]Group, nSeries)
+	for i := range groups {
+		groups[i] = Group{
+			SeriesID:  fmt.Sprintf("sat%03d/%s", i/len(channels), channels[i%len(channels)]),
+			UnixNanos: make([]int64, perSeries), Values: make([]float64, perSeries),
+		}
+	}
+	var dst []Verdict
+	var k int64 // samples sent to each series so far: one a second
+	call := func(i int) {
+		first := (i * perCall) % nSeries
+		batch := groups[first : first+perCall]
+		for _, g := range batch {
+			for j := range g.Values {
+				t := k + int64(j)
+				g.UnixNanos[j] = (t + 1) * int64(time.Second)
+				g.Values[j] = 8 + float64(t%7)/10 + float64((t+int64(first))%13)/50
+			}
+		}
+		if first+perCall == nSeries {
+			k += perSeries
+		}
+		dst = d.Score(context.Background(), dst[:0], batch)
+	}
+	for i := range nSeries / perCall * 40 { // every series past the model's warm-up
+		call(i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		call(i)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perCall*perSeries), "ns/sample")
 }
