@@ -14,15 +14,20 @@ import (
 // Echo is safe for concurrent use; its zero value is ready.
 type Echo struct {
 	astraguardv1.UnimplementedDetectorServiceServer
+	// Shaped fills each verdict as the service's model path does (a score,
+	// a mechanism and an expected band), so the response has the service's
+	// fields and size: a second floor, which tells what the response's
+	// shape costs apart from what scoring costs.
+	Shaped bool
 }
 
 var _ astraguardv1.DetectorServiceServer = Echo{}
 
 // Detect answers each request with one response, in order.
-func (Echo) Detect(stream astraguardv1.DetectorService_DetectServer) error {
+func (e Echo) Detect(stream astraguardv1.DetectorService_DetectServer) error {
 	// Verdicts are reused across responses, as the real service reuses its
 	// buffers: Send has marshalled the message by the time it returns.
-	var pool []astraguardv1.Verdict
+	var pool []pooledVerdict
 	resp := &astraguardv1.DetectResponse{}
 	for {
 		req, err := stream.Recv()
@@ -33,7 +38,7 @@ func (Echo) Detect(stream astraguardv1.DetectorService_DetectServer) error {
 			return err
 		}
 		resp.RequestId = req.GetRequestId()
-		resp.Verdicts, pool = echoVerdicts(resp.Verdicts[:0], pool, req.GetSeries(), req.GetFrames())
+		resp.Verdicts, pool = e.verdicts(resp.Verdicts[:0], pool, req.GetSeries(), req.GetFrames())
 		if err := stream.Send(resp); err != nil {
 			return err
 		}
@@ -41,14 +46,20 @@ func (Echo) Detect(stream astraguardv1.DetectorService_DetectServer) error {
 }
 
 // DetectBatch answers one batch.
-func (Echo) DetectBatch(_ context.Context, req *astraguardv1.DetectBatchRequest) (*astraguardv1.DetectBatchResponse, error) {
-	vs, _ := echoVerdicts(nil, nil, req.GetSeries(), req.GetFrames())
+func (e Echo) DetectBatch(_ context.Context, req *astraguardv1.DetectBatchRequest) (*astraguardv1.DetectBatchResponse, error) {
+	vs, _ := e.verdicts(nil, nil, req.GetSeries(), req.GetFrames())
 	return &astraguardv1.DetectBatchResponse{RequestId: req.GetRequestId(), Verdicts: vs}, nil
 }
 
-// echoVerdicts appends one verdict per sample to dst, taking the verdicts
+// pooledVerdict is a reusable verdict and the band it points to.
+type pooledVerdict struct {
+	v        astraguardv1.Verdict
+	expected astraguardv1.Expectation
+}
+
+// verdicts appends one verdict per sample to dst, taking the verdicts
 // from pool (grown as needed), and returns dst and the pool.
-func echoVerdicts(dst []*astraguardv1.Verdict, pool []astraguardv1.Verdict, series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) ([]*astraguardv1.Verdict, []astraguardv1.Verdict) {
+func (e Echo) verdicts(dst []*astraguardv1.Verdict, pool []pooledVerdict, series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) ([]*astraguardv1.Verdict, []pooledVerdict) {
 	n := 0
 	for _, s := range series {
 		n += len(s.GetValues())
@@ -57,14 +68,20 @@ func echoVerdicts(dst []*astraguardv1.Verdict, pool []astraguardv1.Verdict, seri
 		n += len(f.GetChannels())
 	}
 	if cap(pool) < n {
-		pool = make([]astraguardv1.Verdict, n)
+		pool = make([]pooledVerdict, n)
 	}
 	pool = pool[:n]
 	i := 0
 	next := func(id string, ts int64) {
-		v := &pool[i]
+		v := &pool[i].v
 		v.Reset()
 		v.SeriesId, v.UnixNanos, v.Source = id, ts, astraguardv1.Source_SOURCE_MODEL
+		if e.Shaped {
+			// Typical values: as many bytes on the wire as the real ones.
+			x := &pool[i].expected
+			x.Value, x.Lower, x.Upper = 8.013, 7.642, 8.384
+			v.Score, v.Mechanism, v.Expected = 0.0734, astraguardv1.Mechanism_MECHANISM_SHIFT, x
+		}
 		dst = append(dst, v)
 		i++
 	}

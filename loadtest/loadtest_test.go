@@ -95,7 +95,7 @@ func (shortEcho) Detect(stream astraguardv1.DetectorService_DetectServer) error 
 		if err != nil {
 			return err
 		}
-		vs, _ := echoVerdicts(nil, nil, req.GetSeries(), req.GetFrames())
+		vs, _ := Echo{}.verdicts(nil, nil, req.GetSeries(), req.GetFrames())
 		if i%3 == 2 {
 			vs = vs[:len(vs)-1]
 		}
@@ -229,5 +229,30 @@ func TestProcessCPUSelf(t *testing.T) {
 	}
 	if got < 0 {
 		t.Errorf("ProcessCPU(self) = %v, want >= 0", got)
+	}
+}
+
+// TestShapedEchoFillsTheModelFields: a shaped echo answers every sample
+// with a score, a mechanism and an expected band, as the service's model
+// path does; a plain one with none of them.
+func TestShapedEchoFillsTheModelFields(t *testing.T) {
+	req := &astraguardv1.DetectBatchRequest{
+		Series: []*astraguardv1.SeriesSamples{{SeriesId: "sat000/voltage", UnixNanos: []int64{1, 2}, Values: []float64{8, 8.1}}},
+		Frames: []*astraguardv1.Frame{{Source: "sat001", UnixNanos: 3, Channels: []*astraguardv1.Channel{{Name: "gyro", Value: 0.01}}}},
+	}
+	for _, shaped := range []bool{false, true} {
+		resp, err := Echo{Shaped: shaped}.DetectBatch(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.GetVerdicts()) != 3 {
+			t.Fatalf("shaped=%v: %d verdicts, want 3", shaped, len(resp.GetVerdicts()))
+		}
+		for _, v := range resp.GetVerdicts() {
+			filled := v.GetScore() > 0 && v.GetMechanism() != astraguardv1.Mechanism_MECHANISM_UNSPECIFIED && v.GetExpected() != nil
+			if filled != shaped {
+				t.Errorf("shaped=%v: verdict %v", shaped, v)
+			}
+		}
 	}
 }

@@ -46,7 +46,7 @@ func (e *flakyEcho) Detect(stream astraguardv1.DetectorService_DetectServer) err
 			}
 			continue
 		}
-		vs, _ := echoVerdicts(nil, nil, req.GetSeries(), req.GetFrames())
+		vs, _ := Echo{}.verdicts(nil, nil, req.GetSeries(), req.GetFrames())
 		resp := &astraguardv1.DetectResponse{RequestId: req.GetRequestId(), Verdicts: vs}
 		for range 1 + btoi(e.dup) {
 			if err := stream.Send(resp); err != nil {

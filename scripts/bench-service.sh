@@ -3,6 +3,8 @@
 # gRPC echo of the same API (loadtest.Echo), on loopback, with one load
 # client (agload) for all three targets:
 #   echo                the floor: gRPC itself
+#   echo(shaped)        the same, answering verdicts of the service's shape
+#                       (score, mechanism, band): what the response costs
 #   service(model)      bin/astraguard, embedded model (the default path)
 #   service(heuristic)  bin/astraguard with the model breaker forced open
 # Every server runs as its own fresh process, so per-series state and CPU
@@ -25,20 +27,23 @@ mkdir -p bin
 # shellcheck source=scripts/lib/procs.sh
 source scripts/lib/procs.sh
 
-read -r p_echo p_model p_heur <<<"$(bin/agload -free-ports 3)"
+read -r p_echo p_shaped p_model p_heur <<<"$(bin/agload -free-ports 4)"
 
 start echo bin/agecho --grpc-addr="127.0.0.1:$p_echo"
 pid_echo=$started_pid
+start shaped bin/agecho --grpc-addr="127.0.0.1:$p_shaped" --shaped
+pid_shaped=$started_pid
 start model bin/astraguard --grpc-addr="127.0.0.1:$p_model" --http-addr=
 pid_model=$started_pid
 start heuristic bin/astraguard --grpc-addr="127.0.0.1:$p_heur" --http-addr=
 pid_heur=$started_pid
 
-echo "bench-service: echo pid $pid_echo :$p_echo, model pid $pid_model :$p_model, heuristic pid $pid_heur :$p_heur; count $COUNT" >&2
+echo "bench-service: echo pid $pid_echo :$p_echo, shaped echo pid $pid_shaped :$p_shaped, model pid $pid_model :$p_model, heuristic pid $pid_heur :$p_heur; count $COUNT" >&2
 # agload waits for each target's health to report SERVING before warming up.
 # shellcheck disable=SC2086 # AGLOAD_FLAGS is a list of flags
 if ! bin/agload -count "$COUNT" -duration "$DURATION" -lockstep "$LOCKSTEP" -clk-tck "$(getconf CLK_TCK)" \
 	-target "echo,127.0.0.1:$p_echo,$pid_echo" \
+	-target "echo(shaped),127.0.0.1:$p_shaped,$pid_shaped,floor" \
 	-target "service(model),127.0.0.1:$p_model,$pid_model" \
 	-target "service(heuristic),127.0.0.1:$p_heur,$pid_heur,breaker-open" \
 	${AGLOAD_FLAGS:-}; then

@@ -39,6 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("agecho", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("grpc-addr", "127.0.0.1:50061", "gRPC listen address")
+	shaped := fs.Bool("shaped", false, "fill verdicts as the service's model path does (score, mechanism, expected band): the floor for the service's response shape")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := grpc.NewServer() // deliberately no options: the floor is gRPC's defaults
-	astraguardv1.RegisterDetectorServiceServer(srv, loadtest.Echo{})
+	astraguardv1.RegisterDetectorServiceServer(srv, loadtest.Echo{Shaped: *shaped})
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	fmt.Fprintln(stdout, "listening on", lis.Addr())

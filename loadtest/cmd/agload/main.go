@@ -51,6 +51,7 @@ type target struct {
 	addr        string
 	pid         int
 	breakerOpen bool   // force the "model" breaker open before warming up
+	floor       bool   // another floor beside the baseline: no goals checked
 	metricsAddr string // HOST:PORT serving /metrics; "" when not given
 }
 
@@ -61,7 +62,7 @@ func (t *targetsFlag) String() string { return fmt.Sprint(len(*t), " targets") }
 func (t *targetsFlag) Set(s string) error {
 	f := strings.Split(s, ",")
 	if len(f) < 3 || f[0] == "" || f[1] == "" {
-		return fmt.Errorf("want NAME,ADDR,PID[,breaker-open][,metrics=HOST:PORT], got %q", s)
+		return fmt.Errorf("want NAME,ADDR,PID[,breaker-open][,floor][,metrics=HOST:PORT], got %q", s)
 	}
 	pid, err := strconv.Atoi(f[2])
 	if err != nil || pid <= 0 {
@@ -72,10 +73,12 @@ func (t *targetsFlag) Set(s string) error {
 		switch m, ok := strings.CutPrefix(opt, "metrics="); {
 		case opt == "breaker-open":
 			tg.breakerOpen = true
+		case opt == "floor":
+			tg.floor = true
 		case ok && m != "":
 			tg.metricsAddr = m
 		default:
-			return fmt.Errorf("option %q: want breaker-open or metrics=HOST:PORT", opt)
+			return fmt.Errorf("option %q: want breaker-open, floor or metrics=HOST:PORT", opt)
 		}
 	}
 	*t = append(*t, tg)
@@ -106,7 +109,7 @@ func parseConfig(args []string, stderr io.Writer) (config, int, error) {
 	var c config
 	fs := flag.NewFlagSet("agload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Var(&c.targets, "target", "NAME,ADDR,PID[,breaker-open][,metrics=HOST:PORT]; repeat; the first is the baseline")
+	fs.Var(&c.targets, "target", "NAME,ADDR,PID[,breaker-open][,floor][,metrics=HOST:PORT]; repeat; the first is the baseline")
 	fs.IntVar(&c.count, "count", 3, "repetitions of every phase; medians are reported")
 	fs.DurationVar(&c.duration, "duration", 2*time.Second, "length of each throughput phase")
 	fs.IntVar(&c.streams, "streams", 16, "streams of the many-streams phase")

@@ -18,6 +18,7 @@ func TestTargetsFlag(t *testing.T) {
 		{"echo,127.0.0.1:1,42", target{name: "echo", addr: "127.0.0.1:1", pid: 42}, false},
 		{"m,127.0.0.1:1,42,breaker-open", target{name: "m", addr: "127.0.0.1:1", pid: 42, breakerOpen: true}, false},
 		{"m,127.0.0.1:1,42,metrics=127.0.0.1:2,breaker-open", target{name: "m", addr: "127.0.0.1:1", pid: 42, breakerOpen: true, metricsAddr: "127.0.0.1:2"}, false},
+		{"e,127.0.0.1:1,42,floor", target{name: "e", addr: "127.0.0.1:1", pid: 42, floor: true}, false},
 		{"m,127.0.0.1:1", target{}, true},
 		{"m,127.0.0.1:1,0", target{}, true},
 		{"m,127.0.0.1:1,42,metrics=", target{}, true},
