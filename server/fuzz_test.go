@@ -13,7 +13,9 @@ import (
 // FuzzDetectRequest feeds arbitrary wire bytes through request decoding,
 // admission (samples per request, series per stream), conversion and
 // scoring: whatever arrives, the service must answer with exactly one
-// verdict per sample or refuse with the limit named, and never panic.
+// verdict per sample or refuse with the limit named, and never panic; the
+// response, as the server's codec encodes it, is within its size bound and
+// decodes (with protobuf-go) to itself.
 func FuzzDetectRequest(f *testing.F) {
 	seeds := []*astraguardv1.DetectRequest{
 		{Series: []*astraguardv1.SeriesSamples{{SeriesId: "sat1/voltage", UnixNanos: []int64{1, 2}, Values: []float64{8, math.NaN()}}}},
@@ -21,6 +23,7 @@ func FuzzDetectRequest(f *testing.F) {
 		{Series: []*astraguardv1.SeriesSamples{{SeriesId: "ünï/çødé\u200b", UnixNanos: []int64{math.MaxInt64}, Values: []float64{1e308}}}},
 		{Frames: []*astraguardv1.Frame{{Source: "sat1", Channels: []*astraguardv1.Channel{{Name: "gyro", Value: -0.2}, {Name: "", Value: 1}}}}},
 		{},
+		{Series: []*astraguardv1.SeriesSamples{{SeriesId: "negative zero", Values: []float64{math.Copysign(0, -1), math.Copysign(0, -1), -1e-300}}}},
 		{Series: []*astraguardv1.SeriesSamples{{SeriesId: "big", Values: make([]float64, 10_001)}}}, // over the limit
 		{Series: []*astraguardv1.SeriesSamples{{SeriesId: "big", Values: make([]float64, 5_000)}, {SeriesId: "big", Values: make([]float64, 5_000)}}},
 	}
@@ -32,6 +35,7 @@ func FuzzDetectRequest(f *testing.F) {
 		f.Add(b)
 	}
 	e := newFuzzEnv(f)
+	codec := newServerCodec()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		req := &astraguardv1.DetectRequest{}
 		if err := proto.Unmarshal(data, req); err != nil {
@@ -64,6 +68,7 @@ func FuzzDetectRequest(f *testing.F) {
 		if size := proto.Size(resp); int64(size) > bound {
 			t.Fatalf("response of %d bytes, over its bound %d", size, bound)
 		}
+		checkEncoding(t, codec, resp) // what is sent is the generated encoding
 		for _, v := range verdicts {
 			if len(v.GetSeriesId()) > e.maxID {
 				t.Fatalf("verdict echoes a %d-byte series id, over the %d-byte limit", len(v.GetSeriesId()), e.maxID)

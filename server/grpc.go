@@ -178,7 +178,7 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 		grpc.MaxSendMsgSize(cfg.MaxSendMsgBytes),
 		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
 		grpc.ConnectionTimeout(cfg.handshakeTimeout()),
-		grpc.ForceServerCodecV2(newLenientCodec()),
+		grpc.ForceServerCodecV2(newServerCodec()),
 		grpc.ChainUnaryInterceptor(
 			metrics.UnaryServerInterceptor(exemplarOption),
 			logging.UnaryServerInterceptor(logger, loggingOptions...),
