@@ -62,6 +62,12 @@ func marshalCases() map[string]proto.Message {
 			UnixNanos: math.MinInt64, Score: math.NaN(), Source: -1,
 			Expected: &astraguardv1.Expectation{Value: math.Inf(-1), Lower: math.Copysign(0, -1)},
 		}}},
+		"watch snapshot": &astraguardv1.WatchBreakersResponse{Event: &astraguardv1.WatchBreakersResponse_Snapshot{
+			Snapshot: &astraguardv1.ListBreakersResponse{Breakers: []*astraguardv1.Breaker{{Name: "a"}, {}}},
+		}},
+		"watch empty transition": &astraguardv1.WatchBreakersResponse{Event: &astraguardv1.WatchBreakersResponse_Transition{
+			Transition: &astraguardv1.Transition{},
+		}},
 		"admin": &astraguardv1.Breaker{
 			Name: "model", OverrideReason: "maintenance ünïcode",
 			NextProbeTime: timestamppb.New(time.Unix(1_700_000_000, 5)),
