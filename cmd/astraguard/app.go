@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -266,6 +267,18 @@ func (a *app) httpHandler() http.Handler {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
+	// Go's profiler, as Prometheus and most Go servers serve it, behind
+	// the reload's authorization: a profile shows internals and a CPU
+	// profile costs CPU while it runs.
+	for path, h := range map[string]http.HandlerFunc{
+		"/debug/pprof/":        pprof.Index, // also every named profile: heap, goroutine, allocs, ...
+		"/debug/pprof/cmdline": pprof.Cmdline,
+		"/debug/pprof/profile": pprof.Profile,
+		"/debug/pprof/symbol":  pprof.Symbol,
+		"/debug/pprof/trace":   pprof.Trace,
+	} {
+		mux.Handle(path, a.reloadAuth.HTTPHandler(h))
+	}
 	return mux
 }
 

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPprofTakesTheAdminAuthorization: /debug/pprof on the HTTP port
+// answers only a caller that /-/reload would let in: with an admin token,
+// only a request carrying it.
+func TestPprofTakesTheAdminAuthorization(t *testing.T) {
+	tokenFile := filepath.Join(t.TempDir(), "admin-token")
+	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var logs syncBuffer
+	addrs, done := startRun(t, ctx, &logs, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s",
+		"--admin-token-file="+tokenFile)
+	get := func(path, token string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addrs.HTTP+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap?debug=1", "/debug/pprof/cmdline", "/debug/pprof/profile?seconds=1"} {
+		for _, token := range []string{"", "not-" + testToken} {
+			if code, body := get(path, token); code == http.StatusOK {
+				t.Errorf("GET %s with token %q = 200 %.60q, want it refused", path, token, body)
+			}
+		}
+	}
+	if code, body := get("/debug/pprof/", testToken); code != http.StatusOK || !strings.Contains(body, "goroutine") {
+		t.Errorf("GET /debug/pprof/ with the token = %d %.80q, want the profile index", code, body)
+	}
+	if code, body := get("/debug/pprof/heap?debug=1", testToken); code != http.StatusOK || !strings.Contains(body, "heap profile") {
+		t.Errorf("GET /debug/pprof/heap with the token = %d %.80q, want a heap profile", code, body)
+	}
+	if code, body := get("/debug/pprof/profile?seconds=1", testToken); code != http.StatusOK || !strings.HasPrefix(body, "\x1f\x8b") {
+		t.Errorf("GET /debug/pprof/profile with the token = %d, %d bytes, want a gzipped CPU profile", code, len(body))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run() = %v", err)
+	}
+}
