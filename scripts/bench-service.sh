@@ -12,7 +12,9 @@
 # and prints medians of COUNT repetitions (default 3) and ratios to echo.
 #
 # Env: COUNT (3), DURATION per throughput phase (2s), LOCKSTEP round trips
-# (20000), AGLOAD_FLAGS (extra agload flags), KEEP_LOGS=1 keeps server logs.
+# (20000), AGLOAD_FLAGS (extra agload flags), KEEP_LOGS=1 keeps server logs,
+# PROFILE=FILE writes a CPU profile of the model-path service over the first
+# PROFILE_SECONDS (30) of the run and prints its top functions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,18 +29,32 @@ mkdir -p bin
 # shellcheck source=scripts/lib/procs.sh
 source scripts/lib/procs.sh
 
-read -r p_echo p_shaped p_model p_heur <<<"$(bin/agload -free-ports 4)"
+read -r p_echo p_shaped p_model p_heur p_http <<<"$(bin/agload -free-ports 5)"
 
 start echo bin/agecho --grpc-addr="127.0.0.1:$p_echo"
 pid_echo=$started_pid
 start shaped bin/agecho --grpc-addr="127.0.0.1:$p_shaped" --shaped
 pid_shaped=$started_pid
-start model bin/astraguard --grpc-addr="127.0.0.1:$p_model" --http-addr=
+model_http=
+if [ -n "${PROFILE:-}" ]; then model_http=127.0.0.1:$p_http; fi
+start model bin/astraguard --grpc-addr="127.0.0.1:$p_model" --http-addr="$model_http"
 pid_model=$started_pid
 start heuristic bin/astraguard --grpc-addr="127.0.0.1:$p_heur" --http-addr=
 pid_heur=$started_pid
 
 echo "bench-service: echo pid $pid_echo :$p_echo, shaped echo pid $pid_shaped :$p_shaped, model pid $pid_model :$p_model, heuristic pid $pid_heur :$p_heur; count $COUNT" >&2
+if [ -n "${PROFILE:-}" ]; then
+	# Once the HTTP port is up; the profile covers warm-up and the first
+	# repetitions.
+	(
+		for _ in $(seq 100); do
+			(exec 3<>"/dev/tcp/127.0.0.1/$p_http") 2>/dev/null && break
+			sleep 0.1
+		done
+		"$GO" tool pprof -proto -seconds "${PROFILE_SECONDS:-30}" "http://$model_http/debug/pprof/profile" >"$PROFILE" 2>"$logs/pprof.log"
+	) &
+	pid_pprof=$!
+fi
 # agload waits for each target's health to report SERVING before warming up.
 # shellcheck disable=SC2086 # AGLOAD_FLAGS is a list of flags
 if ! bin/agload -count "$COUNT" -duration "$DURATION" -lockstep "$LOCKSTEP" -clk-tck "$(getconf CLK_TCK)" \
@@ -49,4 +65,9 @@ if ! bin/agload -count "$COUNT" -duration "$DURATION" -lockstep "$LOCKSTEP" -clk
 	${AGLOAD_FLAGS:-}; then
 	show_logs
 	exit 1
+fi
+if [ -n "${PROFILE:-}" ]; then
+	wait "$pid_pprof" || { cat "$logs/pprof.log" >&2; exit 1; }
+	echo "CPU profile of service(model) in $PROFILE; top functions by cumulative time:"
+	"$GO" tool pprof -top -cum -nodecount=40 bin/astraguard "$PROFILE" 2>/dev/null | sed -n '4,50p' | cut -c1-160
 fi
