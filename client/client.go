@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	_ "google.golang.org/grpc/balancer/ringhash" // registers ring_hash_experimental
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
 
@@ -94,6 +95,7 @@ func New(target string, cfg Config, opts ...Option) (*Client, error) {
 		grpc.WithResolvers(wb),
 		grpc.WithDefaultServiceConfig(ServiceConfig),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: c.cfg.KeepaliveTime, Timeout: c.cfg.KeepaliveTimeout}),
 	}, c.opt.dialOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("new client: %w", err)

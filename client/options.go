@@ -35,6 +35,15 @@ type Config struct {
 	// resolutions at least 30s apart anyway. Default 30s; it does not apply
 	// to an address list (use SetAddrs).
 	ResolveInterval time.Duration
+	// KeepaliveTime: a connection with streams open that was silent this
+	// long is pinged, and one that leaves the ping unanswered for
+	// KeepaliveTimeout is closed, failing its streams, which re-open
+	// (on another replica, if the ring now picks one). Without it a replica
+	// that hangs without closing its connections holds its streams until
+	// TCP gives up. Defaults 30s and 10s; gRPC raises a KeepaliveTime
+	// under 10s to 10s, and servers must allow pings that often
+	// (astraguard's --keepalive-min-time, 10s by default).
+	KeepaliveTime, KeepaliveTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -56,6 +65,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ResolveInterval <= 0 {
 		c.ResolveInterval = 30 * time.Second
+	}
+	if c.KeepaliveTime <= 0 {
+		c.KeepaliveTime = 30 * time.Second
+	}
+	if c.KeepaliveTimeout <= 0 {
+		c.KeepaliveTimeout = 10 * time.Second
 	}
 	return c
 }

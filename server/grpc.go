@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
@@ -39,6 +41,18 @@ type Config struct {
 	// preface), so peers that connect and stall do not hold connections.
 	// Default 20s; gRPC's own default is 120s.
 	HandshakeTimeout time.Duration
+	// KeepaliveTime: a connection silent this long gets a ping, and one
+	// that leaves it unanswered for KeepaliveTimeout is closed, so a client
+	// that vanished (a hung host, a cut network) gives back its streams and
+	// their limits within a minute, not when TCP gives up. Defaults 30s
+	// and 10s; gRPC's own are 2h and 20s.
+	KeepaliveTime, KeepaliveTimeout time.Duration
+	// KeepaliveMinTime is the shortest interval at which clients may ping;
+	// a connection pinging more often is closed (GOAWAY "too_many_pings"),
+	// with or without streams open. Default 10s, the shortest keepalive a
+	// gRPC client can set; gRPC's own default, 5 minutes, disconnects
+	// every client that turns keepalive on.
+	KeepaliveMinTime time.Duration
 
 	// The limits below are detector stream limits (server/limits.go,
 	// README "Limits"); each refusal is RESOURCE_EXHAUSTED naming the limit.
@@ -99,8 +113,18 @@ func (c Config) withDefaults() Config {
 	if c.MaxSamplesPerRequest <= 0 {
 		c.MaxSamplesPerRequest = defaultMaxSamplesPerRequest
 	}
+	c.KeepaliveTime = cmp.Or(c.KeepaliveTime, defaultKeepaliveTime)
+	c.KeepaliveTimeout = cmp.Or(c.KeepaliveTimeout, defaultKeepaliveTimeout)
+	c.KeepaliveMinTime = cmp.Or(c.KeepaliveMinTime, defaultKeepaliveMinTime)
 	return c
 }
+
+// Keepalive defaults; see Config.KeepaliveTime and KeepaliveMinTime.
+const (
+	defaultKeepaliveTime    = 30 * time.Second
+	defaultKeepaliveTimeout = 10 * time.Second
+	defaultKeepaliveMinTime = 10 * time.Second
+)
 
 // Option configures a Server.
 type Option func(*options)
@@ -178,6 +202,8 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 		grpc.MaxSendMsgSize(cfg.MaxSendMsgBytes),
 		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
 		grpc.ConnectionTimeout(cfg.handshakeTimeout()),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: cfg.KeepaliveTime, Timeout: cfg.KeepaliveTimeout}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: cfg.KeepaliveMinTime, PermitWithoutStream: true}),
 		grpc.ForceServerCodecV2(newServerCodec()),
 		grpc.ChainUnaryInterceptor(
 			metrics.UnaryServerInterceptor(exemplarOption),

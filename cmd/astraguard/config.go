@@ -35,7 +35,7 @@ type config struct {
 	checkpointInterval time.Duration // between checkpoints while serving
 	handoverDir        string        // empty: no handover between replicas
 	replicaName        string        // this replica's handover file name; empty: host-pid
-	limits             server.Config // --max-*, --send-timeout, --handshake-timeout and --rate-* flags
+	limits             server.Config // --max-*, --send-timeout, --handshake-timeout, --keepalive-* and --rate-* flags
 	gracePeriod        time.Duration
 	logLevel           string
 	logFormat          string
@@ -146,7 +146,8 @@ func (c config) validate() error {
 	case c.gracePeriod < 0:
 		return errors.New("--grace-period must not be negative")
 	case c.limits.MaxRecvMsgBytes < 0 || c.limits.MaxSendMsgBytes < 0 || c.limits.MaxSamplesPerRequest < 0 || c.limits.MaxSeriesPerStream < 0 ||
-		c.limits.MaxDetectStreams < 0 || c.limits.MaxQueuedBytes < 0 || c.limits.SendTimeout < 0 || c.limits.HandshakeTimeout < 0:
+		c.limits.MaxDetectStreams < 0 || c.limits.MaxQueuedBytes < 0 || c.limits.SendTimeout < 0 || c.limits.HandshakeTimeout < 0 ||
+		c.limits.KeepaliveTime < 0 || c.limits.KeepaliveTimeout < 0 || c.limits.KeepaliveMinTime < 0:
 		return errors.New("limits must not be negative")
 	case c.limits.MaxWatchStreams < 0 || c.limits.MaxWatchStreamsPerClient < 0:
 		return errors.New("--max-watch-streams and --max-watch-streams-per-client must not be negative")
@@ -175,6 +176,9 @@ func (c *config) registerLimits(fs *flag.FlagSet) {
 	fs.IntVar(&l.MaxQueuedBytes, "max-queued-bytes", 256<<20, "bytes of requests held in all Detect queues at once; readers wait for room, slowing their clients")
 	fs.DurationVar(&l.SendTimeout, "send-timeout", 30*time.Second, "end a Detect stream whose client has not read a response for this long")
 	fs.DurationVar(&l.HandshakeTimeout, "handshake-timeout", 20*time.Second, "close a new connection that has not finished its TLS/HTTP/2 setup in this time")
+	fs.DurationVar(&l.KeepaliveTime, "keepalive-time", 30*time.Second, "ping a client connection silent this long; with --keepalive-timeout, how soon a vanished client's streams end")
+	fs.DurationVar(&l.KeepaliveTimeout, "keepalive-timeout", 10*time.Second, "close a connection whose client has not answered a ping in this time")
+	fs.DurationVar(&l.KeepaliveMinTime, "keepalive-min-time", 10*time.Second, "close a connection whose client pings more often than this (GOAWAY too_many_pings)")
 	fs.Float64Var(&l.RateLimit, "rate-limit", 0, "samples per second per client (peer IP) over all its calls; 0 disables")
 	fs.IntVar(&l.RateBurst, "rate-burst", 0, "samples a client may send at once; 0 means one second's worth of --rate-limit")
 	fs.DurationVar(&l.RateWait, "rate-wait", time.Second, "how long an over-budget request waits (slowing its client) before it fails; 0 fails at once")

@@ -1,0 +1,120 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// rawConn is a bare HTTP/2 client connection to the server: it sends
+// pings by hand and reads what the server sends back.
+type rawConn struct {
+	c  net.Conn
+	fr *http2.Framer
+}
+
+func dialRaw(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	// Bounds a broken test; not a timing assertion.
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(c, c)
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	return &rawConn{c: c, fr: fr}
+}
+
+// until reads frames, acknowledging the server's settings, until want
+// returns true for one (it returns that frame) or the connection ends
+// (nil).
+func (r *rawConn) until(t *testing.T, want func(http2.Frame) bool) http2.Frame {
+	t.Helper()
+	for {
+		f, err := r.fr.ReadFrame()
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("no frame the test waits for within 20s")
+			}
+			return nil // reset by the server
+		}
+		if s, ok := f.(*http2.SettingsFrame); ok && !s.IsAck() {
+			if err := r.fr.WriteSettingsAck(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if want(f) {
+			return f
+		}
+	}
+}
+
+func isGoAway(f http2.Frame) bool { _, ok := f.(*http2.GoAwayFrame); return ok }
+
+// TestClientPingsAtMinTimeAreAccepted: a client may ping as often as
+// KeepaliveMinTime (gRPC's server default, 5 minutes, would disconnect
+// every client that turns keepalive on), and one pinging faster is
+// disconnected with too_many_pings.
+func TestClientPingsAtMinTimeAreAccepted(t *testing.T) {
+	const minTime = 200 * time.Millisecond
+	e := newTCPEnv(t, Config{KeepaliveMinTime: minTime}, tcpOptions{})
+
+	polite := dialRaw(t, e.addr)
+	for i := range 6 { // gRPC refuses the third ping too early: it sends its ack, then GOAWAY
+		data := [8]byte{byte(i)}
+		if err := polite.fr.WritePing(false, data); err != nil {
+			t.Fatal(err)
+		}
+		ack := polite.until(t, func(f http2.Frame) bool {
+			p, ok := f.(*http2.PingFrame)
+			return ok && p.IsAck() && p.Data == data || isGoAway(f)
+		})
+		if ack == nil || isGoAway(ack) {
+			t.Fatalf("ping %d, %v after the last: %v, want its ack", i, 2*minTime, ack)
+		}
+		time.Sleep(2 * minTime)
+	}
+
+	flood := dialRaw(t, e.addr)
+	for i := range 10 {
+		if err := flood.fr.WritePing(false, [8]byte{byte(i)}); err != nil {
+			break // the server may already have closed
+		}
+	}
+	f := flood.until(t, isGoAway)
+	if g, ok := f.(*http2.GoAwayFrame); !ok || g.ErrCode != http2.ErrCodeEnhanceYourCalm || !bytes.Contains(g.DebugData(), []byte("too_many_pings")) {
+		t.Errorf("10 pings at once: %v, want GOAWAY ENHANCE_YOUR_CALM too_many_pings", f)
+	}
+}
+
+// TestSilentClientIsDisconnected: the server pings a connection that went
+// quiet for KeepaliveTime and closes it when the ping is not answered
+// within KeepaliveTimeout, so a vanished client's streams end.
+func TestSilentClientIsDisconnected(t *testing.T) {
+	e := newTCPEnv(t, Config{KeepaliveTime: 100 * time.Millisecond, KeepaliveTimeout: 100 * time.Millisecond}, tcpOptions{})
+	r := dialRaw(t, e.addr)
+	ping := r.until(t, func(f http2.Frame) bool { p, ok := f.(*http2.PingFrame); return ok && !p.IsAck() })
+	if ping == nil {
+		t.Fatal("connection closed before the server pinged")
+	}
+	// Never answer: the server must give up on the connection.
+	if f := r.until(t, func(http2.Frame) bool { return false }); f != nil {
+		t.Fatalf("unexpected frame %v", f)
+	}
+}
