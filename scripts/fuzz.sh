@@ -13,7 +13,22 @@ while read -r pkg dir; do
 	for f in $(grep -hoE '^func (Fuzz[A-Za-z0-9_]+)\(' "$dir"/*_test.go 2>/dev/null | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/' | sort -u); do
 		n=$((n + 1))
 		echo "fuzz $pkg $f ($t)"
-		go test -run='^$' -fuzz="^$f\$" -fuzztime="$t" "$pkg"
+		log=$(mktemp)
+		if ! go test -run='^$' -fuzz="^$f\$" -fuzztime="$t" "$pkg" 2>&1 | tee "$log"; then
+			# Go 1.26's fuzz coordinator can report its own -fuzztime
+			# deadline as a failure when a worker is mid-call as it
+			# expires (golang/go#75804, fixed in Go 1.27): a bare
+			# "context deadline exceeded" with no failing input written.
+			# Anything else, or a seed corpus that fails, is a finding.
+			if grep -q 'context deadline exceeded' "$log" && ! grep -qE 'Failing input written|panic:|_test\.go:[0-9]+:' "$log" &&
+				go test -count=1 -run="^$f\$" "$pkg"; then
+				echo "fuzz: $f: the fuzz coordinator's deadline race (golang/go#75804), no failing input; seed corpus passes"
+			else
+				rm -f "$log"
+				exit 1
+			fi
+		fi
+		rm -f "$log"
 	done
 done < <(go list -f '{{.ImportPath}} {{.Dir}}' ./...)
 if [ "$n" = 0 ]; then
