@@ -51,7 +51,8 @@ type DetectorService struct {
 	tracer  tracer // request spans (trace.go); the zero value makes none
 }
 
-// streamHooks let tests observe a stream's internals; nil hooks are skipped.
+// streamHooks observe a stream's internals; nil hooks are skipped. Only
+// tests install them (withStreamHooks), to watch what no metric shows.
 type streamHooks struct {
 	inFlight  func(n int)             // requests a stream holds, after each read
 	ended     func(err error)         // a Detect handler's result
@@ -59,6 +60,9 @@ type streamHooks struct {
 	queueWait func()                  // a reader waits for MaxQueuedBytes
 	sent      func(stall *time.Timer) // after each Send, before its timer stops
 }
+
+// withStreamHooks installs h on the Server's DetectorService.
+func withStreamHooks(h streamHooks) Option { return func(o *options) { o.hooks = h } }
 
 var _ astraguardv1.DetectorServiceServer = (*DetectorService)(nil)
 

@@ -133,6 +133,7 @@ type options struct {
 	logger     *slog.Logger
 	registerer prometheus.Registerer
 	grpcOpts   []grpc.ServerOption
+	hooks      streamHooks // see withStreamHooks
 	clientKey  ClientKeyFunc
 	adminAuth  *AdminAuth          // nil: BreakerAdmin unprotected (auth_server.go)
 	adminOwn   bool                // BreakerAdmin on its own grpc.Server
@@ -190,6 +191,7 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 		return nil, fmt.Errorf("new server: %w", err)
 	}
 	detect.tracer = newTracer(o.tracing)
+	detect.hooks = o.hooks
 	admin.applyLimits(cfg, o.clientKey, detect.metrics)
 	promauto.With(o.registerer).NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "astraguard_detect_held_bytes",

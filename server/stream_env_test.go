@@ -58,7 +58,19 @@ func newTCPEnv(t *testing.T, cfg Config, o tcpOptions) *tcpEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := append([]Option{WithRegisterer(e.reg)}, o.opts...)
+	var hooks streamHooks
+	hooks.inFlight = func(n int) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.maxRun = max(e.maxRun, n)
+	}
+	if o.watchEnded {
+		hooks.ended = func(err error) { e.ended <- err }
+	}
+	if o.hooks != nil {
+		o.hooks(&hooks)
+	}
+	opts := append([]Option{WithRegisterer(e.reg), withStreamHooks(hooks)}, o.opts...)
 	var scorer Scorer = halfScorer{}
 	if o.scorer != nil {
 		scorer = o.scorer
@@ -66,17 +78,6 @@ func newTCPEnv(t *testing.T, cfg Config, o tcpOptions) *tcpEnv {
 	e.srv, err = New(scorer, NewAdminService(breakers, NewHub(), discard()), cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
-	}
-	e.srv.detect.hooks.inFlight = func(n int) {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		e.maxRun = max(e.maxRun, n)
-	}
-	if o.watchEnded {
-		e.srv.detect.hooks.ended = func(err error) { e.ended <- err }
-	}
-	if o.hooks != nil {
-		o.hooks(&e.srv.detect.hooks)
 	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
