@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"time"
 
@@ -28,6 +29,11 @@ type Config struct {
 	// own default): 100,000 columnar samples with timestamps take about
 	// 1.7 MB, and 100,000 frame channels fit with names of up to ~28 bytes.
 	MaxRecvMsgBytes int
+	// MaxHeaderListBytes bounds a request's metadata (its HTTP/2 header
+	// list, names and values decoded). Default 64 KiB, as Envoy's request
+	// headers; gRPC's own is 16 MiB per stream, which MaxConcurrentStreams
+	// streams on one connection could each hold.
+	MaxHeaderListBytes int
 	// MaxSendMsgBytes bounds one response message. Default 4 MiB, gRPC's
 	// default receive limit of clients. A request whose response could be
 	// larger is refused before it is scored (RESOURCE_EXHAUSTED naming
@@ -113,17 +119,20 @@ func (c Config) withDefaults() Config {
 	if c.MaxSamplesPerRequest <= 0 {
 		c.MaxSamplesPerRequest = defaultMaxSamplesPerRequest
 	}
+	c.MaxHeaderListBytes = cmp.Or(c.MaxHeaderListBytes, defaultMaxHeaderListBytes)
 	c.KeepaliveTime = cmp.Or(c.KeepaliveTime, defaultKeepaliveTime)
 	c.KeepaliveTimeout = cmp.Or(c.KeepaliveTimeout, defaultKeepaliveTimeout)
 	c.KeepaliveMinTime = cmp.Or(c.KeepaliveMinTime, defaultKeepaliveMinTime)
 	return c
 }
 
-// Keepalive defaults; see Config.KeepaliveTime and KeepaliveMinTime.
+// Defaults of the connection limits; see Config.MaxHeaderListBytes,
+// KeepaliveTime and KeepaliveMinTime.
 const (
-	defaultKeepaliveTime    = 30 * time.Second
-	defaultKeepaliveTimeout = 10 * time.Second
-	defaultKeepaliveMinTime = 10 * time.Second
+	defaultMaxHeaderListBytes = 64 << 10
+	defaultKeepaliveTime      = 30 * time.Second
+	defaultKeepaliveTimeout   = 10 * time.Second
+	defaultKeepaliveMinTime   = 10 * time.Second
 )
 
 // Option configures a Server.
@@ -203,6 +212,7 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 		// A backstop: checkResponseSize refuses such requests up front.
 		grpc.MaxSendMsgSize(cfg.MaxSendMsgBytes),
 		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
+		grpc.MaxHeaderListSize(uint32(min(cfg.MaxHeaderListBytes, math.MaxUint32))),
 		grpc.ConnectionTimeout(cfg.handshakeTimeout()),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: cfg.KeepaliveTime, Timeout: cfg.KeepaliveTimeout}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: cfg.KeepaliveMinTime, PermitWithoutStream: true}),

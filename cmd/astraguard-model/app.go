@@ -30,6 +30,7 @@ import (
 
 	"github.com/astraguard/astraguard/checkpoint"
 	"github.com/astraguard/astraguard/gen/inference"
+	"github.com/astraguard/astraguard/internal/httpserver"
 	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/internal/tracelog"
 	"github.com/astraguard/astraguard/internal/tracing"
@@ -130,8 +131,8 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", a.readyz)
-	a.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, TLSConfig: tlsCfg,
-		ErrorLog: slog.NewLogLogger(logger.With("component", "http").Handler(), slog.LevelInfo)}
+	a.http = httpserver.New(mux, slog.NewLogLogger(logger.With("component", "http").Handler(), slog.LevelInfo))
+	a.http.TLSConfig = tlsCfg
 	return a, nil
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/heuristic"
 	"github.com/astraguard/astraguard/httpui"
+	"github.com/astraguard/astraguard/internal/httpserver"
 	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/internal/tracelog"
 	"github.com/astraguard/astraguard/server"
@@ -293,8 +294,7 @@ func (a *app) serve(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	var hs *http.Server
 	if a.httpLis != nil {
-		hs = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 5 * time.Second,
-			ErrorLog: httpErrorLog(a.logger.With("component", "http"))}
+		hs = httpserver.New(a.httpHandler(), httpErrorLog(a.logger.With("component", "http")))
 		g.Go(func() error {
 			if err := a.serveHTTP(hs); !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("http: %w", err)

@@ -5,10 +5,14 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/net/http2"
+	"google.golang.org/grpc/metadata"
+
+	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
 // rawConn is a bare HTTP/2 client connection to the server: it sends
@@ -116,5 +120,28 @@ func TestSilentClientIsDisconnected(t *testing.T) {
 	// Never answer: the server must give up on the connection.
 	if f := r.until(t, func(http2.Frame) bool { return false }); f != nil {
 		t.Fatalf("unexpected frame %v", f)
+	}
+}
+
+// TestRequestMetadataBounded: metadata beyond MaxHeaderListBytes fails the
+// call (gRPC's own limit, 16 MiB, would have taken it), metadata within it
+// passes, and the connection serves on.
+func TestRequestMetadataBounded(t *testing.T) {
+	e := newTCPEnv(t, Config{}, tcpOptions{})
+	c, _ := e.client(t)
+	req := &astraguardv1.DetectBatchRequest{Series: []*astraguardv1.SeriesSamples{series("sat1/voltage", 2)}}
+	call := func(valueBytes int) error {
+		ctx := metadata.AppendToOutgoingContext(t.Context(), "x-padding", strings.Repeat("a", valueBytes))
+		_, err := c.DetectBatch(ctx, req)
+		return err
+	}
+	if err := call(defaultMaxHeaderListBytes / 2); err != nil {
+		t.Errorf("DetectBatch with %d bytes of metadata = %v, want it served", defaultMaxHeaderListBytes/2, err)
+	}
+	if err := call(2 * defaultMaxHeaderListBytes); err == nil {
+		t.Errorf("DetectBatch with %d bytes of metadata served, want it refused", 2*defaultMaxHeaderListBytes)
+	}
+	if err := call(0); err != nil {
+		t.Errorf("DetectBatch after the refused call = %v, want it served", err)
 	}
 }

@@ -61,3 +61,29 @@ func TestPprofTakesTheAdminAuthorization(t *testing.T) {
 		t.Errorf("run() = %v", err)
 	}
 }
+
+// TestHTTPHeadersBounded: the service's HTTP port refuses headers past
+// 64 KiB with 431 (Go's default reads up to 1 MiB).
+func TestHTTPHeadersBounded(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var logs syncBuffer
+	addrs, done := startRun(t, ctx, &logs, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addrs.HTTP+"/healthz", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Padding", strings.Repeat("a", 128<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("GET /healthz with 128 KiB of headers = %d, want 431", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run() = %v", err)
+	}
+}
