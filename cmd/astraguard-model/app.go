@@ -43,6 +43,10 @@ import (
 // their series ids) with room to spare; grpc-go's default is 4 MiB.
 const maxMessageBytes = 16 << 20
 
+// maxHeaderListBytes bounds a call's metadata, as astraguard's
+// --max-header-list-bytes default does (gRPC's own is 16 MiB per stream).
+const maxHeaderListBytes = 64 << 10
+
 // app is the wired process: gRPC and HTTP servers around one modelserver.
 type app struct {
 	cfg    config
@@ -117,6 +121,7 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 			recovery.StreamServerInterceptor(recoverOpt),
 		),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
+		grpc.MaxHeaderListSize(maxHeaderListBytes),
 		// detector/oip pings every 30s while calls are in flight.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)...)
