@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/oip"
@@ -109,6 +110,14 @@ func TestServe(t *testing.T) {
 		t.Errorf("health Check() = %v, %v; want SERVING", r, err)
 	}
 
+	// Metadata and headers are bounded at 64 KiB on both ports.
+	padded := metadata.AppendToOutgoingContext(rctx, "x-padding", strings.Repeat("a", 128<<10))
+	if _, err := hc.Check(padded, &healthpb.HealthCheckRequest{}); err == nil {
+		t.Errorf("health Check() with 128 KiB of metadata succeeded, want it refused")
+	}
+	if _, err := hc.Check(rctx, &healthpb.HealthCheckRequest{}); err != nil {
+		t.Errorf("health Check() after the refused call = %v", err)
+	}
 	httpc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	get := func(path string) (int, string) {
 		t.Helper()
@@ -120,6 +129,13 @@ func TestServe(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
+	}
+	big, _ := http.NewRequestWithContext(rctx, http.MethodGet, "http://"+hlis.Addr().String()+"/healthz", nil)
+	big.Header.Set("X-Padding", strings.Repeat("a", 128<<10))
+	if resp, err := httpc.Do(big); err != nil || resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("GET /healthz with 128 KiB of headers = %v, %v; want 431", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	if code, _ := get("/healthz"); code != http.StatusOK {
 		t.Errorf("GET /healthz = %d, want 200", code)
