@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/net/http2"
 	"google.golang.org/grpc/metadata"
 
@@ -143,5 +144,39 @@ func TestRequestMetadataBounded(t *testing.T) {
 	}
 	if err := call(0); err != nil {
 		t.Errorf("DetectBatch after the refused call = %v, want it served", err)
+	}
+}
+
+// TestConnectionsBounded: a listener holds at most MaxConnections open; the
+// others wait unaccepted instead of each taking the server's memory, and
+// are served once earlier ones close.
+func TestConnectionsBounded(t *testing.T) {
+	const limit = 2
+	e := newTCPEnv(t, Config{MaxConnections: limit}, tcpOptions{})
+	open := func() float64 {
+		return testutil.ToFloat64(e.srv.conns.open.WithLabelValues("grpc"))
+	}
+	var raws []*rawConn
+	for range 5 {
+		raws = append(raws, dialRaw(t, e.addr))
+	}
+	// The first two are accepted: their settings arrive.
+	for _, r := range raws[:limit] {
+		if f := r.until(t, func(f http2.Frame) bool { _, ok := f.(*http2.SettingsFrame); return ok }); f == nil {
+			t.Fatal("an accepted connection was closed")
+		}
+	}
+	if got := open(); got != limit {
+		t.Errorf("astraguard_grpc_connections = %v with 5 dialled, want %d", got, limit)
+	}
+	for _, r := range raws {
+		_ = r.c.Close()
+	}
+	c, _ := e.client(t)
+	if _, err := c.DetectBatch(t.Context(), &astraguardv1.DetectBatchRequest{Series: []*astraguardv1.SeriesSamples{series("s", 1)}}); err != nil {
+		t.Errorf("DetectBatch after the raw connections closed = %v, want it served", err)
+	}
+	if got := open(); got > limit {
+		t.Errorf("astraguard_grpc_connections = %v, want at most %d", got, limit)
 	}
 }

@@ -34,6 +34,9 @@ type Config struct {
 	// headers; gRPC's own is 16 MiB per stream, which MaxConcurrentStreams
 	// streams on one connection could each hold.
 	MaxHeaderListBytes int
+	// MaxConnections bounds the connections each gRPC listener holds open
+	// at once (see connLimits). Default 10,000.
+	MaxConnections int
 	// MaxSendMsgBytes bounds one response message. Default 4 MiB, gRPC's
 	// default receive limit of clients. A request whose response could be
 	// larger is refused before it is scored (RESOURCE_EXHAUSTED naming
@@ -120,6 +123,7 @@ func (c Config) withDefaults() Config {
 		c.MaxSamplesPerRequest = defaultMaxSamplesPerRequest
 	}
 	c.MaxHeaderListBytes = cmp.Or(c.MaxHeaderListBytes, defaultMaxHeaderListBytes)
+	c.MaxConnections = cmp.Or(c.MaxConnections, defaultMaxConnections)
 	c.KeepaliveTime = cmp.Or(c.KeepaliveTime, defaultKeepaliveTime)
 	c.KeepaliveTimeout = cmp.Or(c.KeepaliveTimeout, defaultKeepaliveTimeout)
 	c.KeepaliveMinTime = cmp.Or(c.KeepaliveMinTime, defaultKeepaliveMinTime)
@@ -130,6 +134,7 @@ func (c Config) withDefaults() Config {
 // KeepaliveTime and KeepaliveMinTime.
 const (
 	defaultMaxHeaderListBytes = 64 << 10
+	defaultMaxConnections     = 10_000
 	defaultKeepaliveTime      = 30 * time.Second
 	defaultKeepaliveTimeout   = 10 * time.Second
 	defaultKeepaliveMinTime   = 10 * time.Second
@@ -176,6 +181,7 @@ type Server struct {
 	// listener, with its own health; both nil when BreakerAdmin shares grpc.
 	adminGRPC   *grpc.Server
 	adminHealth *health.Server
+	conns       *connLimits
 }
 
 // New assembles a Server. Health starts NOT_SERVING; call SetServing once
@@ -234,11 +240,16 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 	}
 	srvOpts = append(srvOpts, o.authOptions()...)
 
+	conns, err := newConnLimits(cfg.MaxConnections, o.registerer)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		grpc:   grpc.NewServer(srvOpts...),
 		health: health.NewServer(),
 		admin:  admin,
 		detect: detect,
+		conns:  conns,
 	}
 	astraguardv1.RegisterDetectorServiceServer(s.grpc, detect)
 	s.registerAdmin(o, srvOpts, metrics)
@@ -271,7 +282,7 @@ func (s *Server) SetServing() { s.setStatus(healthpb.HealthCheckResponse_SERVING
 
 // Serve serves on lis until Shutdown.
 func (s *Server) Serve(lis net.Listener) error {
-	if err := s.grpc.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+	if err := s.grpc.Serve(s.conns.wrap(lis, "grpc")); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		return err
 	}
 	return nil

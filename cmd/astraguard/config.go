@@ -147,7 +147,7 @@ func (c config) validate() error {
 		return errors.New("--grace-period must not be negative")
 	case c.limits.MaxRecvMsgBytes < 0 || c.limits.MaxSendMsgBytes < 0 || c.limits.MaxSamplesPerRequest < 0 || c.limits.MaxSeriesPerStream < 0 ||
 		c.limits.MaxDetectStreams < 0 || c.limits.MaxQueuedBytes < 0 || c.limits.SendTimeout < 0 || c.limits.HandshakeTimeout < 0 ||
-		c.limits.KeepaliveTime < 0 || c.limits.KeepaliveTimeout < 0 || c.limits.KeepaliveMinTime < 0 || c.limits.MaxHeaderListBytes < 0:
+		c.limits.KeepaliveTime < 0 || c.limits.KeepaliveTimeout < 0 || c.limits.KeepaliveMinTime < 0 || c.limits.MaxHeaderListBytes < 0 || c.limits.MaxConnections < 0:
 		return errors.New("limits must not be negative")
 	case c.limits.MaxWatchStreams < 0 || c.limits.MaxWatchStreamsPerClient < 0:
 		return errors.New("--max-watch-streams and --max-watch-streams-per-client must not be negative")
@@ -165,6 +165,7 @@ func (c *config) registerLimits(fs *flag.FlagSet) {
 	fs.IntVar(&l.MaxSendMsgBytes, "max-send-msg-bytes", 4<<20, "bytes in one response message at most (gRPC clients read 4 MiB by default); a request whose response could be larger is refused")
 	fs.IntVar(&l.MaxRecvMsgBytes, "max-recv-msg-bytes", 4<<20, "bytes in one request message at most (100,000 columnar samples take about 1.7 MB)")
 	fs.IntVar(&l.MaxHeaderListBytes, "max-header-list-bytes", 64<<10, "bytes of one request's metadata (its gRPC headers) at most")
+	fs.IntVar(&l.MaxConnections, "max-connections", 10_000, "connections each gRPC listener holds open at once; more wait to be accepted")
 	fs.Func("max-concurrent-streams", "streams per connection at most (HTTP/2 setting; clients wait for a slot) (default 1024)", func(v string) error {
 		n, err := strconv.ParseUint(v, 10, 32)
 		l.MaxConcurrentStreams = uint32(n)
