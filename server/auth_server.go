@@ -64,7 +64,7 @@ func (s *Server) ServeAdmin(lis net.Listener) error {
 	if s.adminGRPC == nil {
 		return errors.New("serve admin: the server was built without WithAdminServer")
 	}
-	if err := s.adminGRPC.Serve(s.conns.wrap(lis, "admin")); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+	if err := s.adminGRPC.Serve(s.conns.Wrap(lis, "admin")); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		return err
 	}
 	return nil

@@ -154,7 +154,7 @@ func TestConnectionsBounded(t *testing.T) {
 	const limit = 2
 	e := newTCPEnv(t, Config{MaxConnections: limit}, tcpOptions{})
 	open := func() float64 {
-		return testutil.ToFloat64(e.srv.conns.open.WithLabelValues("grpc"))
+		return testutil.ToFloat64(e.srv.conns.Open("grpc"))
 	}
 	var raws []*rawConn
 	for range 5 {
@@ -167,7 +167,7 @@ func TestConnectionsBounded(t *testing.T) {
 		}
 	}
 	if got := open(); got != limit {
-		t.Errorf("astraguard_grpc_connections = %v with 5 dialled, want %d", got, limit)
+		t.Errorf("astraguard_open_connections = %v with 5 dialled, want %d", got, limit)
 	}
 	for _, r := range raws {
 		_ = r.c.Close()
@@ -177,6 +177,6 @@ func TestConnectionsBounded(t *testing.T) {
 		t.Errorf("DetectBatch after the raw connections closed = %v, want it served", err)
 	}
 	if got := open(); got > limit {
-		t.Errorf("astraguard_grpc_connections = %v, want at most %d", got, limit)
+		t.Errorf("astraguard_open_connections = %v, want at most %d", got, limit)
 	}
 }

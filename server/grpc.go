@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/internal/connlimit"
 )
 
 // Config holds the server's limits. The zero value is usable.
@@ -34,8 +35,9 @@ type Config struct {
 	// headers; gRPC's own is 16 MiB per stream, which MaxConcurrentStreams
 	// streams on one connection could each hold.
 	MaxHeaderListBytes int
-	// MaxConnections bounds the connections each gRPC listener holds open
-	// at once (see connLimits). Default 10,000.
+	// MaxConnections bounds the connections each listener holds open at
+	// once (package connlimit): the gRPC ones, and those given to
+	// Server.LimitListener. Default 10,000.
 	MaxConnections int
 	// MaxSendMsgBytes bounds one response message. Default 4 MiB, gRPC's
 	// default receive limit of clients. A request whose response could be
@@ -181,7 +183,7 @@ type Server struct {
 	// listener, with its own health; both nil when BreakerAdmin shares grpc.
 	adminGRPC   *grpc.Server
 	adminHealth *health.Server
-	conns       *connLimits
+	conns       *connlimit.Limits
 }
 
 // New assembles a Server. Health starts NOT_SERVING; call SetServing once
@@ -240,7 +242,7 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 	}
 	srvOpts = append(srvOpts, o.authOptions()...)
 
-	conns, err := newConnLimits(cfg.MaxConnections, o.registerer)
+	conns, err := connlimit.New(cfg.MaxConnections, o.registerer)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +284,7 @@ func (s *Server) SetServing() { s.setStatus(healthpb.HealthCheckResponse_SERVING
 
 // Serve serves on lis until Shutdown.
 func (s *Server) Serve(lis net.Listener) error {
-	if err := s.grpc.Serve(s.conns.wrap(lis, "grpc")); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+	if err := s.grpc.Serve(s.conns.Wrap(lis, "grpc")); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		return err
 	}
 	return nil

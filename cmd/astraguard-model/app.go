@@ -30,6 +30,7 @@ import (
 
 	"github.com/astraguard/astraguard/checkpoint"
 	"github.com/astraguard/astraguard/gen/inference"
+	"github.com/astraguard/astraguard/internal/connlimit"
 	"github.com/astraguard/astraguard/internal/httpserver"
 	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/internal/tracelog"
@@ -56,6 +57,7 @@ type app struct {
 	grpc   *grpc.Server
 	http   *http.Server
 	keeper *checkpoint.Keeper // nil without --state-dir
+	conns  *connlimit.Limits  // --max-connections on both listeners
 	trace  *tracing.Tracing   // OTEL_* (README "Tracing"); shut down last
 }
 
@@ -84,6 +86,9 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	registerSeriesMetrics(reg, a.model.Series())
+	if a.conns, err = connlimit.New(cfg.maxConns, reg); err != nil {
+		return nil, err
+	}
 	if err := a.newKeeper(tmpl, reg); err != nil {
 		return nil, err
 	}
@@ -162,7 +167,7 @@ func (a *app) serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		// ErrServerStopped: ctx ended before Serve began.
-		if err := a.grpc.Serve(grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		if err := a.grpc.Serve(a.conns.Wrap(grpcLis, "grpc")); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			return fmt.Errorf("serve grpc: %w", err)
 		}
 		return nil
@@ -188,9 +193,9 @@ func (a *app) serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
 // serveHTTP serves plaintext, or TLS with the gRPC listener's configuration.
 func (a *app) serveHTTP(lis net.Listener) error {
 	if a.http.TLSConfig == nil {
-		return a.http.Serve(lis)
+		return a.http.Serve(a.conns.Wrap(lis, "http"))
 	}
-	return a.http.ServeTLS(lis, "", "") // the certificate comes from TLSConfig.GetCertificate
+	return a.http.ServeTLS(a.conns.Wrap(lis, "http"), "", "") // the certificate comes from TLSConfig.GetCertificate
 }
 
 func (a *app) shutdown(ctx context.Context) error {

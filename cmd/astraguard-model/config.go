@@ -23,6 +23,7 @@ type config struct {
 	stateDir           string
 	checkpointInterval time.Duration
 	grace              time.Duration
+	maxConns           int // open connections per listener
 	modelName          string
 	logLevel           slog.Level
 	// TLS for both listeners; clientCA turns on mutual TLS.
@@ -40,6 +41,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	fs.DurationVar(&c.seriesTTL, "series-ttl", 24*time.Hour, "forget a series idle this long; 0 keeps idle series until capacity evicts them (env ASTRAGUARD_MODEL_SERIES_TTL)")
 	fs.StringVar(&c.stateDir, "state-dir", "", "`directory` for the per-series state snapshot, loaded at start and written every --checkpoint-interval and on shutdown; empty keeps state in memory only (env ASTRAGUARD_MODEL_STATE_DIR)")
 	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", 30*time.Second, "time between state checkpoints with --state-dir (env ASTRAGUARD_MODEL_CHECKPOINT_INTERVAL)")
+	fs.IntVar(&c.maxConns, "max-connections", 10_000, "connections each listener (gRPC, HTTP) holds open at once; more wait to be accepted (env ASTRAGUARD_MODEL_MAX_CONNECTIONS)")
 	fs.DurationVar(&c.grace, "grace-period", 10*time.Second, "drain time for in-flight calls on shutdown (env ASTRAGUARD_MODEL_GRACE_PERIOD)")
 	fs.StringVar(&c.modelName, "model-name", "astraguard-anomaly", "served model name (env ASTRAGUARD_MODEL_NAME)")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn, error (env ASTRAGUARD_MODEL_LOG_LEVEL)")
@@ -83,6 +85,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return c, fmt.Errorf("--checkpoint-interval %v must be positive", c.checkpointInterval)
 	case c.seriesTTL < 0:
 		return c, fmt.Errorf("--series-ttl %v must not be negative", c.seriesTTL)
+	case c.maxConns <= 0:
+		return c, fmt.Errorf("--max-connections %d must be positive", c.maxConns)
 	case c.grace < 0:
 		return c, fmt.Errorf("--grace-period %v must not be negative", c.grace)
 	case c.modelName == "":

@@ -35,21 +35,22 @@ func TestParseConfig(t *testing.T) {
 		want    config
 		wantErr string
 	}{
-		{name: "defaults", want: config{grpcAddr: ":8001", httpAddr: ":8002", maxSeries: 100_000, seriesTTL: 24 * time.Hour, checkpointInterval: 30 * time.Second, grace: 10 * time.Second, modelName: "astraguard-anomaly"}},
+		{name: "defaults", want: config{grpcAddr: ":8001", httpAddr: ":8002", maxSeries: 100_000, seriesTTL: 24 * time.Hour, checkpointInterval: 30 * time.Second, grace: 10 * time.Second, maxConns: 10_000, modelName: "astraguard-anomaly"}},
 		{
 			name: "env",
 			env: map[string]string{"ASTRAGUARD_MODEL_GRPC_ADDR": ":9001", "ASTRAGUARD_MODEL_GRACE_PERIOD": "3s", "ASTRAGUARD_MODEL_LOG_LEVEL": "debug",
 				"ASTRAGUARD_MODEL_STATE_DIR": "/var/lib/m", "ASTRAGUARD_MODEL_CHECKPOINT_INTERVAL": "5s"},
-			want: config{grpcAddr: ":9001", httpAddr: ":8002", maxSeries: 100_000, seriesTTL: 24 * time.Hour, stateDir: "/var/lib/m", checkpointInterval: 5 * time.Second, grace: 3 * time.Second, modelName: "astraguard-anomaly", logLevel: slog.LevelDebug},
+			want: config{grpcAddr: ":9001", httpAddr: ":8002", maxSeries: 100_000, seriesTTL: 24 * time.Hour, stateDir: "/var/lib/m", checkpointInterval: 5 * time.Second, grace: 3 * time.Second, maxConns: 10_000, modelName: "astraguard-anomaly", logLevel: slog.LevelDebug},
 		},
 		{
 			name: "flags win over env",
-			args: []string{"--grpc-addr", ":7001", "--max-series", "5", "--http-addr=:7002"},
+			args: []string{"--grpc-addr", ":7001", "--max-series", "5", "--http-addr=:7002", "--max-connections=7"},
 			env:  map[string]string{"ASTRAGUARD_MODEL_GRPC_ADDR": ":9001"},
-			want: config{grpcAddr: ":7001", httpAddr: ":7002", maxSeries: 5, seriesTTL: 24 * time.Hour, checkpointInterval: 30 * time.Second, grace: 10 * time.Second, modelName: "astraguard-anomaly"},
+			want: config{grpcAddr: ":7001", httpAddr: ":7002", maxSeries: 5, seriesTTL: 24 * time.Hour, checkpointInterval: 30 * time.Second, grace: 10 * time.Second, maxConns: 7, modelName: "astraguard-anomaly"},
 		},
 		{name: "bad env", env: map[string]string{"ASTRAGUARD_MODEL_MAX_SERIES": "many"}, wantErr: "ASTRAGUARD_MODEL_MAX_SERIES"},
 		{name: "zero series", args: []string{"--max-series", "0"}, wantErr: "must be positive"},
+		{name: "zero connections", args: []string{"--max-connections", "0"}, wantErr: "must be positive"},
 		{name: "zero checkpoint interval", args: []string{"--checkpoint-interval", "0s"}, wantErr: "must be positive"},
 		{name: "negative grace", args: []string{"--grace-period", "-1s"}, wantErr: "negative"},
 		{name: "stray args", args: []string{"serve"}, wantErr: "unexpected"},
@@ -147,6 +148,7 @@ func TestServe(t *testing.T) {
 	for _, m := range []string{
 		`grpc_server_handled_total{grpc_code="OK",grpc_method="ModelInfer",grpc_service="inference.GRPCInferenceService",grpc_type="unary"} 1`,
 		"go_goroutines", "process_",
+		`astraguard_open_connections{listener="grpc"} 1`, `astraguard_open_connections{listener="http"} `,
 	} {
 		if code != http.StatusOK || !strings.Contains(body, m) {
 			t.Errorf("GET /metrics = %d without %q", code, m)

@@ -340,10 +340,10 @@ func (a *app) serve(ctx context.Context) error {
 // --tls-client-ca) with the gRPC listener's configuration.
 func (a *app) serveHTTP(hs *http.Server) error {
 	if a.httpTLS == nil {
-		return hs.Serve(a.httpLis)
+		return hs.Serve(a.srv.LimitListener(a.httpLis, "http"))
 	}
 	hs.TLSConfig = a.httpTLS
-	return hs.ServeTLS(a.httpLis, "", "") // the certificate comes from TLSConfig.GetCertificate
+	return hs.ServeTLS(a.srv.LimitListener(a.httpLis, "http"), "", "") // the certificate comes from TLSConfig.GetCertificate
 }
 
 func (a *app) close() {

@@ -165,7 +165,7 @@ func (c *config) registerLimits(fs *flag.FlagSet) {
 	fs.IntVar(&l.MaxSendMsgBytes, "max-send-msg-bytes", 4<<20, "bytes in one response message at most (gRPC clients read 4 MiB by default); a request whose response could be larger is refused")
 	fs.IntVar(&l.MaxRecvMsgBytes, "max-recv-msg-bytes", 4<<20, "bytes in one request message at most (100,000 columnar samples take about 1.7 MB)")
 	fs.IntVar(&l.MaxHeaderListBytes, "max-header-list-bytes", 64<<10, "bytes of one request's metadata (its gRPC headers) at most")
-	fs.IntVar(&l.MaxConnections, "max-connections", 10_000, "connections each gRPC listener holds open at once; more wait to be accepted")
+	fs.IntVar(&l.MaxConnections, "max-connections", 10_000, "connections each listener (gRPC, admin, HTTP) holds open at once; more wait to be accepted")
 	fs.Func("max-concurrent-streams", "streams per connection at most (HTTP/2 setting; clients wait for a slot) (default 1024)", func(v string) error {
 		n, err := strconv.ParseUint(v, 10, 32)
 		l.MaxConcurrentStreams = uint32(n)

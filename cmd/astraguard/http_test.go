@@ -87,3 +87,19 @@ func TestHTTPHeadersBounded(t *testing.T) {
 		t.Errorf("run() = %v", err)
 	}
 }
+
+// TestHTTPListenerLimited: the HTTP port's connections go through the same
+// limit as the gRPC ones; /metrics counts the one reading it.
+func TestHTTPListenerLimited(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var logs syncBuffer
+	addrs, done := startRun(t, ctx, &logs, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s", "--max-connections=5")
+	if got := metricLine(t, addrs.HTTP, `astraguard_open_connections{listener="http"}`); got != `astraguard_open_connections{listener="http"} 1` {
+		t.Errorf("/metrics has %q, want the reading connection counted", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run() = %v", err)
+	}
+}
