@@ -90,7 +90,19 @@ func Load(path string, s Schema) (*Config, error) {
 
 // Parse decodes and validates data, named name in errors. It returns every
 // problem found, joined, each an *Error.
-func Parse(name string, data []byte, s Schema) (*Config, error) {
+func Parse(name string, data []byte, s Schema) (c *Config, err error) {
+	// goccy/go-yaml can panic on hostile input (FuzzParse found a nil
+	// dereference in its decoder: testdata/fuzz/FuzzParse). A file, which
+	// a reload reads while serving, must only ever be refused.
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, &Error{File: name, Err: fmt.Errorf("the YAML decoder failed on this file: %v", r)}
+		}
+	}()
+	return parse(name, data, s)
+}
+
+func parse(name string, data []byte, s Schema) (*Config, error) {
 	c := &Config{path: name, digest: sha256.Sum256(data), breakers: map[string]Breaker{}}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
