@@ -57,13 +57,19 @@ func withSecure(next http.Handler) http.Handler {
 // moment the hub publishes one. It returns when the client leaves or the
 // hub drops the watcher; the browser's EventSource then reconnects.
 func (u *UI) events(w http.ResponseWriter, r *http.Request, b Breakers) {
+	events, lost, cancel, err := u.hub.Subscribe(u.clientKey(r))
+	if err != nil {
+		// EventSource does not retry a refused stream; the page says it
+		// is disconnected and a reload tries again.
+		http.Error(w, err.Error(), http.StatusTooManyRequests)
+		return
+	}
+	defer cancel()
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // no proxy buffering of the stream
-	events, lost, cancel := u.hub.Subscribe()
-	defer cancel()
 	send := func(name string, v any) bool {
 		data, err := json.Marshal(v)
 		if err == nil {

@@ -2,6 +2,8 @@ package httpui
 
 import (
 	"log/slog"
+	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -11,9 +13,11 @@ import (
 // historyLen is how many recent transitions the page shows per breaker.
 const historyLen = 20
 
-// Hub is the transition feed; *server.Hub satisfies it.
+// Hub is the transition feed; *server.Hub satisfies it. Subscribe may
+// refuse a client (a bound on open streams); the page then answers 429
+// with the error.
 type Hub interface {
-	Subscribe() (events <-chan breaker.Transition, lost <-chan struct{}, cancel func())
+	Subscribe(client string) (events <-chan breaker.Transition, lost <-chan struct{}, cancel func(), err error)
 }
 
 // Breakers lists the breakers; *breaker.Registry satisfies it.
@@ -35,6 +39,10 @@ type Option func(*UI)
 // system clock).
 func WithClock(c Clock) Option { return func(u *UI) { u.clock = c } }
 
+// WithClientKey names the client of a request, for the Hub's per-client
+// bound (default: the host of its RemoteAddr).
+func WithClientKey(f func(*http.Request) string) Option { return func(u *UI) { u.clientKey = f } }
+
 // WithTick sets how often /events sends the full state (default 1s; the
 // sparkline's resolution).
 func WithTick(d time.Duration) Option { return func(u *UI) { u.tick = d } }
@@ -45,10 +53,11 @@ func WithLogger(l *slog.Logger) Option { return func(u *UI) { u.logger = l } }
 // UI is the breaker page. Build it with New, pass Record to
 // breaker.WithObserver, and serve Handler.
 type UI struct {
-	hub    Hub
-	clock  Clock
-	tick   time.Duration
-	logger *slog.Logger
+	hub       Hub
+	clock     Clock
+	tick      time.Duration
+	logger    *slog.Logger
+	clientKey func(*http.Request) string
 
 	mu      sync.Mutex
 	history map[string][]breaker.Transition // guarded by mu; newest last, at most historyLen
@@ -57,7 +66,7 @@ type UI struct {
 // New returns a UI fed by hub.
 func New(hub Hub, opts ...Option) *UI {
 	u := &UI{hub: hub, clock: realClock{}, tick: time.Second, logger: slog.New(slog.DiscardHandler),
-		history: make(map[string][]breaker.Transition)}
+		clientKey: remoteHost, history: make(map[string][]breaker.Transition)}
 	for _, o := range opts {
 		o(u)
 	}
@@ -65,6 +74,14 @@ func New(hub Hub, opts ...Option) *UI {
 		u.tick = time.Second
 	}
 	return u
+}
+
+// remoteHost is the default client key: the host of r's RemoteAddr.
+func remoteHost(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 // Record keeps t in its breaker's recent transitions; it is a

@@ -3,6 +3,7 @@ package httpui
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
 	"io/fs"
 	"net/http"
@@ -19,21 +20,28 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// fakeHub hands out one subscription and lets the test publish on it.
+// fakeHub hands out subscriptions, or refuse when set, and lets the test
+// publish on them.
 type fakeHub struct {
-	mu   sync.Mutex
-	subs []chan breaker.Transition
-	lost chan struct{}
+	mu      sync.Mutex
+	subs    []chan breaker.Transition
+	clients []string
+	lost    chan struct{}
+	refuse  error
 }
 
 func newFakeHub() *fakeHub { return &fakeHub{lost: make(chan struct{})} }
 
-func (h *fakeHub) Subscribe() (<-chan breaker.Transition, <-chan struct{}, func()) {
-	ch := make(chan breaker.Transition, 8)
+func (h *fakeHub) Subscribe(client string) (<-chan breaker.Transition, <-chan struct{}, func(), error) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.clients = append(h.clients, client)
+	if h.refuse != nil {
+		return nil, nil, nil, h.refuse
+	}
+	ch := make(chan breaker.Transition, 8)
 	h.subs = append(h.subs, ch)
-	h.mu.Unlock()
-	return ch, h.lost, func() {}
+	return ch, h.lost, func() {}, nil
 }
 
 func (h *fakeHub) publish(t breaker.Transition) {
@@ -180,6 +188,33 @@ func TestEventsEndWhenHubCloses(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("stream still open 10s after the hub closed")
+	}
+}
+
+// TestEventsRefused: a stream the hub refuses (its bound on open streams)
+// gets 429 with the hub's reason, and the hub is asked for the request's
+// client as WithClientKey names it.
+func TestEventsRefused(t *testing.T) {
+	hub := newFakeHub()
+	hub.refuse = errors.New("limit exceeded: open WatchBreakers streams: 8 per client")
+	key := func(r *http.Request) string { return "key-of-" + r.Header.Get("X-Who") }
+	srv := httptest.NewServer(New(hub, WithClientKey(key)).Handler(&fakeBreakers{}))
+	defer srv.Close()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/events", nil)
+	req.Header.Set("X-Who", "ops")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(body), "8 per client") {
+		t.Errorf("GET /events refused by the hub = %d %q, want 429 with the reason", resp.StatusCode, body)
+	}
+	hub.mu.Lock()
+	defer hub.mu.Unlock()
+	if len(hub.clients) != 1 || hub.clients[0] != "key-of-ops" {
+		t.Errorf("hub asked for clients %q, want [key-of-ops]", hub.clients)
 	}
 }
 

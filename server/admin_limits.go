@@ -2,7 +2,6 @@ package server
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -46,42 +45,37 @@ func checkAdminString(field, s string, required bool) error {
 	return nil
 }
 
-// watchSlots bounds WatchBreakers streams in total and per client: each
-// holds a goroutine, a buffered channel and a copy of every transition.
+// watchSlots bounds the Hub's watchers (WatchBreakers streams and the
+// breaker page's event streams) in total and per client: each holds a
+// goroutine, a buffered channel and a copy of every transition.
 type watchSlots struct {
 	mu        sync.Mutex
 	total     int
 	perClient map[string]int // guarded by mu; entries of 0 are deleted
 	max, per  int
-	key       ClientKeyFunc
 }
 
-func newWatchSlots(max, per int, key ClientKeyFunc) *watchSlots {
-	if key == nil {
-		key = PeerIP
-	}
+func newWatchSlots(max, per int) *watchSlots {
 	return &watchSlots{
 		max:       cmp.Or(max, defaultMaxWatchStreams),
 		per:       cmp.Or(per, defaultMaxWatchStreamsPerClient),
 		perClient: make(map[string]int),
-		key:       key,
 	}
 }
 
-// acquire takes a slot for the caller in ctx, or reports the limit broken.
-func (w *watchSlots) acquire(ctx context.Context) (client string, err error) {
-	client = w.key(ctx)
+// acquire takes a slot for client, or reports the limit broken.
+func (w *watchSlots) acquire(client string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.total >= w.max {
-		return "", &LimitError{Limit: LimitWatchStreams, Max: w.max, Got: w.total + 1}
+		return &LimitError{Limit: LimitWatchStreams, Max: w.max, Got: w.total + 1}
 	}
 	if n := w.perClient[client]; n >= w.per {
-		return "", &LimitError{Limit: LimitWatchStreams, Detail: fmt.Sprintf("%d per client", w.per)}
+		return &LimitError{Limit: LimitWatchStreams, Detail: fmt.Sprintf("%d per client", w.per)}
 	}
 	w.total++
 	w.perClient[client]++
-	return client, nil
+	return nil
 }
 
 func (w *watchSlots) release(client string) {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -130,4 +131,56 @@ func TestWatchStreamsBounded(t *testing.T) {
 			t.Fatalf("watch as b after a watch closed = %v", err)
 		}
 	}
+}
+
+// TestPageStreamsShareWatchBounds: the breaker page's event streams
+// (Hub.Subscribe) and WatchBreakers streams hold slots of one budget, per
+// client and in total, so neither transport can take more than the bounds.
+func TestPageStreamsShareWatchBounds(t *testing.T) {
+	byHeader := func(ctx context.Context) string {
+		md, _ := metadata.FromIncomingContext(ctx)
+		return strings.Join(md.Get("client"), "")
+	}
+	e := newTCPEnv(t, Config{MaxWatchStreams: 3, MaxWatchStreamsPerClient: 2}, tcpOptions{opts: []Option{WithClientKey(byHeader)}})
+	hub := e.srv.admin.hub
+	_, conn := e.client(t)
+	admin := astraguardv1.NewBreakerAdminClient(conn)
+	watch := func(client string) error {
+		ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(t.Context(), "client", client))
+		defer cancel()
+		stream, err := admin.WatchBreakers(ctx, &astraguardv1.WatchBreakersRequest{})
+		if err == nil {
+			_, err = stream.Recv() // the snapshot, or the refusal
+		}
+		return err
+	}
+	var cancels []func()
+	for range 2 {
+		_, _, cancel, err := hub.Subscribe("a")
+		if err != nil {
+			t.Fatalf("page stream as a = %v, want a slot", err)
+		}
+		cancels = append(cancels, cancel)
+	}
+	if err := watch("a"); status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("WatchBreakers as a with 2 page streams open = %v, want RESOURCE_EXHAUSTED", err)
+	}
+	var le *LimitError
+	if _, _, _, err := hub.Subscribe("a"); !errors.As(err, &le) || le.Limit != LimitWatchStreams {
+		t.Errorf("third page stream as a = %v, want the watch streams limit", err)
+	}
+	_, _, cancelB, err := hub.Subscribe("b")
+	if err != nil {
+		t.Fatalf("page stream as b = %v, want a slot", err)
+	}
+	if _, _, _, err := hub.Subscribe("c"); !errors.As(err, &le) {
+		t.Errorf("fourth page stream = %v, want the total limit", err)
+	}
+	cancels[0]()
+	cancels[0]() // a second cancel frees nothing more
+	if err := watch("a"); err != nil {
+		t.Errorf("WatchBreakers as a after a page stream closed = %v, want served", err)
+	}
+	cancels[1]()
+	cancelB()
 }

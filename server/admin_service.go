@@ -25,8 +25,7 @@ type AdminService struct {
 	breakers *breaker.Registry
 	hub      *Hub
 	logger   *slog.Logger
-	watch    *watchSlots
-	metrics  *limitMetrics // counts refused watches
+	key      ClientKeyFunc // tells WatchBreakers clients apart
 }
 
 var _ astraguardv1.BreakerAdminServer = (*AdminService)(nil)
@@ -35,14 +34,16 @@ var _ astraguardv1.BreakerAdminServer = (*AdminService)(nil)
 // of breakers (breaker.WithObserver(hub.Publish) on the registry) for
 // WatchBreakers to see transitions.
 func NewAdminService(breakers *breaker.Registry, hub *Hub, logger *slog.Logger) *AdminService {
-	return &AdminService{breakers: breakers, hub: hub, logger: logger,
-		watch: newWatchSlots(0, 0, nil), metrics: newLimitMetrics(nil)}
+	return &AdminService{breakers: breakers, hub: hub, logger: logger, key: PeerIP}
 }
 
 // applyLimits sets the watch limits of cfg, telling clients apart by key;
 // New calls it before serving.
 func (s *AdminService) applyLimits(cfg Config, key ClientKeyFunc, m *limitMetrics) {
-	s.watch, s.metrics = newWatchSlots(cfg.MaxWatchStreams, cfg.MaxWatchStreamsPerClient, key), m
+	if key != nil {
+		s.key = key
+	}
+	s.hub.setLimits(newWatchSlots(cfg.MaxWatchStreams, cfg.MaxWatchStreamsPerClient), m)
 }
 
 // ListBreakers returns every breaker, sorted by name.
@@ -142,15 +143,12 @@ func (s *AdminService) WatchBreakers(req *astraguardv1.WatchBreakersRequest, str
 	if err := checkWatchNames(names); err != nil {
 		return toStatus(err)
 	}
-	client, err := s.watch.acquire(stream.Context())
+	// Subscribe before the snapshot so no transition falls between them.
+	w, release, err := s.hub.watch(s.key(stream.Context()))
 	if err != nil {
-		s.metrics.count(err)
 		return toStatus(err)
 	}
-	defer s.watch.release(client)
-	// Subscribe before the snapshot so no transition falls between them.
-	w := s.hub.subscribe()
-	defer s.hub.unsubscribe(w)
+	defer release()
 	snap := &astraguardv1.WatchBreakersResponse{Event: &astraguardv1.WatchBreakersResponse_Snapshot{Snapshot: s.list(names)}}
 	if err := stream.Send(snap); err != nil {
 		return err

@@ -103,10 +103,12 @@ type Config struct {
 	// least recently seen is forgotten first. Default 10,000.
 	MaxRateClients int
 
-	// MaxWatchStreams bounds the WatchBreakers streams open at once over
-	// all clients, and MaxWatchStreamsPerClient those of one client (told
-	// apart by ClientKeyFunc); beyond either a new watch gets
-	// RESOURCE_EXHAUSTED. Defaults 256 and 8.
+	// MaxWatchStreams bounds the Hub's watchers (WatchBreakers streams and
+	// the breaker page's event streams, which share the budget) open at
+	// once over all clients, and MaxWatchStreamsPerClient those of one
+	// client (told apart by ClientKeyFunc for gRPC, by AddrKey for the
+	// page); beyond either a new watch gets RESOURCE_EXHAUSTED (the page
+	// 429). Defaults 256 and 8.
 	MaxWatchStreams          int
 	MaxWatchStreamsPerClient int
 }

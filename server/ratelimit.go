@@ -31,10 +31,16 @@ func PeerIP(ctx context.Context) string {
 	if !ok || p.Addr == nil {
 		return "unknown"
 	}
-	addr := p.Addr.String()
+	return AddrKey(p.Addr.String())
+}
+
+// AddrKey is PeerIP for a peer address "host:port", as an HTTP request's
+// RemoteAddr: the IP, an IPv6 peer by its /64; an address that is not
+// host:port (a unix socket, an in-memory pipe) as it is.
+func AddrKey(addr string) string {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return addr // not host:port, e.g. a unix socket or an in-memory pipe
+		return addr
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil {

@@ -11,12 +11,17 @@ import (
 // than allowed to slow the breaker or grow memory.
 const watchBuffer = 256
 
-// Hub fans breaker transitions out to WatchBreakers streams. Its Publish
-// method is a breaker.Observer; it never blocks the breaker.
+// Hub fans breaker transitions out to WatchBreakers streams and the
+// breaker page's event streams. Its Publish method is a breaker.Observer;
+// it never blocks the breaker. All its watchers share one bound:
+// Config.MaxWatchStreams in total and MaxWatchStreamsPerClient per client
+// (the Server sets them in New).
 type Hub struct {
 	mu       sync.Mutex
 	watchers map[*watcher]struct{} // guarded by mu
 	closed   bool                  // guarded by mu
+	slots    *watchSlots           // guarded by mu
+	metrics  *limitMetrics         // counts refused watchers; guarded by mu
 }
 
 type watcher struct {
@@ -24,8 +29,31 @@ type watcher struct {
 	lost chan struct{} // closed when the watcher fell behind or the hub closed
 }
 
-// NewHub returns a Hub with no watchers.
-func NewHub() *Hub { return &Hub{watchers: make(map[*watcher]struct{})} }
+// NewHub returns a Hub with no watchers and the default watcher bounds.
+func NewHub() *Hub {
+	return &Hub{watchers: make(map[*watcher]struct{}), slots: newWatchSlots(0, 0), metrics: newLimitMetrics(nil)}
+}
+
+// setLimits bounds the watchers by slots and counts refusals in m.
+func (h *Hub) setLimits(slots *watchSlots, m *limitMetrics) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.slots, h.metrics = slots, m
+}
+
+// watch takes one of client's watcher slots and subscribes; release
+// undoes both and must be called. A refusal is a *LimitError.
+func (h *Hub) watch(client string) (w *watcher, release func(), err error) {
+	h.mu.Lock()
+	slots, m := h.slots, h.metrics
+	h.mu.Unlock()
+	if err := slots.acquire(client); err != nil {
+		m.count(err)
+		return nil, nil, err
+	}
+	w = h.subscribe()
+	return w, func() { h.unsubscribe(w); slots.release(client) }, nil
+}
 
 // Publish delivers t to every watcher; pass it to breaker.WithObserver.
 func (h *Hub) Publish(t breaker.Transition) {
@@ -75,12 +103,17 @@ func (h *Hub) close() {
 	}
 }
 
-// Subscribe registers a watcher as WatchBreakers does, for other
-// transports such as the HTTP breaker page. events delivers transitions;
-// lost is closed when the watcher fell watchBuffer transitions behind or
-// the hub closed (at shutdown), after which the caller should end its
-// stream; cancel unsubscribes and must be called.
-func (h *Hub) Subscribe() (events <-chan breaker.Transition, lost <-chan struct{}, cancel func()) {
-	w := h.subscribe()
-	return w.ch, w.lost, func() { h.unsubscribe(w) }
+// Subscribe registers a watcher for client as WatchBreakers does, for
+// other transports such as the HTTP breaker page, within the same bounds
+// (a refusal is a *LimitError naming LimitWatchStreams). events delivers
+// transitions; lost is closed when the watcher fell watchBuffer
+// transitions behind or the hub closed (at shutdown), after which the
+// caller should end its stream; cancel unsubscribes, frees the slot and
+// must be called.
+func (h *Hub) Subscribe(client string) (events <-chan breaker.Transition, lost <-chan struct{}, cancel func(), err error) {
+	w, release, err := h.watch(client)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return w.ch, w.lost, sync.OnceFunc(release), nil
 }

@@ -99,7 +99,10 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	hub := server.NewHub()
-	ui := httpui.New(hub, httpui.WithLogger(logger.With("component", "httpui")))
+	ui := httpui.New(hub, httpui.WithLogger(logger.With("component", "httpui")),
+		// The page's event streams count against the WatchBreakers bounds,
+		// per client as gRPC peers are counted.
+		httpui.WithClientKey(func(r *http.Request) string { return server.AddrKey(r.RemoteAddr) }))
 	breakers, err := breaker.NewRegistry(settings,
 		breaker.WithObserver(ui.Record), // before hub.Publish: a page sees a transition in the history it announces
 		breaker.WithObserver(hub.Publish),

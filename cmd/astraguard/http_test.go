@@ -103,3 +103,54 @@ func TestHTTPListenerLimited(t *testing.T) {
 		t.Errorf("run() = %v", err)
 	}
 }
+
+// TestBreakerPageStreamsBounded: the breaker page's event streams count
+// against the WatchBreakers bound per client (8 by default), so one client
+// cannot hold the HTTP port's connections with them.
+func TestBreakerPageStreamsBounded(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var logs syncBuffer
+	addrs, done := startRun(t, ctx, &logs, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	defer client.CloseIdleConnections()
+	open := func() *http.Response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addrs.HTTP+"/events", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	var streams []*http.Response
+	defer func() {
+		for _, r := range streams {
+			r.Body.Close()
+		}
+	}()
+	for i := range 8 {
+		r := open()
+		streams = append(streams, r)
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("event stream %d = %d, want 200", i, r.StatusCode)
+		}
+	}
+	r := open()
+	body, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(body), "8 per client") {
+		t.Errorf("ninth event stream = %d %q, want 429 naming the per-client bound", r.StatusCode, body)
+	}
+	for _, r := range streams {
+		r.Body.Close()
+	}
+	streams = nil
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run() = %v", err)
+	}
+}
