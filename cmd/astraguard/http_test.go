@@ -18,11 +18,8 @@ func TestPprofTakesTheAdminAuthorization(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var logs syncBuffer
-	addrs, done := startRun(t, ctx, &logs, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s",
-		"--admin-token-file="+tokenFile)
+	ctx := t.Context()
+	addrs := runService(t, "--admin-token-file="+tokenFile)
 	get := func(path, token string) (int, string) {
 		t.Helper()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addrs.HTTP+path, nil)
@@ -56,19 +53,13 @@ func TestPprofTakesTheAdminAuthorization(t *testing.T) {
 	if code, body := get("/debug/pprof/profile?seconds=1", testToken); code != http.StatusOK || !strings.HasPrefix(body, "\x1f\x8b") {
 		t.Errorf("GET /debug/pprof/profile with the token = %d, %d bytes, want a gzipped CPU profile", code, len(body))
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run() = %v", err)
-	}
 }
 
 // TestHTTPHeadersBounded: the service's HTTP port refuses headers past
 // 64 KiB with 431 (Go's default reads up to 1 MiB).
 func TestHTTPHeadersBounded(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var logs syncBuffer
-	addrs, done := startRun(t, ctx, &logs, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
+	ctx := t.Context()
+	addrs := runService(t)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addrs.HTTP+"/healthz", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -82,25 +73,14 @@ func TestHTTPHeadersBounded(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("GET /healthz with 128 KiB of headers = %d, want 431", resp.StatusCode)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run() = %v", err)
-	}
 }
 
 // TestHTTPListenerLimited: the HTTP port's connections go through the same
 // limit as the gRPC ones; /metrics counts the one reading it.
 func TestHTTPListenerLimited(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var logs syncBuffer
-	addrs, done := startRun(t, ctx, &logs, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s", "--max-connections=5")
+	addrs := runService(t, "--max-connections=5")
 	if got := metricLine(t, addrs.HTTP, `astraguard_open_connections{listener="http"}`); got != `astraguard_open_connections{listener="http"} 1` {
 		t.Errorf("/metrics has %q, want the reading connection counted", got)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run() = %v", err)
 	}
 }
 
@@ -108,10 +88,8 @@ func TestHTTPListenerLimited(t *testing.T) {
 // against the WatchBreakers bound per client (8 by default), so one client
 // cannot hold the HTTP port's connections with them.
 func TestBreakerPageStreamsBounded(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var logs syncBuffer
-	addrs, done := startRun(t, ctx, &logs, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
+	ctx := t.Context()
+	addrs := runService(t)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	defer client.CloseIdleConnections()
 	open := func() *http.Response {
@@ -149,8 +127,21 @@ func TestBreakerPageStreamsBounded(t *testing.T) {
 		r.Body.Close()
 	}
 	streams = nil
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run() = %v", err)
-	}
+}
+
+// runService runs the real wiring on loopback, the gRPC and HTTP listeners
+// on free ports, with args added, until the test ends; then it checks that
+// the service shut down cleanly.
+func runService(t *testing.T, args ...string) servingLine {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs syncBuffer
+	addrs, done := startRun(t, ctx, &logs, append([]string{"--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s"}, args...)...)
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run() = %v", err)
+		}
+	})
+	return addrs
 }
