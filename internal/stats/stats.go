@@ -46,10 +46,12 @@ func LogTail(z float64) float64 { return LogTailRate(z, 1) }
 // threshold was set for must see a 300 times rarer value to be as
 // surprised per unit of time. tests must be positive.
 func LogTailRate(z, tests float64) float64 {
-	if !(z > 0) {
+	if !(z > 0) || !(tests > 0) {
 		return 0
 	}
-	q := 0.5 * math.Erfc(z/math.Sqrt2) * tests
+	// An infinite number of tests times a tail that underflowed to 0
+	// would be NaN: cap the tests at the largest finite count.
+	q := 0.5 * math.Erfc(z/math.Sqrt2) * min(tests, math.MaxFloat64)
 	r := math.Log(min(q, 1)+1e-10) / lnTail
 	return min(max(r, 0), 1)
 }
@@ -85,6 +87,7 @@ func (l *Likelihood) Update(x, minSD, aShort, aLong float64) (z float64) {
 	if !(x <= MaxFeature) {
 		x = MaxFeature
 	}
+	x = max(x, -MaxFeature)
 	if l.n < math.MaxUint32 {
 		l.n++
 	}
@@ -131,9 +134,20 @@ func (l *Likelihood) AppendBinary(b []byte) []byte {
 	return le.AppendUint32(b, l.n)
 }
 
+// Count is the number of updates l has seen (saturating), for callers that
+// check a restored Likelihood against their own sample count.
+func (l *Likelihood) Count() uint32 { return l.n }
+
+// maxStat bounds the averages a Likelihood can hold: Update clamps its
+// input to ±MaxFeature, and float32 rounding may pass that by a few ulps.
+const maxStat = MaxFeature * (1 + 1e-6)
+
 // DecodeBinary reads what AppendBinary wrote from the first
 // LikelihoodBytes of b (which must hold them). It reports false, leaving l
-// unchanged, for statistics Update never produces (NaN or infinite).
+// unchanged, for statistics Update never produces: NaN or infinite values,
+// averages beyond ±MaxFeature, a negative variance or one above the
+// squared range of the input, state without updates that is not zero, and
+// a first update with a spread.
 func (l *Likelihood) DecodeBinary(b []byte) bool {
 	le := binary.LittleEndian
 	nl := Likelihood{
@@ -142,9 +156,25 @@ func (l *Likelihood) DecodeBinary(b []byte) bool {
 		variance: math.Float32frombits(le.Uint32(b[8:])),
 		n:        le.Uint32(b[12:]),
 	}
-	if !nl.Finite() || nl.variance < 0 {
+	if !nl.valid() {
 		return false
 	}
 	*l = nl
+	return true
+}
+
+// valid reports whether l is a state Update can produce (see DecodeBinary).
+func (l *Likelihood) valid() bool {
+	if !l.Finite() || math.Abs(float64(l.short)) > maxStat || math.Abs(float64(l.mean)) > maxStat {
+		return false
+	}
+	switch v := float64(l.variance); {
+	case !(v >= 0) || v > 4*maxStat*maxStat:
+		return false
+	case l.n == 0:
+		return *l == Likelihood{}
+	case l.n == 1:
+		return v == 0 && l.short == l.mean
+	}
 	return true
 }

@@ -113,3 +113,47 @@ func TestFloorAndQuantum(t *testing.T) {
 		t.Errorf("Alpha(1) = %v, want 0.5", a)
 	}
 }
+
+// TestLogTailRateStaysInRange covers the extremes a damaged cadence can
+// produce: infinitely many tests of a tail that underflowed to 0 was NaN.
+func TestLogTailRateStaysInRange(t *testing.T) {
+	for _, z := range []float64{-1, 0, 1e-300, 3, 40, 1e300, math.Inf(1), math.NaN()} {
+		for _, tests := range []float64{0, -1, 5e-324, 1, 3e78, math.MaxFloat64, math.Inf(1), math.NaN()} {
+			if s := LogTailRate(z, tests); !(s >= 0 && s <= 1) {
+				t.Errorf("LogTailRate(%v, %v) = %v, want in [0, 1]", z, tests, s)
+			}
+		}
+	}
+}
+
+// TestLikelihoodDecodeRefusesUnreachableState: DecodeBinary accepts what
+// Update produces and refuses finite values Update never produces.
+func TestLikelihoodDecodeRefusesUnreachableState(t *testing.T) {
+	var l Likelihood
+	var zero Likelihood
+	if !zero.DecodeBinary(l.AppendBinary(nil)) {
+		t.Fatal("the zero Likelihood does not decode")
+	}
+	for i := range 200 {
+		l.Update(float64(i%7), 0.05, 0.2, 0.01)
+		var r Likelihood
+		if !r.DecodeBinary(l.AppendBinary(nil)) || r != l {
+			t.Fatalf("after %d updates: state does not round-trip", i+1)
+		}
+	}
+	bad := map[string]Likelihood{
+		"negative variance":     {short: 1, mean: 1, variance: -1, n: 5},
+		"huge mean":             {short: 1, mean: 3e38, n: 5},
+		"huge short":            {short: -2e9, mean: 1, n: 5},
+		"huge variance":         {short: 1, mean: 1, variance: 3e38, n: 5},
+		"values with no update": {short: 1, n: 0},
+		"spread after one":      {short: 1, mean: 1, variance: 1, n: 1},
+		"first short != mean":   {short: 1, mean: 2, n: 1},
+	}
+	for name, s := range bad {
+		r := Likelihood{short: 9}
+		if r.DecodeBinary(s.AppendBinary(nil)) || r != (Likelihood{short: 9}) {
+			t.Errorf("%s: decoded or changed the target", name)
+		}
+	}
+}
