@@ -111,8 +111,13 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 }
 
 // checkRestored rejects decoded state Update could never have produced:
-// such state could only come from a damaged or forged snapshot, and a NaN
-// would silence the series for good.
+// such state can only come from a damaged or forged snapshot (a checksum
+// proves the bytes were written, not that they were right), and it could
+// make the series score NaN or never flag again. Every field is checked
+// against what Update guarantees: finite where it must be, deviations
+// non-negative and within the range seen, averages inside that range,
+// counts no larger than the samples seen, a cadence an interval in
+// nanoseconds can produce.
 func (d *Detector) checkRestored() error {
 	if d.quiet < 0 {
 		return fmt.Errorf("%w: negative suppression %d", ErrBadState, d.quiet)
@@ -121,26 +126,68 @@ func (d *Detector) checkRestored() error {
 		return fmt.Errorf("%w: level history %#x", ErrBadState, d.nov.hist)
 	}
 	if d.n == 0 {
-		return nil // a series that saw only skipped samples: all zero
+		// A series that saw only skipped samples has learned nothing.
+		if *d != (Detector{p: d.p}) {
+			return fmt.Errorf("%w: state without samples", ErrBadState)
+		}
+		return nil
 	}
 	for _, f := range [...]float64{d.slow, d.dev, d.fast, d.smooth, d.prev, d.lo, d.hi} {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return fmt.Errorf("%w: non-finite statistic %v", ErrBadState, f)
 		}
 	}
-	if math.IsNaN(d.quantum) || d.quantum <= 0 {
+	lo, hi := d.lo, d.hi
+	if !(lo <= hi) || math.Abs(lo) > maxMagnitude || math.Abs(hi) > maxMagnitude {
+		return fmt.Errorf("%w: range [%v, %v]", ErrBadState, lo, hi)
+	}
+	// EWMAs of values in [lo, hi] stay in it, up to rounding; float32
+	// season bins round at about 6e-8 of their magnitude.
+	width, mag := hi-lo, max(math.Abs(lo), math.Abs(hi))
+	tol64, tol32 := 1e-9*width+1e-12*mag, 1e-6*(width+mag)
+	in := func(v, tol float64) bool { return v >= lo-tol && v <= hi+tol }
+	if d.prev < lo || d.prev > hi || !in(d.slow, tol64) || !in(d.fast, tol64) || !in(d.smooth, tol64) {
+		return fmt.Errorf("%w: averages outside the range [%v, %v]", ErrBadState, lo, hi)
+	}
+	if d.dev < 0 || d.dev > width+tol64 {
+		return fmt.Errorf("%w: deviation %v for a range of %v", ErrBadState, d.dev, width)
+	}
+	if !(d.quantum > 0) || d.quantum > width+tol64 && !math.IsInf(d.quantum, 1) {
 		return fmt.Errorf("%w: quantum %v", ErrBadState, d.quantum)
 	}
-	for i := range 24 {
-		if !finite32(d.sea.mean[i]) || !finite32(d.sea.dev[i]) {
-			return fmt.Errorf("%w: non-finite season bin %d", ErrBadState, i)
+	// An interval is at least 1 ns and at most the span of int64 ns; the
+	// first sample has none.
+	if c := d.cadence; c != 0 && (d.n == 1 || !(c >= 1e-9 && c <= maxCadence)) {
+		return fmt.Errorf("%w: cadence %v", ErrBadState, d.cadence)
+	}
+	for i := range d.lk {
+		if d.lk[i].Count() > d.n {
+			return fmt.Errorf("%w: likelihood %d has more updates than samples", ErrBadState, i)
 		}
 	}
-	if math.IsNaN(d.cadence) || math.IsInf(d.cadence, 0) || d.cadence < 0 {
-		return fmt.Errorf("%w: cadence %v", ErrBadState, d.cadence)
+	seen := 0
+	for h := range 24 {
+		m, dev := float64(d.sea.mean[h]), float64(d.sea.dev[h])
+		seen += int(d.sea.n[h])
+		switch {
+		case d.sea.n[h] == 0 && (m != 0 || dev != 0):
+			return fmt.Errorf("%w: season bin %d holds values but no samples", ErrBadState, h)
+		case d.sea.n[h] > 0 && (!in(m, tol32) || !(dev >= 0) || math.IsInf(dev, 0)):
+			return fmt.Errorf("%w: season bin %d mean %v, deviation %v", ErrBadState, h, m, dev)
+		}
+	}
+	if uint64(seen) > uint64(d.n) {
+		return fmt.Errorf("%w: season bins hold %d samples of %d", ErrBadState, seen, d.n)
+	}
+	if d.stk.run > d.n || d.stk.record > d.n {
+		return fmt.Errorf("%w: stuck runs %d and %d of %d samples", ErrBadState, d.stk.run, d.stk.record, d.n)
 	}
 	return nil
 }
+
+// maxCadence is the longest interval two int64 nanosecond timestamps can
+// be apart, in seconds.
+const maxCadence = math.MaxUint64 / 1e9
 
 func finite32(f float32) bool { return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) }
 

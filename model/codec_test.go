@@ -104,7 +104,11 @@ func TestSignature(t *testing.T) {
 
 // FuzzUnmarshalBinary decodes arbitrary bytes: it must never panic, a
 // rejected input must leave the detector alone, and an accepted one must
-// re-encode to the same bytes and keep scoring within [0, 1].
+// re-encode to the same bytes and then take a few hundred samples of every
+// shape (flat, ramp, wave, steps, spikes, noise, NaN, extremes, stalled and
+// jumping clocks) with every score in [0, 1], a finite band, finite
+// statistics and no Reset: a state the decoder accepts must be one Update
+// can live with.
 func FuzzUnmarshalBinary(f *testing.F) {
 	d, _ := NewDetector(Config{WarmUp: 3})
 	seed, _ := d.AppendBinary(nil)
@@ -115,6 +119,14 @@ func FuzzUnmarshalBinary(f *testing.F) {
 	warm, _ := d.AppendBinary(nil)
 	f.Add(warm)
 	f.Add([]byte{codecVersion})
+	// A version byte and ASCII digits: every field a finite but arbitrary
+	// value (a cadence of 1e-76 s, statistics far outside the range).
+	// Before the decoder checked ranges, such a state scored NaN.
+	digits := []byte{codecVersion}
+	for len(digits) < EncodedBytes {
+		digits = append(digits, '0'+byte(len(digits)%10))
+	}
+	f.Add(digits)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, _ := NewDetector(Config{WarmUp: 3})
 		before := *r
@@ -128,13 +140,65 @@ func FuzzUnmarshalBinary(f *testing.F) {
 		if string(again) != string(b) {
 			t.Fatal("an accepted input does not re-encode to itself")
 		}
-		for i := range 20 {
-			res := r.Update(int64(i)*60e9, float64(i))
-			if math.IsNaN(res.Score) || res.Score < 0 || res.Score > 1 {
-				t.Fatalf("after restore: Update = %+v: score not in [0, 1]", res)
+		for i, s := range shapes(r.last) {
+			res := r.Update(s.t, s.v)
+			if math.IsNaN(res.Score) || res.Score < 0 || res.Score > 1 || res.Reset ||
+				!finite(res.Expected) || !finite(res.Lower) || !finite(res.Upper) {
+				t.Fatalf("after restore: sample %d (%v): Update = %+v", i, s.v, res)
+			}
+			if bad := nonFinite(r); bad != "" {
+				t.Fatalf("after restore: sample %d (%v): %s is not finite", i, s.v, bad)
 			}
 		}
 	})
+}
+
+type sample struct {
+	t int64
+	v float64
+}
+
+// shapes is 400 samples after a restored watermark: a flat stretch, a
+// ramp, a wave, steps, spikes, pseudo-random noise and hostile values, at
+// a minute's cadence with a stalled and a jumping clock in between.
+func shapes(last int64) []sample {
+	out := make([]sample, 0, 400)
+	t := max(last, 0)
+	var n noise
+	for i := range 400 {
+		switch {
+		case i == 150 || i == 151:
+			// a stalled clock: same timestamp
+		case i == 250:
+			t += 86400e9 // a day's gap
+		default:
+			t += 60e9
+		}
+		var v float64
+		switch k := i / 50; k {
+		case 0:
+			v = 5
+		case 1:
+			v = float64(i)
+		case 2:
+			v = math.Sin(float64(i) / 7)
+		case 3:
+			v = float64(i/10%3) * 4
+		case 4:
+			v = n.next()
+			if i%17 == 0 {
+				v = 1e6
+			}
+		case 5:
+			v = []float64{math.NaN(), math.Inf(1), 1e31, -1e31, 1e-300, -5e-324, 0}[i%7]
+		case 6:
+			v = 1e29 * n.next()
+		default:
+			v = 1e-9 * n.next()
+		}
+		out = append(out, sample{t, v})
+	}
+	return out
 }
 
 func BenchmarkCodec(b *testing.B) {
@@ -157,4 +221,72 @@ func BenchmarkCodec(b *testing.B) {
 		}
 	})
 	b.SetBytes(EncodedBytes)
+}
+
+// TestCodecRefusesUnreachableState mutates one field of a warm state at a
+// time into a finite value Update never produces; each must be refused.
+func TestCodecRefusesUnreachableState(t *testing.T) {
+	d := mustDetector(t, Config{})
+	for i := range 500 {
+		d.Update(1_700_000_000e9+int64(i)*60e9, 10+math.Sin(float64(i)/9))
+	}
+	mutations := map[string]func(*Detector){
+		"range inverted":       func(d *Detector) { d.lo, d.hi = d.hi, d.lo },
+		"range beyond limit":   func(d *Detector) { d.hi = 1e31 },
+		"slow outside range":   func(d *Detector) { d.slow = d.hi + 1 },
+		"fast outside range":   func(d *Detector) { d.fast = d.lo - 1 },
+		"smooth outside range": func(d *Detector) { d.smooth = 1e-76 },
+		"prev outside range":   func(d *Detector) { d.prev = d.hi * 2 },
+		"negative deviation":   func(d *Detector) { d.dev = -1e-9 },
+		"deviation too wide":   func(d *Detector) { d.dev = 10 * (d.hi - d.lo) },
+		"zero quantum":         func(d *Detector) { d.quantum = 0 },
+		"quantum too wide":     func(d *Detector) { d.quantum = 10 * (d.hi - d.lo) },
+		"subnormal cadence":    func(d *Detector) { d.cadence = 5e-324 },
+		"tiny cadence":         func(d *Detector) { d.cadence = 1e-76 },
+		"huge cadence":         func(d *Detector) { d.cadence = 1e300 },
+		"likelihood count":     func(d *Detector) { d.lk[0].Update(1, 0.05, 0.1, 0.01); d.n = 1 },
+		"season bin outside":   func(d *Detector) { d.sea.mean[3] = float32(d.hi + 100) },
+		"season empty bin":     func(d *Detector) { d.sea.n[5], d.sea.mean[5] = 0, 1 },
+		"season negative dev":  func(d *Detector) { d.sea.dev[7] = -1 },
+		"season count":         func(d *Detector) { d.n = 30 },
+		"stuck run":            func(d *Detector) { d.stk.run = d.n + 1 },
+		"stuck record":         func(d *Detector) { d.stk.record = d.n + 1 },
+		"no samples, values":   func(d *Detector) { *d = Detector{p: d.p, slow: 1} },
+	}
+	for name, mutate := range mutations {
+		m := *d
+		mutate(&m)
+		b, _ := m.AppendBinary(nil)
+		r := mustDetector(t, Config{})
+		before := *r
+		if err := r.UnmarshalBinary(b); !errors.Is(err, ErrBadState) {
+			t.Errorf("%s: UnmarshalBinary = %v, want ErrBadState", name, err)
+		}
+		if *r != before {
+			t.Errorf("%s: a refused state changed the detector", name)
+		}
+	}
+}
+
+// TestUpdateResetsAStateThatScoresOutOfRange is Update's second line: a
+// state that slipped past the codec and yields a non-finite band is
+// discarded, reported with Reset, and the series learns again.
+func TestUpdateResetsAStateThatScoresOutOfRange(t *testing.T) {
+	d := mustDetector(t, Config{WarmUp: 3})
+	for i := range 50 {
+		d.Update(int64(i)*60e9, float64(i%4))
+	}
+	d.dev = math.Inf(1) // the band would be infinite
+	r := d.Update(50*60e9, 2)
+	if !r.Reset || r.Score != 0 || r.Warm || r.Anomaly {
+		t.Fatalf("Update on a poisoned state = %+v, want a Reset with no score", r)
+	}
+	if d.n != 0 || d.dev != 0 {
+		t.Fatalf("after Reset the state was kept: n %d, dev %v", d.n, d.dev)
+	}
+	for i := 51; i < 60; i++ {
+		if r := d.Update(int64(i)*60e9, float64(i%4)); r.Reset {
+			t.Fatalf("sample %d after the reset: Reset again", i)
+		}
+	}
 }

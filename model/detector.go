@@ -25,6 +25,12 @@ type Result struct {
 	// ordinary range around it (bandWidth mean absolute deviations), for
 	// drawing a band. All three are 0 while not Warm.
 	Expected, Lower, Upper float64
+	// Reset reports that the detector refused its own state: it produced
+	// a score outside [0, 1] or a non-finite band, which only a damaged
+	// state can (see Update). The state was discarded and the series
+	// learns again from the next sample; this sample has no score. Callers
+	// count it.
+	Reset bool
 }
 
 // maxMagnitude bounds the values the model learns from: far beyond any
@@ -87,7 +93,23 @@ func NewDetector(cfg Config) (*Detector, error) {
 // returns a zero score and leaves the state untouched. A value beyond
 // ±1e30 is flagged once the series is warm (score 1, MechanismLimit) and
 // also leaves the state untouched.
+//
+// Whatever state it holds, Update never returns a Score outside [0, 1] or
+// a non-finite band: a result that would is a state no sequence of samples
+// produces (the codec refuses the ones it can recognise), so the state is
+// discarded and the zero Result is returned with Reset set.
 func (d *Detector) Update(unixNanos int64, v float64) Result {
+	r := d.update(unixNanos, v)
+	if r.Score >= 0 && r.Score <= 1 && finite(r.Expected) && finite(r.Lower) && finite(r.Upper) {
+		return r
+	}
+	*d = Detector{p: d.p}
+	return Result{Reset: true}
+}
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+func (d *Detector) update(unixNanos int64, v float64) Result {
 	p := d.p
 	warm := d.warm()
 	if math.IsNaN(v) || math.IsInf(v, 0) {
