@@ -56,6 +56,10 @@ type Prediction struct {
 	Anomaly bool        // the model's own threshold decision
 	Warm    bool        // false while the model is still learning the series
 	Explain Explanation // optional: a model that does not explain leaves it zero
+
+	// reset: the embedded model discarded the series' state, which
+	// produced an output out of range (model.Result.Reset); counted.
+	reset bool
 }
 
 // Gate guards model calls; *breaker.Breaker satisfies it, so detector never
@@ -344,6 +348,9 @@ func (d *Detector) apply(out []Verdict, sc *scratch, valid int, compacted, busy 
 			i = int(sc.index[j])
 		}
 		v := &out[i]
+		if p.reset {
+			d.metrics.stateResets.Inc()
+		}
 		if !p.Warm {
 			v.Reason = ReasonWarmingUp
 			warming++

@@ -14,6 +14,7 @@ type metrics struct {
 	latency         [3]prometheus.Observer // by Source
 	fallbackBatches prometheus.Counter
 	invalidOutputs  prometheus.Counter
+	stateResets     prometheus.Counter
 	fallbackSamples [numReasons]prometheus.Counter
 	sampleErrors    [numErrorCodes]prometheus.Counter
 }
@@ -50,6 +51,10 @@ func newMetrics(reg prometheus.Registerer, seriesCount func() float64) *metrics 
 		fallbackBatches: f.NewCounter(prometheus.CounterOpts{
 			Name: "astraguard_anomaly_model_fallback_activations_total",
 			Help: "Batches in which the heuristic answered at least one sample instead of the model, for any reason (breaker, model error, timeout or invalid output, warm-up).",
+		}),
+		stateResets: f.NewCounter(prometheus.CounterOpts{
+			Name: "astraguard_anomaly_model_state_resets_total",
+			Help: "Series whose embedded model state was discarded because it produced a score outside [0, 1] or a non-finite band (a damaged state); the series learns again.",
 		}),
 		invalidOutputs: f.NewCounter(prometheus.CounterOpts{
 			Name: "astraguard_anomaly_model_invalid_outputs_total",

@@ -176,3 +176,23 @@ func histCount(t *testing.T, reg *prometheus.Registry, detector string) uint64 {
 	t.Fatalf("no latency series for %s", detector)
 	return 0
 }
+
+// TestModelStateResetIsCountedAndWarmsUp: a prediction that reports the
+// model discarded the series' state (model.Result.Reset) is answered as a
+// series warming up again, counted, and is not a model failure.
+func TestModelStateResetIsCountedAndWarmsUp(t *testing.T) {
+	g := &fakeGate{}
+	d, _ := newTestDetector(t, fixedModel{Prediction{reset: true}}, g, Config{})
+	got := d.Score(t.Context(), nil, []Group{{SeriesID: "sat1/pressure", UnixNanos: ns(1, 2), Values: []float64{10, 11}}})
+	for i, v := range got {
+		if v.Source != SourceHeuristic || v.Reason != ReasonWarmingUp {
+			t.Errorf("verdict %d = %+v, want heuristic with reason warming_up", i, v)
+		}
+	}
+	if len(g.done) != 1 || g.done[0] != nil {
+		t.Errorf("gate outcomes = %v, want one success", g.done)
+	}
+	if v := testutil.ToFloat64(d.metrics.stateResets); v != 2 {
+		t.Errorf("state resets = %v, want 2", v)
+	}
+}

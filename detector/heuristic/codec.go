@@ -43,7 +43,9 @@ func (st *State) AppendBinary(b []byte) ([]byte, error) {
 // AppendBinary and keeps st's limit, so the caller starts from
 // Heuristic.NewState(id). Input of the wrong length or version, or holding
 // statistics Score never produces (NaN or infinite), returns an error
-// wrapping ErrBadState and leaves st unchanged; it never panics.
+// wrapping ErrBadState and leaves st unchanged; it never panics. So does
+// finite input Score never produces (see check): a checksum proves that a
+// snapshot's bytes were written, not that they are right.
 func (st *State) UnmarshalBinary(b []byte) error {
 	if len(b) != EncodedBytes {
 		return fmt.Errorf("%w: %d bytes, want %d", ErrBadState, len(b), EncodedBytes)
@@ -60,16 +62,46 @@ func (st *State) UnmarshalBinary(b []byte) error {
 	if !ns.lk.DecodeBinary(b[9+8*len(fs):]) {
 		return fmt.Errorf("%w: non-finite likelihood", ErrBadState)
 	}
-	if ns.quiet < 0 {
-		return fmt.Errorf("%w: negative quiet period %d", ErrBadState, ns.quiet)
-	}
-	for i, f := range fs {
-		// The quantum is +Inf until a second distinct value arrives.
-		if math.IsNaN(*f) || math.IsInf(*f, 0) && i != 4 {
-			return fmt.Errorf("%w: non-finite statistic %v", ErrBadState, *f)
-		}
+	if err := ns.check(); err != nil {
+		return err
 	}
 	*st = ns
+	return nil
+}
+
+// check refuses statistics Score never produces: non-finite values,
+// averages beyond maxMagnitude, a negative deviation or quiet period, a
+// likelihood with more updates than samples, and a first sample whose
+// statistics differ from it. Such a state could score NaN or never flag.
+func (st *State) check() error {
+	if st.quiet < 0 {
+		return fmt.Errorf("%w: negative quiet period %d", ErrBadState, st.quiet)
+	}
+	if st.n == 0 {
+		if *st != (State{limit: st.limit}) {
+			return fmt.Errorf("%w: statistics without samples", ErrBadState)
+		}
+		return nil
+	}
+	for _, f := range [...]float64{st.mean, st.fast, st.prev} {
+		if !(math.Abs(f) <= maxMagnitude) {
+			return fmt.Errorf("%w: statistic %v beyond ±%v", ErrBadState, f, maxMagnitude)
+		}
+	}
+	// The deviation averages distances between two values within
+	// ±maxMagnitude; the quantum is +Inf until a second distinct value.
+	if !(st.dev >= 0 && st.dev <= 2*maxMagnitude) {
+		return fmt.Errorf("%w: deviation %v", ErrBadState, st.dev)
+	}
+	if !(st.quantum > 0) || st.quantum > 2*maxMagnitude && !math.IsInf(st.quantum, 1) {
+		return fmt.Errorf("%w: quantum %v", ErrBadState, st.quantum)
+	}
+	if c := st.lk.Count(); c > st.n || c == st.n && st.n != math.MaxUint32 {
+		return fmt.Errorf("%w: %d likelihood updates for %d samples", ErrBadState, st.lk.Count(), st.n)
+	}
+	if st.n == 1 && (st.fast != st.mean || st.prev != st.mean || st.dev != 0 || !math.IsInf(st.quantum, 1)) {
+		return fmt.Errorf("%w: first sample's statistics differ", ErrBadState)
+	}
 	return nil
 }
 

@@ -116,10 +116,71 @@ func FuzzStateUnmarshal(f *testing.F) {
 		if again, _ := r.AppendBinary(nil); string(again) != string(b) {
 			t.Fatal("an accepted input does not re-encode to itself")
 		}
-		for i := range 10 {
-			if res := h.Score(&r, int64(i), float64(i)); math.IsNaN(res.Score) || res.Score < 0 || res.Score > 1 {
-				t.Fatalf("after restore: Score = %+v", res)
+		// A few hundred samples of every shape: flat, ramp, wave, steps,
+		// spikes, hostile values, tiny and huge noise.
+		for i := range 400 {
+			var v float64
+			switch k := i / 50; k {
+			case 0:
+				v = 5
+			case 1:
+				v = float64(i)
+			case 2:
+				v = math.Sin(float64(i) / 7)
+			case 3:
+				v = float64(i/10%3) * 4
+			case 4:
+				v = float64(i%13) - 6
+				if i%17 == 0 {
+					v = 1e6
+				}
+			case 5:
+				v = []float64{math.NaN(), math.Inf(1), 1e101, -1e101, 1e-300, -5e-324, 0}[i%7]
+			case 6:
+				v = 1e99 * math.Sin(float64(i))
+			default:
+				v = 1e-9 * math.Cos(float64(i))
+			}
+			res := h.Score(&r, int64(i), v)
+			if math.IsNaN(res.Score) || res.Score < 0 || res.Score > 1 || math.IsInf(res.Lower, 0) || math.IsInf(res.Upper, 0) || math.IsNaN(res.Expected) {
+				t.Fatalf("after restore: sample %d (%v): Score = %+v", i, v, res)
+			}
+			if !r.lk.Finite() || math.IsNaN(r.mean) || math.IsInf(r.mean, 0) || math.IsNaN(r.dev) || math.IsInf(r.dev, 0) {
+				t.Fatalf("after restore: sample %d (%v): statistics not finite: %+v", i, v, r)
 			}
 		}
 	})
+}
+
+// TestStateUnmarshalRefusesUnreachableState: finite statistics Score never
+// produces are refused like a corrupt record.
+func TestStateUnmarshalRefusesUnreachableState(t *testing.T) {
+	h, _ := New(Config{Learning: 2})
+	good := h.NewState("sat1/voltage")
+	for i := range 300 {
+		h.Score(&good, int64(i), 8+math.Sin(float64(i)/5))
+	}
+	mutations := map[string]func(*State){
+		"negative deviation": func(s *State) { s.dev = -1 },
+		"huge mean":          func(s *State) { s.mean = 1e200 },
+		"huge fast":          func(s *State) { s.fast = -1e200 },
+		"zero quantum":       func(s *State) { s.quantum = 0 },
+		"negative quiet":     func(s *State) { s.quiet = -3 },
+		"likelihood count":   func(s *State) { s.n = 3 },
+		"no samples, values": func(s *State) { *s = State{limit: s.limit, mean: 1} },
+		"first sample":       func(s *State) { *s = State{limit: s.limit, n: 1, mean: 1, fast: 2, prev: 1, quantum: math.Inf(1)} },
+	}
+	for name, mutate := range mutations {
+		m := good
+		mutate(&m)
+		b, _ := m.AppendBinary(nil)
+		r := h.NewState("sat1/voltage")
+		before := r
+		if err := r.UnmarshalBinary(b); !errors.Is(err, ErrBadState) {
+			t.Errorf("%s: UnmarshalBinary = %v, want ErrBadState", name, err)
+		}
+		if r != before {
+			t.Errorf("%s: a refused state changed the target", name)
+		}
+	}
 }
