@@ -98,9 +98,10 @@ func NewDetector(cfg Config) (*Detector, error) {
 // a non-finite band: a result that would is a state no sequence of samples
 // produces (the codec refuses the ones it can recognise), so the state is
 // discarded and the zero Result is returned with Reset set.
-func (d *Detector) Update(unixNanos int64, v float64) Result {
-	r := d.update(unixNanos, v)
-	if r.Score >= 0 && r.Score <= 1 && finite(r.Expected) && finite(r.Lower) && finite(r.Upper) {
+func (d *Detector) Update(unixNanos int64, v float64) (r Result) {
+	r = d.update(unixNanos, v)
+	// x-x is 0 for every finite x, NaN for ±Inf and NaN.
+	if r.Score >= 0 && r.Score <= 1 && (r.Expected-r.Expected)+(r.Lower-r.Lower)+(r.Upper-r.Upper) == 0 {
 		return r
 	}
 	*d = Detector{p: d.p}
