@@ -56,10 +56,12 @@ type Prediction struct {
 	Anomaly bool        // the model's own threshold decision
 	Warm    bool        // false while the model is still learning the series
 	Explain Explanation // optional: a model that does not explain leaves it zero
-
-	// reset: the embedded model discarded the series' state, which
-	// produced an output out of range (model.Result.Reset); counted.
-	reset bool
+	// Reset reports that the model discarded the series' learned state as
+	// damaged (it produced an output out of range: model.Result.Reset) and
+	// learns the series again; counted in
+	// astraguard_anomaly_model_state_resets_total. Remote models leave it
+	// false.
+	Reset bool
 }
 
 // Gate guards model calls; *breaker.Breaker satisfies it, so detector never
@@ -348,7 +350,7 @@ func (d *Detector) apply(out []Verdict, sc *scratch, valid int, compacted, busy 
 			i = int(sc.index[j])
 		}
 		v := &out[i]
-		if p.reset {
+		if p.Reset {
 			d.metrics.stateResets.Inc()
 		}
 		if !p.Warm {

@@ -23,7 +23,7 @@ func NewEmbedded(t *model.Template, g Gate, cfg Config, opts ...Option) (*Detect
 	newState := t.NewDetector
 	update := func(m *model.Detector, ts int64, v float64) Prediction {
 		r := m.Update(ts, v)
-		return Prediction{Score: r.Score, Anomaly: r.Anomaly, Warm: r.Warm, reset: r.Reset, Explain: Explanation{
+		return Prediction{Score: r.Score, Anomaly: r.Anomaly, Warm: r.Warm, Reset: r.Reset, Explain: Explanation{
 			// The two enums share their order (TestModelMechanismsMatch).
 			Mechanism: Mechanism(r.Mechanism),
 			HasBand:   r.Warm,

@@ -182,7 +182,7 @@ func histCount(t *testing.T, reg *prometheus.Registry, detector string) uint64 {
 // series warming up again, counted, and is not a model failure.
 func TestModelStateResetIsCountedAndWarmsUp(t *testing.T) {
 	g := &fakeGate{}
-	d, _ := newTestDetector(t, fixedModel{Prediction{reset: true}}, g, Config{})
+	d, _ := newTestDetector(t, fixedModel{Prediction{Reset: true}}, g, Config{})
 	got := d.Score(t.Context(), nil, []Group{{SeriesID: "sat1/pressure", UnixNanos: ns(1, 2), Values: []float64{10, 11}}})
 	for i, v := range got {
 		if v.Source != SourceHeuristic || v.Reason != ReasonWarmingUp {
