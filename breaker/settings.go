@@ -126,33 +126,109 @@ func Preset(name string) (Settings, error) {
 	return Settings{}, fmt.Errorf("preset %q: %w", name, ErrUnknownPreset)
 }
 
-// maxThreshold bounds FailureThreshold so the consecutive count fits in the
-// state word (see word.go).
-const maxThreshold = 1 << 20
+// Upper bounds of the settings. Each is far beyond a useful value; they
+// exist so a typo in a file, a flag or an admin RPC is refused before
+// anything is allocated or an overflow changes what the breaker does.
+const (
+	// MaxThreshold bounds FailureThreshold (the consecutive count must fit
+	// in the state word, see word.go) and SuccessThreshold.
+	MaxThreshold = 1 << 20
+	// MaxProbes bounds Settings.MaxProbes (a probe slot fits in 8 bits of
+	// a ticket).
+	MaxProbes = 255
+	// MaxWindowSize bounds CountWindow.Size: the window keeps one byte per
+	// call, so this is 1 MiB per breaker.
+	MaxWindowSize = 1 << 20
+	// MaxBuckets bounds TimeWindow.Buckets: every call into a breaker with
+	// a time window visits each bucket, so this also bounds a call's cost.
+	MaxBuckets = 1000
+	// MaxDuration bounds RecoveryTimeout, ProbeTimeout, Backoff.Max and
+	// TimeWindow.Length (7 days), so deadlines computed from them cannot
+	// overflow.
+	MaxDuration = 7 * 24 * time.Hour
+	// MaxSlowCallDuration bounds SlowCall.Duration: call times are kept in
+	// microseconds modulo about 71 minutes.
+	MaxSlowCallDuration = time.Hour
+)
+
+// FieldError is one invalid field of Settings. Field is the Go field path,
+// e.g. "CountWindow.Size", so a caller that maps Settings from its own
+// format (a file key, a flag, a proto field) can name its own spelling.
+// It matches ErrInvalidSettings with errors.Is.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+// Is makes every FieldError match ErrInvalidSettings.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalidSettings }
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Validate reports every problem of s at once (as New, NewRegistry and
+// Reconfigure would refuse it), each a *FieldError, joined in field order;
+// nil when s is valid. Zero fields take their defaults first.
+func (s Settings) Validate() error {
+	_, err := s.normalize()
+	return err
+}
 
 // normalize fills defaults and validates, returning the settings the breaker
-// runs with. Errors wrap ErrInvalidSettings.
+// runs with. Errors are Validate's.
 func (s Settings) normalize() (Settings, error) {
-	if err := s.fillDefaults(); err != nil {
-		return Settings{}, fmt.Errorf("%w: %w", ErrInvalidSettings, err)
+	var errs []error
+	bad := func(cond bool, field, format string, args ...any) {
+		if cond {
+			errs = append(errs, &FieldError{Field: field, Err: fmt.Errorf(format, args...)})
+		}
 	}
-	if err := s.validateRules(); err != nil {
-		return Settings{}, fmt.Errorf("%w: %w", ErrInvalidSettings, err)
+	// Bounds first, on the values as given: a default is always valid.
+	bad(s.FailureThreshold > MaxThreshold, "FailureThreshold", "%d above %d", s.FailureThreshold, MaxThreshold)
+	bad(s.SuccessThreshold < 0 || s.SuccessThreshold > MaxThreshold, "SuccessThreshold", "%d outside [0, %d]", s.SuccessThreshold, MaxThreshold)
+	bad(s.MaxProbes < 0 || s.MaxProbes > MaxProbes, "MaxProbes", "%d outside [0, %d]", s.MaxProbes, MaxProbes)
+	durations := []struct {
+		field string
+		d     time.Duration
+		max   time.Duration
+	}{
+		{"RecoveryTimeout", s.RecoveryTimeout, MaxDuration},
+		{"ProbeTimeout", s.ProbeTimeout, MaxDuration},
+		{"TimeWindow.Length", s.TimeWindow.Length, MaxDuration},
+		{"SlowCall.Duration", s.SlowCall.Duration, MaxSlowCallDuration},
+		{"Backoff.Max", s.Backoff.Max, MaxDuration},
+	}
+	for _, d := range durations {
+		bad(d.d < 0 || d.d > d.max, d.field, "%v outside [0, %v]", d.d, d.max)
+	}
+	cw, tw := s.CountWindow, s.TimeWindow
+	bad(cw.Size < 0 || cw.Size > MaxWindowSize, "CountWindow.Size", "%d outside [0, %d]", cw.Size, MaxWindowSize)
+	bad(cw.MinCalls < 0 || cw.MinCalls > max(cw.Size, 0), "CountWindow.MinCalls", "%d outside [0, CountWindow.Size %d]", cw.MinCalls, cw.Size)
+	bad(tw.Buckets < 0 || tw.Buckets > MaxBuckets, "TimeWindow.Buckets", "%d outside [0, %d]", tw.Buckets, MaxBuckets)
+	bad(tw.MinCalls < 0, "TimeWindow.MinCalls", "negative %d", tw.MinCalls)
+	bad(!ratioOrZero(cw.FailureRatio), "CountWindow.FailureRatio", "%v outside (0, 1]", cw.FailureRatio)
+	bad(!ratioOrZero(tw.FailureRatio), "TimeWindow.FailureRatio", "%v outside (0, 1]", tw.FailureRatio)
+	bad(!ratioOrZero(s.SlowCall.Ratio), "SlowCall.Ratio", "%v outside (0, 1]", s.SlowCall.Ratio)
+	bad(s.Backoff.Multiplier != 0 && !(s.Backoff.Multiplier >= 1 && !math.IsInf(s.Backoff.Multiplier, 0)),
+		"Backoff.Multiplier", "%v: want a finite value of at least 1", s.Backoff.Multiplier)
+	bad(!(s.Backoff.Jitter >= 0 && s.Backoff.Jitter < 1), "Backoff.Jitter", "%v outside [0, 1)", s.Backoff.Jitter)
+	if len(errs) > 0 {
+		return Settings{}, errors.Join(errs...)
+	}
+	s.fillDefaults()
+	cw, tw = s.CountWindow, s.TimeWindow
+	// Cross-field rules, on the values the breaker would run with.
+	bad(tw.Length > 0 && tw.Length < time.Duration(tw.Buckets), "TimeWindow.Length", "%v shorter than one nanosecond per bucket (%d buckets)", tw.Length, tw.Buckets)
+	bad(s.SlowCall.Duration > 0 && cw.Size == 0 && tw.Length == 0, "SlowCall.Duration", "needs CountWindow or TimeWindow")
+	bad(s.FailureThreshold < 0 && cw.Size == 0 && tw.Length == 0, "FailureThreshold", "%d turns off the only trip rule: set CountWindow or TimeWindow", s.FailureThreshold)
+	if len(errs) > 0 {
+		return Settings{}, errors.Join(errs...)
 	}
 	return s, nil
 }
 
-func (s *Settings) fillDefaults() error {
-	switch {
-	case s.FailureThreshold > maxThreshold:
-		return fmt.Errorf("FailureThreshold %d above %d", s.FailureThreshold, maxThreshold)
-	case s.RecoveryTimeout < 0, s.ProbeTimeout < 0:
-		return errors.New("negative RecoveryTimeout or ProbeTimeout")
-	case s.SuccessThreshold < 0:
-		return fmt.Errorf("negative SuccessThreshold %d", s.SuccessThreshold)
-	case s.MaxProbes < 0 || s.MaxProbes > 255:
-		return fmt.Errorf("MaxProbes %d outside [0, 255]", s.MaxProbes)
-	}
+func (s *Settings) fillDefaults() {
 	s.FailureThreshold = orDefault(s.FailureThreshold, 5)
 	s.SuccessThreshold = orDefault(s.SuccessThreshold, 2)
 	s.MaxProbes = orDefault(s.MaxProbes, 1)
@@ -174,32 +250,6 @@ func (s *Settings) fillDefaults() error {
 	if s.Backoff.Multiplier > 1 && s.Backoff.Max == 0 {
 		s.Backoff.Max = 10 * s.RecoveryTimeout
 	}
-	return nil
-}
-
-func (s *Settings) validateRules() error {
-	cw, tw := s.CountWindow, s.TimeWindow
-	switch {
-	case cw.Size < 0 || cw.MinCalls < 0 || cw.MinCalls > cw.Size:
-		return fmt.Errorf("CountWindow Size %d MinCalls %d", cw.Size, cw.MinCalls)
-	case !ratioOK(cw.FailureRatio) && cw.Size > 0, !ratioOK(tw.FailureRatio) && tw.Length > 0:
-		return errors.New("window FailureRatio outside (0, 1]")
-	case tw.Length < 0 || tw.Buckets < 0 || tw.MinCalls < 0:
-		return errors.New("negative TimeWindow field")
-	case tw.Length > 0 && tw.Length < time.Duration(tw.Buckets):
-		return fmt.Errorf("TimeWindow Length %v shorter than %d ns buckets", tw.Length, tw.Buckets)
-	case s.SlowCall.Duration < 0, s.SlowCall.Duration > 0 && !ratioOK(s.SlowCall.Ratio):
-		return errors.New("SlowCall Duration negative or Ratio outside (0, 1]")
-	case s.SlowCall.Duration > 0 && cw.Size == 0 && tw.Length == 0:
-		return errors.New("SlowCall needs CountWindow or TimeWindow")
-	case s.Backoff.Multiplier < 1 || s.Backoff.Max < 0:
-		return errors.New("Backoff Multiplier below 1 or negative Max")
-	case s.Backoff.Jitter < 0 || s.Backoff.Jitter >= 1 || math.IsNaN(s.Backoff.Jitter):
-		return fmt.Errorf("Backoff Jitter %v outside [0, 1)", s.Backoff.Jitter)
-	case s.FailureThreshold < 0 && cw.Size == 0 && tw.Length == 0:
-		return errors.New("every trip rule is disabled")
-	}
-	return nil
 }
 
 // fastPath reports whether the consecutive-failures rule is the only one,
@@ -209,6 +259,9 @@ func (s *Settings) fastPath() bool {
 }
 
 func ratioOK(r float64) bool { return r > 0 && r <= 1 }
+
+// ratioOrZero accepts 0 (the default) or a ratio in (0, 1]; never NaN.
+func ratioOrZero(r float64) bool { return r == 0 || ratioOK(r) }
 
 func orDefault[T int | float64 | time.Duration](v, def T) T {
 	if v == 0 {

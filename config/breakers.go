@@ -1,21 +1,27 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
-	"math"
+	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/astraguard/astraguard/breaker"
 )
 
 // Breaker is one breaker's settings as written in the file, field for
-// field the breaker package's Settings (see there for each default). A zero
-// or absent field keeps the default of Preset, or of the breaker package
-// when Preset is empty. Durations are Go durations ("10s", "1m30s").
+// field the breaker package's Settings (see there for each default and
+// bound: the breaker package validates them, this package names the key
+// and line). A zero or absent field keeps the default of Preset, or of the
+// breaker package when Preset is empty. Durations are Go durations ("10s",
+// "1m30s").
 type Breaker struct {
 	// Preset is strict, balanced or lenient (as --breaker-preset); the
 	// fields below override it.
@@ -61,9 +67,6 @@ type Backoff struct {
 	Jitter     float64       `yaml:"jitter"`
 }
 
-// Presets are the preset names a breaker may name.
-var Presets = []string{"strict", "balanced", "lenient"}
-
 func (c *Config) decodeBreakers(file string, n ast.Node, names []string) []error {
 	if _, null := n.(*ast.NullNode); null {
 		return nil
@@ -95,52 +98,113 @@ func (c *Config) decodeBreakers(file string, n ast.Node, names []string) []error
 			}
 		}
 		b.Line = line(kv.Key)
-		for _, p := range b.problems() {
-			errs = append(errs, &Error{File: file, Line: keyLine(kv.Value, p.key, b.Line), Key: key + "." + p.key, Err: errors.New(p.msg)})
-		}
 		c.breakers[name] = b
+		c.breakerNodes[name] = kv.Value
+		// The breaker package validates its own settings: the file's
+		// fields over their preset, as the service will run them (flags
+		// may still change the preset; the caller validates that merge).
+		base, err := breaker.Preset(cmp.Or(b.Preset, breaker.PresetBalanced))
+		if err != nil {
+			errs = append(errs, &Error{File: file, Line: keyLine(kv.Value, "preset", b.Line), Key: key + ".preset",
+				Err: fmt.Errorf("want one of %s, %s, %s", breaker.PresetStrict, breaker.PresetBalanced, breaker.PresetLenient)})
+			continue
+		}
+		errs = append(errs, c.BreakerErrors(name, b.Over(base).Validate())...)
 	}
 	return errs
 }
 
-type problem struct{ key, msg string }
-
-// problems lists every out-of-range field, so a user fixes them in one go.
-// Zero means "default" everywhere, as in the breaker package.
-func (b Breaker) problems() []problem {
-	var ps []problem
-	add := func(bad bool, key, msg string) {
-		if bad {
-			ps = append(ps, problem{key, msg})
+// Over returns s with the file's non-zero fields set over it (zero keeps
+// s's value, the preset's or the breaker package's default). Preset is not
+// applied: the caller picks the base.
+func (b Breaker) Over(s breaker.Settings) breaker.Settings {
+	set := func(dst *int, v int) {
+		if v != 0 {
+			*dst = v
 		}
 	}
-	add(b.Preset != "" && !slices.Contains(Presets, b.Preset), "preset", "want one of "+strings.Join(Presets, ", "))
-	add(b.FailureThreshold < -1 || b.FailureThreshold > 1<<20, "failure_threshold", "want -1 (rule off) or 0 to 1048576")
-	add(b.SuccessThreshold < 0, "success_threshold", "must not be negative")
-	add(b.MaxProbes < 0 || b.MaxProbes > 255, "max_probes", "want 0 to 255")
-	for key, d := range map[string]time.Duration{"recovery_timeout": b.RecoveryTimeout, "probe_timeout": b.ProbeTimeout,
-		"time_window.length": b.TimeWindow.Length, "slow_call.duration": b.SlowCall.Duration, "backoff.max": b.Backoff.Max} {
-		add(d < 0, key, "negative duration")
+	setD := func(dst *time.Duration, v time.Duration) {
+		if v != 0 {
+			*dst = v
+		}
 	}
-	cw, tw := b.CountWindow, b.TimeWindow
-	add(cw.Size < 0, "count_window.size", "must not be negative")
-	add(cw.MinCalls < 0 || cw.MinCalls > max(cw.Size, 0), "count_window.min_calls", "want 0 to count_window.size")
-	add(!ratioOK(cw.FailureRatio), "count_window.failure_ratio", "want a ratio in (0, 1] (0 keeps the default 0.5)")
-	add(tw.Buckets < 0, "time_window.buckets", "must not be negative")
-	add(tw.MinCalls < 0, "time_window.min_calls", "must not be negative")
-	add(!ratioOK(tw.FailureRatio), "time_window.failure_ratio", "want a ratio in (0, 1] (0 keeps the default 0.5)")
-	add(tw.Length > 0 && tw.Length < time.Duration(max(tw.Buckets, 10)), "time_window.length", "shorter than one nanosecond per bucket")
-	add(!ratioOK(b.SlowCall.Ratio), "slow_call.ratio", "want a ratio in (0, 1] (0 keeps the default 1)")
-	add(b.SlowCall.Duration > 0 && cw.Size == 0 && tw.Length == 0, "slow_call.duration", "needs count_window or time_window")
-	add(b.Backoff.Multiplier != 0 && (b.Backoff.Multiplier < 1 || math.IsNaN(b.Backoff.Multiplier)), "backoff.multiplier", "want at least 1")
-	add(b.Backoff.Jitter < 0 || b.Backoff.Jitter >= 1 || math.IsNaN(b.Backoff.Jitter), "backoff.jitter", "want [0, 1)")
-	add(b.FailureThreshold == -1 && cw.Size == 0 && tw.Length == 0, "failure_threshold", "-1 turns off the only trip rule: set count_window or time_window")
-	slices.SortFunc(ps, func(a, b problem) int { return strings.Compare(a.key, b.key) })
-	return ps
+	set(&s.FailureThreshold, b.FailureThreshold)
+	setD(&s.RecoveryTimeout, b.RecoveryTimeout)
+	set(&s.SuccessThreshold, b.SuccessThreshold)
+	set(&s.MaxProbes, b.MaxProbes)
+	setD(&s.ProbeTimeout, b.ProbeTimeout)
+	s.CountWindow = breaker.CountWindow(b.CountWindow)
+	s.TimeWindow = breaker.TimeWindow(b.TimeWindow)
+	s.SlowCall = breaker.SlowCall(b.SlowCall)
+	s.Backoff = breaker.Backoff(b.Backoff)
+	return s
 }
 
-// ratioOK accepts 0 (the default) or a ratio in (0, 1].
-func ratioOK(r float64) bool { return r >= 0 && r <= 1 && !math.IsNaN(r) }
+// BreakerErrors maps err, from breaker.Settings.Validate of the settings
+// built from breaker name's section, to one *Error per problem, each with
+// the file key and its line (the section's line for a key the file does not
+// set); other errors are returned as they are.
+func (c *Config) BreakerErrors(name string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	b, node := c.breakers[name], c.breakerNodes[name]
+	out := make([]error, 0, len(list))
+	for _, e := range list {
+		var fe *breaker.FieldError
+		if !errors.As(e, &fe) {
+			out = append(out, e)
+			continue
+		}
+		key := fieldKeys[fe.Field]
+		ln := b.Line
+		if node != nil && key != "" {
+			ln = keyLine(node, key, b.Line)
+		}
+		out = append(out, &Error{File: c.path, Line: ln, Key: "breakers." + name + "." + cmp.Or(key, fe.Field),
+			Err: errors.New(fieldNames.Replace(fe.Err.Error()))})
+	}
+	return out
+}
+
+// fieldKeys maps breaker.Settings field paths ("CountWindow.Size") to the
+// file's keys ("count_window.size"), derived from Breaker's yaml tags (its
+// fields are named as Settings'), and fieldNames rewrites field paths in
+// the breaker's messages into keys.
+var fieldKeys, fieldNames = func() (map[string]string, *strings.Replacer) {
+	keys := map[string]string{}
+	var walk func(t reflect.Type, goPrefix, keyPrefix string)
+	walk = func(t reflect.Type, goPrefix, keyPrefix string) {
+		for f := range t.Fields() {
+			tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			if tag == "" || tag == "-" || tag == "preset" {
+				continue
+			}
+			goPath, keyPath := goPrefix+f.Name, keyPrefix+tag
+			if f.Type.Kind() == reflect.Struct {
+				keys[goPath] = keyPath
+				walk(f.Type, goPath+".", keyPath+".")
+				continue
+			}
+			keys[goPath] = keyPath
+		}
+	}
+	walk(reflect.TypeFor[Breaker](), "", "")
+	goNames := slices.Collect(maps.Keys(keys))
+	// Longest first, so CountWindow.Size is replaced before CountWindow.
+	slices.SortFunc(goNames, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	var pairs []string
+	for _, g := range goNames {
+		pairs = append(pairs, g, keys[g])
+	}
+	return keys, strings.NewReplacer(pairs...)
+}()
 
 // durationKeys are Breaker's duration fields, checked before decoding so
 // a bad one is reported with its line (the decoder gives none).

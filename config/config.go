@@ -4,9 +4,10 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -22,16 +23,22 @@ type Schema struct {
 	Keys map[string]bool
 	// Breakers are the breaker names the breakers section may configure.
 	Breakers []string
+	// Check, if set, is called with each top-level value in file order
+	// (the caller's flag checks its text); an error it returns is that
+	// key's problem, reported with its line among the file's others.
+	Check func(Value) error
 }
 
 // Config is one parsed and validated file. Immutable.
 type Config struct {
-	path        string
-	digest      [sha256.Size]byte
-	values      []Value
-	breakers    map[string]Breaker
-	policies    []Policy
-	hasPolicies bool
+	path     string
+	digest   [sha256.Size]byte
+	values   []Value
+	breakers map[string]Breaker
+	// breakerNodes are the breakers' sections, for the lines of their keys.
+	breakerNodes map[string]ast.Node
+	policies     []Policy
+	hasPolicies  bool
 }
 
 // Value is a top-level key's value as text (a list gives one Value per
@@ -79,17 +86,39 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Load reads and parses the file at path.
+// MaxFileBytes bounds a configuration file: a file larger than this (or a
+// path to a device that never ends) is refused before it is parsed.
+const MaxFileBytes = 4 << 20
+
+// Load reads and parses the file at path, reading at most MaxFileBytes.
 func Load(path string, s Schema) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+		return nil, err
 	}
 	return Parse(path, data, s)
 }
 
+// ReadFile reads the file at path whole, refusing one of more than
+// MaxFileBytes.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, &Error{File: path, Err: fmt.Errorf("larger than %d bytes", MaxFileBytes)}
+	}
+	return data, nil
+}
+
 // Parse decodes and validates data, named name in errors. It returns every
-// problem found, joined, each an *Error.
+// problem found, joined in line order, each an *Error.
 func Parse(name string, data []byte, s Schema) (c *Config, err error) {
 	// goccy/go-yaml can panic on hostile input (FuzzParse found a nil
 	// dereference in its decoder: testdata/fuzz/FuzzParse). A file, which
@@ -103,7 +132,7 @@ func Parse(name string, data []byte, s Schema) (c *Config, err error) {
 }
 
 func parse(name string, data []byte, s Schema) (*Config, error) {
-	c := &Config{path: name, digest: sha256.Sum256(data), breakers: map[string]Breaker{}}
+	c := &Config{path: name, digest: sha256.Sum256(data), breakers: map[string]Breaker{}, breakerNodes: map[string]ast.Node{}}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return nil, yamlError(name, err)
@@ -126,9 +155,24 @@ func parse(name string, data []byte, s Schema) (*Config, error) {
 		errs = c.decode(name, m, s)
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, errors.Join(SortErrors(errs)...)
 	}
 	return c, nil
+}
+
+// SortErrors orders problems as a user reads a file: errors without a
+// line first (in their order), then by line; it drops exact repeats.
+func SortErrors(errs []error) []error {
+	lineOf := func(err error) int {
+		var e *Error
+		if errors.As(err, &e) {
+			return e.Line
+		}
+		return 0
+	}
+	out := slices.Clone(errs)
+	slices.SortStableFunc(out, func(a, b error) int { return lineOf(a) - lineOf(b) })
+	return slices.CompactFunc(out, func(a, b error) bool { return a.Error() == b.Error() })
 }
 
 // decode walks the top-level mapping.
@@ -160,6 +204,14 @@ func (c *Config) decode(file string, m *ast.MappingNode, s Schema) []error {
 		if err != nil {
 			bad(err)
 			continue
+		}
+		for _, v := range vals {
+			if s.Check == nil {
+				break
+			}
+			if err := s.Check(v); err != nil {
+				errs = append(errs, &Error{File: file, Line: v.Line, Key: key, Err: err})
+			}
 		}
 		c.values = append(c.values, vals...)
 	}
@@ -228,17 +280,47 @@ func yamlError(file string, err error) error {
 	return &Error{File: file, Err: err}
 }
 
-// suggest names the closest known key, for typos.
+// suggest names the closest known key, for typos: the key with the fewest
+// single-character edits, if that is at most a third of the key's length
+// (at least 2); dashes count as underscores.
 func suggest(key string, keys map[string]bool) string {
-	names := make([]string, 0, len(keys))
-	for k := range keys {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	norm := strings.ReplaceAll(key, "-", "_")
+	best, bestD := "", max(2, len(norm)/3)+1
+	names := slices.Sorted(maps.Keys(keys))
 	for _, k := range names {
-		if strings.ReplaceAll(k, "_", "") == strings.ReplaceAll(strings.ReplaceAll(key, "-", ""), "_", "") {
-			return fmt.Sprintf(" (did you mean %s?)", k)
+		if d := editDistance(norm, k); d < bestD {
+			best, bestD = k, d
 		}
 	}
-	return ""
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+// editDistance is the Damerau-Levenshtein distance (optimal string
+// alignment: insertions, deletions, substitutions and swaps of two
+// neighbours each cost 1) between a and b, bytewise.
+func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }

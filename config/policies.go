@@ -87,6 +87,8 @@ func (c *Config) decodePolicies(file string, n ast.Node) []error {
 	return errs
 }
 
+type problem struct{ key, msg string }
+
 func (p Policy) problems() []problem {
 	var ps []problem
 	add := func(bad bool, key, msg string) {

@@ -2,7 +2,9 @@ package detector
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,9 +45,64 @@ type Config struct {
 	MaxClockSkew time.Duration
 }
 
+// Upper bounds of Config, so a typo is refused before anything is sized by
+// it or a deadline computed from it overflows.
+const (
+	// MaxMaxSeries bounds MaxSeries: the series table indexes its slots
+	// with 32-bit integers (package store). Its memory grows with the
+	// series that arrive, not with this number.
+	MaxMaxSeries = math.MaxInt32
+	// MaxMaxSeriesIDBytes bounds MaxSeriesIDBytes.
+	MaxMaxSeriesIDBytes = 64 << 10
+	// MaxMaxClockSkew bounds MaxClockSkew: a sample further ahead than a
+	// day is never a clock that NTP keeps, and the latest accepted time
+	// must stay representable in nanoseconds.
+	MaxMaxClockSkew = 24 * time.Hour
+	// MaxDuration bounds ModelTimeout and SeriesTTL (10 years), so the
+	// deadlines computed from them cannot overflow.
+	MaxDuration = 10 * 365 * 24 * time.Hour
+)
+
+// FieldError is one invalid field of Config; Field is its Go name.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return "detector config: " + e.Field + ": " + e.Err.Error() }
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Validate reports every out-of-range field of c at once, each a
+// *FieldError, joined; nil when New would accept c. Zero fields take
+// their defaults.
+func (c Config) Validate() error {
+	var errs []error
+	check := func(field string, v, hi int64, show string) {
+		if v < 0 || v > hi {
+			errs = append(errs, &FieldError{Field: field, Err: fmt.Errorf("%s outside [0, %s]", show, bound(field, hi))})
+		}
+	}
+	check("ModelTimeout", int64(c.ModelTimeout), int64(MaxDuration), c.ModelTimeout.String())
+	check("MaxSeries", int64(c.MaxSeries), MaxMaxSeries, fmt.Sprint(c.MaxSeries))
+	check("SeriesTTL", int64(c.SeriesTTL), int64(MaxDuration), c.SeriesTTL.String())
+	check("MaxSeriesIDBytes", int64(c.MaxSeriesIDBytes), MaxMaxSeriesIDBytes, fmt.Sprint(c.MaxSeriesIDBytes))
+	check("MaxClockSkew", int64(c.MaxClockSkew), int64(MaxMaxClockSkew), c.MaxClockSkew.String())
+	return errors.Join(errs...)
+}
+
+// bound prints an upper bound as the field's kind.
+func bound(field string, hi int64) string {
+	switch field {
+	case "ModelTimeout", "SeriesTTL", "MaxClockSkew":
+		return time.Duration(hi).String()
+	}
+	return fmt.Sprint(hi)
+}
+
 func (c Config) withDefaults() (Config, error) {
-	if c.ModelTimeout < 0 || c.MaxSeries < 0 || c.MaxSeriesIDBytes < 0 || c.MaxClockSkew < 0 || c.SeriesTTL < 0 {
-		return c, errors.New("detector config: negative value")
+	if err := c.Validate(); err != nil {
+		return c, err
 	}
 	if c.ModelTimeout == 0 {
 		c.ModelTimeout = 100 * time.Millisecond

@@ -194,6 +194,9 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 	if scorer == nil || admin == nil {
 		return nil, errors.New("new server: scorer and admin are required")
 	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("new server: %w", err)
+	}
 	cfg = cfg.withDefaults()
 	o := options{logger: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {

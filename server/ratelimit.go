@@ -137,7 +137,8 @@ func (l *clientLimiter) bucket(client string, now time.Time) *rate.Limiter {
 		l.lru.MoveToFront(e)
 		return b.lim
 	}
-	refill := time.Duration(float64(l.burst) / float64(l.limit) * float64(time.Second))
+	// Clamped: a float beyond int64 would convert to a negative duration.
+	refill := time.Duration(min(float64(l.burst)/float64(l.limit)*float64(time.Second), math.MaxInt64/2))
 	for back := l.lru.Back(); back != nil; back = l.lru.Back() {
 		b := back.Value.(*clientBucket)
 		if l.lru.Len() < l.max && now.Sub(b.used) < refill {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -39,13 +40,14 @@ type config struct {
 	gracePeriod        time.Duration
 	logLevel           string
 	logFormat          string
-	sec                securityConfig     // TLS and admin authorization (security.go)
-	configFile         string             // --config
-	checkConfig        bool               // --check-config
-	file               *configfile.Config // the loaded --config file; nil without one
-	explicit           map[string]bool    // flags set on the command line or in the environment
-	effective          map[string]string  // every flag's final value as text, for reload diffs
-	args               []string           // what parseConfig read, so a reload reads it again
+	sec                securityConfig              // TLS and admin authorization (security.go)
+	configFile         string                      // --config
+	checkConfig        bool                        // --check-config
+	file               *configfile.Config          // the loaded --config file; nil without one
+	fromFile           map[string]configfile.Value // flags whose value the file set, by flag name
+	explicit           map[string]bool             // flags set on the command line or in the environment
+	effective          map[string]string           // every flag's final value as text, for reload diffs
+	args               []string                    // what parseConfig read, so a reload reads it again
 	lookupEnv          func(string) (string, bool)
 }
 
@@ -110,51 +112,142 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	fs.Visit(func(f *flag.Flag) { c.explicit[f.Name] = true })
+	// From here on every problem is collected, so --check-config and a
+	// reload report all of them at once, in the file's line order.
+	var errs []error
+	c.fromFile = map[string]configfile.Value{}
 	if c.configFile != "" {
-		fc, err := applyFile(fs, c.configFile, c.explicit)
+		fc, err := applyFile(fs, c.configFile, c.explicit, c.fromFile)
 		if err != nil {
-			return c, err
+			errs = append(errs, err)
 		}
 		c.file = fc
 	}
 	c.effective = map[string]string{}
 	fs.VisitAll(func(f *flag.Flag) { c.effective[f.Name] = f.Value.String() })
+	errs = append(errs, c.problems(fs, fieldFlags(fs, &c.limits))...)
 	if err := c.sec.load(lookupEnv); err != nil {
-		return c, err
+		errs = append(errs, err)
 	}
-	return c, c.validate()
+	if _, err := breakerSettings(c); err != nil {
+		errs = append(errs, err)
+	}
+	if c.file != nil {
+		if _, _, err := policies(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return c, joinProblems(errs)
 }
 
-func (c config) validate() error {
-	switch {
-	case c.grpcAddr == "":
-		return errors.New("--grpc-addr is required")
-	case c.modelTimeout <= 0:
-		return errors.New("--model-timeout must be positive")
-	case c.maxSeries <= 0:
-		return errors.New("--max-series must be positive")
-	case c.seriesTTL < 0:
-		return errors.New("--series-ttl must not be negative")
-	case c.maxClockSkew <= 0:
-		return errors.New("--max-clock-skew must be positive")
-	case c.failureThreshold < 0 || c.successThreshold < 0 || c.recoveryTimeout < 0:
-		return errors.New("breaker settings must not be negative")
-	case c.checkpointInterval <= 0:
-		return errors.New("--checkpoint-interval must be positive")
-	case strings.ContainsAny(c.replicaName, `/\`) || c.replicaName == "." || c.replicaName == "..":
-		return fmt.Errorf("--replica-name %q: want a plain file name", c.replicaName)
-	case c.gracePeriod < 0:
-		return errors.New("--grace-period must not be negative")
-	case c.limits.MaxRecvMsgBytes < 0 || c.limits.MaxSendMsgBytes < 0 || c.limits.MaxSamplesPerRequest < 0 || c.limits.MaxSeriesPerStream < 0 ||
-		c.limits.MaxDetectStreams < 0 || c.limits.MaxQueuedBytes < 0 || c.limits.SendTimeout < 0 || c.limits.HandshakeTimeout < 0 ||
-		c.limits.KeepaliveTime < 0 || c.limits.KeepaliveTimeout < 0 || c.limits.KeepaliveMinTime < 0 || c.limits.MaxHeaderListBytes < 0 || c.limits.MaxConnections < 0:
-		return errors.New("limits must not be negative")
-	case c.limits.MaxWatchStreams < 0 || c.limits.MaxWatchStreamsPerClient < 0:
-		return errors.New("--max-watch-streams and --max-watch-streams-per-client must not be negative")
-	case c.limits.RateLimit < 0 || c.limits.RateBurst < 0 || c.limits.RateWait < 0:
-		return errors.New("--rate-limit, --rate-burst and --rate-wait must not be negative")
+// joinProblems flattens errs (some are joined lists) and joins them in
+// reading order: problems without a file line first, then by line.
+func joinProblems(errs []error) error {
+	var flat []error
+	var add func(error)
+	add = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				add(e)
+			}
+			return
+		}
+		flat = append(flat, err)
 	}
-	return nil
+	for _, err := range errs {
+		if err != nil {
+			add(err)
+		}
+	}
+	if len(flat) == 0 {
+		return nil
+	}
+	return errors.Join(configfile.SortErrors(flat)...)
+}
+
+// flagError names a problem of flag name's value: by the file's key and
+// line when the value came from the --config file, else by the flag.
+func (c config) flagError(name string, err error) error {
+	if v, ok := c.fromFile[name]; ok {
+		return &configfile.Error{File: c.configFile, Line: v.Line, Key: v.Key, Err: err}
+	}
+	return fmt.Errorf("--%s: %w", name, err)
+}
+
+// problems lists every invalid flag value: the rules of this command, and
+// the bounds the detector and the server own (their Validate), each
+// named by its flag or file key; limitFlags maps server.Config's fields to
+// their flags.
+func (c config) problems(fs *flag.FlagSet, limitFlags map[string]string) []error {
+	var errs []error
+	bad := func(cond bool, name, msg string) {
+		if cond {
+			errs = append(errs, c.flagError(name, errors.New(msg)))
+		}
+	}
+	fs.VisitAll(func(f *flag.Flag) { bad(negative(f.Value), f.Name, "must not be negative") })
+	bad(c.grpcAddr == "", "grpc-addr", "required")
+	bad(c.modelTimeout == 0, "model-timeout", "must be positive")
+	bad(c.maxSeries == 0, "max-series", "must be positive")
+	bad(c.maxClockSkew == 0, "max-clock-skew", "must be positive")
+	bad(c.checkpointInterval == 0, "checkpoint-interval", "must be positive")
+	bad(strings.ContainsAny(c.replicaName, `/\`) || c.replicaName == "." || c.replicaName == "..", "replica-name", "want a plain file name")
+	dcfg := detector.Config{ModelTimeout: c.modelTimeout, MaxSeries: c.maxSeries, SeriesTTL: c.seriesTTL, MaxClockSkew: c.maxClockSkew}
+	errs = append(errs, c.fieldErrors(dcfg.Validate(), map[string]string{
+		"ModelTimeout": "model-timeout", "MaxSeries": "max-series", "SeriesTTL": "series-ttl", "MaxClockSkew": "max-clock-skew"})...)
+	errs = append(errs, c.fieldErrors(c.limits.Validate(), limitFlags)...)
+	return errs
+}
+
+// fieldErrors maps a component's Validate errors (*detector.FieldError,
+// *server.FieldError) to their flags through flags (Go field name to flag
+// name); a negative value is already reported by problems.
+func (c config) fieldErrors(err error, flags map[string]string) []error {
+	if err == nil {
+		return nil
+	}
+	var out []error
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		field, cause := "", e
+		var de *detector.FieldError
+		var se *server.FieldError
+		switch {
+		case errors.As(e, &de):
+			field, cause = de.Field, de.Err
+		case errors.As(e, &se):
+			field, cause = se.Field, se.Err
+		}
+		name, ok := flags[field]
+		switch {
+		case !ok:
+			out = append(out, e)
+		case !strings.HasPrefix(c.effective[name], "-"):
+			out = append(out, c.flagError(name, cause))
+		}
+	}
+	return out
+}
+
+// fieldFlags maps the Go names of the fields of the struct ptr points to
+// onto the flags bound to them (by address), so a component's field
+// errors name the flag.
+func fieldFlags(fs *flag.FlagSet, ptr any) map[string]string {
+	v := reflect.ValueOf(ptr).Elem()
+	byAddr := map[uintptr]string{}
+	for _, f := range reflect.VisibleFields(v.Type()) {
+		if f.IsExported() {
+			byAddr[v.FieldByIndex(f.Index).Addr().Pointer()] = f.Name
+		}
+	}
+	out := map[string]string{}
+	fs.VisitAll(func(fl *flag.Flag) {
+		if rv := reflect.ValueOf(fl.Value); rv.Kind() == reflect.Pointer {
+			if field, ok := byAddr[rv.Pointer()]; ok {
+				out[field] = fl.Name
+			}
+		}
+	})
+	return out
 }
 
 // registerLimits binds the server's limit flags (README "Limits"). Their

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -38,28 +39,25 @@ func fileSchema(fs *flag.FlagSet) configfile.Schema {
 
 // applyFile loads the file and sets every flag that neither the command
 // line nor the environment set (explicit), so the order is flag, then
-// environment, then file, then default. A value the flag rejects, or a
-// negative number (no flag takes one), is an error naming key and line.
-func applyFile(fs *flag.FlagSet, path string, explicit map[string]bool) (*configfile.Config, error) {
-	fc, err := configfile.Load(path, fileSchema(fs))
-	if err != nil {
-		return nil, err
-	}
+// environment, then file, then default, recording in fromFile which flags
+// it set. A value the flag rejects is a problem naming key and line,
+// reported with the file's others.
+func applyFile(fs *flag.FlagSet, path string, explicit map[string]bool, fromFile map[string]configfile.Value) (*configfile.Config, error) {
 	byKey := map[string]*flag.Flag{}
 	fs.VisitAll(func(f *flag.Flag) { byKey[fileKey(f.Name)] = f })
-	for _, v := range fc.Values() {
+	schema := fileSchema(fs)
+	schema.Check = func(v configfile.Value) error {
 		f := byKey[v.Key]
 		if explicit[f.Name] {
-			continue
+			return nil
 		}
+		fromFile[f.Name] = v
 		if err := f.Value.Set(v.Text); err != nil {
-			return nil, &configfile.Error{File: path, Line: v.Line, Key: v.Key, Err: fmt.Errorf("want a %s", kindOf(f))}
+			return fmt.Errorf("want a %s", kindOf(f))
 		}
-		if negative(f.Value) {
-			return nil, &configfile.Error{File: path, Line: v.Line, Key: v.Key, Err: fmt.Errorf("must not be negative")}
-		}
+		return nil
 	}
-	return fc, nil
+	return configfile.Load(path, schema)
 }
 
 // kindOf names a flag's value type for errors (the value itself is not
@@ -100,10 +98,12 @@ func negative(v flag.Value) bool {
 	return false
 }
 
-// modelBreakerSettings merges the model breaker's settings: the preset
+// breakerSettings merges the model breaker's settings: the preset
 // (flag, environment, file, "balanced"), the file's fields over it, then
 // the --failure-threshold, --recovery-timeout and --success-threshold
-// flags (or their environment variables) over those.
+// flags (or their environment variables) over those. The breaker package
+// validates the result; each problem names the flag or the file key and
+// line it came from.
 func breakerSettings(cfg config) (breaker.Settings, error) {
 	fb := fileBreaker(cfg, modelBreaker)
 	preset := cfg.breakerPreset
@@ -114,23 +114,34 @@ func breakerSettings(cfg config) (breaker.Settings, error) {
 	if err != nil {
 		return s, fmt.Errorf("--breaker-preset: %w", err)
 	}
-	s = overlay(s, fb)
+	s = fb.Over(s)
+	fromFlag := map[string]string{}
 	if cfg.failureThreshold > 0 {
-		s.FailureThreshold = cfg.failureThreshold
+		s.FailureThreshold, fromFlag["FailureThreshold"] = cfg.failureThreshold, "failure-threshold"
 	}
 	if cfg.recoveryTimeout > 0 {
-		s.RecoveryTimeout = cfg.recoveryTimeout
+		s.RecoveryTimeout, fromFlag["RecoveryTimeout"] = cfg.recoveryTimeout, "recovery-timeout"
 	}
 	if cfg.successThreshold > 0 {
-		s.SuccessThreshold = cfg.successThreshold
+		s.SuccessThreshold, fromFlag["SuccessThreshold"] = cfg.successThreshold, "success-threshold"
 	}
-	if _, err := breaker.New(modelBreaker, s); err != nil { // the file cannot name every cross-field rule
-		if fb.Line > 0 {
-			return s, &configfile.Error{File: cfg.file.Path(), Line: fb.Line, Key: "breakers." + modelBreaker, Err: err}
+	err = s.Validate()
+	if err == nil {
+		return s, nil
+	}
+	var out []error
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var fe *breaker.FieldError
+		switch {
+		case errors.As(e, &fe) && fromFlag[fe.Field] != "":
+			out = append(out, cfg.flagError(fromFlag[fe.Field], fe.Err))
+		case fb.Line > 0:
+			out = append(out, cfg.file.BreakerErrors(modelBreaker, e)...)
+		default:
+			out = append(out, fmt.Errorf("breaker %s: %w", modelBreaker, e))
 		}
-		return s, err
 	}
-	return s, nil
+	return s, errors.Join(out...)
 }
 
 func fileBreaker(cfg config, name string) configfile.Breaker {
@@ -139,29 +150,4 @@ func fileBreaker(cfg config, name string) configfile.Breaker {
 	}
 	b, _ := cfg.file.Breaker(name)
 	return b
-}
-
-// overlay sets the file's non-zero fields over s (zero keeps the preset's
-// or the breaker's default).
-func overlay(s breaker.Settings, b configfile.Breaker) breaker.Settings {
-	set := func(dst *int, v int) {
-		if v != 0 {
-			*dst = v
-		}
-	}
-	setD := func(dst *time.Duration, v time.Duration) {
-		if v != 0 {
-			*dst = v
-		}
-	}
-	set(&s.FailureThreshold, b.FailureThreshold)
-	setD(&s.RecoveryTimeout, b.RecoveryTimeout)
-	set(&s.SuccessThreshold, b.SuccessThreshold)
-	set(&s.MaxProbes, b.MaxProbes)
-	setD(&s.ProbeTimeout, b.ProbeTimeout)
-	s.CountWindow = breaker.CountWindow(b.CountWindow)
-	s.TimeWindow = breaker.TimeWindow(b.TimeWindow)
-	s.SlowCall = breaker.SlowCall(b.SlowCall)
-	s.Backoff = breaker.Backoff(b.Backoff)
-	return s
 }

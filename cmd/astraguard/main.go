@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/astraguard/astraguard/internal/version"
@@ -25,7 +26,11 @@ func main() {
 		return
 	}
 	if err != nil && !errors.Is(err, errHelp) {
-		fmt.Fprintln(os.Stderr, "astraguard:", err)
+		// One problem a line, each with the same prefix: --check-config
+		// and a failed start list every problem of the configuration.
+		for line := range strings.SplitSeq(err.Error(), "\n") {
+			fmt.Fprintln(os.Stderr, "astraguard:", line)
+		}
 		os.Exit(1)
 	}
 }

@@ -244,14 +244,10 @@ func validateExtra(cfg config) error {
 // checkConfig is --check-config: it validates everything start-up would
 // short of opening listeners and the model, and reports.
 func checkConfig(cfg config, w io.Writer) error {
+	// parseConfig reported the flags', the file's, the breaker's and the
+	// policies' problems together; these need files and the logger.
 	if err := validateExtra(cfg); err != nil {
-		return fmt.Errorf("invalid configuration: %w", err)
-	}
-	if _, err := breakerSettings(cfg); err != nil {
-		return fmt.Errorf("invalid configuration: %w", err)
-	}
-	if _, _, err := policies(cfg); err != nil {
-		return fmt.Errorf("invalid configuration: %w", err)
+		return err
 	}
 	src := "flags and environment"
 	if cfg.configFile != "" {

@@ -1,0 +1,81 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"time"
+)
+
+// Upper bounds of Config's sizes. Most limits allocate nothing up front (a
+// connection or stream slot is a counter), so their bound is what the
+// protocol or the type can carry; they exist so a typo is refused with
+// the field's name instead of wrapping around or overflowing.
+const (
+	// MaxMessageBytes bounds MaxRecvMsgBytes and MaxSendMsgBytes: a gRPC
+	// message's length prefix is 32 bits.
+	MaxMessageBytes = math.MaxUint32
+	// MaxHeaderListLimit bounds MaxHeaderListBytes: the HTTP/2 setting
+	// that carries it is 32 bits.
+	MaxHeaderListLimit = math.MaxUint32
+	// MaxCount bounds the other integer limits (connections, streams,
+	// series per stream, samples per request, queue depth, bytes queued,
+	// rate burst, clients remembered).
+	MaxCount = math.MaxInt32
+	// MaxRateLimit bounds RateLimit (samples per second).
+	MaxRateLimit = 1e12
+	// MaxDuration bounds the timeouts and keepalive intervals (10 years),
+	// so deadlines computed from them cannot overflow.
+	MaxDuration = 10 * 365 * 24 * time.Hour
+)
+
+// FieldError is one invalid field of Config; Field is its Go name.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return "server config: " + e.Field + ": " + e.Err.Error() }
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Validate reports every out-of-range field of c at once, each a
+// *FieldError, joined; nil when c is valid. Zero fields take defaults;
+// negative values are refused.
+func (c Config) Validate() error {
+	var errs []error
+	v := reflect.ValueOf(c)
+	for _, f := range reflect.VisibleFields(v.Type()) {
+		if !f.IsExported() {
+			continue
+		}
+		x := v.FieldByIndex(f.Index)
+		var err error
+		switch f.Type {
+		case reflect.TypeFor[time.Duration]():
+			if d := time.Duration(x.Int()); d < 0 || d > MaxDuration {
+				err = fmt.Errorf("%v outside [0, %v]", d, time.Duration(MaxDuration))
+			}
+		case reflect.TypeFor[int]():
+			hi := int64(MaxCount)
+			switch f.Name {
+			case "MaxRecvMsgBytes", "MaxSendMsgBytes":
+				hi = MaxMessageBytes
+			case "MaxHeaderListBytes":
+				hi = MaxHeaderListLimit
+			}
+			if n := x.Int(); n < 0 || n > hi {
+				err = fmt.Errorf("%d outside [0, %d]", n, hi)
+			}
+		case reflect.TypeFor[float64]():
+			if r := x.Float(); !(r >= 0 && r <= MaxRateLimit) {
+				err = fmt.Errorf("%v outside [0, %g]", r, float64(MaxRateLimit))
+			}
+		}
+		if err != nil {
+			errs = append(errs, &FieldError{Field: f.Name, Err: err})
+		}
+	}
+	return errors.Join(errs...)
+}
