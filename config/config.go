@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -39,6 +40,7 @@ type Config struct {
 	breakerNodes map[string]ast.Node
 	policies     []Policy
 	hasPolicies  bool
+	empty        bool
 }
 
 // Value is a top-level key's value as text (a list gives one Value per
@@ -51,6 +53,11 @@ type Value struct {
 
 // Digest returns the SHA-256 of the file's content, for Watcher.
 func (c *Config) Digest() [sha256.Size]byte { return c.digest }
+
+// Empty reports whether the file held nothing but white space: every
+// setting at its default. A reload that finds a file empty which was not
+// at start has most likely caught it mid-rewrite.
+func (c *Config) Empty() bool { return c.empty }
 
 // Path returns the file the configuration came from ("" for Parse without
 // a name).
@@ -132,7 +139,8 @@ func Parse(name string, data []byte, s Schema) (c *Config, err error) {
 }
 
 func parse(name string, data []byte, s Schema) (*Config, error) {
-	c := &Config{path: name, digest: sha256.Sum256(data), breakers: map[string]Breaker{}, breakerNodes: map[string]ast.Node{}}
+	c := &Config{path: name, digest: sha256.Sum256(data), breakers: map[string]Breaker{}, breakerNodes: map[string]ast.Node{},
+		empty: len(bytes.TrimSpace(data)) == 0}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return nil, yamlError(name, err)

@@ -20,19 +20,24 @@ import (
 // It watches the file's directory, not the file, so an editor that writes
 // a new file and renames it over the old one, and the symlink swap a
 // Kubernetes ConfigMap volume makes (a new ..data link renamed over the
-// old), are both seen. Once the directory has been quiet for Settle after an event, the file is
-// re-read and
-// Reload runs only when its content differs from the last content seen
-// (Digest at first), so unrelated files and repeated events cost a read.
+// old), are both seen. Once the directory has been quiet for Settle after
+// an event, the file is read; a content that differs from the last one
+// applied (Digest at first) is read again Settle later, and Reload runs
+// with it only when both reads agree. So a file rewritten in place in
+// several steps (truncated, then written) is never reloaded half-written
+// or empty unless it stays so; unrelated files and repeated events cost a
+// read.
 type Watcher struct {
 	Path    string
 	Digest  [sha256.Size]byte // content already loaded (Config.Digest)
 	Signals <-chan os.Signal  // may be nil
-	// Reload is called on Run's goroutine with "signal" or "file".
-	Reload func(trigger string)
+	// Reload is called on Run's goroutine with "signal" and nil data, or
+	// with "file" and the file's content as read twice (at most
+	// MaxFileBytes), which the reload parses instead of reading again.
+	Reload func(trigger string, data []byte)
 	// Settle is how long the directory must stay quiet after an event
-	// before the file is read, so a file written in several steps (an
-	// editor truncating, then writing) is read once, whole. Default 100ms.
+	// before the file is read, and the interval between the two reads
+	// that must agree. Default 100ms.
 	Settle time.Duration
 	// Errors, if set, is told about watch errors (an unreadable file is
 	// left to Reload's own load to report).
@@ -67,6 +72,8 @@ func (wt *Watch) Run(ctx context.Context) error {
 	w, fw, dirs := wt.w, wt.fw, wt.dirs
 	defer fw.Close()
 	last := w.Digest
+	var pending *[sha256.Size]byte // a changed content read once, waiting for a second read
+	wait := cmp.Or(w.Settle, 100*time.Millisecond)
 	settle := time.NewTimer(time.Hour)
 	settle.Stop()
 	defer settle.Stop()
@@ -75,7 +82,7 @@ func (wt *Watch) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-w.Signals:
-			w.Reload("signal")
+			w.Reload("signal", nil)
 		case err, ok := <-fw.Errors:
 			if ok && w.Errors != nil {
 				w.Errors(err)
@@ -84,18 +91,26 @@ func (wt *Watch) Run(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			settle.Reset(cmp.Or(w.Settle, 100*time.Millisecond))
+			settle.Reset(wait)
 		case <-settle.C:
 			if err := w.addDirs(fw, dirs); err != nil && w.Errors != nil {
 				w.Errors(err)
 			}
-			data, err := os.ReadFile(w.Path)
+			data, err := ReadFile(w.Path)
 			if err != nil {
+				pending = nil
 				continue // mid-swap or removed: the next event or a signal reloads
 			}
-			if d := sha256.Sum256(data); !bytes.Equal(d[:], last[:]) {
-				last = d
-				w.Reload("file")
+			d := sha256.Sum256(data)
+			switch {
+			case bytes.Equal(d[:], last[:]):
+				pending = nil
+			case pending == nil || !bytes.Equal(d[:], pending[:]):
+				pending = &d // changed: read again once it has stayed so for Settle
+				settle.Reset(wait)
+			default:
+				last, pending = d, nil
+				w.Reload("file", data)
 			}
 		}
 	}

@@ -19,7 +19,7 @@ func startWatch(t *testing.T, path string, sig chan os.Signal) <-chan string {
 	got := make(chan string, 16)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	w := config.Watcher{Path: path, Digest: sha256.Sum256(data), Signals: sig, Reload: func(tr string) { got <- tr }}
+	w := config.Watcher{Path: path, Digest: sha256.Sum256(data), Signals: sig, Reload: func(tr string, _ []byte) { got <- tr }}
 	wt, err := w.Start()
 	if err != nil {
 		t.Fatal(err)

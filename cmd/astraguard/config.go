@@ -57,6 +57,12 @@ type config struct {
 // wins over the environment, which wins over the file, which wins over the
 // default.
 func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (config, error) {
+	return parseConfigFile(args, lookupEnv, stderr, nil)
+}
+
+// parseConfigFile is parseConfig with the --config file's content given
+// (nil: read it), so a reload parses the very bytes it checked.
+func parseConfigFile(args []string, lookupEnv func(string) (string, bool), stderr io.Writer, fileData []byte) (config, error) {
 	c := config{args: args, lookupEnv: lookupEnv}
 	fs := flag.NewFlagSet("astraguard", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -117,7 +123,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	var errs []error
 	c.fromFile = map[string]configfile.Value{}
 	if c.configFile != "" {
-		fc, err := applyFile(fs, c.configFile, c.explicit, c.fromFile)
+		fc, err := applyFile(fs, c.configFile, fileData, c.explicit, c.fromFile)
 		if err != nil {
 			errs = append(errs, err)
 		}

@@ -41,8 +41,9 @@ func fileSchema(fs *flag.FlagSet) configfile.Schema {
 // line nor the environment set (explicit), so the order is flag, then
 // environment, then file, then default, recording in fromFile which flags
 // it set. A value the flag rejects is a problem naming key and line,
-// reported with the file's others.
-func applyFile(fs *flag.FlagSet, path string, explicit map[string]bool, fromFile map[string]configfile.Value) (*configfile.Config, error) {
+// reported with the file's others. data, if not nil, is the file's content
+// as already read (a reload reads the file once).
+func applyFile(fs *flag.FlagSet, path string, data []byte, explicit map[string]bool, fromFile map[string]configfile.Value) (*configfile.Config, error) {
 	byKey := map[string]*flag.Flag{}
 	fs.VisitAll(func(f *flag.Flag) { byKey[fileKey(f.Name)] = f })
 	schema := fileSchema(fs)
@@ -57,7 +58,10 @@ func applyFile(fs *flag.FlagSet, path string, explicit map[string]bool, fromFile
 		}
 		return nil
 	}
-	return configfile.Load(path, schema)
+	if data == nil {
+		return configfile.Load(path, schema)
+	}
+	return configfile.Parse(path, data, schema)
 }
 
 // kindOf names a flag's value type for errors (the value itself is not

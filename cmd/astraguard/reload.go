@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -54,13 +56,16 @@ type reloader struct {
 	apply func(cfg config, br *breaker.Settings, ps *detector.Policies)
 	now   func() time.Time
 
-	ok        prometheus.Gauge
-	okTime    prometheus.Gauge
-	total     *prometheus.CounterVec
-	mu        sync.Mutex
-	running   config // guarded by mu; live keys as applied, the rest as started
-	runningBr breaker.Settings
-	runningPs []detector.Policy
+	ok      prometheus.Gauge
+	okTime  prometheus.Gauge
+	total   *prometheus.CounterVec
+	mu      sync.Mutex
+	running config // guarded by mu; live keys as applied, the rest as started
+	// startEmpty: --config was empty at start, so an empty file is what
+	// the operator wrote, not a rewrite caught half-way.
+	startEmpty bool
+	runningBr  breaker.Settings
+	runningPs  []detector.Policy
 }
 
 // newReloader starts from cfg, the configuration in force; a reload
@@ -77,7 +82,7 @@ func newReloader(cfg config, logger *slog.Logger, reg prometheus.Registerer, app
 	f := promauto.With(reg)
 	cfg.effective = maps.Clone(cfg.effective)
 	r := &reloader{args: cfg.args, lookupEnv: cfg.lookupEnv, logger: logger, apply: apply, now: time.Now,
-		running: cfg, runningBr: br, runningPs: ps,
+		running: cfg, runningBr: br, runningPs: ps, startEmpty: cfg.file != nil && cfg.file.Empty(),
 		ok: f.NewGauge(prometheus.GaugeOpts{Name: "astraguard_config_last_reload_successful",
 			Help: "Whether the last configuration reload succeeded (1) or failed and the last good configuration stayed in force (0)."}),
 		okTime: f.NewGauge(prometheus.GaugeOpts{Name: "astraguard_config_last_reload_success_timestamp_seconds",
@@ -92,23 +97,37 @@ func newReloader(cfg config, logger *slog.Logger, reg prometheus.Registerer, app
 	return r, nil
 }
 
-// reload loads and, if valid, applies the configuration.
-func (r *reloader) reload(trigger string) reloadResult {
+// errEmptyFile is a reload's answer to a --config file found empty that
+// was not empty at start: most likely caught mid-rewrite.
+var errEmptyFile = errors.New("the config file is empty; the last good configuration stays in force (update it by renaming a complete file over it: README \"Configuration file\")")
+
+// reload loads and, if valid, applies the configuration. data is the
+// --config file's content as the watcher read it; nil reads the file (once).
+func (r *reloader) reload(trigger string, data []byte) reloadResult {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res := reloadResult{Trigger: trigger, Applied: []string{}, NeedsRestart: []string{}}
-	next, br, err := r.load()
+	if data == nil && r.running.configFile != "" {
+		var err error
+		if data, err = configfile.ReadFile(r.running.configFile); err != nil {
+			return r.failed(res, err)
+		}
+	}
+	if r.running.configFile != "" && len(bytes.TrimSpace(data)) == 0 && !r.startEmpty {
+		res.Error = errEmptyFile.Error()
+		r.ok.Set(0)
+		r.total.WithLabelValues("failure").Inc()
+		r.logger.Warn("config reload skipped", "trigger", trigger, "file", r.running.configFile, "err", errEmptyFile)
+		return res
+	}
+	next, br, err := r.load(data)
 	var ps []detector.Policy
 	var compiled *detector.Policies
 	if err == nil {
 		ps, compiled, err = policies(next)
 	}
 	if err != nil {
-		res.Error = err.Error()
-		r.ok.Set(0)
-		r.total.WithLabelValues("failure").Inc()
-		r.logger.Error("config reload failed; the last good configuration stays in force", "trigger", trigger, "err", err)
-		return res
+		return r.failed(res, err)
 	}
 	keys := changedKeys(r.running, next, r.runningBr, br)
 	psChanged := !reflect.DeepEqual(ps, r.runningPs)
@@ -142,9 +161,19 @@ func (r *reloader) reload(trigger string) reloadResult {
 	return res
 }
 
-// load validates the new configuration as start-up would.
-func (r *reloader) load() (config, breaker.Settings, error) {
-	next, err := parseConfig(r.args, r.lookupEnv, io.Discard)
+// failed reports a reload that changed nothing.
+func (r *reloader) failed(res reloadResult, err error) reloadResult {
+	res.Error = err.Error()
+	r.ok.Set(0)
+	r.total.WithLabelValues("failure").Inc()
+	r.logger.Error("config reload failed; the last good configuration stays in force", "trigger", res.Trigger, "err", err)
+	return res
+}
+
+// load validates the new configuration as start-up would, with data as
+// the --config file's content.
+func (r *reloader) load(data []byte) (config, breaker.Settings, error) {
+	next, err := parseConfigFile(r.args, r.lookupEnv, io.Discard, data)
 	if err != nil {
 		return next, breaker.Settings{}, err
 	}
@@ -197,13 +226,13 @@ func (r *reloader) startWatch(cfg config) (func(context.Context) error, error) {
 				case <-ctx.Done():
 					return nil
 				case <-sig:
-					r.reload("signal")
+					r.reload("signal", nil)
 				}
 			}
 		}, nil
 	}
 	wt, err := configfile.Watcher{Path: cfg.configFile, Digest: cfg.file.Digest(), Signals: sig,
-		Reload: func(trigger string) { r.reload(trigger) },
+		Reload: func(trigger string, data []byte) { r.reload(trigger, data) },
 		Errors: func(err error) { r.logger.Warn("config watch", "err", err) }}.Start()
 	if err != nil {
 		signal.Stop(sig)
@@ -219,7 +248,7 @@ func (r *reloader) startWatch(cfg config) (func(context.Context) error, error) {
 // as JSON, 200 on success and 400 when the new configuration was rejected.
 func (r *reloader) handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		res := r.reload("http")
+		res := r.reload("http", nil)
 		w.Header().Set("Content-Type", "application/json")
 		if !res.Success {
 			w.WriteHeader(http.StatusBadRequest)

@@ -29,7 +29,7 @@ func BenchmarkReload(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if res := r.reload("bench"); !res.Success {
+		if res := r.reload("bench", nil); !res.Success {
 			b.Fatal(res.Error)
 		}
 	}

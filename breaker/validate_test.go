@@ -1,0 +1,55 @@
+package breaker_test
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/astraguard/astraguard/breaker"
+)
+
+// TestValidateBounds: sizes and durations are bounded before anything is
+// allocated for them (a count window of 1e11 calls was a fatal out of
+// memory in New), and Validate reports every bad field at once, each a
+// *FieldError matching ErrInvalidSettings.
+func TestValidateBounds(t *testing.T) {
+	s := breaker.Settings{
+		SuccessThreshold: breaker.MaxThreshold + 1,
+		RecoveryTimeout:  math.MaxInt64,
+		CountWindow:      breaker.CountWindow{Size: 100_000_000_000, MinCalls: 1, FailureRatio: 1},
+		TimeWindow:       breaker.TimeWindow{Length: time.Hour, Buckets: 1_000_000_000},
+		SlowCall:         breaker.SlowCall{Duration: 2 * time.Hour},
+		Backoff:          breaker.Backoff{Multiplier: math.NaN()},
+	}
+	err := s.Validate()
+	want := []string{"SuccessThreshold", "RecoveryTimeout", "SlowCall.Duration", "CountWindow.Size", "TimeWindow.Buckets", "Backoff.Multiplier"}
+	var got []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var fe *breaker.FieldError
+		if !errors.As(e, &fe) {
+			t.Fatalf("Validate error %v is no *FieldError", e)
+		}
+		got = append(got, fe.Field)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("Validate fields = %v, want %v", got, want)
+	}
+	if !errors.Is(err, breaker.ErrInvalidSettings) {
+		t.Errorf("Validate = %v, want it to match ErrInvalidSettings", err)
+	}
+	if _, err := breaker.New("x", breaker.Settings{CountWindow: breaker.CountWindow{Size: 100_000_000_000}}); !errors.Is(err, breaker.ErrInvalidSettings) {
+		t.Errorf("New(count window 1e11) = %v, want ErrInvalidSettings", err)
+	}
+	b, _ := breaker.New("x", breaker.Settings{})
+	if err := b.Reconfigure(breaker.Settings{TimeWindow: breaker.TimeWindow{Length: time.Hour, Buckets: math.MaxInt}}); !errors.Is(err, breaker.ErrInvalidSettings) {
+		t.Errorf("Reconfigure(buckets MaxInt) = %v, want ErrInvalidSettings", err)
+	}
+	atMax := breaker.Settings{CountWindow: breaker.CountWindow{Size: breaker.MaxWindowSize},
+		TimeWindow: breaker.TimeWindow{Length: breaker.MaxDuration, Buckets: breaker.MaxBuckets}, RecoveryTimeout: breaker.MaxDuration,
+		Backoff: breaker.Backoff{Multiplier: 2}}
+	if err := atMax.Validate(); err != nil {
+		t.Errorf("Validate(every bound at its maximum) = %v, want nil", err)
+	}
+}
