@@ -2,9 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"runtime"
-	"maps"
 	"slices"
 	"strings"
 	"testing"
