@@ -88,6 +88,10 @@ func (c *Config) decodeBreakers(file string, n ast.Node, names []string) []error
 			errs = append(errs, errs2...)
 			continue
 		}
+		if errs2 := unknownFields(file, key, kv.Value, reflect.TypeFor[Breaker]()); len(errs2) > 0 {
+			errs = append(errs, errs2...)
+			continue
+		}
 		var b Breaker
 		if _, null := kv.Value.(*ast.NullNode); !null {
 			if err := yaml.NodeToValue(kv.Value, &b, yaml.Strict()); err != nil {
@@ -273,4 +277,40 @@ func keyLine(n ast.Node, dotted string, def int) int {
 		}
 	}
 	return def
+}
+
+// unknownFields reports every key of the mapping n (and of its nested
+// mappings) that the struct type t has no yaml field for, each with the
+// nearest known key, so a misspelt key is named with its line and a
+// suggestion (the strict decoder names only the first, without one).
+func unknownFields(file, prefix string, n ast.Node, t reflect.Type) []error {
+	m, ok := mapping(n)
+	if !ok {
+		return nil
+	}
+	fields := map[string]reflect.Type{}
+	known := map[string]bool{}
+	for f := range t.Fields() {
+		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		fields[tag], known[tag] = ft, false
+	}
+	var errs []error
+	for _, kv := range m.Values {
+		k := kv.Key.String()
+		ft, ok := fields[k]
+		switch {
+		case !ok:
+			errs = append(errs, &Error{File: file, Line: line(kv.Key), Key: prefix + "." + k, Err: errors.New("unknown key" + suggest(k, known))})
+		case ft.Kind() == reflect.Struct && ft != reflect.TypeFor[time.Duration]():
+			errs = append(errs, unknownFields(file, prefix+"."+k, kv.Value, ft)...)
+		}
+	}
+	return errs
 }

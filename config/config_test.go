@@ -86,7 +86,10 @@ func TestParseErrors(t *testing.T) {
 		{"mapping for scalar", "grpc_addr:\n  x: 1\n", []string{"grpc_addr: want a single value"}},
 		{"null value", "grpc_addr:\n", []string{"grpc_addr: no value"}},
 		{"unknown breaker", "breakers:\n  modle: {}\n", []string{"b.yaml:2: breakers.modle: unknown breaker (known: model)"}},
-		{"unknown breaker field", "breakers:\n  model:\n    failure_treshold: 3\n", []string{"b.yaml:3: breakers.model:", "failure_treshold"}},
+		{"unknown breaker field", "breakers:\n  model:\n    failure_treshold: 3\n    count_window: {sise: 3}\n",
+			[]string{"b.yaml:3: breakers.model.failure_treshold: unknown key (did you mean failure_threshold?)",
+				"b.yaml:4: breakers.model.count_window.sise: unknown key (did you mean size?)"}},
+		{"top-level typo", "log_levle: debug\n", []string{"b.yaml:1: log_levle: unknown key"}},
 		{"wrong type", "breakers:\n  model:\n    count_window:\n      size: many\n", []string{"b.yaml:4: breakers.model:"}},
 		{"bad duration", "breakers:\n  model:\n    recovery_timeout: soon\n", []string{"b.yaml:3: breakers.model.recovery_timeout: want a duration"}},
 		{"negative duration", "breakers:\n  model:\n    recovery_timeout: -5s\n", []string{"b.yaml:3: breakers.model.recovery_timeout: -5s outside [0, 168h0m0s]"}},
@@ -163,7 +166,7 @@ func TestParsePolicies(t *testing.T) {
 		{"policies:\n  - name: a\n    regex: '('\n", "p.yaml:3: policies[0].regex: invalid regular expression"},
 		{"policies:\n  - name: a\n    match: [x]\n    threshold: 2\n", "p.yaml:4: policies[0].threshold"},
 		{"policies:\n  - name: a\n    match: [x]\n    limits: {min: 9, max: 7}\n", "p.yaml:4: policies[0].limits: min above max"},
-		{"policies:\n  - name: a\n    match: [x]\n    limit: {min: 9}\n", "p.yaml:4: policies[0]:"},
+		{"policies:\n  - name: a\n    match: [x]\n    limit: {min: 9}\n", "p.yaml:4: policies[0].limit: unknown key (did you mean limits?)"},
 		{"policies:\n  name: a\n", "p.yaml:2: policies: want a list"},
 		{"policies:\n  - name: a\n    match: [x]\n    direction: sideways\n", "p.yaml:4: policies[0].direction: want up, down or both"},
 		{"policies:\n  - name: a\n    match: [x]\n    min_deviation: -1\n", "p.yaml:4: policies[0].min_deviation"},
@@ -174,5 +177,51 @@ func TestParsePolicies(t *testing.T) {
 		if _, err := config.Parse("p.yaml", []byte(tt.src), schema); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Parse(%q) = %v, want %q", tt.src, err, tt.want)
 		}
+	}
+}
+
+// TestUnknownKeySuggestsNearest: a misspelt key names the nearest known
+// one (by edit distance, a swap of two letters counting once); a key near
+// none gets no guess.
+func TestUnknownKeySuggestsNearest(t *testing.T) {
+	s := config.Schema{Keys: map[string]bool{"log_level": false, "log_format": false, "grpc_addr": false, "model_timeout": false}}
+	tests := []struct{ key, want string }{
+		{"log_levle", "(did you mean log_level?)"},
+		{"log-level", "(did you mean log_level?)"},
+		{"grpc_adr", "(did you mean grpc_addr?)"},
+		{"model_timout", "(did you mean model_timeout?)"},
+		{"replicas", "unknown key\n"},
+	}
+	for _, tt := range tests {
+		_, err := config.Parse("k.yaml", []byte(tt.key+": x\n"), s)
+		if err == nil || !strings.Contains(err.Error()+"\n", tt.want) {
+			t.Errorf("Parse(%s) = %v, want it to end %q", tt.key, err, tt.want)
+		}
+	}
+}
+
+// TestParseReportsEveryProblemInLineOrder: all of a file's problems at
+// once, sorted by line, whichever section each comes from.
+func TestParseReportsEveryProblemInLineOrder(t *testing.T) {
+	src := "policies:\n  - name: a\n    match: [x]\n    threshold: 2\nbreakers:\n  model:\n    max_probes: 300\n    count_window: {size: 100000000000}\ngrpc_adr: x\n"
+	_, err := config.Parse("o.yaml", []byte(src), schema)
+	if err == nil {
+		t.Fatal("Parse = nil error")
+	}
+	var lines []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		lines = append(lines, strings.SplitN(l, ": ", 2)[0])
+	}
+	want := []string{"o.yaml:4", "o.yaml:7", "o.yaml:8", "o.yaml:9"}
+	if diff := cmp.Diff(want, lines); diff != "" {
+		t.Errorf("problem lines (-want +got):\n%s\nerror:\n%v", diff, err)
+	}
+}
+
+// TestLoadRefusesHugeFile: a file over MaxFileBytes, or a path to a
+// device that never ends, is refused without reading it all.
+func TestLoadRefusesHugeFile(t *testing.T) {
+	if _, err := config.Load("/dev/zero", schema); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("Load(/dev/zero) = %v, want refused as too large", err)
 	}
 }

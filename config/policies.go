@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"regexp"
 
 	"github.com/goccy/go-yaml"
@@ -68,6 +69,10 @@ func (c *Config) decodePolicies(file string, n ast.Node) []error {
 	var errs []error
 	for i, el := range seq.Values {
 		key := fmt.Sprintf("policies[%d]", i)
+		if errs2 := unknownFields(file, key, el, reflect.TypeFor[Policy]()); len(errs2) > 0 {
+			errs = append(errs, errs2...)
+			continue
+		}
 		var p Policy
 		if err := yaml.NodeToValue(el, &p, yaml.Strict()); err != nil {
 			e := yamlError(file, err).(*Error)
