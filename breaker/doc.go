@@ -9,6 +9,12 @@
 // slow-call ratio; see Settings. Transitions are reported to Observers, and a
 // Registry holds the breakers of a process by name.
 //
+// Settings.Validate owns the settings' rules and bounds (MaxWindowSize,
+// MaxBuckets, MaxDuration, ...): New, NewRegistry and Reconfigure refuse
+// what it refuses before allocating anything, and it reports every bad field
+// at once as a *FieldError, so a caller that maps Settings from a file or a
+// flag names its own key without repeating the rules.
+//
 // Calls go through the two-step API, Allow then Done, which allocates nothing
 // and lets callers keep the breaker behind a small interface of their own:
 //
