@@ -14,7 +14,7 @@ forbid ./breaker "grpc|prometheus|^$mod/(gen|detector|server|cmd)|log/slog" "bre
 forbid ./breaker/breakerprom "grpc|^$mod/(gen|detector|server|cmd)" "metrics adapter only"
 forbid ./breaker/breakergrpc "prometheus|^$mod/(gen|detector|server|cmd)" "gRPC classifier only"
 forbid ./detector "grpc|^$mod/(gen|server|cmd|breaker)" "detector knows no transport and no breaker"
-forbid ./config "grpc|prometheus|^$mod/" "config knows only YAML and fsnotify"
+forbid ./config "grpc|prometheus|^$mod/" "config knows only YAML, fsnotify and the breaker's Settings, which it maps the breakers section onto" "$mod/breaker"
 forbid ./detector/heuristic "grpc|prometheus|^$mod/" "heuristic is stdlib plus the shared statistics" "$mod/internal/stats"
 forbid ./store "grpc|prometheus|^$mod/" "the per-series store is stdlib only"
 forbid ./model "grpc|prometheus|^$mod/" "the reference model is stdlib plus the shared statistics" "$mod/internal/stats"
