@@ -98,11 +98,44 @@ const (
 	ReasonTruncated    = "truncated"    // the file ends before its end frame
 	ReasonCorrupt      = "corrupt"      // not a snapshot, malformed, or a checksum mismatch
 	ReasonIncompatible = "incompatible" // another format version or configuration signature
-	ReasonInvalid      = "invalid"      // well-formed, but a Part refused a record
+	ReasonInvalid      = "invalid"      // well-formed, but a Part (or an Index's record check) refused a record
+	ReasonOversized    = "oversized"    // larger than its bounds allow: the file, a section's record count, a key or a value
+	ReasonNotRegular   = "not_regular"  // a symbolic link, FIFO, device or directory where a snapshot file should be
 )
 
 // Reasons lists every reason, so metrics can start each at zero.
-var Reasons = []string{ReasonUnreadable, ReasonTruncated, ReasonCorrupt, ReasonIncompatible, ReasonInvalid}
+var Reasons = []string{ReasonUnreadable, ReasonTruncated, ReasonCorrupt, ReasonIncompatible, ReasonInvalid, ReasonOversized, ReasonNotRegular}
+
+// Bounds limits one section's records, so that a damaged or hostile
+// snapshot is refused (ReasonOversized) before memory is spent on it. A
+// zero field is unbounded, except that a key is never longer than 1 MiB.
+type Bounds struct {
+	Records int  // most records in the section
+	Key     int  // longest key, in bytes
+	Value   int  // longest value, in bytes
+	Fixed   bool // every value is exactly Value bytes: an Index skips other records without holding them
+}
+
+// MaxFileBytes returns the size of the largest snapshot under sig whose
+// sections are the ones named in sections, each holding at most its
+// bounds: header, frames and trailer. It returns 0 (unbounded) when a
+// section has no record, key or value bound.
+func MaxFileBytes(sig string, sections map[string]Bounds) int64 {
+	n := int64(len(magic)+4+8) + frameBytes(len(sig)) + 1 + 4 // header, end frame, checksum
+	for name, b := range sections {
+		if b.Records <= 0 || b.Key <= 0 || b.Value <= 0 {
+			return 0
+		}
+		rec := 1 + frameBytes(b.Key) + frameBytes(b.Value)
+		n += 1 + frameBytes(len(name)) + int64(b.Records)*rec
+	}
+	return n
+}
+
+// frameBytes is the most bytes a length-prefixed field of up to n bytes takes.
+func frameBytes(n int) int64 {
+	return int64(len(binary.AppendUvarint(nil, uint64(n))) + n)
+}
 
 // LoadError is why a snapshot was refused.
 type LoadError struct {
@@ -154,26 +187,39 @@ type snapshot struct {
 	sections map[string]*Section
 }
 
+// headerBytes is the fixed part of the header: magic, version, time.
+const headerBytes = len(magic) + 4 + 8
+
+// checkHeader checks the first bytes of a file (all of them when it is
+// shorter than a header) for the magic and the format version, so a file
+// that is not a snapshot of this version is refused before it is read.
+func checkHeader(head []byte) error {
+	if len(head) < len(magic) || string(head[:len(magic)]) != magic {
+		if len(head) < len(magic) && string(head) == magic[:len(head)] {
+			return refuse(ReasonTruncated, "%d bytes", len(head))
+		}
+		return refuse(ReasonCorrupt, "not a snapshot file")
+	}
+	if len(head) < headerBytes {
+		return refuse(ReasonTruncated, "%d bytes", len(head))
+	}
+	if v := binary.LittleEndian.Uint32(head[len(magic):]); v != FormatVersion {
+		return refuse(ReasonIncompatible, "format version %d, want %d", v, FormatVersion)
+	}
+	return nil
+}
+
 // parse checks data against the format and sig. The order matters: a
 // snapshot of another version may lay out its checksum differently, and a
 // damaged signature should read as damage, so the version comes first and
 // the signature after the checksum.
-func parse(data []byte, sig string) (*snapshot, error) {
-	hdr := len(magic) + 4 + 8
-	if len(data) < len(magic) || string(data[:len(magic)]) != magic {
-		if len(data) < len(magic) && string(data) == magic[:len(data)] {
-			return nil, refuse(ReasonTruncated, "%d bytes", len(data))
-		}
-		return nil, refuse(ReasonCorrupt, "not a snapshot file")
-	}
-	if len(data) < hdr {
-		return nil, refuse(ReasonTruncated, "%d bytes", len(data))
-	}
-	if v := binary.LittleEndian.Uint32(data[len(magic):]); v != FormatVersion {
-		return nil, refuse(ReasonIncompatible, "format version %d, want %d", v, FormatVersion)
+// Records beyond a section's bounds refuse the snapshot as oversized.
+func parse(data []byte, sig string, bounds map[string]Bounds) (*snapshot, error) {
+	if err := checkHeader(data[:min(len(data), headerBytes)]); err != nil {
+		return nil, err
 	}
 	created := time.Unix(0, int64(binary.LittleEndian.Uint64(data[len(magic)+4:])))
-	p := parser{b: data[hdr:]}
+	p := parser{b: data[headerBytes:], bounds: bounds}
 	fileSig, err := p.bytes(len(sig) + maxKey)
 	if err != nil {
 		return nil, err
@@ -198,7 +244,10 @@ func parse(data []byte, sig string) (*snapshot, error) {
 	return snap, nil
 }
 
-type parser struct{ b []byte }
+type parser struct {
+	b      []byte
+	bounds map[string]Bounds
+}
 
 func (p *parser) bytes(max int) ([]byte, error) {
 	n, k := binary.Uvarint(p.b)
@@ -218,6 +267,7 @@ func (p *parser) bytes(max int) ([]byte, error) {
 // frames reads sections and records up to and including the end frame.
 func (p *parser) frames(into map[string]*Section) error {
 	var cur *Section
+	var lim Bounds
 	for {
 		if len(p.b) == 0 {
 			return refuse(ReasonTruncated, "file ends before the end frame")
@@ -237,6 +287,7 @@ func (p *parser) frames(into map[string]*Section) error {
 			}
 			cur = &Section{}
 			into[string(name)] = cur
+			lim = p.bounds[string(name)]
 		case tagRecord:
 			if cur == nil {
 				return refuse(ReasonCorrupt, "record outside a section")
@@ -249,9 +300,33 @@ func (p *parser) frames(into map[string]*Section) error {
 			if err != nil {
 				return err
 			}
+			if err := lim.check(len(cur.recs)+1, key, val); err != nil {
+				return err
+			}
 			cur.recs = append(cur.recs, record{key, val})
 		default:
 			return refuse(ReasonCorrupt, "unknown frame %#x", tag)
 		}
 	}
+}
+
+// check refuses the n-th record of a section when it breaks the bounds.
+func (b Bounds) check(n int, key, val []byte) error {
+	switch {
+	case b.Records > 0 && n > b.Records:
+		return refuse(ReasonOversized, "more than %d records in a section", b.Records)
+	case b.Key > 0 && len(key) > b.Key:
+		return refuse(ReasonOversized, "a key of %d bytes, at most %d allowed", len(key), b.Key)
+	case b.Value > 0 && len(val) > b.Value:
+		return refuse(ReasonOversized, "record %q of %d bytes, at most %d allowed", truncKey(key), len(val), b.Value)
+	}
+	return nil
+}
+
+// truncKey shortens a key for an error message.
+func truncKey(k []byte) string {
+	if len(k) > 64 {
+		return string(k[:64]) + "..."
+	}
+	return string(k)
 }

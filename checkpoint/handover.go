@@ -17,28 +17,40 @@ import (
 const HandoverSuffix = ".snap"
 
 // Index holds the records of one section of the snapshots that other
-// replicas left in a shared handover directory when they drained, so the
-// replica that now receives one of their series can adopt its state
-// instead of learning it afresh. It keeps the records in memory (at most
-// limit of them) and hands each out once.
+// replicas left in a shared handover directory (periodically, and when
+// they drained), so the replica that now receives one of their series can
+// adopt its state instead of learning it afresh. It keeps the records in
+// memory, at most limit of them and at most its byte bound, and hands each
+// out once. Files are read as readSnapshot reads them: regular files only,
+// header first, within the size bound. A file refused for what it is
+// (not a regular file, corrupt, truncated, oversized) is renamed aside once,
+// counted and logged once, so no replica reads it again; one refused for a
+// signature or version of another configuration stays for the replicas
+// that share it.
 type Index struct {
 	dir, self, sig, section string
 	ttl                     time.Duration
 	limit                   int
+	maxBytes                int64 // of keys and values held; 0: unbounded
+	lim                     limits
 	clock                   Clock
 	logger                  *slog.Logger
 
-	mu      sync.Mutex
-	recs    map[string]foreignRecord // guarded by mu
-	files   map[string]fileMark      // guarded by mu: files indexed or refused
-	adopted uint64                   // guarded by mu
-	errs    map[string]uint64        // guarded by mu
+	mu       sync.Mutex
+	recs     map[string]foreignRecord // guarded by mu
+	bytes    int64                    // guarded by mu: keys and values in recs
+	files    map[string]fileMark      // guarded by mu: files indexed or refused
+	adopted  uint64                   // guarded by mu
+	setAside uint64                   // guarded by mu
+	errs     map[string]uint64        // guarded by mu
 }
 
 type foreignRecord struct {
 	file  string
 	value []byte
 }
+
+func (r foreignRecord) size(id string) int64 { return int64(len(id) + len(r.value)) }
 
 // fileMark tells a file already seen from one rewritten since.
 type fileMark struct {
@@ -48,47 +60,65 @@ type fileMark struct {
 
 // IndexStats is what an Index holds and has handed out.
 type IndexStats struct {
-	Indexed int               // records waiting to be adopted
-	Adopted uint64            // records handed out by Adopt
-	Errors  map[string]uint64 // files refused, by reason (see Reasons)
+	Indexed  int               // records waiting to be adopted
+	Bytes    int64             // their keys and values, in bytes
+	Adopted  uint64            // records handed out by Adopt and installed
+	SetAside uint64            // refused files renamed aside
+	Errors   map[string]uint64 // refused files, and refused records (ReasonInvalid), by reason (see Reasons)
 }
 
 // NewIndex returns an Index over dir for the records of section in
 // snapshots carrying sig. self is this replica's own file name in dir,
 // never indexed. Files older than ttl are deleted (0: kept), as are
 // records whose series was last used longer ago than ttl; at most limit
-// records are held. Only WithLogger and WithClock apply.
+// records are held. WithLogger, WithClock, WithMaxBytes, WithBounds (of
+// section) and WithIndexBytes apply.
 func NewIndex(dir, self, sig, section string, ttl time.Duration, limit int, opts ...Option) *Index {
 	k := &Keeper{logger: slog.New(slog.DiscardHandler), clock: sysClock{}}
 	for _, o := range opts {
 		o(k)
 	}
 	x := &Index{dir: dir, self: self, sig: sig, section: section, ttl: ttl, limit: limit,
-		clock: k.clock, logger: k.logger,
+		maxBytes: k.indexBytes, lim: k.limits, clock: k.clock, logger: k.logger,
 		recs: map[string]foreignRecord{}, files: map[string]fileMark{}, errs: make(map[string]uint64, len(Reasons))}
+	if b := x.bounds(); x.maxBytes <= 0 && b.Key > 0 && b.Value > 0 {
+		x.maxBytes = int64(limit) * int64(b.Key+b.Value)
+	}
 	for _, r := range Reasons {
 		x.errs[r] = 0
 	}
 	return x
 }
 
-// Adopt returns the record saved for id by another replica and forgets
-// it, so it is handed out once. A record older than the ttl is dropped.
-func (x *Index) Adopt(id string) ([]byte, bool) {
+func (x *Index) bounds() Bounds { return x.lim.bounds[x.section] }
+
+// Adopt hands the record saved for id by another replica to install and
+// forgets it, so it is handed out once. It reports whether install took
+// it: a record that install refuses is counted as an error
+// (ReasonInvalid), never as adopted. A record older than the ttl is
+// dropped. install runs without the Index's lock held.
+func (x *Index) Adopt(id string, install func(record []byte) error) bool {
+	x.mu.Lock()
+	r, ok := x.recs[id]
+	if ok {
+		delete(x.recs, id)
+		x.bytes -= r.size(id)
+	}
+	ok = ok && !x.expired(r.value)
+	x.mu.Unlock()
+	if !ok {
+		return false
+	}
+	err := install(r.value)
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	r, ok := x.recs[id]
-	if !ok {
-		return nil, false
-	}
-	delete(x.recs, id)
-	if x.expired(r.value) {
-		return nil, false
+	if err != nil {
+		x.errs[ReasonInvalid]++
+		return false
 	}
 	x.adopted++
-	return r.value, true
+	return true
 }
-
 // expired reports whether a TablePart record was last used before the ttl.
 func (x *Index) expired(v []byte) bool {
 	if x.ttl <= 0 || len(v) < 8 {
@@ -102,7 +132,8 @@ func (x *Index) expired(v []byte) bool {
 func (x *Index) Stats() IndexStats {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	s := IndexStats{Indexed: len(x.recs), Adopted: x.adopted, Errors: make(map[string]uint64, len(x.errs))}
+	s := IndexStats{Indexed: len(x.recs), Bytes: x.bytes, Adopted: x.adopted, SetAside: x.setAside,
+		Errors: make(map[string]uint64, len(x.errs))}
 	for r, n := range x.errs {
 		s.Errors[r] = n
 	}
@@ -125,8 +156,8 @@ func (x *Index) Run(ctx context.Context, interval time.Duration) {
 
 // Scan indexes the snapshots that appeared or changed since the last scan,
 // deletes those past the ttl and forgets the records of files gone.
-// Refused files are logged and counted once, and left in place (another
-// replica, of another configuration, may use them).
+// Refused files are logged and counted once; see Index for which are set
+// aside.
 func (x *Index) Scan(ctx context.Context) {
 	ents, err := os.ReadDir(x.dir)
 	if err != nil {
@@ -136,7 +167,9 @@ func (x *Index) Scan(ctx context.Context) {
 	present := map[string]bool{}
 	for _, e := range ents {
 		name := e.Name()
-		if !e.Type().IsRegular() || !strings.HasSuffix(name, HandoverSuffix) || name == x.self {
+		// Not only regular files: anything else named *.snap is refused
+		// (and set aside) by load, once, rather than skipped at every scan.
+		if !strings.HasSuffix(name, HandoverSuffix) || name == x.self {
 			continue
 		}
 		info, err := e.Info()
@@ -171,12 +204,12 @@ func (x *Index) Scan(ctx context.Context) {
 // load indexes one snapshot file, replacing what an earlier version of it
 // left in the index.
 func (x *Index) load(ctx context.Context, name string, mark fileMark) {
-	snap, err := readSnapshot(filepath.Join(x.dir, name), x.sig)
+	path := filepath.Join(x.dir, name)
+	snap, err := readSnapshot(path, x.sig, x.lim)
 	if errors.Is(err, fs.ErrNotExist) {
 		return
 	}
 	x.mu.Lock()
-	defer x.mu.Unlock()
 	x.files[name] = mark
 	x.drop(name)
 	if err != nil {
@@ -186,23 +219,72 @@ func (x *Index) load(ctx context.Context, name string, mark fileMark) {
 			reason = le.Reason
 		}
 		x.errs[reason]++
-		x.logger.WarnContext(ctx, "handover snapshot refused", "file", name, "reason", reason, "err", err)
+		x.mu.Unlock()
+		x.refused(ctx, name, mark, reason, err)
 		return
 	}
-	n, full := 0, false
+	defer x.mu.Unlock()
+	fixed := x.bounds()
+	n, junk, full := 0, 0, false
 	_ = snap.sections[x.section].Each(func(id string, v []byte) error {
-		if old, ok := x.recs[id]; ok && newer(old.value, v) {
+		if fixed.Fixed && len(v) != fixed.Value {
+			junk++ // cannot decode: it takes no slot from a record that can
+			return nil
+		}
+		old, had := x.recs[id]
+		if had && newer(old.value, v) {
 			return nil // two replicas saved it: the later use wins
 		}
-		if _, ok := x.recs[id]; !ok && len(x.recs) >= x.limit {
+		r := foreignRecord{file: name, value: v}
+		grow := r.size(id)
+		if had {
+			grow -= old.size(id)
+		}
+		if (!had && len(x.recs) >= x.limit) || (x.maxBytes > 0 && x.bytes+grow > x.maxBytes) {
 			full = true
 			return nil
 		}
-		x.recs[id] = foreignRecord{file: name, value: append([]byte(nil), v...)}
+		r.value = append([]byte(nil), v...)
+		x.recs[id] = r
+		x.bytes += grow
 		n++
 		return nil
 	})
-	x.logger.InfoContext(ctx, "handover snapshot indexed", "file", name, "records", n, "index_full", full)
+	x.errs[ReasonInvalid] += uint64(junk)
+	x.logger.InfoContext(ctx, "handover snapshot indexed", "file", name, "records", n, "refused_records", junk, "index_full", full)
+}
+
+// setAsideReasons are the reasons a refused handover file is renamed
+// aside: what the file is, not which configuration wrote it. A file of
+// another signature or format version stays for the replicas that share
+// it; one that cannot be read (permissions) may be readable by others.
+var setAsideReasons = map[string]bool{ReasonCorrupt: true, ReasonTruncated: true, ReasonOversized: true, ReasonNotRegular: true}
+
+// refused sets a refused file aside if its reason calls for it, unless it
+// changed since it was read (its owner may have rewritten it), and logs
+// the refusal once.
+func (x *Index) refused(ctx context.Context, name string, mark fileMark, reason string, err error) {
+	path := filepath.Join(x.dir, name)
+	if !setAsideReasons[reason] {
+		x.logger.WarnContext(ctx, "handover snapshot refused", "file", name, "reason", reason, "err", err)
+		return
+	}
+	if info, lerr := os.Lstat(path); lerr != nil || (fileMark{info.ModTime(), info.Size()}) != mark {
+		// Gone, or rewritten since: the next scan reads the new version.
+		x.logger.WarnContext(ctx, "handover snapshot refused", "file", name, "reason", reason, "err", err)
+		return
+	}
+	aside, aerr := setAside(path, reason, x.clock.Now())
+	if aside == "" {
+		x.logger.WarnContext(ctx, "handover snapshot refused and could not be set aside (another replica may have); this replica does not read it again",
+			"file", name, "reason", reason, "err", err, "rename_err", aerr)
+		return
+	}
+	x.mu.Lock()
+	x.setAside++
+	x.mu.Unlock()
+	x.logger.WarnContext(ctx, "handover snapshot refused and set aside: no replica reads it again",
+		"file", name, "reason", reason, "err", err, "kept_as", filepath.Base(aside))
 }
 
 // newer reports whether TablePart record a was used later than b.
@@ -218,6 +300,7 @@ func (x *Index) drop(file string) {
 	for id, r := range x.recs {
 		if r.file == file {
 			delete(x.recs, id)
+			x.bytes -= r.size(id)
 		}
 	}
 }

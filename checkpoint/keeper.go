@@ -42,6 +42,26 @@ func WithLogger(l *slog.Logger) Option { return func(k *Keeper) { k.logger = l }
 // WithClock sets the clock (default: time.Now).
 func WithClock(c Clock) Option { return func(k *Keeper) { k.clock = c } }
 
+// WithMaxBytes refuses a snapshot file larger than n bytes without reading
+// it (ReasonOversized); see MaxFileBytes. Default 0: no bound.
+func WithMaxBytes(n int64) Option { return func(k *Keeper) { k.limits.maxBytes = n } }
+
+// WithIndexBytes bounds the bytes of keys and values an Index holds (NewIndex
+// only). Default 0: the record limit times the section's key and value
+// bounds when both are set, else no byte bound.
+func WithIndexBytes(n int64) Option { return func(k *Keeper) { k.indexBytes = n } }
+
+// WithBounds bounds the records of section; a snapshot that breaks them is
+// refused (ReasonOversized). Default: only keys are bounded, at 1 MiB.
+func WithBounds(section string, b Bounds) Option {
+	return func(k *Keeper) {
+		if k.limits.bounds == nil {
+			k.limits.bounds = map[string]Bounds{}
+		}
+		k.limits.bounds[section] = b
+	}
+}
+
 // Keeper saves and restores one snapshot file made of named Parts.
 type Keeper struct {
 	path   string
@@ -49,6 +69,9 @@ type Keeper struct {
 	parts  []namedPart
 	logger *slog.Logger
 	clock  Clock
+	limits limits
+	// indexBytes only configures NewIndex.
+	indexBytes int64
 
 	saveMu sync.Mutex // serialises saves
 
@@ -123,7 +146,7 @@ func (k *Keeper) Restore(ctx context.Context) {
 		k.logger.WarnContext(ctx, "cannot remove a stale temporary snapshot", "err", err)
 	}
 	start := time.Now()
-	snap, err := readSnapshot(k.path, k.sig)
+	snap, err := readSnapshot(k.path, k.sig, k.limits)
 	if errors.Is(err, fs.ErrNotExist) {
 		k.logger.InfoContext(ctx, "no snapshot: starting fresh", "path", k.path)
 		return

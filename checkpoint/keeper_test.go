@@ -178,7 +178,7 @@ func TestRefusedSnapshots(t *testing.T) {
 func TestEveryTruncationIsRefused(t *testing.T) {
 	good := saved(t, t.TempDir())
 	for n := range len(good) {
-		_, err := parse(good[:n], "sig1")
+		_, err := parse(good[:n], "sig1", nil)
 		var le *LoadError
 		if !errors.As(err, &le) || le.Reason != ReasonTruncated {
 			t.Fatalf("parse(first %d of %d bytes) = %v, want truncated", n, len(good), err)
@@ -269,7 +269,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(good[:len(good)/2])
 	f.Add([]byte(magic))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		snap, err := parse(data, "sig")
+		snap, err := parse(data, "sig", nil)
 		if err != nil {
 			var le *LoadError
 			if !errors.As(err, &le) {

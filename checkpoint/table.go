@@ -94,6 +94,10 @@ func (p *TablePart[V]) LoadState(s *Section) (func(), error) {
 	}, nil
 }
 
+// TableRecordBytes returns the length of a TablePart record whose value
+// Codec.Append writes in valueBytes: the last-use time, then the value.
+func TableRecordBytes(valueBytes int) int { return 8 + valueBytes }
+
 var errShortRecord = errors.New("record shorter than its timestamp")
 
 // Decode decodes one record SaveState wrote for id (e.g. handed over by

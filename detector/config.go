@@ -139,10 +139,13 @@ type options struct {
 }
 
 // Adopter hands over the state another replica saved for a series (a
-// record of StatePart's layout), once. Detector asks it when it sees a
-// series for the first time, under that series' lock, so it must be quick.
+// record of StatePart's layout), once: Adopt passes the record, if it has
+// one, to install, and reports whether install took it (a record install
+// refuses is the Adopter's to count as an error, never as adopted).
+// Detector asks it when it sees a series for the first time, under that
+// series' lock, so it must be quick.
 type Adopter interface {
-	Adopt(seriesID string) (record []byte, ok bool)
+	Adopt(seriesID string, install func(record []byte) error) bool
 }
 
 // WithAdopter makes a series new to the detector start from the state a

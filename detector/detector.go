@@ -93,6 +93,7 @@ type Detector struct {
 	tickets  atomic.Uint64 // numbers remote model calls for series claims
 	metrics  *metrics
 	modelLog logLimiter
+	adoptLog logLimiter // handed-over records refused
 	scratch  sync.Pool                // *scratch
 	policy   atomic.Pointer[Policies] // nil: verdicts are left as scored
 }
@@ -161,6 +162,7 @@ func newDetector(m Model, g Gate, cfg Config, opts []Option, modelSig string, ne
 	}
 	d := &Detector{model: m, gate: g, heur: o.heuristic, cfg: cfg, opts: o, modelSig: modelSig}
 	d.modelLog.interval = modelErrorLogInterval
+	d.adoptLog.interval = modelErrorLogInterval
 	if d.series, err = newStore(cfg); err != nil {
 		return nil, fmt.Errorf("new detector: %w", err)
 	}

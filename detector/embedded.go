@@ -37,6 +37,7 @@ func NewEmbedded(t *model.Template, g Gate, cfg Config, opts ...Option) (*Detect
 		}
 		st.appendModel = func(b []byte, m *model.Detector) ([]byte, error) { return m.AppendBinary(b) }
 		st.decodeModel = func(m *model.Detector, b []byte) error { return m.UnmarshalBinary(b) }
+		st.modelBytes = model.EncodedBytes
 		return st, nil
 	})
 }

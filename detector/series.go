@@ -36,6 +36,7 @@ type seriesTable[M any] struct {
 	// nil with a remote model, whose entries carry no model state.
 	appendModel func(b []byte, m *M) ([]byte, error)
 	decodeModel func(m *M, b []byte) error
+	modelBytes  int // the length appendModel writes; 0 with a remote model
 }
 
 // seriesStore is what Detector needs of a seriesTable, whatever its M.
@@ -44,6 +45,7 @@ type seriesStore interface {
 	release(ids []string, ticket uint64)
 	table() tableStats
 	statePart(h *heuristic.Heuristic) checkpoint.Part
+	stateValueBytes() int
 }
 
 // tableStats is the store's bookkeeping, whatever the value type.

@@ -37,23 +37,37 @@ func (st *seriesTable[M]) statePart(h *heuristic.Heuristic) checkpoint.Part {
 	return checkpoint.NewTablePart(st.t, st.codec(h))
 }
 
+// StateRecordBytes returns the length of every record StatePart writes
+// (the codec is fixed-size), so a reader can bound and check records
+// before decoding them.
+func (d *Detector) StateRecordBytes() int {
+	return checkpoint.TableRecordBytes(d.series.stateValueBytes())
+}
+
+func (st *seriesTable[M]) stateValueBytes() int {
+	return entryHeader + heuristic.EncodedBytes + st.modelBytes
+}
+
 // adopt fills s, a series new to this table, from the state another
 // replica handed over for it, if any. A record that does not decode is
-// logged and the series starts cold.
+// refused (the Adopter counts it), logged at WARN at most once per
+// modelErrorLogInterval with the count of lines left out, and the series
+// starts cold.
 func (st *seriesTable[M]) adopt(d *Detector, id string, s *entry[M]) bool {
-	rec, ok := d.opts.adopter.Adopt(id)
-	if !ok {
-		return false
-	}
-	// Once per moved series: building the part here costs less than
-	// keeping one per table in sync with it.
-	e, _, err := checkpoint.NewTablePart(st.t, st.codec(d.heur)).Decode(id, rec)
-	if err != nil {
-		d.opts.logger.Warn("handed-over series state refused: the series starts afresh", "series", id, "err", err)
-		return false
-	}
-	*s = e
-	return true
+	return d.opts.adopter.Adopt(id, func(rec []byte) error {
+		// Once per moved series: building the part here costs less than
+		// keeping one per table in sync with it.
+		e, _, err := checkpoint.NewTablePart(st.t, st.codec(d.heur)).Decode(id, rec)
+		if err != nil {
+			if ok, suppressed := d.adoptLog.allow(d.opts.clock.Now()); ok {
+				d.opts.logger.Warn("handed-over series state refused: the series starts afresh",
+					"series", id, "err", err, "suppressed_since_last", suppressed)
+			}
+			return err
+		}
+		*s = e
+		return nil
+	})
 }
 
 func (st *seriesTable[M]) codec(h *heuristic.Heuristic) checkpoint.Codec[entry[M]] {

@@ -34,7 +34,7 @@ func NewCollector(k *checkpoint.Keeper) *Collector {
 		saveErrors: prometheus.NewDesc("astraguard_state_checkpoint_errors_total",
 			"Failed state checkpoints; the previous snapshot stays in place.", nil, nil),
 		restore: prometheus.NewDesc("astraguard_state_restore_errors_total",
-			"Snapshots refused at start, by reason (unreadable, truncated, corrupt, incompatible, invalid); each was set aside and the process started fresh.",
+			"Snapshots refused at start, by reason (unreadable, truncated, corrupt, incompatible, invalid, oversized, not_regular); each was set aside and the process started fresh.",
 			[]string{"reason"}, nil),
 	}
 }
@@ -66,8 +66,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 // IndexCollector reads a handover Index's Stats at scrape time. Safe for
 // concurrent use.
 type IndexCollector struct {
-	x                        *checkpoint.Index
-	adopted, indexed, errors *prometheus.Desc
+	x                                         *checkpoint.Index
+	adopted, indexed, bytes, errors, setAside *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*IndexCollector)(nil)
@@ -77,18 +77,22 @@ func NewIndexCollector(x *checkpoint.Index) *IndexCollector {
 	return &IndexCollector{
 		x: x,
 		adopted: prometheus.NewDesc("astraguard_state_handover_series_adopted_total",
-			"Series that started from the state a drained replica handed over instead of cold.", nil, nil),
+			"Series that started from the state another replica handed over (drained or checkpointed) instead of cold; a record that did not decode is not counted here but in astraguard_state_handover_errors_total{reason=\"invalid\"}.", nil, nil),
 		indexed: prometheus.NewDesc("astraguard_state_handover_series_indexed",
-			"Series handed over by drained replicas and not adopted here (yet).", nil, nil),
+			"Series in other replicas' handover snapshots, held for adoption and not adopted here (yet).", nil, nil),
+		bytes: prometheus.NewDesc("astraguard_state_handover_index_bytes",
+			"Bytes of series ids and state held by the handover index (bounded by --max-series records).", nil, nil),
 		errors: prometheus.NewDesc("astraguard_state_handover_errors_total",
-			"Handover snapshots of other replicas refused, by reason (as astraguard_state_restore_errors_total); their series start cold.",
+			"Handover snapshots of other replicas refused, by reason (as astraguard_state_restore_errors_total), and single series records refused (reason invalid); their series start cold.",
 			[]string{"reason"}, nil),
+		setAside: prometheus.NewDesc("astraguard_state_handover_files_set_aside_total",
+			"Refused handover snapshots this replica renamed aside (<file>.<reason>-<time>), so that no replica reads them again.", nil, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *IndexCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.adopted, c.indexed, c.errors} {
+	for _, d := range []*prometheus.Desc{c.adopted, c.indexed, c.bytes, c.errors, c.setAside} {
 		ch <- d
 	}
 }
@@ -98,6 +102,8 @@ func (c *IndexCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.x.Stats()
 	ch <- prometheus.MustNewConstMetric(c.adopted, prometheus.CounterValue, float64(st.Adopted))
 	ch <- prometheus.MustNewConstMetric(c.indexed, prometheus.GaugeValue, float64(st.Indexed))
+	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(st.Bytes))
+	ch <- prometheus.MustNewConstMetric(c.setAside, prometheus.CounterValue, float64(st.SetAside))
 	for _, r := range checkpoint.Reasons {
 		ch <- prometheus.MustNewConstMetric(c.errors, prometheus.CounterValue, float64(st.Errors[r]), r)
 	}

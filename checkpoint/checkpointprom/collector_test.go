@@ -25,11 +25,13 @@ func TestCollector(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(NewCollector(k))
 	want := `
-# HELP astraguard_state_restore_errors_total Snapshots refused at start, by reason (unreadable, truncated, corrupt, incompatible, invalid); each was set aside and the process started fresh.
+# HELP astraguard_state_restore_errors_total Snapshots refused at start, by reason (unreadable, truncated, corrupt, incompatible, invalid, oversized, not_regular); each was set aside and the process started fresh.
 # TYPE astraguard_state_restore_errors_total counter
 astraguard_state_restore_errors_total{reason="corrupt"} 1
 astraguard_state_restore_errors_total{reason="incompatible"} 0
 astraguard_state_restore_errors_total{reason="invalid"} 0
+astraguard_state_restore_errors_total{reason="not_regular"} 0
+astraguard_state_restore_errors_total{reason="oversized"} 0
 astraguard_state_restore_errors_total{reason="truncated"} 0
 astraguard_state_restore_errors_total{reason="unreadable"} 0
 `

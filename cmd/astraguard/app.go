@@ -184,7 +184,7 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	a.keeper, err = newKeeper(cfg, logger, a.reg, checkpoint.Signature(stateVersion, det.StateSignature()), map[string]checkpoint.Part{
 		"series":   det.StatePart(),
 		"breakers": breakerPart{reg: breakers, logger: logger.With("component", "checkpoint")},
-	})
+	}, seriesBounds(cfg, det))
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +205,7 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.handover.start(cfg, logger, a.reg, checkpoint.Signature(stateVersion, det.StateSignature()), det.StatePart()); err != nil {
+	if err := a.handover.start(cfg, logger, a.reg, checkpoint.Signature(stateVersion, det.StateSignature()), det.StatePart(), seriesBounds(cfg, det)); err != nil {
 		return nil, err
 	}
 	if a.keeper != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,21 +16,31 @@ import (
 )
 
 // handover shares series state between replicas through --handover-dir:
-// a draining replica writes its series there as <replica name>.snap, and
-// every replica indexes the others' files and adopts a series from them
-// when it first sees it. A kill -9 writes nothing: its series start cold.
+// every replica writes its series there as <replica name>.snap every
+// --checkpoint-interval and once more when it drains, and every replica
+// indexes the others' files and adopts a series from them when it first
+// sees it. So after a kill -9 the survivors adopt the dead replica's
+// series as of its last periodic checkpoint.
+//
+// Ownership follows routing: a series is adopted only by the replica it
+// arrives at while that replica does not hold it, and a replica's file is
+// only read by the others, never changed or removed while it is rewritten
+// (a refused file is set aside; one not rewritten for --series-ttl is
+// deleted). A live replica keeps its series: another replica adopting a
+// copy (a client that briefly routed elsewhere, a replica added) takes
+// nothing from it.
 type handover struct {
-	out *checkpoint.Keeper // writes this replica's file on shutdown
+	out *checkpoint.Keeper // writes this replica's file
 	idx atomic.Pointer[checkpoint.Index]
 }
 
 // Adopt implements detector.Adopter. The index is set once the detector,
 // whose signature it checks, exists; before that nothing is adopted.
-func (h *handover) Adopt(id string) ([]byte, bool) {
+func (h *handover) Adopt(id string, install func([]byte) error) bool {
 	if x := h.idx.Load(); x != nil {
-		return x.Adopt(id)
+		return x.Adopt(id, install)
 	}
-	return nil, false
+	return false
 }
 
 // defaultReplicaName names this process's handover file when
@@ -43,8 +54,9 @@ func defaultReplicaName() string {
 }
 
 // start opens the handover directory for the series part whose records
-// mean sig, and registers the metrics. No-op without --handover-dir.
-func (h *handover) start(cfg config, logger *slog.Logger, reg prometheus.Registerer, sig string, series checkpoint.Part) error {
+// mean sig and keep within bounds, and registers the metrics. No-op
+// without --handover-dir.
+func (h *handover) start(cfg config, logger *slog.Logger, reg prometheus.Registerer, sig string, series checkpoint.Part, bounds checkpoint.Bounds) error {
 	if cfg.handoverDir == "" {
 		return nil
 	}
@@ -60,18 +72,27 @@ func (h *handover) start(cfg config, logger *slog.Logger, reg prometheus.Registe
 	}
 	out.Add("series", series)
 	h.out = out
-	x := checkpoint.NewIndex(cfg.handoverDir, file, sig, "series", cfg.seriesTTL, cfg.maxSeries, checkpoint.WithLogger(lg))
+	// A file larger than --max-series records of the codec's size is
+	// refused unread; the index holds at most as many records and bytes.
+	x := checkpoint.NewIndex(cfg.handoverDir, file, sig, "series", cfg.seriesTTL, cfg.maxSeries, checkpoint.WithLogger(lg),
+		checkpoint.WithBounds("series", bounds),
+		checkpoint.WithMaxBytes(checkpoint.MaxFileBytes(sig, map[string]checkpoint.Bounds{"series": bounds})))
 	reg.MustRegister(checkpointprom.NewIndexCollector(x))
 	h.idx.Store(x)
 	return nil
 }
 
-// run scans the handover directory every --checkpoint-interval until ctx
-// is done.
+// run writes this replica's file and scans the handover directory every
+// --checkpoint-interval until ctx is done.
 func (h *handover) run(ctx context.Context, interval time.Duration) {
-	if x := h.idx.Load(); x != nil {
-		x.Run(ctx, interval)
+	x := h.idx.Load()
+	if x == nil {
+		return
 	}
+	var wg sync.WaitGroup
+	wg.Go(func() { h.out.Run(ctx, interval) })
+	x.Run(ctx, interval)
+	wg.Wait()
 }
 
 // final writes this replica's series for the others, after the streams

@@ -11,6 +11,7 @@ import (
 	"github.com/astraguard/astraguard/breaker"
 	"github.com/astraguard/astraguard/checkpoint"
 	"github.com/astraguard/astraguard/checkpoint/checkpointprom"
+	"github.com/astraguard/astraguard/detector"
 )
 
 // snapshotFile is the service's snapshot in --state-dir; the model server
@@ -21,15 +22,31 @@ const snapshotFile = "astraguard.snap"
 // when the meaning of the snapshot's sections changes.
 const stateVersion = "astraguard service state 1"
 
+// breakerBounds bounds the breakers section of a snapshot: a few named
+// breakers whose JSON records hold at most 256-byte admin strings, with
+// room to spare.
+var breakerBounds = checkpoint.Bounds{Records: 64, Key: 4 << 10, Value: 64 << 10}
+
+// seriesBounds bounds the series section of a snapshot: at most
+// --max-series records, keyed by ids the detector accepts, each of the
+// detector's fixed record length.
+func seriesBounds(cfg config, det *detector.Detector) checkpoint.Bounds {
+	return checkpoint.Bounds{Records: cfg.maxSeries, Key: det.MaxSeriesIDBytes(), Value: det.StateRecordBytes(), Fixed: true}
+}
+
 // newKeeper returns the checkpoint keeper over parts, with its metrics
 // registered, or nil when --state-dir is empty (state lives only in
-// memory, as before).
-func newKeeper(cfg config, logger *slog.Logger, reg prometheus.Registerer, sig string, parts map[string]checkpoint.Part) (*checkpoint.Keeper, error) {
+// memory, as before). A snapshot larger than the series and breaker
+// bounds allow is refused unread.
+func newKeeper(cfg config, logger *slog.Logger, reg prometheus.Registerer, sig string, parts map[string]checkpoint.Part, series checkpoint.Bounds) (*checkpoint.Keeper, error) {
 	if cfg.stateDir == "" {
 		return nil, nil
 	}
+	bounds := map[string]checkpoint.Bounds{"series": series, "breakers": breakerBounds}
 	k, err := checkpoint.New(cfg.stateDir, snapshotFile, sig,
-		checkpoint.WithLogger(logger.With("component", "checkpoint")))
+		checkpoint.WithLogger(logger.With("component", "checkpoint")),
+		checkpoint.WithBounds("series", series), checkpoint.WithBounds("breakers", breakerBounds),
+		checkpoint.WithMaxBytes(checkpoint.MaxFileBytes(sig, bounds)))
 	if err != nil {
 		return nil, fmt.Errorf("--state-dir: %w", err)
 	}
