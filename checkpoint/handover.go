@@ -119,6 +119,7 @@ func (x *Index) Adopt(id string, install func(record []byte) error) bool {
 	x.adopted++
 	return true
 }
+
 // expired reports whether a TablePart record was last used before the ttl.
 func (x *Index) expired(v []byte) bool {
 	if x.ttl <= 0 || len(v) < 8 {

@@ -93,7 +93,7 @@ type Detector struct {
 	tickets  atomic.Uint64 // numbers remote model calls for series claims
 	metrics  *metrics
 	modelLog logLimiter
-	adoptLog logLimiter // handed-over records refused
+	adoptLog logLimiter               // handed-over records refused
 	scratch  sync.Pool                // *scratch
 	policy   atomic.Pointer[Policies] // nil: verdicts are left as scored
 }
