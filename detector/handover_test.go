@@ -24,10 +24,12 @@ func TestAdopterContinuesHandedOverSeries(t *testing.T) {
 	if err := k.Save(ctx); err != nil {
 		t.Fatal(err)
 	}
-	x := checkpoint.NewIndex(dir, "b.snap", orig.StateSignature(), "series", 0, 10)
+	// Every record is StateRecordBytes long: none is refused as junk.
+	x := checkpoint.NewIndex(dir, "b.snap", orig.StateSignature(), "series", 0, 10,
+		checkpoint.WithBounds("series", checkpoint.Bounds{Value: orig.StateRecordBytes(), Fixed: true}))
 	x.Scan(ctx)
 	if st := x.Stats(); st.Indexed != 2 {
-		t.Fatalf("indexed %d series, want 2", st.Indexed)
+		t.Fatalf("indexed %d series, want 2 (%+v)", st.Indexed, st)
 	}
 	next := newEmbeddedDetector(t, 40, Config{}, WithAdopter(x))
 	want := orig.Score(ctx, nil, []Group{wave(0, 50, 100)})

@@ -121,7 +121,7 @@ func TestHandoverUndecodableRecords(t *testing.T) {
 	writeHandover(t, dir, "a-bad.snap", sig, bad)
 	writeHandover(t, dir, "b-junk.snap", sig, junk) // read before the real file: names sort
 	writeHandover(t, dir, "c-real.snap", sig, recs)
-	addrs, logs := startLogged(t, "--handover-dir="+dir, "--replica-name=z", "--max-series=600")
+	addrs, logs := startLogged(t, "--handover-dir="+dir, "--replica-name=z", "--max-series=600", "--model-timeout=1m")
 	waitLog(t, logs, 0, "handover snapshot indexed", "c-real.snap")
 	if v := handoverMetric(t, addrs, "astraguard_state_handover_series_indexed"); v != 550 {
 		t.Errorf("indexed %v series, want the 500 bad and the 50 real ones, none of the 90 junk", v)
