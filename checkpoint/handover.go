@@ -42,6 +42,7 @@ type Index struct {
 	files    map[string]fileMark      // guarded by mu: files indexed or refused
 	adopted  uint64                   // guarded by mu
 	setAside uint64                   // guarded by mu
+	scans    uint64                   // guarded by mu
 	errs     map[string]uint64        // guarded by mu
 }
 
@@ -64,6 +65,7 @@ type IndexStats struct {
 	Bytes    int64             // their keys and values, in bytes
 	Adopted  uint64            // records handed out by Adopt and installed
 	SetAside uint64            // refused files renamed aside
+	Scans    uint64            // directory scans completed
 	Errors   map[string]uint64 // refused files, and refused records (ReasonInvalid), by reason (see Reasons)
 }
 
@@ -133,7 +135,7 @@ func (x *Index) expired(v []byte) bool {
 func (x *Index) Stats() IndexStats {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	s := IndexStats{Indexed: len(x.recs), Bytes: x.bytes, Adopted: x.adopted, SetAside: x.setAside,
+	s := IndexStats{Indexed: len(x.recs), Bytes: x.bytes, Adopted: x.adopted, SetAside: x.setAside, Scans: x.scans,
 		Errors: make(map[string]uint64, len(x.errs))}
 	for r, n := range x.errs {
 		s.Errors[r] = n
@@ -194,6 +196,7 @@ func (x *Index) Scan(ctx context.Context) {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.scans++
 	for name := range x.files {
 		if !present[name] {
 			delete(x.files, name)
@@ -211,6 +214,7 @@ func (x *Index) load(ctx context.Context, name string, mark fileMark) {
 		return
 	}
 	x.mu.Lock()
+	_, again := x.files[name]
 	x.files[name] = mark
 	x.drop(name)
 	if err != nil {
@@ -252,7 +256,11 @@ func (x *Index) load(ctx context.Context, name string, mark fileMark) {
 		return nil
 	})
 	x.errs[ReasonInvalid] += uint64(junk)
-	x.logger.InfoContext(ctx, "handover snapshot indexed", "file", name, "records", n, "refused_records", junk, "index_full", full)
+	level := slog.LevelInfo
+	if again {
+		level = slog.LevelDebug // a live replica's periodic rewrite
+	}
+	x.logger.Log(ctx, level, "handover snapshot indexed", "file", name, "records", n, "refused_records", junk, "index_full", full)
 }
 
 // setAsideReasons are the reasons a refused handover file is renamed

@@ -66,8 +66,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 // IndexCollector reads a handover Index's Stats at scrape time. Safe for
 // concurrent use.
 type IndexCollector struct {
-	x                                         *checkpoint.Index
-	adopted, indexed, bytes, errors, setAside *prometheus.Desc
+	x                                                *checkpoint.Index
+	adopted, indexed, bytes, errors, setAside, scans *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*IndexCollector)(nil)
@@ -87,12 +87,14 @@ func NewIndexCollector(x *checkpoint.Index) *IndexCollector {
 			[]string{"reason"}, nil),
 		setAside: prometheus.NewDesc("astraguard_state_handover_files_set_aside_total",
 			"Refused handover snapshots this replica renamed aside (<file>.<reason>-<time>), so that no replica reads them again.", nil, nil),
+		scans: prometheus.NewDesc("astraguard_state_handover_scans_total",
+			"Scans of the handover directory completed (one every --checkpoint-interval).", nil, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *IndexCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.adopted, c.indexed, c.bytes, c.errors, c.setAside} {
+	for _, d := range []*prometheus.Desc{c.adopted, c.indexed, c.bytes, c.errors, c.setAside, c.scans} {
 		ch <- d
 	}
 }
@@ -104,6 +106,7 @@ func (c *IndexCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.indexed, prometheus.GaugeValue, float64(st.Indexed))
 	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(st.Bytes))
 	ch <- prometheus.MustNewConstMetric(c.setAside, prometheus.CounterValue, float64(st.SetAside))
+	ch <- prometheus.MustNewConstMetric(c.scans, prometheus.CounterValue, float64(st.Scans))
 	for _, r := range checkpoint.Reasons {
 		ch <- prometheus.MustNewConstMetric(c.errors, prometheus.CounterValue, float64(st.Errors[r]), r)
 	}
