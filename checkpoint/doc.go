@@ -21,6 +21,12 @@
 // in Stats.RestoreErrors by reason; the process starts fresh and its next
 // checkpoint writes a new file.
 //
+// Reading is bounded before it starts: only a regular file is opened (no
+// symbolic link is followed, a FIFO never blocks the open), the header is
+// checked before the rest is read, a file larger than WithMaxBytes (see
+// MaxFileBytes) is refused unread, and each section's records are held to
+// their Bounds. A refused file costs at most its header in memory.
+//
 // Writes go to a temporary file in the same directory, are fsynced, renamed
 // over the snapshot and the directory fsynced, so a crash or kill -9 at any
 // point leaves either the previous snapshot or the new one, never a mix.
