@@ -80,7 +80,8 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 	)
 
 	a := &app{cfg: cfg, logger: logger, health: health.NewServer(), trace: tr}
-	a.model, err = modelserver.New(tmpl, modelserver.Config{ModelName: cfg.modelName, MaxSeries: cfg.maxSeries, SeriesTTL: cfg.seriesTTL},
+	a.model, err = modelserver.New(tmpl, modelserver.Config{ModelName: cfg.modelName, MaxSeries: cfg.maxSeries, SeriesTTL: cfg.seriesTTL,
+		MaxSeriesIDBytes: maxSeriesIDBytes},
 		modelserver.WithLogger(logger))
 	if err != nil {
 		return nil, err

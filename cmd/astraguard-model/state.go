@@ -19,14 +19,24 @@ const snapshotFile = "astraguard-model.snap"
 // meaning of the snapshot's records changes.
 const stateVersion = "astraguard-model state 1"
 
+// maxSeriesIDBytes is the longest series id the model server accepts, and
+// so the longest key of its snapshot.
+const maxSeriesIDBytes = 1024
+
 // newKeeper returns the keeper of the per-series model state, with its
-// metrics registered, or nil without --state-dir.
+// metrics registered, or nil without --state-dir. A snapshot larger than
+// --max-series records of the model codec's fixed size is refused unread.
 func (a *app) newKeeper(tmpl *model.Template, reg prometheus.Registerer) error {
 	if a.cfg.stateDir == "" {
 		return nil
 	}
-	k, err := checkpoint.New(a.cfg.stateDir, snapshotFile, checkpoint.Signature(stateVersion, tmpl.Signature()),
-		checkpoint.WithLogger(a.logger.With("component", "checkpoint")))
+	sig := checkpoint.Signature(stateVersion, tmpl.Signature())
+	bounds := checkpoint.Bounds{Records: a.cfg.maxSeries, Key: maxSeriesIDBytes,
+		Value: checkpoint.TableRecordBytes(model.EncodedBytes), Fixed: true}
+	k, err := checkpoint.New(a.cfg.stateDir, snapshotFile, sig,
+		checkpoint.WithLogger(a.logger.With("component", "checkpoint")),
+		checkpoint.WithBounds("series", bounds),
+		checkpoint.WithMaxBytes(checkpoint.MaxFileBytes(sig, map[string]checkpoint.Bounds{"series": bounds})))
 	if err != nil {
 		return fmt.Errorf("--state-dir: %w", err)
 	}
