@@ -172,12 +172,20 @@ func (x *Index) Scan(ctx context.Context) {
 		name := e.Name()
 		// Not only regular files: anything else named *.snap is refused
 		// (and set aside) by load, once, rather than skipped at every scan.
-		if !strings.HasSuffix(name, HandoverSuffix) || name == x.self {
+		// A temporary file a killed writer left goes at the ttl too.
+		temp := strings.Contains(name, HandoverSuffix+".tmp-")
+		if (!strings.HasSuffix(name, HandoverSuffix) && !temp) || name == x.self {
 			continue
 		}
 		info, err := e.Info()
 		if err != nil {
 			continue // removed since ReadDir
+		}
+		if temp {
+			if x.ttl > 0 && x.clock.Now().Sub(info.ModTime()) > x.ttl {
+				_ = os.Remove(filepath.Join(x.dir, name))
+			}
+			continue
 		}
 		if x.ttl > 0 && x.clock.Now().Sub(info.ModTime()) > x.ttl {
 			if err := os.Remove(filepath.Join(x.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {

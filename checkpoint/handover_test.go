@@ -75,7 +75,8 @@ func TestIndexAdoptsForeignSeriesOnce(t *testing.T) {
 }
 
 // TestIndexLimitAndExpiry: the index holds at most limit records, and a
-// snapshot older than the ttl is deleted, not indexed.
+// snapshot or a killed writer's temporary file older than the ttl is
+// deleted, not indexed.
 func TestIndexLimitAndExpiry(t *testing.T) {
 	dir := t.TempDir()
 	writeSnap(t, dir, "a.snap", "sig", map[string]string{"x": "1", "y": "2", "z": "3"})
@@ -95,6 +96,17 @@ func TestIndexLimitAndExpiry(t *testing.T) {
 	}
 	if _, ok := adopt(x, "v"); ok {
 		t.Error("a record of an expired snapshot was adopted")
+	}
+	tmp := filepath.Join(dir, "c.snap.tmp-123")
+	if err := os.WriteFile(tmp, []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(tmp, old, old); err != nil {
+		t.Fatal(err)
+	}
+	x.Scan(t.Context())
+	if _, err := os.Stat(tmp); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a temporary file past the ttl is still there: %v", err)
 	}
 }
 

@@ -137,6 +137,10 @@ func (k *Keeper) Stats() Stats {
 	return s
 }
 
+// RemoveTemps deletes the temporary files a save of this Keeper's file
+// left when its process was killed mid-write. Restore does it too.
+func (k *Keeper) RemoveTemps() error { return removeTemps(k.path) }
+
 // Restore loads the snapshot into the parts. A missing snapshot is a fresh
 // start. A snapshot that cannot be used is set aside, logged at WARN and
 // counted, and the parts stay empty: Restore never fails the process, so

@@ -71,6 +71,9 @@ func (h *handover) start(cfg config, logger *slog.Logger, reg prometheus.Registe
 		return fmt.Errorf("--handover-dir: %w", err)
 	}
 	out.Add("series", series)
+	if err := out.RemoveTemps(); err != nil { // a kill -9 of this replica mid-write
+		lg.Warn("cannot remove a stale temporary handover file", "err", err)
+	}
 	h.out = out
 	// A file larger than --max-series records of the codec's size is
 	// refused unread; the index holds at most as many records and bytes.
