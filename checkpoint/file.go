@@ -101,7 +101,9 @@ func readSnapshot(path, sig string, lim limits) (*snapshot, error) {
 		capBytes = math.MaxInt64 - 1
 	}
 	if size > capBytes {
-		return nil, refuse(ReasonOversized, "%d bytes, more than the %d its bounds allow", size, capBytes)
+		e := refuse(ReasonOversized, "%d bytes, more than the %d its bounds allow", size, capBytes)
+		e.readerBound = true
+		return nil, e
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size+1))
 	buf.Write(head)
@@ -110,7 +112,9 @@ func readSnapshot(path, sig string, lim limits) (*snapshot, error) {
 		return nil, &LoadError{Reason: ReasonUnreadable, Err: err}
 	}
 	if int64(buf.Len()) > capBytes {
-		return nil, refuse(ReasonOversized, "more than the %d bytes its bounds allow", capBytes)
+		e := refuse(ReasonOversized, "more than the %d bytes its bounds allow", capBytes)
+		e.readerBound = true
+		return nil, e
 	}
 	return parse(buf.Bytes(), sig, lim.bounds)
 }

@@ -141,6 +141,10 @@ func frameBytes(n int) int64 {
 type LoadError struct {
 	Reason string // one of Reasons
 	Err    error
+	// readerBound: refused only for breaking the reader's record count or
+	// file size bound, which derive from its own --max-series: a writer
+	// configured with a larger one wrote it legitimately.
+	readerBound bool
 }
 
 func (e *LoadError) Error() string { return fmt.Sprintf("snapshot %s: %v", e.Reason, e.Err) }
@@ -314,7 +318,9 @@ func (p *parser) frames(into map[string]*Section) error {
 func (b Bounds) check(n int, key, val []byte) error {
 	switch {
 	case b.Records > 0 && n > b.Records:
-		return refuse(ReasonOversized, "more than %d records in a section", b.Records)
+		e := refuse(ReasonOversized, "more than %d records in a section", b.Records)
+		e.readerBound = true
+		return e
 	case b.Key > 0 && len(key) > b.Key:
 		return refuse(ReasonOversized, "a key of %d bytes, at most %d allowed", len(key), b.Key)
 	case b.Value > 0 && len(val) > b.Value:

@@ -23,10 +23,11 @@ const HandoverSuffix = ".snap"
 // memory, at most limit of them and at most its byte bound, and hands each
 // out once. Files are read as readSnapshot reads them: regular files only,
 // header first, within the size bound. A file refused for what it is
-// (not a regular file, corrupt, truncated, oversized) is renamed aside once,
-// counted and logged once, so no replica reads it again; one refused for a
-// signature or version of another configuration stays for the replicas
-// that share it.
+// (not a regular file, corrupt, truncated, a key or record longer than the
+// codec writes) is renamed aside once, counted and logged once, so no
+// replica reads it again; one refused for a signature or version of
+// another configuration, or for holding more than this replica's record
+// and size bounds, stays for the replicas that can use it.
 type Index struct {
 	dir, self, sig, section string
 	ttl                     time.Duration
@@ -226,13 +227,25 @@ func (x *Index) load(ctx context.Context, name string, mark fileMark) {
 	x.files[name] = mark
 	x.drop(name)
 	if err != nil {
-		reason := ReasonCorrupt
+		reason, keep := ReasonCorrupt, false
 		var le *LoadError
 		if errors.As(err, &le) {
-			reason = le.Reason
+			reason, keep = le.Reason, le.readerBound
 		}
 		x.errs[reason]++
 		x.mu.Unlock()
+		if keep {
+			// Too many records or bytes for this replica's --max-series, not
+			// necessarily for the writer's: left in place, and logged at
+			// WARN once, not at every rewrite of a live replica's file.
+			level := slog.LevelWarn
+			if again {
+				level = slog.LevelDebug
+			}
+			x.logger.Log(ctx, level, "handover snapshot refused: larger than --max-series records allow here; left in place",
+				"file", name, "reason", reason, "err", err)
+			return
+		}
 		x.refused(ctx, name, mark, reason, err)
 		return
 	}
@@ -274,7 +287,10 @@ func (x *Index) load(ctx context.Context, name string, mark fileMark) {
 // setAsideReasons are the reasons a refused handover file is renamed
 // aside: what the file is, not which configuration wrote it. A file of
 // another signature or format version stays for the replicas that share
-// it; one that cannot be read (permissions) may be readable by others.
+// it; one that cannot be read (permissions) may be readable by others; one
+// over this replica's --max-series bounds (not over the codec's) may be
+// a live replica's with a larger --max-series, and is not set aside
+// either (its header is all a refusal reads).
 var setAsideReasons = map[string]bool{ReasonCorrupt: true, ReasonTruncated: true, ReasonOversized: true, ReasonNotRegular: true}
 
 // refused sets a refused file aside if its reason calls for it, unless it
