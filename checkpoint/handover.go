@@ -234,19 +234,7 @@ func (x *Index) load(ctx context.Context, name string, mark fileMark) {
 		}
 		x.errs[reason]++
 		x.mu.Unlock()
-		if keep {
-			// Too many records or bytes for this replica's --max-series, not
-			// necessarily for the writer's: left in place, and logged at
-			// WARN once, not at every rewrite of a live replica's file.
-			level := slog.LevelWarn
-			if again {
-				level = slog.LevelDebug
-			}
-			x.logger.Log(ctx, level, "handover snapshot refused: larger than --max-series records allow here; left in place",
-				"file", name, "reason", reason, "err", err)
-			return
-		}
-		x.refused(ctx, name, mark, reason, err)
+		x.refused(ctx, name, mark, reason, err, keep, again)
 		return
 	}
 	defer x.mu.Unlock()
@@ -296,10 +284,19 @@ var setAsideReasons = map[string]bool{ReasonCorrupt: true, ReasonTruncated: true
 // refused sets a refused file aside if its reason calls for it, unless it
 // changed since it was read (its owner may have rewritten it), and logs
 // the refusal once.
-func (x *Index) refused(ctx context.Context, name string, mark fileMark, reason string, err error) {
+//
+// A file left in place (keep: over this replica's own bounds, or a reason
+// not in setAsideReasons) is logged at WARN the first time only (again:
+// seen before), not at every rewrite of a live replica's file.
+func (x *Index) refused(ctx context.Context, name string, mark fileMark, reason string, err error, keep, again bool) {
 	path := filepath.Join(x.dir, name)
-	if !setAsideReasons[reason] {
-		x.logger.WarnContext(ctx, "handover snapshot refused", "file", name, "reason", reason, "err", err)
+	if keep || !setAsideReasons[reason] {
+		level := slog.LevelWarn
+		if again {
+			level = slog.LevelDebug
+		}
+		x.logger.Log(ctx, level, "handover snapshot refused; left in place for replicas that can use it",
+			"file", name, "reason", reason, "err", err)
 		return
 	}
 	if info, lerr := os.Lstat(path); lerr != nil || (fileMark{info.ModTime(), info.Size()}) != mark {
