@@ -41,7 +41,9 @@ type Config struct {
 	// series' watermark alone: an accepted future timestamp would make
 	// every later sample of that series, from anyone, out of order until
 	// the clock caught up, so this bounds how long one client can lock a
-	// series out. NTP keeps honest clocks well within it.
+	// series out. NTP keeps honest clocks well within it. A watermark
+	// further ahead than this, from another clock, is pulled back (see
+	// the package doc), so it bounds every watermark's lock-out alike.
 	MaxClockSkew time.Duration
 }
 
@@ -118,13 +120,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	return c, nil
 }
-
-// Clock tells the time; tests inject a fake.
-type Clock interface{ Now() time.Time }
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
 
 // Option configures a Detector.
 type Option func(*options)

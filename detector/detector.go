@@ -91,6 +91,7 @@ type Detector struct {
 	// "remote": part of StateSignature.
 	modelSig string
 	tickets  atomic.Uint64 // numbers remote model calls for series claims
+	stamps   stampClock    // receive times of samples sent without timestamps
 	metrics  *metrics
 	modelLog logLimiter
 	adoptLog logLimiter               // handed-over records refused
@@ -108,6 +109,7 @@ type scratch struct {
 	ticket   uint64   // nonzero: claim series for the remote call numbered so
 	err      error    // the embedded model panicked
 	busy     int      // valid samples of series claimed by another call
+	pulled   int      // watermarks pulled back (scoreTime.pullBack)
 	claims   []string // series this call claimed, to release
 	// ts and vals back the compacted groups' samples, so that compacting
 	// allocates nothing once they have grown.
@@ -120,7 +122,7 @@ type scratch struct {
 
 func (sc *scratch) reset() {
 	sc.preds, sc.index = sc.preds[:0], sc.index[:0]
-	sc.embedded, sc.ticket, sc.err, sc.busy = false, 0, nil, 0
+	sc.embedded, sc.ticket, sc.err, sc.busy, sc.pulled = false, 0, nil, 0, 0
 	clear(sc.claims) // drop references to the request's ids
 	sc.claims = sc.claims[:0]
 	sc.ps, sc.in = nil, nil
@@ -190,8 +192,8 @@ func (d *Detector) Score(ctx context.Context, dst []Verdict, groups []Group) []V
 	dst = grow(dst, total)
 	out := dst[base:]
 
-	nowT := d.opts.clock.Now()
-	latest := nowT.Add(d.cfg.MaxClockSkew).UnixNano()
+	wall := d.opts.clock.Now()
+	now := scoreTime{wall: wall, stamp: d.stamps.stamp(wall.UnixNano()), latest: wall.Add(d.cfg.MaxClockSkew).UnixNano()}
 	sc := d.scratch.Get().(*scratch)
 	defer d.scratch.Put(sc)
 	sc.reset()
@@ -202,8 +204,11 @@ func (d *Detector) Score(ctx context.Context, dst []Verdict, groups []Group) []V
 	for _, g := range groups {
 		stamped = stamped && len(g.UnixNanos) == len(g.Values)
 		n := len(g.Values)
-		valid += d.series.scoreGroup(d, g, nowT, latest, out[off:off+n], off, sc)
+		valid += d.series.scoreGroup(d, g, now, out[off:off+n], off, sc)
 		off += n
+	}
+	if sc.pulled > 0 {
+		d.metrics.pulledBack.Add(float64(sc.pulled))
 	}
 	heurTime := time.Since(start)
 	if valid < total {

@@ -17,6 +17,14 @@
 // (Config.SeriesTTL, on their next sample or in Sweep). An evicted series
 // that returns starts learning again.
 //
+// Time: samples sent without timestamps are stamped with the receive time,
+// the injected Clock made non-decreasing (stampClock), so a wall clock
+// stepped back never orders a series' own stamps backwards. A watermark
+// further ahead of the clock than Config.MaxClockSkew (restored, adopted,
+// or set before the clock stepped back) is pulled back on the series' next
+// sample (scoreTime.pullBack), so no watermark refuses a series for longer
+// than the skew.
+//
 // Concurrency: a Detector is safe for concurrent use. A group of samples is
 // scored while its series' entry is held (one hash, one shard lock), and
 // with the embedded model the model is updated under that same hold, so

@@ -15,6 +15,7 @@ type metrics struct {
 	fallbackBatches prometheus.Counter
 	invalidOutputs  prometheus.Counter
 	stateResets     prometheus.Counter
+	pulledBack      prometheus.Counter
 	fallbackSamples [numReasons]prometheus.Counter
 	sampleErrors    [numErrorCodes]prometheus.Counter
 }
@@ -59,6 +60,10 @@ func newMetrics(reg prometheus.Registerer, seriesCount func() float64) *metrics 
 		invalidOutputs: f.NewCounter(prometheus.CounterOpts{
 			Name: "astraguard_anomaly_model_invalid_outputs_total",
 			Help: "Model calls whose output was unusable (a score NaN, infinite or outside [0, 1]; outputs of the wrong name, datatype, shape or count); each is a model failure.",
+		}),
+		pulledBack: f.NewCounter(prometheus.CounterOpts{
+			Name: "astraguard_series_watermarks_pulled_back_total",
+			Help: "Series whose time-order watermark lay further ahead of the server clock than --max-clock-skew (restored, handed over, or set before the clock stepped back) and was pulled back to it.",
 		}),
 	}
 	for _, s := range []Source{SourceModel, SourceHeuristic} {

@@ -41,7 +41,7 @@ type seriesTable[M any] struct {
 
 // seriesStore is what Detector needs of a seriesTable, whatever its M.
 type seriesStore interface {
-	scoreGroup(d *Detector, g Group, now time.Time, latest int64, out []Verdict, base int, p *scratch) int
+	scoreGroup(d *Detector, g Group, now scoreTime, out []Verdict, base int, p *scratch) int
 	release(ids []string, ticket uint64)
 	table() tableStats
 	statePart(h *heuristic.Heuristic) checkpoint.Part
@@ -70,16 +70,17 @@ func (st *seriesTable[M]) table() tableStats { return st.t }
 // out (len(out) == len(g.Values); out[0] is the batch's verdict base) and
 // returns how many were valid. With p.embedded it also updates the
 // embedded model; with p.ticket it claims the series for the remote call.
-// latest is the newest timestamp accepted.
-func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, nowT time.Time, latest int64, out []Verdict, base int, p *scratch) int {
-	now := nowT.UnixNano()
+// Samples without timestamps get now.stamp; client timestamps after
+// now.latest are refused.
+func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, now scoreTime, out []Verdict, base int, p *scratch) int {
 	if code := d.checkGroup(g); code != ErrNone {
 		for i := range out {
-			out[i] = Verdict{UnixNanos: timestampAt(g, i, now), Err: code}
+			out[i] = Verdict{UnixNanos: timestampAt(g, i, now.stamp), Err: code}
 		}
 		return 0
 	}
-	ref := st.t.Acquire(g.SeriesID, nowT)
+	own := len(g.UnixNanos) == 0 // checkGroup: all samples stamped, or none
+	ref := st.t.Acquire(g.SeriesID, now.wall)
 	defer ref.Release()
 	s := ref.Value()
 	// New, or evicted since its last sample: take over what another
@@ -91,13 +92,16 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, nowT time.Time, lates
 			s.model = st.newModel()
 		}
 	}
+	if now.pullBack(&s.last, own) {
+		p.pulled++
+	}
 	valid := 0
 	for i, v := range g.Values {
-		ts := timestampAt(g, i, now)
+		ts := timestampAt(g, i, now.stamp)
 		switch {
 		case math.IsNaN(v) || math.IsInf(v, 0):
 			out[i] = Verdict{UnixNanos: ts, Err: ErrNotFinite}
-		case ts < 0 || ts > latest:
+		case ts < 0 || !own && ts > now.latest:
 			// Too far ahead of our clock: accepting it would move the
 			// watermark past every honest sample for that long.
 			out[i] = Verdict{UnixNanos: ts, Err: ErrInvalidTimestamp}
