@@ -149,10 +149,11 @@ func TestRequestMetadataBounded(t *testing.T) {
 
 // TestConnectionsBounded: a listener holds at most MaxConnections open; the
 // others wait unaccepted instead of each taking the server's memory, and
-// are served once earlier ones close.
+// are served once earlier ones close. (All come from 127.0.0.1, so the
+// client's share is the whole limit here; cmd/astraguard tests the share.)
 func TestConnectionsBounded(t *testing.T) {
 	const limit = 2
-	e := newTCPEnv(t, Config{MaxConnections: limit}, tcpOptions{})
+	e := newTCPEnv(t, Config{MaxConnections: limit, MaxConnectionsPerClient: limit}, tcpOptions{})
 	open := func() float64 {
 		return testutil.ToFloat64(e.srv.conns.Open("grpc"))
 	}

@@ -17,6 +17,10 @@ const (
 	LimitRate              = "rate"
 	LimitSendTimeout       = "send timeout"
 	LimitMessageSize       = "message size"
+	// LimitConnections is broken by a connection beyond its client's
+	// share, Config.MaxConnectionsPerClient; it is closed on accept, so
+	// it is only counted, never sent.
+	LimitConnections = "connections per client"
 )
 
 // LimitError reports a request over one of the service's limits. It maps

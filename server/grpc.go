@@ -39,6 +39,13 @@ type Config struct {
 	// once (package connlimit): the gRPC ones, and those given to
 	// Server.LimitListener. Default 10,000.
 	MaxConnections int
+	// MaxConnectionsPerClient bounds those of one client (its IP, an IPv6
+	// client's /64) on each listener, so that one client's connections,
+	// idle ones too, leave the rest of MaxConnections to other clients
+	// and to health checks. Connections beyond it are closed when
+	// accepted and counted in astraguard_limit_rejections_total
+	// {limit="connections"}. Default a quarter of MaxConnections.
+	MaxConnectionsPerClient int
 	// MaxSendMsgBytes bounds one response message. Default 4 MiB, gRPC's
 	// default receive limit of clients. A request whose response could be
 	// larger is refused before it is scored (RESOURCE_EXHAUSTED naming
@@ -50,7 +57,8 @@ type Config struct {
 	MaxSamplesPerRequest int
 	// HandshakeTimeout bounds a new connection's setup (TLS and the HTTP/2
 	// preface), so peers that connect and stall do not hold connections.
-	// Default 20s; gRPC's own default is 120s.
+	// Default 5s, as the HTTP port's header timeout; gRPC's own default is
+	// 120s. A client's TLS and HTTP/2 setup takes a few round trips.
 	HandshakeTimeout time.Duration
 	// KeepaliveTime: a connection silent this long gets a ping, and one
 	// that leaves it unanswered for KeepaliveTimeout is closed, so a client
@@ -138,7 +146,8 @@ func (c Config) withDefaults() Config {
 // KeepaliveTime and KeepaliveMinTime.
 const (
 	defaultMaxHeaderListBytes = 64 << 10
-	defaultMaxConnections     = 10_000
+	defaultMaxConnections     = connlimit.DefaultMax
+	defaultHandshakeTimeout   = 5 * time.Second
 	defaultKeepaliveTime      = 30 * time.Second
 	defaultKeepaliveTimeout   = 10 * time.Second
 	defaultKeepaliveMinTime   = 10 * time.Second
@@ -247,7 +256,8 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 	}
 	srvOpts = append(srvOpts, o.authOptions()...)
 
-	conns, err := connlimit.New(cfg.MaxConnections, o.registerer)
+	conns, err := connlimit.New(connlimit.Config{Max: cfg.MaxConnections, PerClient: cfg.MaxConnectionsPerClient},
+		connlimit.WithRegisterer(o.registerer), connlimit.WithRefusals(detect.metrics.rejections[LimitConnections]))
 	if err != nil {
 		return nil, err
 	}

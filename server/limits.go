@@ -52,7 +52,7 @@ func (c Config) streamDefaults() (Config, error) {
 
 func (c Config) handshakeTimeout() time.Duration {
 	if c.HandshakeTimeout <= 0 {
-		return 20 * time.Second
+		return defaultHandshakeTimeout
 	}
 	return c.HandshakeTimeout
 }
@@ -117,6 +117,7 @@ var limitLabels = map[string]string{
 	LimitMessageSize:       "message_size",
 	LimitWatchStreams:      "watch_streams",
 	LimitResponseSize:      "response_size",
+	LimitConnections:       "connections",
 }
 
 // limitMetrics counts requests and streams refused by a limit.

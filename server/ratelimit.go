@@ -5,13 +5,13 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net"
-	"net/netip"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc/peer"
+
+	"github.com/astraguard/astraguard/internal/connlimit"
 )
 
 // ClientKeyFunc names the client a request comes from, for the per-client
@@ -37,21 +37,7 @@ func PeerIP(ctx context.Context) string {
 // AddrKey is PeerIP for a peer address "host:port", as an HTTP request's
 // RemoteAddr: the IP, an IPv6 peer by its /64; an address that is not
 // host:port (a unix socket, an in-memory pipe) as it is.
-func AddrKey(addr string) string {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
-	if ip.Is4() {
-		return ip.String()
-	}
-	return netip.PrefixFrom(ip.WithZone(""), 64).Masked().String()
-}
+func AddrKey(addr string) string { return connlimit.AddrKey(addr) }
 
 // clientLimiter is a token bucket of samples per client. Clients live in an
 // LRU map of at most max entries, so many clients cannot grow memory

@@ -44,6 +44,12 @@ import (
 // their series ids) with room to spare; grpc-go's default is 4 MiB.
 const maxMessageBytes = 16 << 20
 
+// handshakeTimeout closes a connection that has not finished its TLS and
+// HTTP/2 setup by then, as astraguard's --handshake-timeout default does
+// (gRPC's own is 120s), so connections that connect and stall are gone in
+// seconds.
+const handshakeTimeout = 5 * time.Second
+
 // maxHeaderListBytes bounds a call's metadata, as astraguard's
 // --max-header-list-bytes default does (gRPC's own is 16 MiB per stream).
 const maxHeaderListBytes = 64 << 10
@@ -57,7 +63,7 @@ type app struct {
 	grpc   *grpc.Server
 	http   *http.Server
 	keeper *checkpoint.Keeper // nil without --state-dir
-	conns  *connlimit.Limits  // --max-connections on both listeners
+	conns  *connlimit.Limits  // --max-connections and --max-connections-per-client on both listeners
 	trace  *tracing.Tracing   // OTEL_* (README "Tracing"); shut down last
 }
 
@@ -87,7 +93,8 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	registerSeriesMetrics(reg, a.model.Series())
-	if a.conns, err = connlimit.New(cfg.maxConns, reg); err != nil {
+	if a.conns, err = connlimit.New(connlimit.Config{Max: cfg.maxConns, PerClient: cfg.maxConnsPerClient},
+		connlimit.WithRegisterer(reg), connlimit.WithRefusals(connectionRefusals(reg))); err != nil {
 		return nil, err
 	}
 	if err := a.newKeeper(tmpl, reg); err != nil {
@@ -128,6 +135,7 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 		),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		grpc.MaxHeaderListSize(maxHeaderListBytes),
+		grpc.ConnectionTimeout(handshakeTimeout),
 		// detector/oip pings every 30s while calls are in flight.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)...)

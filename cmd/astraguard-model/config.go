@@ -24,6 +24,7 @@ type config struct {
 	checkpointInterval time.Duration
 	grace              time.Duration
 	maxConns           int // open connections per listener
+	maxConnsPerClient  int // of those, per client; 0: connlimit's default
 	modelName          string
 	logLevel           slog.Level
 	// TLS for both listeners; clientCA turns on mutual TLS.
@@ -42,6 +43,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	fs.StringVar(&c.stateDir, "state-dir", "", "`directory` for the per-series state snapshot, loaded at start and written every --checkpoint-interval and on shutdown; empty keeps state in memory only (env ASTRAGUARD_MODEL_STATE_DIR)")
 	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", 30*time.Second, "time between state checkpoints with --state-dir (env ASTRAGUARD_MODEL_CHECKPOINT_INTERVAL)")
 	fs.IntVar(&c.maxConns, "max-connections", 10_000, "connections each listener (gRPC, HTTP) holds open at once; more wait to be accepted (env ASTRAGUARD_MODEL_MAX_CONNECTIONS)")
+	fs.IntVar(&c.maxConnsPerClient, "max-connections-per-client", 0, "connections one client (IP address, IPv6 /64) may hold open on each listener; more are closed at once; 0 means a quarter of --max-connections (env ASTRAGUARD_MODEL_MAX_CONNECTIONS_PER_CLIENT)")
 	fs.DurationVar(&c.grace, "grace-period", 10*time.Second, "drain time for in-flight calls on shutdown (env ASTRAGUARD_MODEL_GRACE_PERIOD)")
 	fs.StringVar(&c.modelName, "model-name", "astraguard-anomaly", "served model name (env ASTRAGUARD_MODEL_NAME)")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn, error (env ASTRAGUARD_MODEL_LOG_LEVEL)")
@@ -50,18 +52,20 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	fs.StringVar(&c.tlsClientCA, "tls-client-ca", "", "PEM CA bundle; clients must present a certificate it signed (mutual TLS) (env ASTRAGUARD_MODEL_TLS_CLIENT_CA)")
 	showVersion := version.AddFlag(fs)
 	env := map[string]string{
-		"grpc-addr":           "ASTRAGUARD_MODEL_GRPC_ADDR",
-		"http-addr":           "ASTRAGUARD_MODEL_HTTP_ADDR",
-		"max-series":          "ASTRAGUARD_MODEL_MAX_SERIES",
-		"series-ttl":          "ASTRAGUARD_MODEL_SERIES_TTL",
-		"state-dir":           "ASTRAGUARD_MODEL_STATE_DIR",
-		"checkpoint-interval": "ASTRAGUARD_MODEL_CHECKPOINT_INTERVAL",
-		"grace-period":        "ASTRAGUARD_MODEL_GRACE_PERIOD",
-		"model-name":          "ASTRAGUARD_MODEL_NAME",
-		"log-level":           "ASTRAGUARD_MODEL_LOG_LEVEL",
-		"tls-cert":            "ASTRAGUARD_MODEL_TLS_CERT",
-		"tls-key":             "ASTRAGUARD_MODEL_TLS_KEY",
-		"tls-client-ca":       "ASTRAGUARD_MODEL_TLS_CLIENT_CA",
+		"grpc-addr":                  "ASTRAGUARD_MODEL_GRPC_ADDR",
+		"http-addr":                  "ASTRAGUARD_MODEL_HTTP_ADDR",
+		"max-series":                 "ASTRAGUARD_MODEL_MAX_SERIES",
+		"series-ttl":                 "ASTRAGUARD_MODEL_SERIES_TTL",
+		"state-dir":                  "ASTRAGUARD_MODEL_STATE_DIR",
+		"checkpoint-interval":        "ASTRAGUARD_MODEL_CHECKPOINT_INTERVAL",
+		"grace-period":               "ASTRAGUARD_MODEL_GRACE_PERIOD",
+		"max-connections":            "ASTRAGUARD_MODEL_MAX_CONNECTIONS",
+		"max-connections-per-client": "ASTRAGUARD_MODEL_MAX_CONNECTIONS_PER_CLIENT",
+		"model-name":                 "ASTRAGUARD_MODEL_NAME",
+		"log-level":                  "ASTRAGUARD_MODEL_LOG_LEVEL",
+		"tls-cert":                   "ASTRAGUARD_MODEL_TLS_CERT",
+		"tls-key":                    "ASTRAGUARD_MODEL_TLS_KEY",
+		"tls-client-ca":              "ASTRAGUARD_MODEL_TLS_CLIENT_CA",
 	}
 	for name, key := range env {
 		if v, ok := lookupEnv(key); ok && v != "" {
@@ -87,6 +91,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return c, fmt.Errorf("--series-ttl %v must not be negative", c.seriesTTL)
 	case c.maxConns <= 0:
 		return c, fmt.Errorf("--max-connections %d must be positive", c.maxConns)
+	case c.maxConnsPerClient < 0:
+		return c, fmt.Errorf("--max-connections-per-client %d must not be negative", c.maxConnsPerClient)
 	case c.grace < 0:
 		return c, fmt.Errorf("--grace-period %v must not be negative", c.grace)
 	case c.modelName == "":

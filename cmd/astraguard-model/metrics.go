@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/astraguard/astraguard/model"
 	"github.com/astraguard/astraguard/store"
@@ -21,4 +22,14 @@ func registerSeriesMetrics(reg prometheus.Registerer, t *store.Table[model.Detec
 			ConstLabels: prometheus.Labels{"reason": r.String()},
 		}, func() float64 { return float64(t.Evicted(r)) }))
 	}
+}
+
+// connectionRefusals returns the counter of connections refused beyond
+// their client's --max-connections-per-client share, under the name and
+// label the service counts them by.
+func connectionRefusals(reg prometheus.Registerer) prometheus.Counter {
+	return promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
+		Name: "astraguard_limit_rejections_total",
+		Help: "Connections refused by a limit: connections, beyond their client's --max-connections-per-client.",
+	}, []string{"limit"}).WithLabelValues("connections")
 }

@@ -265,6 +265,7 @@ func (c *config) registerLimits(fs *flag.FlagSet) {
 	fs.IntVar(&l.MaxRecvMsgBytes, "max-recv-msg-bytes", 4<<20, "bytes in one request message at most (100,000 columnar samples take about 1.7 MB)")
 	fs.IntVar(&l.MaxHeaderListBytes, "max-header-list-bytes", 64<<10, "bytes of one request's metadata (its gRPC headers) at most")
 	fs.IntVar(&l.MaxConnections, "max-connections", 10_000, "connections each listener (gRPC, admin, HTTP) holds open at once; more wait to be accepted")
+	fs.IntVar(&l.MaxConnectionsPerClient, "max-connections-per-client", 0, "connections one client (IP address, IPv6 /64) may hold open on each listener; more are closed at once; 0 means a quarter of --max-connections")
 	fs.Func("max-concurrent-streams", "streams per connection at most (HTTP/2 setting; clients wait for a slot) (default 1024)", func(v string) error {
 		n, err := strconv.ParseUint(v, 10, 32)
 		l.MaxConcurrentStreams = uint32(n)
@@ -276,7 +277,7 @@ func (c *config) registerLimits(fs *flag.FlagSet) {
 	fs.IntVar(&l.MaxWatchStreamsPerClient, "max-watch-streams-per-client", 8, "WatchBreakers and breaker-page event streams one client (peer IP) may hold open; more are refused")
 	fs.IntVar(&l.MaxQueuedBytes, "max-queued-bytes", 256<<20, "bytes of requests held in all Detect queues at once; readers wait for room, slowing their clients")
 	fs.DurationVar(&l.SendTimeout, "send-timeout", 30*time.Second, "end a Detect stream whose client has not read a response for this long")
-	fs.DurationVar(&l.HandshakeTimeout, "handshake-timeout", 20*time.Second, "close a new connection that has not finished its TLS/HTTP/2 setup in this time")
+	fs.DurationVar(&l.HandshakeTimeout, "handshake-timeout", 5*time.Second, "close a new connection that has not finished its TLS/HTTP/2 setup in this time")
 	fs.DurationVar(&l.KeepaliveTime, "keepalive-time", 30*time.Second, "ping a client connection silent this long; with --keepalive-timeout, how soon a vanished client's streams end")
 	fs.DurationVar(&l.KeepaliveTimeout, "keepalive-timeout", 10*time.Second, "close a connection whose client has not answered a ping in this time")
 	fs.DurationVar(&l.KeepaliveMinTime, "keepalive-min-time", 10*time.Second, "close a connection whose client pings more often than this (GOAWAY too_many_pings)")

@@ -1,73 +1,211 @@
-// Package connlimit bounds the connections a listener holds open at once
-// and counts them. gRPC and net/http accept without limit, and every
-// connection costs its buffers and goroutines whether or not it ever sends
-// a request (the breaker page's event streams hold theirs for good). At the
-// limit a listener stops accepting (x/net's netutil.LimitListener): new
-// connections wait in the kernel's backlog, and the clients already
-// connected keep being served.
+// Package connlimit bounds the connections a listener holds open at once,
+// in all and per client, and counts them. gRPC and net/http accept without
+// limit, and every connection costs its buffers and goroutines whether or
+// not it ever sends a request (the breaker page's event streams hold
+// theirs for good).
+//
+// At the total limit a listener stops accepting (x/net's
+// netutil.LimitListener): new connections wait in the kernel's backlog,
+// and the clients already connected keep being served. So that one client
+// cannot hold every place (idle connections cost it nothing), a remote
+// address may hold at most Config.PerClient of them: a connection beyond
+// its share is closed as soon as it is accepted and counted as refused,
+// and the rest of the limit stays open to other clients, health checks
+// and scrapes included. Clients are told apart by AddrKey: the IP, an
+// IPv6 client by its /64.
+//
+// What it does not do: it bounds no rate (a client may reconnect as fast
+// as it likes; each refused connection costs an accept and a close), and
+// many clients together may still fill the total, for which the
+// servers' handshake and idle timeouts are the bound.
+//
+// Limits and the listeners it wraps are safe for concurrent use.
 package connlimit
 
 import (
+	"cmp"
+	"errors"
 	"net"
+	"net/netip"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/netutil"
 )
 
-// Limits bounds every listener it wraps at the same number of connections
-// and counts each listener's in astraguard_open_connections{listener}.
-type Limits struct {
-	max  int
-	open *prometheus.GaugeVec // by listener
+// Config bounds every listener Limits wraps. The zero value works.
+type Config struct {
+	// Max bounds the connections each listener holds open at once.
+	// Default 10,000.
+	Max int
+	// PerClient bounds those of one client (AddrKey of the remote
+	// address) on each listener. Default DefaultPerClient(Max).
+	PerClient int
 }
 
-// New returns Limits of max connections per listener, registering the
-// gauge with reg unless reg is nil.
-func New(max int, reg prometheus.Registerer) (*Limits, error) {
-	l := &Limits{max: max, open: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+// DefaultMax is the default of Config.Max.
+const DefaultMax = 10_000
+
+// DefaultPerClient is the default of Config.PerClient: a quarter of max,
+// at least 1. One client then leaves three quarters of a listener to the
+// others, and takes four to fill it; a client that needs more (many users
+// behind one NAT or proxy address) is given its share explicitly.
+func DefaultPerClient(total int) int { return max(1, total/4) }
+
+// Validate reports a negative bound.
+func (c Config) Validate() error {
+	if c.Max < 0 || c.PerClient < 0 {
+		return errors.New("connection limits must not be negative")
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	c.Max = cmp.Or(c.Max, DefaultMax)
+	c.PerClient = min(cmp.Or(c.PerClient, DefaultPerClient(c.Max)), c.Max)
+	return c
+}
+
+// Option configures Limits.
+type Option func(*Limits)
+
+// WithRegisterer registers astraguard_open_connections{listener}; the
+// default nil registers nothing.
+func WithRegisterer(reg prometheus.Registerer) Option { return func(l *Limits) { l.reg = reg } }
+
+// WithRefusals counts each connection refused beyond its client's share
+// in c, e.g. astraguard_limit_rejections_total{limit="connections"}.
+func WithRefusals(c prometheus.Counter) Option { return func(l *Limits) { l.refused = c } }
+
+// Limits bounds every listener it wraps at the same numbers of
+// connections and counts each listener's in
+// astraguard_open_connections{listener}.
+type Limits struct {
+	cfg     Config
+	reg     prometheus.Registerer
+	open    *prometheus.GaugeVec // by listener
+	refused prometheus.Counter   // nil: not counted
+}
+
+// New returns Limits of cfg, with its defaults filled in.
+func New(cfg Config, opts ...Option) (*Limits, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	l := &Limits{cfg: cfg.withDefaults(), open: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "astraguard_open_connections",
 		Help: "Connections a listener holds open, at most --max-connections each.",
 	}, []string{"listener"})}
-	if reg != nil {
-		if err := reg.Register(l.open); err != nil {
+	for _, o := range opts {
+		o(l)
+	}
+	if l.reg != nil {
+		if err := l.reg.Register(l.open); err != nil {
 			return nil, err
 		}
 	}
 	return l, nil
 }
 
+// Config returns the bounds in force, defaults filled in.
+func (l *Limits) Config() Config { return l.cfg }
+
 // Wrap bounds lis and counts its open connections as listener name.
 func (l *Limits) Wrap(lis net.Listener, name string) net.Listener {
-	return &countedListener{Listener: netutil.LimitListener(lis, l.max), open: l.open.WithLabelValues(name)}
+	return &countedListener{
+		Listener: netutil.LimitListener(lis, l.cfg.Max),
+		open:     l.open.WithLabelValues(name),
+		refused:  l.refused,
+		share:    l.cfg.PerClient,
+		clients:  map[string]int{},
+	}
 }
 
 // Open returns how many connections the listener named name holds open.
 func (l *Limits) Open(name string) prometheus.Gauge { return l.open.WithLabelValues(name) }
 
-type countedListener struct {
-	net.Listener
-	open prometheus.Gauge
+// AddrKey is the client a remote address "host:port" belongs to: the IP,
+// an IPv6 address by its /64 (one host usually holds a whole /64); an
+// address that is not host:port (a unix socket, an in-memory pipe) as it
+// is.
+func AddrKey(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is4() {
+		return ip.String()
+	}
+	return netip.PrefixFrom(ip.WithZone(""), 64).Masked().String()
 }
 
+type countedListener struct {
+	net.Listener
+	open    prometheus.Gauge
+	refused prometheus.Counter // nil: not counted
+	share   int
+
+	mu      sync.Mutex
+	clients map[string]int // open connections by AddrKey; guarded by mu
+}
+
+// Accept returns the next connection whose client is within its share,
+// closing those beyond it.
 func (l *countedListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		key := AddrKey(c.RemoteAddr().String())
+		if !l.take(key) {
+			if l.refused != nil {
+				l.refused.Inc()
+			}
+			_ = c.Close() // gives its place under Max back
+			continue
+		}
+		l.open.Inc()
+		return &countedConn{Conn: c, l: l, key: key}, nil
 	}
-	l.open.Inc()
-	return &countedConn{Conn: c, open: l.open}, nil
+}
+
+func (l *countedListener) take(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.clients[key] >= l.share {
+		return false
+	}
+	l.clients[key]++
+	return true
+}
+
+func (l *countedListener) release(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.clients[key]--; l.clients[key] <= 0 {
+		delete(l.clients, key)
+	}
 }
 
 // countedConn gives its count back on the first Close; a server may close
 // a connection more than once.
 type countedConn struct {
 	net.Conn
-	open prometheus.Gauge
+	l    *countedListener
+	key  string
 	once sync.Once
 }
 
 func (c *countedConn) Close() error {
-	c.once.Do(c.open.Dec)
+	c.once.Do(func() {
+		c.l.open.Dec()
+		c.l.release(c.key)
+	})
 	return c.Conn.Close()
 }

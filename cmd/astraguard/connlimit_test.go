@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/internal/connlimit/connlimittest"
+)
+
+// TestOneClientLeavesRoomForOthers: with --max-connections 50, one client
+// (127.0.0.2) opening 60 idle connections to the gRPC port and 60 idle
+// keep-alive connections to the HTTP port gets its share, a quarter of
+// each, and the rest closed at once and counted; meanwhile another client
+// is served at once: gRPC health, a DetectBatch and GET /healthz. The
+// handshake timeout is a minute here, so only the share can make room.
+func TestOneClientLeavesRoomForOthers(t *testing.T) {
+	const hog, share = 60, 12
+	addrs := runService(t, "--max-connections=50", "--handshake-timeout=1m")
+	g := connlimittest.Idle(t, "127.0.0.2", addrs.GRPC, hog)
+	h := connlimittest.KeepAlive(t, "127.0.0.2", addrs.HTTP, "/healthz", hog)
+	for _, c := range []struct {
+		port string
+		held connlimittest.Held
+	}{{"gRPC", g}, {"HTTP", h}} {
+		if len(c.held.Conns) != share || c.held.Refused != hog-share {
+			t.Errorf("%d idle %s connections of one client: %d held, %d refused; want %d and %d",
+				hog, c.port, len(c.held.Conns), c.held.Refused, share, hog-share)
+		}
+	}
+
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // bounds a broken test
+	defer cancel()
+	conn, err := grpc.NewClient(addrs.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if r, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("another client's health Check() = %v, %v; want SERVING", r, err)
+	}
+	t.Logf("another client's first call answered after %v", time.Since(start))
+	req := &astraguardv1.DetectBatchRequest{Series: []*astraguardv1.SeriesSamples{{SeriesId: "sat1/voltage", Values: []float64{1}}}}
+	if _, err := astraguardv1.NewDetectorServiceClient(conn).DetectBatch(ctx, req); err != nil {
+		t.Errorf("another client's DetectBatch() = %v", err)
+	}
+	hc := &http.Client{Timeout: 30 * time.Second} // bounds a broken test
+	resp, err := hc.Get("http://" + addrs.HTTP + "/healthz")
+	if err != nil {
+		t.Fatalf("another client's GET /healthz = %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("another client's GET /healthz = %d, want 200", resp.StatusCode)
+	}
+	hc.CloseIdleConnections()
+
+	body := httpGet(t, "http://"+addrs.HTTP+"/metrics")
+	if got, want := metric(t, body, `astraguard_limit_rejections_total{limit="connections"}`), float64(2*(hog-share)); got != want {
+		t.Errorf(`astraguard_limit_rejections_total{limit="connections"} = %v, want %v`, got, want)
+	}
+	if got := metric(t, body, `astraguard_open_connections{listener="grpc"}`); got != share+1 {
+		t.Errorf(`astraguard_open_connections{listener="grpc"} = %v, want the share and the other client's, %d`, got, share+1)
+	}
+}
