@@ -118,9 +118,10 @@ func TestClientShare(t *testing.T) {
 	}
 }
 
+// isReset reports a connection reset by the peer (not a timeout).
 func isReset(err error) bool {
 	var op *net.OpError
-	return errors.As(err, &op)
+	return errors.As(err, &op) && !op.Timeout()
 }
 
 func TestAddrKey(t *testing.T) {
