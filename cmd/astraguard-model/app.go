@@ -201,10 +201,12 @@ func (a *app) serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
 
 // serveHTTP serves plaintext, or TLS with the gRPC listener's configuration.
 func (a *app) serveHTTP(lis net.Listener) error {
+	lis = a.conns.Wrap(lis, "http")
+	connlimit.DrainIdle(a.http, lis) // idle keep-alive connections give way at the limit
 	if a.http.TLSConfig == nil {
-		return a.http.Serve(a.conns.Wrap(lis, "http"))
+		return a.http.Serve(lis)
 	}
-	return a.http.ServeTLS(a.conns.Wrap(lis, "http"), "", "") // the certificate comes from TLSConfig.GetCertificate
+	return a.http.ServeTLS(lis, "", "") // the certificate comes from TLSConfig.GetCertificate
 }
 
 func (a *app) shutdown(ctx context.Context) error {

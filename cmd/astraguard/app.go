@@ -28,6 +28,7 @@ import (
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/heuristic"
 	"github.com/astraguard/astraguard/httpui"
+	"github.com/astraguard/astraguard/internal/connlimit"
 	"github.com/astraguard/astraguard/internal/httpserver"
 	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/internal/tracelog"
@@ -342,11 +343,13 @@ func (a *app) serve(ctx context.Context) error {
 // serveHTTP serves plaintext, or TLS (and mutual TLS with
 // --tls-client-ca) with the gRPC listener's configuration.
 func (a *app) serveHTTP(hs *http.Server) error {
+	lis := a.srv.LimitListener(a.httpLis, "http")
+	connlimit.DrainIdle(hs, lis) // idle keep-alive connections give way at the limit
 	if a.httpTLS == nil {
-		return hs.Serve(a.srv.LimitListener(a.httpLis, "http"))
+		return hs.Serve(lis)
 	}
 	hs.TLSConfig = a.httpTLS
-	return hs.ServeTLS(a.srv.LimitListener(a.httpLis, "http"), "", "") // the certificate comes from TLSConfig.GetCertificate
+	return hs.ServeTLS(lis, "", "") // the certificate comes from TLSConfig.GetCertificate
 }
 
 func (a *app) close() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -69,4 +70,35 @@ func TestOneClientLeavesRoomForOthers(t *testing.T) {
 	if got := metric(t, body, `astraguard_open_connections{listener="grpc"}`); got != share+1 {
 		t.Errorf(`astraguard_open_connections{listener="grpc"} = %v, want the share and the other client's, %d`, got, share+1)
 	}
+}
+
+// TestIdleKeepAliveGivesWay: 8 clients (127.0.0.2-9), each within its
+// share, holding every place of the HTTP port with idle keep-alive
+// connections do not keep another client's GET /healthz waiting for the
+// idle timeout (two minutes): filling the port closes the connection idle
+// longest.
+func TestIdleKeepAliveGivesWay(t *testing.T) {
+	const limit = 8
+	addrs := runService(t, "--max-connections=8")
+	var held []net.Conn
+	for i := range limit {
+		h := connlimittest.KeepAlive(t, net.IPv4(127, 0, 0, byte(2+i)).String(), addrs.HTTP, "/healthz", 1)
+		if len(h.Conns) != 1 {
+			t.Fatalf("client %d's keep-alive connection refused", i)
+		}
+		held = append(held, h.Conns...)
+	}
+	start := time.Now()
+	hc := &http.Client{Timeout: 30 * time.Second} // bounds a broken test
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Get("http://" + addrs.HTTP + "/healthz")
+	if err != nil {
+		t.Fatalf("another client's GET /healthz with the port full of idle connections = %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("another client's GET /healthz = %d, want 200", resp.StatusCode)
+	}
+	t.Logf("another client's GET /healthz answered after %v", time.Since(start))
+	connlimittest.Closed(t, held[0]) // the one idle longest gave way
 }

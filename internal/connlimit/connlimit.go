@@ -117,6 +117,7 @@ func (l *Limits) Wrap(lis net.Listener, name string) net.Listener {
 		open:     l.open.WithLabelValues(name),
 		refused:  l.refused,
 		share:    l.cfg.PerClient,
+		max:      l.cfg.Max,
 		clients:  map[string]int{},
 	}
 }
@@ -149,9 +150,12 @@ type countedListener struct {
 	open    prometheus.Gauge
 	refused prometheus.Counter // nil: not counted
 	share   int
+	max     int
+	idle    *idleSet // nil unless DrainIdle
 
 	mu      sync.Mutex
 	clients map[string]int // open connections by AddrKey; guarded by mu
+	total   int            // open connections; guarded by mu
 }
 
 // Accept returns the next connection whose client is within its share,
@@ -163,7 +167,8 @@ func (l *countedListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		key := AddrKey(c.RemoteAddr().String())
-		if !l.take(key) {
+		ok, full := l.take(key)
+		if !ok {
 			if l.refused != nil {
 				l.refused.Inc()
 			}
@@ -171,18 +176,24 @@ func (l *countedListener) Accept() (net.Conn, error) {
 			continue
 		}
 		l.open.Inc()
+		if full && l.idle != nil {
+			l.idle.closeOldest()
+		}
 		return &countedConn{Conn: c, l: l, key: key}, nil
 	}
 }
 
-func (l *countedListener) take(key string) bool {
+// take counts a connection of client key if it is within its share, and
+// reports whether the listener is full with it.
+func (l *countedListener) take(key string) (ok, full bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.clients[key] >= l.share {
-		return false
+		return false, false
 	}
 	l.clients[key]++
-	return true
+	l.total++
+	return true, l.total >= l.max
 }
 
 func (l *countedListener) release(key string) {
@@ -191,6 +202,13 @@ func (l *countedListener) release(key string) {
 	if l.clients[key]--; l.clients[key] <= 0 {
 		delete(l.clients, key)
 	}
+	l.total--
+}
+
+func (l *countedListener) full() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.total >= l.max
 }
 
 // countedConn gives its count back on the first Close; a server may close
