@@ -19,7 +19,7 @@ SUBMODULES := bench chaos deploy/envoy
 # Kubernetes API types, chromedp, go-containerregistry).
 TEST_MODULES := deploy test/browser
 GRPC_ADDR ?= 127.0.0.1:50051
-HTTP_ADDR ?= 127.0.0.1:9090
+HTTP_ADDR ?= 127.0.0.1:8080
 
 .PHONY: help generate lint breaking depcheck test test-short fuzz build run check \
         check-generated tidy-check check-config check-rules check-helm image bench-breaker bench-service bench-detector bench-checkpoint eval soak soak-scaleout chaos tools envoy-check
