@@ -2,7 +2,11 @@ package main
 
 import (
 	"encoding/csv"
+	"io"
 	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -80,6 +84,74 @@ func TestREADMEModelVerdict(t *testing.T) {
 	} {
 		if !strings.Contains(string(readme), line) {
 			t.Errorf("README.md lacks %q", line)
+		}
+	}
+}
+
+// TestDocsIndexLinksEveryPage: docs/README.md links every page of docs/,
+// so none is an orphan.
+func TestDocsIndexLinksEveryPage(t *testing.T) {
+	index, err := os.ReadFile("../../docs/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := filepath.Glob("../../docs/*.md")
+	if err != nil || len(pages) < 9 {
+		t.Fatalf("docs pages: %v, %d", err, len(pages))
+	}
+	for _, p := range pages {
+		name := filepath.Base(p)
+		if name != "README.md" && !strings.Contains(string(index), "("+name+")") {
+			t.Errorf("docs/README.md does not link %s", name)
+		}
+	}
+}
+
+// TestREADMEFirstScreen: the README opens with exactly two commands, the
+// second the tests; .ci/run runs that command and make check; make run
+// serves on the ports the README names.
+func TestREADMEFirstScreen(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(readme), "```sh\n")
+	block, _, _ := strings.Cut(rest, "```")
+	var cmds []string
+	for _, l := range strings.Split(strings.TrimSpace(block), "\n") {
+		cmd, _, _ := strings.Cut(l, "#")
+		cmds = append(cmds, strings.TrimSpace(cmd))
+	}
+	if len(cmds) != 2 || cmds[0] != "go run ./cmd/astraguard" || cmds[1] != "make test" {
+		t.Fatalf("README's first commands = %q, want [go run ./cmd/astraguard, make test]", cmds)
+	}
+	for _, want := range []string{"C compiler", "-race requires cgo", "make check"} {
+		if !strings.Contains(string(readme[:strings.Index(string(readme), "## ")]), want) {
+			t.Errorf("README's first screen does not mention %q", want)
+		}
+	}
+	ci, err := os.ReadFile("../../.ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(ci), "\n")
+	if !slices.Contains(lines, cmds[1]) || !slices.Contains(lines, "make check") {
+		t.Errorf(".ci/run runs %q, want the README's %q and make check", lines, cmds[1])
+	}
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, _ := new(config).flagSet(io.Discard)
+	for _, v := range []struct{ makeVar, flag string }{{"GRPC_ADDR", "grpc-addr"}, {"HTTP_ADDR", "http-addr"}} {
+		m := regexp.MustCompile(`(?m)^` + v.makeVar + ` \?= \S*(:\d+)$`).FindSubmatch(mk)
+		if m == nil || string(m[1]) != fs.Lookup(v.flag).DefValue {
+			t.Errorf("Makefile %s = %q, want the port of --%s's default %s (the README's)", v.makeVar, m, v.flag, fs.Lookup(v.flag).DefValue)
+		}
+	}
+	for _, check := range []string{"test-deploy", "envoy-check"} { // the suites make test ran before it was the developer's loop
+		if !regexp.MustCompile(`(?m)^check: .*\b` + check + `\b`).Match(mk) {
+			t.Errorf("make check does not run %s", check)
 		}
 	}
 }
