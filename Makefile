@@ -21,8 +21,8 @@ SUBMODULES := bench chaos deploy/envoy
 # they stay out of make test, the developer's loop.
 TEST_MODULES := deploy test/browser
 # Extra flags for make test's go test runs, e.g. TESTFLAGS=-short to skip
-# the suites that build binaries and start processes (scale-out, restart,
-# chaos, version stamping).
+# the longest suites (chaos, scale-out, reload under load, version
+# stamping).
 TESTFLAGS ?=
 GRPC_ADDR ?= 127.0.0.1:50051
 HTTP_ADDR ?= 127.0.0.1:8080
