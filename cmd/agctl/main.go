@@ -110,6 +110,9 @@ func hoistCommonFlags(args []string) ([]string, error) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if !strings.HasPrefix(a, "-") || a == "-" {
+			if a == "help" || a == "version" { // they take no flags
+				return args[i:], nil
+			}
 			return append(append([]string{a}, lead...), args[i+1:]...), nil
 		}
 		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
