@@ -15,13 +15,19 @@ BENCHSTAT_VER := v0.0.0-20260908200009-22c9c6c9d4da
 # gobreaker, ...), kept out of the service's go.mod; each replaces the
 # service module with ../.
 SUBMODULES := bench chaos deploy/envoy
-# Test-only modules whose tests make test runs too (Prometheus' PromQL engine,
-# Kubernetes API types, chromedp, go-containerregistry).
+# Test-only modules whose tests make test-deploy (part of make check) runs
+# (Prometheus' PromQL engine, Kubernetes API types, chromedp,
+# go-containerregistry): they build helm, an image and drive a browser, so
+# they stay out of make test, the developer's loop.
 TEST_MODULES := deploy test/browser
+# Extra flags for make test's go test runs, e.g. TESTFLAGS=-short to skip
+# the longest suites (chaos, scale-out, reload under load, version
+# stamping).
+TESTFLAGS ?=
 GRPC_ADDR ?= 127.0.0.1:50051
-HTTP_ADDR ?= 127.0.0.1:9090
+HTTP_ADDR ?= 127.0.0.1:8080
 
-.PHONY: help generate lint breaking depcheck test test-short fuzz build run check \
+.PHONY: help generate lint breaking depcheck test test-deploy fuzz build run check \
         check-generated tidy-check check-config check-rules check-helm image bench-breaker bench-service bench-detector bench-checkpoint eval soak soak-scaleout chaos tools envoy-check
 
 help: ## list targets
@@ -77,15 +83,16 @@ tidy-check: ## go mod tidy leaves no diff, in every module
 	$(GO) mod tidy -diff
 	@for m in $(SUBMODULES) $(TEST_MODULES); do (cd $$m && $(GO) mod tidy -diff) || exit 1; done
 
-test: $(HELM) ## run all tests with the race detector (the service module, the chaos module, the test-only modules deploy/ and test/browser/), then the allocation tests without it, and the Envoy config check
-	@if [ "$$CI" = true ]; then bash scripts/need-apt.sh chromium chromium; fi
-	$(GO) test -race -shuffle=on -count=1 -timeout=15m ./...
-	cd chaos && $(GO) test -race -shuffle=on -count=1 -timeout=15m ./...
-	@for m in $(TEST_MODULES); do echo "== $$m"; (cd $$m && $(GO) test -race -shuffle=on -count=1 -timeout=15m ./...) || exit 1; done
+test: ## the developer's loop: every test of the service module and the chaos module with -race -shuffle=on, then the allocation tests without -race; builds no external tool (needs Go and a C compiler)
+	$(GO) test -race -shuffle=on -count=1 -timeout=15m $(TESTFLAGS) ./...
+	cd chaos && $(GO) test -race -shuffle=on -count=1 -timeout=15m $(TESTFLAGS) ./...
 	@# -race makes sync.Pool drop items, so allocation tests skip under it;
 	@# they live on the hot path's packages.
 	$(GO) test -count=1 -run 'Alloc' ./breaker/... ./detector/... ./model/... ./server/... ./store/...
-	cd deploy/envoy && $(GO) test -count=1 ./...
+
+test-deploy: $(HELM) ## the test-only modules (part of make check): deploy/ (dashboard and rules against the real exposition, the container image, Helm manifests; builds helm) and test/browser/ (the breaker page in headless Chromium)
+	@if [ "$$CI" = true ]; then bash scripts/need-apt.sh chromium chromium; fi
+	@for m in $(TEST_MODULES); do echo "== $$m"; (cd $$m && $(GO) test -race -shuffle=on -count=1 -timeout=15m ./...) || exit 1; done
 
 fuzz: ## run each fuzz target for a bounded time
 	@bash scripts/fuzz.sh $(FUZZTIME)
@@ -113,7 +120,7 @@ check-helm: $(HELM) ## helm lint --strict and helm template the chart, plain and
 image: ## build the container image without a Docker daemon into dist/astraguard-image.tar and check entrypoint, user, labels, static binaries
 	cd deploy && $(GO) run ./cmd/agimage -o ../dist/astraguard-image.tar -tag astraguard:dev -check
 
-check: check-generated lint depcheck breaking tidy-check build check-config fuzz check-rules check-helm image envoy-check ## everything CI runs besides make test
+check: check-generated lint depcheck breaking tidy-check build check-config fuzz check-rules check-helm image envoy-check test-deploy ## everything CI runs besides make test (the test-only modules included)
 
 bench-breaker: $(BIN)/benchstat ## breaker overhead vs gobreaker and failsafe-go
 	bash bench/run.sh
@@ -133,7 +140,7 @@ bench-checkpoint: ## state checkpoint and restore time and snapshot size for 100
 soak-scaleout: ## the scale-out test (kill, drain, add a replica) over 1,000 series; prints the moved and warmed-up shares
 	set -o pipefail; $(GO) test -count=1 -timeout=10m -run '^TestScaleOut$$' -v ./loadtest/scaleout/ -args -scaleout.series=1000 | grep -E 'RESULT|^(---|ok|FAIL)'
 
-envoy-check: ## strict decode of deploy/envoy/envoy.yaml against Envoy's v3 API protos (own module; also in make test)
+envoy-check: ## strict decode of deploy/envoy/envoy.yaml against Envoy's v3 API protos (own module; part of make check)
 	cd deploy/envoy && $(GO) test -count=1 ./...
 
 eval: ## score the NAB dev subset through the service (model, heuristic) and cross-validate both offline; fails below internal/nabeval/cv.json floors

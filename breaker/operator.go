@@ -4,13 +4,23 @@ import "time"
 
 // Reset returns the breaker to CLOSED with fresh window and consecutive
 // counts, clears any override and the Backoff growth, and voids outstanding
-// tickets. Totals are kept: they back monotonic counters.
-func (b *Breaker) Reset() {
+// tickets. Totals are kept: they back monotonic counters. Its transition's
+// reason is ReasonReset.
+func (b *Breaker) Reset() { b.ResetFor("") }
+
+// ResetFor is Reset with an operator's reason, reported in the transition
+// as "reset: <reason>" (ReasonReset when reason is empty).
+func (b *Breaker) ResetFor(reason string) {
+	if reason != "" {
+		reason = ReasonReset + ": " + reason
+	} else {
+		reason = ReasonReset
+	}
 	now := b.now()
 	b.mu.Lock()
 	defer b.unlock()
 	b.streak = 0
-	b.setLocked(now, StateClosed, ForceNone, b.closedMode, ReasonReset)
+	b.setLocked(now, StateClosed, ForceNone, b.closedMode, reason)
 	b.word.Store(b.word.Load() &^ consecMask) // setLocked keeps CLOSED counts; Reset must not
 	b.resetCountsLocked()
 }

@@ -74,11 +74,15 @@ func TestForceTransitionsAreObserved(t *testing.T) {
 	h.b.ForceClosed("drill", time.Minute)
 	h.b.ForceOpen("maintenance", 0)
 	h.b.Reset()
+	h.b.ForceOpen("maintenance", 0)
+	h.b.ResetFor("model redeployed")
 	got := h.transitions()
 	want := []breaker.Transition{
 		{Name: "model", From: C, To: C, Forced: breaker.ForcedClosed, Reason: "drill"},
 		{Name: "model", From: C, To: O, Forced: breaker.ForcedOpen, Reason: "maintenance"},
 		{Name: "model", From: O, To: C, Forced: breaker.ForceNone, Reason: breaker.ReasonReset},
+		{Name: "model", From: C, To: O, Forced: breaker.ForcedOpen, Reason: "maintenance"},
+		{Name: "model", From: O, To: C, Forced: breaker.ForceNone, Reason: "reset: model redeployed"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("transitions = %+v, want %+v", got, want)

@@ -206,6 +206,16 @@ func TestHelmModelServerAndClaim(t *testing.T) {
 	if !slices.Contains(d.Spec.Template.Spec.Containers[0].Args, "--model-addr=ag-astraguard-model:8001") {
 		t.Errorf("service args %q do not point at the model Service", d.Spec.Template.Spec.Containers[0].Args)
 	}
+	// One image holds both binaries; its entrypoint is the service, so the
+	// model container must name the model server (deploy/cmd/agimage checks
+	// the image holds it).
+	mc, sc := md.Spec.Template.Spec.Containers[0], d.Spec.Template.Spec.Containers[0]
+	if !slices.Equal(mc.Command, []string{"/usr/local/bin/astraguard-model"}) {
+		t.Errorf("model container command = %q, want [/usr/local/bin/astraguard-model]", mc.Command)
+	}
+	if mc.Image != sc.Image {
+		t.Errorf("model image %q, want the service's %q (the project builds one image)", mc.Image, sc.Image)
+	}
 	if s := m.services["ag-astraguard-model"]; s == nil || s.Spec.Ports[0].Port != 8001 {
 		t.Errorf("model Service = %+v, want port 8001", s)
 	}

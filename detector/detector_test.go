@@ -287,3 +287,20 @@ func TestNewValidates(t *testing.T) {
 		t.Error("New(MaxSeries -1) error = nil, want an error")
 	}
 }
+
+// TestReplaySameSamplesTwice: sending a series' samples a second time (agctl
+// replay of the same CSV into the same service) answers every sample
+// OUT_OF_ORDER except the last, whose timestamp equals the series' latest:
+// equal is not older, so it is scored again (README "agctl").
+func TestReplaySameSamplesTwice(t *testing.T) {
+	d, _ := newTestDetector(t, &fakeModel{}, &fakeGate{}, Config{})
+	g := Group{SeriesID: "a", UnixNanos: ns(1, 2, 3), Values: []float64{1, 2, 3}}
+	d.Score(t.Context(), nil, []Group{g})
+	got := d.Score(t.Context(), nil, []Group{g})
+	want := []ErrorCode{ErrOutOfOrder, ErrOutOfOrder, ErrNone}
+	for i, v := range got {
+		if v.Err != want[i] {
+			t.Errorf("second pass, sample %d: Err = %v, want %v", i, v.Err, want[i])
+		}
+	}
+}

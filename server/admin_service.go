@@ -79,7 +79,7 @@ func (s *AdminService) ResetBreaker(ctx context.Context, req *astraguardv1.Reset
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	b.Reset()
+	b.ResetFor(req.GetReason())
 	s.audit(ctx, "reset", req.GetName(), req.GetReason())
 	return &astraguardv1.ResetBreakerResponse{Breaker: breakerToProto(b.Snapshot())}, nil
 }

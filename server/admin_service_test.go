@@ -108,9 +108,19 @@ func TestResetBreaker(t *testing.T) {
 		t.Fatalf("state = %v, want OPEN", s)
 	}
 	e.model.mode.Store(modelOK)
+	watch, err := e.admin.WatchBreakers(t.Context(), &astraguardv1.WatchBreakersRequest{Names: []string{"model"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := watch.Recv(); err != nil { // the snapshot
+		t.Fatal(err)
+	}
 	resp, err := e.admin.ResetBreaker(t.Context(), &astraguardv1.ResetBreakerRequest{Name: "model", Reason: "fixed"})
 	if err != nil {
 		t.Fatalf("ResetBreaker() error = %v", err)
+	}
+	if msg, err := watch.Recv(); err != nil || msg.GetTransition().GetReason() != "reset: fixed" {
+		t.Errorf("watched transition = %v, %v; want reason %q (the operator's)", msg, err, "reset: fixed")
 	}
 	if s := resp.GetBreaker().GetState(); s != astraguardv1.BreakerState_BREAKER_STATE_CLOSED {
 		t.Errorf("state after reset = %v, want CLOSED", s)

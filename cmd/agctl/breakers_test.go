@@ -42,6 +42,7 @@ func newFakeAdmin() *fakeAdmin {
 		Trips:              2,
 		Recoveries:         2,
 		Totals:             &astraguardv1.BreakerCounts{Successes: 40, Rejected: 7},
+		OpenDuration:       durationpb.New(6*time.Minute + 23965975941*time.Nanosecond),
 		Settings:           &astraguardv1.BreakerSettings{FailureThreshold: 5, RecoveryTimeout: durationpb.New(time.Minute)},
 		LastTransitionTime: timestamppb.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)),
 	}}
@@ -121,7 +122,8 @@ func TestBreakersTable(t *testing.T) {
 		want []string // substrings of stdout
 	}{
 		{[]string{"list"}, []string{"NAME", "model", "closed", "2026-01-02T03:04:05Z"}},
-		{[]string{"get", "model"}, []string{"state:", "closed", "rejected=7", "failure_threshold=5 recovery_timeout=1m0s"}},
+		{[]string{"get", "model"}, []string{"state:", "closed", "rejected=7", "failure_threshold=5 recovery_timeout=1m0s",
+			"time open (total):      6m24s\n", "ratio rules:            off"}},
 		{[]string{"force", "model", "open", "--ttl", "24h", "--reason", "eval"}, []string{"forced_open (\"eval\")"}},
 		{[]string{"watch", "model"}, []string{"model  closed", "2026-01-02T03:04:06Z  model  closed -> open  consecutive failures"}},
 	}
@@ -138,6 +140,52 @@ func TestBreakersTable(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBreakersGetPrintsRulesThatAreOn: the detail view shows the ratio
+// rules that are on, each on its own line, and no line of zeros.
+func TestBreakersGetPrintsRulesThatAreOn(t *testing.T) {
+	c, fa, out := newAdminCLI(t, nil)
+	fa.mu.Lock()
+	fa.model.Settings.CountWindow = &astraguardv1.CountWindowSettings{Size: 100, MinCalls: 20, FailureRatio: 0.5}
+	fa.model.Settings.SlowCallDuration, fa.model.Settings.SlowCallRatioThreshold = durationpb.New(80*time.Millisecond), 0.8
+	fa.mu.Unlock()
+	if err := c.run(t.Context(), []string{"breakers", "get", "model", "--addr", testAddr}); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"count window:           failure_ratio=0.5 of the last 100 calls (min_calls=20)", "slow calls:             ratio=0.8 of calls slower than 80ms"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("breakers get printed\n%s\nwant it to contain %q", out, w)
+		}
+	}
+	for _, no := range []string{"ratio rules", "time window", "backoff", "open for"} {
+		if strings.Contains(out.String(), no) {
+			t.Errorf("breakers get printed\n%s\nwant no %q line", out, no)
+		}
+	}
+}
+
+// TestCommonFlagsBeforeCommand: the common flags work before the command
+// as after it, as the help's "Common flags" promise.
+func TestCommonFlagsBeforeCommand(t *testing.T) {
+	for _, args := range [][]string{
+		{"--addr", testAddr, "breakers", "get", "model"},
+		{"--addr=" + testAddr, "--timeout", "5s", "breakers", "get", "model", "-o", "json"},
+		{"--tls=false", "--addr", testAddr, "breaker", "list"},
+	} {
+		c, _, out := newAdminCLI(t, nil)
+		if err := c.run(t.Context(), args); err != nil {
+			t.Errorf("run(%q) = %v", args, err)
+		} else if !strings.Contains(out.String(), "model") {
+			t.Errorf("run(%q) printed %q, want the model breaker", args, out)
+		}
+	}
+	for _, args := range [][]string{{"--addr"}, {"--addr", testAddr}, {"-o", "json", "breakers", "list"}} {
+		c, _, _ := newAdminCLI(t, nil)
+		if err := c.run(t.Context(), args); exitCodeOf(err) != 2 {
+			t.Errorf("run(%q) = %v, want a usage error", args, err)
+		}
 	}
 }
 

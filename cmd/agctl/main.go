@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"google.golang.org/grpc"
@@ -77,6 +78,11 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		c.usage(c.stderr)
 		return usageError("no command given")
 	}
+	args, err := hoistCommonFlags(args)
+	if err != nil {
+		c.usage(c.stderr)
+		return err
+	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "help", "-h", "-help", "--help":
 		return c.help(rest)
@@ -91,6 +97,46 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		c.usage(c.stderr)
 		return usageError("unknown command %q", cmd)
 	}
+}
+
+// hoistCommonFlags moves the common flags given before the command
+// ("agctl --addr X breakers get model") behind it, where every command
+// parses them, so they may come before or after the subcommand. Help and
+// version words stay where they are.
+func hoistCommonFlags(args []string) ([]string, error) {
+	common := flag.NewFlagSet("agctl", flag.ContinueOnError)
+	new(connFlags).register(common, 0)
+	var lead []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			if a == "help" || a == "version" { // they take no flags
+				return args[i:], nil
+			}
+			return append(append([]string{a}, lead...), args[i+1:]...), nil
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch name {
+		case "h", "help", "version":
+			if len(lead) == 0 {
+				return args, nil
+			}
+		}
+		f := common.Lookup(name)
+		if f == nil {
+			return nil, usageError("flag %s before the command is not a common flag (put a command's own flags after it)", a)
+		}
+		lead = append(lead, a)
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); hasValue || (ok && b.IsBoolFlag()) {
+			continue
+		}
+		if i+1 == len(args) {
+			return nil, usageError("flag %s needs a value", a)
+		}
+		i++
+		lead = append(lead, args[i])
+	}
+	return nil, usageError("no command given")
 }
 
 // isTerminal reports whether w is a character device (a terminal).
@@ -111,7 +157,7 @@ Usage:
   agctl help [COMMAND]                        show help for a command
   agctl version                               print the version and exit (also --version)
 
-Common flags:
+Common flags (before or after the command):
   --addr HOST:PORT   service address (env AGCTL_ADDR, default 127.0.0.1:50051)
   --token TOKEN      send "authorization: Bearer TOKEN" (env AGCTL_TOKEN)
   --token-file FILE  read the token from FILE (env AGCTL_TOKEN_FILE; not shown in ps)

@@ -58,6 +58,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"frobnicate"}, 2},
 		{[]string{"help"}, 0},
 		{[]string{"help", "replay"}, 0},
+		{[]string{"--addr", "127.0.0.1:1", "help", "breakers"}, 0},
+		{[]string{"--addr", "127.0.0.1:1", "version"}, 0},
 		{[]string{"help", "breakers"}, 0},
 		{[]string{"replay", "-h"}, 0},
 		{[]string{"replay", "--data", "x"}, 2},

@@ -70,8 +70,8 @@ func (p *printer) breaker(resp interface {
 	row("consecutive successes", b.GetConsecutiveSuccesses())
 	row("trips", b.GetTrips())
 	row("recoveries", b.GetRecoveries())
-	row("open for", dur(b.GetOpenDuration()))
 	row("last change", stamp(b.GetLastTransitionTime()))
+	row("time open (total)", roundDur(b.GetOpenDuration()))
 	if b.GetNextProbeTime() != nil {
 		row("next probe", stamp(b.GetNextProbeTime()))
 	}
@@ -80,10 +80,39 @@ func (p *printer) breaker(resp interface {
 	s := b.GetSettings()
 	row("settings", fmt.Sprintf("failure_threshold=%d recovery_timeout=%s success_threshold=%d max_probes=%d probe_timeout=%s",
 		s.GetFailureThreshold(), dur(s.GetRecoveryTimeout()), s.GetSuccessThreshold(), s.GetMaxProbes(), dur(s.GetProbeTimeout())))
-	row("ratio rules", fmt.Sprintf("failure_ratio=%g slow_call=%s slow_ratio=%g window_calls=%d window=%s min_calls=%d max_recovery_timeout=%s",
-		s.GetFailureRatioThreshold(), dur(s.GetSlowCallDuration()), s.GetSlowCallRatioThreshold(), s.GetWindowCalls(),
-		dur(s.GetWindowDuration()), s.GetMinCalls(), dur(s.GetMaxRecoveryTimeout())))
+	for _, r := range ratioRules(s) {
+		row(r[0], r[1])
+	}
 	return tw.Flush()
+}
+
+// ratioRules describes the rules that are on beyond the consecutive
+// count, one row each; all off is one row saying so.
+func ratioRules(s *astraguardv1.BreakerSettings) [][2]string {
+	var rows [][2]string
+	if cw := s.GetCountWindow(); cw != nil {
+		rows = append(rows, [2]string{"count window", fmt.Sprintf("failure_ratio=%g of the last %d calls (min_calls=%d)",
+			cw.GetFailureRatio(), cw.GetSize(), cw.GetMinCalls())})
+	}
+	if tw := s.GetTimeWindow(); tw != nil {
+		rows = append(rows, [2]string{"time window", fmt.Sprintf("failure_ratio=%g over %s in %d buckets (min_calls=%d)",
+			tw.GetFailureRatio(), dur(tw.GetLength()), tw.GetBuckets(), tw.GetMinCalls())})
+	}
+	if s.GetSlowCallDuration().AsDuration() > 0 {
+		rows = append(rows, [2]string{"slow calls", fmt.Sprintf("ratio=%g of calls slower than %s",
+			s.GetSlowCallRatioThreshold(), dur(s.GetSlowCallDuration()))})
+	}
+	if bo := s.GetBackoff(); bo != nil && bo.GetMultiplier() > 1 {
+		limit := "unbounded"
+		if bo.GetMax() != nil {
+			limit = "up to " + dur(bo.GetMax())
+		}
+		rows = append(rows, [2]string{"backoff", fmt.Sprintf("recovery wait x%g per trip, %s, jitter %g", bo.GetMultiplier(), limit, bo.GetJitter())})
+	}
+	if len(rows) == 0 {
+		rows = append(rows, [2]string{"ratio rules", "off (count window, time window, slow calls, backoff)"})
+	}
+	return rows
 }
 
 func (p *printer) watch(msg *astraguardv1.WatchBreakersResponse) error {
@@ -133,6 +162,16 @@ func stamp(ts *timestamppb.Timestamp) string {
 		return "-"
 	}
 	return ts.AsTime().UTC().Format(time.RFC3339)
+}
+
+// roundDur renders a cumulative duration to the second (to the
+// millisecond below one second): nanoseconds of a total are noise.
+func roundDur(d *durationpb.Duration) string {
+	v := d.AsDuration()
+	if v < time.Second {
+		return v.Round(time.Millisecond).String()
+	}
+	return v.Round(time.Second).String()
 }
 
 func dur(d *durationpb.Duration) string {

@@ -17,10 +17,11 @@ type replayConfig struct {
 	conn     connFlags
 	data     string
 	out      string
-	batch    int     // samples per request
-	window   int     // requests in flight per stream
-	parallel int     // files replayed at once, one stream each
-	speed    float64 // real-time factor; 0 = as fast as the service takes them
+	batch    int           // samples per request
+	window   int           // requests in flight per stream
+	parallel int           // files replayed at once, one stream each
+	speed    float64       // real-time factor; 0 = as fast as the service takes them
+	connect  time.Duration // how long the reachability check waits
 
 	allowErrors bool // exit 0 even when some verdicts are sample errors
 	force       bool // replace output files that already exist
@@ -43,7 +44,9 @@ directory (-results OUT).
 dns:///NAME:PORT (a Kubernetes headless service). Each file's series goes to
 one replica, picked by gRPC's ring_hash on the series id; when a replica fails
 mid-run its series move to another and their unanswered requests are re-sent,
-so every row still gets exactly one verdict.
+so every row still gets exactly one verdict. Before sending anything replay
+asks each replica for its health; when none answers within --connect-timeout
+(5s) it fails at once, naming each address and why (e.g. connection refused).
 
 All input is parsed before anything is sent; a bad row (reported as file:line)
 fails the command. A missing or mismatched verdict fails the file (no output is
@@ -67,6 +70,7 @@ func newReplayFlags(c *cli) (*flag.FlagSet, *replayConfig) {
 	fs.IntVar(&cfg.window, "window", 8, "requests in flight per stream")
 	fs.IntVar(&cfg.parallel, "parallel", 4, "files replayed concurrently, one stream each")
 	fs.Float64Var(&cfg.speed, "speed", 0, "replay at this multiple of real time from timestamp gaps; 0 = as fast as possible")
+	fs.DurationVar(&cfg.connect, "connect-timeout", 5*time.Second, "before sending, how long to wait for a replica to answer; with none answering, fail without sending")
 	fs.BoolVar(&cfg.allowErrors, "allow-errors", false, "exit 0 even when some verdicts are sample errors")
 	fs.BoolVar(&cfg.force, "force", false, "replace output files that already exist")
 	fs.Usage = func() {
@@ -84,6 +88,8 @@ func (cfg *replayConfig) validate() error {
 		return usageError("--batch, --window and --parallel must be positive")
 	case cfg.speed < 0:
 		return usageError("--speed must not be negative")
+	case cfg.connect <= 0:
+		return usageError("--connect-timeout must be positive")
 	}
 	data, err1 := filepath.Abs(cfg.data)
 	out, err2 := filepath.Abs(cfg.out)
@@ -122,6 +128,9 @@ func (c *cli) replay(ctx context.Context, args []string) error {
 		if err := refuseExisting(cfg.out, inputs); err != nil {
 			return err
 		}
+	}
+	if err := c.checkReachable(ctx, cfg.conn, cfg.connect, func(s string) { fmt.Fprintln(c.stderr, s) }); err != nil {
+		return err
 	}
 	dc, err := c.dialReplicas(cfg.conn, cfg.window)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/astraguard/astraguard/internal/envflag"
 	"github.com/astraguard/astraguard/internal/version"
 )
 
@@ -31,48 +32,48 @@ type config struct {
 	tlsCert, tlsKey, tlsClientCA string
 }
 
+// envBinding names every flag's variable: ASTRAGUARD_MODEL_<FLAG_NAME>;
+// --model-name also answers to ASTRAGUARD_MODEL_NAME, its name before the
+// derivation.
+var envBinding = envflag.Binding{
+	Prefix:  "ASTRAGUARD_MODEL_",
+	Skip:    []string{"version"},
+	Aliases: map[string]string{"model-name": "ASTRAGUARD_MODEL_NAME"},
+}
+
+// flagSet binds every flag to c; showVersion is --version. The usage
+// text names each flag's variable.
+func (c *config) flagSet(stderr io.Writer) (fs *flag.FlagSet, showVersion *bool) {
+	fs = flag.NewFlagSet("astraguard-model", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.grpcAddr, "grpc-addr", ":8001", "gRPC listen `address`")
+	fs.StringVar(&c.httpAddr, "http-addr", ":8002", "HTTP listen `address` for /metrics, /healthz, /readyz")
+	fs.IntVar(&c.maxSeries, "max-series", 100_000, "most series the model keeps state for, least recently used evicted")
+	fs.DurationVar(&c.seriesTTL, "series-ttl", 24*time.Hour, "forget a series idle this long; 0 keeps idle series until capacity evicts them")
+	fs.StringVar(&c.stateDir, "state-dir", "", "`directory` for the per-series state snapshot, loaded at start and written every --checkpoint-interval and on shutdown; empty keeps state in memory only")
+	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", 30*time.Second, "time between state checkpoints with --state-dir")
+	fs.IntVar(&c.maxConns, "max-connections", 10_000, "connections each listener (gRPC, HTTP) holds open at once; more wait to be accepted")
+	fs.IntVar(&c.maxConnsPerClient, "max-connections-per-client", 0, "connections one client (IP address, IPv6 /64) may hold open on each listener; more are closed at once; 0 means a quarter of --max-connections")
+	fs.DurationVar(&c.grace, "grace-period", 10*time.Second, "drain time for in-flight calls on shutdown")
+	fs.StringVar(&c.modelName, "model-name", "astraguard-anomaly", "served model name")
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn, error")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate for the gRPC and HTTP listeners; with --tls-key turns on TLS")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&c.tlsClientCA, "tls-client-ca", "", "PEM CA bundle; clients must present a certificate it signed (mutual TLS)")
+	showVersion = version.AddFlag(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: astraguard-model [flags]\n\nEvery flag can also be set as ASTRAGUARD_MODEL_<NAME>, e.g. ASTRAGUARD_MODEL_GRPC_ADDR\n(--model-name also as ASTRAGUARD_MODEL_NAME); the command line wins.\n\n")
+		fs.PrintDefaults()
+	}
+	return fs, showVersion
+}
+
 // parseConfig parses args over environment fallbacks read with lookupEnv.
 func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (config, error) {
 	var c config
-	fs := flag.NewFlagSet("astraguard-model", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&c.grpcAddr, "grpc-addr", ":8001", "gRPC listen `address` (env ASTRAGUARD_MODEL_GRPC_ADDR)")
-	fs.StringVar(&c.httpAddr, "http-addr", ":8002", "HTTP listen `address` for /metrics, /healthz, /readyz (env ASTRAGUARD_MODEL_HTTP_ADDR)")
-	fs.IntVar(&c.maxSeries, "max-series", 100_000, "most series the model keeps state for, least recently used evicted (env ASTRAGUARD_MODEL_MAX_SERIES)")
-	fs.DurationVar(&c.seriesTTL, "series-ttl", 24*time.Hour, "forget a series idle this long; 0 keeps idle series until capacity evicts them (env ASTRAGUARD_MODEL_SERIES_TTL)")
-	fs.StringVar(&c.stateDir, "state-dir", "", "`directory` for the per-series state snapshot, loaded at start and written every --checkpoint-interval and on shutdown; empty keeps state in memory only (env ASTRAGUARD_MODEL_STATE_DIR)")
-	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", 30*time.Second, "time between state checkpoints with --state-dir (env ASTRAGUARD_MODEL_CHECKPOINT_INTERVAL)")
-	fs.IntVar(&c.maxConns, "max-connections", 10_000, "connections each listener (gRPC, HTTP) holds open at once; more wait to be accepted (env ASTRAGUARD_MODEL_MAX_CONNECTIONS)")
-	fs.IntVar(&c.maxConnsPerClient, "max-connections-per-client", 0, "connections one client (IP address, IPv6 /64) may hold open on each listener; more are closed at once; 0 means a quarter of --max-connections (env ASTRAGUARD_MODEL_MAX_CONNECTIONS_PER_CLIENT)")
-	fs.DurationVar(&c.grace, "grace-period", 10*time.Second, "drain time for in-flight calls on shutdown (env ASTRAGUARD_MODEL_GRACE_PERIOD)")
-	fs.StringVar(&c.modelName, "model-name", "astraguard-anomaly", "served model name (env ASTRAGUARD_MODEL_NAME)")
-	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn, error (env ASTRAGUARD_MODEL_LOG_LEVEL)")
-	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate for the gRPC and HTTP listeners; with --tls-key turns on TLS (env ASTRAGUARD_MODEL_TLS_CERT)")
-	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert (env ASTRAGUARD_MODEL_TLS_KEY)")
-	fs.StringVar(&c.tlsClientCA, "tls-client-ca", "", "PEM CA bundle; clients must present a certificate it signed (mutual TLS) (env ASTRAGUARD_MODEL_TLS_CLIENT_CA)")
-	showVersion := version.AddFlag(fs)
-	env := map[string]string{
-		"grpc-addr":                  "ASTRAGUARD_MODEL_GRPC_ADDR",
-		"http-addr":                  "ASTRAGUARD_MODEL_HTTP_ADDR",
-		"max-series":                 "ASTRAGUARD_MODEL_MAX_SERIES",
-		"series-ttl":                 "ASTRAGUARD_MODEL_SERIES_TTL",
-		"state-dir":                  "ASTRAGUARD_MODEL_STATE_DIR",
-		"checkpoint-interval":        "ASTRAGUARD_MODEL_CHECKPOINT_INTERVAL",
-		"grace-period":               "ASTRAGUARD_MODEL_GRACE_PERIOD",
-		"max-connections":            "ASTRAGUARD_MODEL_MAX_CONNECTIONS",
-		"max-connections-per-client": "ASTRAGUARD_MODEL_MAX_CONNECTIONS_PER_CLIENT",
-		"model-name":                 "ASTRAGUARD_MODEL_NAME",
-		"log-level":                  "ASTRAGUARD_MODEL_LOG_LEVEL",
-		"tls-cert":                   "ASTRAGUARD_MODEL_TLS_CERT",
-		"tls-key":                    "ASTRAGUARD_MODEL_TLS_KEY",
-		"tls-client-ca":              "ASTRAGUARD_MODEL_TLS_CLIENT_CA",
-	}
-	for name, key := range env {
-		if v, ok := lookupEnv(key); ok && v != "" {
-			if err := fs.Set(name, v); err != nil {
-				return c, fmt.Errorf("env %s: %w", key, err)
-			}
-		}
+	fs, showVersion := c.flagSet(stderr)
+	if _, err := envBinding.Apply(fs, lookupEnv); err != nil {
+		return c, err
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -2,18 +2,11 @@
 // the Open Inference Protocol (KServe v2) gRPC API, with gRPC health and
 // reflection, and an HTTP listener for /metrics, /healthz and /readyz.
 //
-// Every flag falls back to an environment variable (flags win):
-//
-//	--grpc-addr     ASTRAGUARD_MODEL_GRPC_ADDR     gRPC listen address (default :8001)
-//	--http-addr     ASTRAGUARD_MODEL_HTTP_ADDR     HTTP listen address (default :8002)
-//	--max-series    ASTRAGUARD_MODEL_MAX_SERIES    series the model keeps state for (default 100000)
-//	--grace-period  ASTRAGUARD_MODEL_GRACE_PERIOD  drain time on SIGINT/SIGTERM (default 10s)
-//	--model-name    ASTRAGUARD_MODEL_NAME          served model name (default astraguard-anomaly)
-//	--log-level     ASTRAGUARD_MODEL_LOG_LEVEL     debug, info, warn or error (default info)
-//	--tls-cert      ASTRAGUARD_MODEL_TLS_CERT      PEM certificate: TLS on both listeners (with --tls-key)
-//	--tls-key       ASTRAGUARD_MODEL_TLS_KEY       PEM private key of --tls-cert
-//	--tls-client-ca ASTRAGUARD_MODEL_TLS_CLIENT_CA PEM CA: clients must present a certificate it signed
-//	--version                                      print the version and exit
+// Every flag falls back to the environment variable ASTRAGUARD_MODEL_<FLAG>
+// (--max-series: ASTRAGUARD_MODEL_MAX_SERIES; --model-name also
+// ASTRAGUARD_MODEL_NAME), derived from the flag's name so that no flag
+// lacks one; the command line wins. "astraguard-model --help" lists the
+// flags and docs/configuration.md the variables.
 //
 // On SIGINT or SIGTERM it reports NOT_SERVING on health and /readyz, drains
 // in-flight calls for up to the grace period, then stops.

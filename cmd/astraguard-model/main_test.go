@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"io"
 	"log/slog"
 	"net"
@@ -47,6 +48,17 @@ func TestParseConfig(t *testing.T) {
 			args: []string{"--grpc-addr", ":7001", "--max-series", "5", "--http-addr=:7002", "--max-connections=7"},
 			env:  map[string]string{"ASTRAGUARD_MODEL_GRPC_ADDR": ":9001"},
 			want: config{grpcAddr: ":7001", httpAddr: ":7002", maxSeries: 5, seriesTTL: 24 * time.Hour, checkpointInterval: 30 * time.Second, grace: 10 * time.Second, maxConns: 7, modelName: "astraguard-anomaly"},
+		},
+		{
+			name: "every variable",
+			env: map[string]string{"ASTRAGUARD_MODEL_MAX_CONNECTIONS": "7", "ASTRAGUARD_MODEL_SERIES_TTL": "1h", "ASTRAGUARD_MODEL_MAX_SERIES": "9",
+				"ASTRAGUARD_MODEL_HTTP_ADDR": ":9002", "ASTRAGUARD_MODEL_NAME": "m1"},
+			want: config{grpcAddr: ":8001", httpAddr: ":9002", maxSeries: 9, seriesTTL: time.Hour, checkpointInterval: 30 * time.Second, grace: 10 * time.Second, maxConns: 7, modelName: "m1"},
+		},
+		{
+			name: "derived model name wins over its alias",
+			env:  map[string]string{"ASTRAGUARD_MODEL_NAME": "old", "ASTRAGUARD_MODEL_MODEL_NAME": "new"},
+			want: config{grpcAddr: ":8001", httpAddr: ":8002", maxSeries: 100_000, seriesTTL: 24 * time.Hour, checkpointInterval: 30 * time.Second, grace: 10 * time.Second, maxConns: 10_000, modelName: "new"},
 		},
 		{name: "bad env", env: map[string]string{"ASTRAGUARD_MODEL_MAX_SERIES": "many"}, wantErr: "ASTRAGUARD_MODEL_MAX_SERIES"},
 		{name: "zero series", args: []string{"--max-series", "0"}, wantErr: "must be positive"},
@@ -193,4 +205,28 @@ func startServe(t *testing.T, cfg config) (a *app, grpcLis, httpLis net.Listener
 	}
 	t.Cleanup(func() { _ = stop() })
 	return a, grpcLis, httpLis, stop
+}
+
+// TestEveryFlagHasVariable: parsing asks the environment for every flag's
+// derived variable (ASTRAGUARD_MODEL_<FLAG>), so a new flag cannot lack one.
+func TestEveryFlagHasVariable(t *testing.T) {
+	asked := map[string]bool{}
+	if _, err := parseConfig(nil, func(k string) (string, bool) { asked[k] = true; return "", false }, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	fs, _ := new(config).flagSet(io.Discard)
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "version" {
+			return
+		}
+		n++
+		want := "ASTRAGUARD_MODEL_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if !asked[want] {
+			t.Errorf("flag --%s: %s was never looked up", f.Name, want)
+		}
+	})
+	if n < 13 {
+		t.Errorf("checked %d flags, want at least the 13 of today", n)
+	}
 }

@@ -268,6 +268,11 @@ func (a *app) httpHandler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg, EnableOpenMetrics: true}))
 	mux.Handle("/", a.page)
 	mux.Handle("POST /-/reload", a.reloadAuth.HTTPHandler(a.reloader.handler()))
+	// Any other method: 405 naming POST, not the page's 404.
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed: POST /-/reload", http.StatusMethodNotAllowed)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})

@@ -12,6 +12,7 @@ import (
 
 	configfile "github.com/astraguard/astraguard/config"
 	"github.com/astraguard/astraguard/detector"
+	"github.com/astraguard/astraguard/internal/envflag"
 	"github.com/astraguard/astraguard/internal/version"
 	"github.com/astraguard/astraguard/server"
 )
@@ -64,49 +65,10 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 // (nil: read it), so a reload parses the very bytes it checked.
 func parseConfigFile(args []string, lookupEnv func(string) (string, bool), stderr io.Writer, fileData []byte) (config, error) {
 	c := config{args: args, lookupEnv: lookupEnv}
-	fs := flag.NewFlagSet("astraguard", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&c.grpcAddr, "grpc-addr", ":50051", "gRPC listen address")
-	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address for /metrics, /healthz and /readyz; empty disables")
-	fs.StringVar(&c.modelAddr, "model-addr", "", "Open Inference Protocol model server address (host:port); empty runs the reference model embedded")
-	fs.StringVar(&c.modelName, "model-name", "astraguard-anomaly", "model name on the model server")
-	fs.DurationVar(&c.modelTimeout, "model-timeout", 100*time.Millisecond, "deadline of one model call; slower calls count as breaker failures")
-	fs.StringVar(&c.breakerPreset, "breaker-preset", "balanced", "breaker preset: strict (2/10s/1), balanced (5/60s/2) or lenient (10/60s/3)")
-	fs.IntVar(&c.failureThreshold, "failure-threshold", 0, "consecutive model failures that open the breaker (0 keeps the preset's)")
-	fs.DurationVar(&c.recoveryTimeout, "recovery-timeout", 0, "wait while open before probing the model (0 keeps the preset's)")
-	fs.IntVar(&c.successThreshold, "success-threshold", 0, "probe successes that close the breaker (0 keeps the preset's)")
-	fs.IntVar(&c.maxSeries, "max-series", 100_000, "series tracked at most; a new series at a full table evicts the least recently used one")
-	fs.DurationVar(&c.seriesTTL, "series-ttl", 24*time.Hour, "forget a series that sent nothing for this long; 0 keeps idle series until capacity evicts them")
-	fs.DurationVar(&c.maxClockSkew, "max-clock-skew", detector.DefaultMaxClockSkew, "reject samples stamped more than this ahead of the server clock (INVALID_TIMESTAMP)")
-	fs.StringVar(&c.stateDir, "state-dir", "", "directory for the state snapshot (series state, breakers), loaded at start and written every --checkpoint-interval and on shutdown; empty keeps state in memory only")
-	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", 30*time.Second, "time between state checkpoints with --state-dir; a kill -9 loses at most this much learning")
-	fs.StringVar(&c.handoverDir, "handover-dir", "", "directory shared by all replicas (a shared volume): a draining replica writes its series state there, and the replica its series move to adopts them instead of warming up again; scanned every --checkpoint-interval; empty disables")
-	fs.StringVar(&c.replicaName, "replica-name", "", "this replica's unique name in --handover-dir (file <name>.snap); empty uses hostname-pid")
-	c.registerLimits(fs)
-	fs.DurationVar(&c.gracePeriod, "grace-period", 10*time.Second, "time open streams get to finish on shutdown")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
-	c.sec.register(fs)
-	showVersion := version.AddFlag(fs)
-	fs.StringVar(&c.configFile, "config", "", "YAML configuration file (README \"Configuration file\"); reloaded on SIGHUP, on change and on POST /-/reload")
-	fs.BoolVar(&c.checkConfig, "check-config", false, "validate the configuration (flags, environment and --config file) and exit: 0 valid, 1 invalid")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: astraguard [flags]\n\nEvery flag can also be set as ASTRAGUARD_<NAME>, e.g. ASTRAGUARD_GRPC_ADDR.\n\n")
-		fs.PrintDefaults()
-	}
-	c.explicit = map[string]bool{}
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		name := "ASTRAGUARD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := lookupEnv(name); ok && envErr == nil {
-			c.explicit[f.Name] = true
-			if err := f.Value.Set(v); err != nil {
-				envErr = fmt.Errorf("%s=%q: %w", name, v, err)
-			}
-		}
-	})
-	if envErr != nil {
-		return c, envErr
+	fs, showVersion := c.flagSet(stderr)
+	var err error
+	if c.explicit, err = envBinding.Apply(fs, lookupEnv); err != nil {
+		return c, err
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -144,6 +106,44 @@ func parseConfigFile(args []string, lookupEnv func(string) (string, bool), stder
 		}
 	}
 	return c, joinProblems(errs)
+}
+
+// envBinding names every flag's variable: ASTRAGUARD_<FLAG_NAME>.
+var envBinding = envflag.Binding{Prefix: "ASTRAGUARD_", Skip: []string{"version"}}
+
+// flagSet binds every flag to c; showVersion is --version.
+func (c *config) flagSet(stderr io.Writer) (fs *flag.FlagSet, showVersion *bool) {
+	fs = flag.NewFlagSet("astraguard", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.grpcAddr, "grpc-addr", ":50051", "gRPC listen address")
+	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address for /metrics, /healthz and /readyz; empty disables")
+	fs.StringVar(&c.modelAddr, "model-addr", "", "Open Inference Protocol model server address (host:port); empty runs the reference model embedded")
+	fs.StringVar(&c.modelName, "model-name", "astraguard-anomaly", "model name on the model server")
+	fs.DurationVar(&c.modelTimeout, "model-timeout", 100*time.Millisecond, "deadline of one model call; slower calls count as breaker failures")
+	fs.StringVar(&c.breakerPreset, "breaker-preset", "balanced", "breaker preset: strict (2/10s/1), balanced (5/60s/2) or lenient (10/60s/3)")
+	fs.IntVar(&c.failureThreshold, "failure-threshold", 0, "consecutive model failures that open the breaker (0 keeps the preset's)")
+	fs.DurationVar(&c.recoveryTimeout, "recovery-timeout", 0, "wait while open before probing the model (0 keeps the preset's)")
+	fs.IntVar(&c.successThreshold, "success-threshold", 0, "probe successes that close the breaker (0 keeps the preset's)")
+	fs.IntVar(&c.maxSeries, "max-series", 100_000, "series tracked at most; a new series at a full table evicts the least recently used one")
+	fs.DurationVar(&c.seriesTTL, "series-ttl", 24*time.Hour, "forget a series that sent nothing for this long; 0 keeps idle series until capacity evicts them")
+	fs.DurationVar(&c.maxClockSkew, "max-clock-skew", detector.DefaultMaxClockSkew, "reject samples stamped more than this ahead of the server clock (INVALID_TIMESTAMP)")
+	fs.StringVar(&c.stateDir, "state-dir", "", "directory for the state snapshot (series state, breakers), loaded at start and written every --checkpoint-interval and on shutdown; empty keeps state in memory only")
+	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", 30*time.Second, "time between state checkpoints with --state-dir; a kill -9 loses at most this much learning")
+	fs.StringVar(&c.handoverDir, "handover-dir", "", "directory shared by all replicas (a shared volume): a draining replica writes its series state there, and the replica its series move to adopts them instead of warming up again; scanned every --checkpoint-interval; empty disables")
+	fs.StringVar(&c.replicaName, "replica-name", "", "this replica's unique name in --handover-dir (file <name>.snap); empty uses hostname-pid")
+	c.registerLimits(fs)
+	fs.DurationVar(&c.gracePeriod, "grace-period", 10*time.Second, "time open streams get to finish on shutdown")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
+	c.sec.register(fs)
+	showVersion = version.AddFlag(fs)
+	fs.StringVar(&c.configFile, "config", "", "YAML configuration file (README \"Configuration file\"); reloaded on SIGHUP, on change and on POST /-/reload")
+	fs.BoolVar(&c.checkConfig, "check-config", false, "validate the configuration (flags, environment and --config file) and exit: 0 valid, 1 invalid")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: astraguard [flags]\n\nEvery flag can also be set as ASTRAGUARD_<NAME>, e.g. ASTRAGUARD_GRPC_ADDR.\n\n")
+		fs.PrintDefaults()
+	}
+	return fs, showVersion
 }
 
 // joinProblems flattens errs (some are joined lists) and joins them in

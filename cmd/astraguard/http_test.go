@@ -145,3 +145,23 @@ func runService(t *testing.T, args ...string) servingLine {
 	})
 	return addrs
 }
+
+// TestReloadOtherMethods: GET /-/reload is 405 with Allow: POST, not the
+// page's 404, so a mistyped curl says what to do.
+func TestReloadOtherMethods(t *testing.T) {
+	addrs := runService(t)
+	for _, method := range []string{http.MethodGet, http.MethodPut} {
+		req, err := http.NewRequestWithContext(t.Context(), method, "http://"+addrs.HTTP+"/-/reload", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != http.MethodPost {
+			t.Errorf("%s /-/reload = %d, Allow %q; want 405, Allow POST", method, resp.StatusCode, resp.Header.Get("Allow"))
+		}
+	}
+}

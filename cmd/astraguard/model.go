@@ -49,7 +49,7 @@ func newModel(ctx context.Context, cfg config, logger *slog.Logger, loadErrors p
 		return nil, nil, fmt.Errorf("model client: %w", err)
 	}
 	client, err := oip.New(conn, oip.Config{ModelName: cfg.modelName},
-		oip.WithLogger(logger.With("component", "model")),
+		oip.WithLogger(logger), // oip names itself: component=oip
 		oip.WithLoadErrors(loadErrors),
 	)
 	if err != nil {

@@ -6,5 +6,7 @@
 // valid span context, pass through unchanged; the wrapped handler's
 // level, attributes and groups are kept. The ids are added at the top
 // level of the record, before any group opened by WithGroup, so that
-// "trace_id" is found at the same place in every line.
+// "trace_id" is found at the same place in every line. A top-level
+// attribute added again with the same key (a library's "component" over
+// its caller's) replaces the earlier one: a line never carries a key twice.
 package tracelog

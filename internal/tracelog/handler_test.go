@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/trace"
@@ -49,5 +50,25 @@ func TestHandlerIDsOutsideGroups(t *testing.T) {
 	}
 	if _, ok := g["trace_id"]; ok {
 		t.Errorf("trace_id inside the group: %v", rec)
+	}
+}
+
+// TestHandlerOneValuePerKey: a library that names its component over a
+// caller's logger that already did writes the key once, the inner value.
+func TestHandlerOneValuePerKey(t *testing.T) {
+	ctx := trace.ContextWithSpanContext(context.Background(), sc)
+	var buf bytes.Buffer
+	l := slog.New(New(slog.NewJSONHandler(&buf, nil)))
+	l.With("component", "model", "a", 1).With("component", "oip", "model", "m").InfoContext(ctx, "msg")
+	line := buf.String()
+	if n := strings.Count(line, `"component"`); n != 1 {
+		t.Errorf("line %s has the key component %d times, want once", line, n)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec["component"] != "oip" || rec["a"] != 1.0 || rec["model"] != "m" || rec["trace_id"] != sc.TraceID().String() {
+		t.Errorf("record = %v, want component oip, a 1, model m and the trace id", rec)
 	}
 }

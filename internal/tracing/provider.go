@@ -43,13 +43,29 @@ func FromEnv(ctx context.Context, service string, lookup func(string) (string, b
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
-	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName(service)))
-	if err != nil {
-		res = resource.Default() // a schema clash only loses the service name
-	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(newResource(ctx, service)))
 	t.Provider, t.shutdown, t.Exporting = tp, tp.Shutdown, true
 	return t, nil
+}
+
+// newResource describes the process: the SDK's defaults, service.name set
+// to service, and over both what OTEL_RESOURCE_ATTRIBUTES and
+// OTEL_SERVICE_NAME say (the latter wins over a service.name in the
+// former, as the specification asks), so a deployment that names itself
+// is reported under its own name.
+func newResource(ctx context.Context, service string) *resource.Resource {
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName(service)))
+	if err != nil {
+		res = resource.Default() // a schema clash only loses the default name
+	}
+	env, err := resource.New(ctx, resource.WithFromEnv())
+	if err != nil && env == nil { // a malformed variable still yields the attributes it could parse
+		return res
+	}
+	if merged, err := resource.Merge(res, env); err == nil {
+		return merged
+	}
+	return res
 }
 
 // enabled reports whether the environment asks for exported traces.

@@ -3,6 +3,8 @@ package tracing
 import (
 	"context"
 	"testing"
+
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
 func env(kv map[string]string) func(string) (string, bool) {
@@ -66,5 +68,30 @@ func TestConsoleExporter(t *testing.T) {
 	span.End()
 	if err := tr.Shutdown(ctx); err != nil {
 		t.Errorf("Shutdown() = %v", err)
+	}
+}
+
+// TestResourceServiceName: the binary's name is the default; the
+// standard variables name the service when set (OTEL_SERVICE_NAME over
+// OTEL_RESOURCE_ATTRIBUTES), as the README and the chart promise.
+func TestResourceServiceName(t *testing.T) {
+	for _, tc := range []struct {
+		name, attrs, serviceName, want string
+	}{
+		{"default", "", "", "astraguard"},
+		{"resource attributes", "service.name=ag-eu,deployment.environment=prod", "", "ag-eu"},
+		{"service name", "", "ag-us", "ag-us"},
+		{"service name wins", "service.name=ag-eu", "ag-us", "ag-us"},
+		{"other attributes keep the default", "deployment.environment=prod", "", "astraguard"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("OTEL_RESOURCE_ATTRIBUTES", tc.attrs)
+			t.Setenv("OTEL_SERVICE_NAME", tc.serviceName)
+			res := newResource(t.Context(), "astraguard")
+			got, _ := res.Set().Value(semconv.ServiceNameKey)
+			if got.AsString() != tc.want {
+				t.Errorf("service.name = %q, want %q (resource %v)", got.AsString(), tc.want, res)
+			}
+		})
 	}
 }

@@ -6,8 +6,9 @@
 // It deliberately uses no -ldflags -X stamping: `go build` and
 // `go install module@version` both record this information, so a binary
 // needs no build script to know its own version. A binary built with
-// -buildvcs=false (or outside a checkout) has no revision; the fields say
-// "unknown" rather than lie.
+// -buildvcs=false (or outside a checkout, or in a git worktree, or by go
+// run) has no revision; the fields say "unknown" rather than lie, and
+// --version says how to build one that knows (make build).
 //
 // Every function is safe for concurrent use. No API stability promise.
 package version

@@ -49,11 +49,22 @@ func FromBuildInfo(bi *debug.BuildInfo) Info {
 	return i
 }
 
+// NoVCSHint is what String says in place of a revision the build did not
+// record: go run, a git worktree, and GOFLAGS=-buildvcs=false (a go env
+// setting some machines carry) all build without VCS information.
+const NoVCSHint = "revision unknown: built without VCS information (go run, a git worktree, or GOFLAGS=-buildvcs=false); " +
+	"make build, or go build -buildvcs=true in a git checkout, records it"
+
 // String renders i on one line for `--version`, e.g.
 // "astraguard v1.2.0 (revision 3f2c1d0e9a7b, 2026-11-29T20:59:00Z) go1.26.8";
-// a modified work tree adds ", modified".
+// a modified work tree adds ", modified". Without a revision it says why
+// and how to get one (NoVCSHint).
 func (i Info) String(binary string) string {
 	var b strings.Builder
+	if i.Revision == unknown {
+		fmt.Fprintf(&b, "%s %s (%s) %s", binary, i.Version, NoVCSHint, i.GoVersion)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "%s %s (revision %s, %s", binary, i.Version, i.Revision, i.Time)
 	if i.Modified {
 		b.WriteString(", modified")

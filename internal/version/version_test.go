@@ -52,6 +52,13 @@ func TestString(t *testing.T) {
 	if got := i.String("agctl"); strings.Contains(got, "modified") {
 		t.Errorf("String() of a clean build = %q, says modified", got)
 	}
+	// A plain go build on a machine with GOFLAGS=-buildvcs=false: say why
+	// there is no revision and how to get one.
+	devel := FromBuildInfo(&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}})
+	want = "astraguard (devel) (" + NoVCSHint + ") go1.26.8"
+	if got := devel.String("astraguard"); got != want || !strings.Contains(got, "-buildvcs=true") {
+		t.Errorf("String() without VCS information = %q, want %q", got, want)
+	}
 }
 
 // TestGet checks the test binary's own build information is read: the

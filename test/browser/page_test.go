@@ -24,7 +24,7 @@ func TestMain(m *testing.M) { os.Exit(servicetest.Main(m)) }
 const screenshot = "../../out/breaker-page.png"
 
 // chromium finds the browser: $CHROMIUM, else Debian's chromium on PATH.
-// Without one the test skips, except under CI=true, where `make test`
+// Without one the test skips, except under CI=true, where `make test-deploy`
 // installs it and a missing browser is a failure.
 func chromium(t *testing.T) string {
 	t.Helper()
@@ -37,7 +37,7 @@ func chromium(t *testing.T) string {
 		}
 	}
 	if os.Getenv("CI") == "true" {
-		t.Fatal("no chromium on PATH and CI=true: make test installs Debian's chromium in CI")
+		t.Fatal("no chromium on PATH and CI=true: make test-deploy installs Debian's chromium in CI")
 	}
 	t.Skip("no chromium on PATH: install Debian's chromium (apt-get install chromium) to run the breaker page test; CI=true makes this a failure")
 	return ""

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -102,5 +103,32 @@ func runInContainer(t *testing.T, tarPath string) {
 	out, err := exec.Command(rt, "run", "--rm", "--read-only", "astraguard:test", "--version").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "astraguard ") {
 		t.Errorf("%s run astraguard:test --version = %q, %v", rt, out, err)
+	}
+}
+
+// TestChartCommandsInImage: every binary the Helm chart's templates run by
+// path (the model server's command) is one this image holds, so the chart
+// and the one image it runs cannot drift apart.
+func TestChartCommandsInImage(t *testing.T) {
+	files, err := filepath.Glob("../../helm/astraguard/templates/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("chart templates: %v, %d files", err, len(files))
+	}
+	re := regexp.MustCompile(`/usr/local/bin/([A-Za-z0-9_.-]+)`)
+	var found []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllSubmatch(b, -1) {
+			found = append(found, string(m[1]))
+			if !slices.Contains(binaries, string(m[1])) {
+				t.Errorf("%s runs /usr/local/bin/%s, which the image does not hold (binaries %q)", filepath.Base(f), m[1], binaries)
+			}
+		}
+	}
+	if !slices.Contains(found, "astraguard-model") {
+		t.Errorf("chart templates name %q, want the model server's command /usr/local/bin/astraguard-model", found)
 	}
 }

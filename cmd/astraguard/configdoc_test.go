@@ -1,0 +1,202 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	configfile "github.com/astraguard/astraguard/config"
+)
+
+// updateDocs rewrites the generated sections of docs/configuration.md:
+// go test ./cmd/astraguard -run TestConfigurationDoc -update-docs
+var updateDocs = flag.Bool("update-docs", false, "rewrite the generated sections of docs/configuration.md")
+
+const configDoc = "../../docs/configuration.md"
+
+// TestConfigurationDoc: docs/configuration.md lists every flag with its
+// file key, variable, default and whether a reload applies it, and every
+// key of the breakers and policies sections, exactly as the code has
+// them, so the page cannot drift.
+func TestConfigurationDoc(t *testing.T) {
+	checkGenerated(t, configDoc, map[string]string{
+		"astraguard-flags": flagTable(t),
+		"breaker-keys":     keyTable(t, "breakers.model.", reflect.TypeFor[configfile.Breaker](), breakerKeyDocs),
+		"policy-keys":      keyTable(t, "policies[].", reflect.TypeFor[configfile.Policy](), policyKeyDocs),
+	})
+}
+
+func flagTable(t *testing.T) string {
+	fs, _ := new(config).flagSet(io.Discard)
+	vars := envBinding.Variables(fs)
+	var b strings.Builder
+	b.WriteString("| file key | flag | variable | default | reload | meaning |\n|---|---|---|---|---|---|\n")
+	fs.VisitAll(func(f *flag.Flag) {
+		key := "–"
+		if !notFileKeys[f.Name] {
+			key = "`" + fileKey(f.Name) + "`"
+		} else if breakerFlag[f.Name] != "" {
+			key = "`breakers.model." + breakerFlag[f.Name] + "`"
+		}
+		v := "–"
+		if vars[f.Name] != "" {
+			v = "`" + vars[f.Name] + "`"
+		}
+		reload := "restart"
+		switch {
+		case liveKeys[f.Name]:
+			reload = "live"
+		case breakerFlag[f.Name] != "":
+			reload = "live (file key)"
+		case f.Name == "config" || f.Name == "check-config" || f.Name == "version":
+			reload = "–"
+		}
+		fmt.Fprintf(&b, "| %s | `--%s` | %s | %s | %s | %s |\n", key, f.Name, v, defaultText(f), reload, cell(f.Usage))
+	})
+	return b.String()
+}
+
+// breakerFlag maps the model breaker's flags to their key in the file's
+// breakers.model section.
+var breakerFlag = map[string]string{
+	"breaker-preset": "preset", "failure-threshold": "failure_threshold",
+	"recovery-timeout": "recovery_timeout", "success-threshold": "success_threshold",
+}
+
+var funcDefault = regexp.MustCompile(`\(default ([^)]+)\)`)
+
+func defaultText(f *flag.Flag) string {
+	d := f.DefValue
+	if d == "" {
+		if m := funcDefault.FindStringSubmatch(f.Usage); m != nil {
+			d = m[1]
+		}
+	}
+	if d == "" || d == "[]" {
+		return "empty"
+	}
+	return "`" + d + "`"
+}
+
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// keyDoc is a file key's default and meaning, written here; the key set
+// comes from the config package's yaml tags.
+type keyDoc struct{ def, meaning string }
+
+var breakerKeyDocs = map[string]keyDoc{
+	"preset":                     {"`balanced`", "`strict` (2 failures / 10s / 1 success), `balanced` (5 / 60s / 2) or `lenient` (10 / 60s / 3); the keys below override it"},
+	"failure_threshold":          {"preset's", "consecutive failures that open the breaker; -1 turns the rule off"},
+	"recovery_timeout":           {"preset's", "wait while open before probing"},
+	"success_threshold":          {"preset's", "probe successes that close the breaker"},
+	"max_probes":                 {"`1`", "probes in flight while half-open (at most 255)"},
+	"probe_timeout":              {"recovery_timeout", "a probe out longer counts as failed and its slot is reclaimed"},
+	"count_window.size":          {"`0` (off)", "calls in the count window's failure-ratio rule"},
+	"count_window.min_calls":     {"size", "calls the window needs before the rule may trip"},
+	"count_window.failure_ratio": {"`0.5`", "failure ratio in (0, 1] that trips, compared exactly"},
+	"time_window.length":         {"`0` (off)", "span of the sliding time window's failure-ratio rule"},
+	"time_window.buckets":        {"`10`", "slices the window slides by"},
+	"time_window.min_calls":      {"`10`", "calls the window needs before the rule may trip"},
+	"time_window.failure_ratio":  {"`0.5`", "failure ratio in (0, 1] that trips"},
+	"slow_call.duration":         {"`0` (off)", "a call at least this long is slow (needs a window)"},
+	"slow_call.ratio":            {"`1`", "slow-call ratio in (0, 1] that trips"},
+	"backoff.multiplier":         {"`1` (no growth)", "growth of the recovery wait per trip"},
+	"backoff.max":                {"10 × recovery_timeout", "cap of the grown wait"},
+	"backoff.jitter":             {"`0`", "spread in [0, 1) of each wait"},
+}
+
+var policyKeyDocs = map[string]keyDoc{
+	"name":                   {"required", "the policy's name, reported in each verdict's `policy` field"},
+	"match":                  {"–", "globs matched case-insensitively (`*` any run, `?` one character); give match or regex"},
+	"regex":                  {"–", "a Go regular expression matched as written (unanchored)"},
+	"limits.min":             {"none", "operating limit: below it a value is a limit violation (anomaly, score 1)"},
+	"limits.max":             {"none", "operating limit: above it a value is a limit violation"},
+	"expected_range.min":     {"none", "below it a value is an anomaly with score 1"},
+	"expected_range.max":     {"none", "above it a value is an anomaly with score 1"},
+	"threshold":              {"detector's", "score in (0, 1] from which a verdict is anomalous"},
+	"direction":              {"`both`", "`up`, `down` or `both`: the side of the expected value an anomaly may lie on"},
+	"min_deviation":          {"`0`", "a value closer than this to the expected value is not anomalous"},
+	"min_relative_deviation": {"`0`", "as min_deviation, as a fraction of abs(expected)"},
+}
+
+// yamlKeys lists the dotted yaml keys of struct type typ, nested structs
+// (and pointers to them) flattened; fields tagged "-" are left out.
+func yamlKeys(typ reflect.Type, prefix string) []string {
+	var keys []string
+	for f := range typ.Fields() {
+		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft.String() != "time.Duration" {
+			keys = append(keys, yamlKeys(ft, prefix+tag+".")...)
+			continue
+		}
+		keys = append(keys, prefix+tag)
+	}
+	return keys
+}
+
+func keyTable(t *testing.T, prefix string, typ reflect.Type, docs map[string]keyDoc) string {
+	t.Helper()
+	keys := yamlKeys(typ, "")
+	var b strings.Builder
+	b.WriteString("| key | default | meaning |\n|---|---|---|\n")
+	for _, k := range keys {
+		d, ok := docs[k]
+		if !ok {
+			t.Errorf("%s%s: key of %v has no entry in this test's docs: add its default and meaning", prefix, k, typ)
+			continue
+		}
+		fmt.Fprintf(&b, "| `%s%s` | %s | %s |\n", prefix, k, d.def, d.meaning)
+	}
+	for k := range docs {
+		if !slices.Contains(keys, k) {
+			t.Errorf("%s%s is documented but %v has no such key", prefix, k, typ)
+		}
+	}
+	return b.String()
+}
+
+// checkGenerated compares (or with -update-docs rewrites) each section
+// of path between "<!-- generated: NAME -->" and "<!-- end generated -->".
+func checkGenerated(t *testing.T, path string, sections map[string]string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for name, want := range sections {
+		start := "<!-- generated: " + name + " -->\n"
+		i := strings.Index(doc, start)
+		j := strings.Index(doc[max(i, 0):], "<!-- end generated -->")
+		if i < 0 || j < 0 {
+			t.Errorf("%s: no section %q (markers %q ... %q)", path, name, start, "<!-- end generated -->")
+			continue
+		}
+		j += i
+		if got := doc[i+len(start) : j]; got != want {
+			if !*updateDocs {
+				t.Errorf("%s: section %q is stale; run go test ./cmd/astraguard -run TestConfigurationDoc -update-docs\nwant:\n%s", path, name, want)
+				continue
+			}
+			doc = doc[:i+len(start)] + want + doc[j:]
+		}
+	}
+	if *updateDocs {
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
