@@ -49,8 +49,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	workers := fs.Int("j", 2, "files replayed in parallel")
 	cv := fs.String("cv", "", "cross-validate both paths over the candidates and floors in this JSON file (e.g. internal/nabeval/cv.json) instead of scoring -detector")
 	cadence := fs.Bool("cadence", false, "print the model's detection delay and false positives per day on generated series at 1 s, 1 min, 5 min and 1 h (internal/synth) instead of scoring -detector")
+	space := fs.String("space", "/work/shared/spacecraft", "spacecraft folder (meta.json, SMAP/, MSL/)")
+	spaceScoreRuns := fs.String("space-score", "", "score agctl replay result dirs of the spacecraft channels, name=dir[,name=dir...], with telemanom's protocol, instead of scoring -detector")
+	spaceOff := fs.Bool("space-offline", false, "replay the spacecraft channels in-process through -detector (model or heuristic path, as the service wires it) at each -space-cadence and score them, instead of NAB")
+	spaceCad := fs.String("space-cadence", "60s,300s", "cadences the spacecraft rows are restamped at (comma-separated)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *spaceScoreRuns != "" {
+		return spaceScore(*spaceScoreRuns, *space, stdout)
+	}
+	cads, err := parseCadences(*spaceCad)
+	if err != nil {
+		return err
+	}
+	if *spaceOff {
+		return spaceOffline(ctx, *space, *det, *cfgJSON, cads, *workers, stdout)
 	}
 	if *cadence {
 		return cadenceTable(*cfgJSON, stdout)
