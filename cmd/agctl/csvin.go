@@ -153,6 +153,28 @@ func (s *series) add(rec []string, ti, vi int) error {
 	return nil
 }
 
+// restamp replaces s's times by its first row's plus i*cadence for row i,
+// in the timestamp column too (NAB's layout, UTC), and fails when the last
+// would not fit in unix nanoseconds.
+func (s *series) restamp(cadence time.Duration) error {
+	if len(s.nanos) == 0 {
+		return nil
+	}
+	t0 := s.nanos[0]
+	if int64(len(s.nanos)-1) > (math.MaxInt64-max(t0, 0))/int64(cadence) {
+		return fmt.Errorf("%s: %d rows at --cadence %v run past the year 2262", s.rel, len(s.nanos), cadence)
+	}
+	for i := range s.nanos {
+		s.nanos[i] = t0 + int64(i)*int64(cadence)
+		s.stamps[i] = time.Unix(0, s.nanos[i]).UTC().Format(restampLayout)
+	}
+	return nil
+}
+
+// restampLayout writes restamped times: NAB's layout, with fractional
+// seconds only when there are some.
+const restampLayout = "2006-01-02 15:04:05.999999999"
+
 // Unix timestamps are told apart by magnitude: below 1e11 they are seconds
 // (up to year 5138), from 1e17 on nanoseconds (from 1973); milliseconds and
 // microseconds in between are rejected as ambiguous.

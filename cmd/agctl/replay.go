@@ -22,6 +22,7 @@ type replayConfig struct {
 	parallel int           // files replayed at once, one stream each
 	speed    float64       // real-time factor; 0 = as fast as the service takes them
 	connect  time.Duration // how long the reachability check waits
+	cadence  time.Duration // restamp rows this far apart from the first; 0 = as written
 
 	allowErrors bool // exit 0 even when some verdicts are sample errors
 	force       bool // replace output files that already exist
@@ -48,6 +49,11 @@ so every row still gets exactly one verdict. Before sending anything replay
 asks each replica for its health; when none answers within --connect-timeout
 (5s) it fails at once, naming each address and why (e.g. connection refused).
 
+--cadence D replays every file as if sampled every D: row i is sent, and
+written, at the file's first time plus i*D (as "2006-01-02 15:04:05" UTC),
+whatever the file's own spacing, so one data set can be replayed at several
+cadences.
+
 All input is parsed before anything is sent; a bad row (reported as file:line)
 fails the command. A missing or mismatched verdict fails the file (no output is
 written for it) and the command exits non-zero. A verdict that is a sample
@@ -71,6 +77,7 @@ func newReplayFlags(c *cli) (*flag.FlagSet, *replayConfig) {
 	fs.IntVar(&cfg.parallel, "parallel", 4, "files replayed concurrently, one stream each")
 	fs.Float64Var(&cfg.speed, "speed", 0, "replay at this multiple of real time from timestamp gaps; 0 = as fast as possible")
 	fs.DurationVar(&cfg.connect, "connect-timeout", 5*time.Second, "before sending, how long to wait for a replica to answer; with none answering, fail without sending")
+	fs.DurationVar(&cfg.cadence, "cadence", 0, "restamp each file's rows this far apart, from its first row's time (e.g. 300s), in the output too; 0 = keep the timestamps")
 	fs.BoolVar(&cfg.allowErrors, "allow-errors", false, "exit 0 even when some verdicts are sample errors")
 	fs.BoolVar(&cfg.force, "force", false, "replace output files that already exist")
 	fs.Usage = func() {
@@ -90,6 +97,8 @@ func (cfg *replayConfig) validate() error {
 		return usageError("--speed must not be negative")
 	case cfg.connect <= 0:
 		return usageError("--connect-timeout must be positive")
+	case cfg.cadence < 0:
+		return usageError("--cadence must not be negative")
 	}
 	data, err1 := filepath.Abs(cfg.data)
 	out, err2 := filepath.Abs(cfg.out)
@@ -123,6 +132,13 @@ func (c *cli) replay(ctx context.Context, args []string) error {
 	inputs, rows, err := loadAll(cfg.data)
 	if err != nil {
 		return err
+	}
+	if cfg.cadence > 0 {
+		for _, in := range inputs {
+			if err := in.restamp(cfg.cadence); err != nil {
+				return err
+			}
+		}
 	}
 	if !cfg.force {
 		if err := refuseExisting(cfg.out, inputs); err != nil {

@@ -25,6 +25,7 @@ type fakeDetector struct {
 	drop       int
 	outOfOrder bool        // answer every sample with SAMPLE_ERROR_CODE_OUT_OF_ORDER
 	ids        chan string // if set, receives every series id sent
+	nanos      chan int64  // if set, receives every timestamp sent
 }
 
 var _ astraguardv1.DetectorServiceServer = (*fakeDetector)(nil)
@@ -47,6 +48,9 @@ func (f *fakeDetector) Detect(stream astraguardv1.DetectorService_DetectServer) 
 				}
 			}
 			for i, v := range s.GetValues() {
+				if f.nanos != nil {
+					f.nanos <- s.GetUnixNanos()[i]
+				}
 				vd := fakeVerdict(s.GetSeriesId(), s.GetUnixNanos()[i], v)
 				if f.outOfOrder {
 					vd = &astraguardv1.Verdict{SeriesId: s.GetSeriesId(), UnixNanos: s.GetUnixNanos()[i], Error: &astraguardv1.SampleError{
@@ -197,5 +201,49 @@ func TestReplayBadInput(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "good.csv")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("good.csv was replayed (stat: %v), want nothing sent when any input is bad", err)
+	}
+}
+
+// TestReplayCadence restamps the rows: the fake service must receive, and
+// the output must show, row i at the first row's time plus i minutes,
+// whatever the file's own 5-minute spacing.
+func TestReplayCadence(t *testing.T) {
+	data, out := t.TempDir(), t.TempDir()
+	want := writeInput(t, data, "a/b.csv", 20)
+	sent := make(chan int64, 100)
+	c, _, stderr := newTestCLI(t, nil, func(s *grpc.Server) {
+		astraguardv1.RegisterDetectorServiceServer(s, &fakeDetector{nanos: sent})
+	})
+	args := []string{"replay", "--addr", testAddr, "--data", data, "--out", out, "--cadence", "1m", "--allow-errors"}
+	if err := c.run(t.Context(), args); err != nil {
+		t.Fatalf("replay = %v; stderr:\n%s", err, stderr)
+	}
+	start := time.Date(2014, 4, 10, 0, 0, 0, 0, time.UTC)
+	for i := range 20 {
+		at := start.Add(time.Duration(i) * time.Minute)
+		if got := <-sent; got != at.UnixNano() {
+			t.Fatalf("row %d sent at %v, want %v", i, time.Unix(0, got).UTC(), at)
+		}
+		_, rest, _ := strings.Cut(want[i+1], ",")
+		want[i+1] = at.Format("2006-01-02 15:04:05") + "," + rest
+	}
+	if diff := cmp.Diff(want, readLines(t, filepath.Join(out, "a/b.csv"))); diff != "" {
+		t.Errorf("a/b.csv (-want +got):\n%s", diff)
+	}
+}
+
+func TestReplayCadenceRefused(t *testing.T) {
+	data, out := t.TempDir(), t.TempDir()
+	writeInput(t, data, "a/b.csv", 3)
+	c, _, _ := newTestCLI(t, nil, func(s *grpc.Server) {
+		astraguardv1.RegisterDetectorServiceServer(s, &fakeDetector{})
+	})
+	err := c.run(t.Context(), []string{"replay", "--addr", testAddr, "--data", data, "--out", out, "--cadence", "-1s"})
+	if exitCodeOf(err) != 2 {
+		t.Errorf("--cadence -1s = %v (exit %d), want a usage error", err, exitCodeOf(err))
+	}
+	err = c.run(t.Context(), []string{"replay", "--addr", testAddr, "--data", data, "--out", out, "--cadence", "2000000h"})
+	if err == nil || !strings.Contains(err.Error(), "past the year 2262") {
+		t.Errorf("--cadence past the nanosecond range = %v, want refused", err)
 	}
 }
