@@ -143,7 +143,7 @@ soak-scaleout: ## the scale-out test (kill, drain, add a replica) over 1,000 ser
 envoy-check: ## strict decode of deploy/envoy/envoy.yaml against Envoy's v3 API protos (own module; part of make check)
 	cd deploy/envoy && $(GO) test -count=1 ./...
 
-eval: ## score the NAB dev subset through the service (model, heuristic) and cross-validate both offline; fails below internal/nabeval/cv.json floors
+eval: ## score the NAB dev subset and the spacecraft channels (60 s, 300 s) through the service (model, heuristic), cross-validate both offline; fails below internal/nabeval/cv.json floors
 	bash scripts/eval.sh
 
 chaos: ## model faults through toxiproxy (down, latency, resets, trickle, flapping, kill/restart), long phases, summary table

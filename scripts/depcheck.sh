@@ -24,6 +24,10 @@ forbid ./checkpoint/checkpointprom "grpc|^$mod/(gen|detector|server|cmd|breaker|
 forbid ./httpui "grpc|prometheus|^$mod/(gen|detector|server|cmd)" "the breaker page knows breakers only"
 forbid ./modelserver "^$mod/(server|cmd|breaker|detector)" "the model server knows only the model"
 forbid ./client "^$mod/(server|cmd|breaker|detector|model|modelserver|loadtest|internal)" "the client imports only gen, grpc and client_golang"
+# The evaluation tools read ../shared: development only, never in a binary.
+for p in $(go list ./cmd/...); do
+	forbid "$p" "^$mod/internal/(nabeval|spaceeval|synth)$" "the eval tools stay out of the binaries"
+done
 for p in $(go list ./... | grep -v -E "^$mod/cmd/"); do
 	forbid "$p" "^$mod/cmd/" "nothing imports cmd"
 done

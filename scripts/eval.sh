@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Scores AstraGuard on the NAB development subset (make eval).
+# Scores AstraGuard on the NAB development subset and the spacecraft
+# development channels (make eval).
 #
 # Builds bin/astraguard, bin/agctl and bin/nabscore, then replays
 # ../shared/nab/data through a fresh service process twice:
@@ -8,10 +9,16 @@
 #                comes from the heuristic
 # and scores each with nabscore: the anomaly_score column with NAB's
 # threshold sweep, and the service's own anomaly flags (anomaly_score :=
-# anomaly) at a fixed threshold of 0.5. Then it cross-validates both paths
-# offline (internal/nabeval, leave one file out over the candidates in
-# internal/nabeval/cv.json) and exits non-zero when a cross-validated score
-# falls below its floor there. Between the two it prints the model's
+# anomaly) at a fixed threshold of 0.5. It replays ../shared/spacecraft
+# (SMAP/MSL channels, train split then test split) through a fresh service
+# per path and cadence, the rows restamped 60 s and 300 s apart (agctl
+# replay --cadence), and scores the service's own flags with telemanom's
+# protocol (internal/spaceeval, the numbers of ../shared/spacecraft/score.py).
+# Then it cross-validates both paths offline over the candidates in
+# internal/nabeval/cv.json (the swept NAB score: leave one file out; the
+# detectors' own flags: NAB files and spacecraft channels together, one fold
+# per file or channel) and exits non-zero when a cross-validated score falls
+# below its floor there. Between the two it prints the model's
 # detection delay and false-positive rate on generated series at four
 # sampling cadences (internal/synth).
 #
@@ -23,6 +30,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SHARED=${SHARED:-$ROOT/../shared}
 NAB=$SHARED/nab
+SPACE=$SHARED/spacecraft
+CADENCES=(60s 300s)
 EVAL_DIR=${EVAL_DIR:-$ROOT/out/eval}
 BIN=$ROOT/bin
 STARTUP_TRIES=300 # x 0.1 s
@@ -90,19 +99,19 @@ stop_service() {
 	wait "$SVC_PID" 2>/dev/null || true
 }
 
-# replay_run NAME [agctl breakers args...]: fresh service, optional breaker
-# command, replay into results/NAME.
+# replay_run NAME DATA REPLAY_FLAGS [agctl breakers args...]: fresh service,
+# optional breaker command, replay DATA into results/NAME.
 replay_run() {
-	local name=$1
-	shift
+	local name=$1 data=$2 flags=$3
+	shift 3
 	start_service "$name"
 	if [ $# -gt 0 ]; then
 		"$BIN/agctl" breakers --addr "$SVC_ADDR" "$@" >"$EVAL_DIR/$name.breaker.txt"
 		log "$name: breakers $*: $(grep -E '^(state|override):' "$EVAL_DIR/$name.breaker.txt" | tr -s ' \t' ' ' | paste -sd ';' -)"
 	fi
-	log "$name: replaying $NAB/data"
-	# shellcheck disable=SC2086 # AGCTL_FLAGS is split on purpose
-	if ! "$BIN/agctl" replay --addr "$SVC_ADDR" --data "$NAB/data" --out "$EVAL_DIR/results/$name" ${AGCTL_FLAGS:-} 2>&1 |
+	log "$name: replaying $data $flags"
+	# shellcheck disable=SC2086 # AGCTL_FLAGS and flags are split on purpose
+	if ! "$BIN/agctl" replay --addr "$SVC_ADDR" --data "$data" --out "$EVAL_DIR/results/$name" $flags ${AGCTL_FLAGS:-} 2>&1 |
 		sed "s/^/  $name: /" >&2; then
 		die "$name: replay failed"
 	fi
@@ -138,8 +147,15 @@ score() {
 	echo
 }
 
-replay_run model
-replay_run heuristic force model open --ttl 24h --reason eval
+EVAL_START=$SECONDS
+replay_run model "$NAB/data" ""
+replay_run heuristic "$NAB/data" "" force model open --ttl 24h --reason eval
+SPACE_RUNS=()
+for cad in "${CADENCES[@]}"; do
+	replay_run "space_model_$cad" "$SPACE" "--cadence $cad"
+	replay_run "space_heuristic_$cad" "$SPACE" "--cadence $cad" force model open --ttl 24h --reason eval
+	SPACE_RUNS+=("model@$cad=$EVAL_DIR/results/space_model_$cad" "heuristic@$cad=$EVAL_DIR/results/space_heuristic_$cad")
+done
 
 for run in model heuristic; do
 	flags_results "$run"
@@ -160,10 +176,16 @@ for name in model heuristic model_flags heuristic_flags; do
 done
 
 echo
+echo "== spacecraft development channels through the service (telemanom's protocol, own flags, no buffer; results in $EVAL_DIR/results/space_*) =="
+"$BIN/nabeval" -space "$SPACE" -space-score "$(IFS=,; echo "${SPACE_RUNS[*]}")" ||
+	die "spacecraft scoring failed"
+
+echo
 echo "== the model per sampling cadence: detection delay per injected anomaly, false positives per day (internal/synth) =="
 "$BIN/nabeval" -cadence
 
 echo
-echo "== leave-one-file-out cross-validation (offline; candidates and floors: internal/nabeval/cv.json) =="
-"$BIN/nabeval" -cv "$ROOT/internal/nabeval/cv.json" -nab "$NAB" -nabscore "$BIN/nabscore" -results "$EVAL_DIR/cv" ||
+echo "== cross-validation over NAB files and spacecraft channels (offline; candidates and floors: internal/nabeval/cv.json) =="
+"$BIN/nabeval" -cv "$ROOT/internal/nabeval/cv.json" -nab "$NAB" -space "$SPACE" -nabscore "$BIN/nabscore" -results "$EVAL_DIR/cv" ||
 	die "cross-validation failed or fell below a floor"
+log "done in $((SECONDS - EVAL_START)) s after the build"

@@ -8,8 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/astraguard/astraguard/internal/nabeval"
+	"github.com/astraguard/astraguard/internal/spaceeval"
 )
 
 // cvSpec is internal/nabeval/cv.json: the candidate configurations of each
@@ -18,6 +21,10 @@ type cvSpec struct {
 	Thresholds []float64                    `json:"thresholds"`
 	Grid       map[string][]json.RawMessage `json:"grid"`
 	Floors     map[string]float64           `json:"floors"`
+	// SpaceCadences are the cadences the spacecraft channels are replayed
+	// at; SpaceFloors[path][cadence] the cross-validated F1 each must reach.
+	SpaceCadences []string                      `json:"space_cadences"`
+	SpaceFloors   map[string]map[string]float64 `json:"space_floors"`
 }
 
 func loadSpec(path string) (*cvSpec, error) {
@@ -42,23 +49,58 @@ func loadSpec(path string) (*cvSpec, error) {
 	if len(s.Thresholds) == 0 {
 		return nil, fmt.Errorf("%s: no thresholds", path)
 	}
+	if _, err := parseCadences(strings.Join(s.SpaceCadences, ",")); err != nil {
+		return nil, fmt.Errorf("%s: space_cadences: %w", path, err)
+	}
+	for _, p := range []string{"model", "heuristic"} {
+		for _, c := range s.SpaceCadences {
+			if _, ok := s.SpaceFloors[p][c]; !ok {
+				return nil, fmt.Errorf("%s: no space_floors for %s at %s", path, p, c)
+			}
+		}
+	}
 	return &s, nil
 }
 
-// crossValidate replays every candidate configuration of both paths,
-// scores them with nabscore and prints plain and leave-one-file-out
-// cross-validated scores. It fails when a cross-validated score is below
-// its floor.
-func crossValidate(ctx context.Context, spec *cvSpec, files []*nabeval.File, sa nabeval.ScorerArgs, work string, workers int, w io.Writer) error {
+// spaceData is the spacecraft corpus the cross-validation replays.
+type spaceData struct {
+	es    []spaceeval.Entry
+	chans map[string][]float64
+}
+
+func loadSpace(dir string) (*spaceData, error) {
+	es, err := spaceeval.LoadMeta(filepath.Join(dir, "meta.json"))
+	if err != nil {
+		return nil, err
+	}
+	chans, err := spaceeval.LoadChannels(dir, es)
+	if err != nil {
+		return nil, err
+	}
+	return &spaceData{es, chans}, nil
+}
+
+// crossValidate replays every candidate configuration of both paths on
+// both corpora, scores them (nabscore; telemanom's protocol) and prints
+// plain and cross-validated scores: for the swept score, leave one NAB
+// file out; for the detector's own flags, one fold per NAB file and per
+// spacecraft channel over both corpora together (spaceeval.CrossValidate).
+// It fails when a cross-validated score is below its floor.
+func crossValidate(ctx context.Context, spec *cvSpec, files []*nabeval.File, sd *spaceData, sa nabeval.ScorerArgs, work string, workers int, w io.Writer) error {
 	var below []string
 	for _, path := range []string{"model", "heuristic"} {
 		for i, cfg := range spec.Grid[path] {
 			fmt.Fprintf(w, "%s candidate c%d: %s\n", path, i, cfg)
 		}
 	}
+	cads, err := parseCadences(strings.Join(spec.SpaceCadences, ","))
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "%-16s %7s %7s %7s  %s\n", "path", "plain", "cv", "floor", "candidates chosen (plain: on all files; cv: per held-out file)")
 	for _, path := range []string{"model", "heuristic"} {
 		var score, flags []nabeval.Candidate
+		sp := &spaceeval.Table{Series: spaceeval.SeriesOf(sd.es), Cadences: spec.SpaceCadences}
 		for i, cfg := range spec.Grid[path] {
 			for _, fl := range []bool{false, true} {
 				det := path
@@ -81,7 +123,13 @@ func crossValidate(ctx context.Context, spec *cvSpec, files []*nabeval.File, sa 
 					score = append(score, c)
 				}
 			}
+			row, err := spaceRows(ctx, sd, path, cfg, cads, workers)
+			if err != nil {
+				return fmt.Errorf("%s candidate %d %s: %w", path, i, cfg, err)
+			}
+			sp.Res = append(sp.Res, row)
 		}
+		tables := map[string]*nabeval.Table{}
 		for _, run := range []struct {
 			name  string
 			cands []nabeval.Candidate
@@ -90,13 +138,17 @@ func crossValidate(ctx context.Context, spec *cvSpec, files []*nabeval.File, sa 
 			if err != nil {
 				return fmt.Errorf("%s: %w", run.name, err)
 			}
+			tables[run.name] = t
+			if run.name != path {
+				continue // the flags are cross-validated jointly below
+			}
 			r, err := t.CrossValidate()
 			if err != nil {
 				return fmt.Errorf("%s: %w", run.name, err)
 			}
 			floor := spec.Floors[run.name]
 			fmt.Fprintf(w, "%-16s %7.1f %7.1f %7.1f  plain best %s; %s\n", run.name, r.Plain, r.Score, floor,
-				t.Candidates[r.Best], choices(t, r))
+				t.Candidates[r.Best], choices(t.Candidates, r.Chosen))
 			if sa.PerFile {
 				for f, c := range r.Chosen {
 					fmt.Fprintf(w, "    %-58s held out: %-10s %8.4f   plain best: %8.4f\n", t.Files[f], t.Candidates[c], t.Raw[c][f], t.Raw[r.Best][f])
@@ -106,6 +158,11 @@ func crossValidate(ctx context.Context, spec *cvSpec, files []*nabeval.File, sa 
 				below = append(below, fmt.Sprintf("%s %.1f < %.1f", run.name, r.Score, floor))
 			}
 		}
+		b, err := jointReport(w, spec, path, tables[path+"_flags"], sp)
+		if err != nil {
+			return err
+		}
+		below = append(below, b...)
 	}
 	if len(below) > 0 {
 		return fmt.Errorf("cross-validated score below floor: %v", below)
@@ -113,10 +170,60 @@ func crossValidate(ctx context.Context, spec *cvSpec, files []*nabeval.File, sa 
 	return nil
 }
 
+// spaceRows replays the spacecraft channels through one candidate at each
+// cadence and scores each series on its own.
+func spaceRows(ctx context.Context, sd *spaceData, path string, cfg []byte, cads []time.Duration, workers int) ([][]spaceeval.Result, error) {
+	np, err := spacePath(path, cfg)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]spaceeval.Result
+	for _, c := range cads {
+		flags, err := spaceeval.Run(ctx, sd.es, sd.chans, c, np, workers)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := spaceeval.PerSeries(sd.es, flags)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows)
+	}
+	return out, nil
+}
+
+// jointReport cross-validates a path's own flags over both corpora, prints
+// the NAB score and the spacecraft table, and returns the floors missed.
+func jointReport(w io.Writer, spec *cvSpec, path string, nab *nabeval.Table, sp *spaceeval.Table) ([]string, error) {
+	j, err := spaceeval.CrossValidate(nab, sp)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var below []string
+	name := path + "_flags"
+	floor := spec.Floors[name]
+	fmt.Fprintf(w, "%-16s %7.1f %7.1f %7.1f  plain best c%d; %s (folds: NAB files and spacecraft channels)\n", name, j.PlainNAB, j.NAB, floor,
+		j.Best, choices(nab.Candidates, j.Chosen))
+	if j.NAB < floor {
+		below = append(below, fmt.Sprintf("%s %.1f < %.1f", name, j.NAB, floor))
+	}
+	for k, c := range sp.Cadences {
+		floor := spec.SpaceFloors[path][c]
+		r := j.Space[k]
+		fmt.Fprintf(w, "  spacecraft %-9s %-5s plain F1 %.3f, cv P %.3f R %.3f F1 %.3f (floor %.3f), recall point %d/%d contextual %d/%d\n",
+			path, c, j.PlainSpace[k].Total.F1(), r.Total.Precision(), r.Total.Recall(), r.Total.F1(), floor,
+			r.Found[spaceeval.Point], r.Labelled[spaceeval.Point], r.Found[spaceeval.Contextual], r.Labelled[spaceeval.Contextual])
+		if r.Total.F1() < floor {
+			below = append(below, fmt.Sprintf("spacecraft %s %s F1 %.3f < %.3f", path, c, r.Total.F1(), floor))
+		}
+	}
+	return below, nil
+}
+
 // choices summarises which candidates the folds chose, most frequent first.
-func choices(t *nabeval.Table, r nabeval.CVResult) string {
+func choices(names []string, chosen []int) string {
 	n := map[int]int{}
-	for _, c := range r.Chosen {
+	for _, c := range chosen {
 		n[c]++
 	}
 	keys := make([]int, 0, len(n))
@@ -126,7 +233,7 @@ func choices(t *nabeval.Table, r nabeval.CVResult) string {
 	slices.SortFunc(keys, func(a, b int) int { return n[b] - n[a] })
 	s := ""
 	for _, c := range keys {
-		s += fmt.Sprintf(" %s x%d", t.Candidates[c], n[c])
+		s += fmt.Sprintf(" %s x%d", names[c], n[c])
 	}
 	return "folds chose" + s
 }

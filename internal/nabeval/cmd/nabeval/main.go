@@ -88,7 +88,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err := os.RemoveAll(*results); err != nil {
 			return err
 		}
-		return crossValidate(ctx, spec, files, nabArgs, *results, *workers, stdout)
+		sd, err := loadSpace(*space)
+		if err != nil {
+			return err
+		}
+		return crossValidate(ctx, spec, files, sd, nabArgs, *results, *workers, stdout)
 	}
 	newStream, err := streams(*det, *cfgJSON)
 	if err != nil {
