@@ -13,11 +13,12 @@ import (
 
 // codecVersion is the first byte of every encoded State; Signature includes
 // it, so a snapshot of another layout is set aside rather than misread.
-const codecVersion = 2
+const codecVersion = 3
 
 // EncodedBytes is the length of one encoded State: a version byte, n and
-// quiet, five float64 statistics and the shift score's likelihood.
-const EncodedBytes = 1 + 4 + 4 + 5*8 + stats.LikelihoodBytes
+// quiet, six float64 statistics, the shift and step scores' likelihoods,
+// the level count and the levels.
+const EncodedBytes = 1 + 4 + 4 + 6*8 + 2*stats.LikelihoodBytes + 1 + maxLevels*8
 
 // ErrBadState is returned by State.UnmarshalBinary for input that is not an
 // encoded State of this version.
@@ -33,19 +34,28 @@ func (st *State) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, codecVersion)
 	b = le.AppendUint32(b, st.n)
 	b = le.AppendUint32(b, uint32(st.quiet))
-	for _, f := range [...]float64{st.mean, st.fast, st.dev, st.prev, st.quantum} {
+	for _, f := range [...]float64{st.mean, st.fast, st.dev, st.prev, st.quantum, st.step} {
 		b = le.AppendUint64(b, math.Float64bits(f))
 	}
-	return st.lk.AppendBinary(b), nil
+	b = st.lk.AppendBinary(b)
+	b = st.lkStep.AppendBinary(b)
+	b = append(b, st.nLevels)
+	for _, l := range st.levels {
+		b = le.AppendUint64(b, math.Float64bits(l))
+	}
+	return b, nil
 }
 
 // UnmarshalBinary replaces st's statistics with ones encoded by
 // AppendBinary and keeps st's limit, so the caller starts from
 // Heuristic.NewState(id). Input of the wrong length or version, or holding
-// statistics Score never produces (NaN or infinite), returns an error
-// wrapping ErrBadState and leaves st unchanged; it never panics. So does
-// finite input Score never produces (see check): a checksum proves that a
-// snapshot's bytes were written, not that they are right.
+// statistics Score never produces, returns an error wrapping ErrBadState
+// and leaves st unchanged; it never panics. Refused: non-finite values
+// (the quantum is +Inf until a second distinct value arrives), values
+// beyond what Score accepts, negative deviations or quiet period, a
+// quantum that is not positive, a level count out of range or above the
+// samples seen, repeated levels, non-zero unused level slots, and a fresh
+// state (no sample) with any statistic set.
 func (st *State) UnmarshalBinary(b []byte) error {
 	if len(b) != EncodedBytes {
 		return fmt.Errorf("%w: %d bytes, want %d", ErrBadState, len(b), EncodedBytes)
@@ -55,52 +65,80 @@ func (st *State) UnmarshalBinary(b []byte) error {
 	}
 	le := binary.LittleEndian
 	ns := State{limit: st.limit, n: le.Uint32(b[1:]), quiet: int32(le.Uint32(b[5:]))}
-	fs := [...]*float64{&ns.mean, &ns.fast, &ns.dev, &ns.prev, &ns.quantum}
-	for i, f := range fs {
-		*f = math.Float64frombits(le.Uint64(b[9+8*i:]))
+	fs := [...]*float64{&ns.mean, &ns.fast, &ns.dev, &ns.prev, &ns.quantum, &ns.step}
+	off := 9
+	for _, f := range fs {
+		*f = math.Float64frombits(le.Uint64(b[off:]))
+		off += 8
 	}
-	if !ns.lk.DecodeBinary(b[9+8*len(fs):]) {
+	if !ns.lk.DecodeBinary(b[off:]) || !ns.lkStep.DecodeBinary(b[off+stats.LikelihoodBytes:]) {
 		return fmt.Errorf("%w: non-finite likelihood", ErrBadState)
 	}
-	if err := ns.check(); err != nil {
-		return err
+	off += 2 * stats.LikelihoodBytes
+	ns.nLevels = b[off]
+	off++
+	for i := range ns.levels {
+		ns.levels[i] = math.Float64frombits(le.Uint64(b[off:]))
+		off += 8
+	}
+	if err := ns.validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadState, err)
 	}
 	*st = ns
 	return nil
 }
 
-// check refuses statistics Score never produces: non-finite values,
-// averages beyond maxMagnitude, a negative deviation or quiet period, a
-// likelihood with more updates than samples, and a first sample whose
-// statistics differ from it. Such a state could score NaN or never flag.
-func (st *State) check() error {
+// validate checks a decoded State is one Score can produce.
+func (st *State) validate() error {
 	if st.quiet < 0 {
-		return fmt.Errorf("%w: negative quiet period %d", ErrBadState, st.quiet)
-	}
-	if st.n == 0 {
-		if *st != (State{limit: st.limit}) {
-			return fmt.Errorf("%w: statistics without samples", ErrBadState)
-		}
-		return nil
+		return fmt.Errorf("negative quiet period %d", st.quiet)
 	}
 	for _, f := range [...]float64{st.mean, st.fast, st.prev} {
 		if !(math.Abs(f) <= maxMagnitude) {
-			return fmt.Errorf("%w: statistic %v beyond ±%v", ErrBadState, f, maxMagnitude)
+			return fmt.Errorf("statistic %v not a value Score accepts", f)
 		}
 	}
-	// The deviation averages distances between two values within
-	// ±maxMagnitude; the quantum is +Inf until a second distinct value.
-	if !(st.dev >= 0 && st.dev <= 2*maxMagnitude) {
-		return fmt.Errorf("%w: deviation %v", ErrBadState, st.dev)
+	for _, f := range [...]float64{st.dev, st.step} {
+		if !(f >= 0 && f <= 2*maxMagnitude) {
+			return fmt.Errorf("deviation %v not in [0, 2e100]", f)
+		}
 	}
-	if !(st.quantum > 0) || st.quantum > 2*maxMagnitude && !math.IsInf(st.quantum, 1) {
-		return fmt.Errorf("%w: quantum %v", ErrBadState, st.quantum)
+	if st.n == 0 {
+		if st.mean != 0 || st.fast != 0 || st.dev != 0 || st.prev != 0 || st.quantum != 0 || st.step != 0 ||
+			st.nLevels != 0 || st.levels != [maxLevels]float64{} || st.lk != (stats.Likelihood{}) || st.lkStep != (stats.Likelihood{}) {
+			return errors.New("statistics set before any sample")
+		}
+		return nil
 	}
-	if c := st.lk.Count(); c > st.n || c == st.n && st.n != math.MaxUint32 {
-		return fmt.Errorf("%w: %d likelihood updates for %d samples", ErrBadState, st.lk.Count(), st.n)
+	// Both likelihoods learn one (non-negative, capped) feature per sample
+	// after the first.
+	for _, l := range [...]*stats.Likelihood{&st.lk, &st.lkStep} {
+		if !l.Within(0, stats.MaxFeature) {
+			return errors.New("likelihood statistics out of the feature range")
+		}
+		if c := l.Count(); c != st.n-1 && !(st.n == math.MaxUint32 && c == st.n) {
+			return fmt.Errorf("likelihood count %d after %d samples", c, st.n)
+		}
 	}
-	if st.n == 1 && (st.fast != st.mean || st.prev != st.mean || st.dev != 0 || !math.IsInf(st.quantum, 1)) {
-		return fmt.Errorf("%w: first sample's statistics differ", ErrBadState)
+	if !(st.quantum > 0) || math.IsNaN(st.quantum) {
+		return fmt.Errorf("quantum %v not positive", st.quantum)
+	}
+	if st.nLevels == 0 || st.nLevels > maxLevels+1 || uint32(st.nLevels) > st.n {
+		return fmt.Errorf("level count %d not in [1, min(%d, samples %d)]", st.nLevels, maxLevels+1, st.n)
+	}
+	used := int(min(st.nLevels, maxLevels))
+	for i, l := range st.levels {
+		switch {
+		case i >= used && math.Float64bits(l) != 0:
+			return fmt.Errorf("unused level slot %d holds %v", i, l)
+		case i < used && !(math.Abs(l) <= maxMagnitude):
+			return fmt.Errorf("level %v not a value Score accepts", l)
+		}
+		for _, o := range st.levels[:min(i, used)] {
+			if i < used && o == l {
+				return fmt.Errorf("level %v repeated", l)
+			}
+		}
 	}
 	return nil
 }
@@ -112,8 +150,8 @@ func (st *State) check() error {
 // processes and releases.
 func (h *Heuristic) Signature() string {
 	s := sha256.New()
-	fmt.Fprintf(s, "heuristic codec %d; learn %d; quiet %d; minStd %v; maxMagnitude %v; alphas", codecVersion, h.learn, h.quiet, minStd, maxMagnitude)
-	for _, f := range [...]float64{h.alpha, h.aFast, h.aShort, h.aLong, h.flag} {
+	fmt.Fprintf(s, "heuristic codec %d; learn %d; quiet %d; minStd %v; maxMagnitude %v; levels %d; alphas", codecVersion, h.learn, h.quiet, minStd, maxMagnitude, h.levels)
+	for _, f := range [...]float64{h.alpha, h.aFast, h.aShort, h.aLong, h.flag, h.aStep} {
 		fmt.Fprintf(s, " %x", math.Float64bits(f))
 	}
 	return hex.EncodeToString(s.Sum(nil)[:12])

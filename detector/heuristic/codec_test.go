@@ -1,9 +1,12 @@
 package heuristic
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 	"testing"
+
+	"github.com/astraguard/astraguard/internal/stats"
 )
 
 // TestCodecRestoresScoresBitForBit cuts a series at several points,
@@ -66,8 +69,40 @@ func TestCodecRejectsBadInput(t *testing.T) {
 	version[0]++
 	quiet := append([]byte(nil), good...)
 	quiet[8] = 0xff
+	f64 := func(i int, v float64) []byte { // good with float statistic i set to v
+		b := append([]byte(nil), good...)
+		binary.LittleEndian.PutUint64(b[9+8*i:], math.Float64bits(v))
+		return b
+	}
+	lvl := 9 + 6*8 + 2*stats.LikelihoodBytes // the level count; the levels follow
+	withLevels := func(n uint8, vs ...float64) []byte {
+		b := append([]byte(nil), good...)
+		b[lvl] = n
+		for i := range maxLevels {
+			v := 0.0
+			if i < len(vs) {
+				v = vs[i]
+			}
+			binary.LittleEndian.PutUint64(b[lvl+1+8*i:], math.Float64bits(v))
+		}
+		return b
+	}
+	two := h.NewState("x") // two samples, then three levels claimed
+	h.Score(&two, 0, 0)
+	h.Score(&two, 1, 1)
+	two.levels[2], two.nLevels = 2, 3
+	moreLevels, _ := two.AppendBinary(nil)
+	fresh, _ := (&State{}).AppendBinary(nil)
+	freshSet := append([]byte(nil), fresh...)
+	freshSet[9] = 1 // a mean before any sample
 	for name, b := range map[string][]byte{"empty": nil, "short": good[:5], "long": append(good[:len(good):len(good)], 1),
-		"nan mean": nan, "version": version, "negative quiet": quiet} {
+		"nan mean": nan, "version": version, "negative quiet": quiet,
+		"huge mean": f64(0, 1e101), "negative dev": f64(2, -1), "infinite prev": f64(3, math.Inf(-1)),
+		"zero quantum": f64(4, 0), "negative quantum": f64(4, -2), "negative step": f64(5, -0.5), "nan step": f64(5, math.NaN()),
+		"no levels": withLevels(0), "too many levels": withLevels(maxLevels + 2),
+		"more levels than samples": moreLevels,
+		"repeated level":           withLevels(3, 0, 1, 1), "unused slot set": withLevels(2, 0, 1, 5),
+		"huge level": withLevels(2, 0, 1e200), "fresh with a statistic": freshSet} {
 		r := h.NewState("sat1/voltage")
 		before := r
 		if err := r.UnmarshalBinary(b); !errors.Is(err, ErrBadState) {
@@ -93,18 +128,25 @@ func TestSignature(t *testing.T) {
 
 // FuzzStateUnmarshal decodes arbitrary bytes: never a panic, a rejected
 // input leaves the state alone, an accepted one re-encodes to itself and
-// keeps scoring in [0, 1].
+// keeps scoring in [0, 1] through a few hundred samples of varied shapes
+// (flat, a few levels, a ramp, noise, spikes, huge values), with
+// statistics that stay finite and a state the decoder still accepts.
 func FuzzStateUnmarshal(f *testing.F) {
 	h, _ := New(Config{Learning: 2})
 	st := h.NewState("sat1/voltage")
 	seed, _ := st.AppendBinary(nil)
-	f.Add(seed)
+	f.Add(seed, uint8(0))
 	for i := range 30 {
 		h.Score(&st, int64(i), float64(i%4))
 	}
-	warm, _ := st.AppendBinary(nil)
-	f.Add(warm)
-	f.Fuzz(func(t *testing.T, b []byte) {
+	warm, _ := st.AppendBinary(nil) // four levels
+	f.Add(warm, uint8(1))
+	for i := range 300 {
+		h.Score(&st, int64(i), math.Sin(float64(i)/7)*float64(i))
+	}
+	many, _ := st.AppendBinary(nil) // past the levels
+	f.Add(many, uint8(2))
+	f.Fuzz(func(t *testing.T, b []byte, shape uint8) {
 		r := h.NewState("sat1/voltage")
 		before := r
 		if err := r.UnmarshalBinary(b); err != nil {
@@ -116,71 +158,36 @@ func FuzzStateUnmarshal(f *testing.F) {
 		if again, _ := r.AppendBinary(nil); string(again) != string(b) {
 			t.Fatal("an accepted input does not re-encode to itself")
 		}
-		// A few hundred samples of every shape: flat, ramp, wave, steps,
-		// spikes, hostile values, tiny and huge noise.
-		for i := range 400 {
-			var v float64
-			switch k := i / 50; k {
-			case 0:
-				v = 5
-			case 1:
-				v = float64(i)
-			case 2:
-				v = math.Sin(float64(i) / 7)
-			case 3:
-				v = float64(i/10%3) * 4
-			case 4:
-				v = float64(i%13) - 6
-				if i%17 == 0 {
-					v = 1e6
-				}
-			case 5:
-				v = []float64{math.NaN(), math.Inf(1), 1e101, -1e101, 1e-300, -5e-324, 0}[i%7]
-			case 6:
-				v = 1e99 * math.Sin(float64(i))
-			default:
-				v = 1e-9 * math.Cos(float64(i))
+		var n noise
+		for i := range 300 {
+			v := sample(shape, i, &n)
+			if res := h.Score(&r, int64(i), v); math.IsNaN(res.Score) || res.Score < 0 || res.Score > 1 {
+				t.Fatalf("after restore, sample %d (%v): Score = %+v", i, v, res)
 			}
-			res := h.Score(&r, int64(i), v)
-			if math.IsNaN(res.Score) || res.Score < 0 || res.Score > 1 || math.IsInf(res.Lower, 0) || math.IsInf(res.Upper, 0) || math.IsNaN(res.Expected) {
-				t.Fatalf("after restore: sample %d (%v): Score = %+v", i, v, res)
-			}
-			if !r.lk.Finite() || math.IsNaN(r.mean) || math.IsInf(r.mean, 0) || math.IsNaN(r.dev) || math.IsInf(r.dev, 0) {
-				t.Fatalf("after restore: sample %d (%v): statistics not finite: %+v", i, v, r)
+			if err := r.validate(); err != nil || !r.lk.Finite() || !r.lkStep.Finite() {
+				t.Fatalf("after restore, sample %d (%v): state %+v refused or not finite: %v", i, v, r, err)
 			}
 		}
 	})
 }
 
-// TestStateUnmarshalRefusesUnreachableState: finite statistics Score never
-// produces are refused like a corrupt record.
-func TestStateUnmarshalRefusesUnreachableState(t *testing.T) {
-	h, _ := New(Config{Learning: 2})
-	good := h.NewState("sat1/voltage")
-	for i := range 300 {
-		h.Score(&good, int64(i), 8+math.Sin(float64(i)/5))
-	}
-	mutations := map[string]func(*State){
-		"negative deviation": func(s *State) { s.dev = -1 },
-		"huge mean":          func(s *State) { s.mean = 1e200 },
-		"huge fast":          func(s *State) { s.fast = -1e200 },
-		"zero quantum":       func(s *State) { s.quantum = 0 },
-		"negative quiet":     func(s *State) { s.quiet = -3 },
-		"likelihood count":   func(s *State) { s.n = 3 },
-		"no samples, values": func(s *State) { *s = State{limit: s.limit, mean: 1} },
-		"first sample":       func(s *State) { *s = State{limit: s.limit, n: 1, mean: 1, fast: 2, prev: 1, quantum: math.Inf(1)} },
-	}
-	for name, mutate := range mutations {
-		m := good
-		mutate(&m)
-		b, _ := m.AppendBinary(nil)
-		r := h.NewState("sat1/voltage")
-		before := r
-		if err := r.UnmarshalBinary(b); !errors.Is(err, ErrBadState) {
-			t.Errorf("%s: UnmarshalBinary = %v, want ErrBadState", name, err)
+// sample is sample i of one of several series shapes.
+func sample(shape uint8, i int, n *noise) float64 {
+	switch shape % 6 {
+	case 0:
+		return 3
+	case 1:
+		return float64(i / 40 % 3) // a few levels
+	case 2:
+		return 0.5 * float64(i)
+	case 3:
+		return n.next()
+	case 4:
+		if i%50 == 49 {
+			return 1e6
 		}
-		if r != before {
-			t.Errorf("%s: a refused state changed the target", name)
-		}
+		return n.next()
+	default:
+		return 1e99 * n.next()
 	}
 }

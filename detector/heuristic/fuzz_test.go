@@ -71,10 +71,18 @@ func run(t *testing.T, h *Heuristic, id string, vs []float64) []Result {
 		if !st.lk.Finite() {
 			t.Fatalf("after %v (sample %d of %v): likelihood statistics not finite", v, i, vs[:i+1])
 		}
-		for name, x := range map[string]float64{"mean": st.mean, "fast": st.fast, "dev": st.dev} {
+		if !st.lkStep.Finite() {
+			t.Fatalf("after %v (sample %d of %v): step likelihood statistics not finite", v, i, vs[:i+1])
+		}
+		for name, x := range map[string]float64{"mean": st.mean, "fast": st.fast, "dev": st.dev, "step": st.step} {
 			if math.IsNaN(x) || math.IsInf(x, 0) {
 				t.Fatalf("after %v (sample %d of %v): state %s = %v", v, i, vs[:i+1], name, x)
 			}
+		}
+		// Whatever Score produces, a restore must accept: the decoder's
+		// checks may refuse forgeries only.
+		if err := st.validate(); err != nil {
+			t.Fatalf("after %v (sample %d of %v): Score produced a state the decoder refuses: %v", v, i, vs[:i+1], err)
 		}
 		out[i] = r
 	}

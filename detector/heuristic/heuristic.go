@@ -33,17 +33,28 @@ type Config struct {
 	Learning int
 
 	// HalfLife is the half-life, in samples, of the mean and absolute
-	// deviations defining "normal". Default 800.
+	// deviations defining "normal". Default 1600.
 	HalfLife float64
 
 	// Flag is the statistical score at or above which a sample
-	// is flagged. Default 0.5 (a tail probability of about 1e-5).
+	// is flagged. Default 0.55 (a tail probability of about 3e-6).
 	Flag float64
 
 	// Quiet is the number of samples after a statistical flag during which
 	// the statistical score is 0, so one event is reported once. Default
 	// 100; negative disables it.
 	Quiet int
+
+	// StepHalfLife is the half-life, in samples, of the smoothing of the
+	// one-step predictor's error before it is calibrated (telemanom's
+	// error smoothing). Default 32.
+	StepHalfLife float64
+
+	// Levels is the most distinct values a series may have taken for it
+	// to be judged on its states (a value it never took flags; moves
+	// between known values never do) instead of on shifts and steps.
+	// Default 8, at most 8; negative disables it.
+	Levels int
 }
 
 // Heuristic holds the resolved configuration. It is immutable and safe for
@@ -56,8 +67,10 @@ type Heuristic struct {
 	aFast   float64
 	aShort  float64
 	aLong   float64
+	aStep   float64
 	flag    float64
 	quiet   int32
+	levels  int // 0 when disabled
 }
 
 // New validates cfg and returns a Heuristic.
@@ -84,18 +97,24 @@ func New(cfg Config) (*Heuristic, error) {
 			}
 		}
 	}
-	learn, hl, flag, quiet := cfg.Learning, cfg.HalfLife, cfg.Flag, cfg.Quiet
+	learn, hl, flag, quiet, shl, levels := cfg.Learning, cfg.HalfLife, cfg.Flag, cfg.Quiet, cfg.StepHalfLife, cfg.Levels
 	if learn == 0 {
 		learn = 150
 	}
 	if hl == 0 {
-		hl = 800
+		hl = 1600
 	}
 	if flag == 0 {
-		flag = 0.5
+		flag = 0.55
 	}
 	if quiet == 0 {
 		quiet = 100
+	}
+	if shl == 0 {
+		shl = 32
+	}
+	if levels == 0 {
+		levels = maxLevels
 	}
 	switch {
 	case learn < 0:
@@ -104,14 +123,20 @@ func New(cfg Config) (*Heuristic, error) {
 		return nil, fmt.Errorf("%w: HalfLife %v must be positive", ErrInvalidConfig, hl)
 	case !(flag > 0 && flag <= 1):
 		return nil, fmt.Errorf("%w: Flag %v not in (0, 1]", ErrInvalidConfig, flag)
+	case !(shl > 0) || math.IsInf(shl, 0):
+		return nil, fmt.Errorf("%w: StepHalfLife %v must be positive", ErrInvalidConfig, shl)
+	case levels > maxLevels:
+		return nil, fmt.Errorf("%w: Levels %d above %d", ErrInvalidConfig, levels, maxLevels)
 	}
 	h.learn = uint32(learn)
 	h.alpha = stats.Alpha(hl)
 	h.aFast = stats.Alpha(fastHL)
 	h.aShort = stats.Alpha(shortHL)
 	h.aLong = stats.Alpha(longHL)
+	h.aStep = stats.Alpha(shl)
 	h.flag = flag
 	h.quiet = int32(max(quiet, 0))
+	h.levels = max(levels, 0)
 	return h, nil
 }
 

@@ -260,3 +260,54 @@ func BenchmarkScore(b *testing.B) {
 		h.Score(&st, int64(i), vs[i&(len(vs)-1)])
 	}
 }
+
+// TestStepScoreFindsRoughness feeds a smooth series whose noise grows
+// fivefold while its level stays put: the shift score alone misses it
+// (the level never moves), the step score must flag it.
+func TestStepScoreFindsRoughness(t *testing.T) {
+	h := mustNew(t, Config{})
+	st := h.NewState("sat1/current")
+	var n noise
+	flagged := -1
+	for i := range 6000 {
+		amp := 0.01
+		if i >= 5000 {
+			amp = 0.05
+		}
+		r := h.Score(&st, int64(i), math.Sin(float64(i)/200)+amp*n.next())
+		if r.Anomaly && flagged < 0 {
+			flagged = i
+		}
+	}
+	if flagged < 5000 || flagged > 5100 {
+		t.Errorf("first flag at sample %d, want within 100 samples of the change at 5000 and none before", flagged)
+	}
+}
+
+// TestLevelsJudgeStates feeds a square wave of two values: its
+// transitions are routine and never flag, a third value flags at once,
+// and a series with more than Levels values is judged on shifts again.
+func TestLevelsJudgeStates(t *testing.T) {
+	h := mustNew(t, Config{})
+	st := h.NewState("sat1/mode")
+	for i := range 3000 {
+		v := float64((i / 37) % 2)
+		if r := h.Score(&st, int64(i), v); r.Anomaly {
+			t.Fatalf("square wave sample %d (%v) flagged: %+v", i, v, r)
+		}
+	}
+	if r := h.Score(&st, 3000, 0.5); !r.Anomaly || r.Score != 1 {
+		t.Errorf("a value the mode channel never took = %+v, want flagged with score 1", r)
+	}
+	off := mustNew(t, Config{Levels: -1})
+	st = off.NewState("sat1/mode")
+	flags := 0
+	for i := range 3000 {
+		if off.Score(&st, int64(i), float64((i/1000)%2)).Anomaly {
+			flags++
+		}
+	}
+	if flags == 0 {
+		t.Error("with Levels off, a two-valued series' rare transitions never flagged: want the shift score to judge them")
+	}
+}

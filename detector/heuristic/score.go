@@ -8,8 +8,9 @@ import (
 
 // Result is the heuristic's verdict on one sample.
 type Result struct {
-	// Score is in [0, 1]: 1 on a limit violation, otherwise the
-	// statistical score (0.5 at Config.Flag deviations).
+	// Score is in [0, 1]: 1 on a limit violation or a value a few-valued
+	// series never took, otherwise the larger calibrated score (shift or
+	// step); a sample is flagged at Config.Flag.
 	Score float64
 	// Anomaly is true on a limit violation, a statistical flag or a value
 	// beyond ±1e100, which the statistics ignore.
@@ -31,8 +32,8 @@ type Result struct {
 // 2.4 standard deviations of a normal series.
 const bandWidth = 3
 
-// State is one series' running statistics (88 bytes). The caller owns it;
-// it is not safe for concurrent use.
+// State is one series' running statistics (184 bytes). The caller owns
+// it; it is not safe for concurrent use.
 type State struct {
 	limit   Limit
 	n       uint32
@@ -42,7 +43,37 @@ type State struct {
 	dev     float64 // slow EWMA of |v - mean|
 	prev    float64
 	quantum float64          // smallest non-zero |v - prev| seen
+	step    float64          // slow EWMA of |v - prev|: the one-step predictor's usual error
 	lk      stats.Likelihood // calibration of the shift score
+	lkStep  stats.Likelihood // calibration of the step score
+	// levels holds the first distinct values seen, nLevels of them;
+	// nLevels is maxLevels+1 once a value beyond them arrived.
+	levels  [maxLevels]float64
+	nLevels uint8
+}
+
+// maxLevels is how many distinct values a State remembers: the most a
+// series may take and still be judged on its states (Config.Levels).
+const maxLevels = 8
+
+// observe records v among st's levels. known says v is one of them;
+// before is how many distinct values the series had taken before v
+// (maxLevels+1: more than maxLevels).
+func (st *State) observe(v float64) (known bool, before uint8) {
+	before = st.nLevels
+	if before > maxLevels {
+		return false, before
+	}
+	for _, l := range st.levels[:before] {
+		if l == v {
+			return true, before
+		}
+	}
+	if before < maxLevels {
+		st.levels[before] = v
+	}
+	st.nLevels++
+	return false, before
 }
 
 // Score checks v against the series' limit and updates its statistics.
@@ -65,12 +96,14 @@ func (h *Heuristic) Score(st *State, unixNanos int64, v float64) Result {
 	if st.n < math.MaxUint32 {
 		st.n++
 	}
+	known, before := st.observe(v)
 	if st.n == 1 {
 		st.mean, st.fast, st.prev, st.quantum = v, v, v, math.Inf(1)
 		res.Learning = h.learn > 0
 		return res
 	}
-	st.quantum = stats.Quantum(st.quantum, math.Abs(v-st.prev))
+	step := math.Abs(v - st.prev)
+	st.quantum = stats.Quantum(st.quantum, step)
 	floor := stats.Floor(st.mean, st.quantum)
 	spread := bandWidth * math.Max(st.dev, floor)
 	res.HasBand, res.Expected, res.Lower, res.Upper = true, st.mean, st.mean-spread, st.mean+spread
@@ -80,13 +113,27 @@ func (h *Heuristic) Score(st *State, unixNanos int64, v float64) Result {
 	st.fast += af * (v - st.fast)
 	z := math.Abs(st.fast-st.mean) / math.Max(st.dev, floor)
 	s := stats.LogTail(st.lk.Update(z, minStd, h.aShort, h.aLong))
+	// The step score: the error of the one-step (last value) predictor
+	// in units of its usual size, smoothed and calibrated like the shift.
+	zs := st.lkStep.Update(step/math.Max(st.step, floor), minStd, h.aStep, h.aLong)
+	s = max(s, stats.LogTail(zs))
 	st.mean += a * (v - st.mean)
 	st.dev += a * (math.Abs(v-st.mean) - st.dev)
+	st.step += a * (step - st.step)
 	st.prev = v
 
 	if st.n <= h.learn {
 		res.Learning = true
 		return res
+	}
+	if before <= uint8(h.levels) {
+		// A series with few distinct values so far is judged on its
+		// states: a value it never took flags, and moves between the
+		// values it knows are routine, whatever their size.
+		s = 0
+		if !known {
+			s = 1
+		}
 	}
 	if st.quiet > 0 {
 		st.quiet--

@@ -178,3 +178,14 @@ func (l *Likelihood) valid() bool {
 	}
 	return true
 }
+
+// Within reports whether l's statistics are ones Update can produce from
+// features in [lo, hi]: the averages within the range (with a relative
+// slack of 1e-6 for rounding) and the variance at most (hi-lo)². Decoders
+// of detectors whose features are bounded more tightly than ±MaxFeature
+// use it to refuse a forged state DecodeBinary would accept.
+func (l *Likelihood) Within(lo, hi float64) bool {
+	slack := 1e-6 * (hi - lo)
+	in := func(x float32) bool { return float64(x) >= lo-slack && float64(x) <= hi+slack }
+	return in(l.short) && in(l.mean) && l.variance >= 0 && float64(l.variance) <= (hi-lo)*(hi-lo)*(1+1e-6)
+}
