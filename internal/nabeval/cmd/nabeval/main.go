@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if *spaceOff {
-		return spaceOffline(ctx, *space, *det, *cfgJSON, cads, *workers, stdout)
+		return spaceOffline(ctx, *space, *det, *cfgJSON, cads, *workers, *perFile, stdout)
 	}
 	if *cadence {
 		return cadenceTable(*cfgJSON, stdout)

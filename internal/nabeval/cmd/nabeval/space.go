@@ -97,7 +97,7 @@ func spacePath(path string, cfg []byte) (func() (*detector.Detector, error), err
 
 // spaceOffline replays the spacecraft channels in-process through one path
 // at each cadence and prints the scores.
-func spaceOffline(ctx context.Context, dir, det, cfg string, cadences []time.Duration, workers int, w io.Writer) error {
+func spaceOffline(ctx context.Context, dir, det, cfg string, cadences []time.Duration, workers int, perSeries bool, w io.Writer) error {
 	es, err := spaceeval.LoadMeta(filepath.Join(dir, "meta.json"))
 	if err != nil {
 		return err
@@ -121,6 +121,21 @@ func spaceOffline(ctx context.Context, dir, det, cfg string, cadences []time.Dur
 			return err
 		}
 		spaceRow(w, fmt.Sprintf("%s@%v", strings.TrimPrefix(det, "flags-"), c), r)
+		if perSeries {
+			rows, err := spaceeval.PerSeries(es, flags)
+			if err != nil {
+				return err
+			}
+			for i, id := range spaceeval.SeriesOf(es) {
+				fmt.Fprintf(w, "    %-10s TP %d FP %3d FN %d  first flags %v\n", id, rows[i].Total.TP, rows[i].Total.FP, rows[i].Total.FN, firstRuns(flags[id], 4))
+			}
+		}
 	}
 	return nil
+}
+
+// firstRuns lists up to n predicted sequences of flags, for -per-file.
+func firstRuns(flags []bool, n int) [][2]int {
+	s := spaceeval.Sequences(flags, 0)
+	return s[:min(n, len(s))]
 }
