@@ -112,11 +112,12 @@ func (h *Heuristic) Score(st *State, unixNanos int64, v float64) Result {
 	a, af := max(h.alpha, r), max(h.aFast, r)
 	st.fast += af * (v - st.fast)
 	z := math.Abs(st.fast-st.mean) / math.Max(st.dev, floor)
-	s := stats.LogTail(st.lk.Update(z, minStd, h.aShort, h.aLong))
+	zShift := st.lk.Update(z, minStd, h.aShort, h.aLong)
 	// The step score: the error of the one-step (last value) predictor
 	// in units of its usual size, smoothed and calibrated like the shift.
-	zs := st.lkStep.Update(step/math.Max(st.step, floor), minStd, h.aStep, h.aLong)
-	s = max(s, stats.LogTail(zs))
+	zStep := st.lkStep.Update(step/math.Max(st.step, floor), minStd, h.aStep, h.aLong)
+	// LogTail is monotone, so the larger score is that of the larger z.
+	s := stats.LogTail(max(zShift, zStep))
 	st.mean += a * (v - st.mean)
 	st.dev += a * (math.Abs(v-st.mean) - st.dev)
 	st.step += a * (step - st.step)
