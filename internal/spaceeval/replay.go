@@ -90,7 +90,10 @@ func newPath(m *model.Config, hc heuristic.Config) (*detector.Detector, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := detector.NewEmbedded(t, gate{open: m == nil}, detector.Config{}, detector.WithClock(fixedClock{}),
+	// A model pass that overruns ModelTimeout falls back to the heuristic,
+	// as in the service; offline, on a loaded machine, that would make runs
+	// differ, so the deadline is out of reach.
+	d, err := detector.NewEmbedded(t, gate{open: m == nil}, detector.Config{ModelTimeout: time.Hour}, detector.WithClock(fixedClock{}),
 		detector.WithHeuristic(h), detector.WithRejectReason(func(error) detector.Reason { return detector.ReasonForcedOpen }))
 	if err != nil {
 		return nil, err
