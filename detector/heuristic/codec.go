@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/astraguard/astraguard/internal/stats"
 )
@@ -52,9 +53,11 @@ func (st *State) AppendBinary(b []byte) ([]byte, error) {
 // statistics Score never produces, returns an error wrapping ErrBadState
 // and leaves st unchanged; it never panics. Refused: non-finite values
 // (the quantum is +Inf until a second distinct value arrives), values
-// beyond what Score accepts, negative deviations or quiet period, a
+// beyond what Score accepts, negative deviations, a quiet period
+// negative or longer than the configured one (st comes from NewState), a
 // quantum that is not positive, a level count out of range or above the
-// samples seen, repeated levels, non-zero unused level slots, and a fresh
+// samples seen, repeated levels, non-zero unused level slots, a last value
+// that is not among the levels of a few-valued series, and a fresh
 // state (no sample) with any statistic set.
 func (st *State) UnmarshalBinary(b []byte) error {
 	if len(b) != EncodedBytes {
@@ -64,7 +67,7 @@ func (st *State) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("%w: version %d, want %d", ErrBadState, b[0], codecVersion)
 	}
 	le := binary.LittleEndian
-	ns := State{limit: st.limit, n: le.Uint32(b[1:]), quiet: int32(le.Uint32(b[5:]))}
+	ns := State{limit: st.limit, maxQuiet: st.maxQuiet, n: le.Uint32(b[1:]), quiet: int32(le.Uint32(b[5:]))}
 	fs := [...]*float64{&ns.mean, &ns.fast, &ns.dev, &ns.prev, &ns.quantum, &ns.step}
 	off := 9
 	for _, f := range fs {
@@ -90,8 +93,8 @@ func (st *State) UnmarshalBinary(b []byte) error {
 
 // validate checks a decoded State is one Score can produce.
 func (st *State) validate() error {
-	if st.quiet < 0 {
-		return fmt.Errorf("negative quiet period %d", st.quiet)
+	if st.quiet < 0 || st.quiet > st.maxQuiet {
+		return fmt.Errorf("quiet period %d not in [0, %d]", st.quiet, st.maxQuiet)
 	}
 	for _, f := range [...]float64{st.mean, st.fast, st.prev} {
 		if !(math.Abs(f) <= maxMagnitude) {
@@ -104,8 +107,18 @@ func (st *State) validate() error {
 		}
 	}
 	if st.n == 0 {
-		if st.mean != 0 || st.fast != 0 || st.dev != 0 || st.prev != 0 || st.quantum != 0 || st.step != 0 ||
-			st.nLevels != 0 || st.levels != [maxLevels]float64{} || st.lk != (stats.Likelihood{}) || st.lkStep != (stats.Likelihood{}) {
+		// A fresh state: every bit zero (a -0 would outlive the first
+		// sample in an unused slot).
+		var raw [8 * (6 + maxLevels)]byte
+		b := raw[:0]
+		for _, f := range [...]float64{st.mean, st.fast, st.dev, st.prev, st.quantum, st.step} {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+		}
+		for _, f := range st.levels {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+		}
+		b = st.lkStep.AppendBinary(st.lk.AppendBinary(b))
+		if st.quiet != 0 || st.nLevels != 0 || slices.ContainsFunc(b, func(c byte) bool { return c != 0 }) {
 			return errors.New("statistics set before any sample")
 		}
 		return nil
@@ -127,6 +140,9 @@ func (st *State) validate() error {
 		return fmt.Errorf("level count %d not in [1, min(%d, samples %d)]", st.nLevels, maxLevels+1, st.n)
 	}
 	used := int(min(st.nLevels, maxLevels))
+	if st.nLevels <= maxLevels && !slices.Contains(st.levels[:used], st.prev) {
+		return fmt.Errorf("last value %v is not among the %d levels", st.prev, used)
+	}
 	for i, l := range st.levels {
 		switch {
 		case i >= used && math.Float64bits(l) != 0:

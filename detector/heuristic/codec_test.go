@@ -92,6 +92,14 @@ func TestCodecRejectsBadInput(t *testing.T) {
 	h.Score(&two, 1, 1)
 	two.levels[2], two.nLevels = 2, 3
 	moreLevels, _ := two.AppendBinary(nil)
+	longQuiet := append([]byte(nil), good...)
+	binary.LittleEndian.PutUint32(longQuiet[5:], 101) // the configured quiet period is 100
+	lastOff := h.NewState("x")                        // a few-valued series whose last value is not a level
+	for i := range 20 {
+		h.Score(&lastOff, int64(i), float64(i%3))
+	}
+	lastOff.prev = 7
+	notLevel, _ := lastOff.AppendBinary(nil)
 	fresh, _ := (&State{}).AppendBinary(nil)
 	freshSet := append([]byte(nil), fresh...)
 	freshSet[9] = 1 // a mean before any sample
@@ -102,7 +110,8 @@ func TestCodecRejectsBadInput(t *testing.T) {
 		"no levels": withLevels(0), "too many levels": withLevels(maxLevels + 2),
 		"more levels than samples": moreLevels,
 		"repeated level":           withLevels(3, 0, 1, 1), "unused slot set": withLevels(2, 0, 1, 5),
-		"huge level": withLevels(2, 0, 1e200), "fresh with a statistic": freshSet} {
+		"huge level": withLevels(2, 0, 1e200), "fresh with a statistic": freshSet,
+		"quiet above the configured": longQuiet, "last value not a level": notLevel} {
 		r := h.NewState("sat1/voltage")
 		before := r
 		if err := r.UnmarshalBinary(b); !errors.Is(err, ErrBadState) {

@@ -144,7 +144,7 @@ func New(cfg Config) (*Heuristic, error) {
 // the series id's own limit if configured (exact id), else its channel's
 // (matched case-insensitively).
 func (h *Heuristic) NewState(seriesID string) State {
-	var st State
+	st := State{maxQuiet: h.quiet}
 	l, ok := h.series[seriesID]
 	if !ok {
 		l, ok = h.channel[strings.ToLower(Channel(seriesID))]

@@ -50,6 +50,9 @@ type State struct {
 	// nLevels is maxLevels+1 once a value beyond them arrived.
 	levels  [maxLevels]float64
 	nLevels uint8
+	// maxQuiet is the configured quiet period, set by NewState like the
+	// limit: a restored quiet period may not exceed it.
+	maxQuiet int32
 }
 
 // maxLevels is how many distinct values a State remembers: the most a
