@@ -53,9 +53,11 @@ func (st *State) AppendBinary(b []byte) ([]byte, error) {
 // statistics Score never produces, returns an error wrapping ErrBadState
 // and leaves st unchanged; it never panics. Refused: non-finite values
 // (the quantum is +Inf until a second distinct value arrives), values
-// beyond what Score accepts, negative deviations, a quiet period
+// beyond what Score accepts, a first sample whose statistics differ from
+// it, negative deviations, a quiet period
 // negative or longer than the configured one (st comes from NewState), a
-// quantum that is not positive, a level count out of range or above the
+// quantum that is not positive (or beyond any distance of two values), a
+// level count out of range or above the
 // samples seen, repeated levels, non-zero unused level slots, a last value
 // that is not among the levels of a few-valued series, and a fresh
 // state (no sample) with any statistic set.
@@ -133,8 +135,13 @@ func (st *State) validate() error {
 			return fmt.Errorf("likelihood count %d after %d samples", c, st.n)
 		}
 	}
-	if !(st.quantum > 0) || math.IsNaN(st.quantum) {
-		return fmt.Errorf("quantum %v not positive", st.quantum)
+	// The quantum is +Inf until a second distinct value, then a distance
+	// between two values within ±maxMagnitude.
+	if !(st.quantum > 0) || st.quantum > 2*maxMagnitude && !math.IsInf(st.quantum, 1) {
+		return fmt.Errorf("quantum %v", st.quantum)
+	}
+	if st.n == 1 && (st.fast != st.mean || st.prev != st.mean || st.dev != 0 || st.step != 0 || !math.IsInf(st.quantum, 1)) {
+		return errors.New("first sample's statistics differ")
 	}
 	if st.nLevels == 0 || st.nLevels > maxLevels+1 || uint32(st.nLevels) > st.n {
 		return fmt.Errorf("level count %d not in [1, min(%d, samples %d)]", st.nLevels, maxLevels+1, st.n)

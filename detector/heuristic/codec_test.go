@@ -100,6 +100,10 @@ func TestCodecRejectsBadInput(t *testing.T) {
 	}
 	lastOff.prev = 7
 	notLevel, _ := lastOff.AppendBinary(nil)
+	first := h.NewState("x") // one sample, then a fast mean that moved
+	h.Score(&first, 0, 4)
+	first.fast = 5
+	firstOff, _ := first.AppendBinary(nil)
 	fresh, _ := (&State{}).AppendBinary(nil)
 	freshSet := append([]byte(nil), fresh...)
 	freshSet[9] = 1 // a mean before any sample
@@ -111,7 +115,8 @@ func TestCodecRejectsBadInput(t *testing.T) {
 		"more levels than samples": moreLevels,
 		"repeated level":           withLevels(3, 0, 1, 1), "unused slot set": withLevels(2, 0, 1, 5),
 		"huge level": withLevels(2, 0, 1e200), "fresh with a statistic": freshSet,
-		"quiet above the configured": longQuiet, "last value not a level": notLevel} {
+		"quiet above the configured": longQuiet, "last value not a level": notLevel,
+		"first sample": firstOff, "huge quantum": f64(4, 1e250)} {
 		r := h.NewState("sat1/voltage")
 		before := r
 		if err := r.UnmarshalBinary(b); !errors.Is(err, ErrBadState) {
@@ -138,7 +143,8 @@ func TestSignature(t *testing.T) {
 // FuzzStateUnmarshal decodes arbitrary bytes: never a panic, a rejected
 // input leaves the state alone, an accepted one re-encodes to itself and
 // keeps scoring in [0, 1] through a few hundred samples of varied shapes
-// (flat, a few levels, a ramp, noise, spikes, huge values), with
+// (flat, a few levels, a ramp, noise, spikes, huge values, a wave,
+// hostile values, tiny values), with
 // statistics that stay finite and a state the decoder still accepts.
 func FuzzStateUnmarshal(f *testing.F) {
 	h, _ := New(Config{Learning: 2})
@@ -170,7 +176,8 @@ func FuzzStateUnmarshal(f *testing.F) {
 		var n noise
 		for i := range 300 {
 			v := sample(shape, i, &n)
-			if res := h.Score(&r, int64(i), v); math.IsNaN(res.Score) || res.Score < 0 || res.Score > 1 {
+			res := h.Score(&r, int64(i), v)
+			if math.IsNaN(res.Score) || res.Score < 0 || res.Score > 1 || math.IsInf(res.Lower, 0) || math.IsInf(res.Upper, 0) || math.IsNaN(res.Expected) {
 				t.Fatalf("after restore, sample %d (%v): Score = %+v", i, v, res)
 			}
 			if err := r.validate(); err != nil || !r.lk.Finite() || !r.lkStep.Finite() {
@@ -182,7 +189,13 @@ func FuzzStateUnmarshal(f *testing.F) {
 
 // sample is sample i of one of several series shapes.
 func sample(shape uint8, i int, n *noise) float64 {
-	switch shape % 6 {
+	switch shape % 9 {
+	case 6:
+		return math.Sin(float64(i) / 7)
+	case 7:
+		return []float64{math.NaN(), math.Inf(1), 1e101, -1e101, 1e-300, -5e-324, 0}[i%7]
+	case 8:
+		return 1e-9 * math.Cos(float64(i))
 	case 0:
 		return 3
 	case 1:
@@ -198,5 +211,41 @@ func sample(shape uint8, i int, n *noise) float64 {
 		return n.next()
 	default:
 		return 1e99 * n.next()
+	}
+}
+
+// TestStateUnmarshalRefusesUnreachableState: finite statistics Score never
+// produces are refused like a corrupt record.
+func TestStateUnmarshalRefusesUnreachableState(t *testing.T) {
+	h, _ := New(Config{Learning: 2})
+	good := h.NewState("sat1/voltage")
+	for i := range 300 {
+		h.Score(&good, int64(i), 8+math.Sin(float64(i)/5))
+	}
+	mutations := map[string]func(*State){
+		"negative deviation": func(s *State) { s.dev = -1 },
+		"negative step":      func(s *State) { s.step = -1 },
+		"huge mean":          func(s *State) { s.mean = 1e200 },
+		"huge fast":          func(s *State) { s.fast = -1e200 },
+		"zero quantum":       func(s *State) { s.quantum = 0 },
+		"negative quiet":     func(s *State) { s.quiet = -3 },
+		"likelihood count":   func(s *State) { s.n = 3 },
+		"no samples, values": func(s *State) { *s = State{limit: s.limit, maxQuiet: s.maxQuiet, mean: 1} },
+		"first sample": func(s *State) {
+			*s = State{limit: s.limit, maxQuiet: s.maxQuiet, n: 1, mean: 1, fast: 2, prev: 1, quantum: math.Inf(1), levels: [maxLevels]float64{1}, nLevels: 1}
+		},
+	}
+	for name, mutate := range mutations {
+		m := good
+		mutate(&m)
+		b, _ := m.AppendBinary(nil)
+		r := h.NewState("sat1/voltage")
+		before := r
+		if err := r.UnmarshalBinary(b); !errors.Is(err, ErrBadState) {
+			t.Errorf("%s: UnmarshalBinary = %v, want ErrBadState", name, err)
+		}
+		if r != before {
+			t.Errorf("%s: a refused state changed the target", name)
+		}
 	}
 }
