@@ -1,6 +1,8 @@
 // Package heuristic is AstraGuard's in-process fallback detector, used when
 // the model is unavailable. It is deliberately simple, deterministic and
-// cheap (well under 100 ns and no allocations per sample, 184-byte State):
+// cheap (no allocations per sample, a 184-byte State; BenchmarkScore costs
+// about 1.8 times what the shift score alone did, 120-230 ns per sample on
+// a shared 2-core machine):
 //
 //   - limit checks in the spacecraft-operations sense: per channel (the last
 //     segment of the series id after '/' or '.') or per full series id, a
