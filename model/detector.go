@@ -44,6 +44,15 @@ const maxMagnitude = 1e30
 // outside it are rare enough to explain a flag.
 const bandWidth = 4
 
+// uMax clamps the predictor's normalised input: a value hundreds of
+// deviations away already says all it can, and the clamp keeps the RLS
+// statistics well scaled.
+const uMax = 50
+
+// minStdCtx floors the long-run spread of the predictor error's
+// likelihood, in deviations like shift's.
+const minStdCtx = 0.05
+
 // minStd floors the long-run spread of each feature's likelihood so a
 // perfectly quiet feature (a flat series) does not turn the first wiggle
 // into a 1e-300 tail probability. Shift and season are in units of
@@ -77,6 +86,12 @@ type Detector struct {
 	sea season
 	nov novelty
 	stk stuck
+
+	hour  int8 // UTC hour of the latest sample, to re-check the rhythm hourly
+	daily bool // the profile holds a daily rhythm (season.rhythmic)
+	lkCtx stats.Likelihood
+	pr    predictor
+	sts   states
 }
 
 // NewDetector returns a detector for one series.
@@ -134,6 +149,9 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 		d.prev, d.slow, d.fast, d.smooth, d.lo, d.hi = v, v, v, v, v, v
 		d.quantum = math.Inf(1)
 		d.sea.update(hour, v, 0, 1, false)
+		d.hour = int8(hour)
+		d.pr.reset()
+		d.sts.update(v)
 		return Result{}
 	}
 	d.observeCadence(unixNanos)
@@ -149,6 +167,14 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 	d.smooth += max(aSmooth, r) * (v - d.smooth)
 	rec := record(v, d.lo, d.hi)
 	d.lo, d.hi = min(d.lo, v), max(d.hi, v)
+	if int8(hour) != d.hour {
+		d.hour = int8(hour)
+		d.daily = d.sea.rhythmic(p.seasonGate)
+	}
+	u := (v - d.slow) / max(d.dev, floor)
+	u = max(min(u, uMax), -uMax)
+	zCtx := d.lkCtx.Update(d.pr.update(u, p.lambda), minStdCtx, p.aCtx, float64(d.aLong))
+	ev := d.sts.update(v)
 
 	var raw [numFeatures]float64
 	// Extreme values can overflow dev or floor. A NaN or infinite floor
@@ -187,6 +213,9 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 	if !warm {
 		return Result{}
 	}
+	if p.disable&FeatureContext == 0 && zCtx > zMax {
+		zMax, which = zCtx, MechanismContext
+	}
 	if zMax > 0 && d.quiet == 0 {
 		res.Score, res.Mechanism = stats.LogTailRate(zMax, refCadence/dt), which
 	}
@@ -197,6 +226,15 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 	}
 	if p.disable&FeatureRecord == 0 && rec > res.Score {
 		res.Score, res.Mechanism = rec, MechanismRecord
+	}
+	if p.disable&FeatureState == 0 && d.sts.discrete() {
+		// A few-valued series is judged on its states alone: a mean's
+		// distance from a level, its range and its runs are what a
+		// mode-switching channel routinely does.
+		res.Score, res.Mechanism = 0, MechanismNone
+		if ev != stateNone {
+			res.Score, res.Mechanism = 1, MechanismState
+		}
 	}
 	switch {
 	case d.quiet > 0:
@@ -272,7 +310,7 @@ func (d *Detector) step() float64 {
 // must see samples each day (cadence up to an hour) and the series must
 // span seasonHistory.
 func (d *Detector) seasonal(dt float64) bool {
-	return dt <= 3600 && float64(d.n)*dt >= seasonHistory
+	return d.daily && dt <= 3600 && float64(d.n)*dt >= seasonHistory
 }
 
 // explain fills the expected value and band: the time-of-day profile of

@@ -1,0 +1,99 @@
+package model
+
+import "math"
+
+// lags is the order of the per-series autoregressive predictor: the last
+// lags values (and a constant) predict the next.
+const lags = 3
+
+const nw = lags + 1 // weights: one per lag and the constant
+
+// pTraceMax bounds the trace of the RLS inverse-correlation matrix. With
+// exponential forgetting and an input that stops moving (a flat stretch),
+// P grows by 1/lambda per sample without bound ("covariance windup"); past
+// the bound P is not inflated any more, which keeps the predictor finite
+// and ready to learn when the input moves again.
+const pTraceMax = 1e4
+
+// predictor is recursive least squares (RLS) with exponential forgetting
+// on a short lag window (Haykin, Adaptive Filter Theory, ch. 10): an
+// online per-series model of the series' own short-term behaviour. It
+// learns in the series' own normalised units (value minus the slow mean,
+// over the slow deviation), so the same settings fit every scale, and
+// returns the one-step prediction error in those units.
+type predictor struct {
+	w   [nw]float64
+	p   [nw * nw]float64
+	x   [lags]float64 // latest normalised values, newest first
+}
+
+// reset starts the predictor afresh: zero weights and P = delta*I.
+func (r *predictor) reset() {
+	*r = predictor{}
+	for i := range nw {
+		r.p[i*nw+i] = 100
+	}
+}
+
+// update predicts u from the lag window, learns it with forgetting factor
+// lambda and returns |u - prediction|.
+func (r *predictor) update(u, lambda float64) float64 {
+	var x [nw]float64
+	copy(x[:lags], r.x[:])
+	x[lags] = 1
+	var px [nw]float64
+	pred, den := 0.0, lambda
+	for i := range nw {
+		pred += r.w[i] * x[i]
+		s := 0.0
+		for j := range nw {
+			s += r.p[i*nw+j] * x[j]
+		}
+		px[i] = s
+		den += x[i] * s
+	}
+	e := u - pred
+	tr := 0.0
+	inv := 1 / den
+	for i := range nw {
+		k := px[i] * inv
+		r.w[i] += k * e
+		for j := range nw {
+			r.p[i*nw+j] -= k * px[j]
+		}
+		tr += r.p[i*nw+i]
+	}
+	if tr < pTraceMax {
+		il := 1 / lambda
+		for i := range r.p {
+			r.p[i] *= il
+		}
+	}
+	copy(r.x[1:], r.x[:lags-1])
+	r.x[0] = u
+	if !r.finite() {
+		r.reset()
+		return 0
+	}
+	return math.Abs(e)
+}
+
+// finite reports whether every weight and P entry is finite.
+func (r *predictor) finite() bool {
+	for _, v := range r.w {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	for _, v := range r.x {
+		if !(math.Abs(v) <= uMax) {
+			return false
+		}
+	}
+	for _, v := range r.p {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,104 @@
+package model
+
+import "math"
+
+// maxStates is the most distinct values a series may show and still be
+// judged as a mode-switching channel (a switch, a mode word, a square
+// wave): its states, the transitions between them and how long it dwells
+// in each. A series that shows more is continuous for good.
+const maxStates = 16
+
+// dwellMargin is how far a dwell must exceed the longest earlier dwell in
+// its state to be out of character (as stuckMargin for runs), and dwellMin
+// the shortest record that counts, so a state seen a few times only does
+// not flag every slightly longer stay.
+const (
+	dwellMargin = 1.5
+	dwellMin    = 30
+)
+
+// states models a series with few distinct values as a state machine
+// learned from the stream: the values seen (exact float equality), which
+// transitions between them were ever seen, and the longest dwell in each.
+// A sample is judged on its state: a value never seen, a transition never
+// seen, or a dwell longer than any before. Never on a mean's distance from
+// a level: a square wave's routine transitions are its normal behaviour.
+type states struct {
+	val   [maxStates]float64
+	dwell [maxStates]uint32 // longest finished dwell per state
+	trans [maxStates * maxStates / 64]uint64
+	k     uint8  // states seen; maxStates+1 once the series has shown more
+	cur   uint8  // index of the current state
+	run   uint32 // samples in the current state so far
+}
+
+// Events states.update reports.
+const (
+	stateNone       = iota
+	stateNew        // a value never seen
+	stateTransition // a transition never seen
+	stateDwell      // a dwell longer than any before by dwellMargin
+)
+
+// discrete reports whether the series is still judged on its states.
+func (s *states) discrete() bool { return s.k <= maxStates }
+
+// update learns v and returns the event it is, if any.
+func (s *states) update(v float64) int {
+	if !s.discrete() {
+		return stateNone
+	}
+	j := uint8(0)
+	for j < s.k && s.val[j] != v {
+		j++
+	}
+	if j == s.k {
+		if s.k == maxStates {
+			s.k = maxStates + 1 // too many values: a continuous series
+			return stateNone
+		}
+		lo, hi := v, v
+		for _, x := range s.val[:s.k] {
+			lo, hi = min(lo, x), max(hi, x)
+		}
+		s.val[j] = v
+		s.k++
+		if s.k == 1 {
+			s.cur, s.run = 0, 1
+			return stateNone
+		}
+		s.leave(j)
+		// A new value between known states is a new setting of the
+		// same machine; one beyond them all is a new regime.
+		if v == lo || v == hi {
+			return stateNew
+		}
+		return stateNone
+	}
+	if j == s.cur {
+		if s.run < math.MaxUint32 {
+			s.run++
+		}
+		if s.dwell[j] >= dwellMin && s.run == uint32(math.Ceil(dwellMargin*float64(s.dwell[j]))) {
+			return stateDwell
+		}
+		return stateNone
+	}
+	bit := uint(s.cur)*maxStates + uint(j)
+	// A transition counts as unseen only between states that have each
+	// been left before: the first way out of a new state says nothing.
+	seen := s.trans[bit/64]&(1<<(bit%64)) != 0 || s.dwell[s.cur] == 0 || s.dwell[j] == 0
+	s.leave(j)
+	if !seen {
+		return stateTransition
+	}
+	return stateNone
+}
+
+// leave ends the current dwell and enters state j.
+func (s *states) leave(j uint8) {
+	bit := uint(s.cur)*maxStates + uint(j)
+	s.trans[bit/64] |= 1 << (bit % 64)
+	s.dwell[s.cur] = max(s.dwell[s.cur], s.run)
+	s.cur, s.run = j, 1
+}
