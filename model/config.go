@@ -66,8 +66,14 @@ type Config struct {
 
 	// SeasonGate is how strong a daily rhythm must be before the
 	// time-of-day profile reports: the spread (standard deviation) of the
-	// 24 hourly means over the hours' average deviation. Default 1.
+	// 24 hourly means over the hours' average deviation. Default 4.
 	SeasonGate float64
+
+	// Context turns on the per-series predictor's error as a feature
+	// (FeatureContext). Off by default: on the development data it found
+	// one more spacecraft anomaly and, at 1 s cadence, raised about four
+	// false flags a day on pure noise (docs/model-tuning.md).
+	Context bool
 
 	// ContextHalfLife is the half-life, in samples, of the smoothing of
 	// the predictor's error (telemanom's EWMA of the errors) before the
@@ -144,7 +150,10 @@ func (c Config) params() (*params, error) {
 		threshold:  def(c.Threshold, 0.95),
 		suppress:   dur(c.Suppress, 200*time.Minute),
 		disable:    c.Disable,
-		seasonGate: def(c.SeasonGate, 1),
+		seasonGate: def(c.SeasonGate, 4),
+	}
+	if !c.Context {
+		p.disable |= FeatureContext
 	}
 	if p.warmUp == 0 {
 		p.warmUp = 300
@@ -168,7 +177,7 @@ func (c Config) params() (*params, error) {
 		return nil, fmt.Errorf("%w: Threshold %v not in (0, 1]", ErrInvalidConfig, c.Threshold)
 	case !(p.seasonGate >= 0) || math.IsInf(p.seasonGate, 0):
 		return nil, fmt.Errorf("%w: SeasonGate %v must be non-negative and finite", ErrInvalidConfig, c.SeasonGate)
-	case p.disable&^allFeatures != 0:
+	case c.Disable&^allFeatures != 0:
 		return nil, fmt.Errorf("%w: Disable %#x has unknown feature bits", ErrInvalidConfig, c.Disable)
 	}
 	return p, nil
