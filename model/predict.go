@@ -22,9 +22,9 @@ const pTraceMax = 1e4
 // over the slow deviation), so the same settings fit every scale, and
 // returns the one-step prediction error in those units.
 type predictor struct {
-	w   [nw]float64
-	p   [nw * nw]float64
-	x   [lags]float64 // latest normalised values, newest first
+	w [nw]float64
+	p [nw * nw]float64
+	x [lags]float64 // latest normalised values, newest first
 }
 
 // reset starts the predictor afresh: zero weights and P = delta*I.
