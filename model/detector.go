@@ -171,9 +171,12 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 		d.hour = int8(hour)
 		d.daily = d.sea.rhythmic(p.seasonGate)
 	}
-	u := (v - d.slow) / max(d.dev, floor)
-	u = max(min(u, uMax), -uMax)
-	zCtx := d.lkCtx.Update(d.pr.update(u, p.lambda), minStdCtx, p.aCtx, float64(d.aLong))
+	zCtx := 0.0
+	if p.disable&FeatureContext == 0 {
+		u := (v - d.slow) / max(d.dev, floor)
+		u = max(min(u, uMax), -uMax)
+		zCtx = d.lkCtx.Update(d.pr.update(u, p.lambda), minStdCtx, p.aCtx, float64(d.aLong))
+	}
 	ev := d.sts.update(v)
 
 	var raw [numFeatures]float64
@@ -213,7 +216,7 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 	if !warm {
 		return Result{}
 	}
-	if p.disable&FeatureContext == 0 && zCtx > zMax {
+	if zCtx > zMax {
 		zMax, which = zCtx, MechanismContext
 	}
 	if zMax > 0 && d.quiet == 0 {
