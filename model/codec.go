@@ -19,7 +19,7 @@ const codecVersion = 4
 // EncodedBytes is the length of one encoded Detector: a version byte and
 // the fields in the order appendState writes them.
 const EncodedBytes = 1 + 4 + 4 + 8*8 + 8 + 8 + numFeatures*stats.LikelihoodBytes + 24*4*2 + 24 + 8*(1+8+threeBits/64) + 2 + 4*2 +
-	2 + stats.LikelihoodBytes + 8*(nw+nw*nw+lags) + maxStates*(8+4) + maxStates*maxStates/8 + 2 + 4
+	2 + 8*2 + 8*(nw+nw*nw+lags) + maxStates*(8+4) + maxStates*maxStates/8 + 2 + 4
 
 // ErrBadState is returned by UnmarshalBinary for input that is not an
 // encoded Detector of this version.
@@ -61,7 +61,8 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 	b = le.AppendUint32(b, d.stk.run)
 	b = le.AppendUint32(b, d.stk.record)
 	b = append(b, byte(d.hour), b2u8(d.daily))
-	b = d.lkCtx.AppendBinary(b)
+	b = le.AppendUint64(b, math.Float64bits(d.pr.es))
+	b = le.AppendUint64(b, math.Float64bits(d.pr.max))
 	for _, f := range d.pr.w {
 		b = le.AppendUint64(b, math.Float64bits(f))
 	}
@@ -131,9 +132,8 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	if hd[1] > 1 {
 		return fmt.Errorf("%w: rhythm flag %d", ErrBadState, hd[1])
 	}
-	if !nd.lkCtx.DecodeBinary(r.next(stats.LikelihoodBytes)) {
-		return fmt.Errorf("%w: non-finite context likelihood", ErrBadState)
-	}
+	nd.pr.es = math.Float64frombits(r.u64())
+	nd.pr.max = math.Float64frombits(r.u64())
 	for _, arr := range [...][]float64{nd.pr.w[:], nd.pr.p[:], nd.pr.x[:], nd.sts.val[:]} {
 		for i := range arr {
 			arr[i] = math.Float64frombits(r.u64())
@@ -323,7 +323,7 @@ func (t *Template) Signature() string { return t.p.signature() }
 func (p *params) signature() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "model codec %d; warmUp %d; disable %d; times and alphas", codecVersion, p.warmUp, p.disable)
-	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda} {
+	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax} {
 		fmt.Fprintf(h, " %x", math.Float64bits(f))
 	}
 	fmt.Fprintf(h, "; features %v %v %v %v %v %v %v", minStd, stats.MaxFeature, maxMagnitude, seasonMin, stuckMin, refCadence, seasonHistory)

@@ -69,12 +69,6 @@ type Config struct {
 	// 24 hourly means over the hours' average deviation. Default 4.
 	SeasonGate float64
 
-	// Context turns on the per-series predictor's error as a feature
-	// (FeatureContext). Off by default: on the development data it found
-	// one more spacecraft anomaly and, at 1 s cadence, raised about four
-	// false flags a day on pure noise (docs/model-tuning.md).
-	Context bool
-
 	// ContextHalfLife is the half-life, in samples, of the smoothing of
 	// the predictor's error (telemanom's EWMA of the errors) before the
 	// likelihood. Default 8.
@@ -83,6 +77,17 @@ type Config struct {
 	// ContextMemory is the RLS predictor's forgetting half-life, in
 	// samples. Default 500.
 	ContextMemory float64
+
+	// ContextPrune is how far the smoothed prediction error must exceed
+	// the largest one seen before to flag, as a share (telemanom's
+	// minimum percentage, 0.13 in its published runs). Default 0.13.
+	ContextPrune float64
+
+	// ContextMaxHalfLife is the half-life, in samples, of the largest
+	// smoothed error the predictor's flags are judged against (telemanom
+	// judges against a window of errors, in samples), or LongHalfLife
+	// where that is longer. Default 10000.
+	ContextMaxHalfLife float64
 
 	// Disable is a bit mask of features to switch off (FeatureShift,
 	// FeatureSeason, FeatureNovelty, FeatureStuck, FeatureRecord,
@@ -126,7 +131,8 @@ type params struct {
 	warmUpTime               float64
 	slowHL, longHL, seasonHL float64
 	aFast, aShort            float64
-	aCtx, lambda             float64
+	aCtx, lambda, prune      float64
+	aMax                     float64
 	seasonGate               float64
 	threshold                float64
 	suppress                 float64
@@ -152,9 +158,6 @@ func (c Config) params() (*params, error) {
 		disable:    c.Disable,
 		seasonGate: def(c.SeasonGate, 4),
 	}
-	if !c.Context {
-		p.disable |= FeatureContext
-	}
 	if p.warmUp == 0 {
 		p.warmUp = 300
 	}
@@ -170,6 +173,15 @@ func (c Config) params() (*params, error) {
 	}
 	p.aFast, p.aShort = stats.Alpha(hl[0]), stats.Alpha(hl[1])
 	p.aCtx, p.lambda = stats.Alpha(hl[6]), 1-stats.Alpha(hl[7])
+	p.prune = def(c.ContextPrune, 0.13)
+	if h := def(c.ContextMaxHalfLife, 10000); h > 0 && !math.IsInf(h, 0) {
+		p.aMax = stats.Alpha(h)
+	} else {
+		return nil, fmt.Errorf("%w: ContextMaxHalfLife %v must be positive and finite", ErrInvalidConfig, c.ContextMaxHalfLife)
+	}
+	if !(p.prune > 0) || math.IsInf(p.prune, 0) {
+		return nil, fmt.Errorf("%w: ContextPrune %v must be positive and finite", ErrInvalidConfig, c.ContextPrune)
+	}
 	switch {
 	case p.warmUp < 0:
 		return nil, fmt.Errorf("%w: WarmUp %d is negative", ErrInvalidConfig, c.WarmUp)
@@ -177,7 +189,7 @@ func (c Config) params() (*params, error) {
 		return nil, fmt.Errorf("%w: Threshold %v not in (0, 1]", ErrInvalidConfig, c.Threshold)
 	case !(p.seasonGate >= 0) || math.IsInf(p.seasonGate, 0):
 		return nil, fmt.Errorf("%w: SeasonGate %v must be non-negative and finite", ErrInvalidConfig, c.SeasonGate)
-	case c.Disable&^allFeatures != 0:
+	case p.disable&^allFeatures != 0:
 		return nil, fmt.Errorf("%w: Disable %#x has unknown feature bits", ErrInvalidConfig, c.Disable)
 	}
 	return p, nil

@@ -49,10 +49,6 @@ const bandWidth = 4
 // statistics well scaled.
 const uMax = 50
 
-// minStdCtx floors the long-run spread of the predictor error's
-// likelihood, in deviations like shift's.
-const minStdCtx = 0.05
-
 // minStd floors the long-run spread of each feature's likelihood so a
 // perfectly quiet feature (a flat series) does not turn the first wiggle
 // into a 1e-300 tail probability. Shift and season are in units of
@@ -73,14 +69,14 @@ type Detector struct {
 	cadence float64 // EWMA of the sampling interval, seconds (0: unknown)
 	// The time memories' per-sample EWMA weights at the cadence aDt, kept
 	// so they are recomputed only when the cadence moves (see weights).
-	aDt, aSlow, aLong, aSeason float32
-	slow                       float64 // slow EWMA mean
-	dev                        float64 // slow EWMA absolute deviation from slow
-	fast                       float64 // fast EWMA mean
-	smooth                     float64 // EWMA mean the time-of-day profile sees (see seasonSmoothHalfLife)
-	prev                       float64
-	quantum                    float64 // smallest non-zero |first difference| seen
-	lo, hi                     float64 // range seen so far (all time: see record)
+	aDt, aSlow, aLong, aSeason, aMax float32
+	slow                             float64 // slow EWMA mean
+	dev                              float64 // slow EWMA absolute deviation from slow
+	fast                             float64 // fast EWMA mean
+	smooth                           float64 // EWMA mean the time-of-day profile sees (see seasonSmoothHalfLife)
+	prev                             float64
+	quantum                          float64 // smallest non-zero |first difference| seen
+	lo, hi                           float64 // range seen so far (all time: see record)
 
 	lk  [numFeatures]stats.Likelihood
 	sea season
@@ -89,7 +85,6 @@ type Detector struct {
 
 	hour  int8 // UTC hour of the latest sample, to re-check the rhythm hourly
 	daily bool // the profile holds a daily rhythm (season.rhythmic)
-	lkCtx stats.Likelihood
 	pr    predictor
 	sts   states
 }
@@ -171,11 +166,11 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 		d.hour = int8(hour)
 		d.daily = d.sea.rhythmic(p.seasonGate)
 	}
-	zCtx := 0.0
+	ctx := 0.0
 	if p.disable&FeatureContext == 0 {
 		u := (v - d.slow) / max(d.dev, floor)
 		u = max(min(u, uMax), -uMax)
-		zCtx = d.lkCtx.Update(d.pr.update(u, p.lambda), minStdCtx, p.aCtx, float64(d.aLong))
+		ctx = d.pr.judge(d.pr.update(u, p.lambda), p.aCtx, float64(d.aMax), p.prune, warm)
 	}
 	ev := d.sts.update(v)
 
@@ -216,9 +211,6 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 	if !warm {
 		return Result{}
 	}
-	if zCtx > zMax {
-		zMax, which = zCtx, MechanismContext
-	}
 	if zMax > 0 && d.quiet == 0 {
 		res.Score, res.Mechanism = stats.LogTailRate(zMax, refCadence/dt), which
 	}
@@ -229,6 +221,9 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 	}
 	if p.disable&FeatureRecord == 0 && rec > res.Score {
 		res.Score, res.Mechanism = rec, MechanismRecord
+	}
+	if ctx > res.Score {
+		res.Score, res.Mechanism = ctx, MechanismContext
 	}
 	if p.disable&FeatureState == 0 && d.sts.discrete() {
 		// A few-valued series is judged on its states alone: a mean's
@@ -297,6 +292,10 @@ func (d *Detector) weights(dt float64) {
 	// An hourly bin learns only during its hour, a 24th of the time, so
 	// its half-life in samples is a 24th of SeasonHalfLife's.
 	d.aSeason = float32(stats.Alpha(p.seasonHL / 24 / dt))
+	// The predictor's largest error forgets over the longer of
+	// ContextMaxHalfLife samples and LongHalfLife.
+	d.aMax = float32(min(p.aMax, float64(d.aLong)))
+
 }
 
 // step is the sampling interval in seconds the time memories are converted

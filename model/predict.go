@@ -22,9 +22,36 @@ const pTraceMax = 1e4
 // over the slow deviation), so the same settings fit every scale, and
 // returns the one-step prediction error in those units.
 type predictor struct {
-	w [nw]float64
-	p [nw * nw]float64
-	x [lags]float64 // latest normalised values, newest first
+	w   [nw]float64
+	p   [nw * nw]float64
+	x   [lags]float64 // latest normalised values, newest first
+	es  float64       // EWMA of |error|: the smoothed error (telemanom's e_s)
+	max float64       // largest smoothed error seen, decaying slowly
+}
+
+// judge folds the error e into the smoothed error (EWMA weight a) and
+// returns 1 when the smoothed error exceeds the largest one seen before by
+// more than the share prune, else 0. This is telemanom's pruning rule
+// (Hundman et al. 2018: an anomalous sequence's maximum smoothed error
+// must exceed the largest normal one by a minimum percentage) run
+// online: the largest earlier smoothed error, which decays with weight
+// aMax per sample so one old glitch does not mask the series for good,
+// stands for the errors below the threshold. Non-parametric: no
+// distribution is assumed for the errors, whose tails are heavy.
+//
+// While the series is not warm the maximum does not learn: the first
+// errors, made before the normalisation settles, are not the series'.
+func (r *predictor) judge(e, a, aMax, prune float64, warm bool) float64 {
+	r.es += a * (e - r.es)
+	if !warm {
+		return 0
+	}
+	out := 0.0
+	if r.max > 0 && r.es > (1+prune)*r.max {
+		out = 1
+	}
+	r.max = max(r.es, r.max*(1-aMax))
+	return out
 }
 
 // reset starts the predictor afresh: zero weights and P = delta*I.
@@ -87,6 +114,13 @@ func (r *predictor) finite() bool {
 	}
 	for _, v := range r.x {
 		if !(math.Abs(v) <= uMax) {
+			return false
+		}
+	}
+	// |error| is at most 2*uMax plus the prediction; a smoothed error
+	// or its maximum beyond what the bounded inputs allow is forged.
+	for _, v := range [...]float64{r.es, r.max} {
+		if !(v >= 0) || math.IsInf(v, 0) {
 			return false
 		}
 	}

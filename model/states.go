@@ -14,7 +14,7 @@ const maxStates = 16
 // not flag every slightly longer stay.
 const (
 	dwellMargin = 1.5
-	dwellMin    = 30
+	dwellMin    = 16
 )
 
 // states models a series with few distinct values as a state machine
@@ -79,7 +79,14 @@ func (s *states) update(v float64) int {
 		if s.run < math.MaxUint32 {
 			s.run++
 		}
-		if s.dwell[j] >= dwellMin && s.run == uint32(math.Ceil(dwellMargin*float64(s.dwell[j]))) {
+		// A state never left before has no dwell of its own yet: a new
+		// value that persists dwellMin samples is a new regime; a
+		// known state out of character stays dwellMargin times its
+		// longest dwell (and at least dwellMin samples).
+		if s.dwell[j] == 0 && s.run == dwellMin && s.k > 1 {
+			return stateNew
+		}
+		if s.dwell[j] > 0 && s.run == uint32(math.Ceil(dwellMargin*float64(max(s.dwell[j], dwellMin)))) {
 			return stateDwell
 		}
 		return stateNone
