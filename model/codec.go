@@ -19,7 +19,7 @@ const codecVersion = 4
 // EncodedBytes is the length of one encoded Detector: a version byte and
 // the fields in the order appendState writes them.
 const EncodedBytes = 1 + 4 + 4 + 8*8 + 8 + 8 + numFeatures*stats.LikelihoodBytes + 24*4*2 + 24 + 8*(1+8+threeBits/64) + 2 + 4*2 +
-	2 + 8*2 + 8*(nw+nw*nw+lags) + maxStates*(8+4) + maxStates*maxStates/8 + 2 + 4
+	2 + 8*2 + 8*(nw+nw*nw+lags+1) + maxStates*(8+4) + maxStates*maxStates/8 + 2 + 4
 
 // ErrBadState is returned by UnmarshalBinary for input that is not an
 // encoded Detector of this version.
@@ -72,6 +72,7 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 	for _, f := range d.pr.x {
 		b = le.AppendUint64(b, math.Float64bits(f))
 	}
+	b = le.AppendUint64(b, math.Float64bits(d.pr.last))
 	for _, f := range d.sts.val {
 		b = le.AppendUint64(b, math.Float64bits(f))
 	}
@@ -134,9 +135,12 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	}
 	nd.pr.es = math.Float64frombits(r.u64())
 	nd.pr.max = math.Float64frombits(r.u64())
-	for _, arr := range [...][]float64{nd.pr.w[:], nd.pr.p[:], nd.pr.x[:], nd.sts.val[:]} {
+	for _, arr := range [...][]float64{nd.pr.w[:], nd.pr.p[:], nd.pr.x[:], {0}, nd.sts.val[:]} {
 		for i := range arr {
 			arr[i] = math.Float64frombits(r.u64())
+		}
+		if len(arr) == 1 {
+			nd.pr.last = arr[0]
 		}
 	}
 	for i := range nd.sts.dwell {

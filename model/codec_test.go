@@ -326,7 +326,7 @@ func TestCodecRejectsForgedNewFields(t *testing.T) {
 		"hour 24":         func(x *Detector) { x.hour = 24 },
 		"NaN weight":      func(x *Detector) { x.pr.w[0] = math.NaN() },
 		"negative P":      func(x *Detector) { x.pr.p[0] = -1 },
-		"lag beyond uMax": func(x *Detector) { x.pr.x[0] = 2 * uMax },
+		"lag beyond uMax": func(x *Detector) { x.pr.x[0] = 3 * uMax },
 		"too many states": func(x *Detector) { x.sts.k = maxStates + 2 },
 		"current unseen":  func(x *Detector) { x.sts.cur = 5 },
 		"duplicate state": func(x *Detector) { x.sts.val[1] = x.sts.val[0] },

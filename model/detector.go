@@ -145,7 +145,7 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 		d.quantum = math.Inf(1)
 		d.sea.update(hour, v, 0, 1, false)
 		d.hour = int8(hour)
-		d.pr.reset()
+		d.pr.reset(0)
 		d.sts.update(v)
 		return Result{}
 	}

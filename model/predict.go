@@ -3,10 +3,10 @@ package model
 import "math"
 
 // lags is the order of the per-series autoregressive predictor: the last
-// lags values (and a constant) predict the next.
+// lags first differences predict the next one.
 const lags = 3
 
-const nw = lags + 1 // weights: one per lag and the constant
+const nw = lags // one weight per lag
 
 // pTraceMax bounds the trace of the RLS inverse-correlation matrix. With
 // exponential forgetting and an input that stops moving (a flat stretch),
@@ -20,13 +20,18 @@ const pTraceMax = 1e4
 // online per-series model of the series' own short-term behaviour. It
 // learns in the series' own normalised units (value minus the slow mean,
 // over the slow deviation), so the same settings fit every scale, and
-// returns the one-step prediction error in those units.
+// returns the one-step prediction error in those units. It models first
+// differences (an ARIMA(lags,1,0) model): the lags of a smooth series
+// sampled fast are nearly identical, which makes RLS on levels
+// ill-conditioned (its weights diverged on a daily wave sampled every
+// second), while its differences are close to white noise.
 type predictor struct {
-	w   [nw]float64
-	p   [nw * nw]float64
-	x   [lags]float64 // latest normalised values, newest first
-	es  float64       // EWMA of |error|: the smoothed error (telemanom's e_s)
-	max float64       // largest smoothed error seen, decaying slowly
+	w    [nw]float64
+	p    [nw * nw]float64
+	x    [lags]float64 // latest first differences, newest first
+	last float64       // latest normalised value
+	es   float64       // EWMA of |error|: the smoothed error (telemanom's e_s)
+	max  float64       // largest smoothed error seen, decaying slowly
 }
 
 // judge folds the error e into the smoothed error (EWMA weight a) and
@@ -54,20 +59,20 @@ func (r *predictor) judge(e, a, aMax, prune float64, warm bool) float64 {
 	return out
 }
 
-// reset starts the predictor afresh: zero weights and P = delta*I.
-func (r *predictor) reset() {
-	*r = predictor{}
+// reset starts the predictor afresh at value u: zero weights and
+// P = 100*I.
+func (r *predictor) reset(u float64) {
+	*r = predictor{last: u}
 	for i := range nw {
 		r.p[i*nw+i] = 100
 	}
 }
 
-// update predicts u from the lag window, learns it with forgetting factor
-// lambda and returns |u - prediction|.
+// update predicts u's difference from the lag window, learns it with
+// forgetting factor lambda and returns |u - prediction|.
 func (r *predictor) update(u, lambda float64) float64 {
-	var x [nw]float64
-	copy(x[:lags], r.x[:])
-	x[lags] = 1
+	x := r.x
+	y := u - r.last
 	var px [nw]float64
 	pred, den := 0.0, lambda
 	for i := range nw {
@@ -79,7 +84,8 @@ func (r *predictor) update(u, lambda float64) float64 {
 		px[i] = s
 		den += x[i] * s
 	}
-	e := u - pred
+	pred = max(min(pred, 2*uMax), -2*uMax)
+	e := y - pred
 	tr := 0.0
 	inv := 1 / den
 	for i := range nw {
@@ -90,16 +96,33 @@ func (r *predictor) update(u, lambda float64) float64 {
 		}
 		tr += r.p[i*nw+i]
 	}
+	// Rounding makes P drift from symmetric positive definite, after
+	// which RLS diverges (Haykin ch. 13): keep it symmetric, and start P
+	// afresh (keeping the weights) if a variance turns non-positive.
+	il := 1.0
 	if tr < pTraceMax {
-		il := 1 / lambda
-		for i := range r.p {
-			r.p[i] *= il
+		il = 1 / lambda
+	}
+	for i := range nw {
+		for j := i; j < nw; j++ {
+			v := 0.5 * (r.p[i*nw+j] + r.p[j*nw+i]) * il
+			r.p[i*nw+j], r.p[j*nw+i] = v, v
+		}
+	}
+	for i := range nw {
+		if !(r.p[i*nw+i] > 0) {
+			r.p = [nw * nw]float64{}
+			for k := range nw {
+				r.p[k*nw+k] = 100
+			}
+			break
 		}
 	}
 	copy(r.x[1:], r.x[:lags-1])
-	r.x[0] = u
+	r.x[0] = y
+	r.last = u
 	if !r.finite() {
-		r.reset()
+		r.reset(u)
 		return 0
 	}
 	return math.Abs(e)
@@ -113,9 +136,12 @@ func (r *predictor) finite() bool {
 		}
 	}
 	for _, v := range r.x {
-		if !(math.Abs(v) <= uMax) {
+		if !(math.Abs(v) <= 2*uMax) {
 			return false
 		}
+	}
+	if !(math.Abs(r.last) <= uMax) {
+		return false
 	}
 	// |error| is at most 2*uMax plus the prediction; a smoothed error
 	// or its maximum beyond what the bounded inputs allow is forged.
