@@ -29,11 +29,6 @@ var testCadences = []time.Duration{time.Second, time.Minute, 5 * time.Minute, ti
 func TestCadenceLevelShift(t *testing.T) {
 	for _, step := range testCadences {
 		t.Run(fmt.Sprint(step), func(t *testing.T) {
-			if step == time.Minute {
-				// Open (issue 18): at 1 min the daily profile's score
-				// peaks at 0.93 within 30 samples, under the threshold.
-				t.Skip("known miss at 1 min cadence: issue 18 item 5 is open there")
-			}
 			d := mustDetector(t, Config{})
 			g := synth.NewGauss(11)
 			hist := cadenceHistory(step)

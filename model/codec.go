@@ -19,7 +19,7 @@ const codecVersion = 4
 // EncodedBytes is the length of one encoded Detector: a version byte and
 // the fields in the order appendState writes them.
 const EncodedBytes = 1 + 4 + 4 + 8*8 + 8 + 8 + numFeatures*stats.LikelihoodBytes + 24*4*2 + 24 + 8*(1+8+threeBits/64) + 2 + 4*2 +
-	2 + 8*2 + 8*(nw+nw*nw+lags+1) + maxStates*(8+4) + maxStates*maxStates/8 + 2 + 4
+	2 + 8*3 + 8*(nw+nw*nw+lags+1) + maxStates*(8+4) + maxStates*maxStates/8 + 2 + 4
 
 // ErrBadState is returned by UnmarshalBinary for input that is not an
 // encoded Detector of this version.
@@ -62,6 +62,7 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 	b = le.AppendUint32(b, d.stk.record)
 	b = append(b, byte(d.hour), b2u8(d.daily))
 	b = le.AppendUint64(b, math.Float64bits(d.pr.es))
+	b = le.AppendUint64(b, math.Float64bits(d.pr.mae))
 	b = le.AppendUint64(b, math.Float64bits(d.pr.max))
 	for _, f := range d.pr.w {
 		b = le.AppendUint64(b, math.Float64bits(f))
@@ -134,6 +135,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("%w: rhythm flag %d", ErrBadState, hd[1])
 	}
 	nd.pr.es = math.Float64frombits(r.u64())
+	nd.pr.mae = math.Float64frombits(r.u64())
 	nd.pr.max = math.Float64frombits(r.u64())
 	for _, arr := range [...][]float64{nd.pr.w[:], nd.pr.p[:], nd.pr.x[:], {0}, nd.sts.val[:]} {
 		for i := range arr {

@@ -80,7 +80,7 @@ type Config struct {
 
 	// ContextPrune is how far the smoothed prediction error must exceed
 	// the largest one seen before to flag, as a share (telemanom's
-	// minimum percentage, 0.13 in its published runs). Default 0.13.
+	// minimum percentage, 0.13 in its published runs). Default 0.25.
 	ContextPrune float64
 
 	// ContextMaxHalfLife is the half-life, in samples, of the largest
@@ -173,7 +173,7 @@ func (c Config) params() (*params, error) {
 	}
 	p.aFast, p.aShort = stats.Alpha(hl[0]), stats.Alpha(hl[1])
 	p.aCtx, p.lambda = stats.Alpha(hl[6]), 1-stats.Alpha(hl[7])
-	p.prune = def(c.ContextPrune, 0.13)
+	p.prune = def(c.ContextPrune, 0.25)
 	if h := def(c.ContextMaxHalfLife, 10000); h > 0 && !math.IsInf(h, 0) {
 		p.aMax = stats.Alpha(h)
 	} else {

@@ -170,7 +170,7 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 	if p.disable&FeatureContext == 0 {
 		u := (v - d.slow) / max(d.dev, floor)
 		u = max(min(u, uMax), -uMax)
-		ctx = d.pr.judge(d.pr.update(u, p.lambda), p.aCtx, float64(d.aMax), p.prune, warm)
+		ctx = d.pr.judge(d.pr.update(u, p.lambda), p.aCtx, float64(d.aMax), r, p.prune, warm)
 	}
 	ev := d.sts.update(v)
 

@@ -31,31 +31,36 @@ type predictor struct {
 	x    [lags]float64 // latest first differences, newest first
 	last float64       // latest normalised value
 	es   float64       // EWMA of |error|: the smoothed error (telemanom's e_s)
-	max  float64       // largest smoothed error seen, decaying slowly
+	mae  float64       // long-run mean |error|, the unit es is judged in
+	max  float64       // largest es/mae seen, decaying slowly
 }
 
 // judge folds the error e into the smoothed error (EWMA weight a) and
-// returns 1 when the smoothed error exceeds the largest one seen before by
-// more than the share prune, else 0. This is telemanom's pruning rule
-// (Hundman et al. 2018: an anomalous sequence's maximum smoothed error
-// must exceed the largest normal one by a minimum percentage) run
-// online: the largest earlier smoothed error, which decays with weight
-// aMax per sample so one old glitch does not mask the series for good,
-// stands for the errors below the threshold. Non-parametric: no
-// distribution is assumed for the errors, whose tails are heavy.
+// returns 1 when the smoothed error, in units of the long-run mean error,
+// exceeds the largest such value seen before by more than the share
+// prune, else 0. This is telemanom's pruning rule (Hundman et al. 2018:
+// an anomalous sequence's maximum smoothed error must exceed the largest
+// normal one by a minimum percentage) run online: the largest earlier
+// value, which decays with weight aMax per sample so one old glitch does
+// not mask the series for good, stands for the errors below the
+// threshold. Non-parametric: no distribution is assumed for the errors,
+// whose tails are heavy. The long-run mean error (weight aMax, or 1/n
+// over the first n samples) makes the rule indifferent to the slow drift
+// of the normalisation while a series settles.
 //
-// While the series is not warm the maximum does not learn: the first
-// errors, made before the normalisation settles, are not the series'.
-func (r *predictor) judge(e, a, aMax, prune float64, warm bool) float64 {
+// While the series is not warm the maximum does not learn.
+func (r *predictor) judge(e, a, aMax, rn, prune float64, warm bool) float64 {
 	r.es += a * (e - r.es)
-	if !warm {
+	r.mae += max(aMax, rn) * (e - r.mae)
+	if !warm || !(r.mae > 0) {
 		return 0
 	}
+	x := r.es / r.mae
 	out := 0.0
-	if r.max > 0 && r.es > (1+prune)*r.max {
+	if r.max > 0 && x > (1+prune)*r.max {
 		out = 1
 	}
-	r.max = max(r.es, r.max*(1-aMax))
+	r.max = max(x, r.max*(1-aMax))
 	return out
 }
 
@@ -145,7 +150,7 @@ func (r *predictor) finite() bool {
 	}
 	// |error| is at most 2*uMax plus the prediction; a smoothed error
 	// or its maximum beyond what the bounded inputs allow is forged.
-	for _, v := range [...]float64{r.es, r.max} {
+	for _, v := range [...]float64{r.es, r.mae, r.max} {
 		if !(v >= 0) || math.IsInf(v, 0) {
 			return false
 		}
