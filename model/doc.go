@@ -26,9 +26,11 @@
 // A series that has shown at most 16 distinct values is judged on its
 // states instead (states.go: unseen state beyond the known ones, unseen
 // transition, dwell out of character; MechanismState), and the five above
-// stay silent for it. An opt-in sixth detector (Config.Context) is the
-// smoothed error of a per-series recursive-least-squares predictor
-// (predict.go; MechanismContext).
+// stay silent for it. A sixth detector, context (predict.go;
+// MechanismContext), is the smoothed one-step error of a per-series
+// recursive-least-squares predictor of first differences, flagged when it
+// beats the largest earlier one by ContextPrune (telemanom's pruning rule
+// run online).
 //
 // Shift, season and novelty each go through Numenta's anomaly likelihood
 // (internal/stats): the feature's short average against the long-run
