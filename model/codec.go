@@ -19,7 +19,7 @@ const codecVersion = 4
 // EncodedBytes is the length of one encoded Detector: a version byte and
 // the fields in the order appendState writes them.
 const EncodedBytes = 1 + 4 + 4 + 8*8 + 8 + 8 + numFeatures*stats.LikelihoodBytes + 24*4*2 + 24 + 8*(1+8+threeBits/64) + 2 + 4*2 +
-	2 + 8*3 + 8*(nw+nw*nw+lags+1) + maxStates*(8+4) + maxStates*maxStates/8 + 2 + 4
+	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4) + maxStates*maxStates/8 + 2 + 4 + periodBytes
 
 // ErrBadState is returned by UnmarshalBinary for input that is not an
 // encoded Detector of this version.
@@ -61,9 +61,7 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 	b = le.AppendUint32(b, d.stk.run)
 	b = le.AppendUint32(b, d.stk.record)
 	b = append(b, byte(d.hour), b2u8(d.daily))
-	b = le.AppendUint64(b, math.Float64bits(d.pr.es))
-	b = le.AppendUint64(b, math.Float64bits(d.pr.mae))
-	b = le.AppendUint64(b, math.Float64bits(d.pr.max))
+	b = d.pr.err.appendBinary(b)
 	for _, f := range d.pr.w {
 		b = le.AppendUint64(b, math.Float64bits(f))
 	}
@@ -85,7 +83,7 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 	}
 	b = append(b, d.sts.k, d.sts.cur)
 	b = le.AppendUint32(b, d.sts.run)
-	return b, nil
+	return d.per.appendBinary(b), nil
 }
 
 // UnmarshalBinary replaces d's learned state with one encoded by
@@ -134,9 +132,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	if hd[1] > 1 {
 		return fmt.Errorf("%w: rhythm flag %d", ErrBadState, hd[1])
 	}
-	nd.pr.es = math.Float64frombits(r.u64())
-	nd.pr.mae = math.Float64frombits(r.u64())
-	nd.pr.max = math.Float64frombits(r.u64())
+	nd.pr.err.decode(&r)
 	for _, arr := range [...][]float64{nd.pr.w[:], nd.pr.p[:], nd.pr.x[:], {0}, nd.sts.val[:]} {
 		for i := range arr {
 			arr[i] = math.Float64frombits(r.u64())
@@ -154,6 +150,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	ks := r.next(2)
 	nd.sts.k, nd.sts.cur = ks[0], ks[1]
 	nd.sts.run = r.u32()
+	nd.per.decode(&r)
 	if err := nd.checkRestored(); err != nil {
 		return err
 	}
@@ -256,6 +253,12 @@ func (d *Detector) checkNew() error {
 		if !(d.pr.p[i*nw+i] >= 0) {
 			return fmt.Errorf("%w: predictor variance %v", ErrBadState, d.pr.p[i*nw+i])
 		}
+	}
+	if err := d.per.check(d.n); err != nil {
+		return err
+	}
+	if err := d.pr.err.check(d.n); err != nil {
+		return err
 	}
 	s := &d.sts
 	k := int(min(s.k, maxStates))

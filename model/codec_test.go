@@ -333,6 +333,14 @@ func TestCodecRejectsForgedNewFields(t *testing.T) {
 		"value beyond k":  func(x *Detector) { x.sts.val[7] = 4 },
 		"NaN state":       func(x *Detector) { x.sts.val[2] = math.NaN() },
 		"empty dwell":     func(x *Detector) { x.sts.run = 0 },
+		"period ring slot":   func(x *Detector) { x.per.pos = periodRing },
+		"period too long":    func(x *Detector) { x.per.per = periodLags },
+		"period block NaN":   func(x *Detector) { x.per.ring[0] = float32(math.NaN()) },
+		"period block sum":   func(x *Detector) { x.per.sum = math.Inf(1) },
+		"negative variance":  func(x *Detector) { x.per.acf[0] = -1 },
+		"pruner max NaN":     func(x *Detector) { x.pr.err.max = math.NaN() },
+		"pruner count":       func(x *Detector) { x.pr.err.n = x.n + 1 },
+		"period pruner mean": func(x *Detector) { x.per.err.mae = -1 },
 		"unseen transition": func(x *Detector) {
 			bit := 9*maxStates + 1
 			x.sts.trans[bit/64] |= 1 << (bit % 64)

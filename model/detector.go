@@ -87,6 +87,8 @@ type Detector struct {
 	daily bool // the profile holds a daily rhythm (season.rhythmic)
 	pr    predictor
 	sts   states
+	per   period
+	pk    uint32 // samples per period block at the current cadence
 }
 
 // NewDetector returns a detector for one series.
@@ -166,11 +168,15 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 		d.hour = int8(hour)
 		d.daily = d.sea.rhythmic(p.seasonGate)
 	}
+	u := (v - d.slow) / max(d.dev, floor)
+	u = max(min(u, uMax), -uMax)
 	ctx := 0.0
 	if p.disable&FeatureContext == 0 {
-		u := (v - d.slow) / max(d.dev, floor)
-		u = max(min(u, uMax), -uMax)
-		ctx = d.pr.judge(d.pr.update(u, p.lambda), p.aCtx, float64(d.aMax), r, p.prune, warm)
+		ctx = d.pr.err.judge(d.pr.update(u, p.lambda), p.aCtx, float64(d.aMax), p.prune, warm)
+	}
+	rhythm := 0.0
+	if p.disable&FeatureSeason == 0 {
+		rhythm = d.per.update(u, max(d.pk, 1), p.aCtx, float64(d.aMax), p.prune, warm)
 	}
 	ev := d.sts.update(v)
 
@@ -224,6 +230,9 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 	}
 	if ctx > res.Score {
 		res.Score, res.Mechanism = ctx, MechanismContext
+	}
+	if rhythm > res.Score {
+		res.Score, res.Mechanism = rhythm, MechanismSeason
 	}
 	if p.disable&FeatureState == 0 && d.sts.discrete() {
 		// A few-valued series is judged on its states alone: a mean's
@@ -295,6 +304,7 @@ func (d *Detector) weights(dt float64) {
 	// The predictor's largest error forgets over the longer of
 	// ContextMaxHalfLife samples and LongHalfLife.
 	d.aMax = float32(min(p.aMax, float64(d.aLong)))
+	d.pk = uint32(max(1, math.Round(periodBlock/dt)))
 
 }
 

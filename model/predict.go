@@ -30,38 +30,7 @@ type predictor struct {
 	p    [nw * nw]float64
 	x    [lags]float64 // latest first differences, newest first
 	last float64       // latest normalised value
-	es   float64       // EWMA of |error|: the smoothed error (telemanom's e_s)
-	mae  float64       // long-run mean |error|, the unit es is judged in
-	max  float64       // largest es/mae seen, decaying slowly
-}
-
-// judge folds the error e into the smoothed error (EWMA weight a) and
-// returns 1 when the smoothed error, in units of the long-run mean error,
-// exceeds the largest such value seen before by more than the share
-// prune, else 0. This is telemanom's pruning rule (Hundman et al. 2018:
-// an anomalous sequence's maximum smoothed error must exceed the largest
-// normal one by a minimum percentage) run online: the largest earlier
-// value, which decays with weight aMax per sample so one old glitch does
-// not mask the series for good, stands for the errors below the
-// threshold. Non-parametric: no distribution is assumed for the errors,
-// whose tails are heavy. The long-run mean error (weight aMax, or 1/n
-// over the first n samples) makes the rule indifferent to the slow drift
-// of the normalisation while a series settles.
-//
-// While the series is not warm the maximum does not learn.
-func (r *predictor) judge(e, a, aMax, rn, prune float64, warm bool) float64 {
-	r.es += a * (e - r.es)
-	r.mae += max(aMax, rn) * (e - r.mae)
-	if !warm || !(r.mae > 0) {
-		return 0
-	}
-	x := r.es / r.mae
-	out := 0.0
-	if r.max > 0 && x > (1+prune)*r.max {
-		out = 1
-	}
-	r.max = max(x, r.max*(1-aMax))
-	return out
+	err  pruner        // the smoothed error and its judge
 }
 
 // reset starts the predictor afresh at value u: zero weights and
@@ -147,13 +116,6 @@ func (r *predictor) finite() bool {
 	}
 	if !(math.Abs(r.last) <= uMax) {
 		return false
-	}
-	// |error| is at most 2*uMax plus the prediction; a smoothed error
-	// or its maximum beyond what the bounded inputs allow is forged.
-	for _, v := range [...]float64{r.es, r.mae, r.max} {
-		if !(v >= 0) || math.IsInf(v, 0) {
-			return false
-		}
 	}
 	for _, v := range r.p {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
