@@ -22,6 +22,7 @@ const (
 	periodMinACF = 0.5   // autocorrelation a dominant period needs
 	periodMinLag = 2     // shortest period, in blocks
 	periodHold   = 3     // periods a period must hold before it judges
+	periodEvery  = 4     // blocks between searches for the period
 )
 
 type period struct {
@@ -82,8 +83,15 @@ func (p *period) update(u float64, k uint32, a, aMax, prune float64, warm bool) 
 	if p.full < periodRing {
 		p.full++
 	}
-	// A period that moves by more than a tenth is another rhythm: its
-	// errors are judged once it has held for periodHold periods.
+	// The period moves slowly: it is searched every periodEvery blocks.
+	// One that moves by more than a tenth is another rhythm: its errors
+	// are judged once it has held for periodHold periods.
+	if p.pos%periodEvery != 0 {
+		if p.per > 0 {
+			p.held = min(p.held+1, math.MaxUint8)
+		}
+		return out
+	}
 	if per := p.dominant(); per == 0 || p.per == 0 || absDiff(per, p.per) > max(1, p.per/10) {
 		p.per, p.held = per, 0
 	} else {
@@ -104,14 +112,18 @@ func (p *period) dominant() uint8 {
 		return 0
 	}
 	peak := func(l int) bool { return p.acf[l] >= p.acf[l-1] && p.acf[l] >= p.acf[l+1] }
-	top := 0.0
+	top := float32(periodMinACF * v)
+	found := false
 	for l := periodMinLag; l < periodLags && 2*l <= int(p.full); l++ {
-		if r := float64(p.acf[l]) / v; r >= periodMinACF && r > top && peak(l) {
-			top = r
+		if p.acf[l] >= top && peak(l) {
+			top, found = p.acf[l], true
 		}
 	}
-	for l := periodMinLag; l < periodLags && 2*l <= int(p.full) && top > 0; l++ {
-		if float64(p.acf[l])/v >= 0.9*top && peak(l) {
+	if !found {
+		return 0
+	}
+	for l := periodMinLag; l < periodLags && 2*l <= int(p.full); l++ {
+		if p.acf[l] >= 0.9*top && peak(l) {
 			return uint8(l)
 		}
 	}
