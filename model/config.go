@@ -66,7 +66,7 @@ type Config struct {
 
 	// SeasonGate is how strong a daily rhythm must be before the
 	// time-of-day profile reports: the spread (standard deviation) of the
-	// 24 hourly means over the hours' average deviation. Default 4.
+	// 24 hourly means over the hours' average deviation. Default 3.
 	SeasonGate float64
 
 	// ContextHalfLife is the half-life, in samples, of the smoothing of
@@ -156,7 +156,7 @@ func (c Config) params() (*params, error) {
 		threshold:  def(c.Threshold, 0.95),
 		suppress:   dur(c.Suppress, 200*time.Minute),
 		disable:    c.Disable,
-		seasonGate: def(c.SeasonGate, 4),
+		seasonGate: def(c.SeasonGate, 3),
 	}
 	if p.warmUp == 0 {
 		p.warmUp = 300
