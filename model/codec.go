@@ -300,7 +300,6 @@ func b2u8(b bool) byte {
 	return 0
 }
 
-func finite32(f float32) bool { return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) }
 
 type reader struct{ b []byte }
 
