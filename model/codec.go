@@ -19,7 +19,7 @@ const codecVersion = 4
 // EncodedBytes is the length of one encoded Detector: a version byte and
 // the fields in the order appendState writes them.
 const EncodedBytes = 1 + 4 + 4 + 8*8 + 8 + 8 + numFeatures*stats.LikelihoodBytes + 24*4*2 + 24 + 8*(1+8+threeBits/64) + 2 + 4*2 +
-	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4) + maxStates*maxStates/8 + 2 + 4 + periodBytes
+	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4+2) + maxStates*maxStates*2 + 4 + 4 + 2 + 4 + periodBytes
 
 // ErrBadState is returned by UnmarshalBinary for input that is not an
 // encoded Detector of this version.
@@ -79,8 +79,13 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 		b = le.AppendUint32(b, n)
 	}
 	for _, w := range d.sts.trans {
-		b = le.AppendUint64(b, w)
+		b = le.AppendUint16(b, w)
 	}
+	for _, w := range d.sts.visits {
+		b = le.AppendUint16(b, w)
+	}
+	b = le.AppendUint32(b, d.sts.total)
+	b = le.AppendUint32(b, d.sts.once)
 	b = append(b, d.sts.k, d.sts.cur)
 	b = le.AppendUint32(b, d.sts.run)
 	return d.per.appendBinary(b), nil
@@ -145,8 +150,12 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		nd.sts.dwell[i] = r.u32()
 	}
 	for i := range nd.sts.trans {
-		nd.sts.trans[i] = r.u64()
+		nd.sts.trans[i] = binary.LittleEndian.Uint16(r.next(2))
 	}
+	for i := range nd.sts.visits {
+		nd.sts.visits[i] = binary.LittleEndian.Uint16(r.next(2))
+	}
+	nd.sts.total, nd.sts.once = r.u32(), r.u32()
 	ks := r.next(2)
 	nd.sts.k, nd.sts.cur = ks[0], ks[1]
 	nd.sts.run = r.u32()
@@ -285,9 +294,23 @@ func (d *Detector) checkNew() error {
 			}
 		}
 	}
-	for bit := range maxStates * maxStates {
-		if s.trans[bit/64]&(1<<(bit%64)) != 0 && (bit/maxStates >= k || bit%maxStates >= k) {
+	var sum uint64
+	once := uint32(0)
+	for t, c := range s.trans {
+		if c != 0 && (t/maxStates >= k || t%maxStates >= k) {
 			return fmt.Errorf("%w: transition between unseen states", ErrBadState)
+		}
+		sum += uint64(c)
+		if c == 1 {
+			once++
+		}
+	}
+	if once != s.once || sum > uint64(s.total) || s.total > d.n {
+		return fmt.Errorf("%w: transition counts %d once, %d in all, %d total of %d samples", ErrBadState, s.once, sum, s.total, d.n)
+	}
+	for i, v := range s.visits {
+		if i >= k && v != 0 || uint32(v) > d.n {
+			return fmt.Errorf("%w: %d dwells in state %d", ErrBadState, v, i)
 		}
 	}
 	return nil

@@ -323,28 +323,28 @@ func TestCodecRejectsForgedNewFields(t *testing.T) {
 		t.Fatalf("fixture: %d states, want 3", d.sts.k)
 	}
 	forge := map[string]func(x *Detector){
-		"hour 24":            func(x *Detector) { x.hour = 24 },
-		"NaN weight":         func(x *Detector) { x.pr.w[0] = math.NaN() },
-		"negative P":         func(x *Detector) { x.pr.p[0] = -1 },
-		"lag beyond uMax":    func(x *Detector) { x.pr.x[0] = 3 * uMax },
-		"too many states":    func(x *Detector) { x.sts.k = maxStates + 2 },
-		"current unseen":     func(x *Detector) { x.sts.cur = 5 },
-		"duplicate state":    func(x *Detector) { x.sts.val[1] = x.sts.val[0] },
-		"value beyond k":     func(x *Detector) { x.sts.val[7] = 4 },
-		"NaN state":          func(x *Detector) { x.sts.val[2] = math.NaN() },
-		"empty dwell":        func(x *Detector) { x.sts.run = 0 },
-		"period ring slot":   func(x *Detector) { x.per.pos = periodRing },
-		"period too long":    func(x *Detector) { x.per.per = periodLags },
-		"period block NaN":   func(x *Detector) { x.per.ring[0] = float32(math.NaN()) },
-		"period block sum":   func(x *Detector) { x.per.sum = math.Inf(1) },
-		"negative variance":  func(x *Detector) { x.per.acf[0] = -1 },
-		"pruner max NaN":     func(x *Detector) { x.pr.err.max = math.NaN() },
-		"pruner count":       func(x *Detector) { x.pr.err.n = x.n + 1 },
-		"period pruner mean": func(x *Detector) { x.per.err.mae = -1 },
-		"unseen transition": func(x *Detector) {
-			bit := 9*maxStates + 1
-			x.sts.trans[bit/64] |= 1 << (bit % 64)
-		},
+		"hour 24":             func(x *Detector) { x.hour = 24 },
+		"NaN weight":          func(x *Detector) { x.pr.w[0] = math.NaN() },
+		"negative P":          func(x *Detector) { x.pr.p[0] = -1 },
+		"lag beyond uMax":     func(x *Detector) { x.pr.x[0] = 3 * uMax },
+		"too many states":     func(x *Detector) { x.sts.k = maxStates + 2 },
+		"current unseen":      func(x *Detector) { x.sts.cur = 5 },
+		"duplicate state":     func(x *Detector) { x.sts.val[1] = x.sts.val[0] },
+		"value beyond k":      func(x *Detector) { x.sts.val[7] = 4 },
+		"NaN state":           func(x *Detector) { x.sts.val[2] = math.NaN() },
+		"empty dwell":         func(x *Detector) { x.sts.run = 0 },
+		"period ring slot":    func(x *Detector) { x.per.pos = periodRing },
+		"period too long":     func(x *Detector) { x.per.per = periodLags },
+		"period block NaN":    func(x *Detector) { x.per.ring[0] = float32(math.NaN()) },
+		"period block sum":    func(x *Detector) { x.per.sum = math.Inf(1) },
+		"negative variance":   func(x *Detector) { x.per.acf[0] = -1 },
+		"pruner max NaN":      func(x *Detector) { x.pr.err.max = math.NaN() },
+		"pruner count":        func(x *Detector) { x.pr.err.n = x.n + 1 },
+		"period pruner mean":  func(x *Detector) { x.per.err.mae = -1 },
+		"unseen transition":   func(x *Detector) { x.sts.trans[9*maxStates+1] = 1 },
+		"singletons miscount": func(x *Detector) { x.sts.once++ },
+		"more transitions":    func(x *Detector) { x.sts.trans[1] = 60000 },
+		"visits beyond k":     func(x *Detector) { x.sts.visits[9] = 1 },
 	}
 	for name, f := range forge {
 		x := *d

@@ -24,13 +24,29 @@ const (
 // seen, or a dwell longer than any before. Never on a mean's distance from
 // a level: a square wave's routine transitions are its normal behaviour.
 type states struct {
-	val   [maxStates]float64
-	dwell [maxStates]uint32 // longest finished dwell per state
-	trans [maxStates * maxStates / 64]uint64
-	k     uint8  // states seen; maxStates+1 once the series has shown more
-	cur   uint8  // index of the current state
-	run   uint32 // samples in the current state so far
+	val    [maxStates]float64
+	dwell  [maxStates]uint32             // longest finished dwell per state
+	visits [maxStates]uint16             // finished dwells per state, saturating
+	trans  [maxStates * maxStates]uint16 // transitions seen, by from*maxStates+to, saturating
+	total  uint32                        // transitions seen, saturating
+	once   uint32                        // transitions seen exactly once
+	k      uint8                         // states seen; maxStates+1 once the series has shown more
+	cur    uint8                         // index of the current state
+	run    uint32                        // samples in the current state so far
 }
+
+// unseenMass is the largest Good-Turing estimate of the chance that the
+// next transition is one never seen (transitions seen once over all
+// transitions: Good, "The population frequencies of species", 1953) at
+// which an unseen transition is still news. While the machine is still
+// showing new transitions often, one more is not.
+const unseenMass = 0.01
+
+// dwellVisits is the fewest finished dwells in a state before a longer
+// one is out of character: the chance that the next of n exchangeable
+// dwells is the longest is 1/(n+1), so one record among the first few is
+// expected.
+const dwellVisits = 10
 
 // Events states.update reports.
 const (
@@ -86,17 +102,19 @@ func (s *states) update(v float64) int {
 		if s.dwell[j] == 0 && s.run == dwellMin && s.k > 1 {
 			return stateNew
 		}
-		if s.dwell[j] > 0 && s.run == uint32(math.Ceil(dwellMargin*float64(max(s.dwell[j], dwellMin)))) {
+		if s.visits[j] >= dwellVisits && s.run == uint32(math.Ceil(dwellMargin*float64(max(s.dwell[j], dwellMin)))) {
 			return stateDwell
 		}
 		return stateNone
 	}
-	bit := uint(s.cur)*maxStates + uint(j)
+	t := uint(s.cur)*maxStates + uint(j)
 	// A transition counts as unseen only between states that have each
-	// been left before: the first way out of a new state says nothing.
-	seen := s.trans[bit/64]&(1<<(bit%64)) != 0 || s.dwell[s.cur] == 0 || s.dwell[j] == 0
+	// been left before (the first way out of a new state says nothing),
+	// and only once unseen transitions have become rare.
+	news := s.trans[t] == 0 && s.dwell[s.cur] > 0 && s.dwell[j] > 0 &&
+		float64(s.once) <= unseenMass*float64(s.total)
 	s.leave(j)
-	if !seen {
+	if news {
 		return stateTransition
 	}
 	return stateNone
@@ -104,8 +122,22 @@ func (s *states) update(v float64) int {
 
 // leave ends the current dwell and enters state j.
 func (s *states) leave(j uint8) {
-	bit := uint(s.cur)*maxStates + uint(j)
-	s.trans[bit/64] |= 1 << (bit % 64)
+	t := uint(s.cur)*maxStates + uint(j)
+	switch s.trans[t] {
+	case 0:
+		s.once++
+	case 1:
+		s.once--
+	}
+	if s.trans[t] < math.MaxUint16 {
+		s.trans[t]++
+	}
+	if s.total < math.MaxUint32 {
+		s.total++
+	}
+	if s.visits[s.cur] < math.MaxUint16 {
+		s.visits[s.cur]++
+	}
 	s.dwell[s.cur] = max(s.dwell[s.cur], s.run)
 	s.cur, s.run = j, 1
 }
