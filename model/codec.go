@@ -323,7 +323,6 @@ func b2u8(b bool) byte {
 	return 0
 }
 
-
 type reader struct{ b []byte }
 
 func (r *reader) next(n int) []byte {
