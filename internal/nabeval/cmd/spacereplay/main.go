@@ -143,12 +143,6 @@ func run(args []string, w io.Writer) error {
 			// Grouped CV: every meta row of a channel is held out together.
 			held := [3]int{}
 			chosen := map[int]int{}
-			for _, m := range metas {
-				if _, done := chosen[-1]; done {
-					break
-				}
-				_ = m
-			}
 			seen := map[string]bool{}
 			for _, m := range metas {
 				if seen[m.Series] {
