@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"regexp"
+	"slices"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -38,9 +39,17 @@ type Policy struct {
 	// a value closer than either to the expected value is not anomalous.
 	MinDeviation         float64 `yaml:"min_deviation"`
 	MinRelativeDeviation float64 `yaml:"min_relative_deviation"`
+	// Mechanisms turns the model's mechanisms off (or on) for these
+	// series: a map from a mechanism name (MechanismNames) to "off" or
+	// "on".
+	Mechanisms map[string]string `yaml:"mechanisms"`
 	// Line is where the entry starts.
 	Line int `yaml:"-"`
 }
+
+// MechanismNames are the mechanisms a policy may turn off: the model's
+// own detectors, by the names verdicts carry (detector.Mechanism).
+var MechanismNames = []string{"shift", "season", "novelty", "stuck", "record", "context", "state"}
 
 // maxPolicyName is detector.MaxPolicyNameBytes, checked here too so the
 // error names the line.
@@ -115,6 +124,10 @@ func (p Policy) problems() []problem {
 	add(p.Direction != "" && p.Direction != "up" && p.Direction != "down" && p.Direction != "both", "direction", "want up, down or both")
 	add(!(p.MinDeviation >= 0) || math.IsInf(p.MinDeviation, 0), "min_deviation", "want a finite value, 0 or more")
 	add(!(p.MinRelativeDeviation >= 0) || math.IsInf(p.MinRelativeDeviation, 0), "min_relative_deviation", "want a finite fraction, 0 or more")
+	for name, state := range p.Mechanisms {
+		add(!slices.Contains(MechanismNames, name), "mechanisms", fmt.Sprintf("unknown mechanism %q: want one of %v", name, MechanismNames))
+		add(state != "on" && state != "off", "mechanisms", fmt.Sprintf("mechanism %s: %q, want on or off", name, state))
+	}
 	for key, b := range map[string]*Bounds{"limits": p.Limits, "expected_range": p.ExpectedRange} {
 		if b == nil {
 			continue

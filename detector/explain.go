@@ -18,10 +18,12 @@ const (
 	MechanismRecord                   // a value beyond everything seen so far
 	MechanismLimit                    // an operating or plausibility limit was broken
 	MechanismOther                    // a model named a mechanism not listed here
+	MechanismContext                  // the series left its own short-term behaviour (predictor error)
+	MechanismState                    // a few-valued series left its states (value, transition, dwell)
 	numMechanisms
 )
 
-var mechanismNames = [numMechanisms]string{"none", "shift", "season", "novelty", "stuck", "record", "limit", "other"}
+var mechanismNames = [numMechanisms]string{"none", "shift", "season", "novelty", "stuck", "record", "limit", "other", "context", "state"}
 
 // String returns m's name, as models send it and agctl prints it.
 func (m Mechanism) String() string {
@@ -37,8 +39,8 @@ func ParseMechanism(name string) Mechanism {
 	if name == "" {
 		return MechanismNone
 	}
-	for m, n := range mechanismNames[:MechanismOther] {
-		if n == name {
+	for m, n := range mechanismNames {
+		if n == name && Mechanism(m) != MechanismOther {
 			return Mechanism(m)
 		}
 	}

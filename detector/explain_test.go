@@ -45,7 +45,7 @@ func TestExplanationSanitized(t *testing.T) {
 
 // TestModelMechanismsMatch guards the embedded model's conversion by number.
 func TestModelMechanismsMatch(t *testing.T) {
-	for m := model.MechanismNone; m <= model.MechanismLimit; m++ {
+	for m := model.MechanismNone; m <= model.MechanismState; m++ {
 		if got := Mechanism(m).String(); got != m.String() {
 			t.Errorf("model mechanism %d is %q, detector's %q", m, m.String(), got)
 		}

@@ -42,6 +42,12 @@ type Policy struct {
 	// clear the anomaly flag of a value closer to the expected value than
 	// either: a statistically clear but practically irrelevant move.
 	MinDeviation, MinRelativeDeviation float64
+	// Off lists mechanisms whose verdicts this policy overrules: a
+	// verdict a listed mechanism scored gets score 0, no anomaly and
+	// MechanismNone (its band stays). Only the model's own detectors may
+	// be listed (shift, season, novelty, stuck, record, context, state);
+	// limits and ranges are the policy's own.
+	Off []Mechanism
 }
 
 // Direction says which side of the expected value may be anomalous.
@@ -169,6 +175,11 @@ func (p Policy) compile() (*regexp.Regexp, error) {
 	case !(p.MinDeviation >= 0) || !(p.MinRelativeDeviation >= 0) || math.IsInf(p.MinDeviation, 0) || math.IsInf(p.MinRelativeDeviation, 0):
 		return nil, errors.New("minimum deviations must be finite and not negative")
 	}
+	for _, m := range p.Off {
+		if !Switchable(m) {
+			return nil, fmt.Errorf("mechanism %v cannot be turned off (want shift, season, novelty, stuck, record, context or state)", m)
+		}
+	}
 	if p.Regex != "" {
 		return regexp.Compile(p.Regex)
 	}
@@ -243,9 +254,22 @@ func DefaultPolicies() []Policy {
 // (nil: none). Safe to call while scoring: a batch sees one value.
 func (d *Detector) SetPolicies(ps *Policies) { d.policy.Store(ps) }
 
+// Switchable reports whether a policy may turn m off: the model's own
+// detectors, not none, limit or other.
+func Switchable(m Mechanism) bool {
+	switch m {
+	case MechanismShift, MechanismSeason, MechanismNovelty, MechanismStuck, MechanismRecord, MechanismContext, MechanismState:
+		return true
+	}
+	return false
+}
+
 // judge applies p to one scored verdict of value v.
 func (p *Policy) judge(vd *Verdict, v float64) {
 	vd.Policy = p.Name
+	if slices.Contains(p.Off, vd.Explain.Mechanism) {
+		vd.Score, vd.Anomaly, vd.Explain.Mechanism = 0, false, MechanismNone
+	}
 	if p.Threshold > 0 {
 		vd.Anomaly = vd.Score >= p.Threshold
 	}

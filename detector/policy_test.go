@@ -248,3 +248,29 @@ func TestPolicyDirectionOnHeuristic(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyMechanismsOff (issue 18 item 7): a policy that turns a
+// mechanism off overrules the verdicts it scored and no other; limits,
+// none and other cannot be turned off.
+func TestPolicyMechanismsOff(t *testing.T) {
+	ps := mustPolicies(t, []Policy{{Name: "quiet-season", Globs: []string{"sat1/*"}, Off: []Mechanism{MechanismSeason, MechanismState}}})
+	p := ps.Match("sat1/temp")
+	band := Explanation{HasBand: true, Expected: 5, Lower: 4, Upper: 6}
+	season, shift := band, band
+	season.Mechanism, shift.Mechanism = MechanismSeason, MechanismShift
+	vd := Verdict{Score: 0.99, Anomaly: true, Explain: season}
+	p.judge(&vd, 9)
+	if vd.Anomaly || vd.Score != 0 || vd.Explain.Mechanism != MechanismNone || !vd.Explain.HasBand {
+		t.Errorf("season verdict under season off = %+v, want score 0, no anomaly, no mechanism, band kept", vd)
+	}
+	vd = Verdict{Score: 0.99, Anomaly: true, Explain: shift}
+	p.judge(&vd, 9)
+	if !vd.Anomaly || vd.Score != 0.99 || vd.Explain.Mechanism != MechanismShift {
+		t.Errorf("shift verdict under season off = %+v, want it unchanged", vd)
+	}
+	for _, m := range []Mechanism{MechanismNone, MechanismLimit, MechanismOther, numMechanisms} {
+		if _, err := NewPolicies([]Policy{{Name: "x", Globs: []string{"*"}, Off: []Mechanism{m}}}); err == nil {
+			t.Errorf("NewPolicies with %v off = nil error, want one", m)
+		}
+	}
+}

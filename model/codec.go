@@ -14,11 +14,12 @@ import (
 // codecVersion is the first byte of every encoded Detector. Bump it when
 // the layout below or the meaning of a field changes; Signature includes
 // it, so a snapshot written by another layout is set aside, not misread.
-const codecVersion = 3
+const codecVersion = 4
 
 // EncodedBytes is the length of one encoded Detector: a version byte and
 // the fields in the order appendState writes them.
-const EncodedBytes = 1 + 4 + 4 + 8*8 + 8 + 8 + numFeatures*stats.LikelihoodBytes + 24*4*2 + 24 + 8*(1+8+threeBits/64) + 2 + 4*2
+const EncodedBytes = 1 + 4 + 4 + 8*8 + 8 + 8 + numFeatures*stats.LikelihoodBytes + 24*4*2 + 24 + 8*(1+8+threeBits/64) + 2 + 4*2 +
+	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4+2) + maxStates*maxStates*2 + 4 + 4 + 2 + 4 + periodBytes
 
 // ErrBadState is returned by UnmarshalBinary for input that is not an
 // encoded Detector of this version.
@@ -59,7 +60,35 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 	b = le.AppendUint16(b, d.nov.hist)
 	b = le.AppendUint32(b, d.stk.run)
 	b = le.AppendUint32(b, d.stk.record)
-	return b, nil
+	b = append(b, byte(d.hour), b2u8(d.daily))
+	b = d.pr.err.appendBinary(b)
+	for _, f := range d.pr.w {
+		b = le.AppendUint64(b, math.Float64bits(f))
+	}
+	for _, f := range d.pr.p {
+		b = le.AppendUint64(b, math.Float64bits(f))
+	}
+	for _, f := range d.pr.x {
+		b = le.AppendUint64(b, math.Float64bits(f))
+	}
+	b = le.AppendUint64(b, math.Float64bits(d.pr.last))
+	for _, f := range d.sts.val {
+		b = le.AppendUint64(b, math.Float64bits(f))
+	}
+	for _, n := range d.sts.dwell {
+		b = le.AppendUint32(b, n)
+	}
+	for _, w := range d.sts.trans {
+		b = le.AppendUint16(b, w)
+	}
+	for _, w := range d.sts.visits {
+		b = le.AppendUint16(b, w)
+	}
+	b = le.AppendUint32(b, d.sts.total)
+	b = le.AppendUint32(b, d.sts.once)
+	b = append(b, d.sts.k, d.sts.cur)
+	b = le.AppendUint32(b, d.sts.run)
+	return d.per.appendBinary(b), nil
 }
 
 // UnmarshalBinary replaces d's learned state with one encoded by
@@ -103,7 +132,38 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	}
 	nd.nov.hist = binary.LittleEndian.Uint16(r.next(2))
 	nd.stk.run, nd.stk.record = r.u32(), r.u32()
+	hd := r.next(2)
+	nd.hour, nd.daily = int8(hd[0]), hd[1] == 1
+	if hd[1] > 1 {
+		return fmt.Errorf("%w: rhythm flag %d", ErrBadState, hd[1])
+	}
+	nd.pr.err.decode(&r)
+	for _, arr := range [...][]float64{nd.pr.w[:], nd.pr.p[:], nd.pr.x[:], {0}, nd.sts.val[:]} {
+		for i := range arr {
+			arr[i] = math.Float64frombits(r.u64())
+		}
+		if len(arr) == 1 {
+			nd.pr.last = arr[0]
+		}
+	}
+	for i := range nd.sts.dwell {
+		nd.sts.dwell[i] = r.u32()
+	}
+	for i := range nd.sts.trans {
+		nd.sts.trans[i] = binary.LittleEndian.Uint16(r.next(2))
+	}
+	for i := range nd.sts.visits {
+		nd.sts.visits[i] = binary.LittleEndian.Uint16(r.next(2))
+	}
+	nd.sts.total, nd.sts.once = r.u32(), r.u32()
+	ks := r.next(2)
+	nd.sts.k, nd.sts.cur = ks[0], ks[1]
+	nd.sts.run = r.u32()
+	nd.per.decode(&r)
 	if err := nd.checkRestored(); err != nil {
+		return err
+	}
+	if err := nd.checkNew(); err != nil {
 		return err
 	}
 	*d = nd
@@ -189,7 +249,79 @@ func (d *Detector) checkRestored() error {
 // be apart, in seconds.
 const maxCadence = math.MaxUint64 / 1e9
 
-func finite32(f float32) bool { return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) }
+// checkNew validates the fields codec version 4 added: the hour, the
+// predictor and the state machine.
+func (d *Detector) checkNew() error {
+	if d.hour < 0 || d.hour > 23 {
+		return fmt.Errorf("%w: hour %d", ErrBadState, d.hour)
+	}
+	if d.n > 0 && !d.pr.finite() {
+		return fmt.Errorf("%w: predictor not finite or input beyond %v", ErrBadState, float64(uMax))
+	}
+	for i := range nw {
+		if !(d.pr.p[i*nw+i] >= 0) {
+			return fmt.Errorf("%w: predictor variance %v", ErrBadState, d.pr.p[i*nw+i])
+		}
+	}
+	if err := d.per.check(d.n); err != nil {
+		return err
+	}
+	if err := d.pr.err.check(d.n); err != nil {
+		return err
+	}
+	s := &d.sts
+	k := int(min(s.k, maxStates))
+	switch {
+	case s.k > maxStates+1:
+		return fmt.Errorf("%w: %d states", ErrBadState, s.k)
+	case (s.k == 0) != (d.n == 0):
+		return fmt.Errorf("%w: %d states after %d samples", ErrBadState, s.k, d.n)
+	case s.k > 0 && int(s.cur) >= k:
+		return fmt.Errorf("%w: current state %d of %d", ErrBadState, s.cur, k)
+	case s.k > 0 && s.run == 0:
+		return fmt.Errorf("%w: empty dwell", ErrBadState)
+	}
+	for i, v := range s.val {
+		if i >= k && (v != 0 || s.dwell[i] != 0) {
+			return fmt.Errorf("%w: state %d beyond the %d seen", ErrBadState, i, k)
+		}
+		if i < k && (math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > maxMagnitude) {
+			return fmt.Errorf("%w: state value %v", ErrBadState, v)
+		}
+		for j := range i {
+			if i < k && s.val[j] == v {
+				return fmt.Errorf("%w: state %v twice", ErrBadState, v)
+			}
+		}
+	}
+	var sum uint64
+	once := uint32(0)
+	for t, c := range s.trans {
+		if c != 0 && (t/maxStates >= k || t%maxStates >= k) {
+			return fmt.Errorf("%w: transition between unseen states", ErrBadState)
+		}
+		sum += uint64(c)
+		if c == 1 {
+			once++
+		}
+	}
+	if once != s.once || sum > uint64(s.total) || s.total > d.n {
+		return fmt.Errorf("%w: transition counts %d once, %d in all, %d total of %d samples", ErrBadState, s.once, sum, s.total, d.n)
+	}
+	for i, v := range s.visits {
+		if i >= k && v != 0 || uint32(v) > d.n {
+			return fmt.Errorf("%w: %d dwells in state %d", ErrBadState, v, i)
+		}
+	}
+	return nil
+}
+
+func b2u8(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 type reader struct{ b []byte }
 
@@ -221,7 +353,7 @@ func (t *Template) Signature() string { return t.p.signature() }
 func (p *params) signature() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "model codec %d; warmUp %d; disable %d; times and alphas", codecVersion, p.warmUp, p.disable)
-	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold} {
+	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax} {
 		fmt.Fprintf(h, " %x", math.Float64bits(f))
 	}
 	fmt.Fprintf(h, "; features %v %v %v %v %v %v %v", minStd, stats.MaxFeature, maxMagnitude, seasonMin, stuckMin, refCadence, seasonHistory)

@@ -290,3 +290,69 @@ func TestUpdateResetsAStateThatScoresOutOfRange(t *testing.T) {
 		}
 	}
 }
+
+// TestCodecSetsAsideVersion3: a snapshot of the layout before issue 18
+// (version 3, 691 bytes) is refused with ErrBadState and leaves the
+// detector as it was, so the service sets it aside and relearns; the
+// signature changed with the version, so it is not even offered.
+func TestCodecSetsAsideVersion3(t *testing.T) {
+	old := make([]byte, 691)
+	old[0] = 3
+	d := mustDetector(t, Config{})
+	before := *d
+	if err := d.UnmarshalBinary(old); !errors.Is(err, ErrBadState) {
+		t.Fatalf("UnmarshalBinary(version 3) = %v, want ErrBadState", err)
+	}
+	if *d != before {
+		t.Error("a refused version-3 snapshot changed the detector")
+	}
+	sig, _ := Config{}.Signature()
+	if sig == "" || codecVersion == 3 {
+		t.Errorf("codec version %d, signature %q: want a new version and a signature", codecVersion, sig)
+	}
+}
+
+// TestCodecRejectsForgedNewFields: every field version 4 added is checked
+// on restore (issue 23's rule): the hour, the predictor, the state table.
+func TestCodecRejectsForgedNewFields(t *testing.T) {
+	d := mustDetector(t, Config{})
+	for i := range 400 {
+		d.Update(int64(i)*60e9, float64(i%3)) // a three-state series
+	}
+	if !d.sts.discrete() || d.sts.k != 3 {
+		t.Fatalf("fixture: %d states, want 3", d.sts.k)
+	}
+	forge := map[string]func(x *Detector){
+		"hour 24":             func(x *Detector) { x.hour = 24 },
+		"NaN weight":          func(x *Detector) { x.pr.w[0] = math.NaN() },
+		"negative P":          func(x *Detector) { x.pr.p[0] = -1 },
+		"lag beyond uMax":     func(x *Detector) { x.pr.x[0] = 3 * uMax },
+		"too many states":     func(x *Detector) { x.sts.k = maxStates + 2 },
+		"current unseen":      func(x *Detector) { x.sts.cur = 5 },
+		"duplicate state":     func(x *Detector) { x.sts.val[1] = x.sts.val[0] },
+		"value beyond k":      func(x *Detector) { x.sts.val[7] = 4 },
+		"NaN state":           func(x *Detector) { x.sts.val[2] = math.NaN() },
+		"empty dwell":         func(x *Detector) { x.sts.run = 0 },
+		"period ring slot":    func(x *Detector) { x.per.pos = periodRing },
+		"period too long":     func(x *Detector) { x.per.per = periodLags },
+		"period block NaN":    func(x *Detector) { x.per.ring[0] = float32(math.NaN()) },
+		"period block sum":    func(x *Detector) { x.per.sum = math.Inf(1) },
+		"negative variance":   func(x *Detector) { x.per.acf[0] = -1 },
+		"pruner max NaN":      func(x *Detector) { x.pr.err.max = math.NaN() },
+		"pruner count":        func(x *Detector) { x.pr.err.n = x.n + 1 },
+		"period pruner mean":  func(x *Detector) { x.per.err.mae = -1 },
+		"unseen transition":   func(x *Detector) { x.sts.trans[9*maxStates+1] = 1 },
+		"singletons miscount": func(x *Detector) { x.sts.once++ },
+		"more transitions":    func(x *Detector) { x.sts.trans[1] = 60000 },
+		"visits beyond k":     func(x *Detector) { x.sts.visits[9] = 1 },
+	}
+	for name, f := range forge {
+		x := *d
+		f(&x)
+		b, _ := x.AppendBinary(nil)
+		r := mustDetector(t, Config{})
+		if err := r.UnmarshalBinary(b); !errors.Is(err, ErrBadState) {
+			t.Errorf("%s: UnmarshalBinary = %v, want ErrBadState", name, err)
+		}
+	}
+}

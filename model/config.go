@@ -64,9 +64,34 @@ type Config struct {
 	// it only as false positives. Default 200m; negative disables it.
 	Suppress time.Duration
 
+	// SeasonGate is how strong a daily rhythm must be before the
+	// time-of-day profile reports: the spread (standard deviation) of the
+	// 24 hourly means over the hours' average deviation. Default 3.
+	SeasonGate float64
+
+	// ContextHalfLife is the half-life, in samples, of the smoothing of
+	// the predictor's error (telemanom's EWMA of the errors) before the
+	// likelihood. Default 8.
+	ContextHalfLife float64
+
+	// ContextMemory is the RLS predictor's forgetting half-life, in
+	// samples. Default 500.
+	ContextMemory float64
+
+	// ContextPrune is how far the smoothed prediction error must exceed
+	// the largest one seen before to flag, as a share (telemanom's
+	// minimum percentage, 0.13 in its published runs). Default 0.25.
+	ContextPrune float64
+
+	// ContextMaxHalfLife is the half-life, in samples, of the largest
+	// smoothed error the predictor's flags are judged against (telemanom
+	// judges against a window of errors, in samples), or LongHalfLife
+	// where that is longer. Default 10000.
+	ContextMaxHalfLife float64
+
 	// Disable is a bit mask of features to switch off (FeatureShift,
-	// FeatureSeason, FeatureNovelty, FeatureStuck, FeatureRecord), for
-	// ablation. Default 0: all on.
+	// FeatureSeason, FeatureNovelty, FeatureStuck, FeatureRecord,
+	// FeatureContext, FeatureState), for ablation. Default 0: all on.
 	Disable uint8
 }
 
@@ -81,9 +106,13 @@ const (
 	// FeatureRecord is the new-extreme detector; it bypasses the
 	// likelihood.
 	FeatureRecord uint8 = FeatureStuck << 1
+	// FeatureContext is the per-series predictor's smoothed error.
+	FeatureContext uint8 = FeatureRecord << 1
+	// FeatureState judges series with few distinct values on their states.
+	FeatureState uint8 = FeatureContext << 1
 )
 
-const allFeatures = FeatureShift | FeatureSeason | FeatureNovelty | FeatureStuck | FeatureRecord
+const allFeatures = FeatureShift | FeatureSeason | FeatureNovelty | FeatureStuck | FeatureRecord | FeatureContext | FeatureState
 
 // refCadence is the sampling interval at which Threshold's tail probability
 // holds per sample. A series sampled n times as often takes n looks in the
@@ -102,6 +131,9 @@ type params struct {
 	warmUpTime               float64
 	slowHL, longHL, seasonHL float64
 	aFast, aShort            float64
+	aCtx, lambda, prune      float64
+	aMax                     float64
+	seasonGate               float64
 	threshold                float64
 	suppress                 float64
 	disable                  uint8
@@ -124,6 +156,7 @@ func (c Config) params() (*params, error) {
 		threshold:  def(c.Threshold, 0.95),
 		suppress:   dur(c.Suppress, 200*time.Minute),
 		disable:    c.Disable,
+		seasonGate: def(c.SeasonGate, 3),
 	}
 	if p.warmUp == 0 {
 		p.warmUp = 300
@@ -131,18 +164,31 @@ func (c Config) params() (*params, error) {
 	if p.suppress < 0 {
 		p.suppress = 0
 	}
-	hl := []float64{def(c.FastHalfLife, 4), def(c.ShortHalfLife, 2), p.slowHL, p.longHL, p.seasonHL, p.warmUpTime}
+	hl := []float64{def(c.FastHalfLife, 4), def(c.ShortHalfLife, 2), p.slowHL, p.longHL, p.seasonHL, p.warmUpTime,
+		def(c.ContextHalfLife, 8), def(c.ContextMemory, 500)}
 	for _, h := range hl {
 		if !(h > 0) || math.IsInf(h, 0) {
 			return nil, fmt.Errorf("%w: half-life or warm-up %v must be positive and finite", ErrInvalidConfig, h)
 		}
 	}
 	p.aFast, p.aShort = stats.Alpha(hl[0]), stats.Alpha(hl[1])
+	p.aCtx, p.lambda = stats.Alpha(hl[6]), 1-stats.Alpha(hl[7])
+	p.prune = def(c.ContextPrune, 0.25)
+	if h := def(c.ContextMaxHalfLife, 10000); h > 0 && !math.IsInf(h, 0) {
+		p.aMax = stats.Alpha(h)
+	} else {
+		return nil, fmt.Errorf("%w: ContextMaxHalfLife %v must be positive and finite", ErrInvalidConfig, c.ContextMaxHalfLife)
+	}
+	if !(p.prune > 0) || math.IsInf(p.prune, 0) {
+		return nil, fmt.Errorf("%w: ContextPrune %v must be positive and finite", ErrInvalidConfig, c.ContextPrune)
+	}
 	switch {
 	case p.warmUp < 0:
 		return nil, fmt.Errorf("%w: WarmUp %d is negative", ErrInvalidConfig, c.WarmUp)
 	case !(p.threshold > 0 && p.threshold <= 1):
 		return nil, fmt.Errorf("%w: Threshold %v not in (0, 1]", ErrInvalidConfig, c.Threshold)
+	case !(p.seasonGate >= 0) || math.IsInf(p.seasonGate, 0):
+		return nil, fmt.Errorf("%w: SeasonGate %v must be non-negative and finite", ErrInvalidConfig, c.SeasonGate)
 	case p.disable&^allFeatures != 0:
 		return nil, fmt.Errorf("%w: Disable %#x has unknown feature bits", ErrInvalidConfig, c.Disable)
 	}

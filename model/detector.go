@@ -44,6 +44,11 @@ const maxMagnitude = 1e30
 // outside it are rare enough to explain a flag.
 const bandWidth = 4
 
+// uMax clamps the predictor's normalised input: a value hundreds of
+// deviations away already says all it can, and the clamp keeps the RLS
+// statistics well scaled.
+const uMax = 50
+
 // minStd floors the long-run spread of each feature's likelihood so a
 // perfectly quiet feature (a flat series) does not turn the first wiggle
 // into a 1e-300 tail probability. Shift and season are in units of
@@ -64,19 +69,26 @@ type Detector struct {
 	cadence float64 // EWMA of the sampling interval, seconds (0: unknown)
 	// The time memories' per-sample EWMA weights at the cadence aDt, kept
 	// so they are recomputed only when the cadence moves (see weights).
-	aDt, aSlow, aLong, aSeason float32
-	slow                       float64 // slow EWMA mean
-	dev                        float64 // slow EWMA absolute deviation from slow
-	fast                       float64 // fast EWMA mean
-	smooth                     float64 // EWMA mean the time-of-day profile sees (see seasonSmoothHalfLife)
-	prev                       float64
-	quantum                    float64 // smallest non-zero |first difference| seen
-	lo, hi                     float64 // range seen so far (all time: see record)
+	aDt, aSlow, aLong, aSeason, aMax float32
+	slow                             float64 // slow EWMA mean
+	dev                              float64 // slow EWMA absolute deviation from slow
+	fast                             float64 // fast EWMA mean
+	smooth                           float64 // EWMA mean the time-of-day profile sees (see seasonSmoothHalfLife)
+	prev                             float64
+	quantum                          float64 // smallest non-zero |first difference| seen
+	lo, hi                           float64 // range seen so far (all time: see record)
 
 	lk  [numFeatures]stats.Likelihood
 	sea season
 	nov novelty
 	stk stuck
+
+	hour  int8 // UTC hour of the latest sample, to re-check the rhythm hourly
+	daily bool // the profile holds a daily rhythm (season.rhythmic)
+	pr    predictor
+	sts   states
+	per   period
+	pk    uint32 // samples per period block at the current cadence
 }
 
 // NewDetector returns a detector for one series.
@@ -134,6 +146,9 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 		d.prev, d.slow, d.fast, d.smooth, d.lo, d.hi = v, v, v, v, v, v
 		d.quantum = math.Inf(1)
 		d.sea.update(hour, v, 0, 1, false)
+		d.hour = int8(hour)
+		d.pr.reset(0)
+		d.sts.update(v)
 		return Result{}
 	}
 	d.observeCadence(unixNanos)
@@ -149,6 +164,21 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 	d.smooth += max(aSmooth, r) * (v - d.smooth)
 	rec := record(v, d.lo, d.hi)
 	d.lo, d.hi = min(d.lo, v), max(d.hi, v)
+	if int8(hour) != d.hour {
+		d.hour = int8(hour)
+		d.daily = d.sea.rhythmic(p.seasonGate)
+	}
+	u := (v - d.slow) / max(d.dev, floor)
+	u = max(min(u, uMax), -uMax)
+	ctx := 0.0
+	if p.disable&FeatureContext == 0 {
+		ctx = d.pr.err.judge(d.pr.update(u, p.lambda), p.aCtx, float64(d.aMax), p.prune, warm)
+	}
+	rhythm := 0.0
+	if p.disable&FeatureSeason == 0 {
+		rhythm = d.per.update(u, max(d.pk, 1), p.aCtx, float64(d.aMax), p.prune, warm)
+	}
+	ev := d.sts.update(v)
 
 	var raw [numFeatures]float64
 	// Extreme values can overflow dev or floor. A NaN or infinite floor
@@ -197,6 +227,21 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 	}
 	if p.disable&FeatureRecord == 0 && rec > res.Score {
 		res.Score, res.Mechanism = rec, MechanismRecord
+	}
+	if ctx > res.Score {
+		res.Score, res.Mechanism = ctx, MechanismContext
+	}
+	if rhythm > res.Score {
+		res.Score, res.Mechanism = rhythm, MechanismSeason
+	}
+	if p.disable&FeatureState == 0 && d.sts.discrete() {
+		// A few-valued series is judged on its states alone: a mean's
+		// distance from a level, its range and its runs are what a
+		// mode-switching channel routinely does.
+		res.Score, res.Mechanism = 0, MechanismNone
+		if ev != stateNone {
+			res.Score, res.Mechanism = 1, MechanismState
+		}
 	}
 	switch {
 	case d.quiet > 0:
@@ -256,6 +301,11 @@ func (d *Detector) weights(dt float64) {
 	// An hourly bin learns only during its hour, a 24th of the time, so
 	// its half-life in samples is a 24th of SeasonHalfLife's.
 	d.aSeason = float32(stats.Alpha(p.seasonHL / 24 / dt))
+	// The predictor's largest error forgets over the longer of
+	// ContextMaxHalfLife samples and LongHalfLife.
+	d.aMax = float32(min(p.aMax, float64(d.aLong)))
+	d.pk = uint32(max(1, math.Round(periodBlock/dt)))
+
 }
 
 // step is the sampling interval in seconds the time memories are converted
@@ -272,7 +322,7 @@ func (d *Detector) step() float64 {
 // must see samples each day (cadence up to an hour) and the series must
 // span seasonHistory.
 func (d *Detector) seasonal(dt float64) bool {
-	return dt <= 3600 && float64(d.n)*dt >= seasonHistory
+	return d.daily && dt <= 3600 && float64(d.n)*dt >= seasonHistory
 }
 
 // explain fills the expected value and band: the time-of-day profile of

@@ -10,8 +10,9 @@
 //   - season: distance of a short EWMA of the value from a time-of-day
 //     profile (24 hourly UTC bins, each an EWMA of mean and deviation), for
 //     a daily pattern that breaks while values stay in range. It reports
-//     only at cadences up to an hour and after two days of data, and a bin
-//     only after it has learned a few samples;
+//     only at cadences up to an hour, after two days of data, while the
+//     profile holds a daily rhythm (Config.SeasonGate), and a bin only
+//     after it has learned a few samples;
 //   - novelty: values discretised into 8 levels over the range seen so far,
 //     with bit sets recording which 1-, 2- and 3-step transitions were ever
 //     seen (as CAD OSE does; the 3-step set folded to half size, each bit
@@ -21,6 +22,15 @@
 //     frozen sensor, a dead exporter); fires once per record-breaking run;
 //   - record: a value beyond the all-time range by a share of its width (a
 //     new extreme that slow statistics would have absorbed).
+//
+// A series that has shown at most 16 distinct values is judged on its
+// states instead (states.go: unseen state beyond the known ones, unseen
+// transition, dwell out of character; MechanismState), and the five above
+// stay silent for it. A sixth detector, context (predict.go;
+// MechanismContext), is the smoothed one-step error of a per-series
+// recursive-least-squares predictor of first differences, flagged when it
+// beats the largest earlier one by ContextPrune (telemanom's pruning rule
+// run online).
 //
 // Shift, season and novelty each go through Numenta's anomaly likelihood
 // (internal/stats): the feature's short average against the long-run
@@ -41,8 +51,8 @@
 //
 // Contract. Samples come in time order; a NaN or ±Inf sample is ignored
 // (zero Result, state untouched) and a value beyond ±1e30 is flagged with
-// MechanismLimit and not learned. State is a fixed-size struct of 720 bytes
-// per series (StateBytes); Update does not allocate and uses no
+// MechanismLimit and not learned. State is a fixed-size struct of 2480
+// bytes per series (StateBytes); Update does not allocate and uses no
 // randomness, so the same input always yields the same results. Expected,
 // Lower and Upper are 0 and Mechanism is MechanismNone until the series is
 // warm. How the defaults were chosen (leave-one-file-out cross-validation

@@ -72,6 +72,28 @@ func (s *season) update(h int, v, floor, a float64, report bool) float64 {
 	return r
 }
 
+// rhythmic reports whether the profile holds a daily rhythm: every hour has
+// learned seasonMin samples and the hourly means spread by at least gate
+// times the hours' average deviation (the share of the variation the time
+// of day explains, as a signal-to-noise ratio). A series without a daily
+// period gets no seasonal mechanism at all: its hourly means all sit near
+// the overall mean, and a profile of noise only adds false alarms.
+func (s *season) rhythmic(gate float64) bool {
+	var sum, sum2, dev float64
+	for h := range 24 {
+		if s.n[h] <= seasonMin {
+			return false
+		}
+		m := float64(s.mean[h])
+		sum += m
+		sum2 += m * m
+		dev += float64(s.dev[h])
+	}
+	mean := sum / 24
+	spread := math.Sqrt(max(sum2/24-mean*mean, 0))
+	return spread > gate*dev/24
+}
+
 // profile returns the hour's learned mean and deviation, and whether the
 // hour has learned enough to report.
 func (s *season) profile(h int) (mean, dev float64, ok bool) {

@@ -71,5 +71,13 @@ func nonFinite(d *Detector) string {
 			return "season bin"
 		}
 	}
+	// The issue 18 state must stay in the bounds the codec checks, so a
+	// snapshot of any reachable state restores.
+	if !d.pr.finite() || d.pr.err.check(d.n) != nil {
+		return "predictor"
+	}
+	if err := d.checkNew(); err != nil {
+		return err.Error()
+	}
 	return ""
 }

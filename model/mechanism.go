@@ -14,9 +14,12 @@ const (
 	MechanismStuck                    // a record-breaking run of identical values (flatline)
 	MechanismRecord                   // a value beyond everything seen so far (new extreme)
 	MechanismLimit                    // a value beyond ±1e30, implausible for any telemetry
+	_                                 // 7 is the service's "other"
+	MechanismContext                  // the series left its own short-term behaviour (predictor error)
+	MechanismState                    // a few-valued series: unseen state or transition, dwell out of character
 )
 
-var mechanismNames = [...]string{"none", "shift", "season", "novelty", "stuck", "record", "limit"}
+var mechanismNames = [...]string{"none", "shift", "season", "novelty", "stuck", "record", "limit", "other", "context", "state"}
 
 // String returns the mechanism's lowercase name, as the API and agctl show
 // it.

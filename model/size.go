@@ -3,8 +3,7 @@ package model
 import "unsafe"
 
 // StateBytes is the size of one series' Detector state in bytes (the
-// configuration it points to is shared): 720 bytes. Reported by the
-// benchmarks. The service's budget is 1 KiB per series in all (about 940
-// bytes measured: detector's BenchmarkServiceMemory), so this leaves room
-// for the heuristic, the store entry and the id.
+// configuration it points to is shared): 2480 bytes. Reported by the
+// benchmarks. The model's budget is 4 KiB per series (issue 18; detector's
+// BenchmarkServiceMemory measures the service's total).
 const StateBytes = unsafe.Sizeof(Detector{})

@@ -151,7 +151,7 @@ func TestSeriesIDLimitFromScorer(t *testing.T) {
 // TestMechanismsMatchAPI keeps detector.Mechanism and the API's Mechanism
 // enum in one order, since fillVerdict converts by number.
 func TestMechanismsMatchAPI(t *testing.T) {
-	for m := detector.MechanismNone; m <= detector.MechanismOther; m++ {
+	for m := detector.MechanismNone; m <= detector.MechanismState; m++ {
 		name := astraguardv1.Mechanism(m).String()
 		want := "MECHANISM_" + strings.ToUpper(m.String())
 		if m == detector.MechanismNone {

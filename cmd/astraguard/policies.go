@@ -24,7 +24,8 @@ func policies(cfg config) ([]detector.Policy, *detector.Policies, error) {
 				dir, _ := detector.ParseDirection(p.Direction) // the file checked it
 				list = append(list, detector.Policy{Name: p.Name, Globs: p.Match, Regex: p.Regex,
 					Limit: limitOf(p.Limits), Range: limitOf(p.ExpectedRange), Threshold: p.Threshold,
-					Direction: dir, MinDeviation: p.MinDeviation, MinRelativeDeviation: p.MinRelativeDeviation})
+					Direction: dir, MinDeviation: p.MinDeviation, MinRelativeDeviation: p.MinRelativeDeviation,
+					Off: offMechanisms(p.Mechanisms)})
 			}
 		}
 	}
@@ -35,6 +36,19 @@ func policies(cfg config) ([]detector.Policy, *detector.Policies, error) {
 			Key: fmt.Sprintf("policies[%d]", pe.Index), Err: pe.Err}
 	}
 	return list, ps, err
+}
+
+// offMechanisms lists the mechanisms a policy turns off, in a fixed
+// order. The file checked the names; one the detector does not know maps
+// to MechanismOther, which NewPolicies refuses.
+func offMechanisms(m map[string]string) []detector.Mechanism {
+	var off []detector.Mechanism
+	for _, name := range configfile.MechanismNames {
+		if m[name] == "off" {
+			off = append(off, detector.ParseMechanism(name))
+		}
+	}
+	return off
 }
 
 func limitOf(b *configfile.Bounds) heuristic.Limit {

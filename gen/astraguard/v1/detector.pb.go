@@ -250,6 +250,12 @@ const (
 	Mechanism_MECHANISM_LIMIT Mechanism = 6
 	// The model named a mechanism this API does not list.
 	Mechanism_MECHANISM_OTHER Mechanism = 7
+	// The series left its own short-term behaviour: the error of its
+	// per-series predictor rose.
+	Mechanism_MECHANISM_CONTEXT Mechanism = 8
+	// A series with few distinct values left its states: a value, a
+	// transition or a dwell time never seen before.
+	Mechanism_MECHANISM_STATE Mechanism = 9
 )
 
 // Enum value maps for Mechanism.
@@ -263,6 +269,8 @@ var (
 		5: "MECHANISM_RECORD",
 		6: "MECHANISM_LIMIT",
 		7: "MECHANISM_OTHER",
+		8: "MECHANISM_CONTEXT",
+		9: "MECHANISM_STATE",
 	}
 	Mechanism_value = map[string]int32{
 		"MECHANISM_UNSPECIFIED": 0,
@@ -273,6 +281,8 @@ var (
 		"MECHANISM_RECORD":      5,
 		"MECHANISM_LIMIT":       6,
 		"MECHANISM_OTHER":       7,
+		"MECHANISM_CONTEXT":     8,
+		"MECHANISM_STATE":       9,
 	}
 )
 
@@ -1073,7 +1083,7 @@ const file_astraguard_v1_detector_proto_rawDesc = "" +
 	"#SAMPLE_ERROR_CODE_INVALID_TIMESTAMP\x10\x04\x12%\n" +
 	"!SAMPLE_ERROR_CODE_LENGTH_MISMATCH\x10\x05\x12\"\n" +
 	"\x1eSAMPLE_ERROR_CODE_OUT_OF_ORDER\x10\x06\x12%\n" +
-	"!SAMPLE_ERROR_CODE_TOO_MANY_SERIES\x10\a*\xbd\x01\n" +
+	"!SAMPLE_ERROR_CODE_TOO_MANY_SERIES\x10\a*\xe9\x01\n" +
 	"\tMechanism\x12\x19\n" +
 	"\x15MECHANISM_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fMECHANISM_SHIFT\x10\x01\x12\x14\n" +
@@ -1082,7 +1092,9 @@ const file_astraguard_v1_detector_proto_rawDesc = "" +
 	"\x0fMECHANISM_STUCK\x10\x04\x12\x14\n" +
 	"\x10MECHANISM_RECORD\x10\x05\x12\x13\n" +
 	"\x0fMECHANISM_LIMIT\x10\x06\x12\x13\n" +
-	"\x0fMECHANISM_OTHER\x10\a2\xb6\x01\n" +
+	"\x0fMECHANISM_OTHER\x10\a\x12\x15\n" +
+	"\x11MECHANISM_CONTEXT\x10\b\x12\x13\n" +
+	"\x0fMECHANISM_STATE\x10\t2\xb6\x01\n" +
 	"\x0fDetectorService\x12K\n" +
 	"\x06Detect\x12\x1c.astraguard.v1.DetectRequest\x1a\x1d.astraguard.v1.DetectResponse\"\x00(\x010\x01\x12V\n" +
 	"\vDetectBatch\x12!.astraguard.v1.DetectBatchRequest\x1a\".astraguard.v1.DetectBatchResponse\"\x00B\xb8\x01\n" +

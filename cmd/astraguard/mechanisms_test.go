@@ -1,0 +1,23 @@
+package main
+
+import (
+	"testing"
+
+	configfile "github.com/astraguard/astraguard/config"
+	"github.com/astraguard/astraguard/detector"
+)
+
+// TestPolicyMechanismNames: every name the config file accepts under
+// mechanisms is a mechanism the detector can turn off, so a valid file
+// never fails later in NewPolicies.
+func TestPolicyMechanismNames(t *testing.T) {
+	for _, name := range configfile.MechanismNames {
+		if m := detector.ParseMechanism(name); !detector.Switchable(m) || m.String() != name {
+			t.Errorf("mechanism %q parses to %v, which a policy cannot turn off", name, m)
+		}
+	}
+	off := offMechanisms(map[string]string{"season": "off", "shift": "on", "state": "off"})
+	if len(off) != 2 || off[0] != detector.MechanismSeason || off[1] != detector.MechanismState {
+		t.Errorf("offMechanisms = %v, want [season state]", off)
+	}
+}

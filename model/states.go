@@ -1,0 +1,143 @@
+package model
+
+import "math"
+
+// maxStates is the most distinct values a series may show and still be
+// judged as a mode-switching channel (a switch, a mode word, a square
+// wave): its states, the transitions between them and how long it dwells
+// in each. A series that shows more is continuous for good.
+const maxStates = 16
+
+// dwellMargin is how far a dwell must exceed the longest earlier dwell in
+// its state to be out of character (as stuckMargin for runs), and dwellMin
+// the shortest record that counts, so a state seen a few times only does
+// not flag every slightly longer stay.
+const (
+	dwellMargin = 1.5
+	dwellMin    = 16
+)
+
+// states models a series with few distinct values as a state machine
+// learned from the stream: the values seen (exact float equality), which
+// transitions between them were ever seen, and the longest dwell in each.
+// A sample is judged on its state: a value never seen, a transition never
+// seen, or a dwell longer than any before. Never on a mean's distance from
+// a level: a square wave's routine transitions are its normal behaviour.
+type states struct {
+	val    [maxStates]float64
+	dwell  [maxStates]uint32             // longest finished dwell per state
+	visits [maxStates]uint16             // finished dwells per state, saturating
+	trans  [maxStates * maxStates]uint16 // transitions seen, by from*maxStates+to, saturating
+	total  uint32                        // transitions seen, saturating
+	once   uint32                        // transitions seen exactly once
+	k      uint8                         // states seen; maxStates+1 once the series has shown more
+	cur    uint8                         // index of the current state
+	run    uint32                        // samples in the current state so far
+}
+
+// unseenMass is the largest Good-Turing estimate of the chance that the
+// next transition is one never seen (transitions seen once over all
+// transitions: Good, "The population frequencies of species", 1953) at
+// which an unseen transition is still news. While the machine is still
+// showing new transitions often, one more is not.
+const unseenMass = 0.01
+
+// dwellVisits is the fewest finished dwells in a state before a longer
+// one is out of character: the chance that the next of n exchangeable
+// dwells is the longest is 1/(n+1), so one record among the first few is
+// expected.
+const dwellVisits = 10
+
+// Events states.update reports.
+const (
+	stateNone       = iota
+	stateNew        // a value never seen
+	stateTransition // a transition never seen
+	stateDwell      // a dwell longer than any before by dwellMargin
+)
+
+// discrete reports whether the series is still judged on its states.
+func (s *states) discrete() bool { return s.k <= maxStates }
+
+// update learns v and returns the event it is, if any.
+func (s *states) update(v float64) int {
+	if !s.discrete() {
+		return stateNone
+	}
+	j := uint8(0)
+	for j < s.k && s.val[j] != v {
+		j++
+	}
+	if j == s.k {
+		if s.k == maxStates {
+			s.k = maxStates + 1 // too many values: a continuous series
+			return stateNone
+		}
+		lo, hi := v, v
+		for _, x := range s.val[:s.k] {
+			lo, hi = min(lo, x), max(hi, x)
+		}
+		s.val[j] = v
+		s.k++
+		if s.k == 1 {
+			s.cur, s.run = 0, 1
+			return stateNone
+		}
+		s.leave(j)
+		// A new value between known states is a new setting of the
+		// same machine; one beyond them all is a new regime.
+		if v == lo || v == hi {
+			return stateNew
+		}
+		return stateNone
+	}
+	if j == s.cur {
+		if s.run < math.MaxUint32 {
+			s.run++
+		}
+		// A state never left before has no dwell of its own yet: a new
+		// value that persists dwellMin samples is a new regime; a
+		// known state out of character stays dwellMargin times its
+		// longest dwell (and at least dwellMin samples).
+		if s.dwell[j] == 0 && s.run == dwellMin && s.k > 1 {
+			return stateNew
+		}
+		if s.visits[j] >= dwellVisits && s.run == uint32(math.Ceil(dwellMargin*float64(max(s.dwell[j], dwellMin)))) {
+			return stateDwell
+		}
+		return stateNone
+	}
+	t := uint(s.cur)*maxStates + uint(j)
+	// A transition counts as unseen only between states that have each
+	// been left before (the first way out of a new state says nothing),
+	// and only once unseen transitions have become rare.
+	news := s.trans[t] == 0 && s.dwell[s.cur] > 0 && s.dwell[j] > 0 &&
+		float64(s.once) <= unseenMass*float64(s.total)
+	s.leave(j)
+	if news {
+		return stateTransition
+	}
+	return stateNone
+}
+
+// leave ends the current dwell and enters state j.
+func (s *states) leave(j uint8) {
+	t := uint(s.cur)*maxStates + uint(j)
+	switch s.trans[t] {
+	case 0:
+		s.once++
+	case 1:
+		s.once--
+	}
+	if s.trans[t] < math.MaxUint16 {
+		s.trans[t]++
+	}
+	if s.total < math.MaxUint32 {
+		s.total++
+	}
+	if s.visits[s.cur] < math.MaxUint16 {
+		s.visits[s.cur]++
+	}
+	s.dwell[s.cur] = max(s.dwell[s.cur], s.run)
+	s.cur, s.run = j, 1
+}

@@ -1,0 +1,107 @@
+package model
+
+import (
+	"math"
+	"testing"
+)
+
+// squareWave dwells period/2 samples at each of -1 and 1.
+func squareWave(i, period int) float64 {
+	if i%period < period/2 {
+		return -1
+	}
+	return 1
+}
+
+// TestStatesSquareWaveStaysCalm (issue 18 item 4): a mode-switching
+// channel's routine transitions are never flagged (the shift detector
+// used to fire on them).
+func TestStatesSquareWaveStaysCalm(t *testing.T) {
+	d := mustDetector(t, Config{})
+	for i := range 20000 {
+		if r := d.Update(int64(i)*60e9, squareWave(i, 120)); r.Anomaly {
+			t.Fatalf("sample %d: square wave flagged by %v", i, r.Mechanism)
+		}
+	}
+}
+
+// TestStatesFlagNewStateAndLongDwell: a value beyond every known state and
+// a dwell far longer than any before are flagged as MechanismState.
+func TestStatesFlagNewStateAndLongDwell(t *testing.T) {
+	for name, anomaly := range map[string]func(i int) float64{
+		"new state":  func(int) float64 { return 3 },
+		"long dwell": func(int) float64 { return -1 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := mustDetector(t, Config{Suppress: -1})
+			i := 0
+			for ; i < 10000; i++ {
+				d.Update(int64(i)*60e9, squareWave(i, 120))
+			}
+			for j := range 200 {
+				r := d.Update(int64(i+j)*60e9, anomaly(j))
+				if r.Anomaly {
+					if r.Mechanism != MechanismState {
+						t.Fatalf("flagged by %v, want state", r.Mechanism)
+					}
+					return
+				}
+			}
+			t.Fatal("not flagged within 200 samples")
+		})
+	}
+}
+
+// TestSeasonGate (issue 18 item 3): the daily profile reports only for a
+// series with a daily rhythm; noise gets no seasonal mechanism at all.
+func TestSeasonGate(t *testing.T) {
+	var n noise
+	wave := mustDetector(t, Config{})
+	flat := mustDetector(t, Config{})
+	for i := range 3 * 288 {
+		ts := int64(i) * fiveMin
+		wave.Update(ts, 10+3*math.Sin(2*math.Pi*float64(i)/288)+n.next())
+		flat.Update(ts, 10+n.next())
+	}
+	if !wave.seasonal(300) {
+		t.Error("a daily wave has no seasonal mechanism after three days")
+	}
+	if flat.seasonal(300) || flat.daily {
+		t.Error("noise has a seasonal mechanism")
+	}
+}
+
+// modeSeries switches among three set points with irregular dwells of
+// 600 to 1800 samples, in an irregular order.
+func modeSeries(n int) []float64 {
+	var r noise = 3
+	levels := []float64{-1, 0.2, 1}
+	out := make([]float64, 0, n)
+	cur := 0
+	for len(out) < n {
+		dwell := 600 + int((r.next()+0.5)*1200)
+		for range dwell {
+			out = append(out, levels[cur])
+		}
+		cur = (cur + 1 + int((r.next()+0.5)*2)) % 3
+	}
+	return out[:n]
+}
+
+// TestStatesModeChannelStaysCalm (issue 18 item 4): a mode-switching
+// channel's routine switches, irregular dwells and the transitions it
+// shows for the first time while still learning its machine are not
+// anomalies (the model before raised season, stuck and record flags on
+// this series; now at most one dwell may stand out in 40 days).
+func TestStatesModeChannelStaysCalm(t *testing.T) {
+	d := mustDetector(t, Config{})
+	flags := map[Mechanism]int{}
+	for i, v := range modeSeries(60000) {
+		if r := d.Update(int64(i)*60e9, v); r.Anomaly && i > 2000 {
+			flags[r.Mechanism]++
+		}
+	}
+	if n := flags[MechanismState]; len(flags) > 1 || n > 1 {
+		t.Errorf("flags on a routine mode channel = %v, want at most one state flag", flags)
+	}
+}
