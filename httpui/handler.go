@@ -16,8 +16,10 @@ var assets embed.FS
 const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // Handler serves the page over b's breakers: GET / (the page), /assets/
-// (its script and style), /events (server-sent events) and /api/breakers
-// (the same state as JSON).
+// (its script and style), /events (server-sent events), /api/breakers
+// (the same state as JSON), /api/history (the last hour of fallbacks per
+// breaker and of verdict traffic), /api/anomalies (the feed) and
+// /api/anomalies/context?series=ID (a kept series' recent samples).
 func (u *UI) Handler(b Breakers) http.Handler {
 	static, err := fs.Sub(assets, "assets")
 	if err != nil {
@@ -30,12 +32,59 @@ func (u *UI) Handler(b Breakers) http.Handler {
 	})
 	mux.Handle("GET /assets/", http.StripPrefix("/assets/", withSecure(http.FileServerFS(static))))
 	mux.HandleFunc("GET /api/breakers", func(w http.ResponseWriter, _ *http.Request) {
-		secure(w)
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(u.state(b))
+		writeJSON(w, u.state(b))
+	})
+	mux.HandleFunc("GET /api/history", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, u.historyOf(0))
+	})
+	mux.HandleFunc("GET /api/anomalies", func(w http.ResponseWriter, _ *http.Request) {
+		data, _ := u.feed(0)
+		writeRaw(w, data)
+	})
+	mux.HandleFunc("GET /api/anomalies/context", func(w http.ResponseWriter, r *http.Request) {
+		var data []byte
+		ok := false
+		if u.anomalies != nil {
+			data, ok = u.anomalies.Context(r.URL.Query().Get("series"))
+		}
+		if !ok {
+			secure(w)
+			http.Error(w, "series not kept: the anomaly view keeps the recently flagged series only", http.StatusNotFound)
+			return
+		}
+		writeRaw(w, data)
 	})
 	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) { u.events(w, r, b) })
 	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	writeRaw(w, data)
+}
+
+func writeRaw(w http.ResponseWriter, data []byte) {
+	secure(w)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(data)
+}
+
+// feed returns the "anomalies" event's JSON: the feed entries newer than
+// after and whether the view is off, with the newest seq.
+func (u *UI) feed(after uint64) ([]byte, uint64) {
+	var entries []byte
+	last := after
+	if u.anomalies != nil {
+		entries, last = u.anomalies.Feed(after)
+	}
+	if entries == nil {
+		return []byte(`{"off":true,"entries":[]}`), last
+	}
+	return append(append([]byte(`{"off":false,"entries":`), entries...), '}'), last
 }
 
 func secure(w http.ResponseWriter) {
@@ -84,7 +133,15 @@ func (u *UI) events(w http.ResponseWriter, r *http.Request, b Breakers) {
 		}
 		return true
 	}
-	if _, err := fmt.Fprint(w, "retry: 1000\n\n"); err != nil || !send("state", u.state(b)) {
+	sendRaw := func(name string, data []byte) bool {
+		_, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, data)
+		if err == nil {
+			err = rc.Flush()
+		}
+		return err == nil
+	}
+	feed, seen := u.feed(0)
+	if _, err := fmt.Fprint(w, "retry: 1000\n\n"); err != nil || !send("state", u.state(b)) || !sendRaw("anomalies", feed) {
 		return
 	}
 	tick := time.NewTicker(u.tick)
@@ -105,6 +162,12 @@ func (u *UI) events(w http.ResponseWriter, r *http.Request, b Breakers) {
 		case <-tick.C:
 			if !send("state", u.state(b)) {
 				return
+			}
+			if feed, last := u.feed(seen); last != seen {
+				if !sendRaw("anomalies", feed) {
+					return
+				}
+				seen = last
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package httpui
 
 import (
+	"iter"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,6 +26,19 @@ type Breakers interface {
 	Snapshot() []breaker.Snapshot
 }
 
+// Anomalies is the anomaly view; *anomalyview.View satisfies it. It
+// renders its own JSON, so the page relays it without knowing the
+// detector's types.
+type Anomalies interface {
+	// Feed returns the JSON array of the anomalies newer than seq after,
+	// newest first, and the newest seq; nil data when the view is off.
+	Feed(after uint64) (data []byte, last uint64)
+	// Context returns the JSON of a kept series' recent samples, or false.
+	Context(series string) ([]byte, bool)
+	// Traffic yields the verdicts counted so far by source and reason.
+	Traffic() iter.Seq2[string, uint64]
+}
+
 // Clock tells the time stamped on each state event.
 type Clock interface{ Now() time.Time }
 
@@ -47,17 +61,24 @@ func WithClientKey(f func(*http.Request) string) Option { return func(u *UI) { u
 // sparkline's resolution).
 func WithTick(d time.Duration) Option { return func(u *UI) { u.tick = d } }
 
+// WithAnomalies shows a's anomaly feed, series context and verdict
+// traffic on the page (default none: the page shows the breakers only).
+func WithAnomalies(a Anomalies) Option { return func(u *UI) { u.anomalies = a } }
+
 // WithLogger sets the logger of stream errors (default discard).
 func WithLogger(l *slog.Logger) Option { return func(u *UI) { u.logger = l } }
 
 // UI is the breaker page. Build it with New, pass Record to
-// breaker.WithObserver, and serve Handler.
+// breaker.WithObserver, run Run (the charts' history) and serve Handler.
 type UI struct {
 	hub       Hub
 	clock     Clock
 	tick      time.Duration
 	logger    *slog.Logger
 	clientKey func(*http.Request) string
+	anomalies Anomalies // nil: no anomaly view
+	fallbacks *history  // per breaker, sampled by Run
+	traffic   *history  // per verdict category, sampled by Run
 
 	mu      sync.Mutex
 	history map[string][]breaker.Transition // guarded by mu; newest last, at most historyLen
@@ -66,7 +87,8 @@ type UI struct {
 // New returns a UI fed by hub.
 func New(hub Hub, opts ...Option) *UI {
 	u := &UI{hub: hub, clock: realClock{}, tick: time.Second, logger: slog.New(slog.DiscardHandler),
-		clientKey: remoteHost, history: make(map[string][]breaker.Transition)}
+		clientKey: remoteHost, history: make(map[string][]breaker.Transition),
+		fallbacks: newHistory(), traffic: newHistory()}
 	for _, o := range opts {
 		o(u)
 	}

@@ -141,6 +141,9 @@ func TestEventsLive(t *testing.T) {
 	if len(st.Breakers) != 1 || st.Breakers[0].State != "CLOSED" || st.Breakers[0].FailureRatio != 0.25 {
 		t.Fatalf("first state = %+v, want model CLOSED with ratio 0.25", st.Breakers)
 	}
+	if ev := next(t, evs); ev.name != "anomalies" {
+		t.Fatalf("second event = %+v, want the anomaly feed", ev)
+	}
 
 	expiry := time.Date(2026, 11, 29, 23, 0, 0, 0, time.UTC)
 	tr := breaker.Transition{Name: "model", From: breaker.StateClosed, To: breaker.StateOpen, Forced: breaker.ForcedOpen, Reason: "maintenance", At: expiry.Add(-time.Hour)}
@@ -179,7 +182,10 @@ func TestEventsEndWhenHubCloses(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	evs := readEvents(t, resp.Body)
-	next(t, evs)
+	next(t, evs) // state
+	if ev := next(t, evs); ev.name != "anomalies" || ev.data != `{"off":true,"entries":[]}` {
+		t.Fatalf("second event = %+v, want the (off) anomaly feed", ev)
+	}
 	close(hub.lost)
 	select {
 	case _, ok := <-evs:

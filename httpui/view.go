@@ -10,6 +10,9 @@ import (
 type stateEvent struct {
 	At       time.Time     `json:"at"`
 	Breakers []breakerView `json:"breakers"`
+	// Recent repeats the history's last steps, so a page extends the
+	// history it fetched from /api/history without missing one.
+	Recent historyEvent `json:"recent"`
 }
 
 type breakerView struct {
@@ -38,7 +41,7 @@ type transitionView struct {
 
 func (u *UI) state(b Breakers) stateEvent {
 	snaps := b.Snapshot()
-	ev := stateEvent{At: u.clock.Now(), Breakers: make([]breakerView, 0, len(snaps))}
+	ev := stateEvent{At: u.clock.Now(), Breakers: make([]breakerView, 0, len(snaps)), Recent: u.historyOf(recentSteps)}
 	for _, s := range snaps {
 		v := breakerView{
 			Name: s.Name, State: s.State.String(), Override: s.Forced.String(), OverrideReason: s.ForceReason,

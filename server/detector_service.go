@@ -49,6 +49,8 @@ type DetectorService struct {
 	workers sync.WaitGroup
 	hooks   streamHooks
 	tracer  tracer // request spans (trace.go); the zero value makes none
+	// observer sees every scored batch (WithVerdictObserver); nil: none.
+	observer VerdictObserver
 }
 
 // streamHooks observe a stream's internals; nil hooks are skipped. Only
@@ -138,6 +140,9 @@ func (s *DetectorService) admit(ctx context.Context, client, requestID string, s
 func (s *DetectorService) score(ctx context.Context, b *batch, series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) []*astraguardv1.Verdict {
 	groups := b.toGroups(series, frames)
 	b.verdicts = s.scorer.Score(ctx, b.verdicts[:0], groups)
+	if s.observer != nil {
+		s.observer.ObserveVerdicts(groups, b.verdicts)
+	}
 	s.tracer.annotate(trace.SpanFromContext(ctx), b.verdicts)
 	return b.toProto(groups, b.verdicts)
 }

@@ -166,6 +166,7 @@ type options struct {
 	adminOwn   bool                // BreakerAdmin on its own grpc.Server
 	adminOpts  []grpc.ServerOption // that server's extra options
 	tracing    *Tracing            // nil: no tracing (trace.go)
+	observer   VerdictObserver     // nil: no observer (observer.go)
 }
 
 // WithClientKey sets how the rate limit tells clients apart; the default
@@ -223,6 +224,7 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 	}
 	detect.tracer = newTracer(o.tracing)
 	detect.hooks = o.hooks
+	detect.observer = o.observer
 	admin.applyLimits(cfg, o.clientKey, detect.metrics)
 	promauto.With(o.registerer).NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "astraguard_detect_held_bytes",

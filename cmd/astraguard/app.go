@@ -28,6 +28,7 @@ import (
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/heuristic"
 	"github.com/astraguard/astraguard/httpui"
+	"github.com/astraguard/astraguard/internal/anomalyview"
 	"github.com/astraguard/astraguard/internal/connlimit"
 	"github.com/astraguard/astraguard/internal/httpserver"
 	"github.com/astraguard/astraguard/internal/tlsconf"
@@ -60,7 +61,9 @@ type app struct {
 	httpTLS    *tls.Config        // nil: plaintext HTTP
 	keeper     *checkpoint.Keeper // nil without --state-dir
 	page       http.Handler       // the breaker page at / (httpui), behind the admin read authorization
-	handover   handover           // off without --handover-dir
+	ui         *httpui.UI         // the page, whose Run keeps its charts' history
+	breakers   *breaker.Registry
+	handover   handover // off without --handover-dir
 }
 
 // newLogger builds the logger; its level is lvl, which a reload may change.
@@ -100,7 +103,11 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	hub := server.NewHub()
-	ui := httpui.New(hub, httpui.WithLogger(logger.With("component", "httpui")),
+	view, err := newAnomalyView(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ui := httpui.New(hub, httpui.WithLogger(logger.With("component", "httpui")), httpui.WithAnomalies(view),
 		// The page's event streams count against the WatchBreakers bounds,
 		// per client as gRPC peers are counted.
 		httpui.WithClientKey(func(r *http.Request) string { return server.AddrKey(r.RemoteAddr) }))
@@ -118,6 +125,7 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("breakers: %w", err)
 	}
+	a.ui, a.breakers = ui, breakers
 	a.reg.MustRegister(breakerprom.NewCollector(breakers))
 	gate := breakers.Breaker(modelBreaker)
 	a.modelGate = gate
@@ -176,6 +184,7 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	a.srv, err = server.New(det, admin, cfg.limits, append([]server.Option{
 		server.WithLogger(logger.With("component", "grpc")),
 		server.WithRegisterer(a.reg),
+		server.WithVerdictObserver(view),
 		server.WithTracing(server.Tracing{Provider: tr.Provider, Propagators: tr.Propagators, IDsOnly: !tr.Exporting,
 			BreakerState: func() string { return gate.State().String() }}),
 	}, secOpts...)...)
@@ -217,6 +226,14 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// newAnomalyView sizes the page's anomaly view; --anomaly-view-series=0
+// turns its feed and charts off (the traffic is still counted).
+func newAnomalyView(cfg config) (*anomalyview.View, error) {
+	c := cfg.anomalyView
+	c.Off = c.Series == 0
+	return anomalyview.New(c)
 }
 
 // rejectReason tells the verdicts why the breaker said no.
@@ -316,6 +333,7 @@ func (a *app) serve(ctx context.Context) error {
 		g.Go(func() error { return a.srv.ServeAdmin(a.adminLis) })
 	}
 	g.Go(func() error { a.recheckLoop(gctx); return nil })
+	g.Go(func() error { a.ui.Run(gctx, a.breakers); return nil })
 	g.Go(func() error { store.SweepEvery(gctx, a.cfg.seriesTTL, a.det.Sweep); return nil })
 	g.Go(func() error { a.runCheckpoints(gctx); return nil })
 	g.Go(func() error { return watch(gctx) })

@@ -12,6 +12,7 @@ import (
 
 	configfile "github.com/astraguard/astraguard/config"
 	"github.com/astraguard/astraguard/detector"
+	"github.com/astraguard/astraguard/internal/anomalyview"
 	"github.com/astraguard/astraguard/internal/envflag"
 	"github.com/astraguard/astraguard/internal/version"
 	"github.com/astraguard/astraguard/server"
@@ -33,11 +34,12 @@ type config struct {
 	maxSeries          int
 	seriesTTL          time.Duration
 	maxClockSkew       time.Duration
-	stateDir           string        // empty: no checkpoints
-	checkpointInterval time.Duration // between checkpoints while serving
-	handoverDir        string        // empty: no handover between replicas
-	replicaName        string        // this replica's handover file name; empty: host-pid
-	limits             server.Config // --max-*, --send-timeout, --handshake-timeout, --keepalive-* and --rate-* flags
+	stateDir           string             // empty: no checkpoints
+	checkpointInterval time.Duration      // between checkpoints while serving
+	handoverDir        string             // empty: no handover between replicas
+	replicaName        string             // this replica's handover file name; empty: host-pid
+	anomalyView        anomalyview.Config // --anomaly-view-series and --anomaly-view-samples
+	limits             server.Config      // --max-*, --send-timeout, --handshake-timeout, --keepalive-* and --rate-* flags
 	gracePeriod        time.Duration
 	logLevel           string
 	logFormat          string
@@ -132,6 +134,8 @@ func (c *config) flagSet(stderr io.Writer) (fs *flag.FlagSet, showVersion *bool)
 	fs.StringVar(&c.handoverDir, "handover-dir", "", "directory shared by all replicas (a shared volume): a draining replica writes its series state there, and the replica its series move to adopts them instead of warming up again; scanned every --checkpoint-interval; empty disables")
 	fs.StringVar(&c.replicaName, "replica-name", "", "this replica's unique name in --handover-dir (file <name>.snap); empty uses hostname-pid")
 	c.registerLimits(fs)
+	fs.IntVar(&c.anomalyView.Series, "anomaly-view-series", anomalyview.DefaultSeries, "recently flagged series whose recent samples the page's anomaly view keeps (the least recently flagged evicted); 0 turns the anomaly feed and charts off")
+	fs.IntVar(&c.anomalyView.Samples, "anomaly-view-samples", anomalyview.DefaultSamples, "recent samples kept per series for the anomaly view's charts (48 bytes each)")
 	fs.DurationVar(&c.gracePeriod, "grace-period", 10*time.Second, "time open streams get to finish on shutdown")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
@@ -197,6 +201,10 @@ func (c config) problems(fs *flag.FlagSet, limitFlags map[string]string) []error
 	bad(c.maxSeries == 0, "max-series", "must be positive")
 	bad(c.maxClockSkew == 0, "max-clock-skew", "must be positive")
 	bad(c.checkpointInterval == 0, "checkpoint-interval", "must be positive")
+	bad(c.anomalyView.Samples == 0, "anomaly-view-samples", "must be positive")
+	if err := c.anomalyView.Validate(); err != nil && c.anomalyView.Series >= 0 && c.anomalyView.Samples >= 0 {
+		errs = append(errs, c.flagError("anomaly-view-series", err))
+	}
 	bad(strings.ContainsAny(c.replicaName, `/\`) || c.replicaName == "." || c.replicaName == "..", "replica-name", "want a plain file name")
 	dcfg := detector.Config{ModelTimeout: c.modelTimeout, MaxSeries: c.maxSeries, SeriesTTL: c.seriesTTL, MaxClockSkew: c.maxClockSkew}
 	errs = append(errs, c.fieldErrors(dcfg.Validate(), map[string]string{

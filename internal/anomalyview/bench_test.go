@@ -1,0 +1,101 @@
+package anomalyview
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/astraguard/astraguard/detector"
+	"github.com/astraguard/astraguard/model"
+)
+
+type okGate struct{}
+
+func (okGate) Allow() (uint64, error) { return 0, nil }
+func (okGate) Done(uint64, error)     {}
+
+// BenchmarkObserve is the per-sample cost of scoring with the embedded
+// model and showing the verdicts to the view, against scoring alone
+// ("none"): "off" counts only the traffic (--anomaly-view-series=0);
+// "unkept" has the view on with 256 other series kept, none of the
+// scored ones (the common case: one lookup per group); "kept" has every
+// scored series kept, so each sample is copied into its context. Batches
+// of 100 samples of one series, and of 1 (frames: one group per sample).
+func BenchmarkObserve(b *testing.B) {
+	for _, size := range []int{100, 1} {
+		for _, mode := range []string{"none", "off", "unkept", "kept"} {
+			b.Run(fmt.Sprintf("batch=%d/view=%s", size, mode), func(b *testing.B) { benchObserve(b, size, mode) })
+		}
+	}
+}
+
+func benchObserve(b *testing.B, size int, mode string) {
+	tmpl, err := model.NewTemplate(model.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := detector.NewEmbedded(tmpl, okGate{}, detector.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var v *View
+	if mode != "none" {
+		v = newView(b, Config{Off: mode == "off"})
+	}
+	if mode == "unkept" || mode == "kept" {
+		prefix := "other"
+		if mode == "kept" {
+			prefix = "sat"
+		}
+		for i := range DefaultSeries {
+			v.ObserveVerdicts(batch(fmt.Sprintf("%s%d/voltage", prefix, i), 0, 1, always))
+		}
+	}
+	groups := make([]detector.Group, 64)
+	for i := range groups {
+		g := detector.Group{SeriesID: fmt.Sprintf("sat%d/voltage", i), UnixNanos: make([]int64, size), Values: make([]float64, size)}
+		groups[i] = g
+	}
+	var dst []detector.Verdict
+	ts := int64(1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		g := groups[i%len(groups)]
+		for j := range g.UnixNanos {
+			g.UnixNanos[j] = ts
+			g.Values[j] = 8 + float64((ts+int64(i%len(groups)))%7)/10
+			ts++
+		}
+		in := groups[i%len(groups) : i%len(groups)+1]
+		dst = d.Score(context.Background(), dst[:0], in)
+		if v != nil {
+			v.ObserveVerdicts(in, dst)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size), "ns/sample")
+}
+
+// BenchmarkMemory fills a default view (256 series x 240 samples, a full
+// feed) and reports its heap.
+func BenchmarkMemory(b *testing.B) {
+	var bytes float64
+	for i := 0; i < b.N; i++ {
+		before := heapInUse()
+		v := newView(b, Config{})
+		for s := range 4 * DefaultSeries {
+			v.ObserveVerdicts(batch(fmt.Sprintf("spacecraft-%03d/channel-%04d", s/100, s), 0, DefaultSamples, always))
+		}
+		bytes = float64(heapInUse() - before)
+		runtime.KeepAlive(v)
+	}
+	b.ReportMetric(bytes/(1<<20), "MiB")
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
