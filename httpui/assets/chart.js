@@ -3,7 +3,7 @@
 // heuristic verdicts), the stacked verdict traffic and the sparklines.
 "use strict";
 window.AGChart = (function () {
-  const NS = "http://www.w3.org/2000/svg";
+  const NS = document.querySelector("svg").namespaceURI; // SVG's, from the page's own markup
 
   function el(tag, attrs, parent) {
     const e = document.createElementNS(NS, tag);
