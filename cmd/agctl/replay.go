@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/internal/report"
 )
 
 // replayConfig is the replay command line.
@@ -26,6 +29,9 @@ type replayConfig struct {
 
 	allowErrors bool // exit 0 even when some verdicts are sample errors
 	force       bool // replace output files that already exist
+
+	report string // --report: the HTML report to write; empty: none
+	labels string // --labels: labelled windows for the report
 }
 
 const replayUsage = `Usage: agctl replay --data DIR|FILE --out OUT [flags]
@@ -62,6 +68,12 @@ is written as such, and the command exits 1 unless --allow-errors. Existing
 output files are left alone and the command refuses to start unless --force;
 with it they are replaced atomically.
 
+--report FILE.html also writes one self-contained HTML file (inline SVG, no
+script) with a chart per series (value, expected band, flags) and a summary
+table (flags, flags inside labels, flags per mechanism). --labels names the
+labelled windows to shade and count: NAB's windows JSON (file -> [[start,
+end], ...]) or a spacecraft meta.json (series, n_train, anomaly_sequences).
+
 Flags:
 `
 
@@ -80,6 +92,8 @@ func newReplayFlags(c *cli) (*flag.FlagSet, *replayConfig) {
 	fs.DurationVar(&cfg.cadence, "cadence", 0, "restamp each file's rows this far apart, from its first row's time (e.g. 300s), in the output too; 0 = keep the timestamps")
 	fs.BoolVar(&cfg.allowErrors, "allow-errors", false, "exit 0 even when some verdicts are sample errors")
 	fs.BoolVar(&cfg.force, "force", false, "replace output files that already exist")
+	fs.StringVar(&cfg.report, "report", "", "also write a self-contained HTML report (charts and a summary table) to this file")
+	fs.StringVar(&cfg.labels, "labels", "", "labelled anomaly windows for --report: NAB windows JSON or spacecraft meta.json")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), replayUsage)
 		fs.PrintDefaults()
@@ -99,6 +113,8 @@ func (cfg *replayConfig) validate() error {
 		return usageError("--connect-timeout must be positive")
 	case cfg.cadence < 0:
 		return usageError("--cadence must not be negative")
+	case cfg.labels != "" && cfg.report == "":
+		return usageError("--labels needs --report")
 	}
 	data, err1 := filepath.Abs(cfg.data)
 	out, err2 := filepath.Abs(cfg.out)
@@ -129,6 +145,12 @@ func (c *cli) replay(ctx context.Context, args []string) error {
 	}
 	cfg.conn.resolve(c.getenv)
 
+	var labels *report.Labels
+	if cfg.labels != "" {
+		if labels, err = report.LoadLabels(cfg.labels); err != nil {
+			return err
+		}
+	}
 	inputs, rows, err := loadAll(cfg.data)
 	if err != nil {
 		return err
@@ -143,6 +165,9 @@ func (c *cli) replay(ctx context.Context, args []string) error {
 	if !cfg.force {
 		if err := refuseExisting(cfg.out, inputs); err != nil {
 			return err
+		}
+		if _, err := os.Lstat(cfg.report); cfg.report != "" && err == nil {
+			return usageError("--report %s exists, nothing sent (use --force to replace it)", cfg.report)
 		}
 	}
 	if err := c.checkReachable(ctx, cfg.conn, cfg.connect, func(s string) { fmt.Fprintln(c.stderr, s) }); err != nil {
@@ -164,11 +189,17 @@ func (c *cli) replay(ctx context.Context, args []string) error {
 	if c.terminal {
 		bar = startProgress(c.stderr, st, len(inputs), rows)
 	}
-	errs := replayAll(ctx, s, inputs, cfg)
+	errs, verdicts := replayAll(ctx, s, inputs, cfg)
 	if bar != nil {
 		bar.stop()
 	}
 	fmt.Fprintln(c.stderr, st.summary(len(inputs), time.Since(start)))
+	if cfg.report != "" {
+		if err := writeReport(cfg.report, cfg, inputs, verdicts, labels); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stderr, "report: %s\n", cfg.report)
+	}
 	if n := countErrs(errs); n > 0 {
 		return fmt.Errorf("%d of %d files failed:\n%w", n, len(inputs), errors.Join(errs...))
 	}
@@ -245,15 +276,21 @@ func loadAll(dir string) ([]*series, int, error) {
 }
 
 // replayAll replays inputs cfg.parallel at a time and writes each file's
-// results; it returns one error slot per input, nil for a success.
-func replayAll(ctx context.Context, s *streamer, inputs []*series, cfg *replayConfig) []error {
+// results; it returns one error slot per input, nil for a success, and
+// with --report each successful input's verdicts.
+func replayAll(ctx context.Context, s *streamer, inputs []*series, cfg *replayConfig) ([]error, [][]*astraguardv1.Verdict) {
 	errs := make([]error, len(inputs))
+	kept := make([][]*astraguardv1.Verdict, len(inputs))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(cfg.parallel, len(inputs)) {
 		wg.Go(func() {
 			for i := range next {
-				errs[i] = replayOne(ctx, s, inputs[i], cfg.out)
+				var vs []*astraguardv1.Verdict
+				vs, errs[i] = replayOne(ctx, s, inputs[i], cfg.out)
+				if errs[i] == nil && cfg.report != "" {
+					kept[i] = vs
+				}
 				if errs[i] != nil {
 					s.stats.filesFailed.Add(1)
 				} else {
@@ -267,18 +304,18 @@ func replayAll(ctx context.Context, s *streamer, inputs []*series, cfg *replayCo
 	}
 	close(next)
 	wg.Wait()
-	return errs
+	return errs, kept
 }
 
-func replayOne(ctx context.Context, s *streamer, in *series, out string) error {
+func replayOne(ctx context.Context, s *streamer, in *series, out string) ([]*astraguardv1.Verdict, error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", in.rel, err)
+		return nil, fmt.Errorf("%s: %w", in.rel, err)
 	}
 	verdicts, err := s.replay(ctx, in)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return writeResults(out, in, verdicts)
+	return verdicts, writeResults(out, in, verdicts)
 }
 
 func countErrs(errs []error) int {
