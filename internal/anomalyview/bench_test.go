@@ -99,3 +99,64 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse
 }
+
+// BenchmarkObserveOnly is the view's own per-sample cost, on verdicts the
+// embedded detector produced once beforehand: set it against
+// BenchmarkObserve/view=none (the detector's own cost per sample).
+func BenchmarkObserveOnly(b *testing.B) {
+	for _, size := range []int{100, 1} {
+		for _, mode := range []string{"off", "unkept", "kept"} {
+			b.Run(fmt.Sprintf("batch=%d/view=%s", size, mode), func(b *testing.B) { benchObserveOnly(b, size, mode) })
+		}
+	}
+}
+
+func benchObserveOnly(b *testing.B, size int, mode string) {
+	tmpl, err := model.NewTemplate(model.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := detector.NewEmbedded(tmpl, okGate{}, detector.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := newView(b, Config{Off: mode == "off"})
+	prefix := "other"
+	if mode == "kept" {
+		prefix = "sat"
+	}
+	if mode != "off" {
+		for i := range DefaultSeries {
+			v.ObserveVerdicts(batch(fmt.Sprintf("%s%d/voltage", prefix, i), 0, 1, always))
+		}
+	}
+	// 64 series' worth of batches, scored once (after a warm-up).
+	type scored struct {
+		in  []detector.Group
+		out []detector.Verdict
+	}
+	var batches []scored
+	ts := int64(1)
+	for round := range 10 {
+		for i := range 64 {
+			g := detector.Group{SeriesID: fmt.Sprintf("sat%d/voltage", i), UnixNanos: make([]int64, max(size, 50)), Values: make([]float64, max(size, 50))}
+			for j := range g.Values {
+				g.UnixNanos[j], g.Values[j] = ts, 8+float64((ts+int64(i))%7)/10
+				ts++
+			}
+			in := []detector.Group{g}
+			out := d.Score(context.Background(), nil, in)
+			if round == 9 {
+				in[0].UnixNanos, in[0].Values, out = in[0].UnixNanos[:size], in[0].Values[:size], out[:size]
+				batches = append(batches, scored{in, out})
+			}
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s := batches[i%len(batches)]
+		v.ObserveVerdicts(s.in, s.out)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size), "ns/sample")
+}
