@@ -1,6 +1,7 @@
 package httpui
 
 import (
+	"context"
 	"encoding/json"
 	"iter"
 	"net/http"
@@ -128,4 +129,15 @@ func getJSON(t *testing.T, url string, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
+}
+
+// TestRunStops: Run samples until its context ends, then returns (goleak
+// checks nothing is left running).
+func TestRunStops(t *testing.T) {
+	ui := New(newFakeHub(), WithTick(time.Millisecond))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); ui.Run(ctx, &fakeBreakers{}) }()
+	cancel()
+	<-done
 }

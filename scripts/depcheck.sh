@@ -21,7 +21,9 @@ forbid ./model "grpc|prometheus|^$mod/" "the reference model is stdlib plus the 
 forbid ./detector/oip "^$mod/(server|cmd|breaker)" "model client adapter"
 forbid ./checkpoint "grpc|prometheus|^$mod/" "the snapshot format is stdlib only"
 forbid ./checkpoint/checkpointprom "grpc|^$mod/(gen|detector|server|cmd|breaker|model)" "metrics adapter only"
-forbid ./httpui "grpc|prometheus|^$mod/(gen|detector|server|cmd)" "the breaker page knows breakers only"
+forbid ./httpui "grpc|prometheus|^$mod/(gen|detector|server|cmd)" "the page knows breakers only; the anomaly view renders its own JSON"
+forbid ./internal/anomalyview "grpc|^$mod/(gen|server|cmd|breaker|httpui)" "the anomaly view knows only the detector's verdicts"
+forbid ./internal/report "grpc|prometheus|^$mod/" "the replay report is stdlib only"
 forbid ./modelserver "^$mod/(server|cmd|breaker|detector)" "the model server knows only the model"
 forbid ./client "^$mod/(server|cmd|breaker|detector|model|modelserver|loadtest|internal)" "the client imports only gen, grpc and client_golang"
 # The evaluation tools read ../shared: development only, never in a binary.

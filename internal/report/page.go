@@ -16,7 +16,7 @@ h1 { font-size: 1.4rem; margin-bottom: .2rem; } h2 { font-size: 1.05rem; margin:
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; font-size: .85rem; margin: 1rem 0; font-variant-numeric: tabular-nums; }
 th, td { padding: .25rem .6rem; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
-th:first-child, td:first-child { text-align: left; white-space: normal; overflow-wrap: anywhere; }
+th:first-child, td:first-child { text-align: left; white-space: normal; overflow-wrap: anywhere; min-width: 12rem; max-width: 28rem; }
 thead th { background: #f6f8fa; } tfoot td { font-weight: 600; }
 figure { margin: 1.4rem 0; padding: .8rem 1rem; border: 1px solid var(--line); border-radius: 6px; }
 svg.chart { width: 100%; height: auto; display: block; background: #fff; }
