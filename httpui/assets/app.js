@@ -71,7 +71,10 @@
       C.spark(el.querySelector(".spark polyline"), rs, hist.fallbacks.step_seconds || 1, maxSteps);
       el.querySelector(".rate").textContent = (rs.length ? rs[rs.length - 1] / hist.fallbacks.step_seconds : 0).toFixed(1) + " fallbacks/s";
     }
-    const t = hist.traffic, names = Object.keys(t.series).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+    const t = hist.traffic, steps = C.span(Object.values(t.series)[0]?.length || 0, maxSteps);
+    const mins = Math.round((steps * (t.step_seconds || 1)) / 60);
+    traffic.querySelector(".from").textContent = mins >= 60 ? "–1 h" : "–" + mins + " min";
+    const names = Object.keys(t.series).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
     const colors = names.map((n, i) => color(n, i));
     C.stacked(traffic.querySelector(".area"), names, t.series, colors, t.step_seconds || 1, maxSteps);
     let total = 0;

@@ -14,11 +14,15 @@ window.AGChart = (function () {
   function fmt(x) { return Math.abs(x) >= 1e5 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(2) : +x.toPrecision(4) + ""; }
   function pts(list) { return list.map((p) => p[0].toFixed(1) + "," + p[1].toFixed(1)).join(" "); }
 
-  // slots averages the last hour of per-step counts (oldest first, at most
-  // maxSteps) into n equal time slots ending now, for an axis that always
-  // spans the hour: slots before the history began are null.
-  function slots(arr, n, maxSteps) {
-    const per = maxSteps / n, out = [];
+  // span is the steps a chart's axis spans: the history there is, at least
+  // five minutes' worth, at most maxSteps (an hour).
+  function span(len, maxSteps) { return Math.min(maxSteps, Math.max(300, len)); }
+
+  // slots averages the last steps steps of per-step counts (oldest first)
+  // into n equal time slots ending now; slots before the history began
+  // are null.
+  function slots(arr, n, steps) {
+    const per = steps / n, out = [];
     for (let j = 0; j < n; j++) {
       const from = arr.length - (n - j) * per;
       let s = 0, c = 0;
@@ -28,9 +32,10 @@ window.AGChart = (function () {
     return out;
   }
 
-  // spark draws the last hour of per-step counts into a 120x30 sparkline.
+  // spark draws the last hour (at most) of per-step counts into a 120x30
+  // sparkline.
   function spark(polyline, counts, stepSeconds, maxSteps) {
-    const rs = slots(counts, 120, maxSteps).map((r) => (r === null ? 0 : r / stepSeconds));
+    const rs = slots(counts, 120, span(counts.length, maxSteps)).map((r) => (r === null ? 0 : r / stepSeconds));
     const max = Math.max(1, ...rs);
     polyline.setAttribute("points", pts(rs.map((r, i) => [(120 * i) / 119, 29 - (28 * r) / max])));
   }
@@ -83,13 +88,13 @@ window.AGChart = (function () {
     el("text", {x: W - R, y: H - 6, "text-anchor": "end"}, svg).textContent = when(points[points.length - 1].t) + " UTC";
   }
 
-  // stacked draws the last hour of series (name -> per-step counts, oldest
+  // stacked draws the last hour (at most) of series (name -> per-step counts, oldest
   // first, equally long) stacked in the given order into svg (viewBox
   // 360x100), one step-shaped area per name.
   function stacked(svg, names, series, colors, stepSeconds, maxSteps) {
     svg.replaceChildren();
-    const n = 360, per = names.map((nm) => slots(series[nm], n, maxSteps));
-    if (!per.length) return;
+    if (!names.length) return;
+    const n = 360, steps = span(series[names[0]].length, maxSteps), per = names.map((nm) => slots(series[nm], n, steps));
     const base = new Array(n).fill(0);
     let max = 1;
     for (let j = 0; j < n; j++) max = Math.max(max, per.reduce((s, a) => s + (a[j] || 0), 0) / stepSeconds);
@@ -107,5 +112,5 @@ window.AGChart = (function () {
     });
   }
 
-  return {el, fmt, slots, spark, context, stacked};
+  return {el, fmt, span, slots, spark, context, stacked};
 })();
