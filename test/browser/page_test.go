@@ -106,6 +106,13 @@ func TestBreakerPageLive(t *testing.T) {
 	if !strings.Contains(history, "CLOSED → OPEN [FORCED_OPEN]") {
 		t.Errorf("recent transitions = %q, want the forced one", history)
 	}
+	if totals := text(card + ` .totals`); !strings.HasSuffix(totals, " 1 trip") {
+		t.Errorf("totals = %q, want them to end in \"1 trip\"", totals)
+	}
+	// Native controls (the transitions' scrollbar) follow the dark theme.
+	if scheme, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.documentElement).colorScheme`)); err != nil || scheme != "dark" {
+		t.Errorf("color-scheme = %q, %v; want dark", scheme, err)
+	}
 
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
