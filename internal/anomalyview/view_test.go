@@ -3,6 +3,7 @@ package anomalyview
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/astraguard/astraguard/detector"
@@ -179,5 +180,40 @@ func TestConfig(t *testing.T) {
 	v := newView(t, Config{})
 	if got := v.Sizes(); got.Series != DefaultSeries || got.Samples != DefaultSamples || got.Feed != DefaultFeed {
 		t.Errorf("defaults = %+v", got)
+	}
+}
+
+// TestConcurrent hammers a small view from several writers and readers
+// (run with -race); the bounds hold afterwards.
+func TestConcurrent(t *testing.T) {
+	v := newView(t, Config{Series: 4, Samples: 16, Feed: 8})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 300 {
+				id := fmt.Sprintf("w%d-s%d", w, i%10)
+				v.ObserveVerdicts(batch(id, int64(i*8), 8, func(j int) bool { return (i+j)%5 == 0 }))
+			}
+		})
+	}
+	wg.Go(func() {
+		after := uint64(0)
+		for range 300 {
+			_, after = v.Feed(after)
+			v.Context("w0-s1")
+			for range v.Traffic() {
+			}
+		}
+	})
+	wg.Wait()
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if len(v.series) > 4 {
+		t.Errorf("kept %d series, want at most 4", len(v.series))
+	}
+	for _, e := range v.series {
+		if e.size > 16 {
+			t.Errorf("series %s holds %d samples, want at most 16", e.id, e.size)
+		}
 	}
 }
