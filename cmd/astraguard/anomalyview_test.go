@@ -19,6 +19,7 @@ func TestAnomalyViewFlags(t *testing.T) {
 		{[]string{"--anomaly-view-samples=0"}, "--anomaly-view-samples: must be positive"},
 		{[]string{"--anomaly-view-series=-1"}, "--anomaly-view-series: must not be negative"},
 		{[]string{"--anomaly-view-series=100000", "--anomaly-view-samples=100000"}, "--anomaly-view-series: anomaly view: 100000 series x 100000 samples"},
+		{[]string{"--anomaly-view-samples=9223372036854775807"}, "--anomaly-view-samples: anomaly view: 256 series x 9223372036854775807 samples"},
 	} {
 		cfg, err := parseConfig(append([]string{"--grpc-addr=127.0.0.1:0"}, tc.args...), noEnv, io.Discard)
 		switch {

@@ -203,7 +203,13 @@ func (c config) problems(fs *flag.FlagSet, limitFlags map[string]string) []error
 	bad(c.checkpointInterval == 0, "checkpoint-interval", "must be positive")
 	bad(c.anomalyView.Samples == 0, "anomaly-view-samples", "must be positive")
 	if err := c.anomalyView.Validate(); err != nil && c.anomalyView.Series >= 0 && c.anomalyView.Samples >= 0 {
-		errs = append(errs, c.flagError("anomaly-view-series", err))
+		// Too many samples in all: blame the series when they alone are
+		// too many at the default samples per series.
+		name := "anomaly-view-samples"
+		if (anomalyview.Config{Series: c.anomalyView.Series}).Validate() != nil {
+			name = "anomaly-view-series"
+		}
+		errs = append(errs, c.flagError(name, err))
 	}
 	bad(strings.ContainsAny(c.replicaName, `/\`) || c.replicaName == "." || c.replicaName == "..", "replica-name", "want a plain file name")
 	dcfg := detector.Config{ModelTimeout: c.modelTimeout, MaxSeries: c.maxSeries, SeriesTTL: c.seriesTTL, MaxClockSkew: c.maxClockSkew}

@@ -51,7 +51,8 @@ func (c Config) withDefaults() (Config, error) {
 	c.Series = cmpOr(c.Series, DefaultSeries)
 	c.Samples = cmpOr(c.Samples, DefaultSamples)
 	c.Feed = cmpOr(c.Feed, DefaultFeed)
-	if c.Series*c.Samples > maxPoints || c.Feed > maxFeed {
+	// Each bound alone first: their product could overflow.
+	if c.Series > maxPoints || c.Samples > maxPoints || c.Series*c.Samples > maxPoints || c.Feed > maxFeed {
 		return c, fmt.Errorf("anomaly view: %d series x %d samples is over %d, or a feed of %d over %d", c.Series, c.Samples, maxPoints, c.Feed, maxFeed)
 	}
 	return c, nil

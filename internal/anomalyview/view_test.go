@@ -3,6 +3,7 @@ package anomalyview
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 
@@ -172,7 +173,7 @@ func TestTraffic(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
-	for _, c := range []Config{{Series: -1}, {Samples: -1}, {Feed: -1}, {Series: 1 << 12, Samples: 1 << 12}, {Feed: maxFeed + 1}} {
+	for _, c := range []Config{{Series: -1}, {Samples: -1}, {Feed: -1}, {Series: 1 << 12, Samples: 1 << 12}, {Feed: maxFeed + 1}, {Samples: math.MaxInt}, {Series: math.MaxInt}} {
 		if _, err := New(c); err == nil {
 			t.Errorf("New(%+v) = nil error, want one", c)
 		}
