@@ -17,6 +17,7 @@
   const ctx = document.getElementById("context");
   let hist = null, fetching = false; // {fallbacks, traffic}: {at, step_seconds, series: {name: counts}}
   let selected = "", lastFetch = 0, seen = 0;
+  let fresh = true; // the next "anomalies" event starts a stream: the whole feed, perhaps of a restarted server
 
   function fmtTime(s) { return s ? new Date(s).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : ""; }
   function pct(x) { return (100 * x).toFixed(1) + "%"; }
@@ -122,14 +123,15 @@
   // The feed: newest first, at most feedMax items.
   function addAnomalies(ev) {
     anomalies.dataset.off = ev.off ? "true" : "false";
-    const fresh = ev.entries.filter((a) => a.seq > seen);
-    if (!fresh.length) return;
-    seen = fresh[0].seq;
-    feed.prepend(...fresh.map(item));
+    if (fresh) { fresh = false; seen = 0; feed.replaceChildren(); }
+    const added = ev.entries.filter((a) => a.seq > seen);
+    if (!added.length) return;
+    seen = added[0].seq;
+    feed.prepend(...added.map(item));
     while (feed.children.length > feedMax) feed.lastElementChild.remove();
     anomalies.querySelector(".count").textContent = "latest " + feed.children.length + " · newest first";
-    if (!selected) select(fresh[0].series);
-    else if (fresh.some((a) => a.series === selected)) loadContext();
+    if (!selected) select(added[0].series);
+    else if (added.some((a) => a.series === selected)) loadContext();
     mark();
   }
 
@@ -177,7 +179,7 @@
   }
 
   const es = new EventSource("events");
-  es.addEventListener("open", () => { conn.dataset.state = "live"; conn.textContent = "live"; loadHistory(); });
+  es.addEventListener("open", () => { conn.dataset.state = "live"; conn.textContent = "live"; fresh = true; loadHistory(); });
   es.addEventListener("error", () => { conn.dataset.state = "lost"; conn.textContent = "reconnecting…"; });
   es.addEventListener("state", (m) => render(JSON.parse(m.data)));
   es.addEventListener("anomalies", (m) => addAnomalies(JSON.parse(m.data)));
