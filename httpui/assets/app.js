@@ -16,7 +16,7 @@
   const feedTmpl = document.getElementById("feed-item");
   const ctx = document.getElementById("context");
   let hist = null, fetching = false; // {fallbacks, traffic}: {at, step_seconds, series: {name: counts}}
-  let selected = "", lastFetch = 0, seen = 0;
+  let selected = "", lastFetch = 0, seen = 0, lastPoints = null;
   let fresh = true; // the next "anomalies" event starts a stream: the whole feed, perhaps of a restarted server
 
   function fmtTime(s) { return s ? new Date(s).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : ""; }
@@ -170,13 +170,17 @@
     fetch("api/anomalies/context?series=" + encodeURIComponent(want), {cache: "no-store"}).then((r) => r.ok ? r.json() : null).then((c) => {
       if (want !== selected) return;
       const svg = ctx.querySelector("svg.ctx"), info = ctx.querySelector(".info");
-      if (!c) { svg.replaceChildren(); info.textContent = "no longer kept (evicted by more recently flagged series)"; return; }
+      if (!c) { lastPoints = null; svg.replaceChildren(); info.textContent = "no longer kept (evicted by more recently flagged series)"; return; }
+      lastPoints = c.points;
       C.context(svg, c.points);
       const flags = c.points.filter((p) => p.a).length, heur = c.points.filter((p) => p.h).length;
       info.textContent = "last " + plural(c.points.length, "sample") + " · " + plural(flags, "flag") + " · " + heur + " heuristic";
       ctx.dataset.points = c.points.length;
     }).catch(() => {});
   }
+
+  // The chart is drawn at its shown size (legible text when narrow).
+  window.addEventListener("resize", () => { if (lastPoints) C.context(ctx.querySelector("svg.ctx"), lastPoints); });
 
   const es = new EventSource("events");
   es.addEventListener("open", () => { conn.dataset.state = "live"; conn.textContent = "live"; fresh = true; loadHistory(); });
