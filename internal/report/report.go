@@ -35,9 +35,9 @@ type Series struct {
 	Labelled bool
 }
 
-// Mechanisms are the summary's mechanism columns, in the API's order;
-// a mechanism outside the list counts as "other".
-var Mechanisms = []string{"shift", "season", "novelty", "stuck", "record", "limit", "other"}
+// Mechanisms are the summary's mechanism columns, in the API's order with
+// "other" last; a mechanism outside the list counts as "other".
+var Mechanisms = []string{"shift", "season", "novelty", "stuck", "record", "limit", "context", "state", "other"}
 
 // summary is one row of the summary table.
 type summary struct {

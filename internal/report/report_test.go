@@ -2,9 +2,12 @@ package report
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
 // TestDownsampleKeepsEveryFlag draws 200,000 samples in 1000 pixels: the
@@ -86,5 +89,19 @@ func TestLabels(t *testing.T) {
 		if _, err := ParseLabels([]byte(bad)); err == nil {
 			t.Errorf("ParseLabels(%q) = nil error, want one", bad)
 		}
+	}
+}
+
+// TestMechanismsMatchTheAPI: the summary has a column for every mechanism
+// the API names, so none is counted as "other" by omission.
+func TestMechanismsMatchTheAPI(t *testing.T) {
+	for name, n := range astraguardv1.Mechanism_value {
+		word := strings.ToLower(strings.TrimPrefix(name, "MECHANISM_"))
+		if n != 0 && !slices.Contains(Mechanisms, word) {
+			t.Errorf("mechanism %s has no summary column", word)
+		}
+	}
+	if len(Mechanisms) != len(astraguardv1.Mechanism_value)-1 {
+		t.Errorf("%d summary columns for %d API mechanisms", len(Mechanisms), len(astraguardv1.Mechanism_value)-1)
 	}
 }
