@@ -21,8 +21,6 @@ var (
 	ErrInvalidSettings = errors.New("invalid breaker settings")
 	// ErrUnknownPreset is wrapped by Preset for a name it does not know.
 	ErrUnknownPreset = errors.New("unknown breaker preset")
-	// ErrExists is wrapped by Registry.Create when the name is taken.
-	ErrExists = errors.New("breaker already exists")
 )
 
 // rejectError is a rejection that matches ErrOpen and, for the sentinels'

@@ -49,24 +49,6 @@ func (r *Registry) Breaker(name string) *Breaker {
 	return b
 }
 
-// Create adds a breaker with its own settings; opts apply after the
-// registry's. It returns an error wrapping ErrExists if the name is taken, or
-// ErrInvalidSettings.
-func (r *Registry) Create(name string, s Settings, opts ...Option) (*Breaker, error) {
-	all := append(slices.Clone(r.opts), opts...)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.breakers[name]; ok {
-		return nil, fmt.Errorf("create breaker %q: %w", name, ErrExists)
-	}
-	b, err := New(name, s, all...)
-	if err != nil {
-		return nil, err
-	}
-	r.breakers[name] = b
-	return b, nil
-}
-
 // Get returns the breaker named name, if any.
 func (r *Registry) Get(name string) (*Breaker, bool) {
 	r.mu.Lock()

@@ -23,11 +23,9 @@ func TestRegistry(t *testing.T) {
 	if reg.Breaker("zeta") != b {
 		t.Fatalf("Breaker(zeta) twice returned different breakers")
 	}
-	if _, err := reg.Create("alpha", breaker.Settings{FailureThreshold: 2}); err != nil {
-		t.Fatalf("Create(alpha) = %v", err)
-	}
-	if _, err := reg.Create("alpha", breaker.Settings{}); !errors.Is(err, breaker.ErrExists) {
-		t.Fatalf("Create(alpha) again = %v, want ErrExists", err)
+	// A breaker of its own settings: the registry's, then reconfigured.
+	if err := reg.Breaker("alpha").Reconfigure(breaker.Settings{FailureThreshold: 2}); err != nil {
+		t.Fatalf("Reconfigure(alpha) = %v", err)
 	}
 	if _, ok := reg.Get("missing"); ok {
 		t.Fatalf("Get(missing) found a breaker")

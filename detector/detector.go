@@ -36,20 +36,6 @@ func BatchSize(in []Group, out []Prediction) (int, error) {
 	return n, nil
 }
 
-// InlineModel is a Model that scores in the caller's goroutine and reads
-// its ctx only for Err, before it starts, as the embedded model did
-// before its state moved into the series entries (NewEmbedded); an
-// in-process Model passed to New may still declare it. A
-// deadline cannot stop such a model part way, so instead of arming a timer
-// per call (context.WithTimeout: allocations, a timer and a parent link,
-// 7-9% of the embedded model's time on a 100-sample batch) the detector
-// gives it the caller's ctx and, after the call, treats one that took
-// longer than ModelTimeout as a timeout.
-type InlineModel interface {
-	Model
-	PredictsInline()
-}
-
 // Prediction is the model's answer for one sample.
 type Prediction struct {
 	Score   float64     // in [0, 1]
@@ -81,7 +67,6 @@ var errCallerGone = fmt.Errorf("caller gone: %w", context.Canceled)
 // Detector scores samples: model first, heuristic as the fallback.
 type Detector struct {
 	model  Model // nil for the embedded model (NewEmbedded)
-	inline bool  // model is an InlineModel
 	gate   Gate
 	heur   *heuristic.Heuristic
 	cfg    Config
@@ -168,7 +153,6 @@ func newDetector(m Model, g Gate, cfg Config, opts []Option, modelSig string, ne
 	if d.series, err = newStore(cfg); err != nil {
 		return nil, fmt.Errorf("new detector: %w", err)
 	}
-	_, d.inline = m.(InlineModel)
 	t := d.series.table()
 	d.metrics = newMetrics(o.registerer, func() float64 { return float64(t.Len()) })
 	registerSeriesMetrics(o.registerer, t)
@@ -300,7 +284,7 @@ func (d *Detector) askModel(ctx context.Context, ticket uint64, groups []Group, 
 	sc.preds = growPreds(sc.preds, valid)
 
 	start := time.Now()
-	err := d.predict(ctx, start, in, sc.preds)
+	err := d.predict(ctx, in, sc.preds)
 	if err == nil {
 		err = checkOutput(sc.preds[:valid])
 	}
@@ -313,27 +297,15 @@ func (d *Detector) askModel(ctx context.Context, ticket uint64, groups []Group, 
 	return d.apply(out, sc, valid, compacted, sc.busy > 0)
 }
 
-// predict calls the model under its own deadline, ModelTimeout from start,
+// predict calls the model under its own deadline, ModelTimeout from now,
 // and turns a panic into a model failure, so one bad model call costs a
 // batch its model verdicts, never the stream.
-func (d *Detector) predict(ctx context.Context, start time.Time, in []Group, out []Prediction) (err error) {
+func (d *Detector) predict(ctx context.Context, in []Group, out []Prediction) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %v", ErrModelPanic, r)
 		}
 	}()
-	if d.inline {
-		// A call that overran is a timeout, as it would be for a remote
-		// model, so a slow embedded model trips the breaker the same way;
-		// as with WithTimeout, the caller's own end takes precedence.
-		if err := d.model.Predict(ctx, in, out); err != nil {
-			return err
-		}
-		if ctx.Err() == nil && time.Since(start) > d.cfg.ModelTimeout {
-			return context.DeadlineExceeded
-		}
-		return nil
-	}
 	mctx, cancel := context.WithTimeout(ctx, d.cfg.ModelTimeout)
 	defer cancel()
 	return d.model.Predict(mctx, in, out)

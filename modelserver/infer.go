@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/astraguard/astraguard/gen/inference"
+	"github.com/astraguard/astraguard/internal/oipwire"
 	"github.com/astraguard/astraguard/model"
 )
 
@@ -110,7 +111,7 @@ func (s *Server) response(req *inference.ModelInferRequest, b *batch, res []mode
 		ModelVersion: s.cfg.ModelVersion,
 		Id:           req.GetId(),
 		Parameters: map[string]*inference.InferParameter{
-			ParamInstanceID: {ParameterChoice: &inference.InferParameter_StringParam{StringParam: s.opts.instanceID}},
+			oipwire.ParamInstanceID: {ParameterChoice: &inference.InferParameter_StringParam{StringParam: s.opts.instanceID}},
 		},
 	}
 	for _, name := range b.outputs {
@@ -128,9 +129,9 @@ func (s *Server) response(req *inference.ModelInferRequest, b *batch, res []mode
 // outputType is an output's datatype.
 func outputType(name string) string {
 	switch name {
-	case OutputAnomaly, OutputWarm:
+	case oipwire.OutputAnomaly, oipwire.OutputWarm:
 		return "BOOL"
-	case OutputMechanism:
+	case oipwire.OutputMechanism:
 		return "BYTES"
 	}
 	return "FP64"
@@ -139,11 +140,11 @@ func outputType(name string) string {
 // fp64Of returns the FP64 output name's value for one result.
 func fp64Of(name string, r *model.Result) float64 {
 	switch name {
-	case OutputExpected:
+	case oipwire.OutputExpected:
 		return r.Expected
-	case OutputExpectedLower:
+	case oipwire.OutputExpectedLower:
 		return r.Lower
-	case OutputExpectedUpper:
+	case oipwire.OutputExpectedUpper:
 		return r.Upper
 	}
 	return r.Score
@@ -151,7 +152,7 @@ func fp64Of(name string, r *model.Result) float64 {
 
 // boolOf returns the BOOL output name's value for one result.
 func boolOf(name string, r *model.Result) bool {
-	if name == OutputAnomaly {
+	if name == oipwire.OutputAnomaly {
 		return r.Anomaly
 	}
 	return r.Warm

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/astraguard/astraguard/gen/inference"
+	"github.com/astraguard/astraguard/internal/oipwire"
 )
 
 // batch is a validated ModelInferRequest.
@@ -92,9 +93,9 @@ func (b *batch) parseParams(p map[string]*inference.InferParameter) error {
 
 func (s *Server) parseInput(b *batch, in *inference.ModelInferRequest_InferInputTensor, raw []byte) error {
 	name, c := in.GetName(), in.GetContents()
-	want := map[string]string{InputValue: "FP64", InputTimestamp: "INT64", InputSeriesID: "BYTES"}[name]
+	want := map[string]string{oipwire.InputValue: "FP64", oipwire.InputTimestamp: "INT64", oipwire.InputSeriesID: "BYTES"}[name]
 	if want == "" {
-		return invalid("unknown input %q: want %q, %q or %q", name, InputValue, InputTimestamp, InputSeriesID)
+		return invalid("unknown input %q: want %q, %q or %q", name, oipwire.InputValue, oipwire.InputTimestamp, oipwire.InputSeriesID)
 	}
 	if in.GetDatatype() != want {
 		return invalid("input %q has datatype %q, want %q", name, in.GetDatatype(), want)
@@ -105,19 +106,19 @@ func (s *Server) parseInput(b *batch, in *inference.ModelInferRequest_InferInput
 	}
 	var got int
 	switch name {
-	case InputValue:
+	case oipwire.InputValue:
 		b.shape, b.values = in.GetShape(), c.GetFp64Contents()
 		if raw != nil {
 			b.values, err = rawFP64(name, raw)
 		}
 		got = len(b.values)
-	case InputTimestamp:
+	case oipwire.InputTimestamp:
 		b.stamps = c.GetInt64Contents()
 		if raw != nil {
 			b.stamps, err = rawInt64(name, raw)
 		}
 		got = len(b.stamps)
-	case InputSeriesID:
+	case oipwire.InputSeriesID:
 		b.ids = c.GetBytesContents()
 		if raw != nil {
 			b.ids, err = rawBytes(name, raw, n)
@@ -155,29 +156,29 @@ func (s *Server) check(b *batch) error {
 	n := len(b.values)
 	switch {
 	case b.shape == nil:
-		return invalid("input %q is required", InputValue)
+		return invalid("input %q is required", oipwire.InputValue)
 	case n == 0:
-		return invalid("input %q has no elements", InputValue)
+		return invalid("input %q has no elements", oipwire.InputValue)
 	case b.stamps != nil && len(b.stamps) != n:
-		return invalid("input %q has %d elements, input %q has %d", InputTimestamp, len(b.stamps), InputValue, n)
+		return invalid("input %q has %d elements, input %q has %d", oipwire.InputTimestamp, len(b.stamps), oipwire.InputValue, n)
 	case b.ids != nil && len(b.ids) != n:
-		return invalid("input %q has %d elements, input %q has %d", InputSeriesID, len(b.ids), InputValue, n)
+		return invalid("input %q has %d elements, input %q has %d", oipwire.InputSeriesID, len(b.ids), oipwire.InputValue, n)
 	case b.ids != nil && b.seq != "":
-		return invalid("give the series as input %q or as parameter %q, not both", InputSeriesID, ParamSequenceID)
+		return invalid("give the series as input %q or as parameter %q, not both", oipwire.InputSeriesID, ParamSequenceID)
 	case b.ids == nil && b.seq == "":
-		return invalid("no series: give input %q or parameter %q", InputSeriesID, ParamSequenceID)
+		return invalid("no series: give input %q or parameter %q", oipwire.InputSeriesID, ParamSequenceID)
 	}
 	if len(b.seq) > s.cfg.MaxSeriesIDBytes || !utf8.ValidString(b.seq) {
 		return invalid("parameter %q is not valid UTF-8 of at most %d bytes", ParamSequenceID, s.cfg.MaxSeriesIDBytes)
 	}
 	for i, v := range b.values {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return invalid("input %q: element %d is %v; values must be finite", InputValue, i, v)
+			return invalid("input %q: element %d is %v; values must be finite", oipwire.InputValue, i, v)
 		}
 	}
 	for i, id := range b.ids {
 		if len(id) == 0 || len(id) > s.cfg.MaxSeriesIDBytes || !utf8.Valid(id) {
-			return invalid("input %q: element %d is not a non-empty UTF-8 id of at most %d bytes", InputSeriesID, i, s.cfg.MaxSeriesIDBytes)
+			return invalid("input %q: element %d is not a non-empty UTF-8 id of at most %d bytes", oipwire.InputSeriesID, i, s.cfg.MaxSeriesIDBytes)
 		}
 	}
 	return checkOrder(b)
@@ -201,14 +202,14 @@ func checkOrder(b *batch) error {
 			prev = j
 		}
 		if b.stamps[i] < b.stamps[prev] {
-			return invalid("input %q: element %d is earlier than element %d of the same series", InputTimestamp, i, prev)
+			return invalid("input %q: element %d is earlier than element %d of the same series", oipwire.InputTimestamp, i, prev)
 		}
 	}
 	return nil
 }
 
 // allOutputs are the outputs sent when a request names none, in this order.
-var allOutputs = []string{OutputScore, OutputAnomaly, OutputWarm, OutputMechanism, OutputExpected, OutputExpectedLower, OutputExpectedUpper}
+var allOutputs = []string{oipwire.OutputScore, oipwire.OutputAnomaly, oipwire.OutputWarm, oipwire.OutputMechanism, oipwire.OutputExpected, oipwire.OutputExpectedLower, oipwire.OutputExpectedUpper}
 
 func (b *batch) parseOutputs(req []*inference.ModelInferRequest_InferRequestedOutputTensor) error {
 	if len(req) == 0 {

@@ -13,33 +13,19 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/astraguard/astraguard/gen/inference"
+	"github.com/astraguard/astraguard/internal/oipwire"
 	"github.com/astraguard/astraguard/model"
 	"github.com/astraguard/astraguard/store"
 )
 
 var _ inference.GRPCInferenceServiceServer = (*Server)(nil)
 
-// Tensor and parameter names of the wire layout (see the package comment);
-// detector/oip declares the same ones.
+// Parameter names the server reads besides oipwire's (see the package
+// comment).
 const (
-	InputSeriesID  = "series_id"
-	InputTimestamp = "timestamp"
-	InputValue     = "value"
-	OutputScore    = "score"
-	OutputAnomaly  = "anomaly"
-	OutputWarm     = "warm"
-
-	// Optional explanation outputs (a client may ignore them): the
-	// mechanism that fired and the expected value with its band.
-	OutputMechanism     = "mechanism"
-	OutputExpected      = "expected"
-	OutputExpectedLower = "expected_lower"
-	OutputExpectedUpper = "expected_upper"
-
 	ParamSequenceID    = "sequence_id"
 	ParamSequenceStart = "sequence_start"
 	ParamSequenceEnd   = "sequence_end"
-	ParamInstanceID    = "instance_id"
 
 	// ParamBinaryDataOutput (request, bool) false asks for typed output
 	// contents; ParamBinaryData (requested output, bool) false does the
@@ -216,9 +202,9 @@ func (s *Server) ModelMetadata(_ context.Context, req *inference.ModelMetadataRe
 		Name:     s.cfg.ModelName,
 		Versions: []string{s.cfg.ModelVersion},
 		Platform: "astraguard_go",
-		Inputs:   []*inference.ModelMetadataResponse_TensorMetadata{t(InputSeriesID, "BYTES"), t(InputTimestamp, "INT64"), t(InputValue, "FP64")},
-		Outputs: []*inference.ModelMetadataResponse_TensorMetadata{t(OutputScore, "FP64"), t(OutputAnomaly, "BOOL"), t(OutputWarm, "BOOL"),
-			t(OutputMechanism, "BYTES"), t(OutputExpected, "FP64"), t(OutputExpectedLower, "FP64"), t(OutputExpectedUpper, "FP64")},
+		Inputs:   []*inference.ModelMetadataResponse_TensorMetadata{t(oipwire.InputSeriesID, "BYTES"), t(oipwire.InputTimestamp, "INT64"), t(oipwire.InputValue, "FP64")},
+		Outputs: []*inference.ModelMetadataResponse_TensorMetadata{t(oipwire.OutputScore, "FP64"), t(oipwire.OutputAnomaly, "BOOL"), t(oipwire.OutputWarm, "BOOL"),
+			t(oipwire.OutputMechanism, "BYTES"), t(oipwire.OutputExpected, "FP64"), t(oipwire.OutputExpectedLower, "FP64"), t(oipwire.OutputExpectedUpper, "FP64")},
 	}, nil
 }
 

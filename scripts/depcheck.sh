@@ -19,6 +19,7 @@ forbid ./detector/heuristic "grpc|prometheus|^$mod/" "heuristic is stdlib plus t
 forbid ./store "grpc|prometheus|^$mod/" "the per-series store is stdlib only"
 forbid ./model "grpc|prometheus|^$mod/" "the reference model is stdlib plus the shared statistics" "$mod/internal/stats"
 forbid ./detector/oip "^$mod/(server|cmd|breaker)" "model client adapter"
+forbid ./internal/oipwire "grpc|prometheus|^$mod/" "the wire names are constants only"
 forbid ./checkpoint "grpc|prometheus|^$mod/" "the snapshot format is stdlib only"
 forbid ./checkpoint/checkpointprom "grpc|^$mod/(gen|detector|server|cmd|breaker|model)" "metrics adapter only"
 forbid ./httpui "grpc|prometheus|^$mod/(gen|detector|server|cmd)" "the page knows breakers only; the anomaly view renders its own JSON"

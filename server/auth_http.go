@@ -18,16 +18,7 @@ func (a *AdminAuth) ProtectReadsHTTP(next http.Handler) http.Handler {
 	if !a.protectAll {
 		return next
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if code, msg := a.authorizeHTTP(r); code != 0 {
-			if code == http.StatusUnauthorized {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="astraguard"`)
-			}
-			http.Error(w, msg, code)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	return a.HTTPHandler(next)
 }
 
 // authorizeHTTP returns 0 when r is authorized, else an HTTP status and

@@ -11,6 +11,7 @@ import (
 
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/gen/inference"
+	"github.com/astraguard/astraguard/internal/oipwire"
 )
 
 var _ detector.Model = (*Client)(nil)
@@ -99,7 +100,7 @@ func (c *Client) InstanceID() string {
 func (c *Client) Restarts() uint64 { return c.restarts.Load() }
 
 func (c *Client) observeInstance(ctx context.Context, resp *inference.ModelInferResponse) {
-	id := resp.GetParameters()[ParamInstanceID].GetStringParam()
+	id := resp.GetParameters()[oipwire.ParamInstanceID].GetStringParam()
 	if id == "" {
 		return
 	}
@@ -137,9 +138,9 @@ func newRequest(cfg Config) *request {
 		}
 	}
 	r := &request{
-		ids:   tensor(InputSeriesID, typeBytes),
-		ts:    tensor(InputTimestamp, typeInt64),
-		value: tensor(InputValue, typeFP64),
+		ids:   tensor(oipwire.InputSeriesID, typeBytes),
+		ts:    tensor(oipwire.InputTimestamp, typeInt64),
+		value: tensor(oipwire.InputValue, typeFP64),
 	}
 	r.msg = &inference.ModelInferRequest{
 		ModelName:    cfg.ModelName,
