@@ -223,7 +223,7 @@ func runScenario(t *testing.T, sc scenario, ph phases, r *row) {
 	}
 	analyze(t, cfg, sc, streams, obs.history(), m, calls, r)
 	if sc.restart {
-		if n := e.svc.log.count("model server restarted"); n == 0 {
+		if n := e.svc.Count("model server restarted"); n == 0 {
 			t.Errorf("the service never logged that the model server restarted (its instance_id changed)")
 		}
 	}

@@ -1,11 +1,9 @@
 package chaos
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/internal/servicetest"
 )
 
 // settings are the service's model and breaker flags for a run: short,
@@ -52,14 +51,12 @@ type env struct {
 	conn      *grpc.ClientConn
 	detect    astraguardv1.DetectorServiceClient
 	admin     astraguardv1.BreakerAdminClient
-	http      *http.Client
 	modelRuns int // model server processes started
 }
 
 func newEnv(t *testing.T, cfg settings) *env {
 	t.Helper()
-	e := &env{cfg: cfg, http: &http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}}
-	t.Cleanup(e.http.CloseIdleConnections)
+	e := &env{cfg: cfg}
 
 	var err error
 	if e.model, err = e.startModel("127.0.0.1:0"); err != nil {
@@ -96,7 +93,7 @@ func newEnv(t *testing.T, cfg settings) *env {
 	}
 	t.Cleanup(func() {
 		if err := e.svc.stop(15 * time.Second); err != nil {
-			t.Errorf("service shutdown: %v\n%s", err, e.svc.log.tail())
+			t.Errorf("service shutdown: %v\n%s", err, e.svc.Tail())
 		}
 	})
 
@@ -266,41 +263,13 @@ func (e *env) goroutines(ctx context.Context) (int, error) {
 // scrape reads the service's /metrics into "name{labels}" -> value, the
 // text exposition format's own spelling of a sample.
 func (e *env) scrape(ctx context.Context) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+e.svc.httpAddr+"/metrics", nil)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	b, err := servicetest.ScrapeMetrics(ctx, e.svc.httpAddr)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Accept", "text/plain")
-	resp, err := e.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("scrape /metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("scrape /metrics: %s", resp.Status)
-	}
-	m := make(map[string]float64)
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			return nil, fmt.Errorf("scrape /metrics: malformed line %q", line)
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			return nil, fmt.Errorf("scrape /metrics: line %q: %w", line, err)
-		}
-		m[line[:i]] = v
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("scrape /metrics: %w", err)
-	}
-	return m, nil
+	return servicetest.Samples(b)
 }
 
 // waitFor polls cond every interval until it holds, fails, or timeout

@@ -4,12 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
+
+	"github.com/astraguard/astraguard/internal/servicetest"
 )
 
 var fullRun = flag.Bool("chaos.full", false, "run the chaos suite with long phases (make chaos)")
@@ -42,8 +42,8 @@ func leakIgnores() []goleak.Option {
 }
 
 // withBinaries builds the service and model server once per run, before
-// any test, and removes them after; under -short nothing is built because
-// TestChaos skips.
+// any test, without -race (servicetest.Build), and removes them after;
+// under -short nothing is built because TestChaos skips.
 type withBinaries struct{ m *testing.M }
 
 func (w withBinaries) Run() int {
@@ -54,33 +54,11 @@ func (w withBinaries) Run() int {
 	if testing.Short() {
 		return w.m.Run()
 	}
-	dir, err := os.MkdirTemp("", "astraguard-chaos-")
+	p, err := servicetest.Build("astraguard", "astraguard-model")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	if err := buildBinaries(dir); err != nil {
-		fmt.Fprintln(os.Stderr, "chaos:", err)
-		return 1
-	}
-	bins.service = filepath.Join(dir, "astraguard")
-	bins.model = filepath.Join(dir, "astraguard-model")
-	return w.m.Run()
-}
-
-// buildBinaries builds the real commands without -race: the suite tests
-// the service's behaviour, and race-instrumented binaries would be several
-// times slower on a small machine and skew every latency it reports.
-func buildBinaries(dir string) error {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		return fmt.Errorf("find the go command: %w", err)
-	}
-	cmd := exec.Command(gobin, "build", "-o", dir+string(filepath.Separator), "./cmd/astraguard", "./cmd/astraguard-model")
-	cmd.Dir = ".." // the module root: this package sits one level below it
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build the binaries: %w\n%s", err, out)
-	}
-	return nil
+	bins.service, bins.model = p[0], p[1]
+	return servicetest.Main(w.m)
 }

@@ -3,7 +3,6 @@ package client
 import (
 	"errors"
 	"io"
-	"net"
 	"sync"
 	"testing"
 
@@ -12,6 +11,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/internal/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -101,18 +101,9 @@ func btoi(b bool) int {
 // serve runs svc on a loopback port until stop or the end of the test.
 func serve(t testing.TB, svc astraguardv1.DetectorServiceServer) (addr string, stop func()) {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("Listen() = %v", err)
-	}
 	srv := grpc.NewServer()
 	astraguardv1.RegisterDetectorServiceServer(srv, svc)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(lis) }()
-	var once sync.Once
-	stop = func() { once.Do(func() { srv.Stop(); <-done }) }
-	t.Cleanup(stop)
-	return lis.Addr().String(), stop
+	return testkit.ServeLoopback(t, srv)
 }
 
 // req is one request of n samples of series id, starting at time t0.

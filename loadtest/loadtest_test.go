@@ -5,17 +5,15 @@ import (
 	"errors"
 	"io"
 	"math"
-	"net"
 	"os"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/test/bufconn"
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/internal/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -24,25 +22,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // the end of the test.
 func serve(t *testing.T, svc astraguardv1.DetectorServiceServer) astraguardv1.DetectorServiceClient {
 	t.Helper()
-	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer()
 	astraguardv1.RegisterDetectorServiceServer(srv, svc)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(lis) }()
-	t.Cleanup(func() {
-		srv.Stop()
-		if err := <-done; err != nil {
-			t.Errorf("Serve() = %v", err)
-		}
-	})
-	cc, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatalf("NewClient() = %v", err)
-	}
-	t.Cleanup(func() { cc.Close() })
-	return astraguardv1.NewDetectorServiceClient(cc)
+	return astraguardv1.NewDetectorServiceClient(testkit.ServeBufconn(t, srv))
 }
 
 func newTestWorkload(t *testing.T, n int) *Workload {

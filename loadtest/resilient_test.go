@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/astraguard/astraguard/client"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/internal/testkit"
 )
 
 // flakyEcho answers like Echo but ends every stream with failWith after
@@ -188,16 +187,7 @@ func TestResilientConfigErrors(t *testing.T) {
 // called at the end of the test.
 func listen(t *testing.T, svc astraguardv1.DetectorServiceServer) (addr string, stop func()) {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("Listen() = %v", err)
-	}
 	srv := grpc.NewServer()
 	astraguardv1.RegisterDetectorServiceServer(srv, svc)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(lis) }()
-	var once sync.Once
-	stop = func() { once.Do(func() { srv.Stop(); <-done }) }
-	t.Cleanup(stop)
-	return lis.Addr().String(), stop
+	return testkit.ServeLoopback(t, srv)
 }

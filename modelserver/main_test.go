@@ -1,17 +1,14 @@
 package modelserver_test
 
 import (
-	"context"
-	"net"
 	"testing"
 
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/astraguard/astraguard/gen/inference"
+	"github.com/astraguard/astraguard/internal/testkit"
 	"github.com/astraguard/astraguard/model"
 	"github.com/astraguard/astraguard/modelserver"
 )
@@ -37,24 +34,8 @@ func newServer(t testing.TB, opts ...modelserver.Option) *modelserver.Server {
 // both are stopped at cleanup.
 func serve(t *testing.T, srv *modelserver.Server) *grpc.ClientConn {
 	t.Helper()
-	lis := bufconn.Listen(1 << 20)
 	gs := grpc.NewServer()
 	inference.RegisterGRPCInferenceServiceServer(gs, srv)
 	reflection.Register(gs)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := gs.Serve(lis); err != nil {
-			t.Errorf("Serve() = %v", err)
-		}
-	}()
-	t.Cleanup(func() { gs.Stop(); <-done })
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatalf("NewClient() = %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
+	return testkit.ServeBufconn(t, gs)
 }

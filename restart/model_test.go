@@ -44,7 +44,7 @@ func infer(t *testing.T, ctx context.Context, p *proc, from, to int) []predictio
 		}
 		preds := make([]detector.Prediction, (hi-lo)*len(seriesIDs))
 		if err := client.Predict(ctx, groups, preds); err != nil {
-			t.Fatalf("%s: Predict [%d, %d): %v", p.name, lo, hi, err)
+			t.Fatalf("%s: Predict [%d, %d): %v", p.Name, lo, hi, err)
 		}
 		for _, pr := range preds {
 			out = append(out, prediction{math.Float64bits(pr.Score), pr.Anomaly, pr.Warm})

@@ -71,7 +71,7 @@ func replay(t *testing.T, ctx context.Context, p *proc, from, to int) []verdict 
 		}
 		res, err := client.DetectBatch(ctx, req)
 		if err != nil {
-			t.Fatalf("%s: DetectBatch [%d, %d): %v", p.name, lo, hi, err)
+			t.Fatalf("%s: DetectBatch [%d, %d): %v", p.Name, lo, hi, err)
 		}
 		for _, v := range res.GetVerdicts() {
 			out = append(out, verdict{v.GetSeriesId(), v.GetUnixNanos(), math.Float64bits(v.GetScore()), v.GetAnomaly(),
@@ -79,7 +79,7 @@ func replay(t *testing.T, ctx context.Context, p *proc, from, to int) []verdict 
 		}
 	}
 	if want := (to - from) * len(seriesIDs); len(out) != want {
-		t.Fatalf("%s: %d verdicts for [%d, %d), want %d", p.name, len(out), from, to, want)
+		t.Fatalf("%s: %d verdicts for [%d, %d), want %d", p.Name, len(out), from, to, want)
 	}
 	return out
 }

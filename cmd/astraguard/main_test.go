@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/internal/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -54,38 +53,10 @@ func TestParseConfig(t *testing.T) {
 
 // syncBuffer is a log sink safe for the service's concurrent writes; a
 // reader can wait for the next write through changed.
-type syncBuffer struct {
-	mu   sync.Mutex
-	b    bytes.Buffer
-	wake chan struct{} // closed by the next Write; nil until changed asks
-}
+type syncBuffer struct{ testkit.SyncBuffer }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.wake != nil {
-		close(s.wake)
-		s.wake = nil
-	}
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// changed is closed by the next Write. Take it before reading String, so
-// that no write falls between the read and the wait.
-func (s *syncBuffer) changed() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.wake == nil {
-		s.wake = make(chan struct{})
-	}
-	return s.wake
-}
+// changed is closed by the next Write (testkit.SyncBuffer.Changed).
+func (s *syncBuffer) changed() <-chan struct{} { return s.Changed() }
 
 // servingLine is the service's "serving" log line: the addresses its
 // listeners got.

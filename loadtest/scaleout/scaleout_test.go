@@ -19,7 +19,7 @@ import (
 	"github.com/astraguard/astraguard/loadtest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(withBinaries{m}) }
 
 // -scaleout.series sets the series count; make soak runs more than the
 // default, which keeps make test short.

@@ -95,7 +95,7 @@ func (s *tallyStream) SendMsg(m any) error {
 // shows state T in /proc: from then on it reads and answers nothing.
 func waitStopped(t *testing.T, in *instance) {
 	t.Helper()
-	dir := filepath.Join("/proc", strconv.Itoa(in.cmd.Process.Pid), "task")
+	dir := filepath.Join("/proc", strconv.Itoa(in.Pid()), "task")
 	deadline := time.After(10 * time.Second)
 	for {
 		if allStopped(dir) {

@@ -1,7 +1,0 @@
-//go:build unix
-
-package servicetest
-
-import "syscall"
-
-var interruptSignal = syscall.SIGTERM
