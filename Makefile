@@ -76,7 +76,7 @@ breaking: tools ## buf breaking against main
 	@if git rev-parse --verify -q main >/dev/null && git cat-file -e main:proto 2>/dev/null; then \
 		$(BUF) breaking --against '.git#branch=main'; else echo "no proto on main yet: nothing to compare"; fi
 
-depcheck: ## enforce the package dependency direction (STYLE.md section 1)
+depcheck: ## enforce the package dependency direction (docs/architecture.md)
 	@bash scripts/depcheck.sh
 
 tidy-check: ## go mod tidy leaves no diff, in every module

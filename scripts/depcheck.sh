@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Enforces STYLE.md's dependency table: arrows point down only.
+# Enforces the dependency rules of docs/architecture.md: arrows point down only.
 set -euo pipefail
 mod=$(go list -m)
 fail=0
