@@ -77,12 +77,9 @@ type IndexStats struct {
 // records are held. WithLogger, WithClock, WithMaxBytes, WithBounds (of
 // section) and WithIndexBytes apply.
 func NewIndex(dir, self, sig, section string, ttl time.Duration, limit int, opts ...Option) *Index {
-	k := &Keeper{logger: slog.New(slog.DiscardHandler), clock: sysClock{}}
-	for _, o := range opts {
-		o(k)
-	}
+	o := newOptions(opts)
 	x := &Index{dir: dir, self: self, sig: sig, section: section, ttl: ttl, limit: limit,
-		maxBytes: k.indexBytes, lim: k.limits, clock: k.clock, logger: k.logger,
+		maxBytes: o.indexBytes, lim: o.limits, clock: o.clock, logger: o.logger,
 		recs: map[string]foreignRecord{}, files: map[string]fileMark{}, errs: make(map[string]uint64, len(Reasons))}
 	if b := x.bounds(); x.maxBytes <= 0 && b.Key > 0 && b.Value > 0 {
 		x.maxBytes = int64(limit) * int64(b.Key+b.Value)

@@ -33,45 +33,59 @@ type sysClock struct{}
 
 func (sysClock) Now() time.Time { return time.Now() }
 
-// Option configures a Keeper.
-type Option func(*Keeper)
+// Option configures a Keeper or an Index.
+type Option func(*options)
 
-// WithLogger sets the logger (default: discard).
-func WithLogger(l *slog.Logger) Option { return func(k *Keeper) { k.logger = l } }
-
-// WithClock sets the clock (default: time.Now).
-func WithClock(c Clock) Option { return func(k *Keeper) { k.clock = c } }
-
-// WithMaxBytes refuses a snapshot file larger than n bytes without reading
-// it (ReasonOversized); see MaxFileBytes. Default 0: no bound.
-func WithMaxBytes(n int64) Option { return func(k *Keeper) { k.limits.maxBytes = n } }
-
-// WithIndexBytes bounds the bytes of keys and values an Index holds (NewIndex
-// only). Default 0: the record limit times the section's key and value
-// bounds when both are set, else no byte bound.
-func WithIndexBytes(n int64) Option { return func(k *Keeper) { k.indexBytes = n } }
-
-// WithBounds bounds the records of section; a snapshot that breaks them is
-// refused (ReasonOversized). Default: only keys are bounded, at 1 MiB.
-func WithBounds(section string, b Bounds) Option {
-	return func(k *Keeper) {
-		if k.limits.bounds == nil {
-			k.limits.bounds = map[string]Bounds{}
-		}
-		k.limits.bounds[section] = b
-	}
-}
-
-// Keeper saves and restores one snapshot file made of named Parts.
-type Keeper struct {
-	path   string
-	sig    string
-	parts  []namedPart
+// options are what the Options set, shared by New and NewIndex.
+type options struct {
 	logger *slog.Logger
 	clock  Clock
 	limits limits
 	// indexBytes only configures NewIndex.
 	indexBytes int64
+}
+
+// newOptions applies opts over the defaults.
+func newOptions(opts []Option) options {
+	o := options{logger: slog.New(slog.DiscardHandler), clock: sysClock{}}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithClock sets the clock (default: time.Now).
+func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }
+
+// WithMaxBytes refuses a snapshot file larger than n bytes without reading
+// it (ReasonOversized); see MaxFileBytes. Default 0: no bound.
+func WithMaxBytes(n int64) Option { return func(o *options) { o.limits.maxBytes = n } }
+
+// WithIndexBytes bounds the bytes of keys and values an Index holds (NewIndex
+// only). Default 0: the record limit times the section's key and value
+// bounds when both are set, else no byte bound.
+func WithIndexBytes(n int64) Option { return func(o *options) { o.indexBytes = n } }
+
+// WithBounds bounds the records of section; a snapshot that breaks them is
+// refused (ReasonOversized). Default: only keys are bounded, at 1 MiB.
+func WithBounds(section string, b Bounds) Option {
+	return func(o *options) {
+		if o.limits.bounds == nil {
+			o.limits.bounds = map[string]Bounds{}
+		}
+		o.limits.bounds[section] = b
+	}
+}
+
+// Keeper saves and restores one snapshot file made of named Parts.
+type Keeper struct {
+	path  string
+	sig   string
+	parts []namedPart
+	options
 
 	saveMu sync.Mutex // serialises saves
 
@@ -106,13 +120,10 @@ func New(dir, file, sig string, opts ...Option) (*Keeper, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	k := &Keeper{path: filepath.Join(dir, file), sig: sig, logger: slog.New(slog.DiscardHandler), clock: sysClock{}}
+	k := &Keeper{path: filepath.Join(dir, file), sig: sig, options: newOptions(opts)}
 	k.stats.RestoreErrors = make(map[string]uint64, len(Reasons))
 	for _, r := range Reasons {
 		k.stats.RestoreErrors[r] = 0
-	}
-	for _, o := range opts {
-		o(k)
 	}
 	return k, nil
 }
