@@ -12,9 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
@@ -152,11 +149,7 @@ func TestHugeBreakerWindowRefused(t *testing.T) {
 		!strings.Contains(res.Error, ":4: breakers.model.time_window.buckets") {
 		t.Errorf("POST /-/reload = %d %+v, want 400 naming both keys and lines", code, res)
 	}
-	conn, err := grpc.NewClient(addrs.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialRun(t, addrs.GRPC)
 	resp, err := astraguardv1.NewBreakerAdminClient(conn).GetBreaker(ctx, &astraguardv1.GetBreakerRequest{Name: "model"})
 	if err != nil || resp.GetBreaker().GetSettings().GetCountWindow().GetSize() != 20 {
 		t.Errorf("GetBreaker after the refused reloads = %v, %v; want the last good count window of 20", resp, err)
@@ -165,10 +158,7 @@ func TestHugeBreakerWindowRefused(t *testing.T) {
 		Series: []*astraguardv1.SeriesSamples{{SeriesId: "s", Values: []float64{1}}}}); err != nil {
 		t.Errorf("DetectBatch after the refused reloads = %v, want served", err)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run() = %v", err)
-	}
+	stopRun(t, cancel, done)
 }
 
 // TestReloadTruncatedFileKeepsPolicies: a config file rewritten in place,
@@ -183,11 +173,7 @@ func TestReloadTruncatedFileKeepsPolicies(t *testing.T) {
 	defer cancel()
 	var logs syncBuffer
 	addrs, done := startRun(t, ctx, &logs, "--config", path, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
-	conn, err := grpc.NewClient(addrs.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialRun(t, addrs.GRPC)
 	client := astraguardv1.NewDetectorServiceClient(conn)
 	// Judge a voltage channel all along: only the default policies know it.
 	var judged, byDefault atomic.Int64
@@ -234,10 +220,7 @@ func TestReloadTruncatedFileKeepsPolicies(t *testing.T) {
 	if code != http.StatusOK || !res.Success {
 		t.Errorf("POST /-/reload of the complete file = %d %+v, want 200", code, res)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run() = %v", err)
-	}
+	stopRun(t, cancel, done)
 }
 
 // TestReloadEmptyAtStartStaysAllowed: with --config empty at start, an
@@ -252,10 +235,7 @@ func TestReloadEmptyAtStartStaysAllowed(t *testing.T) {
 	if code, res := postReload(t, addrs.HTTP); code != http.StatusOK || !res.Success {
 		t.Errorf("POST /-/reload of a file empty since start = %d %+v, want 200", code, res)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run() = %v", err)
-	}
+	stopRun(t, cancel, done)
 }
 
 // TestCheckConfigReportsEveryProblem: every problem of a file at once, in

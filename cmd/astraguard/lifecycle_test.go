@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
@@ -26,11 +23,7 @@ func TestSeriesChurnStaysBounded(t *testing.T) {
 	var logs syncBuffer
 	addrs, done := startRun(t, ctx, &logs, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0",
 		"--grace-period=2s", fmt.Sprint("--max-series=", capacity))
-	conn, err := grpc.NewClient(addrs.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialRun(t, addrs.GRPC)
 	client := astraguardv1.NewDetectorServiceClient(conn)
 
 	for r := range requests {

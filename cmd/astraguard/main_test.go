@@ -94,6 +94,27 @@ func startRun(t *testing.T, ctx context.Context, logs *syncBuffer, args ...strin
 	}
 }
 
+// dialRun dials the gRPC address run serves on; the conn is closed when
+// the test ends.
+func dialRun(t *testing.T, addr string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// stopRun ends run's context and fails the test unless run returns nil.
+func stopRun(t *testing.T, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run() = %v", err)
+	}
+}
+
 // TestRunServesAndShutsDown runs the real binary's wiring with the
 // embedded model on loopback: it serves gRPC and HTTP, then exits cleanly
 // when its context ends.
@@ -168,11 +189,7 @@ func TestInfoLogHasTransitionsNotCalls(t *testing.T) {
 	defer cancel()
 	var logs syncBuffer
 	addrs, done := startRun(t, ctx, &logs, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--log-level=info")
-	conn, err := grpc.NewClient(addrs.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialRun(t, addrs.GRPC)
 	for range 3 {
 		if _, err := astraguardv1.NewDetectorServiceClient(conn).DetectBatch(ctx, &astraguardv1.DetectBatchRequest{
 			Series: []*astraguardv1.SeriesSamples{{SeriesId: "sat1/voltage", Values: []float64{8.1}}},

@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
@@ -44,11 +41,7 @@ func TestREADMEModelVerdict(t *testing.T) {
 		s.UnixNanos, s.Values = append(s.UnixNanos, ts.UnixNano()), append(s.Values, v)
 	}
 	addrs := runService(t)
-	conn, err := grpc.NewClient(addrs.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialRun(t, addrs.GRPC)
 	resp, err := astraguardv1.NewDetectorServiceClient(conn).DetectBatch(t.Context(), &astraguardv1.DetectBatchRequest{Series: []*astraguardv1.SeriesSamples{s}})
 	if err != nil {
 		t.Fatal(err)

@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
@@ -34,11 +31,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	defer cancel()
 	var logs syncBuffer
 	addrs, done := startRun(t, ctx, &logs, "--config", path, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
-	conn, err := grpc.NewClient(addrs.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialRun(t, addrs.GRPC)
 	client := astraguardv1.NewDetectorServiceClient(conn)
 
 	const workers, seriesPerWorker, perSeries, requests = 4, 2, 5, 300
@@ -140,10 +133,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	t.Logf("verdicts sent %d answered %d; %d requests without reloads: p99 %v; %d requests during %d reloads (POST and file): p99 %v",
 		sent.Load(), answered.Load(), len(base), p99(base), len(during), reloads, p99(during))
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run() = %v", err)
-	}
+	stopRun(t, cancel, done)
 }
 
 func p99(ds []time.Duration) time.Duration {

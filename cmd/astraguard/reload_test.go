@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
@@ -222,10 +220,7 @@ func TestReload(t *testing.T) {
 	if got := metricLine(t, addrs.HTTP, "astraguard_config_last_reload_successful "); got != "astraguard_config_last_reload_successful 1" {
 		t.Errorf("metric %q, want 1", got)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run() = %v", err)
-	}
+	stopRun(t, cancel, done)
 }
 
 // TestReloadBreakerSettings: a reload applies the model breaker's new
@@ -237,11 +232,7 @@ func TestReloadBreakerSettings(t *testing.T) {
 	defer cancel()
 	var logs syncBuffer
 	addrs, done := startRun(t, ctx, &logs, "--config", path, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
-	conn, err := grpc.NewClient(addrs.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialRun(t, addrs.GRPC)
 	admin := astraguardv1.NewBreakerAdminClient(conn)
 	if _, err := admin.ForceBreaker(ctx, &astraguardv1.ForceBreakerRequest{Name: "model",
 		Override: astraguardv1.Override_OVERRIDE_FORCED_OPEN, Reason: "maintenance", Ttl: durationpb.New(time.Hour)}); err != nil {
@@ -262,10 +253,7 @@ func TestReloadBreakerSettings(t *testing.T) {
 	if b.GetOverride() != astraguardv1.Override_OVERRIDE_FORCED_OPEN || b.GetOverrideReason() != "maintenance" {
 		t.Errorf("GetBreaker override = %v %q, want the forced open kept across the reload", b.GetOverride(), b.GetOverrideReason())
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run() = %v", err)
-	}
+	stopRun(t, cancel, done)
 }
 
 // TestReloadPolicies: the shipped default policy matches channels
@@ -278,11 +266,7 @@ func TestReloadPolicies(t *testing.T) {
 	defer cancel()
 	var logs syncBuffer
 	addrs, done := startRun(t, ctx, &logs, "--config", path, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
-	conn, err := grpc.NewClient(addrs.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialRun(t, addrs.GRPC)
 	client := astraguardv1.NewDetectorServiceClient(conn)
 	detect := func(id string, v float64) *astraguardv1.Verdict {
 		t.Helper()
@@ -303,8 +287,5 @@ func TestReloadPolicies(t *testing.T) {
 	if v := detect("t/PRESSURE", 6); !v.GetLimitViolation() || v.GetPolicy() != "tank" {
 		t.Errorf("t/PRESSURE=6 after the reload = %v, want a violation of policy tank", v)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run() = %v", err)
-	}
+	stopRun(t, cancel, done)
 }
