@@ -47,4 +47,3 @@ func startInstance(t *testing.T, bin, name string, extra ...string) *instance {
 func (in *instance) freeze(t *testing.T)    { in.Freeze(t) }
 func (in *instance) terminate(t *testing.T) { in.Terminate(t) }
 func (in *instance) kill() error            { return in.Kill() }
-func (in *instance) logText() string        { return in.Log() }
