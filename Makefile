@@ -14,7 +14,7 @@ BENCHSTAT_VER := v0.0.0-20260908200009-22c9c6c9d4da
 # Test-only modules with heavy dependencies of their own (toxiproxy,
 # gobreaker, ...), kept out of the service's go.mod; each replaces the
 # service module with ../.
-SUBMODULES := bench chaos deploy/envoy
+SUBMODULES := test/bench test/chaos deploy/envoy
 # Test-only modules whose tests make test-deploy (part of make check) runs
 # (Prometheus' PromQL engine, Kubernetes API types, chromedp,
 # go-containerregistry): they build helm, an image and drive a browser, so
@@ -85,10 +85,10 @@ tidy-check: ## go mod tidy leaves no diff, in every module
 
 test: ## the developer's loop: every test of the service module and the chaos module with -race -shuffle=on, then the allocation tests without -race; builds no external tool (needs Go and a C compiler)
 	$(GO) test -race -shuffle=on -count=1 -timeout=15m $(TESTFLAGS) ./...
-	cd chaos && $(GO) test -race -shuffle=on -count=1 -timeout=15m $(TESTFLAGS) ./...
+	cd test/chaos && $(GO) test -race -shuffle=on -count=1 -timeout=15m $(TESTFLAGS) ./...
 	@# -race makes sync.Pool drop items, so allocation tests skip under it;
 	@# they live on the hot path's packages.
-	$(GO) test -count=1 -run 'Alloc' ./breaker/... ./detector/... ./model/... ./server/... ./store/...
+	$(GO) test -count=1 -run 'Alloc' ./breaker/... ./detector/... ./internal/model/... ./server/... ./internal/store/...
 
 test-deploy: $(HELM) ## the test-only modules (part of make check): deploy/ (dashboard and rules against the real exposition, the container image, Helm manifests; builds helm) and test/browser/ (the breaker page in headless Chromium)
 	@if [ "$$CI" = true ]; then bash scripts/need-apt.sh chromium chromium; fi
@@ -98,7 +98,7 @@ fuzz: ## run each fuzz target for a bounded time
 	@bash scripts/fuzz.sh $(FUZZTIME)
 
 build: ## build the binaries into bin/
-	$(GO) build -buildvcs=auto -o $(BIN)/ ./cmd/... ./loadtest/cmd/...
+	$(GO) build -buildvcs=auto -o $(BIN)/ ./cmd/...
 
 check-config: build ## validate every shipped configuration example with --check-config
 	@for f in examples/config/*.yaml; do $(BIN)/astraguard --config "$$f" --check-config || exit 1; done
@@ -123,7 +123,7 @@ image: ## build the container image without a Docker daemon into dist/astraguard
 check: check-generated lint depcheck breaking tidy-check build check-config fuzz check-rules check-helm image envoy-check test-deploy ## everything CI runs besides make test (the test-only modules included)
 
 bench-breaker: $(BIN)/benchstat ## breaker overhead vs gobreaker and failsafe-go
-	bash bench/run.sh
+	bash test/bench/run.sh
 
 bench-service: ## server CPU/sample and latency of astraguard (model, breaker open) vs a bare gRPC echo (COUNT=3)
 	bash scripts/bench-service.sh
@@ -135,10 +135,10 @@ bench-detector: ## detector cost per sample and live heap per series at 100,000 
 	bash scripts/bench-detector.sh
 
 bench-checkpoint: ## state checkpoint and restore time and snapshot size for 100,000 series (COUNT=5)
-	$(GO) test -run='^$$' -bench='Checkpoint|Restore' -benchmem -count=$${COUNT:-5} ./checkpoint/ ./detector/
+	$(GO) test -run='^$$' -bench='Checkpoint|Restore' -benchmem -count=$${COUNT:-5} ./internal/checkpoint/ ./detector/
 
 soak-scaleout: ## the scale-out test (kill, drain, add a replica) over 1,000 series; prints the moved and warmed-up shares
-	set -o pipefail; $(GO) test -count=1 -timeout=10m -run '^TestScaleOut$$' -v ./loadtest/scaleout/ -args -scaleout.series=1000 | grep -E 'RESULT|^(---|ok|FAIL)'
+	set -o pipefail; $(GO) test -count=1 -timeout=10m -run '^TestScaleOut$$' -v ./test/scaleout/ -args -scaleout.series=1000 | grep -E 'RESULT|^(---|ok|FAIL)'
 
 envoy-check: ## strict decode of deploy/envoy/envoy.yaml against Envoy's v3 API protos (own module; part of make check)
 	cd deploy/envoy && $(GO) test -count=1 ./...
@@ -147,4 +147,4 @@ eval: ## score the NAB dev subset and the spacecraft channels (60 s, 300 s) thro
 	bash scripts/eval.sh
 
 chaos: ## model faults through toxiproxy (down, latency, resets, trickle, flapping, kill/restart), long phases, summary table
-	cd chaos && $(GO) test -race -count=1 -timeout=20m -run '^TestChaos$$' -v . -args -chaos.full
+	cd test/chaos && $(GO) test -race -count=1 -timeout=20m -run '^TestChaos$$' -v . -args -chaos.full

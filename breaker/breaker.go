@@ -18,7 +18,7 @@ type Breaker struct {
 
 	// Totals, monotonic for Prometheus. A success in the fast path is one
 	// atomic add here; striping it per CPU would need sync.Pool or runtime
-	// internals, which cost more than they saved when measured (bench/).
+	// internals, which cost more than they saved when measured (test/bench/).
 	successes atomic.Uint64
 	failures  atomic.Uint64
 	ignored   atomic.Uint64

@@ -12,10 +12,10 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"sigs.k8s.io/yaml"
 
-	"github.com/astraguard/astraguard/internal/servicetest"
+	"github.com/astraguard/astraguard/test/harness"
 )
 
-func TestMain(m *testing.M) { os.Exit(servicetest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(harness.Main(m)) }
 
 // pending are contract names (docs/metrics.md) whose producers are being
 // built on other branches: a reference to one may find no series yet, but
@@ -118,7 +118,7 @@ func ruleQueries(t *testing.T) ([]query, map[string]bool) {
 // dashboard panels and recording rules, return data.
 func TestQueriesAgainstExposition(t *testing.T) {
 	// --state-dir turns on checkpoints and their metrics.
-	svc := servicetest.Start(t, "--breaker-preset=strict", "--state-dir="+t.TempDir())
+	svc := harness.Start(t, "--breaker-preset=strict", "--state-dir="+t.TempDir())
 	exercise(t, svc, 0)
 	first := svc.Scrape(t)
 	exercise(t, svc, 1)

@@ -10,13 +10,13 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
-	"github.com/astraguard/astraguard/internal/servicetest"
+	"github.com/astraguard/astraguard/test/harness"
 )
 
 // exercise sends scored traffic, then forces the model breaker open and
 // sends more, so the exposition holds model and heuristic verdicts, a
 // fallback reason and an override.
-func exercise(t *testing.T, svc *servicetest.Service, round int) {
+func exercise(t *testing.T, svc *harness.Service, round int) {
 	t.Helper()
 	conn, err := grpc.NewClient(svc.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

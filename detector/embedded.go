@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/astraguard/astraguard/model"
+	"github.com/astraguard/astraguard/internal/model"
 )
 
 // NewEmbedded returns a Detector whose model is the in-process reference

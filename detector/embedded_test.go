@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/astraguard/astraguard/model"
+	"github.com/astraguard/astraguard/internal/model"
 )
 
 func newEmbeddedDetector(t testing.TB, warmUp int, cfg Config, opts ...Option) *Detector {

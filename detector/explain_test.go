@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/astraguard/astraguard/model"
+	"github.com/astraguard/astraguard/internal/model"
 )
 
 func TestParseMechanism(t *testing.T) {

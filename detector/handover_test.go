@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/astraguard/astraguard/checkpoint"
+	"github.com/astraguard/astraguard/internal/checkpoint"
 )
 
 // TestAdopterContinuesHandedOverSeries: a detector given another one's

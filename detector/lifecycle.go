@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/astraguard/astraguard/store"
+	"github.com/astraguard/astraguard/internal/store"
 )
 
 // SeriesCount reports how many series the detector tracks.

@@ -5,9 +5,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/astraguard/astraguard/checkpoint"
 	"github.com/astraguard/astraguard/detector/heuristic"
-	"github.com/astraguard/astraguard/store"
+	"github.com/astraguard/astraguard/internal/checkpoint"
+	"github.com/astraguard/astraguard/internal/store"
 )
 
 // entry is everything the service keeps for one series, in one store

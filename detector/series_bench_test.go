@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/astraguard/astraguard/model"
+	"github.com/astraguard/astraguard/internal/model"
 )
 
 // The benchmarks below have twins of the same names in

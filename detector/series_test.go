@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/astraguard/astraguard/store"
+	"github.com/astraguard/astraguard/internal/store"
 )
 
 func TestFullTableEvictsInsteadOfLockingOut(t *testing.T) {

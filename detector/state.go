@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/astraguard/astraguard/checkpoint"
 	"github.com/astraguard/astraguard/detector/heuristic"
+	"github.com/astraguard/astraguard/internal/checkpoint"
 )
 
 // entryCodecVersion is the first byte of every encoded series entry; bump

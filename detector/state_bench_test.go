@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/astraguard/astraguard/checkpoint"
+	"github.com/astraguard/astraguard/internal/checkpoint"
 )
 
 // BenchmarkCheckpoint100k writes a checkpoint of 100,000 warm series of an

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/astraguard/astraguard/checkpoint"
+	"github.com/astraguard/astraguard/internal/checkpoint"
 )
 
 // saveRestore checkpoints from into a temporary directory and restores

@@ -36,4 +36,4 @@ done
 [ -x bin/benchstat ] || make --no-print-directory "$PWD/bin/benchstat" >/dev/null
 bin/benchstat "$BASE=$tmp/base.txt" "HEAD=$tmp/head.txt"
 
-"$GO" test -run='^$' -bench=. -benchmem -count="$COUNT" ./detector/heuristic/ ./model/
+"$GO" test -run='^$' -bench=. -benchmem -count="$COUNT" ./detector/heuristic/ ./internal/model/

@@ -24,7 +24,7 @@ LOCKSTEP=${LOCKSTEP:-20000}
 GO=${GO:-go}
 
 mkdir -p bin
-"$GO" build -o bin/ ./cmd/astraguard ./loadtest/cmd/...
+"$GO" build -o bin/ ./cmd/astraguard ./cmd/agload ./cmd/agecho
 
 # shellcheck source=scripts/lib/procs.sh
 source scripts/lib/procs.sh

@@ -14,21 +14,21 @@ forbid ./breaker "grpc|prometheus|^$mod/(gen|detector|server|cmd)|log/slog" "bre
 forbid ./breaker/breakerprom "grpc|^$mod/(gen|detector|server|cmd)" "metrics adapter only"
 forbid ./breaker/breakergrpc "prometheus|^$mod/(gen|detector|server|cmd)" "gRPC classifier only"
 forbid ./detector "grpc|^$mod/(gen|server|cmd|breaker)" "detector knows no transport and no breaker"
-forbid ./config "grpc|prometheus|^$mod/" "config knows only YAML, fsnotify and the breaker's Settings, which it maps the breakers section onto" "$mod/breaker"
+forbid ./internal/config "grpc|prometheus|^$mod/" "config knows only YAML, fsnotify and the breaker's Settings, which it maps the breakers section onto" "$mod/breaker"
 forbid ./detector/heuristic "grpc|prometheus|^$mod/" "heuristic is stdlib plus the shared statistics" "$mod/internal/stats"
-forbid ./store "grpc|prometheus|^$mod/" "the per-series store is stdlib only"
-forbid ./model "grpc|prometheus|^$mod/" "the reference model is stdlib plus the shared statistics" "$mod/internal/stats"
+forbid ./internal/store "grpc|prometheus|^$mod/" "the per-series store is stdlib only"
+forbid ./internal/model "grpc|prometheus|^$mod/" "the reference model is stdlib plus the shared statistics" "$mod/internal/stats"
 forbid ./detector/oip "^$mod/(server|cmd|breaker)" "model client adapter"
 forbid ./internal/oipwire "grpc|prometheus|^$mod/" "the wire names are constants only"
-forbid ./checkpoint "grpc|prometheus|^$mod/" "the snapshot format is stdlib only"
-forbid ./checkpoint/checkpointprom "grpc|^$mod/(gen|detector|server|cmd|breaker|model)" "metrics adapter only"
-forbid ./httpui "grpc|prometheus|^$mod/(gen|detector|server|cmd)" "the page knows breakers only; the anomaly view renders its own JSON"
+forbid ./internal/checkpoint "grpc|prometheus|^$mod/" "the snapshot format is stdlib only"
+forbid ./internal/checkpoint/checkpointprom "grpc|^$mod/(gen|detector|server|cmd|breaker|internal/model)" "metrics adapter only"
+forbid ./internal/httpui "grpc|prometheus|^$mod/(gen|detector|server|cmd)" "the page knows breakers only; the anomaly view renders its own JSON"
 forbid ./internal/anomalyview "grpc|^$mod/(gen|server|cmd|breaker|httpui)" "the anomaly view knows only the detector's verdicts"
 forbid ./internal/report "grpc|prometheus|^$mod/" "the replay report is stdlib only"
-forbid ./modelserver "^$mod/(server|cmd|breaker|detector)" "the model server knows only the model"
-forbid ./client "^$mod/(server|cmd|breaker|detector|model|modelserver|loadtest|internal)" "the client imports only gen, grpc and client_golang"
+forbid ./internal/modelserver "^$mod/(server|cmd|breaker|detector)" "the model server knows only the model"
+forbid ./client "^$mod/(server|cmd|breaker|detector|internal)" "the client imports only gen, grpc and client_golang"
 # The evaluation tools read ../shared: development only, never in a binary.
-for p in $(go list ./cmd/...); do
+for p in $(go list ./cmd/... | grep -v -E "^$mod/cmd/(nabeval|spacereplay)$"); do
 	forbid "$p" "^$mod/internal/(nabeval|spaceeval|synth)$" "the eval tools stay out of the binaries"
 done
 for p in $(go list ./... | grep -v -E "^$mod/cmd/"); do
@@ -37,10 +37,18 @@ done
 for p in $(go list ./... | grep -v -E "^$mod/(server|cmd)"); do
 	forbid "$p" "^$mod/server$" "only cmd imports server"
 done
-# Heavy test-only dependencies live in their own modules (bench/, chaos/),
+# test/ holds the process-level suites and their harness: nothing of the
+# product imports test/, and only cmd/ and test/ use the load tools' library.
+for p in $(go list ./... | grep -v -E "^$mod/test/"); do
+	forbid "$p" "^$mod/test/" "nothing of the product imports test/"
+done
+for p in $(go list ./... | grep -v -E "^$mod/(cmd|test|internal/loadtest)(/|$)"); do
+	forbid "$p" "^$mod/internal/loadtest" "only cmd/ and test/ use the load tools' library"
+done
+# Heavy test-only dependencies live in their own modules (test/bench/, test/chaos/),
 # never in the service's module graph.
 heavy=$(go list -m all | grep -E '^(github.com/Shopify/toxiproxy|github.com/rs/zerolog|github.com/sony/gobreaker|github.com/failsafe-go/failsafe-go)' || true)
 if [ -n "$heavy" ]; then
-	echo "depcheck: the service's go.mod must not require test-only modules (move them to bench/ or chaos/):"; echo "$heavy" | sed 's/^/  /'; fail=1
+	echo "depcheck: the service's go.mod must not require test-only modules (move them to test/bench/ or test/chaos/):"; echo "$heavy" | sed 's/^/  /'; fail=1
 fi
 exit $fail

@@ -57,7 +57,7 @@ trap 'exit 130' INT TERM
 log "building"
 go build -o "$BIN/astraguard" ./cmd/astraguard
 go build -o "$BIN/agctl" ./cmd/agctl
-go build -o "$BIN/nabeval" ./internal/nabeval/cmd/nabeval
+go build -o "$BIN/nabeval" ./cmd/nabeval
 go build -C "$NAB/nabscore" -o "$BIN/nabscore" .
 
 rm -rf "$EVAL_DIR"

@@ -25,7 +25,7 @@ RATE_FRACTION=${RATE_FRACTION:-0.5}
 GO=${GO:-go}
 
 mkdir -p bin
-"$GO" build -o bin/ ./cmd/astraguard ./loadtest/cmd/agload
+"$GO" build -o bin/ ./cmd/astraguard ./cmd/agload
 
 # shellcheck source=scripts/lib/procs.sh
 source scripts/lib/procs.sh

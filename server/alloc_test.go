@@ -7,7 +7,7 @@ import (
 	"github.com/astraguard/astraguard/breaker"
 	"github.com/astraguard/astraguard/detector"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
-	"github.com/astraguard/astraguard/model"
+	"github.com/astraguard/astraguard/internal/model"
 )
 
 // TestScorePathDoesNotAllocate scores requests through the server's

@@ -7,9 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/astraguard/astraguard/breaker"
-	"github.com/astraguard/astraguard/checkpoint"
 	"github.com/astraguard/astraguard/detector"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/internal/checkpoint"
 )
 
 // clockStart is the fake clocks' first reading; the detector's default

@@ -28,16 +28,16 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
-	"github.com/astraguard/astraguard/checkpoint"
 	"github.com/astraguard/astraguard/gen/inference"
+	"github.com/astraguard/astraguard/internal/checkpoint"
 	"github.com/astraguard/astraguard/internal/connlimit"
 	"github.com/astraguard/astraguard/internal/httpserver"
+	"github.com/astraguard/astraguard/internal/model"
+	"github.com/astraguard/astraguard/internal/modelserver"
+	"github.com/astraguard/astraguard/internal/store"
 	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/internal/tracelog"
 	"github.com/astraguard/astraguard/internal/tracing"
-	"github.com/astraguard/astraguard/model"
-	"github.com/astraguard/astraguard/modelserver"
-	"github.com/astraguard/astraguard/store"
 )
 
 // maxMessageBytes admits modelserver's largest batch (100k samples with

@@ -4,8 +4,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
-	"github.com/astraguard/astraguard/model"
-	"github.com/astraguard/astraguard/store"
+	"github.com/astraguard/astraguard/internal/model"
+	"github.com/astraguard/astraguard/internal/store"
 )
 
 // registerSeriesMetrics exposes the series table's live count and

@@ -6,9 +6,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/astraguard/astraguard/checkpoint"
-	"github.com/astraguard/astraguard/checkpoint/checkpointprom"
-	"github.com/astraguard/astraguard/model"
+	"github.com/astraguard/astraguard/internal/checkpoint"
+	"github.com/astraguard/astraguard/internal/checkpoint/checkpointprom"
+	"github.com/astraguard/astraguard/internal/model"
 )
 
 // snapshotFile is the model server's snapshot in --state-dir; the service

@@ -24,17 +24,17 @@ import (
 	"github.com/astraguard/astraguard/breaker"
 	"github.com/astraguard/astraguard/breaker/breakergrpc"
 	"github.com/astraguard/astraguard/breaker/breakerprom"
-	"github.com/astraguard/astraguard/checkpoint"
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/heuristic"
-	"github.com/astraguard/astraguard/httpui"
 	"github.com/astraguard/astraguard/internal/anomalyview"
+	"github.com/astraguard/astraguard/internal/checkpoint"
 	"github.com/astraguard/astraguard/internal/connlimit"
 	"github.com/astraguard/astraguard/internal/httpserver"
+	"github.com/astraguard/astraguard/internal/httpui"
+	"github.com/astraguard/astraguard/internal/store"
 	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/internal/tracelog"
 	"github.com/astraguard/astraguard/server"
-	"github.com/astraguard/astraguard/store"
 )
 
 // modelBreaker names the breaker that guards the model.

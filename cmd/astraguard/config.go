@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	configfile "github.com/astraguard/astraguard/config"
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/internal/anomalyview"
+	configfile "github.com/astraguard/astraguard/internal/config"
 	"github.com/astraguard/astraguard/internal/envflag"
 	"github.com/astraguard/astraguard/internal/version"
 	"github.com/astraguard/astraguard/server"

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	configfile "github.com/astraguard/astraguard/config"
+	configfile "github.com/astraguard/astraguard/internal/config"
 )
 
 // updateDocs rewrites the generated sections of docs/configuration.md:

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/astraguard/astraguard/breaker"
-	configfile "github.com/astraguard/astraguard/config"
+	configfile "github.com/astraguard/astraguard/internal/config"
 )
 
 // notFileKeys are flags that have no key in the configuration file: the

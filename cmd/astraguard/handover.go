@@ -11,8 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/astraguard/astraguard/checkpoint"
-	"github.com/astraguard/astraguard/checkpoint/checkpointprom"
+	"github.com/astraguard/astraguard/internal/checkpoint"
+	"github.com/astraguard/astraguard/internal/checkpoint/checkpointprom"
 )
 
 // handover shares series state between replicas through --handover-dir:

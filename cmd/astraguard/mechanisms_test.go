@@ -3,8 +3,8 @@ package main
 import (
 	"testing"
 
-	configfile "github.com/astraguard/astraguard/config"
 	"github.com/astraguard/astraguard/detector"
+	configfile "github.com/astraguard/astraguard/internal/config"
 )
 
 // TestPolicyMechanismNames: every name the config file accepts under

@@ -10,9 +10,9 @@ import (
 
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/oip"
+	"github.com/astraguard/astraguard/internal/model"
 	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/internal/tracing"
-	"github.com/astraguard/astraguard/model"
 )
 
 // newDetector builds the detector over the remote model client when

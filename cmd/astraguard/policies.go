@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math"
 
-	configfile "github.com/astraguard/astraguard/config"
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/heuristic"
+	configfile "github.com/astraguard/astraguard/internal/config"
 )
 
 // policies returns the per-series policies: the file's list if it has a

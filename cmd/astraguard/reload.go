@@ -23,8 +23,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/astraguard/astraguard/breaker"
-	configfile "github.com/astraguard/astraguard/config"
 	"github.com/astraguard/astraguard/detector"
+	configfile "github.com/astraguard/astraguard/internal/config"
 )
 
 // liveKeys are the settings a reload applies to the running service; a

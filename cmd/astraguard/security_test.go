@@ -27,10 +27,10 @@ import (
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 	"github.com/astraguard/astraguard/gen/inference"
+	"github.com/astraguard/astraguard/internal/model"
+	"github.com/astraguard/astraguard/internal/modelserver"
 	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/internal/tlstest"
-	"github.com/astraguard/astraguard/model"
-	"github.com/astraguard/astraguard/modelserver"
 )
 
 const testToken = "e2e-admin-token-5f0c9a7d31b2"

@@ -9,9 +9,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/astraguard/astraguard/breaker"
-	"github.com/astraguard/astraguard/checkpoint"
-	"github.com/astraguard/astraguard/checkpoint/checkpointprom"
 	"github.com/astraguard/astraguard/detector"
+	"github.com/astraguard/astraguard/internal/checkpoint"
+	"github.com/astraguard/astraguard/internal/checkpoint/checkpointprom"
 )
 
 // snapshotFile is the service's snapshot in --state-dir; the model server

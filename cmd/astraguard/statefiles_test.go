@@ -14,8 +14,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/astraguard/astraguard/checkpoint"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/internal/checkpoint"
 )
 
 // startLogged runs the real wiring on loopback with args added until the

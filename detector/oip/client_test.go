@@ -16,8 +16,8 @@ import (
 
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/oip"
-	"github.com/astraguard/astraguard/model"
-	"github.com/astraguard/astraguard/modelserver"
+	"github.com/astraguard/astraguard/internal/model"
+	"github.com/astraguard/astraguard/internal/modelserver"
 )
 
 const warmUp = 50

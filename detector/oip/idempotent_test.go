@@ -14,7 +14,7 @@ import (
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/oip"
 	"github.com/astraguard/astraguard/gen/inference"
-	"github.com/astraguard/astraguard/modelserver"
+	"github.com/astraguard/astraguard/internal/modelserver"
 )
 
 // TestRetryDoesNotDoubleApply loses the answers to some ModelInfer calls

@@ -9,7 +9,7 @@ import (
 
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/oip"
-	"github.com/astraguard/astraguard/modelserver"
+	"github.com/astraguard/astraguard/internal/modelserver"
 )
 
 // TestModelServerRestart replaces the model server mid-stream with a new

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/astraguard/astraguard/detector"
-	"github.com/astraguard/astraguard/model"
+	"github.com/astraguard/astraguard/internal/model"
 )
 
 type okGate struct{}

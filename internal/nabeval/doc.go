@@ -11,8 +11,8 @@
 // Usage, from the repository root:
 //
 //	go build -C /work/shared/nab/nabscore -o "$PWD/bin/nabscore" .
-//	go run ./internal/nabeval/cmd/nabeval -detector model
-//	go run ./internal/nabeval/cmd/nabeval -detector flags-heuristic -config '{"Quiet":40}'
+//	go run ./cmd/nabeval -detector model
+//	go run ./cmd/nabeval -detector flags-heuristic -config '{"Quiet":40}'
 //
 // Concurrency: Run replays files in parallel, one fresh Stream per file, so a
 // Stream need not be safe for concurrent use; the NewStream factory must be.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/heuristic"
+	"github.com/astraguard/astraguard/internal/model"
 	"github.com/astraguard/astraguard/internal/nabeval"
-	"github.com/astraguard/astraguard/model"
 )
 
 // Start is the time the replays restamp the first row at: the data's own

@@ -9,7 +9,7 @@ import (
 
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/heuristic"
-	"github.com/astraguard/astraguard/model"
+	"github.com/astraguard/astraguard/internal/model"
 )
 
 // synthetic returns a noisy sine of n rows with a level step of size jump

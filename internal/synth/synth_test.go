@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/astraguard/astraguard/model"
+	"github.com/astraguard/astraguard/internal/model"
 )
 
 func modelDetect(t testing.TB) func() Detect {

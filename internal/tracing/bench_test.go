@@ -16,8 +16,8 @@ import (
 	"github.com/astraguard/astraguard/breaker"
 	"github.com/astraguard/astraguard/detector"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/internal/model"
 	"github.com/astraguard/astraguard/internal/tracelog"
-	"github.com/astraguard/astraguard/model"
 	"github.com/astraguard/astraguard/server"
 )
 

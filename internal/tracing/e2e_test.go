@@ -26,10 +26,10 @@ import (
 	"github.com/astraguard/astraguard/detector/oip"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 	"github.com/astraguard/astraguard/gen/inference"
+	"github.com/astraguard/astraguard/internal/model"
+	"github.com/astraguard/astraguard/internal/modelserver"
 	"github.com/astraguard/astraguard/internal/testkit"
 	"github.com/astraguard/astraguard/internal/tracelog"
-	"github.com/astraguard/astraguard/model"
-	"github.com/astraguard/astraguard/modelserver"
 	"github.com/astraguard/astraguard/server"
 )
 

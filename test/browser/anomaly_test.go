@@ -15,7 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
-	"github.com/astraguard/astraguard/internal/servicetest"
+	"github.com/astraguard/astraguard/test/harness"
 )
 
 // spikeSeries is the series the anomaly test sends.
@@ -27,7 +27,7 @@ const spikeSeries = "sat-7/bus-voltage"
 // flag. Screenshots at 1280 and 420 px wide go to out/.
 func TestAnomalyViewLive(t *testing.T) {
 	exe := chromium(t)
-	svc := servicetest.Start(t)
+	svc := harness.Start(t)
 	ctx := browserContext(t, exe, 1280, 900)
 
 	if err := chromedp.Do(ctx,

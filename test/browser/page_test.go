@@ -15,10 +15,10 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
-	"github.com/astraguard/astraguard/internal/servicetest"
+	"github.com/astraguard/astraguard/test/harness"
 )
 
-func TestMain(m *testing.M) { os.Exit(servicetest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(harness.Main(m)) }
 
 // screenshot is kept as a test artifact (out/ is gitignored).
 const screenshot = "../../out/breaker-page.png"
@@ -49,7 +49,7 @@ func chromium(t *testing.T) string {
 // survive), then keeps a screenshot.
 func TestBreakerPageLive(t *testing.T) {
 	exe := chromium(t)
-	svc := servicetest.Start(t)
+	svc := harness.Start(t)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),

@@ -1,0 +1,207 @@
+// Command nabeval replays the NAB development subset through one of
+// AstraGuard's detectors, writes NAB result files and prints nabscore's
+// verdict.
+//
+//	go build -C /work/shared/nab/nabscore -o "$PWD/bin/nabscore" .
+//	go run ./cmd/nabeval -detector model
+//
+// -config takes the detector's Config as JSON, for tuning without edits,
+// e.g. -config '{"Suppress":200}'. -cv internal/nabeval/cv.json instead
+// cross-validates both paths (leave one file out) over the candidate
+// configurations in that file and fails below its floors.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/astraguard/astraguard/detector/heuristic"
+	"github.com/astraguard/astraguard/internal/model"
+	"github.com/astraguard/astraguard/internal/nabeval"
+	"github.com/astraguard/astraguard/internal/synth"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nabeval:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("nabeval", flag.ContinueOnError)
+	nab := fs.String("nab", "/work/shared/nab", "NAB subset dir (data/, dev_windows.json, profiles.json)")
+	det := fs.String("detector", "model", "model | heuristic | flags-model | flags-heuristic (flags: the detector's own Anomaly as 1/0)")
+	cfgJSON := fs.String("config", "", "detector Config as JSON")
+	results := fs.String("results", "", "results dir (default $TMPDIR/nabeval-results/<detector>, outside the tree)")
+	bin := fs.String("nabscore", "bin/nabscore", "nabscore binary")
+	perFile := fs.Bool("per-file", false, "print per-file raw scores (with -cv: each fold's choice and held-out score)")
+	workers := fs.Int("j", 2, "files replayed in parallel")
+	cv := fs.String("cv", "", "cross-validate both paths over the candidates and floors in this JSON file (e.g. internal/nabeval/cv.json) instead of scoring -detector")
+	cadence := fs.Bool("cadence", false, "print the model's detection delay and false positives per day on generated series at 1 s, 1 min, 5 min and 1 h (internal/synth) instead of scoring -detector")
+	space := fs.String("space", "/work/shared/spacecraft", "spacecraft folder (meta.json, SMAP/, MSL/)")
+	spaceScoreRuns := fs.String("space-score", "", "score agctl replay result dirs of the spacecraft channels, name=dir[,name=dir...], with telemanom's protocol, instead of scoring -detector")
+	spaceOff := fs.Bool("space-offline", false, "replay the spacecraft channels in-process through -detector (model or heuristic path, as the service wires it) at each -space-cadence and score them, instead of NAB")
+	spaceCad := fs.String("space-cadence", "60s,300s", "cadences the spacecraft rows are restamped at (comma-separated)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *spaceScoreRuns != "" {
+		return spaceScore(*spaceScoreRuns, *space, stdout)
+	}
+	cads, err := parseCadences(*spaceCad)
+	if err != nil {
+		return err
+	}
+	if *spaceOff {
+		return spaceOffline(ctx, *space, *det, *cfgJSON, cads, *workers, *perFile, stdout)
+	}
+	if *cadence {
+		return cadenceTable(*cfgJSON, stdout)
+	}
+	nabArgs := nabeval.ScorerArgs{
+		Bin: *bin, Data: filepath.Join(*nab, "data"), Labels: filepath.Join(*nab, "dev_windows.json"),
+		Profiles: filepath.Join(*nab, "profiles.json"), PerFile: *perFile,
+	}
+	if *cv != "" {
+		spec, err := loadSpec(*cv)
+		if err != nil {
+			return err
+		}
+		files, err := nabeval.LoadDir(nabArgs.Data)
+		if err != nil {
+			return err
+		}
+		if *results == "" {
+			*results = filepath.Join(os.TempDir(), "nabeval-results", "cv")
+		}
+		if err := os.RemoveAll(*results); err != nil {
+			return err
+		}
+		sd, err := loadSpace(*space)
+		if err != nil {
+			return err
+		}
+		return crossValidate(ctx, spec, files, sd, nabArgs, *results, *workers, stdout)
+	}
+	newStream, err := streams(*det, *cfgJSON)
+	if err != nil {
+		return err
+	}
+	if *results == "" {
+		*results = filepath.Join(os.TempDir(), "nabeval-results", *det)
+	}
+	files, err := nabeval.LoadDir(nabArgs.Data)
+	if err != nil {
+		return err
+	}
+	if err := nabeval.Run(files, newStream, *results, *workers); err != nil {
+		return err
+	}
+	nabArgs.Results, nabArgs.Name = *results, *det
+	out, err := nabeval.RunScorer(ctx, nabArgs)
+	stdout.Write(out)
+	return err
+}
+
+// cadenceTable runs internal/synth's scenarios through the model.
+func cadenceTable(cfgJSON string, w io.Writer) error {
+	var cfg model.Config
+	if cfgJSON != "" {
+		if err := json.Unmarshal([]byte(cfgJSON), &cfg); err != nil {
+			return fmt.Errorf("parse -config: %w", err)
+		}
+	}
+	if _, err := model.NewDetector(cfg); err != nil {
+		return err
+	}
+	synth.Table(w, synth.Run(func() synth.Detect {
+		d, _ := model.NewDetector(cfg)
+		return func(t int64, v float64) bool { return d.Update(t, v).Anomaly }
+	}))
+	return nil
+}
+
+type modelStream struct {
+	d     *model.Detector
+	flags bool
+}
+
+func (s modelStream) Next(t int64, v float64) float64 {
+	r := s.d.Update(t, v)
+	if s.flags {
+		return b2f(r.Anomaly)
+	}
+	return r.Score
+}
+
+type heuristicStream struct {
+	h     *heuristic.Heuristic
+	st    *heuristic.State
+	flags bool
+}
+
+func (s heuristicStream) Next(t int64, v float64) float64 {
+	r := s.h.Score(s.st, t, v)
+	if s.flags {
+		return b2f(r.Anomaly)
+	}
+	return r.Score
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func streams(det, cfgJSON string) (nabeval.NewStream, error) {
+	decode := func(v any) error {
+		if cfgJSON == "" {
+			return nil
+		}
+		if err := json.Unmarshal([]byte(cfgJSON), v); err != nil {
+			return fmt.Errorf("parse -config: %w", err)
+		}
+		return nil
+	}
+	switch det {
+	case "model", "flags-model":
+		var cfg model.Config
+		if err := decode(&cfg); err != nil {
+			return nil, err
+		}
+		if _, err := model.NewDetector(cfg); err != nil {
+			return nil, err
+		}
+		return func(string) (nabeval.Stream, error) {
+			d, err := model.NewDetector(cfg)
+			return modelStream{d, det == "flags-model"}, err
+		}, nil
+	case "heuristic", "flags-heuristic":
+		var cfg heuristic.Config
+		if err := decode(&cfg); err != nil {
+			return nil, err
+		}
+		h, err := heuristic.New(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return func(rel string) (nabeval.Stream, error) {
+			st := h.NewState(rel)
+			return heuristicStream{h, &st, det == "flags-heuristic"}, nil
+		}, nil
+	}
+	return nil, errors.New("unknown -detector " + det)
+}

@@ -1,0 +1,232 @@
+package config_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+
+	"github.com/astraguard/astraguard/internal/config"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var schema = config.Schema{
+	Keys:     map[string]bool{"grpc_addr": false, "model_timeout": false, "admin_allowed_identity": true},
+	Breakers: []string{"model"},
+}
+
+func TestParseValid(t *testing.T) {
+	src := `# comment
+grpc_addr: ":50051"
+model_timeout: 250ms
+admin_allowed_identity: [ops.example.org, "spiffe://example.org/ops"]
+breakers:
+  model:
+    preset: strict
+    recovery_timeout: 30s
+    count_window: {size: 25, failure_ratio: 0.56}
+    slow_call:
+      duration: 2s
+      ratio: 0.8
+    backoff: {multiplier: 2, max: 5m, jitter: 0.1}
+`
+	c, err := config.Parse("a.yaml", []byte(src), schema)
+	if err != nil {
+		t.Fatalf("Parse = %v", err)
+	}
+	want := []config.Value{
+		{Key: "grpc_addr", Text: ":50051", Line: 2},
+		{Key: "model_timeout", Text: "250ms", Line: 3},
+		{Key: "admin_allowed_identity", Text: "ops.example.org", Line: 4},
+		{Key: "admin_allowed_identity", Text: "spiffe://example.org/ops", Line: 4},
+	}
+	if diff := cmp.Diff(want, c.Values()); diff != "" {
+		t.Errorf("Values() diff (-want +got):\n%s", diff)
+	}
+	b, ok := c.Breaker("model")
+	wantB := config.Breaker{Preset: "strict", RecoveryTimeout: 30 * time.Second,
+		CountWindow: config.CountWindow{Size: 25, FailureRatio: 0.56},
+		SlowCall:    config.SlowCall{Duration: 2 * time.Second, Ratio: 0.8},
+		Backoff:     config.Backoff{Multiplier: 2, Max: 5 * time.Minute, Jitter: 0.1}, Line: 6}
+	if diff := cmp.Diff(wantB, b); !ok || diff != "" {
+		t.Errorf("Breaker(model) diff (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseEmptyIsDefaults(t *testing.T) {
+	for _, src := range []string{"", "# only a comment\n", "---\n", "breakers:\n"} {
+		c, err := config.Parse("e.yaml", []byte(src), schema)
+		if err != nil {
+			t.Fatalf("Parse(%q) = %v, want a valid empty config", src, err)
+		}
+		if len(c.Values()) != 0 {
+			t.Errorf("Parse(%q).Values() = %v, want none", src, c.Values())
+		}
+		if _, ok := c.Breaker("model"); ok {
+			t.Errorf("Parse(%q) configured breaker model", src)
+		}
+	}
+}
+
+// TestParseErrors: every bad input names the key and the line; none is
+// silently replaced by a default.
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      []string // each must appear in the error
+	}{
+		{"unknown key", "grpc_addr: x\ngrpc_adr: y\n", []string{"b.yaml:2: grpc_adr: unknown key"}},
+		{"typo suggestion", "model-timeout: 1s\n", []string{"did you mean model_timeout?"}},
+		{"twice", "grpc_addr: x\ngrpc_addr: y\n", []string{"b.yaml:2:", `"grpc_addr" already defined`}},
+		{"list for single", "grpc_addr: [a, b]\n", []string{"b.yaml:1: grpc_addr: want a single value"}},
+		{"mapping for scalar", "grpc_addr:\n  x: 1\n", []string{"grpc_addr: want a single value"}},
+		{"null value", "grpc_addr:\n", []string{"grpc_addr: no value"}},
+		{"unknown breaker", "breakers:\n  modle: {}\n", []string{"b.yaml:2: breakers.modle: unknown breaker (known: model)"}},
+		{"unknown breaker field", "breakers:\n  model:\n    failure_treshold: 3\n    count_window: {sise: 3}\n",
+			[]string{"b.yaml:3: breakers.model.failure_treshold: unknown key (did you mean failure_threshold?)",
+				"b.yaml:4: breakers.model.count_window.sise: unknown key (did you mean size?)"}},
+		{"top-level typo", "log_levle: debug\n", []string{"b.yaml:1: log_levle: unknown key"}},
+		{"wrong type", "breakers:\n  model:\n    count_window:\n      size: many\n", []string{"b.yaml:4: breakers.model:"}},
+		{"bad duration", "breakers:\n  model:\n    recovery_timeout: soon\n", []string{"b.yaml:3: breakers.model.recovery_timeout: want a duration"}},
+		{"negative duration", "breakers:\n  model:\n    recovery_timeout: -5s\n", []string{"b.yaml:3: breakers.model.recovery_timeout: -5s outside [0, 168h0m0s]"}},
+		{"ratio out of range", "breakers:\n  model:\n    count_window:\n      size: 10\n      failure_ratio: 1.5\n",
+			[]string{"b.yaml:5: breakers.model.count_window.failure_ratio: 1.5 outside (0, 1]"}},
+		{"min calls above size", "breakers:\n  model:\n    count_window: {size: 5, min_calls: 6}\n", []string{"breakers.model.count_window.min_calls"}},
+		{"bad preset", "breakers:\n  model:\n    preset: paranoid\n", []string{"b.yaml:3: breakers.model.preset: want one of strict, balanced, lenient"}},
+		{"slow call alone", "breakers:\n  model:\n    slow_call: {duration: 1s}\n", []string{"breakers.model.slow_call.duration: needs count_window"}},
+		{"all problems at once", "breakers:\n  model:\n    max_probes: 300\n    backoff: {jitter: 1}\n",
+			[]string{"b.yaml:3: breakers.model.max_probes", "b.yaml:4: breakers.model.backoff.jitter"}},
+		{"not a mapping", "- a\n- b\n", []string{"b.yaml:1: want a mapping"}},
+		{"syntax", "grpc_addr: \"x\n", []string{"b.yaml:1:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse("b.yaml", []byte(tt.src), schema)
+			if err == nil {
+				t.Fatalf("Parse(%q) = nil error, want one", tt.src)
+			}
+			var ce *config.Error
+			if !errors.As(err, &ce) {
+				t.Errorf("Parse error %T is no *config.Error", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Parse(%q) = %q, want it to contain %q", tt.src, err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestParseErrorsDoNotEchoValues: a value that fails is named by key and
+// line, so a secret pasted into the wrong key is not printed.
+func TestParseErrorsDoNotEchoValues(t *testing.T) {
+	_, err := config.Parse("s.yaml", []byte("admin_token: s3cr3t-t0ken-value\n"), schema)
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("Parse = %v, want an error without the value", err)
+	}
+}
+
+func TestParsePolicies(t *testing.T) {
+	src := `policies:
+  - name: bus-a
+    match: ["sat1/bus-a/*"]
+    limits: {min: 7, max: 9}
+    expected_range: {min: 0}
+    threshold: 0.7
+    direction: down
+    min_deviation: 0.25
+    min_relative_deviation: 0.1
+    mechanisms: {season: off, shift: on}
+  - name: wheels
+    regex: '^sat[0-9]+\.rw[0-9]$'
+`
+	c, err := config.Parse("p.yaml", []byte(src), schema)
+	if err != nil {
+		t.Fatalf("Parse = %v", err)
+	}
+	ps, ok := c.Policies()
+	if !ok || len(ps) != 2 || ps[0].Name != "bus-a" || *ps[0].Limits.Max != 9 || ps[0].ExpectedRange.Max != nil ||
+		ps[0].Threshold != 0.7 || ps[0].Direction != "down" || ps[0].MinDeviation != 0.25 || ps[0].MinRelativeDeviation != 0.1 ||
+		ps[0].Mechanisms["season"] != "off" || ps[0].Mechanisms["shift"] != "on" ||
+		ps[0].Line != 2 || ps[1].Regex != `^sat[0-9]+\.rw[0-9]$` || ps[1].Line != 11 {
+		t.Errorf("Policies() = %+v, %v", ps, ok)
+	}
+	if c, _ := config.Parse("p.yaml", nil, schema); func() bool { _, ok := c.Policies(); return ok }() {
+		t.Errorf("a file without policies reports a policies key")
+	}
+	if c, _ := config.Parse("p.yaml", []byte("policies: []\n"), schema); func() bool { ps, ok := c.Policies(); return !ok || len(ps) != 0 }() {
+		t.Errorf("policies: [] is not an explicit empty list")
+	}
+	bad := []struct{ src, want string }{
+		{"policies:\n  - match: [x]\n", "p.yaml:2: policies[0].name: required"},
+		{"policies:\n  - name: a\n    match: [x]\n    regex: y\n", "p.yaml:3: policies[0].match: give match (globs) or regex"},
+		{"policies:\n  - name: a\n    regex: '('\n", "p.yaml:3: policies[0].regex: invalid regular expression"},
+		{"policies:\n  - name: a\n    match: [x]\n    threshold: 2\n", "p.yaml:4: policies[0].threshold"},
+		{"policies:\n  - name: a\n    match: [x]\n    limits: {min: 9, max: 7}\n", "p.yaml:4: policies[0].limits: min above max"},
+		{"policies:\n  - name: a\n    match: [x]\n    limit: {min: 9}\n", "p.yaml:4: policies[0].limit: unknown key (did you mean limits?)"},
+		{"policies:\n  name: a\n", "p.yaml:2: policies: want a list"},
+		{"policies:\n  - name: a\n    match: [x]\n    direction: sideways\n", "p.yaml:4: policies[0].direction: want up, down or both"},
+		{"policies:\n  - name: a\n    match: [x]\n    min_deviation: -1\n", "p.yaml:4: policies[0].min_deviation"},
+		{"policies:\n  - name: a\n    match: [x]\n    min_relative_deviation: .nan\n", "p.yaml:4: policies[0].min_relative_deviation"},
+		{"policies:\n  - name: a\n    match: [x]\n    mechanisms: {seasn: off}\n", "p.yaml:4: policies[0].mechanisms: unknown mechanism \"seasn\""},
+		{"policies:\n  - name: a\n    match: [x]\n    mechanisms: {season: maybe}\n", "p.yaml:4: policies[0].mechanisms: mechanism season: \"maybe\", want on or off"},
+		{"policies:\n  - name: a\n    match: [x]\n    mechanisms: {limit: off}\n", "p.yaml:4: policies[0].mechanisms: unknown mechanism"},
+		{"policies:\n  - name: " + strings.Repeat("n", 65) + "\n    match: [x]\n", "p.yaml:2: policies[0].name: longer than 64 bytes"},
+	}
+	for _, tt := range bad {
+		if _, err := config.Parse("p.yaml", []byte(tt.src), schema); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Parse(%q) = %v, want %q", tt.src, err, tt.want)
+		}
+	}
+}
+
+// TestUnknownKeySuggestsNearest: a misspelt key names the nearest known
+// one (by edit distance, a swap of two letters counting once); a key near
+// none gets no guess.
+func TestUnknownKeySuggestsNearest(t *testing.T) {
+	s := config.Schema{Keys: map[string]bool{"log_level": false, "log_format": false, "grpc_addr": false, "model_timeout": false}}
+	tests := []struct{ key, want string }{
+		{"log_levle", "(did you mean log_level?)"},
+		{"log-level", "(did you mean log_level?)"},
+		{"grpc_adr", "(did you mean grpc_addr?)"},
+		{"model_timout", "(did you mean model_timeout?)"},
+		{"replicas", "unknown key\n"},
+	}
+	for _, tt := range tests {
+		_, err := config.Parse("k.yaml", []byte(tt.key+": x\n"), s)
+		if err == nil || !strings.Contains(err.Error()+"\n", tt.want) {
+			t.Errorf("Parse(%s) = %v, want it to end %q", tt.key, err, tt.want)
+		}
+	}
+}
+
+// TestParseReportsEveryProblemInLineOrder: all of a file's problems at
+// once, sorted by line, whichever section each comes from.
+func TestParseReportsEveryProblemInLineOrder(t *testing.T) {
+	src := "policies:\n  - name: a\n    match: [x]\n    threshold: 2\nbreakers:\n  model:\n    max_probes: 300\n    count_window: {size: 100000000000}\ngrpc_adr: x\n"
+	_, err := config.Parse("o.yaml", []byte(src), schema)
+	if err == nil {
+		t.Fatal("Parse = nil error")
+	}
+	var lines []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		lines = append(lines, strings.SplitN(l, ": ", 2)[0])
+	}
+	want := []string{"o.yaml:4", "o.yaml:7", "o.yaml:8", "o.yaml:9"}
+	if diff := cmp.Diff(want, lines); diff != "" {
+		t.Errorf("problem lines (-want +got):\n%s\nerror:\n%v", diff, err)
+	}
+}
+
+// TestLoadRefusesHugeFile: a file over MaxFileBytes, or a path to a
+// device that never ends, is refused without reading it all.
+func TestLoadRefusesHugeFile(t *testing.T) {
+	if _, err := config.Load("/dev/zero", schema); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("Load(/dev/zero) = %v, want refused as too large", err)
+	}
+}
