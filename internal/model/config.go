@@ -89,6 +89,21 @@ type Config struct {
 	// where that is longer. Default 10000.
 	ContextMaxHalfLife float64
 
+	// PeriodPrune is the pruning share of the learned period's smoothed
+	// error (as ContextPrune, for the block one period earlier). Default
+	// 0.15: a block mean averages out sample noise, so a smaller excess
+	// over the largest earlier error is already news (chosen by the joint
+	// cross-validation over NAB files and spacecraft channels).
+	PeriodPrune float64
+
+	// RecordBand is how far outside the ordinary range a new extreme must
+	// also be to flag, in slow mean absolute deviations from the slow
+	// mean: a range that creeps outward by a little, one value at a time,
+	// sets records no operator would call anomalous. Default 3 (chosen by
+	// the joint cross-validation); negative: every record beyond the
+	// margin flags.
+	RecordBand float64
+
 	// Disable is a bit mask of features to switch off (FeatureShift,
 	// FeatureSeason, FeatureNovelty, FeatureStuck, FeatureRecord,
 	// FeatureContext, FeatureState), for ablation. Default 0: all on.
@@ -133,6 +148,8 @@ type params struct {
 	aFast, aShort            float64
 	aCtx, lambda, prune      float64
 	aMax                     float64
+	recordBand               float64
+	periodPrune              float64
 	seasonGate               float64
 	threshold                float64
 	suppress                 float64
@@ -174,6 +191,14 @@ func (c Config) params() (*params, error) {
 	p.aFast, p.aShort = stats.Alpha(hl[0]), stats.Alpha(hl[1])
 	p.aCtx, p.lambda = stats.Alpha(hl[6]), 1-stats.Alpha(hl[7])
 	p.prune = def(c.ContextPrune, 0.25)
+	p.recordBand = max(def(c.RecordBand, 3), 0)
+	p.periodPrune = def(c.PeriodPrune, 0.15)
+	if !(p.periodPrune > 0) || math.IsInf(p.periodPrune, 0) {
+		return nil, fmt.Errorf("%w: PeriodPrune %v must be positive and finite", ErrInvalidConfig, c.PeriodPrune)
+	}
+	if math.IsNaN(c.RecordBand) || math.IsInf(c.RecordBand, 0) {
+		return nil, fmt.Errorf("%w: RecordBand %v must be finite", ErrInvalidConfig, c.RecordBand)
+	}
 	if h := def(c.ContextMaxHalfLife, 10000); h > 0 && !math.IsInf(h, 0) {
 		p.aMax = stats.Alpha(h)
 	} else {

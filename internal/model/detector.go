@@ -170,13 +170,16 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 	}
 	u := (v - d.slow) / max(d.dev, floor)
 	u = max(min(u, uMax), -uMax)
+	if math.Abs(u) < p.recordBand {
+		rec = 0
+	}
 	ctx := 0.0
 	if p.disable&FeatureContext == 0 {
 		ctx = d.pr.err.judge(d.pr.update(u, p.lambda), p.aCtx, float64(d.aMax), p.prune, warm)
 	}
 	rhythm := 0.0
 	if p.disable&FeatureSeason == 0 {
-		rhythm = d.per.update(u, max(d.pk, 1), p.aCtx, float64(d.aMax), p.prune, warm)
+		rhythm = d.per.update(u, max(d.pk, 1), p.aCtx, float64(d.aMax), p.periodPrune, warm)
 	}
 	ev := d.sts.update(v)
 

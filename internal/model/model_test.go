@@ -42,6 +42,11 @@ func TestConfigValidation(t *testing.T) {
 		{"negative season half-life", Config{SeasonHalfLife: -1}, false},
 		{"unknown feature bit", Config{Disable: 1 << 7}, false},
 		{"suppression off", Config{Suppress: -1}, true},
+		{"record band off", Config{RecordBand: -1}, true},
+		{"NaN record band", Config{RecordBand: math.NaN()}, false},
+		{"infinite record band", Config{RecordBand: math.Inf(1)}, false},
+		{"negative period prune", Config{PeriodPrune: -0.1}, false},
+		{"NaN period prune", Config{PeriodPrune: math.NaN()}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,28 +154,33 @@ func TestDetectsStuckSignal(t *testing.T) {
 }
 
 func TestDetectsNewExtreme(t *testing.T) {
+	// Noise in [9.5, 10.5) (mean 10, mean absolute deviation 0.25), then
+	// one value past its top: too small a step for the shift, season or
+	// novelty features, but never seen before. A record flags only where
+	// it is also RecordBand (3) deviations from the mean: 10.8 is 3.2,
+	// 10.6 is 2.4 (a range creeping outward).
 	tests := []struct {
-		name    string
-		disable uint8
-		want    bool
+		name string
+		cfg  Config
+		v    float64
+		want bool
 	}{
-		{"record on", 0, true},
-		{"record off", FeatureRecord, false},
+		{"record beyond the band", Config{}, 10.8, true},
+		{"record inside the band", Config{}, 10.6, false},
+		{"record inside the band, band off", Config{RecordBand: -1}, 10.6, true},
+		{"record off", Config{Disable: FeatureRecord}, 10.8, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// Noise in [9.5, 10.5), then one value just past its top: too
-			// small a step for the shift, season or novelty features, but
-			// never seen before.
-			d := mustDetector(t, Config{Disable: tt.disable})
+			d := mustDetector(t, tt.cfg)
 			var n noise = 9
 			for i := range 3000 {
 				if r := d.Update(int64(i)*fiveMin, 10+n.next()); r.Anomaly && i > 2900 {
 					t.Fatalf("sample %d: flagged plain noise", i)
 				}
 			}
-			if got := d.Update(3000*fiveMin, 10.6).Anomaly; got != tt.want {
-				t.Errorf("value 10%% past the range flagged = %v, want %v", got, tt.want)
+			if got := d.Update(3000*fiveMin, tt.v).Anomaly; got != tt.want {
+				t.Errorf("new extreme %v flagged = %v, want %v", tt.v, got, tt.want)
 			}
 		})
 	}

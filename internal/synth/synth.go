@@ -16,7 +16,7 @@ type Scenario string
 // Scenarios. Sizes are in noise standard deviations (0.5).
 const (
 	Clean    Scenario = "clean"   // no anomaly: false positives only
-	Shift    Scenario = "shift"   // level +7 sd from the start on
+	Shift    Scenario = "shift"   // level +6 sd from the start on (issue 18 item 5)
 	Spike    Scenario = "spike"   // one sample +20 sd
 	Stuck    Scenario = "stuck"   // the value freezes for 6 h
 	Pattern  Scenario = "pattern" // the daily sine inverts for a day
@@ -47,7 +47,7 @@ func Value(s Scenario, t time.Duration, g *Gauss, last float64) float64 {
 	since := t - start
 	switch {
 	case s == Shift && in:
-		base += 7 * noiseSD
+		base += 6 * noiseSD
 	case s == Spike && since == 0:
 		base += 20 * noiseSD
 	case s == Stuck && in && since < 6*time.Hour:
