@@ -90,18 +90,18 @@ type Config struct {
 	ContextMaxHalfLife float64
 
 	// PeriodPrune is the pruning share of the learned period's smoothed
-	// error (as ContextPrune, for the block one period earlier). Default
-	// 0.15: a block mean averages out sample noise, so a smaller excess
-	// over the largest earlier error is already news (chosen by the joint
-	// cross-validation over NAB files and spacecraft channels).
+	// error (as ContextPrune, for the block one period earlier). Default:
+	// ContextPrune's. A candidate for the cross-validation (0.15 scored
+	// better on the spacecraft channels in-sample; see
+	// docs/model-tuning.md for why it is not the default).
 	PeriodPrune float64
 
 	// RecordBand is how far outside the ordinary range a new extreme must
 	// also be to flag, in slow mean absolute deviations from the slow
 	// mean: a range that creeps outward by a little, one value at a time,
-	// sets records no operator would call anomalous. Default 3 (chosen by
-	// the joint cross-validation); negative: every record beyond the
-	// margin flags.
+	// sets records no operator would call anomalous. Default 0 (every
+	// record beyond the margin flags; negative is the same). A candidate
+	// for the cross-validation (see docs/model-tuning.md).
 	RecordBand float64
 
 	// Disable is a bit mask of features to switch off (FeatureShift,
@@ -191,8 +191,8 @@ func (c Config) params() (*params, error) {
 	p.aFast, p.aShort = stats.Alpha(hl[0]), stats.Alpha(hl[1])
 	p.aCtx, p.lambda = stats.Alpha(hl[6]), 1-stats.Alpha(hl[7])
 	p.prune = def(c.ContextPrune, 0.25)
-	p.recordBand = max(def(c.RecordBand, 3), 0)
-	p.periodPrune = def(c.PeriodPrune, 0.15)
+	p.recordBand = max(c.RecordBand, 0)
+	p.periodPrune = def(c.PeriodPrune, p.prune)
 	if !(p.periodPrune > 0) || math.IsInf(p.periodPrune, 0) {
 		return nil, fmt.Errorf("%w: PeriodPrune %v must be positive and finite", ErrInvalidConfig, c.PeriodPrune)
 	}

@@ -42,7 +42,7 @@ func TestConfigValidation(t *testing.T) {
 		{"negative season half-life", Config{SeasonHalfLife: -1}, false},
 		{"unknown feature bit", Config{Disable: 1 << 7}, false},
 		{"suppression off", Config{Suppress: -1}, true},
-		{"record band off", Config{RecordBand: -1}, true},
+		{"negative record band", Config{RecordBand: -1}, true},
 		{"NaN record band", Config{RecordBand: math.NaN()}, false},
 		{"infinite record band", Config{RecordBand: math.Inf(1)}, false},
 		{"negative period prune", Config{PeriodPrune: -0.1}, false},
@@ -156,19 +156,19 @@ func TestDetectsStuckSignal(t *testing.T) {
 func TestDetectsNewExtreme(t *testing.T) {
 	// Noise in [9.5, 10.5) (mean 10, mean absolute deviation 0.25), then
 	// one value past its top: too small a step for the shift, season or
-	// novelty features, but never seen before. A record flags only where
-	// it is also RecordBand (3) deviations from the mean: 10.8 is 3.2,
-	// 10.6 is 2.4 (a range creeping outward).
+	// novelty features, but never seen before. With a RecordBand of 3 a
+	// record flags only 3 deviations from the mean: 10.8 is 3.2, 10.6 is
+	// 2.4 (a range creeping outward).
 	tests := []struct {
 		name string
 		cfg  Config
 		v    float64
 		want bool
 	}{
-		{"record beyond the band", Config{}, 10.8, true},
-		{"record inside the band", Config{}, 10.6, false},
-		{"record inside the band, band off", Config{RecordBand: -1}, 10.6, true},
-		{"record off", Config{Disable: FeatureRecord}, 10.8, false},
+		{"record on", Config{}, 10.6, true},
+		{"record off", Config{Disable: FeatureRecord}, 10.6, false},
+		{"record beyond the band", Config{RecordBand: 3}, 10.8, true},
+		{"record inside the band", Config{RecordBand: 3}, 10.6, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
