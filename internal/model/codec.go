@@ -14,12 +14,12 @@ import (
 // codecVersion is the first byte of every encoded Detector. Bump it when
 // the layout below or the meaning of a field changes; Signature includes
 // it, so a snapshot written by another layout is set aside, not misread.
-const codecVersion = 4
+const codecVersion = 5
 
 // EncodedBytes is the length of one encoded Detector: a version byte and
 // the fields in the order appendState writes them.
 const EncodedBytes = 1 + 4 + 4 + 8*8 + 8 + 8 + numFeatures*stats.LikelihoodBytes + 24*4*2 + 24 + 8*(1+8+threeBits/64) + 2 + 4*2 +
-	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4+2) + maxStates*maxStates*2 + 4 + 4 + 2 + 4 + periodBytes
+	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4+4+2) + maxStates*maxStates*2 + 4 + 4 + 2 + 4 + periodBytes
 
 // ErrBadState is returned by UnmarshalBinary for input that is not an
 // encoded Detector of this version.
@@ -76,6 +76,9 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 		b = le.AppendUint64(b, math.Float64bits(f))
 	}
 	for _, n := range d.sts.dwell {
+		b = le.AppendUint32(b, n)
+	}
+	for _, n := range d.sts.short {
 		b = le.AppendUint32(b, n)
 	}
 	for _, w := range d.sts.trans {
@@ -148,6 +151,9 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	}
 	for i := range nd.sts.dwell {
 		nd.sts.dwell[i] = r.u32()
+	}
+	for i := range nd.sts.short {
+		nd.sts.short[i] = r.u32()
 	}
 	for i := range nd.sts.trans {
 		nd.sts.trans[i] = binary.LittleEndian.Uint16(r.next(2))
@@ -249,8 +255,9 @@ func (d *Detector) checkRestored() error {
 // be apart, in seconds.
 const maxCadence = math.MaxUint64 / 1e9
 
-// checkNew validates the fields codec version 4 added: the hour, the
-// predictor and the state machine.
+// checkNew validates the fields codec versions 4 and 5 added: the hour,
+// the predictor and the state machine (version 5: each state's shortest
+// dwell).
 func (d *Detector) checkNew() error {
 	if d.hour < 0 || d.hour > 23 {
 		return fmt.Errorf("%w: hour %d", ErrBadState, d.hour)
@@ -313,6 +320,13 @@ func (d *Detector) checkNew() error {
 			return fmt.Errorf("%w: %d dwells in state %d", ErrBadState, v, i)
 		}
 	}
+	for i, v := range s.short {
+		// A finished dwell is at least one sample long, and every
+		// finished dwell counts as a visit.
+		if v > s.dwell[i] || (v == 0) != (s.visits[i] == 0) {
+			return fmt.Errorf("%w: shortest dwell %d in state %d (longest %d, %d visits)", ErrBadState, v, i, s.dwell[i], s.visits[i])
+		}
+	}
 	return nil
 }
 
@@ -353,7 +367,7 @@ func (t *Template) Signature() string { return t.p.signature() }
 func (p *params) signature() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "model codec %d; warmUp %d; disable %d; times and alphas", codecVersion, p.warmUp, p.disable)
-	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax} {
+	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax, p.recordBand, p.periodPrune} {
 		fmt.Fprintf(h, " %x", math.Float64bits(f))
 	}
 	fmt.Fprintf(h, "; features %v %v %v %v %v %v %v", minStd, stats.MaxFeature, maxMagnitude, seasonMin, stuckMin, refCadence, seasonHistory)

@@ -312,8 +312,31 @@ func TestCodecSetsAsideVersion3(t *testing.T) {
 	}
 }
 
-// TestCodecRejectsForgedNewFields: every field version 4 added is checked
-// on restore (issue 23's rule): the hour, the predictor, the state table.
+// TestCodecSetsAsideVersion4: a snapshot of the first issue-18 layout
+// (version 4, without the shortest dwells) is refused, whatever its
+// length, and leaves the detector as it was.
+func TestCodecSetsAsideVersion4(t *testing.T) {
+	d := mustDetector(t, Config{})
+	for i := range 400 {
+		d.Update(int64(i)*60e9, float64(i%3))
+	}
+	cur, _ := d.AppendBinary(nil)
+	for _, n := range []int{EncodedBytes - 4*maxStates, EncodedBytes} {
+		old := append([]byte(nil), cur[:n]...)
+		old[0] = 4
+		before := *d
+		if err := d.UnmarshalBinary(old); !errors.Is(err, ErrBadState) {
+			t.Fatalf("UnmarshalBinary(version 4, %d bytes) = %v, want ErrBadState", n, err)
+		}
+		if *d != before {
+			t.Error("a refused version-4 snapshot changed the detector")
+		}
+	}
+}
+
+// TestCodecRejectsForgedNewFields: every field versions 4 and 5 added is
+// checked on restore (issue 23's rule): the hour, the predictor, the state
+// table and its shortest dwells.
 func TestCodecRejectsForgedNewFields(t *testing.T) {
 	d := mustDetector(t, Config{})
 	for i := range 400 {
@@ -323,28 +346,32 @@ func TestCodecRejectsForgedNewFields(t *testing.T) {
 		t.Fatalf("fixture: %d states, want 3", d.sts.k)
 	}
 	forge := map[string]func(x *Detector){
-		"hour 24":             func(x *Detector) { x.hour = 24 },
-		"NaN weight":          func(x *Detector) { x.pr.w[0] = math.NaN() },
-		"negative P":          func(x *Detector) { x.pr.p[0] = -1 },
-		"lag beyond uMax":     func(x *Detector) { x.pr.x[0] = 3 * uMax },
-		"too many states":     func(x *Detector) { x.sts.k = maxStates + 2 },
-		"current unseen":      func(x *Detector) { x.sts.cur = 5 },
-		"duplicate state":     func(x *Detector) { x.sts.val[1] = x.sts.val[0] },
-		"value beyond k":      func(x *Detector) { x.sts.val[7] = 4 },
-		"NaN state":           func(x *Detector) { x.sts.val[2] = math.NaN() },
-		"empty dwell":         func(x *Detector) { x.sts.run = 0 },
-		"period ring slot":    func(x *Detector) { x.per.pos = periodRing },
-		"period too long":     func(x *Detector) { x.per.per = periodLags },
-		"period block NaN":    func(x *Detector) { x.per.ring[0] = float32(math.NaN()) },
-		"period block sum":    func(x *Detector) { x.per.sum = math.Inf(1) },
-		"negative variance":   func(x *Detector) { x.per.acf[0] = -1 },
-		"pruner max NaN":      func(x *Detector) { x.pr.err.max = math.NaN() },
-		"pruner count":        func(x *Detector) { x.pr.err.n = x.n + 1 },
-		"period pruner mean":  func(x *Detector) { x.per.err.mae = -1 },
-		"unseen transition":   func(x *Detector) { x.sts.trans[9*maxStates+1] = 1 },
-		"singletons miscount": func(x *Detector) { x.sts.once++ },
-		"more transitions":    func(x *Detector) { x.sts.trans[1] = 60000 },
-		"visits beyond k":     func(x *Detector) { x.sts.visits[9] = 1 },
+		"hour 24":               func(x *Detector) { x.hour = 24 },
+		"NaN weight":            func(x *Detector) { x.pr.w[0] = math.NaN() },
+		"negative P":            func(x *Detector) { x.pr.p[0] = -1 },
+		"lag beyond uMax":       func(x *Detector) { x.pr.x[0] = 3 * uMax },
+		"too many states":       func(x *Detector) { x.sts.k = maxStates + 2 },
+		"current unseen":        func(x *Detector) { x.sts.cur = 5 },
+		"duplicate state":       func(x *Detector) { x.sts.val[1] = x.sts.val[0] },
+		"value beyond k":        func(x *Detector) { x.sts.val[7] = 4 },
+		"NaN state":             func(x *Detector) { x.sts.val[2] = math.NaN() },
+		"empty dwell":           func(x *Detector) { x.sts.run = 0 },
+		"period ring slot":      func(x *Detector) { x.per.pos = periodRing },
+		"period too long":       func(x *Detector) { x.per.per = periodLags },
+		"period block NaN":      func(x *Detector) { x.per.ring[0] = float32(math.NaN()) },
+		"period block sum":      func(x *Detector) { x.per.sum = math.Inf(1) },
+		"negative variance":     func(x *Detector) { x.per.acf[0] = -1 },
+		"pruner max NaN":        func(x *Detector) { x.pr.err.max = math.NaN() },
+		"pruner count":          func(x *Detector) { x.pr.err.n = x.n + 1 },
+		"period pruner mean":    func(x *Detector) { x.per.err.mae = -1 },
+		"unseen transition":     func(x *Detector) { x.sts.trans[9*maxStates+1] = 1 },
+		"singletons miscount":   func(x *Detector) { x.sts.once++ },
+		"more transitions":      func(x *Detector) { x.sts.trans[1] = 60000 },
+		"visits beyond k":       func(x *Detector) { x.sts.visits[9] = 1 },
+		"shortest over longest": func(x *Detector) { x.sts.short[0] = x.sts.dwell[0] + 1 },
+		"shortest beyond k":     func(x *Detector) { x.sts.short[9] = 1 },
+		"shortest, no visit":    func(x *Detector) { x.sts.visits[0] = 0 },
+		"visit, no shortest":    func(x *Detector) { x.sts.short[1] = 0 },
 	}
 	for name, f := range forge {
 		x := *d

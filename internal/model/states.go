@@ -9,7 +9,8 @@ import "math"
 const maxStates = 16
 
 // dwellMargin is how far a dwell must exceed the longest earlier dwell in
-// its state to be out of character (as stuckMargin for runs), and dwellMin
+// its state, or fall short of the shortest, to be out of character (as
+// stuckMargin for runs), and dwellMin
 // the shortest record that counts, so a state seen a few times only does
 // not flag every slightly longer stay.
 const (
@@ -19,13 +20,14 @@ const (
 
 // states models a series with few distinct values as a state machine
 // learned from the stream: the values seen (exact float equality), which
-// transitions between them were ever seen, and the longest dwell in each.
-// A sample is judged on its state: a value never seen, a transition never
-// seen, or a dwell longer than any before. Never on a mean's distance from
+// transitions between them were ever seen, and the longest and shortest
+// dwell in each. A sample is judged on its state: a value never seen, a
+// transition never seen, or a dwell longer or shorter than any before. Never on a mean's distance from
 // a level: a square wave's routine transitions are its normal behaviour.
 type states struct {
 	val    [maxStates]float64
 	dwell  [maxStates]uint32             // longest finished dwell per state
+	short  [maxStates]uint32             // shortest finished dwell per state (0: none)
 	visits [maxStates]uint16             // finished dwells per state, saturating
 	trans  [maxStates * maxStates]uint16 // transitions seen, by from*maxStates+to, saturating
 	total  uint32                        // transitions seen, saturating
@@ -53,7 +55,7 @@ const (
 	stateNone       = iota
 	stateNew        // a value never seen
 	stateTransition // a transition never seen
-	stateDwell      // a dwell longer than any before by dwellMargin
+	stateDwell      // a dwell longer or shorter than any before by dwellMargin
 )
 
 // discrete reports whether the series is still judged on its states.
@@ -107,6 +109,11 @@ func (s *states) update(v float64) int {
 		}
 		return stateNone
 	}
+	// A dwell cut dwellMargin times shorter than the shortest earlier one
+	// in its state, once the state has been visited dwellVisits times, is
+	// out of character too (the chance that the next of n exchangeable
+	// dwells is the shortest is also 1/(n+1)).
+	brief := s.visits[s.cur] >= dwellVisits && dwellMargin*float64(s.run) < float64(s.short[s.cur])
 	t := uint(s.cur)*maxStates + uint(j)
 	// A transition counts as unseen only between states that have each
 	// been left before (the first way out of a new state says nothing),
@@ -116,6 +123,9 @@ func (s *states) update(v float64) int {
 	s.leave(j)
 	if news {
 		return stateTransition
+	}
+	if brief {
+		return stateDwell
 	}
 	return stateNone
 }
@@ -139,5 +149,8 @@ func (s *states) leave(j uint8) {
 		s.visits[s.cur]++
 	}
 	s.dwell[s.cur] = max(s.dwell[s.cur], s.run)
+	if s.short[s.cur] == 0 || s.run < s.short[s.cur] {
+		s.short[s.cur] = s.run
+	}
 	s.cur, s.run = j, 1
 }

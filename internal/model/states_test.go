@@ -25,6 +25,42 @@ func TestStatesSquareWaveStaysCalm(t *testing.T) {
 	}
 }
 
+// TestStatesFlagBriefDwell: a channel that rests at 1 for 50-100 samples
+// between blips of 1-2 samples at -0.2 (SMAP G-7's shape), then starts
+// flickering (rests of 6), is flagged as MechanismState once a rest is
+// cut 1.5 times shorter than the shortest before; the routine cycles are
+// not.
+func TestStatesFlagBriefDwell(t *testing.T) {
+	d := mustDetector(t, Config{Suppress: -1})
+	g := uint32(7)
+	rnd := func(n uint32) int { g = g*1664525 + 1013904223; return int((g >> 16) % n) }
+	i := 0
+	emit := func(v float64, n int) bool {
+		flagged := false
+		for range n {
+			r := d.Update(int64(i)*60e9, v)
+			i++
+			if r.Anomaly && r.Mechanism == MechanismState {
+				flagged = true
+			}
+		}
+		return flagged
+	}
+	for c := range 60 {
+		rest, blip := emit(1, 50+rnd(51)), emit(-0.2, 1+rnd(2))
+		if (rest || blip) && c >= 20 {
+			t.Fatalf("cycle %d: routine cycle flagged", c)
+		}
+	}
+	for range 10 {
+		// The rest is judged when it ends, on the blip's first sample.
+		if rest, blip := emit(1, 6), emit(-0.2, 2); rest || blip {
+			return
+		}
+	}
+	t.Fatal("rests 8 times shorter than any before not flagged")
+}
+
 // TestStatesFlagNewStateAndLongDwell: a value beyond every known state and
 // a dwell far longer than any before are flagged as MechanismState.
 func TestStatesFlagNewStateAndLongDwell(t *testing.T) {
