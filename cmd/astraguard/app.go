@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -42,28 +43,28 @@ const modelBreaker = "model"
 
 // app is the wired service.
 type app struct {
-	cfg        config
-	logger     *slog.Logger
-	logLevel   *slog.LevelVar // set by reloads
-	reloader   *reloader
-	reloadAuth *server.AdminAuth
-	reg        *prometheus.Registry
-	srv        *server.Server
-	closers    []func() error
-	ready      atomic.Bool
-	recheck    chan struct{} // model readiness re-checks asked for by the breaker
-	checker    readyChecker  // nil for the embedded model
-	det        *detector.Detector
-	modelGate  *breaker.Breaker
-	grpcLis    net.Listener
-	httpLis    net.Listener
-	adminLis   net.Listener       // nil unless --admin-addr
-	httpTLS    *tls.Config        // nil: plaintext HTTP
-	keeper     *checkpoint.Keeper // nil without --state-dir
-	page       http.Handler       // the breaker page at / (httpui), behind the admin read authorization
-	ui         *httpui.UI         // the page, whose Run keeps its charts' history
-	breakers   *breaker.Registry
-	handover   handover // off without --handover-dir
+	cfg       config
+	logger    *slog.Logger
+	logLevel  *slog.LevelVar // set by reloads
+	reloader  *reloader
+	adminAuth *server.AdminAuth // the admin rules, for POST /-/reload and pprof too
+	reg       *prometheus.Registry
+	srv       *server.Server
+	closers   []func() error
+	ready     atomic.Bool
+	recheck   chan struct{} // model readiness re-checks asked for by the breaker
+	checker   readyChecker  // nil for the embedded model
+	det       *detector.Detector
+	modelGate *breaker.Breaker
+	grpcLis   net.Listener
+	httpLis   net.Listener
+	adminLis  net.Listener       // nil unless --admin-addr
+	httpTLS   *tls.Config        // nil: plaintext HTTP
+	keeper    *checkpoint.Keeper // nil without --state-dir
+	page      http.Handler       // the breaker page at / (httpui), behind the admin read authorization
+	ui        *httpui.UI         // the page, whose Run keeps its charts' history
+	breakers  *breaker.Registry
+	handover  handover // off without --handover-dir
 }
 
 // newLogger builds the logger; its level is lvl, which a reload may change.
@@ -83,19 +84,26 @@ func newLogger(cfg config, w io.Writer, lvl *slog.LevelVar) (*slog.Logger, error
 }
 
 // newApp wires config → logger → registry → breakers → model → detector →
-// server, and opens the listeners so a port clash fails at start.
-func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
+// server, and opens the listeners so a port clash fails at start. Each
+// collaborator is built once. What it opens goes on a.closers, which one
+// deferred cleanup runs (newest first) when a later step fails.
+func newApp(ctx context.Context, cfg config, stderr io.Writer) (_ *app, err error) {
 	logLevel := new(slog.LevelVar)
 	logger, err := newLogger(cfg, stderr, logLevel)
 	if err != nil {
 		return nil, err
 	}
 	a := &app{cfg: cfg, logger: logger, logLevel: logLevel, reg: prometheus.NewRegistry(), recheck: make(chan struct{}, 1)}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
 	tr, err := newTracing(ctx, logger)
 	if err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, func() error { return tr.Shutdown(context.Background()) })
+	a.onClose(func() error { return tr.Shutdown(context.Background()) })
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	settings, err := breakerSettings(cfg)
@@ -141,20 +149,18 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, closeModel)
+	a.onClose(closeModel)
 	if remote != nil {
 		a.checker = remote
 	}
 	_, pols, err := policies(cfg)
 	if err != nil {
-		a.close()
 		return nil, err
 	}
 	// The policies carry the operating limits (the seed's by default), so
 	// the heuristic keeps none of its own.
 	heur, err := heuristic.New(heuristic.Config{NoPreset: true})
 	if err != nil {
-		a.close()
 		return nil, err
 	}
 	det, err := newDetector(cfg, remote, gate, loadErrors,
@@ -165,44 +171,37 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		detector.WithAdopter(&a.handover),
 	)
 	if err != nil {
-		a.close()
 		return nil, err
 	}
 	a.det = det
 	det.SetPolicies(pols)
 	admin := server.NewAdminService(breakers, hub, logger.With("component", "admin"))
-	secOpts, httpTLS, err := cfg.sec.serverOptions(tlsOpts...)
+	sec, err := cfg.sec.serverOptions(tlsOpts...)
 	if err != nil {
 		return nil, err
 	}
-	a.httpTLS = httpTLS
-	pageAuth, err := server.NewAdminAuth(cfg.sec.authConfig())
-	if err != nil {
-		return nil, err
-	}
-	a.page = pageAuth.ProtectReadsHTTP(ui.Handler(breakers))
+	// One AdminAuth: the gRPC admin service, the page's reads, POST
+	// /-/reload and the profiler follow the same rules.
+	a.httpTLS, a.adminAuth = sec.httpTLS, sec.auth
+	a.page = sec.auth.ProtectReadsHTTP(ui.Handler(breakers))
 	a.srv, err = server.New(det, admin, cfg.limits, append([]server.Option{
 		server.WithLogger(logger.With("component", "grpc")),
 		server.WithRegisterer(a.reg),
 		server.WithVerdictObserver(view),
 		server.WithTracing(server.Tracing{Provider: tr.Provider, Propagators: tr.Propagators, IDsOnly: !tr.Exporting,
 			BreakerState: func() string { return gate.State().String() }}),
-	}, secOpts...)...)
+	}, sec.opts...)...)
 	if err != nil {
 		return nil, err
 	}
-	a.keeper, err = newKeeper(cfg, logger, a.reg, checkpoint.Signature(stateVersion, det.StateSignature()), map[string]checkpoint.Part{
+	sig := checkpoint.Signature(stateVersion, det.StateSignature())
+	a.keeper, err = newKeeper(cfg, logger, a.reg, sig, map[string]checkpoint.Part{
 		"series":   det.StatePart(),
 		"breakers": breakerPart{reg: breakers, logger: logger.With("component", "checkpoint")},
 	}, seriesBounds(cfg, det))
 	if err != nil {
 		return nil, err
 	}
-	httpAuth, err := server.NewAdminAuth(cfg.sec.authConfig()) // POST /-/reload: BreakerAdmin's rules
-	if err != nil {
-		return nil, err
-	}
-	a.reloadAuth = httpAuth
 	a.reloader, err = newReloader(cfg, logger.With("component", "config"), a.reg, func(c config, s *breaker.Settings, ps *detector.Policies) {
 		_ = logLevel.UnmarshalText([]byte(c.logLevel)) // validated by the reload
 		if ps != nil {
@@ -215,14 +214,13 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.handover.start(cfg, logger, a.reg, checkpoint.Signature(stateVersion, det.StateSignature()), det.StatePart(), seriesBounds(cfg, det)); err != nil {
+	if err := a.handover.start(cfg, logger, a.reg, sig, det.StatePart(), seriesBounds(cfg, det)); err != nil {
 		return nil, err
 	}
 	if a.keeper != nil {
 		a.keeper.Restore(ctx) // before serving: the first verdict already sees the restored state
 	}
 	if err := a.listen(ctx); err != nil {
-		a.close()
 		return nil, err
 	}
 	return a, nil
@@ -247,6 +245,8 @@ func rejectReason(err error) detector.Reason {
 	return detector.ReasonBreakerOpen
 }
 
+// listen opens the listeners; each goes on a.closers (the servers close
+// them first when they stop, so the cleanup finds them closed).
 func (a *app) listen(ctx context.Context) error {
 	var lc net.ListenConfig
 	for _, l := range []struct {
@@ -262,29 +262,24 @@ func (a *app) listen(ctx context.Context) error {
 		}
 		lis, err := lc.Listen(ctx, "tcp", l.addr)
 		if err != nil {
-			a.closeListeners()
 			return fmt.Errorf("%s listen: %w", l.name, err)
 		}
 		*l.lis = lis
+		a.onClose(func() error {
+			if err := lis.Close(); !errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			return nil
+		})
 	}
 	return nil
-}
-
-// closeListeners releases the listeners when start-up fails after
-// opening some of them.
-func (a *app) closeListeners() {
-	for _, l := range []net.Listener{a.grpcLis, a.httpLis, a.adminLis} {
-		if l != nil {
-			_ = l.Close()
-		}
-	}
 }
 
 func (a *app) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg, EnableOpenMetrics: true}))
 	mux.Handle("/", a.page)
-	mux.Handle("POST /-/reload", a.reloadAuth.HTTPHandler(a.reloader.handler()))
+	mux.Handle("POST /-/reload", a.adminAuth.HTTPHandler(a.reloader.handler()))
 	// Any other method: 405 naming POST, not the page's 404.
 	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Allow", http.MethodPost)
@@ -304,7 +299,7 @@ func (a *app) httpHandler() http.Handler {
 		"/debug/pprof/symbol":  pprof.Symbol,
 		"/debug/pprof/trace":   pprof.Trace,
 	} {
-		mux.Handle(path, a.reloadAuth.HTTPHandler(h))
+		mux.Handle(path, a.adminAuth.HTTPHandler(h))
 	}
 	return mux
 }
@@ -375,8 +370,13 @@ func (a *app) serveHTTP(hs *http.Server) error {
 	return hs.ServeTLS(lis, "", "") // the certificate comes from TLSConfig.GetCertificate
 }
 
+// onClose pushes c on the cleanup stack that close runs.
+func (a *app) onClose(c func() error) { a.closers = append(a.closers, c) }
+
+// close releases what newApp opened, newest first: by serve when it
+// returns, and by newApp itself when a later step fails.
 func (a *app) close() {
-	for _, c := range a.closers {
+	for _, c := range slices.Backward(a.closers) {
 		if err := c(); err != nil {
 			a.logger.Warn("close", "err", err)
 		}

@@ -71,7 +71,6 @@ func TestConfigKeysAtExtremes(t *testing.T) {
 				t.Errorf("%s: %s: accepted by the configuration check but refused at start: %v", key, v, err)
 				continue
 			}
-			a.closeListeners()
 			a.close()
 			if grew := after.TotalAlloc - before.TotalAlloc; grew > 256<<20 {
 				t.Errorf("%s: %s: wiring the service allocated %d MiB", key, v, grew>>20)

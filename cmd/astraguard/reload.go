@@ -263,7 +263,7 @@ func validateExtra(cfg config) error {
 	if _, err := newLogger(cfg, io.Discard, new(slog.LevelVar)); err != nil {
 		return err
 	}
-	if _, _, err := cfg.sec.serverOptions(); err != nil {
+	if _, err := cfg.sec.serverOptions(); err != nil {
 		return err
 	}
 	_, err := cfg.sec.modelDialOptions()

@@ -149,34 +149,40 @@ func (s *securityConfig) serverTLS(clientCA string, opts []tlsconf.Option) (*tls
 	return tlsconf.Server(tlsconf.ServerFiles{Cert: s.tlsCert, Key: s.tlsKey, ClientCA: clientCA}, opts...)
 }
 
-// serverOptions builds the server's TLS and admin options, and the HTTP
-// listener's TLS configuration (nil: plaintext). tlsOpts report failed
-// certificate reloads.
-func (s *securityConfig) serverOptions(tlsOpts ...tlsconf.Option) ([]server.Option, *tls.Config, error) {
+// serverSecurity is what the servers take from the security flags.
+type serverSecurity struct {
+	auth    *server.AdminAuth // the admin rules: gRPC admin, the page, POST /-/reload, pprof
+	opts    []server.Option   // the gRPC server's TLS and admin options
+	httpTLS *tls.Config       // the HTTP listener's TLS; nil: plaintext
+}
+
+// serverOptions builds the admin authorization once, the server's TLS and
+// admin options, and the HTTP listener's TLS configuration. tlsOpts report
+// failed certificate reloads.
+func (s *securityConfig) serverOptions(tlsOpts ...tlsconf.Option) (serverSecurity, error) {
 	auth, err := server.NewAdminAuth(s.authConfig())
 	if err != nil {
-		return nil, nil, err
+		return serverSecurity{}, err
 	}
-	opts := []server.Option{server.WithAdminAuth(auth)}
-	mainTLS, err := s.serverTLS(s.tlsClientCA, tlsOpts)
-	if err != nil {
-		return nil, nil, err
+	sec := serverSecurity{auth: auth, opts: []server.Option{server.WithAdminAuth(auth)}}
+	if sec.httpTLS, err = s.serverTLS(s.tlsClientCA, tlsOpts); err != nil {
+		return serverSecurity{}, err
 	}
-	if mainTLS != nil {
-		opts = append(opts, server.WithGRPCOptions(grpc.Creds(credentials.NewTLS(mainTLS))))
+	if sec.httpTLS != nil {
+		sec.opts = append(sec.opts, server.WithGRPCOptions(grpc.Creds(credentials.NewTLS(sec.httpTLS))))
 	}
 	if s.adminAddr != "" {
 		var adminOpts []grpc.ServerOption
 		if s.adminTLSClientCA != "" {
 			adminTLS, err := s.serverTLS(s.adminTLSClientCA, tlsOpts)
 			if err != nil {
-				return nil, nil, err
+				return serverSecurity{}, err
 			}
 			adminOpts = append(adminOpts, grpc.Creds(credentials.NewTLS(adminTLS)))
 		}
-		opts = append(opts, server.WithAdminServer(adminOpts...))
+		sec.opts = append(sec.opts, server.WithAdminServer(adminOpts...))
 	}
-	return opts, mainTLS, nil
+	return sec, nil
 }
 
 // modelDialOptions returns the model client's TLS credentials, if any.

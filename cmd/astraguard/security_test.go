@@ -109,7 +109,7 @@ func TestParseSecurityConfig(t *testing.T) {
 	// A short token is refused when the server is built, without echoing it.
 	short := secret("short")
 	s := securityConfig{adminToken: &short}
-	if _, _, err := s.serverOptions(); err == nil || strings.Contains(err.Error(), "short") {
+	if _, err := s.serverOptions(); err == nil || strings.Contains(err.Error(), "short") {
 		t.Errorf("serverOptions(short token) error = %v, want one that does not quote it", err)
 	}
 }
