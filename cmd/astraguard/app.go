@@ -153,7 +153,7 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (_ *app, err erro
 	if remote != nil {
 		a.checker = remote
 	}
-	_, pols, err := policies(cfg)
+	polList, pols, err := policies(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -202,18 +202,9 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (_ *app, err erro
 	if err != nil {
 		return nil, err
 	}
-	a.reloader, err = newReloader(cfg, logger.With("component", "config"), a.reg, func(c config, s *breaker.Settings, ps *detector.Policies) {
-		_ = logLevel.UnmarshalText([]byte(c.logLevel)) // validated by the reload
-		if ps != nil {
-			det.SetPolicies(ps)
-		}
-		if s != nil {
-			_ = gate.Reconfigure(*s) // validated by breakerSettings; keeps state, counts and overrides
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
+	// A reload applies these live; any other change needs a restart.
+	a.reloader = newReloader(cfg, logger.With("component", "config"), a.reg,
+		logLevelApplier(cfg, logLevel), breakerApplier(gate, settings), policiesApplier(det, polList))
 	if err := a.handover.start(cfg, logger, a.reg, sig, det.StatePart(), seriesBounds(cfg, det)); err != nil {
 		return nil, err
 	}

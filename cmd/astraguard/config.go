@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +21,8 @@ import (
 
 var errHelp = flag.ErrHelp
 
-// config is the parsed command line.
+// config is the service's configuration: the command line and environment
+// (base, read once at start) with the --config file applied over them.
 type config struct {
 	grpcAddr           string
 	httpAddr           string
@@ -50,8 +52,8 @@ type config struct {
 	fromFile           map[string]configfile.Value // flags whose value the file set, by flag name
 	explicit           map[string]bool             // flags set on the command line or in the environment
 	effective          map[string]string           // every flag's final value as text, for reload diffs
-	args               []string                    // what parseConfig read, so a reload reads it again
-	lookupEnv          func(string) (string, bool)
+	envToken           *secret                     // ASTRAGUARD_ADMIN_TOKEN as read at start; nil: unset
+	base               *config                     // the command line and environment alone, read once at start
 }
 
 // parseConfig reads flags; every flag may also come from the environment
@@ -60,13 +62,18 @@ type config struct {
 // wins over the environment, which wins over the file, which wins over the
 // default.
 func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (config, error) {
-	return parseConfigFile(args, lookupEnv, stderr, nil)
+	base, err := parseFlags(args, lookupEnv, stderr)
+	if err != nil {
+		return base, err
+	}
+	return base.withFile(nil)
 }
 
-// parseConfigFile is parseConfig with the --config file's content given
-// (nil: read it), so a reload parses the very bytes it checked.
-func parseConfigFile(args []string, lookupEnv func(string) (string, bool), stderr io.Writer, fileData []byte) (config, error) {
-	c := config{args: args, lookupEnv: lookupEnv}
+// parseFlags reads the command line and the environment, once, at start:
+// the configuration without the file, which a reload applies the file
+// over again.
+func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (config, error) {
+	var c config
 	fs, showVersion := c.flagSet(stderr)
 	var err error
 	if c.explicit, err = envBinding.Apply(fs, lookupEnv); err != nil {
@@ -82,12 +89,30 @@ func parseConfigFile(args []string, lookupEnv func(string) (string, bool), stder
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	fs.Visit(func(f *flag.Flag) { c.explicit[f.Name] = true })
-	// From here on every problem is collected, so --check-config and a
-	// reload report all of them at once, in the file's line order.
+	if t, ok := lookupEnv(adminTokenEnv); ok {
+		tok := secret(t)
+		c.envToken = &tok
+	}
+	return c, nil
+}
+
+// withFile applies the --config file (data, or the file read when data is
+// nil) over base, the command line and environment as parseFlags read
+// them, and validates the result. Every problem is collected, so
+// --check-config and a reload report all of them at once, in the file's
+// line order.
+func (base config) withFile(data []byte) (config, error) {
+	c := new(config)
+	fs, _ := c.flagSet(io.Discard)
+	// The flags are bound to c's fields: overwriting the fields in place
+	// hands the flag set base's values, not the defaults binding set.
+	*c = base
+	c.sec.adminIdentities = slices.Clip(c.sec.adminIdentities) // the file's appends must not reach base
+	c.base = &base
 	var errs []error
 	c.fromFile = map[string]configfile.Value{}
 	if c.configFile != "" {
-		fc, err := applyFile(fs, c.configFile, fileData, c.explicit, c.fromFile)
+		fc, err := applyFile(fs, c.configFile, data, c.explicit, c.fromFile)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -96,18 +121,18 @@ func parseConfigFile(args []string, lookupEnv func(string) (string, bool), stder
 	c.effective = map[string]string{}
 	fs.VisitAll(func(f *flag.Flag) { c.effective[f.Name] = f.Value.String() })
 	errs = append(errs, c.problems(fs, fieldFlags(fs, &c.limits))...)
-	if err := c.sec.load(lookupEnv); err != nil {
+	if err := c.sec.load(c.envToken); err != nil {
 		errs = append(errs, err)
 	}
-	if _, err := breakerSettings(c); err != nil {
+	if _, err := breakerSettings(*c); err != nil {
 		errs = append(errs, err)
 	}
 	if c.file != nil {
-		if _, _, err := policies(c); err != nil {
+		if _, _, err := policies(*c); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return c, joinProblems(errs)
+	return *c, joinProblems(errs)
 }
 
 // envBinding names every flag's variable: ASTRAGUARD_<FLAG_NAME>.

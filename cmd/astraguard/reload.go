@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net/http"
 	"os"
 	"os/signal"
@@ -27,9 +26,8 @@ import (
 	configfile "github.com/astraguard/astraguard/internal/config"
 )
 
-// liveKeys are the settings a reload applies to the running service; a
-// change to any other needs a restart, which the reload reports and does
-// not apply.
+// liveKeys names the appliers newApp gives the reloader: the settings a
+// reload applies to the running service (the docs' reload column).
 var liveKeys = map[string]bool{"log-level": true, "breakers." + modelBreaker: true, "policies": true}
 
 // reloadResult is what one reload did, as logged and as POST /-/reload's
@@ -42,47 +40,99 @@ type reloadResult struct {
 	NeedsRestart []string `json:"needs_restart"`
 }
 
-// reloader re-reads flags, environment and --config as at start-up,
-// validates the whole result, then applies what can change live. It
-// serializes reloads; the last good configuration stays in force when a
-// reload fails.
-type reloader struct {
-	args      []string
-	lookupEnv func(string) (string, bool)
-	logger    *slog.Logger
-	// apply sets the live keys; br and ps are nil when the breaker's
-	// settings or the policies did not change. It cannot fail: everything
-	// was validated first.
-	apply func(cfg config, br *breaker.Settings, ps *detector.Policies)
-	now   func() time.Time
+// loaded is a reload's new configuration, validated whole before any
+// applier sees it.
+type loaded struct {
+	cfg      config
+	breaker  breaker.Settings   // the model breaker's merged settings
+	policies []detector.Policy  // as listed, to compare
+	compiled *detector.Policies // the same, ready for the detector
+}
 
-	ok      prometheus.Gauge
-	okTime  prometheus.Gauge
-	total   *prometheus.CounterVec
-	mu      sync.Mutex
-	running config // guarded by mu; live keys as applied, the rest as started
+// outcome is what an applier did with a new configuration.
+type outcome int
+
+const (
+	unchanged    outcome = iota // its setting did not change
+	applied                     // the running service uses the new value
+	needsRestart                // changed, but takes effect at the next start
+)
+
+// applier applies one setting a reload may change live, as Prometheus's
+// reloaders do: name is the key a reload reports it under. apply sees only
+// a configuration validated whole, and remembers what it applied.
+type applier struct {
+	name  string
+	apply func(next *loaded) (outcome, error)
+}
+
+// logLevelApplier sets the log level.
+func logLevelApplier(cfg config, lvl *slog.LevelVar) applier {
+	cur := cfg.logLevel
+	return applier{name: "log-level", apply: func(next *loaded) (outcome, error) {
+		if next.cfg.logLevel == cur {
+			return unchanged, nil
+		}
+		if err := lvl.UnmarshalText([]byte(next.cfg.logLevel)); err != nil {
+			return unchanged, err
+		}
+		cur = next.cfg.logLevel
+		return applied, nil
+	}}
+}
+
+// breakerApplier reconfigures the model breaker, running with settings;
+// the breaker keeps its state, counts and override.
+func breakerApplier(gate *breaker.Breaker, settings breaker.Settings) applier {
+	return applier{name: "breakers." + modelBreaker, apply: func(next *loaded) (outcome, error) {
+		if reflect.DeepEqual(next.breaker, settings) {
+			return unchanged, nil
+		}
+		if err := gate.Reconfigure(next.breaker); err != nil {
+			return unchanged, err
+		}
+		settings = next.breaker
+		return applied, nil
+	}}
+}
+
+// policiesApplier swaps the detector's policies, running with list.
+func policiesApplier(det *detector.Detector, list []detector.Policy) applier {
+	return applier{name: "policies", apply: func(next *loaded) (outcome, error) {
+		if reflect.DeepEqual(next.policies, list) {
+			return unchanged, nil
+		}
+		det.SetPolicies(next.compiled)
+		list = next.policies
+		return applied, nil
+	}}
+}
+
+// reloader reads the --config file again and applies it over the command
+// line and environment read at start: it validates the whole result, then
+// runs its appliers. Any other setting that changed is reported as
+// needing a restart and not applied. It serializes reloads; the last good
+// configuration stays in force when a reload fails.
+type reloader struct {
+	logger   *slog.Logger
+	appliers []applier
+	now      func() time.Time
+
+	ok     prometheus.Gauge
+	okTime prometheus.Gauge
+	total  *prometheus.CounterVec
+	mu     sync.Mutex
+	start  config // the configuration started with, for the restart keys
 	// startEmpty: --config was empty at start, so an empty file is what
 	// the operator wrote, not a rewrite caught half-way.
 	startEmpty bool
-	runningBr  breaker.Settings
-	runningPs  []detector.Policy
 }
 
-// newReloader starts from cfg, the configuration in force; a reload
-// parses cfg's arguments and environment again.
-func newReloader(cfg config, logger *slog.Logger, reg prometheus.Registerer, apply func(config, *breaker.Settings, *detector.Policies)) (*reloader, error) {
-	br, err := breakerSettings(cfg)
-	if err != nil {
-		return nil, err
-	}
-	ps, _, err := policies(cfg)
-	if err != nil {
-		return nil, err
-	}
+// newReloader starts from cfg, the configuration in force.
+func newReloader(cfg config, logger *slog.Logger, reg prometheus.Registerer, appliers ...applier) *reloader {
 	f := promauto.With(reg)
-	cfg.effective = maps.Clone(cfg.effective)
-	r := &reloader{args: cfg.args, lookupEnv: cfg.lookupEnv, logger: logger, apply: apply, now: time.Now,
-		running: cfg, runningBr: br, runningPs: ps, startEmpty: cfg.file != nil && cfg.file.Empty(),
+	r := &reloader{logger: logger, appliers: appliers, now: time.Now, start: cfg,
+		startEmpty: cfg.file != nil && cfg.file.Empty(),
 		ok: f.NewGauge(prometheus.GaugeOpts{Name: "astraguard_config_last_reload_successful",
 			Help: "Whether the last configuration reload succeeded (1) or failed and the last good configuration stayed in force (0)."}),
 		okTime: f.NewGauge(prometheus.GaugeOpts{Name: "astraguard_config_last_reload_success_timestamp_seconds",
@@ -94,7 +144,7 @@ func newReloader(cfg config, logger *slog.Logger, reg prometheus.Registerer, app
 	r.okTime.Set(float64(r.now().UnixNano()) / 1e9)
 	r.total.WithLabelValues("success")
 	r.total.WithLabelValues("failure")
-	return r, nil
+	return r
 }
 
 // errEmptyFile is a reload's answer to a --config file found empty that
@@ -107,52 +157,44 @@ func (r *reloader) reload(trigger string, data []byte) reloadResult {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res := reloadResult{Trigger: trigger, Applied: []string{}, NeedsRestart: []string{}}
-	if data == nil && r.running.configFile != "" {
+	if data == nil && r.start.configFile != "" {
 		var err error
-		if data, err = configfile.ReadFile(r.running.configFile); err != nil {
+		if data, err = configfile.ReadFile(r.start.configFile); err != nil {
 			return r.failed(res, err)
 		}
 	}
-	if r.running.configFile != "" && len(bytes.TrimSpace(data)) == 0 && !r.startEmpty {
+	if r.start.configFile != "" && len(bytes.TrimSpace(data)) == 0 && !r.startEmpty {
 		res.Error = errEmptyFile.Error()
 		r.ok.Set(0)
 		r.total.WithLabelValues("failure").Inc()
-		r.logger.Warn("config reload skipped", "trigger", trigger, "file", r.running.configFile, "err", errEmptyFile)
+		r.logger.Warn("config reload skipped", "trigger", trigger, "file", r.start.configFile, "err", errEmptyFile)
 		return res
 	}
-	next, br, err := r.load(data)
-	var ps []detector.Policy
-	var compiled *detector.Policies
-	if err == nil {
-		ps, compiled, err = policies(next)
-	}
+	next, err := r.load(data)
 	if err != nil {
 		return r.failed(res, err)
 	}
-	keys := changedKeys(r.running, next, r.runningBr, br)
-	psChanged := !reflect.DeepEqual(ps, r.runningPs)
-	if psChanged {
-		keys = append(keys, "policies")
-		slices.Sort(keys)
+	live := map[string]bool{}
+	for _, a := range r.appliers {
+		live[a.name] = true
+		out, err := a.apply(next)
+		if err != nil {
+			return r.failed(res, fmt.Errorf("%s: %w", a.name, err))
+		}
+		switch out {
+		case applied:
+			res.Applied = append(res.Applied, a.name)
+		case needsRestart:
+			res.NeedsRestart = append(res.NeedsRestart, a.name)
+		}
 	}
-	for _, k := range keys {
-		if liveKeys[k] {
-			res.Applied = append(res.Applied, k)
-			r.running.effective[k] = next.effective[k]
-		} else {
+	for _, k := range restartKeys(r.start, next) {
+		if !live[k] {
 			res.NeedsRestart = append(res.NeedsRestart, k)
 		}
 	}
-	r.running.logLevel = next.logLevel
-	var newBr *breaker.Settings
-	if !reflect.DeepEqual(br, r.runningBr) {
-		r.runningBr, newBr = br, &br
-	}
-	var newPs *detector.Policies
-	if psChanged {
-		r.runningPs, newPs = ps, compiled
-	}
-	r.apply(r.running, newBr, newPs)
+	slices.Sort(res.Applied)
+	slices.Sort(res.NeedsRestart)
 	res.Success = true
 	r.ok.Set(1)
 	r.okTime.Set(float64(r.now().UnixNano()) / 1e9)
@@ -170,37 +212,41 @@ func (r *reloader) failed(res reloadResult, err error) reloadResult {
 	return res
 }
 
-// load validates the new configuration as start-up would, with data as
-// the --config file's content.
-func (r *reloader) load(data []byte) (config, breaker.Settings, error) {
-	next, err := parseConfigFile(r.args, r.lookupEnv, io.Discard, data)
+// load validates the new configuration as start-up would: data, the
+// --config file's content, over the start's flags and environment.
+func (r *reloader) load(data []byte) (*loaded, error) {
+	next, err := r.start.base.withFile(data)
 	if err != nil {
-		return next, breaker.Settings{}, err
+		return nil, err
 	}
 	if err := validateExtra(next); err != nil {
-		return next, breaker.Settings{}, err
+		return nil, err
 	}
 	br, err := breakerSettings(next)
-	return next, br, err
+	if err != nil {
+		return nil, err
+	}
+	list, compiled, err := policies(next)
+	if err != nil {
+		return nil, err
+	}
+	return &loaded{cfg: next, breaker: br, policies: list, compiled: compiled}, nil
 }
 
-// changedKeys lists the flag names whose values differ, "breakers.model"
-// when that breaker's settings do, and "admin token" when the token
-// changed (by name only: its value is never reported).
-func changedKeys(old, next config, oldBr, nextBr breaker.Settings) []string {
+// restartKeys lists the flag names whose values differ from the start's,
+// and "admin token" when the token changed (by name only: its value is
+// never reported). Those an applier owns are live, the rest need a
+// restart.
+func restartKeys(start config, next *loaded) []string {
 	var keys []string
-	for k, v := range next.effective {
-		if old.effective[k] != v && k != "check-config" {
+	for k, v := range next.cfg.effective {
+		if start.effective[k] != v && k != "check-config" {
 			keys = append(keys, k)
 		}
 	}
-	if !reflect.DeepEqual(oldBr, nextBr) {
-		keys = append(keys, "breakers."+modelBreaker)
-	}
-	if tokenDigest(old) != tokenDigest(next) {
+	if tokenDigest(start) != tokenDigest(next.cfg) {
 		keys = append(keys, "admin token")
 	}
-	slices.Sort(keys)
 	return keys
 }
 

@@ -7,13 +7,11 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/astraguard/astraguard/breaker"
-	"github.com/astraguard/astraguard/detector"
 )
 
 // BenchmarkReload measures one reload of the shipped complete example:
-// parse flags, environment and file, validate everything, diff, apply.
+// parse the file over the start's flags and environment, validate
+// everything, diff (no appliers: nothing changes).
 func BenchmarkReload(b *testing.B) {
 	path, err := filepath.Abs("../../examples/config/astraguard.yaml")
 	if err != nil {
@@ -23,10 +21,7 @@ func BenchmarkReload(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := newReloader(cfg, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), func(config, *breaker.Settings, *detector.Policies) {})
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := newReloader(cfg, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	b.ReportAllocs()
 	for b.Loop() {
 		if res := r.reload("bench", nil); !res.Success {

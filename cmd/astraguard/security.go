@@ -75,9 +75,10 @@ func (s *securityConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.modelTLSServerName, "model-tls-server-name", "", "name expected in the model server's certificate (default: the host of --model-addr)")
 }
 
-// load validates the flags and reads the admin token. Errors name files
-// and variables, never a token.
-func (s *securityConfig) load(lookupEnv func(string) (string, bool)) error {
+// load validates the flags and takes the admin token from envToken
+// (ASTRAGUARD_ADMIN_TOKEN as read at start; nil: unset) or reads it from
+// --admin-token-file. Errors name files and variables, never a token.
+func (s *securityConfig) load(envToken *secret) error {
 	switch {
 	case (s.tlsCert == "") != (s.tlsKey == ""):
 		return errors.New("--tls-cert and --tls-key go together")
@@ -95,16 +96,14 @@ func (s *securityConfig) load(lookupEnv func(string) (string, bool)) error {
 	if s.modelTLSCA != "" || s.modelTLSCert != "" || s.modelTLSServerName != "" {
 		s.modelTLS = true
 	}
-	envToken, fromEnv := lookupEnv(adminTokenEnv)
 	switch {
-	case fromEnv && s.adminTokenFile != "":
+	case envToken != nil && s.adminTokenFile != "":
 		return fmt.Errorf("set --admin-token-file or %s, not both", adminTokenEnv)
-	case fromEnv:
-		if envToken == "" {
+	case envToken != nil:
+		if len(*envToken) == 0 {
 			return fmt.Errorf("%s is set but empty", adminTokenEnv)
 		}
-		t := secret(envToken)
-		s.adminToken = &t
+		s.adminToken = envToken
 	case s.adminTokenFile != "":
 		b, err := os.ReadFile(s.adminTokenFile)
 		if err != nil {
