@@ -2,7 +2,7 @@
 // AstraGuard's detectors, writes NAB result files and prints nabscore's
 // verdict.
 //
-//	go build -C /work/shared/nab/nabscore -o "$PWD/bin/nabscore" .
+//	go build -C ../shared/nab/nabscore -o "$PWD/bin/nabscore" .
 //	go run ./cmd/nabeval -detector model
 //
 // -config takes the detector's Config as JSON, for tuning without edits,
@@ -40,7 +40,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("nabeval", flag.ContinueOnError)
-	nab := fs.String("nab", "/work/shared/nab", "NAB subset dir (data/, dev_windows.json, profiles.json)")
+	nab := fs.String("nab", "../shared/nab", "NAB subset dir (data/, dev_windows.json, profiles.json)")
 	det := fs.String("detector", "model", "model | heuristic | flags-model | flags-heuristic (flags: the detector's own Anomaly as 1/0)")
 	cfgJSON := fs.String("config", "", "detector Config as JSON")
 	results := fs.String("results", "", "results dir (default $TMPDIR/nabeval-results/<detector>, outside the tree)")
@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	workers := fs.Int("j", 2, "files replayed in parallel")
 	cv := fs.String("cv", "", "cross-validate both paths over the candidates and floors in this JSON file (e.g. internal/nabeval/cv.json) instead of scoring -detector")
 	cadence := fs.Bool("cadence", false, "print the model's detection delay and false positives per day on generated series at 1 s, 1 min, 5 min and 1 h (internal/synth) instead of scoring -detector")
-	space := fs.String("space", "/work/shared/spacecraft", "spacecraft folder (meta.json, SMAP/, MSL/)")
+	space := fs.String("space", "../shared/spacecraft", "spacecraft folder (meta.json, SMAP/, MSL/)")
 	spaceScoreRuns := fs.String("space-score", "", "score agctl replay result dirs of the spacecraft channels, name=dir[,name=dir...], with telemanom's protocol, instead of scoring -detector")
 	spaceOff := fs.Bool("space-offline", false, "replay the spacecraft channels in-process through -detector (model or heuristic path, as the service wires it) at each -space-cadence and score them, instead of NAB")
 	spaceCad := fs.String("space-cadence", "60s,300s", "cadences the spacecraft rows are restamped at (comma-separated)")

@@ -46,7 +46,7 @@ func main() {
 
 func run(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("spacereplay", flag.ContinueOnError)
-	dir := fs.String("data", "/work/shared/spacecraft", "spacecraft folder (meta.json, SMAP/, MSL/)")
+	dir := fs.String("data", "../shared/spacecraft", "spacecraft folder (meta.json, SMAP/, MSL/)")
 	cads := fs.String("cadence", "60s,300s", "comma-separated cadences")
 	cfgJSON := fs.String("config", "", "model Config as JSON")
 	grid := fs.String("grid", "", "JSON list of model Configs to cross-validate, grouped by channel")

@@ -10,7 +10,7 @@
 //
 // Usage, from the repository root:
 //
-//	go build -C /work/shared/nab/nabscore -o "$PWD/bin/nabscore" .
+//	go build -C ../shared/nab/nabscore -o "$PWD/bin/nabscore" .
 //	go run ./cmd/nabeval -detector model
 //	go run ./cmd/nabeval -detector flags-heuristic -config '{"Quiet":40}'
 //
