@@ -153,6 +153,8 @@ func FuzzUnmarshalBinary(f *testing.F) {
 	})
 }
 
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
 type sample struct {
 	t int64
 	v float64

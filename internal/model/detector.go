@@ -120,8 +120,6 @@ func (d *Detector) Update(unixNanos int64, v float64) (r Result) {
 	return Result{Reset: true}
 }
 
-func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
-
 func (d *Detector) update(unixNanos int64, v float64) Result {
 	p := d.p
 	warm := d.warm()
