@@ -138,10 +138,6 @@ func (l *Likelihood) AppendBinary(b []byte) []byte {
 // check a restored Likelihood against their own sample count.
 func (l *Likelihood) Count() uint32 { return l.n }
 
-// maxStat bounds the averages a Likelihood can hold: Update clamps its
-// input to ±MaxFeature, and float32 rounding may pass that by a few ulps.
-const maxStat = MaxFeature * (1 + 1e-6)
-
 // DecodeBinary reads what AppendBinary wrote from the first
 // LikelihoodBytes of b (which must hold them). It reports false, leaving l
 // unchanged, for statistics Update never produces: NaN or infinite values,
@@ -163,18 +159,17 @@ func (l *Likelihood) DecodeBinary(b []byte) bool {
 	return true
 }
 
-// valid reports whether l is a state Update can produce (see DecodeBinary).
+// valid reports whether l is a state Update can produce (see DecodeBinary):
+// Update clamps its input to ±MaxFeature, so the statistics are Within
+// that range (which also refuses NaN and infinities).
 func (l *Likelihood) valid() bool {
-	if !l.Finite() || math.Abs(float64(l.short)) > maxStat || math.Abs(float64(l.mean)) > maxStat {
-		return false
-	}
-	switch v := float64(l.variance); {
-	case !(v >= 0) || v > 4*maxStat*maxStat:
+	switch {
+	case !l.Within(-MaxFeature, MaxFeature):
 		return false
 	case l.n == 0:
 		return *l == Likelihood{}
 	case l.n == 1:
-		return v == 0 && l.short == l.mean
+		return l.variance == 0 && l.short == l.mean
 	}
 	return true
 }
