@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -135,14 +134,9 @@ func TestHugeBreakerWindowRefused(t *testing.T) {
 		t.Errorf("--check-config = %v, want exactly:\n%s", err, strings.Join(want, "\n"))
 	}
 
-	path := filepath.Join(t.TempDir(), "astraguard.yaml")
-	writeFile(t, path, "breakers:\n  model:\n    count_window: {size: 20}\n")
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var logs syncBuffer
-	addrs, done := startRun(t, ctx, &logs, "--config", path, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
+	path, ctx, logs, addrs, finish := startConfigRun(t, "breakers:\n  model:\n    count_window: {size: 20}\n")
 	writeFile(t, path, huge)
-	waitLog(t, &logs, 0, `"msg":"config reload failed`, `"trigger":"file"`, `count_window.size: 100000000000 outside`)
+	waitLog(t, logs, 0, `"msg":"config reload failed`, `"trigger":"file"`, `count_window.size: 100000000000 outside`)
 	code, res := postReload(t, addrs.HTTP)
 	if code != http.StatusBadRequest || res.Success || !strings.Contains(res.Error, ":3: breakers.model.count_window.size") ||
 		!strings.Contains(res.Error, ":4: breakers.model.time_window.buckets") {
@@ -157,7 +151,7 @@ func TestHugeBreakerWindowRefused(t *testing.T) {
 		Series: []*astraguardv1.SeriesSamples{{SeriesId: "s", Values: []float64{1}}}}); err != nil {
 		t.Errorf("DetectBatch after the refused reloads = %v, want served", err)
 	}
-	stopRun(t, cancel, done)
+	finish()
 }
 
 // TestReloadTruncatedFileKeepsPolicies: a config file rewritten in place,
@@ -166,12 +160,7 @@ func TestHugeBreakerWindowRefused(t *testing.T) {
 // not hold, and the empty file that stays is a warning that keeps the
 // last good configuration.
 func TestReloadTruncatedFileKeepsPolicies(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "astraguard.yaml")
-	writeFile(t, path, "policies:\n  - name: tank\n    match: ['*/pressure']\n    limits: {max: 5}\n")
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var logs syncBuffer
-	addrs, done := startRun(t, ctx, &logs, "--config", path, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
+	path, ctx, logs, addrs, finish := startConfigRun(t, "policies:\n  - name: tank\n    match: ['*/pressure']\n    limits: {max: 5}\n")
 	conn := dialRun(t, addrs.GRPC)
 	client := astraguardv1.NewDetectorServiceClient(conn)
 	// Judge a voltage channel all along: only the default policies know it.
@@ -201,11 +190,11 @@ func TestReloadTruncatedFileKeepsPolicies(t *testing.T) {
 	if err := os.Truncate(path, 0); err != nil { // an editor or a script rewriting in place
 		t.Fatal(err)
 	}
-	waitLog(t, &logs, mark, `"level":"WARN"`, `"msg":"config reload skipped"`, `the config file is empty`)
+	waitLog(t, logs, mark, `"level":"WARN"`, `"msg":"config reload skipped"`, `the config file is empty`)
 	if err := os.WriteFile(path, []byte("policies:\n  - name: tank2\n    match: ['*/pressure']\n    limits: {max: 6}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, &logs, mark, `"msg":"config reloaded"`, `"applied":["policies"]`)
+	waitLog(t, logs, mark, `"msg":"config reloaded"`, `"applied":["policies"]`)
 	close(stop)
 	<-probing
 	if n := strings.Count(logs.String()[mark:], `"msg":"config reloaded"`); n != 1 {
@@ -219,22 +208,17 @@ func TestReloadTruncatedFileKeepsPolicies(t *testing.T) {
 	if code != http.StatusOK || !res.Success {
 		t.Errorf("POST /-/reload of the complete file = %d %+v, want 200", code, res)
 	}
-	stopRun(t, cancel, done)
+	finish()
 }
 
 // TestReloadEmptyAtStartStaysAllowed: with --config empty at start, an
 // empty file is what the operator meant, and a reload of it succeeds.
 func TestReloadEmptyAtStartStaysAllowed(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "astraguard.yaml")
-	writeFile(t, path, "")
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var logs syncBuffer
-	addrs, done := startRun(t, ctx, &logs, "--config", path, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
+	_, _, _, addrs, finish := startConfigRun(t, "")
 	if code, res := postReload(t, addrs.HTTP); code != http.StatusOK || !res.Success {
 		t.Errorf("POST /-/reload of a file empty since start = %d %+v, want 200", code, res)
 	}
-	stopRun(t, cancel, done)
+	finish()
 }
 
 // TestCheckConfigReportsEveryProblem: every problem of a file at once, in

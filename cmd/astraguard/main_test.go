@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,22 @@ func stopRun(t *testing.T, cancel context.CancelFunc, done <-chan error) {
 	if err := <-done; err != nil {
 		t.Errorf("run() = %v", err)
 	}
+}
+
+// startConfigRun writes data to a config file in a temporary directory
+// and runs the service on it (startRun) on loopback with a 2s grace
+// period. It returns the file's path, run's context, its logs, its
+// addresses and a func that ends run and fails the test unless run
+// returns nil (stopRun).
+func startConfigRun(t *testing.T, data string) (path string, ctx context.Context, logs *syncBuffer, addrs servingLine, finish func()) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "astraguard.yaml")
+	writeFile(t, path, data)
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	logs = &syncBuffer{}
+	addrs, done := startRun(t, ctx, logs, "--config", path, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
+	return path, ctx, logs, addrs, func() { stopRun(t, cancel, done) }
 }
 
 // TestRunServesAndShutsDown runs the real binary's wiring with the

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"math"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -25,12 +23,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
 	}
-	path := filepath.Join(t.TempDir(), "astraguard.yaml")
-	writeFile(t, path, "log_level: info\n")
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var logs syncBuffer
-	addrs, done := startRun(t, ctx, &logs, "--config", path, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
+	path, ctx, _, addrs, finish := startConfigRun(t, "log_level: info\n")
 	conn := dialRun(t, addrs.GRPC)
 	client := astraguardv1.NewDetectorServiceClient(conn)
 
@@ -133,7 +126,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	t.Logf("verdicts sent %d answered %d; %d requests without reloads: p99 %v; %d requests during %d reloads (POST and file): p99 %v",
 		sent.Load(), answered.Load(), len(base), p99(base), len(during), reloads, p99(during))
-	stopRun(t, cancel, done)
+	finish()
 }
 
 func p99(ds []time.Duration) time.Duration {

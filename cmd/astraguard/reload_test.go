@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -170,23 +169,18 @@ func metricLine(t *testing.T, httpAddr, prefix string) string {
 // SIGHUP, a bad file keeping the last good configuration, the metrics, and
 // settings that need a restart being reported and not applied.
 func TestReload(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "astraguard.yaml")
-	writeFile(t, path, "log_level: info\n")
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var logs syncBuffer
-	addrs, done := startRun(t, ctx, &logs, "--config", path, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
+	path, _, logs, addrs, finish := startConfigRun(t, "log_level: info\n")
 
 	// A file change: the log level applies live, a new listen address
 	// needs a restart.
 	writeFile(t, path, "log_level: debug\nmax_series: 5\n")
-	waitLog(t, &logs, 0, `"msg":"config reloaded"`, `"trigger":"file"`, `"applied":["log-level"]`, `"needs_restart":["max-series"]`)
+	waitLog(t, logs, 0, `"msg":"config reloaded"`, `"trigger":"file"`, `"applied":["log-level"]`, `"needs_restart":["max-series"]`)
 
 	// A bad file: the reload fails, says why, and the last good
 	// configuration stays.
 	mark := len(logs.String())
 	writeFile(t, path, "log_level: debug\nmax_series: -5\n")
-	waitLog(t, &logs, mark, `"msg":"config reload failed`, `"trigger":"file"`, `max_series: must not be negative`)
+	waitLog(t, logs, mark, `"msg":"config reload failed`, `"trigger":"file"`, `max_series: must not be negative`)
 	code, res := postReload(t, addrs.HTTP)
 	if code != http.StatusBadRequest || res.Success || !strings.Contains(res.Error, ":2: max_series: must not be negative") {
 		t.Errorf("POST /-/reload on a bad file = %d %+v, want 400 with the key and line", code, res)
@@ -207,12 +201,12 @@ func TestReload(t *testing.T) {
 	if err := os.WriteFile(path, []byte("log_level: info\nmax_series: 5\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, &logs, mark, `"trigger":"file"`, `"applied":["log-level"]`)
+	waitLog(t, logs, mark, `"trigger":"file"`, `"applied":["log-level"]`)
 	mark = len(logs.String())
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, &logs, mark, `"msg":"config reloaded"`, `"trigger":"signal"`, `"applied":[]`, `"needs_restart":["max-series"]`)
+	waitLog(t, logs, mark, `"msg":"config reloaded"`, `"trigger":"signal"`, `"applied":[]`, `"needs_restart":["max-series"]`)
 	code, res = postReload(t, addrs.HTTP)
 	if code != http.StatusOK || !res.Success || len(res.Applied) != 0 || !slices.Equal(res.NeedsRestart, []string{"max-series"}) {
 		t.Errorf("POST /-/reload = %d %+v, want 200, nothing new to apply, max-series still needing a restart", code, res)
@@ -220,18 +214,13 @@ func TestReload(t *testing.T) {
 	if got := metricLine(t, addrs.HTTP, "astraguard_config_last_reload_successful "); got != "astraguard_config_last_reload_successful 1" {
 		t.Errorf("metric %q, want 1", got)
 	}
-	stopRun(t, cancel, done)
+	finish()
 }
 
 // TestReloadBreakerSettings: a reload applies the model breaker's new
 // settings live, and the operator's override survives it.
 func TestReloadBreakerSettings(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "astraguard.yaml")
-	writeFile(t, path, "breakers:\n  model:\n    preset: balanced\n")
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var logs syncBuffer
-	addrs, done := startRun(t, ctx, &logs, "--config", path, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
+	path, ctx, logs, addrs, finish := startConfigRun(t, "breakers:\n  model:\n    preset: balanced\n")
 	conn := dialRun(t, addrs.GRPC)
 	admin := astraguardv1.NewBreakerAdminClient(conn)
 	if _, err := admin.ForceBreaker(ctx, &astraguardv1.ForceBreakerRequest{Name: "model",
@@ -239,7 +228,7 @@ func TestReloadBreakerSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, path, "breakers:\n  model:\n    preset: balanced\n    count_window: {size: 25, failure_ratio: 0.56}\n    backoff: {multiplier: 2}\n")
-	waitLog(t, &logs, 0, `"msg":"config reloaded"`, `"applied":["breakers.model"]`)
+	waitLog(t, logs, 0, `"msg":"config reloaded"`, `"applied":["breakers.model"]`)
 	resp, err := admin.GetBreaker(ctx, &astraguardv1.GetBreakerRequest{Name: "model"})
 	if err != nil {
 		t.Fatal(err)
@@ -253,19 +242,14 @@ func TestReloadBreakerSettings(t *testing.T) {
 	if b.GetOverride() != astraguardv1.Override_OVERRIDE_FORCED_OPEN || b.GetOverrideReason() != "maintenance" {
 		t.Errorf("GetBreaker override = %v %q, want the forced open kept across the reload", b.GetOverride(), b.GetOverrideReason())
 	}
-	stopRun(t, cancel, done)
+	finish()
 }
 
 // TestReloadPolicies: the shipped default policy matches channels
 // case-insensitively, a verdict names its policy, and a reload swaps the
 // policies live.
 func TestReloadPolicies(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "astraguard.yaml")
-	writeFile(t, path, "")
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var logs syncBuffer
-	addrs, done := startRun(t, ctx, &logs, "--config", path, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--grace-period=2s")
+	path, ctx, logs, addrs, finish := startConfigRun(t, "")
 	conn := dialRun(t, addrs.GRPC)
 	client := astraguardv1.NewDetectorServiceClient(conn)
 	detect := func(id string, v float64) *astraguardv1.Verdict {
@@ -280,12 +264,12 @@ func TestReloadPolicies(t *testing.T) {
 		t.Errorf("x/VOLTAGE=100 under the default policy = %v, want a violation of policy voltage", v)
 	}
 	writeFile(t, path, "policies:\n  - name: tank\n    match: ['*/pressure']\n    limits: {max: 5}\n")
-	waitLog(t, &logs, 0, `"msg":"config reloaded"`, `"applied":["policies"]`)
+	waitLog(t, logs, 0, `"msg":"config reloaded"`, `"applied":["policies"]`)
 	if v := detect("x/VOLTAGE", 100); v.GetLimitViolation() || v.GetPolicy() != "" {
 		t.Errorf("x/VOLTAGE=100 after the reload = %v, want no policy", v)
 	}
 	if v := detect("t/PRESSURE", 6); !v.GetLimitViolation() || v.GetPolicy() != "tank" {
 		t.Errorf("t/PRESSURE=6 after the reload = %v, want a violation of policy tank", v)
 	}
-	stopRun(t, cancel, done)
+	finish()
 }
