@@ -5,15 +5,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/astraguard/astraguard/internal/smallfile"
 	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/server"
 )
+
+// maxTokenFileBytes bounds --admin-token-file: a token is a line.
+const maxTokenFileBytes = 64 << 10
 
 // adminTokenEnv carries the admin token for deployments that inject
 // secrets as environment variables. There is deliberately no
@@ -105,7 +108,7 @@ func (s *securityConfig) load(envToken *secret) error {
 		}
 		s.adminToken = envToken
 	case s.adminTokenFile != "":
-		b, err := os.ReadFile(s.adminTokenFile)
+		b, err := smallfile.Read(s.adminTokenFile, maxTokenFileBytes)
 		if err != nil {
 			return fmt.Errorf("--admin-token-file: %w", err)
 		}

@@ -5,15 +5,15 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/astraguard/astraguard/internal/smallfile"
 )
 
 // Schema says which keys a file may hold besides the breakers section.
@@ -107,19 +107,14 @@ func Load(path string, s Schema) (*Config, error) {
 }
 
 // ReadFile reads the file at path whole, refusing one of more than
-// MaxFileBytes.
+// MaxFileBytes or one that is not a regular file (a FIFO, a device).
 func ReadFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
-	if len(data) > MaxFileBytes {
+	data, err := smallfile.Read(path, MaxFileBytes)
+	switch {
+	case errors.Is(err, smallfile.ErrTooLarge):
 		return nil, &Error{File: path, Err: fmt.Errorf("larger than %d bytes", MaxFileBytes)}
+	case err != nil:
+		return nil, fmt.Errorf("read config: %w", err)
 	}
 	return data, nil
 }

@@ -2,6 +2,8 @@ package config_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -226,7 +228,19 @@ func TestParseReportsEveryProblemInLineOrder(t *testing.T) {
 // TestLoadRefusesHugeFile: a file over MaxFileBytes, or a path to a
 // device that never ends, is refused without reading it all.
 func TestLoadRefusesHugeFile(t *testing.T) {
-	if _, err := config.Load("/dev/zero", schema); err == nil || !strings.Contains(err.Error(), "larger than") {
-		t.Errorf("Load(/dev/zero) = %v, want refused as too large", err)
+	// A device is refused before a byte is read; a regular file over
+	// the cap (sparse, so it costs no disk) by its size.
+	if _, err := config.Load("/dev/zero", schema); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("Load(/dev/zero) = %v, want refused as not a regular file", err)
+	}
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(big, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, config.MaxFileBytes+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.Load(big, schema); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("Load(%d-byte file) = %v, want refused as too large", config.MaxFileBytes+1, err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/astraguard/astraguard/internal/smallfile"
 )
 
 // checkInterval is how often, at most, the files of a key pair are
@@ -49,7 +51,7 @@ type fileVersion struct {
 }
 
 func newKeyPair(certFile, keyFile string, now func() time.Time) (*keyPair, error) {
-	kp := &keyPair{certFile: certFile, keyFile: keyFile, now: now, load: tls.LoadX509KeyPair}
+	kp := &keyPair{certFile: certFile, keyFile: keyFile, now: now, load: loadKeyPair}
 	v, err := kp.stat()
 	if err != nil {
 		return nil, err
@@ -143,4 +145,23 @@ func newWatchedKeyPair(certFile, keyFile, pair string, o options) (*keyPair, err
 		o.logger.Warn("tls certificate reload failed; keeping the previous certificate", "pair", pair, "err", err)
 	}
 	return kp, nil
+}
+
+// MaxPEMBytes bounds a certificate, key or CA file: far above any real
+// bundle, and small enough that a path naming /dev/zero cannot exhaust
+// memory.
+const MaxPEMBytes = 1 << 20
+
+// loadKeyPair is tls.LoadX509KeyPair reading both files with
+// smallfile.Read, so a FIFO or device there is refused, not waited on.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	cert, err := smallfile.Read(certFile, MaxPEMBytes)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	key, err := smallfile.Read(keyFile, MaxPEMBytes)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(cert, key)
 }

@@ -5,7 +5,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
+
+	"github.com/astraguard/astraguard/internal/smallfile"
 )
 
 // ServerFiles names the PEM files of a TLS listener.
@@ -77,7 +78,7 @@ func Client(f ClientFiles, opts ...Option) (*tls.Config, error) {
 }
 
 func loadPool(file string) (*x509.CertPool, error) {
-	pemBytes, err := os.ReadFile(file)
+	pemBytes, err := smallfile.Read(file, MaxPEMBytes)
 	if err != nil {
 		return nil, fmt.Errorf("tls: read CA file: %w", err)
 	}
