@@ -26,10 +26,16 @@ func DrainIdle(hs *http.Server, lis net.Listener) {
 	hs.ConnState = func(c net.Conn, st http.ConnState) {
 		switch st {
 		case http.StateIdle:
+			// Add first, then check: an accept that fills the
+			// listener between a check and an add would find the set
+			// without c, and c would stay open, idle, for good.
+			// take counts the accept before closeOldest runs, so
+			// either the check sees the listener full or
+			// closeOldest sees c.
+			d.add(c)
 			if cl.full() {
+				d.remove(c)
 				_ = c.Close()
-			} else {
-				d.add(c)
 			}
 		case http.StateActive, http.StateClosed, http.StateHijacked:
 			d.remove(c)

@@ -29,6 +29,15 @@ func TestDrainIdle(t *testing.T) {
 		Handler:     http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") }),
 		IdleTimeout: time.Hour,
 	}
+	// The test's own hook, called by DrainIdle's: it tells when a
+	// connection has turned idle, so the first client is idle on the
+	// server before the second fills the listener.
+	idle := make(chan struct{}, 8)
+	hs.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateIdle {
+			idle <- struct{}{}
+		}
+	}
 	connlimit.DrainIdle(hs, lis)
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(lis) }()
@@ -39,6 +48,7 @@ func TestDrainIdle(t *testing.T) {
 		}
 	}()
 	first := connlimittest.KeepAlive(t, "127.0.0.2", raw.Addr().String(), "/", 1)
+	<-idle
 	second := connlimittest.KeepAlive(t, "127.0.0.3", raw.Addr().String(), "/", 1)
 	if len(first.Conns) != 1 || len(second.Conns) != 1 {
 		t.Fatalf("keep-alive connections held: %d and %d, want 1 each", len(first.Conns), len(second.Conns))
