@@ -110,8 +110,18 @@ func NewDetector(cfg Config) (*Detector, error) {
 // a non-finite band: a result that would is a state no sequence of samples
 // produces (the codec refuses the ones it can recognise), so the state is
 // discarded and the zero Result is returned with Reset set.
-func (d *Detector) Update(unixNanos int64, v float64) (r Result) {
-	r = d.update(unixNanos, v)
+func (d *Detector) Update(unixNanos int64, v float64) Result {
+	return d.UpdateJudged(unixNanos, v, Judge{})
+}
+
+// UpdateJudged is Update under the judgement j (the zero Judge is
+// Update's): the mechanisms j turns off take no part in the score, the
+// flag or the suppression, and the flag is decided at j's threshold. The
+// statistics of every mechanism learn from the sample whatever j says,
+// so a later call that turns a mechanism back on needs no relearning. j
+// is not part of the state (the codec does not see it).
+func (d *Detector) UpdateJudged(unixNanos int64, v float64, j Judge) (r Result) {
+	r = d.update(unixNanos, v, j)
 	// x-x is 0 for every finite x, NaN for ±Inf and NaN.
 	if r.Score >= 0 && r.Score <= 1 && (r.Expected-r.Expected)+(r.Lower-r.Lower)+(r.Upper-r.Upper) == 0 {
 		return r
@@ -120,8 +130,11 @@ func (d *Detector) Update(unixNanos int64, v float64) (r Result) {
 	return Result{Reset: true}
 }
 
-func (d *Detector) update(unixNanos int64, v float64) Result {
+func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 	p := d.p
+	// off silences what the config or the judge turns off; only the
+	// config's bits also stop a mechanism from learning.
+	off := p.disable | j.Off
 	warm := d.warm()
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return Result{Warm: warm}
@@ -201,7 +214,7 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 		if i == 1 && !seasonal {
 			continue
 		}
-		if z := d.lk[i].Update(raw[i], minStd[i], p.aShort, aLong); p.disable&(1<<i) == 0 && z > zMax {
+		if z := d.lk[i].Update(raw[i], minStd[i], p.aShort, aLong); off&(1<<i) == 0 && z > zMax {
 			zMax, which = z, Mechanism(i+1)
 		}
 	}
@@ -223,24 +236,26 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 	}
 	// Stuck and record are rare yes/no events with no distribution to
 	// calibrate, so they join the max directly.
-	if p.disable&FeatureStuck == 0 && stuck > res.Score {
+	if off&FeatureStuck == 0 && stuck > res.Score {
 		res.Score, res.Mechanism = stuck, MechanismStuck
 	}
-	if p.disable&FeatureRecord == 0 && rec > res.Score {
+	if off&FeatureRecord == 0 && rec > res.Score {
 		res.Score, res.Mechanism = rec, MechanismRecord
 	}
-	if ctx > res.Score {
+	if off&FeatureContext == 0 && ctx > res.Score {
 		res.Score, res.Mechanism = ctx, MechanismContext
 	}
-	if rhythm > res.Score {
+	if off&FeatureSeason == 0 && rhythm > res.Score {
 		res.Score, res.Mechanism = rhythm, MechanismSeason
 	}
 	if p.disable&FeatureState == 0 && d.sts.discrete() {
 		// A few-valued series is judged on its states alone: a mean's
 		// distance from a level, its range and its runs are what a
-		// mode-switching channel routinely does.
+		// mode-switching channel routinely does. A judge that turns
+		// state off silences such a series; the config's Disable
+		// removes the state machine, and with it this rule.
 		res.Score, res.Mechanism = 0, MechanismNone
-		if ev != stateNone {
+		if ev != stateNone && j.Off&FeatureState == 0 {
 			res.Score, res.Mechanism = 1, MechanismState
 		}
 	}
@@ -248,7 +263,7 @@ func (d *Detector) update(unixNanos int64, v float64) Result {
 	case d.quiet > 0:
 		d.quiet--
 		res.Score, res.Mechanism = 0, MechanismNone
-	case res.Score >= p.threshold:
+	case res.Score >= j.threshold(p.threshold):
 		res.Anomaly = true
 		d.quiet = int32(min(math.Ceil(p.suppress/dt), math.MaxInt32))
 	case res.Score == 0:

@@ -56,6 +56,25 @@ func LogTailRate(z, tests float64) float64 {
 	return min(max(r, 0), 1)
 }
 
+// ScaleThreshold returns the score threshold whose false-alarm rate is k
+// times threshold t's, on LogTailRate's scale, clamped into (0, 1]. A
+// score s flags when s >= t; s >= t holds exactly when the corrected tail
+// probability Q = min(q*tests, 1) satisfies ln(Q+1e-10)/ln(1e-10) >= t,
+// that is Q <= 10^(-10t) - 1e-10 =: A(t), the tail that flags. Scaling
+// the false-alarm rate by k allows k*A(t), so the new threshold is
+// ln(k*A(t) + 1e-10)/ln(1e-10): about t - log10(k)/10 while A(t) is far
+// above 1e-10. t = 1 (A = 0) and k = 1 are left as they are; a k*A(t) of
+// 1 or more (every tail flags) gives the smallest positive threshold, so a
+// score of 0 never flags. k must be positive.
+func ScaleThreshold(t, k float64) float64 {
+	if k == 1 || !(k > 0) || !(t > 0) || t >= 1 {
+		return min(t, 1)
+	}
+	a := max(math.Exp(t*lnTail)-1e-10, 0)
+	r := math.Log(min(k*a, 1)+1e-10) / lnTail
+	return min(max(r, math.SmallestNonzeroFloat64), 1)
+}
+
 // MaxFeature caps a feature before it enters a Likelihood's float32
 // statistics, whose variance squares it: far past any tail LogTail tells
 // apart (z of 40 already scores 1), and far below float32's 3.4e38 when

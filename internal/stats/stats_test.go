@@ -157,3 +157,35 @@ func TestLikelihoodDecodeRefusesUnreachableState(t *testing.T) {
 		}
 	}
 }
+
+// TestScaleThreshold: the scaled threshold lets through k times the tail
+// probability (checked on LogTail's own scale), moves the default model
+// threshold as derived in docs/model.md, and stays in (0, 1].
+func TestScaleThreshold(t *testing.T) {
+	tail := func(s float64) float64 { return math.Exp(s*lnTail) - 1e-10 } // the tail that scores s
+	for _, th := range []float64{0.3, 0.55, 0.8, 0.95} {
+		for _, k := range []float64{0.01, 0.1, 0.5, 2, 10, 100} {
+			got := ScaleThreshold(th, k)
+			if !(got > 0 && got <= 1) {
+				t.Fatalf("ScaleThreshold(%v, %v) = %v, outside (0, 1]", th, k, got)
+			}
+			if want := min(k*tail(th), 1); got > 1e-12 && math.Abs(tail(got)-want) > 1e-9*want {
+				t.Errorf("ScaleThreshold(%v, %v) = %v lets through a tail of %g, want %g", th, k, got, tail(got), want)
+			}
+			if (k > 1) != (got < th) {
+				t.Errorf("ScaleThreshold(%v, %v) = %v: sensitivity above 1 must lower the threshold, below 1 raise it", th, k, got)
+			}
+		}
+	}
+	if got := ScaleThreshold(0.95, 10); math.Abs(got-0.8645) > 1e-3 {
+		t.Errorf("ScaleThreshold(0.95, 10) = %v, want about 0.8645", got)
+	}
+	if got := ScaleThreshold(0.95, 0.1); math.Abs(got-0.9915) > 1e-3 {
+		t.Errorf("ScaleThreshold(0.95, 0.1) = %v, want about 0.9915", got)
+	}
+	for _, c := range [][3]float64{{1, 10, 1}, {0.95, 1, 0.95}, {0.1, 100, math.SmallestNonzeroFloat64}} {
+		if got := ScaleThreshold(c[0], c[1]); got != c[2] {
+			t.Errorf("ScaleThreshold(%v, %v) = %v, want %v", c[0], c[1], got, c[2])
+		}
+	}
+}
