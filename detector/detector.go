@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/astraguard/astraguard/detector/heuristic"
+	"github.com/astraguard/astraguard/internal/model"
 )
 
 // Model scores batches of samples. Predict fills out[i] for the i-th sample
@@ -103,6 +104,9 @@ type scratch struct {
 	ps   *Policies // the policies judging this call's verdicts, if any
 	in   []Group   // this call's groups, for the policies
 	pols []*Policy // in's policies, matched once per call
+	// judge is the embedded model's judgement of the group being scored
+	// (its policy's), set once per group.
+	judge model.Judge
 }
 
 func (sc *scratch) reset() {
@@ -113,6 +117,7 @@ func (sc *scratch) reset() {
 	sc.ps, sc.in = nil, nil
 	clear(sc.pols)
 	sc.pols = sc.pols[:0]
+	sc.judge = model.Judge{}
 }
 
 // add records the embedded model's prediction for verdict i.
@@ -183,12 +188,21 @@ func (d *Detector) Score(ctx context.Context, dst []Verdict, groups []Group) []V
 	sc.reset()
 	ticket, allowed, gerr := d.allow(ctx, groups, sc)
 
+	// Policies are matched before the groups are scored: the heuristic
+	// and the embedded model score each series under its policy.
+	if sc.ps = d.policy.Load(); sc.ps != nil {
+		sc.in, sc.pols = groups, d.matchPolicies(sc.ps, groups, sc.pols[:0])
+	}
 	start := time.Now()
 	valid, off, stamped := 0, 0, true
-	for _, g := range groups {
+	for gi, g := range groups {
 		stamped = stamped && len(g.UnixNanos) == len(g.Values)
 		n := len(g.Values)
-		valid += d.series.scoreGroup(d, g, now, out[off:off+n], off, sc)
+		var pol *Policy
+		if sc.ps != nil {
+			pol = sc.pols[gi]
+		}
+		valid += d.series.scoreGroup(d, g, pol, now, out[off:off+n], off, sc)
 		off += n
 	}
 	if sc.pulled > 0 {
@@ -200,9 +214,8 @@ func (d *Detector) Score(ctx context.Context, dst []Verdict, groups []Group) []V
 	}
 	// Policies judge the heuristic verdicts now and the model's as they
 	// are merged (apply), so the anomaly counts include their decisions.
-	if sc.ps = d.policy.Load(); sc.ps != nil && valid > 0 {
-		sc.in, sc.pols = groups, matchPolicies(sc.ps, groups, sc.pols[:0])
-		applyPolicies(sc.pols, groups, out)
+	if sc.ps != nil && valid > 0 {
+		applyPolicies(sc.pols, groups, out, false)
 	}
 	heuristic := false // the heuristic answered some sample
 	switch {
@@ -352,7 +365,7 @@ func (d *Detector) apply(out []Verdict, sc *scratch, valid int, compacted, busy 
 		}
 	}
 	if sc.ps != nil {
-		applyPolicies(sc.pols, sc.in, out)
+		applyPolicies(sc.pols, sc.in, out, d.model != nil)
 		for i := range out {
 			if out[i].Source == SourceModel && out[i].Anomaly {
 				anomalies++

@@ -21,8 +21,8 @@ func NewEmbedded(t *model.Template, g Gate, cfg Config, opts ...Option) (*Detect
 		return nil, errors.New("new detector: model template is required")
 	}
 	newState := t.NewDetector
-	update := func(m *model.Detector, ts int64, v float64) Prediction {
-		r := m.Update(ts, v)
+	update := func(m *model.Detector, ts int64, v float64, p *scratch) Prediction {
+		r := m.UpdateJudged(ts, v, p.judge)
 		return Prediction{Score: r.Score, Anomaly: r.Anomaly, Warm: r.Warm, Reset: r.Reset, Explain: Explanation{
 			// The two enums share their order (TestModelMechanismsMatch).
 			Mechanism: Mechanism(r.Mechanism),
@@ -35,6 +35,9 @@ func NewEmbedded(t *model.Template, g Gate, cfg Config, opts ...Option) (*Detect
 		if err != nil {
 			return nil, err
 		}
+		// A policy's sensitivity is folded into its threshold once per
+		// group, not per sample.
+		st.prepare = func(pol *Policy, p *scratch) { p.judge = t.Resolve(pol.modelJudge()) }
 		st.appendModel = func(b []byte, m *model.Detector) ([]byte, error) { return m.AppendBinary(b) }
 		st.decodeModel = func(m *model.Detector, b []byte) error { return m.UnmarshalBinary(b) }
 		st.modelBytes = model.EncodedBytes
@@ -53,7 +56,7 @@ func (st *seriesTable[M]) predict(m *M, ts int64, v float64, p *scratch) (pr Pre
 			*m = st.newModel()
 		}
 	}()
-	return st.update(m, ts, v)
+	return st.update(m, ts, v, p)
 }
 
 // finishEmbedded settles a pass that scored the embedded model in the

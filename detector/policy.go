@@ -32,8 +32,18 @@ type Policy struct {
 	Range heuristic.Limit
 	// Threshold in (0, 1], when set, decides the anomaly flag from the
 	// verdict's score (score >= Threshold) instead of the scorer's own
-	// decision. 0 keeps the scorer's decision.
+	// decision. 0 keeps the scorer's decision. The in-process scorers
+	// (the embedded model, the heuristic) flag at it themselves, so
+	// their quiet period after a flag is armed at it too; a remote
+	// model's verdicts are re-decided after the fact.
 	Threshold float64
+	// Sensitivity in [MinSensitivity, MaxSensitivity] multiplies the
+	// expected false-alarm rate of the calibrated scores by this factor,
+	// by moving the threshold (the policy's, else the scorer's) on the
+	// log-tail scale (see docs/model.md). 0 means 1. A remote model's
+	// threshold is unknown, so there it moves only the policy's
+	// Threshold, if set.
+	Sensitivity float64
 	// Direction keeps only anomalies on one side of the expected value:
 	// DirectionUp (above), DirectionDown (below); DirectionBoth, the zero
 	// value, keeps both.
@@ -42,12 +52,19 @@ type Policy struct {
 	// clear the anomaly flag of a value closer to the expected value than
 	// either: a statistically clear but practically irrelevant move.
 	MinDeviation, MinRelativeDeviation float64
-	// Off lists mechanisms whose verdicts this policy overrules: a
-	// verdict a listed mechanism scored gets score 0, no anomaly and
-	// MechanismNone (its band stays). Only the model's own detectors may
-	// be listed (shift, season, novelty, stuck, record, context, state);
-	// limits and ranges are the policy's own.
+	// Off lists mechanisms this policy turns off. The embedded model
+	// leaves them out of its score, flag and quiet period (another
+	// mechanism that fired still flags the sample); a remote model's or
+	// the heuristic's verdict a listed mechanism scored gets score 0, no
+	// anomaly and MechanismNone after the fact (its band stays). Only the
+	// model's own detectors may be listed (shift, season, novelty, stuck,
+	// record, context, state); limits and ranges are the policy's own.
 	Off []Mechanism
+
+	// Set by NewPolicies: the embedded model's feature bits of Off, and
+	// Threshold moved by Sensitivity (0 without a Threshold).
+	offBits uint8
+	scaled  float64
 }
 
 // Direction says which side of the expected value may be anomalous.
@@ -130,6 +147,7 @@ func NewPolicies(ps []Policy) (*Policies, error) {
 		if err != nil {
 			return nil, &PolicyError{Index: i, Name: p.Name, Err: err}
 		}
+		p.offBits, p.scaled = p.resolve()
 		out.list = append(out.list, compiled{Policy: p, re: re})
 	}
 	return out, nil
@@ -170,6 +188,8 @@ func (p Policy) compile() (*regexp.Regexp, error) {
 		return nil, fmt.Errorf("threshold %v outside [0, 1]", p.Threshold)
 	case !p.Limit.Valid() || !p.Range.Valid():
 		return nil, errors.New("a limit or range has a NaN bound or low above high")
+	case p.Sensitivity != 0 && !(p.Sensitivity >= MinSensitivity && p.Sensitivity <= MaxSensitivity):
+		return nil, fmt.Errorf("sensitivity %v outside [%v, %v]", p.Sensitivity, MinSensitivity, MaxSensitivity)
 	case p.Direction > DirectionDown:
 		return nil, fmt.Errorf("direction %d unknown", p.Direction)
 	case !(p.MinDeviation >= 0) || !(p.MinRelativeDeviation >= 0) || math.IsInf(p.MinDeviation, 0) || math.IsInf(p.MinRelativeDeviation, 0):
@@ -262,53 +282,4 @@ func Switchable(m Mechanism) bool {
 		return true
 	}
 	return false
-}
-
-// judge applies p to one scored verdict of value v.
-func (p *Policy) judge(vd *Verdict, v float64) {
-	vd.Policy = p.Name
-	if slices.Contains(p.Off, vd.Explain.Mechanism) {
-		vd.Score, vd.Anomaly, vd.Explain.Mechanism = 0, false, MechanismNone
-	}
-	if p.Threshold > 0 {
-		vd.Anomaly = vd.Score >= p.Threshold
-	}
-	// Direction and minimum deviation need the value the scorer expected;
-	// a model that reports none is judged without them.
-	if vd.Anomaly && vd.Explain.HasBand && !p.relevant(v-vd.Explain.Expected, vd.Explain.Expected) {
-		vd.Anomaly = false
-	}
-	if p.Range.Violated(v) {
-		vd.Score, vd.Anomaly = 1, true
-	}
-	vd.LimitViolation = p.Limit.Violated(v)
-	if vd.LimitViolation {
-		vd.Score, vd.Anomaly = 1, true
-		vd.Explain.Mechanism = MechanismLimit
-	}
-}
-
-// matchPolicies appends each group's policy (nil for none) to dst, so a
-// batch judged twice (heuristic verdicts, then the model's) matches once.
-func matchPolicies(ps *Policies, groups []Group, dst []*Policy) []*Policy {
-	for _, g := range groups {
-		dst = append(dst, ps.Match(g.SeriesID))
-	}
-	return dst
-}
-
-// applyPolicies judges the scored verdicts of each group by its policy,
-// pols[i] being group i's.
-func applyPolicies(pols []*Policy, groups []Group, out []Verdict) {
-	off := 0
-	for gi, g := range groups {
-		if p := pols[gi]; p != nil {
-			for i, v := range g.Values {
-				if vd := &out[off+i]; vd.Err == ErrNone {
-					p.judge(vd, v)
-				}
-			}
-		}
-		off += len(g.Values)
-	}
 }

@@ -29,9 +29,11 @@ type flight = uint64
 // spends no memory on an embedded model's state.
 type seriesTable[M any] struct {
 	t *store.Table[entry[M]]
-	// newModel and update are nil with a remote model.
+	// newModel and update are nil with a remote model. update judges
+	// under the judgement prepare set in the scratch for the group.
 	newModel func() M
-	update   func(m *M, unixNanos int64, v float64) Prediction
+	update   func(m *M, unixNanos int64, v float64, p *scratch) Prediction
+	prepare  func(pol *Policy, p *scratch)
 	// appendModel and decodeModel encode M for checkpoints (state.go);
 	// nil with a remote model, whose entries carry no model state.
 	appendModel func(b []byte, m *M) ([]byte, error)
@@ -41,7 +43,7 @@ type seriesTable[M any] struct {
 
 // seriesStore is what Detector needs of a seriesTable, whatever its M.
 type seriesStore interface {
-	scoreGroup(d *Detector, g Group, now scoreTime, out []Verdict, base int, p *scratch) int
+	scoreGroup(d *Detector, g Group, pol *Policy, now scoreTime, out []Verdict, base int, p *scratch) int
 	release(ids []string, ticket uint64)
 	table() tableStats
 	statePart(h *heuristic.Heuristic) checkpoint.Part
@@ -56,7 +58,7 @@ type tableStats interface {
 	Sweep(now time.Time) int
 }
 
-func newSeriesTable[M any](cfg Config, newModel func() M, update func(*M, int64, float64) Prediction) (*seriesTable[M], error) {
+func newSeriesTable[M any](cfg Config, newModel func() M, update func(*M, int64, float64, *scratch) Prediction) (*seriesTable[M], error) {
 	t, err := store.New[entry[M]](store.Config{Capacity: cfg.MaxSeries, TTL: cfg.SeriesTTL})
 	if err != nil {
 		return nil, err
@@ -70,9 +72,10 @@ func (st *seriesTable[M]) table() tableStats { return st.t }
 // out (len(out) == len(g.Values); out[0] is the batch's verdict base) and
 // returns how many were valid. With p.embedded it also updates the
 // embedded model; with p.ticket it claims the series for the remote call.
+// Both in-process scorers judge under pol, the group's policy (nil: none).
 // Samples without timestamps get now.stamp; client timestamps after
 // now.latest are refused.
-func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, now scoreTime, out []Verdict, base int, p *scratch) int {
+func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, pol *Policy, now scoreTime, out []Verdict, base int, p *scratch) int {
 	if code := d.checkGroup(g); code != ErrNone {
 		for i := range out {
 			out[i] = Verdict{UnixNanos: timestampAt(g, i, now.stamp), Err: code}
@@ -95,6 +98,10 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, now scoreTime, out []
 	if now.pullBack(&s.last, own) {
 		p.pulled++
 	}
+	flag := pol.heuristicFlag(d.heur.Flag())
+	if p.embedded && st.prepare != nil {
+		st.prepare(pol, p)
+	}
 	valid := 0
 	for i, v := range g.Values {
 		ts := timestampAt(g, i, now.stamp)
@@ -109,7 +116,7 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, now scoreTime, out []
 			out[i] = Verdict{UnixNanos: ts, Err: ErrOutOfOrder}
 		default:
 			s.last = ts
-			r := d.heur.Score(&s.heur, ts, v)
+			r := d.heur.ScoreAt(&s.heur, ts, v, flag)
 			out[i] = Verdict{
 				UnixNanos:      ts,
 				Score:          r.Score,

@@ -82,6 +82,17 @@ func (st *State) observe(v float64) (known bool, before uint8) {
 // Score checks v against the series' limit and updates its statistics.
 // A NaN or infinite value returns a zero Result and leaves st unchanged.
 func (h *Heuristic) Score(st *State, unixNanos int64, v float64) Result {
+	return h.ScoreAt(st, unixNanos, v, 0)
+}
+
+// Flag returns the score at or above which Score flags (Config.Flag).
+func (h *Heuristic) Flag() float64 { return h.flag }
+
+// ScoreAt is Score with the flag level flag in (0, 1] for this sample (0:
+// Config.Flag): a statistical score at or above it flags and starts the
+// quiet period. The service passes a policy's threshold here, so a
+// lower one flags once per event, as the default does.
+func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64) Result {
 	_ = unixNanos // reserved: the statistics are per sample, not per second
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return Result{Learning: st.n < h.learn}
@@ -146,7 +157,10 @@ func (h *Heuristic) Score(st *State, unixNanos int64, v float64) Result {
 	if s >= res.Score {
 		res.Score = s
 	}
-	if s >= h.flag {
+	if flag <= 0 {
+		flag = h.flag
+	}
+	if s >= flag {
 		res.Anomaly = true
 		st.quiet = h.quiet
 	}

@@ -1,0 +1,138 @@
+package detector
+
+import (
+	"slices"
+
+	"github.com/astraguard/astraguard/internal/model"
+	"github.com/astraguard/astraguard/internal/stats"
+)
+
+// MinSensitivity and MaxSensitivity bound Policy.Sensitivity: four orders
+// of magnitude of false alarms either way.
+const (
+	MinSensitivity = model.MinSensitivity
+	MaxSensitivity = model.MaxSensitivity
+)
+
+// resolve computes what a policy's judgement needs per sample once: the
+// embedded model's feature bits of Off, and Threshold moved by
+// Sensitivity for judging a remote model's verdicts after the fact.
+func (p *Policy) resolve() (offBits uint8, scaled float64) {
+	for _, m := range p.Off {
+		// The two enums share their order (TestModelMechanismsMatch).
+		offBits |= model.Mechanism(m).Feature()
+	}
+	if p.Threshold > 0 {
+		scaled = stats.ScaleThreshold(p.Threshold, p.sensitivity())
+	}
+	return offBits, scaled
+}
+
+func (p *Policy) sensitivity() float64 {
+	if p.Sensitivity == 0 {
+		return 1
+	}
+	return p.Sensitivity
+}
+
+// heuristicFlag is the flag level the heuristic scores p's series at: the
+// policy's threshold, else the heuristic's own, moved by the sensitivity;
+// 0 (the heuristic's default) for no policy or one that changes neither.
+func (p *Policy) heuristicFlag(def float64) float64 {
+	switch {
+	case p == nil:
+		return 0
+	case p.Threshold > 0:
+		return p.scaled
+	case p.sensitivity() != 1:
+		return stats.ScaleThreshold(def, p.sensitivity())
+	}
+	return 0
+}
+
+// modelJudge is the embedded model's judgement of p's series.
+func (p *Policy) modelJudge() model.Judge {
+	if p == nil {
+		return model.Judge{}
+	}
+	return model.Judge{Off: p.offBits, Threshold: p.Threshold, Sensitivity: p.Sensitivity}
+}
+
+// judge applies p after the fact to a verdict of value v scored by a
+// remote model, which p cannot reach inside: mechanisms off, threshold
+// (moved by the sensitivity), then the rest (judgeScored).
+func (p *Policy) judge(vd *Verdict, v float64) {
+	if slices.Contains(p.Off, vd.Explain.Mechanism) {
+		vd.Score, vd.Anomaly, vd.Explain.Mechanism = 0, false, MechanismNone
+	}
+	if p.Threshold > 0 {
+		t := p.scaled
+		if t == 0 { // a Policy NewPolicies did not resolve
+			t = p.Threshold
+		}
+		vd.Anomaly = vd.Score >= t
+	}
+	p.judgeScored(vd, v)
+}
+
+// judgeScored applies p to a verdict of value v an in-process scorer
+// (the embedded model or the heuristic) already scored under p's
+// threshold and sensitivity: direction, minimum deviations, range and
+// limits. A heuristic verdict a turned-off mechanism scored is still
+// overruled (the heuristic has no separate mechanisms to leave out).
+func (p *Policy) judgeScored(vd *Verdict, v float64) {
+	vd.Policy = p.Name
+	if slices.Contains(p.Off, vd.Explain.Mechanism) {
+		vd.Score, vd.Anomaly, vd.Explain.Mechanism = 0, false, MechanismNone
+	}
+	// Direction and minimum deviation need the value the scorer expected;
+	// a model that reports none is judged without them.
+	if vd.Anomaly && vd.Explain.HasBand && !p.relevant(v-vd.Explain.Expected, vd.Explain.Expected) {
+		vd.Anomaly = false
+	}
+	if p.Range.Violated(v) {
+		vd.Score, vd.Anomaly = 1, true
+	}
+	vd.LimitViolation = p.Limit.Violated(v)
+	if vd.LimitViolation {
+		vd.Score, vd.Anomaly = 1, true
+		vd.Explain.Mechanism = MechanismLimit
+	}
+}
+
+// matchPolicies appends each group's policy (nil for none, or for a
+// malformed group) to dst, before the groups are scored: the in-process
+// scorers judge by it, and a batch judged twice (heuristic verdicts, then
+// the model's) matches once.
+func (d *Detector) matchPolicies(ps *Policies, groups []Group, dst []*Policy) []*Policy {
+	for _, g := range groups {
+		var p *Policy
+		if d.checkGroup(g) == ErrNone {
+			p = ps.Match(g.SeriesID)
+		}
+		dst = append(dst, p)
+	}
+	return dst
+}
+
+// applyPolicies judges the scored verdicts of each group by its policy,
+// pols[i] being group i's. remote says the model verdicts came from a
+// remote model, judged after the fact (judge); the heuristic's and the
+// embedded model's were scored under the policy already (judgeScored).
+func applyPolicies(pols []*Policy, groups []Group, out []Verdict, remote bool) {
+	off := 0
+	for gi, g := range groups {
+		if p := pols[gi]; p != nil {
+			for i, v := range g.Values {
+				switch vd := &out[off+i]; {
+				case vd.Err != ErrNone:
+				case remote && vd.Source == SourceModel:
+					p.judge(vd, v)
+				default:
+					p.judgeScored(vd, v)
+				}
+			}
+		}
+		off += len(g.Values)
+	}
+}
