@@ -123,7 +123,8 @@ var policyKeyDocs = map[string]keyDoc{
 	"direction":              {"`both`", "`up`, `down` or `both`: the side of the expected value an anomaly may lie on"},
 	"min_deviation":          {"`0`", "a value closer than this to the expected value is not anomalous"},
 	"min_relative_deviation": {"`0`", "as min_deviation, as a fraction of abs(expected)"},
-	"mechanisms":             {"all on", "map of the model's mechanisms (`shift`, `season`, `novelty`, `stuck`, `record`, `context`, `state`) to `off` or `on`: a verdict an off mechanism scored gets score 0, no flag"},
+	"sensitivity":            {"`1`", "factor in [0.01, 100] on the expected false alarms of the model's calibrated mechanisms (`shift`, `season`'s daily profile, `novelty`) and the heuristic: 10 flags more, 0.1 fewer"},
+	"mechanisms":             {"all on", "map of the model's mechanisms (`shift`, `season`, `novelty`, `stuck`, `record`, `context`, `state`) to `off` or `on`: an off mechanism takes no part in the embedded model's score, flag and quiet period"},
 }
 
 // yamlKeys lists the dotted yaml keys of struct type typ, nested structs

@@ -21,3 +21,12 @@ func TestPolicyMechanismNames(t *testing.T) {
 		t.Errorf("offMechanisms = %v, want [season state]", off)
 	}
 }
+
+// TestPolicySensitivityBounds: the config file and the detector accept
+// the same sensitivities.
+func TestPolicySensitivityBounds(t *testing.T) {
+	if configfile.MinSensitivity != detector.MinSensitivity || configfile.MaxSensitivity != detector.MaxSensitivity {
+		t.Errorf("config sensitivity bounds [%v, %v], detector's [%v, %v]", configfile.MinSensitivity, configfile.MaxSensitivity,
+			detector.MinSensitivity, detector.MaxSensitivity)
+	}
+}

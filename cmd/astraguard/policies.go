@@ -25,7 +25,7 @@ func policies(cfg config) ([]detector.Policy, *detector.Policies, error) {
 				list = append(list, detector.Policy{Name: p.Name, Globs: p.Match, Regex: p.Regex,
 					Limit: limitOf(p.Limits), Range: limitOf(p.ExpectedRange), Threshold: p.Threshold,
 					Direction: dir, MinDeviation: p.MinDeviation, MinRelativeDeviation: p.MinRelativeDeviation,
-					Off: offMechanisms(p.Mechanisms)})
+					Sensitivity: deref(p.Sensitivity), Off: offMechanisms(p.Mechanisms)})
 			}
 		}
 	}
@@ -63,4 +63,12 @@ func limitOf(b *configfile.Bounds) heuristic.Limit {
 		l.High, l.CheckHigh = *b.Max, true
 	}
 	return l
+}
+
+// deref is *f, or 0 (the detector's default) for nil.
+func deref(f *float64) float64 {
+	if f == nil {
+		return 0
+	}
+	return *f
 }

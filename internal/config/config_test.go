@@ -143,6 +143,7 @@ func TestParsePolicies(t *testing.T) {
     direction: down
     min_deviation: 0.25
     min_relative_deviation: 0.1
+    sensitivity: 2.5
     mechanisms: {season: off, shift: on}
   - name: wheels
     regex: '^sat[0-9]+\.rw[0-9]$'
@@ -155,7 +156,8 @@ func TestParsePolicies(t *testing.T) {
 	if !ok || len(ps) != 2 || ps[0].Name != "bus-a" || *ps[0].Limits.Max != 9 || ps[0].ExpectedRange.Max != nil ||
 		ps[0].Threshold != 0.7 || ps[0].Direction != "down" || ps[0].MinDeviation != 0.25 || ps[0].MinRelativeDeviation != 0.1 ||
 		ps[0].Mechanisms["season"] != "off" || ps[0].Mechanisms["shift"] != "on" ||
-		ps[0].Line != 2 || ps[1].Regex != `^sat[0-9]+\.rw[0-9]$` || ps[1].Line != 11 {
+		ps[0].Sensitivity == nil || *ps[0].Sensitivity != 2.5 || ps[1].Sensitivity != nil ||
+		ps[0].Line != 2 || ps[1].Regex != `^sat[0-9]+\.rw[0-9]$` || ps[1].Line != 12 {
 		t.Errorf("Policies() = %+v, %v", ps, ok)
 	}
 	if c, _ := config.Parse("p.yaml", nil, schema); func() bool { _, ok := c.Policies(); return ok }() {
@@ -178,6 +180,11 @@ func TestParsePolicies(t *testing.T) {
 		{"policies:\n  - name: a\n    match: [x]\n    mechanisms: {seasn: off}\n", "p.yaml:4: policies[0].mechanisms: unknown mechanism \"seasn\""},
 		{"policies:\n  - name: a\n    match: [x]\n    mechanisms: {season: maybe}\n", "p.yaml:4: policies[0].mechanisms: mechanism season: \"maybe\", want on or off"},
 		{"policies:\n  - name: a\n    match: [x]\n    mechanisms: {limit: off}\n", "p.yaml:4: policies[0].mechanisms: unknown mechanism"},
+		{"policies:\n  - name: a\n    match: [x]\n    sensitivity: 0\n", "p.yaml:4: policies[0].sensitivity: 0 outside [0.01, 100]"},
+		{"policies:\n  - name: a\n    match: [x]\n    sensitivity: -1\n", "p.yaml:4: policies[0].sensitivity: -1 outside [0.01, 100]"},
+		{"policies:\n  - name: a\n    match: [x]\n    sensitivity: .nan\n", "p.yaml:4: policies[0].sensitivity: NaN outside"},
+		{"policies:\n  - name: a\n    match: [x]\n    sensitivity: 1e9\n", "p.yaml:4: policies[0].sensitivity: 1e+09 outside [0.01, 100]"},
+		{"policies:\n  - name: a\n    match: [x]\n    sensitivity: high\n", "p.yaml:4: policies[0]"},
 		{"policies:\n  - name: " + strings.Repeat("n", 65) + "\n    match: [x]\n", "p.yaml:2: policies[0].name: longer than 64 bytes"},
 	}
 	for _, tt := range bad {

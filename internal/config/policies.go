@@ -39,6 +39,10 @@ type Policy struct {
 	// a value closer than either to the expected value is not anomalous.
 	MinDeviation         float64 `yaml:"min_deviation"`
 	MinRelativeDeviation float64 `yaml:"min_relative_deviation"`
+	// Sensitivity in [MinSensitivity, MaxSensitivity] multiplies the
+	// expected false-alarm rate of the model's calibrated mechanisms by
+	// this factor; absent means 1.
+	Sensitivity *float64 `yaml:"sensitivity"`
 	// Mechanisms turns the model's mechanisms off (or on) for these
 	// series: a map from a mechanism name (MechanismNames) to "off" or
 	// "on".
@@ -50,6 +54,14 @@ type Policy struct {
 // MechanismNames are the mechanisms a policy may turn off: the model's
 // own detectors, by the names verdicts carry (detector.Mechanism).
 var MechanismNames = []string{"shift", "season", "novelty", "stuck", "record", "context", "state"}
+
+// MinSensitivity and MaxSensitivity bound a policy's sensitivity, as
+// detector.MinSensitivity and MaxSensitivity (checked here too so the
+// error names the line).
+const (
+	MinSensitivity = 0.01
+	MaxSensitivity = 100
+)
 
 // maxPolicyName is detector.MaxPolicyNameBytes, checked here too so the
 // error names the line.
@@ -121,6 +133,10 @@ func (p Policy) problems() []problem {
 		add(err != nil, "regex", fmt.Sprintf("invalid regular expression: %v", err))
 	}
 	add(p.Threshold < 0 || p.Threshold > 1 || math.IsNaN(p.Threshold), "threshold", "want a score in (0, 1] (0 keeps the scorer's decision)")
+	if k := p.Sensitivity; k != nil {
+		add(!(*k >= MinSensitivity && *k <= MaxSensitivity), "sensitivity",
+			fmt.Sprintf("%v outside [%v, %v]: a factor on the expected false alarms (1: the default, 10: ten times as many)", *k, MinSensitivity, MaxSensitivity))
+	}
 	add(p.Direction != "" && p.Direction != "up" && p.Direction != "down" && p.Direction != "both", "direction", "want up, down or both")
 	add(!(p.MinDeviation >= 0) || math.IsInf(p.MinDeviation, 0), "min_deviation", "want a finite value, 0 or more")
 	add(!(p.MinRelativeDeviation >= 0) || math.IsInf(p.MinRelativeDeviation, 0), "min_relative_deviation", "want a finite fraction, 0 or more")
