@@ -55,7 +55,9 @@
 // bytes per series (StateBytes); Update does not allocate and uses no
 // randomness, so the same input always yields the same results. Expected,
 // Lower and Upper are 0 and Mechanism is MechanismNone until the series is
-// warm. How the defaults were chosen (leave-one-file-out cross-validation
+// warm. UpdateJudged is Update under a per-call Judge (the series'
+// policy: mechanisms off, threshold, sensitivity), which is not part of
+// the state; Update is the zero Judge. How the defaults were chosen (leave-one-file-out cross-validation
 // on the NAB development subset) and what was tried is in
 // docs/model-tuning.md.
 //
