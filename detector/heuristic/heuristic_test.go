@@ -311,3 +311,35 @@ func TestLevelsJudgeStates(t *testing.T) {
 		t.Error("with Levels off, a two-valued series' rare transitions never flagged: want the shift score to judge them")
 	}
 }
+
+// TestScoreAtFlagLevel: ScoreAt with flag 0 is Score; a lower flag level
+// flags a small shift the default does not, once, and starts the quiet
+// period (the next samples of the shift do not flag again).
+func TestScoreAtFlagLevel(t *testing.T) {
+	h := mustNew(t, Config{NoPreset: true})
+	a, b, c := h.NewState("s"), h.NewState("s"), h.NewState("s")
+	var n noise = 3
+	for i := range 2000 {
+		v := 10 + n.next()
+		ra, rb := h.Score(&a, int64(i), v), h.ScoreAt(&b, int64(i), v, 0)
+		h.ScoreAt(&c, int64(i), v, 0.3)
+		if ra != rb {
+			t.Fatalf("sample %d: ScoreAt(flag 0) = %+v, Score = %+v", i, rb, ra)
+		}
+	}
+	if h.Flag() != 0.55 {
+		t.Errorf("Flag() = %v, want the default 0.55", h.Flag())
+	}
+	def, low := 0, 0
+	for i := 2000; i < 2030; i++ {
+		if h.Score(&a, int64(i), 10.2).Anomaly {
+			def++
+		}
+		if h.ScoreAt(&c, int64(i), 10.2, 0.3).Anomaly {
+			low++
+		}
+	}
+	if def != 0 || low != 1 {
+		t.Errorf("small shift flagged %d times by default and %d times at flag 0.3, want 0 and 1", def, low)
+	}
+}
