@@ -14,12 +14,12 @@ import (
 // codecVersion is the first byte of every encoded Detector. Bump it when
 // the layout below or the meaning of a field changes; Signature includes
 // it, so a snapshot written by another layout is set aside, not misread.
-const codecVersion = 6
+const codecVersion = 5
 
 // EncodedBytes is the length of one encoded Detector: a version byte and
 // the fields in the order appendState writes them.
 const EncodedBytes = 1 + 4 + 4 + 8*8 + 8 + 8 + numFeatures*stats.LikelihoodBytes + 24*4*2 + 24 + 8*(1+8+threeBits/64) + 2 + 4*2 +
-	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4+4+2) + maxStates*maxStates*2 + 4 + 4 + 2 + 4 + periodBytes + discordBytes
+	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4+4+2) + maxStates*maxStates*2 + 4 + 4 + 2 + 4 + periodBytes
 
 // ErrBadState is returned by UnmarshalBinary for input that is not an
 // encoded Detector of this version.
@@ -91,8 +91,7 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 	b = le.AppendUint32(b, d.sts.once)
 	b = append(b, d.sts.k, d.sts.cur)
 	b = le.AppendUint32(b, d.sts.run)
-	b = d.per.appendBinary(b)
-	return d.dis.appendBinary(b), nil
+	return d.per.appendBinary(b), nil
 }
 
 // UnmarshalBinary replaces d's learned state with one encoded by
@@ -167,7 +166,6 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	nd.sts.k, nd.sts.cur = ks[0], ks[1]
 	nd.sts.run = r.u32()
 	nd.per.decode(&r)
-	nd.dis.decode(&r)
 	if err := nd.checkRestored(); err != nil {
 		return err
 	}
@@ -257,9 +255,9 @@ func (d *Detector) checkRestored() error {
 // be apart, in seconds.
 const maxCadence = math.MaxUint64 / 1e9
 
-// checkNew validates the fields codec versions 4 to 6 added: the hour,
+// checkNew validates the fields codec versions 4 and 5 added: the hour,
 // the predictor and the state machine (version 5: each state's shortest
-// dwell; version 6: the discord codebook).
+// dwell).
 func (d *Detector) checkNew() error {
 	if d.hour < 0 || d.hour > 23 {
 		return fmt.Errorf("%w: hour %d", ErrBadState, d.hour)
@@ -273,9 +271,6 @@ func (d *Detector) checkNew() error {
 		}
 	}
 	if err := d.per.check(d.n); err != nil {
-		return err
-	}
-	if err := d.dis.check(d.n); err != nil {
 		return err
 	}
 	if err := d.pr.err.check(d.n); err != nil {
@@ -372,7 +367,7 @@ func (t *Template) Signature() string { return t.p.signature() }
 func (p *params) signature() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "model codec %d; warmUp %d; disable %d; times and alphas", codecVersion, p.warmUp, p.disable)
-	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax, p.recordBand, p.periodPrune, p.discordPrune, float64(p.discordBlock)} {
+	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax, p.recordBand, p.periodPrune} {
 		fmt.Fprintf(h, " %x", math.Float64bits(f))
 	}
 	fmt.Fprintf(h, "; features %v %v %v %v %v %v %v", minStd, stats.MaxFeature, maxMagnitude, seasonMin, stuckMin, refCadence, seasonHistory)

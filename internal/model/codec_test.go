@@ -374,12 +374,6 @@ func TestCodecRejectsForgedNewFields(t *testing.T) {
 		"shortest beyond k":     func(x *Detector) { x.sts.short[9] = 1 },
 		"shortest, no visit":    func(x *Detector) { x.sts.visits[0] = 0 },
 		"visit, no shortest":    func(x *Detector) { x.sts.short[1] = 0 },
-		"discord fill":          func(x *Detector) { x.dis.full = discordW + 1 },
-		"discord prototype NaN": func(x *Detector) { x.dis.proto[0][0] = float32(math.NaN()) },
-		"discord beyond k":      func(x *Detector) { x.dis.proto[discordK-1][0] = 1 },
-		"discord use":           func(x *Detector) { x.dis.use[0] = -1 },
-		"discord block sum":     func(x *Detector) { x.dis.sum = math.Inf(-1) },
-		"discord pruner":        func(x *Detector) { x.dis.err.es = math.NaN() },
 	}
 	for name, f := range forge {
 		x := *d

@@ -104,16 +104,6 @@ type Config struct {
 	// for the cross-validation (see docs/model-tuning.md).
 	RecordBand float64
 
-	// DiscordBlock is the block length, in samples, of the discord
-	// mechanism's windows (discordW block means; see discord.go): a
-	// window unlike every prototype of the series' history flags as
-	// MechanismContext. Default 16; negative turns the mechanism off.
-	DiscordBlock int
-
-	// DiscordPrune is the pruning share of the discord distance (as
-	// ContextPrune). Default 0.1.
-	DiscordPrune float64
-
 	// Disable is a bit mask of features to switch off (FeatureShift,
 	// FeatureSeason, FeatureNovelty, FeatureStuck, FeatureRecord,
 	// FeatureContext, FeatureState), for ablation. Default 0: all on.
@@ -160,8 +150,6 @@ type params struct {
 	aMax                     float64
 	recordBand               float64
 	periodPrune              float64
-	discordBlock             uint32 // 0: off
-	discordPrune             float64
 	seasonGate               float64
 	threshold                float64
 	suppress                 float64
@@ -207,18 +195,6 @@ func (c Config) params() (*params, error) {
 	p.periodPrune = def(c.PeriodPrune, p.prune)
 	if !(p.periodPrune > 0) || math.IsInf(p.periodPrune, 0) {
 		return nil, fmt.Errorf("%w: PeriodPrune %v must be positive and finite", ErrInvalidConfig, c.PeriodPrune)
-	}
-	p.discordPrune = def(c.DiscordPrune, discordPruneDefault)
-	if !(p.discordPrune > 0) || math.IsInf(p.discordPrune, 0) {
-		return nil, fmt.Errorf("%w: DiscordPrune %v must be positive and finite", ErrInvalidConfig, c.DiscordPrune)
-	}
-	switch {
-	case c.DiscordBlock == 0:
-		p.discordBlock = discordBlockDefault
-	case c.DiscordBlock > 0 && c.DiscordBlock <= discordBlockMax:
-		p.discordBlock = uint32(c.DiscordBlock)
-	case c.DiscordBlock > discordBlockMax:
-		return nil, fmt.Errorf("%w: DiscordBlock %d above %d", ErrInvalidConfig, c.DiscordBlock, discordBlockMax)
 	}
 	if math.IsNaN(c.RecordBand) || math.IsInf(c.RecordBand, 0) {
 		return nil, fmt.Errorf("%w: RecordBand %v must be finite", ErrInvalidConfig, c.RecordBand)

@@ -89,7 +89,6 @@ type Detector struct {
 	sts   states
 	per   period
 	pk    uint32 // samples per period block at the current cadence
-	dis   discord
 }
 
 // NewDetector returns a detector for one series.
@@ -188,9 +187,6 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 	ctx := 0.0
 	if p.disable&FeatureContext == 0 {
 		ctx = d.pr.err.judge(d.pr.update(u, p.lambda), p.aCtx, float64(d.aMax), p.prune, warm)
-		if p.discordBlock > 0 {
-			ctx = max(ctx, d.dis.update(u, p.discordBlock, p.aCtx, float64(d.aMax), p.discordPrune, warm))
-		}
 	}
 	rhythm := 0.0
 	if p.disable&FeatureSeason == 0 {

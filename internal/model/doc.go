@@ -51,7 +51,7 @@
 //
 // Contract. Samples come in time order; a NaN or ±Inf sample is ignored
 // (zero Result, state untouched) and a value beyond ±1e30 is flagged with
-// MechanismLimit and not learned. State is a fixed-size struct of 3200
+// MechanismLimit and not learned. State is a fixed-size struct of 2544
 // bytes per series (StateBytes); Update does not allocate and uses no
 // randomness, so the same input always yields the same results. Expected,
 // Lower and Upper are 0 and Mechanism is MechanismNone until the series is
