@@ -10,37 +10,39 @@ import (
 // Settings are a breaker's tunables. The zero value is the balanced preset
 // (5 consecutive failures, 60s recovery wait, 2 probe successes) and every
 // zero field takes the default its doc states. Rules combine: the breaker
-// trips when any enabled rule says so.
+// trips when any enabled rule says so. The yaml tags are the keys of a
+// breaker's section in AstraGuard's configuration file, which decodes
+// straight into Settings.
 type Settings struct {
 	// FailureThreshold is the number of consecutive failures that opens a
 	// CLOSED breaker. Default 5; a negative value disables the rule.
-	FailureThreshold int
+	FailureThreshold int `yaml:"failure_threshold"`
 	// RecoveryTimeout is how long the breaker stays OPEN before it lets
 	// probes through. Default 60s.
-	RecoveryTimeout time.Duration
+	RecoveryTimeout time.Duration `yaml:"recovery_timeout"`
 	// SuccessThreshold is the number of probe successes that closes a
 	// HALF_OPEN breaker. Default 2.
-	SuccessThreshold int
+	SuccessThreshold int `yaml:"success_threshold"`
 	// MaxProbes is the number of probes allowed in flight at once while
 	// HALF_OPEN. Default 1, at most 255.
-	MaxProbes int
+	MaxProbes int `yaml:"max_probes"`
 	// ProbeTimeout is how long a probe permit may stay out before the next
 	// call into the breaker reclaims it and counts it as a failure, so a
 	// probe that never calls Done cannot wedge the breaker. Default
 	// RecoveryTimeout. It cannot be disabled.
-	ProbeTimeout time.Duration
+	ProbeTimeout time.Duration `yaml:"probe_timeout"`
 	// CountWindow trips on the failure ratio of the last N calls. Disabled
 	// when its Size is 0.
-	CountWindow CountWindow
+	CountWindow CountWindow `yaml:"count_window"`
 	// TimeWindow trips on the failure ratio of the calls in a sliding time
 	// window. Disabled when its Length is 0.
-	TimeWindow TimeWindow
+	TimeWindow TimeWindow `yaml:"time_window"`
 	// SlowCall trips on the ratio of slow calls in the enabled windows.
 	// Disabled when its Duration is 0.
-	SlowCall SlowCall
+	SlowCall SlowCall `yaml:"slow_call"`
 	// Backoff grows the recovery wait on repeated trips. The zero value
 	// waits RecoveryTimeout every time.
-	Backoff Backoff
+	Backoff Backoff `yaml:"backoff"`
 }
 
 // CountWindow is a failure-ratio rule over the most recent calls. Ignored
@@ -48,30 +50,30 @@ type Settings struct {
 type CountWindow struct {
 	// Size is the number of most recent calls considered. 0 disables the
 	// rule.
-	Size int
+	Size int `yaml:"size"`
 	// MinCalls is the number of calls the window needs before the rule can
 	// trip. Default Size.
-	MinCalls int
+	MinCalls int `yaml:"min_calls"`
 	// FailureRatio in (0, 1] trips the breaker when failures/calls reaches
 	// it, compared exactly as the shortest decimal that reads back as the
 	// value (0.56 trips at 14 of 25). Default 0.5.
-	FailureRatio float64
+	FailureRatio float64 `yaml:"failure_ratio"`
 }
 
 // TimeWindow is a failure-ratio rule over a sliding time window, kept as
 // Buckets equal slices so memory is fixed.
 type TimeWindow struct {
 	// Length is the window's span. 0 disables the rule.
-	Length time.Duration
+	Length time.Duration `yaml:"length"`
 	// Buckets is the number of slices the window is kept in; the window
 	// slides one slice at a time. Default 10.
-	Buckets int
+	Buckets int `yaml:"buckets"`
 	// MinCalls is the number of calls in the window before the rule can
 	// trip. Default 10.
-	MinCalls int
+	MinCalls int `yaml:"min_calls"`
 	// FailureRatio in (0, 1] trips the breaker when failures/calls reaches
 	// it. Default 0.5.
-	FailureRatio float64
+	FailureRatio float64 `yaml:"failure_ratio"`
 }
 
 // SlowCall counts calls that take at least Duration as slow, as
@@ -83,10 +85,10 @@ type SlowCall struct {
 	// Duration is the call duration from Allow to Done at or above which a
 	// call is slow. 0 disables the rule. Measured in microseconds modulo
 	// about 71 minutes, which is far beyond any useful threshold.
-	Duration time.Duration
+	Duration time.Duration `yaml:"duration"`
 	// Ratio in (0, 1] trips the breaker when slow/calls reaches it.
 	// Default 1 (every call in the window slow).
-	Ratio float64
+	Ratio float64 `yaml:"ratio"`
 }
 
 // Backoff makes the recovery wait grow on repeated trips: the n-th trip since
@@ -95,12 +97,12 @@ type SlowCall struct {
 // [1-Jitter, 1+Jitter] and capped at Max.
 type Backoff struct {
 	// Multiplier, at least 1, grows the wait per trip. Default 1 (no growth).
-	Multiplier float64
+	Multiplier float64 `yaml:"multiplier"`
 	// Max caps the wait. Default 10 × RecoveryTimeout when Multiplier > 1,
 	// else unbounded.
-	Max time.Duration
+	Max time.Duration `yaml:"max"`
 	// Jitter in [0, 1) spreads the wait by ±Jitter of itself. Default 0.
-	Jitter float64
+	Jitter float64 `yaml:"jitter"`
 }
 
 // Preset names accepted by Preset.

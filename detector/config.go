@@ -65,13 +65,14 @@ const (
 	MaxDuration = 10 * 365 * 24 * time.Hour
 )
 
-// FieldError is one invalid field of Config; Field is its Go name.
+// FieldError is one invalid field of Config or Policy; Field is its Go
+// name.
 type FieldError struct {
 	Field string
 	Err   error
 }
 
-func (e *FieldError) Error() string { return "detector config: " + e.Field + ": " + e.Err.Error() }
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
 
 func (e *FieldError) Unwrap() error { return e.Err }
 
@@ -104,7 +105,7 @@ func bound(field string, hi int64) string {
 
 func (c Config) withDefaults() (Config, error) {
 	if err := c.Validate(); err != nil {
-		return c, err
+		return c, fmt.Errorf("detector config: %w", err)
 	}
 	if c.ModelTimeout == 0 {
 		c.ModelTimeout = 100 * time.Millisecond

@@ -14,57 +14,97 @@ import (
 
 // Policy overrides how the series whose id matches are judged. It is
 // applied to every scored verdict, whichever path (model or heuristic)
-// scored it.
+// scored it. The yaml tags are the keys of a policy in AstraGuard's
+// configuration file, which decodes straight into Policy (limits and ranges
+// written {min, max}, Off as mechanisms: {name: off}).
 type Policy struct {
 	// Name is reported in each verdict the policy judged.
-	Name string
+	Name string `yaml:"name"`
 	// Globs match series ids case-insensitively: '*' is any run of
 	// characters ('/' and '.' included), '?' one character. Regex is
 	// matched as written (unanchored; add ^ $ and (?i) as needed). A
 	// policy has globs or a regex.
-	Globs []string
-	Regex string
+	Globs []string `yaml:"match"`
+	Regex string   `yaml:"regex"`
 	// Limit is the operating limit: a value outside it is a limit
 	// violation and an anomaly with score 1, whatever the model says.
-	Limit heuristic.Limit
+	Limit heuristic.Limit `yaml:"limits"`
 	// Range is the expected data range: a value outside it is an anomaly
 	// with score 1 (not a limit violation).
-	Range heuristic.Limit
+	Range heuristic.Limit `yaml:"expected_range"`
 	// Threshold in (0, 1], when set, decides the anomaly flag from the
 	// verdict's score (score >= Threshold) instead of the scorer's own
 	// decision. 0 keeps the scorer's decision. The in-process scorers
 	// (the embedded model, the heuristic) flag at it themselves, so
 	// their quiet period after a flag is armed at it too; a remote
 	// model's verdicts are re-decided after the fact.
-	Threshold float64
+	Threshold float64 `yaml:"threshold"`
 	// Sensitivity in [MinSensitivity, MaxSensitivity] multiplies the
 	// expected false-alarm rate of the calibrated scores by this factor,
 	// by moving the threshold (the policy's, else the scorer's) on the
-	// log-tail scale (see docs/model.md). 0 means 1. A remote model's
-	// threshold is unknown, so there it moves only the policy's
-	// Threshold, if set.
-	Sensitivity float64
+	// log-tail scale (see docs/model.md). 0 means 1 (the file may not
+	// write 0: leaving the key out means 1). A remote model's threshold
+	// is unknown, so there it moves only the policy's Threshold, if set.
+	Sensitivity float64 `yaml:"sensitivity,nonzero"`
 	// Direction keeps only anomalies on one side of the expected value:
 	// DirectionUp (above), DirectionDown (below); DirectionBoth, the zero
 	// value, keeps both.
-	Direction Direction
+	Direction Direction `yaml:"direction"`
 	// MinDeviation and MinRelativeDeviation (a fraction of |expected|)
 	// clear the anomaly flag of a value closer to the expected value than
 	// either: a statistically clear but practically irrelevant move.
-	MinDeviation, MinRelativeDeviation float64
+	MinDeviation         float64 `yaml:"min_deviation"`
+	MinRelativeDeviation float64 `yaml:"min_relative_deviation"`
 	// Off lists mechanisms this policy turns off. The embedded model
 	// leaves them out of its score, flag and quiet period (another
 	// mechanism that fired still flags the sample); a remote model's or
 	// the heuristic's verdict a listed mechanism scored gets score 0, no
 	// anomaly and MechanismNone after the fact (its band stays). Only the
-	// model's own detectors may be listed (shift, season, novelty, stuck,
-	// record, context, state); limits and ranges are the policy's own.
-	Off []Mechanism
+	// model's own detectors may be listed (Switchable); limits and ranges
+	// are the policy's own.
+	Off []Mechanism `yaml:"mechanisms"`
 
 	// Set by NewPolicies: the embedded model's feature bits of Off, and
 	// Threshold moved by Sensitivity (0 without a Threshold).
 	offBits uint8
 	scaled  float64
+}
+
+// Validate reports every problem of p's own fields at once, each a
+// *FieldError naming the Go field, joined; nil when valid. Overlaps with
+// other policies are NewPolicies' to find.
+func (p Policy) Validate() error {
+	var errs []error
+	bad := func(cond bool, field, format string, args ...any) {
+		if cond {
+			errs = append(errs, &FieldError{Field: field, Err: fmt.Errorf(format, args...)})
+		}
+	}
+	bad(p.Name == "", "Name", "required")
+	bad(len(p.Name) > MaxPolicyNameBytes, "Name", "longer than %d bytes (every verdict carries it)", MaxPolicyNameBytes)
+	bad(!utf8.ValidString(p.Name), "Name", "not UTF-8")
+	bad((len(p.Globs) > 0) == (p.Regex != ""), "Globs", "give Globs or Regex, one of them")
+	bad(slices.Contains(p.Globs, ""), "Globs", "empty glob")
+	if _, err := regexp.Compile(p.Regex); err != nil {
+		bad(true, "Regex", "invalid regular expression: %v", err)
+	}
+	bad(!(p.Threshold >= 0 && p.Threshold <= 1), "Threshold", "%v outside (0, 1] (0 keeps the scorer's decision)", p.Threshold)
+	bad(p.Sensitivity != 0 && !(p.Sensitivity >= MinSensitivity && p.Sensitivity <= MaxSensitivity), "Sensitivity",
+		"%v outside [%v, %v]: a factor on the expected false alarms (1: the default, 10: ten times as many)", p.Sensitivity, MinSensitivity, MaxSensitivity)
+	for _, l := range []struct {
+		field string
+		l     heuristic.Limit
+	}{{"Limit", p.Limit}, {"Range", p.Range}} {
+		bad(l.l.CheckLow && math.IsNaN(l.l.Low) || l.l.CheckHigh && math.IsNaN(l.l.High), l.field, "NaN bound")
+		bad(l.l.CheckLow && l.l.CheckHigh && l.l.Low > l.l.High, l.field, "min above max")
+	}
+	bad(p.Direction > DirectionDown, "Direction", "%d unknown: want up, down or both", p.Direction)
+	bad(!(p.MinDeviation >= 0) || math.IsInf(p.MinDeviation, 0), "MinDeviation", "%v: want a finite value, 0 or more", p.MinDeviation)
+	bad(!(p.MinRelativeDeviation >= 0) || math.IsInf(p.MinRelativeDeviation, 0), "MinRelativeDeviation", "%v: want a finite fraction, 0 or more", p.MinRelativeDeviation)
+	for _, m := range p.Off {
+		bad(!Switchable(m), "Off", "mechanism %v cannot be turned off (want one of %s)", m, strings.Join(SwitchableNames(), ", "))
+	}
+	return errors.Join(errs...)
 }
 
 // Direction says which side of the expected value may be anomalous.
@@ -88,6 +128,17 @@ func ParseDirection(s string) (Direction, error) {
 		return DirectionDown, nil
 	}
 	return 0, fmt.Errorf("direction %q: want up, down or both", s)
+}
+
+// UnmarshalText is ParseDirection for decoders; its error does not echo
+// the text.
+func (d *Direction) UnmarshalText(text []byte) error {
+	v, err := ParseDirection(string(text))
+	if err != nil {
+		return errors.New("want up, down or both")
+	}
+	*d = v
+	return nil
 }
 
 // relevant reports whether a deviation dev from expected passes the
@@ -177,37 +228,14 @@ func (ps *Policies) shadows(p Policy) error {
 }
 
 func (p Policy) compile() (*regexp.Regexp, error) {
-	switch {
-	case p.Name == "":
-		return nil, errors.New("no name")
-	case len(p.Name) > MaxPolicyNameBytes || !utf8.ValidString(p.Name):
-		return nil, fmt.Errorf("name longer than %d bytes or not UTF-8", MaxPolicyNameBytes)
-	case (len(p.Globs) > 0) == (p.Regex != ""):
-		return nil, errors.New("want globs or a regex")
-	case p.Threshold < 0 || p.Threshold > 1 || math.IsNaN(p.Threshold):
-		return nil, fmt.Errorf("threshold %v outside [0, 1]", p.Threshold)
-	case !p.Limit.Valid() || !p.Range.Valid():
-		return nil, errors.New("a limit or range has a NaN bound or low above high")
-	case p.Sensitivity != 0 && !(p.Sensitivity >= MinSensitivity && p.Sensitivity <= MaxSensitivity):
-		return nil, fmt.Errorf("sensitivity %v outside [%v, %v]", p.Sensitivity, MinSensitivity, MaxSensitivity)
-	case p.Direction > DirectionDown:
-		return nil, fmt.Errorf("direction %d unknown", p.Direction)
-	case !(p.MinDeviation >= 0) || !(p.MinRelativeDeviation >= 0) || math.IsInf(p.MinDeviation, 0) || math.IsInf(p.MinRelativeDeviation, 0):
-		return nil, errors.New("minimum deviations must be finite and not negative")
-	}
-	for _, m := range p.Off {
-		if !Switchable(m) {
-			return nil, fmt.Errorf("mechanism %v cannot be turned off (want shift, season, novelty, stuck, record, context or state)", m)
-		}
+	if err := p.Validate(); err != nil {
+		return nil, err
 	}
 	if p.Regex != "" {
 		return regexp.Compile(p.Regex)
 	}
 	parts := make([]string, len(p.Globs))
 	for i, g := range p.Globs {
-		if g == "" {
-			return nil, errors.New("empty glob")
-		}
 		parts[i] = GlobRegexp(g)
 	}
 	return regexp.Compile("(?i)^(?:" + strings.Join(parts, "|") + ")$")
@@ -282,4 +310,16 @@ func Switchable(m Mechanism) bool {
 		return true
 	}
 	return false
+}
+
+// SwitchableNames are the names of the Switchable mechanisms, in their
+// order.
+func SwitchableNames() []string {
+	var names []string
+	for m := range numMechanisms {
+		if Switchable(m) {
+			names = append(names, m.String())
+		}
+	}
+	return names
 }

@@ -14,7 +14,7 @@ forbid ./breaker "grpc|prometheus|^$mod/(gen|detector|server|cmd)|log/slog" "bre
 forbid ./breaker/breakerprom "grpc|^$mod/(gen|detector|server|cmd)" "metrics adapter only"
 forbid ./breaker/breakergrpc "prometheus|^$mod/(gen|detector|server|cmd)" "gRPC classifier only"
 forbid ./detector "grpc|^$mod/(gen|server|cmd|breaker)" "detector knows no transport and no breaker"
-forbid ./internal/config "grpc|prometheus|^$mod/" "config knows only YAML, fsnotify, the breaker's Settings, which it maps the breakers section onto, and the bounded file reader" "$mod/(breaker|internal/smallfile)"
+forbid ./internal/config "grpc|^$mod/(gen|server|cmd|test|client|breaker/|detector/oip)" "config knows YAML, fsnotify, the bounded file reader and the component types it decodes the file into (breaker.Settings, detector.Policy), no transport"
 forbid ./internal/smallfile "^$mod/|grpc|prometheus" "the bounded file reader is stdlib only"
 forbid ./detector/heuristic "grpc|prometheus|^$mod/" "heuristic is stdlib plus the shared statistics" "$mod/internal/stats"
 forbid ./internal/store "grpc|prometheus|^$mod/" "the per-series store is stdlib only"

@@ -37,7 +37,7 @@ func TestBreakerKeysAtExtremes(t *testing.T) {
 			}
 		}
 	}
-	walk(reflect.TypeFor[Breaker](), "")
+	walk(reflect.TypeFor[breaker.Settings](), "")
 	if len(kinds) != 17 {
 		t.Fatalf("found %d numeric breaker keys, want 17: %v", len(kinds), kinds)
 	}

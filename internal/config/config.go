@@ -13,6 +13,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/internal/smallfile"
 )
 
@@ -38,7 +39,7 @@ type Config struct {
 	breakers map[string]Breaker
 	// breakerNodes are the breakers' sections, for the lines of their keys.
 	breakerNodes map[string]ast.Node
-	policies     []Policy
+	policies     []detector.Policy
 	hasPolicies  bool
 	empty        bool
 }

@@ -2,8 +2,10 @@ package config_test
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/astraguard/astraguard/breaker"
+	"github.com/astraguard/astraguard/detector"
+	"github.com/astraguard/astraguard/detector/heuristic"
 	"github.com/astraguard/astraguard/internal/config"
 )
 
@@ -50,10 +55,10 @@ breakers:
 		t.Errorf("Values() diff (-want +got):\n%s", diff)
 	}
 	b, ok := c.Breaker("model")
-	wantB := config.Breaker{Preset: "strict", RecoveryTimeout: 30 * time.Second,
-		CountWindow: config.CountWindow{Size: 25, FailureRatio: 0.56},
-		SlowCall:    config.SlowCall{Duration: 2 * time.Second, Ratio: 0.8},
-		Backoff:     config.Backoff{Multiplier: 2, Max: 5 * time.Minute, Jitter: 0.1}, Line: 6}
+	wantB := config.Breaker{Preset: "strict", Settings: breaker.Settings{RecoveryTimeout: 30 * time.Second,
+		CountWindow: breaker.CountWindow{Size: 25, FailureRatio: 0.56},
+		SlowCall:    breaker.SlowCall{Duration: 2 * time.Second, Ratio: 0.8},
+		Backoff:     breaker.Backoff{Multiplier: 2, Max: 5 * time.Minute, Jitter: 0.1}}, Line: 6}
 	if diff := cmp.Diff(wantB, b); !ok || diff != "" {
 		t.Errorf("Breaker(model) diff (-want +got):\n%s", diff)
 	}
@@ -92,7 +97,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{"b.yaml:3: breakers.model.failure_treshold: unknown key (did you mean failure_threshold?)",
 				"b.yaml:4: breakers.model.count_window.sise: unknown key (did you mean size?)"}},
 		{"top-level typo", "log_levle: debug\n", []string{"b.yaml:1: log_levle: unknown key"}},
-		{"wrong type", "breakers:\n  model:\n    count_window:\n      size: many\n", []string{"b.yaml:4: breakers.model:"}},
+		{"wrong type", "breakers:\n  model:\n    count_window:\n      size: many\n", []string{"b.yaml:4: breakers.model.count_window.size: "}},
+		{"fraction for a count", "breakers:\n  model:\n    failure_threshold: 1.5\n", []string{"b.yaml:3: breakers.model.failure_threshold: want a whole number"}},
 		{"bad duration", "breakers:\n  model:\n    recovery_timeout: soon\n", []string{"b.yaml:3: breakers.model.recovery_timeout: want a duration"}},
 		{"negative duration", "breakers:\n  model:\n    recovery_timeout: -5s\n", []string{"b.yaml:3: breakers.model.recovery_timeout: -5s outside [0, 168h0m0s]"}},
 		{"ratio out of range", "breakers:\n  model:\n    count_window:\n      size: 10\n      failure_ratio: 1.5\n",
@@ -143,7 +149,6 @@ func TestParsePolicies(t *testing.T) {
     direction: down
     min_deviation: 0.25
     min_relative_deviation: 0.1
-    sensitivity: 2.5
     mechanisms: {season: off, shift: on}
   - name: wheels
     regex: '^sat[0-9]+\.rw[0-9]$'
@@ -153,12 +158,18 @@ func TestParsePolicies(t *testing.T) {
 		t.Fatalf("Parse = %v", err)
 	}
 	ps, ok := c.Policies()
-	if !ok || len(ps) != 2 || ps[0].Name != "bus-a" || *ps[0].Limits.Max != 9 || ps[0].ExpectedRange.Max != nil ||
-		ps[0].Threshold != 0.7 || ps[0].Direction != "down" || ps[0].MinDeviation != 0.25 || ps[0].MinRelativeDeviation != 0.1 ||
-		ps[0].Mechanisms["season"] != "off" || ps[0].Mechanisms["shift"] != "on" ||
-		ps[0].Sensitivity == nil || *ps[0].Sensitivity != 2.5 || ps[1].Sensitivity != nil ||
-		ps[0].Line != 2 || ps[1].Regex != `^sat[0-9]+\.rw[0-9]$` || ps[1].Line != 12 {
-		t.Errorf("Policies() = %+v, %v", ps, ok)
+	want := []detector.Policy{{Name: "bus-a", Globs: []string{"sat1/bus-a/*"}, Limit: heuristic.Within(7, 9),
+		Range: heuristic.Limit{Low: 0, High: math.Inf(1), CheckLow: true}, Threshold: 0.7, Direction: detector.DirectionDown,
+		MinDeviation: 0.25, MinRelativeDeviation: 0.1, Off: []detector.Mechanism{detector.MechanismSeason}},
+		{Name: "wheels", Regex: `^sat[0-9]+\.rw[0-9]$`}}
+	if diff := cmp.Diff(want, ps); !ok || diff != "" {
+		t.Errorf("Policies() diff (-want +got):\n%s", diff)
+	}
+	// Mechanisms turned off are listed in the detector's order, whatever
+	// the file's.
+	c, err = config.Parse("p.yaml", []byte("policies:\n  - {name: a, match: [x], mechanisms: {state: off, shift: on, season: off}}\n"), schema)
+	if ps, _ := c.Policies(); err != nil || !slices.Equal(ps[0].Off, []detector.Mechanism{detector.MechanismSeason, detector.MechanismState}) {
+		t.Errorf("Policies() = %+v, %v; want mechanisms season and state off", ps, err)
 	}
 	if c, _ := config.Parse("p.yaml", nil, schema); func() bool { _, ok := c.Policies(); return ok }() {
 		t.Errorf("a file without policies reports a policies key")
@@ -168,7 +179,7 @@ func TestParsePolicies(t *testing.T) {
 	}
 	bad := []struct{ src, want string }{
 		{"policies:\n  - match: [x]\n", "p.yaml:2: policies[0].name: required"},
-		{"policies:\n  - name: a\n    match: [x]\n    regex: y\n", "p.yaml:3: policies[0].match: give match (globs) or regex"},
+		{"policies:\n  - name: a\n    match: [x]\n    regex: y\n", "p.yaml:3: policies[0].match: give match or regex, one of them"},
 		{"policies:\n  - name: a\n    regex: '('\n", "p.yaml:3: policies[0].regex: invalid regular expression"},
 		{"policies:\n  - name: a\n    match: [x]\n    threshold: 2\n", "p.yaml:4: policies[0].threshold"},
 		{"policies:\n  - name: a\n    match: [x]\n    limits: {min: 9, max: 7}\n", "p.yaml:4: policies[0].limits: min above max"},
@@ -180,12 +191,9 @@ func TestParsePolicies(t *testing.T) {
 		{"policies:\n  - name: a\n    match: [x]\n    mechanisms: {seasn: off}\n", "p.yaml:4: policies[0].mechanisms: unknown mechanism \"seasn\""},
 		{"policies:\n  - name: a\n    match: [x]\n    mechanisms: {season: maybe}\n", "p.yaml:4: policies[0].mechanisms: mechanism season: \"maybe\", want on or off"},
 		{"policies:\n  - name: a\n    match: [x]\n    mechanisms: {limit: off}\n", "p.yaml:4: policies[0].mechanisms: unknown mechanism"},
-		{"policies:\n  - name: a\n    match: [x]\n    sensitivity: 0\n", "p.yaml:4: policies[0].sensitivity: 0 outside [0.01, 100]"},
-		{"policies:\n  - name: a\n    match: [x]\n    sensitivity: -1\n", "p.yaml:4: policies[0].sensitivity: -1 outside [0.01, 100]"},
-		{"policies:\n  - name: a\n    match: [x]\n    sensitivity: .nan\n", "p.yaml:4: policies[0].sensitivity: NaN outside"},
-		{"policies:\n  - name: a\n    match: [x]\n    sensitivity: 1e9\n", "p.yaml:4: policies[0].sensitivity: 1e+09 outside [0.01, 100]"},
-		{"policies:\n  - name: a\n    match: [x]\n    sensitivity: high\n", "p.yaml:4: policies[0]"},
 		{"policies:\n  - name: " + strings.Repeat("n", 65) + "\n    match: [x]\n", "p.yaml:2: policies[0].name: longer than 64 bytes"},
+		{"policies:\n  - name: a\n    match: [x]\n    limits: {}\n", "p.yaml:4: policies[0].limits: want min, max or both"},
+		{"policies:\n  - name: a\n    match: ['*']\n  - name: b\n    match: [x]\n", "p.yaml:4: policies[1]: unreachable"},
 	}
 	for _, tt := range bad {
 		if _, err := config.Parse("p.yaml", []byte(tt.src), schema); err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -9,10 +9,13 @@
 // with their line, for the caller to set through the flag itself. The
 // breakers section holds each breaker's full settings by name, and the
 // policies list the per-series policies in match order. An empty
-// file is a valid configuration: every setting keeps its default. The
-// breakers section maps onto breaker.Settings, whose Validate owns the
-// rules and bounds; this package names each problem's key and line, and
-// reports all of a file's problems at once, in line order.
+// file is a valid configuration: every setting keeps its default. A
+// breaker's section decodes straight into breaker.Settings and a policy
+// into detector.Policy, by their yaml tags: there is no second struct. The
+// components own the defaults, rules and bounds (Settings.Validate,
+// Policy.Validate, detector.NewPolicies for overlaps); this package names
+// each problem's key and line, and reports all of a file's problems at
+// once, in line order.
 //
 // What it does not do: it knows nothing of flags, the environment or
 // precedence (cmd/astraguard merges flag, environment, file and default, in

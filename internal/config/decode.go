@@ -1,0 +1,303 @@
+package config
+
+import (
+	"cmp"
+	"encoding"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+
+	"github.com/astraguard/astraguard/breaker"
+	"github.com/astraguard/astraguard/detector"
+	"github.com/astraguard/astraguard/detector/heuristic"
+)
+
+// A section of the file decodes straight into the component's own type
+// (breaker.Settings, detector.Policy) by its fields' yaml tags, key by key,
+// so each problem is named with its key and line; the component's Validate
+// then judges the values, and fieldErrors names its problems the same way.
+
+// field is one key of a struct type: its Go field path ("CountWindow.Size")
+// and its file key ("count_window.size").
+type field struct{ goPath, key string }
+
+// fieldsOf lists the keys of struct type t in field order, nested structs
+// flattened after their own key and inline fields without one. A
+// heuristic.Limit is written {min, max}.
+func fieldsOf(t reflect.Type, goPrefix, keyPrefix string) []field {
+	var out []field
+	for f := range t.Fields() {
+		tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		switch {
+		case opts == "inline":
+			out = append(out, fieldsOf(f.Type, goPrefix, keyPrefix)...)
+			continue
+		case tag == "" || tag == "-":
+			continue
+		}
+		goPath, key := goPrefix+f.Name, keyPrefix+tag
+		out = append(out, field{goPath, key})
+		switch {
+		case f.Type == reflect.TypeFor[heuristic.Limit]():
+			out = append(out, field{goPath, key + ".min"}, field{goPath, key + ".max"})
+		case f.Type.Kind() == reflect.Struct:
+			out = append(out, fieldsOf(f.Type, goPath+".", key+".")...)
+		}
+	}
+	return out
+}
+
+// leafKeys are the keys of t that hold a value, in field order: what a
+// user may write.
+func leafKeys(t reflect.Type) []string {
+	fs := fieldsOf(t, "", "")
+	var keys []string
+	for i, f := range fs {
+		if i+1 == len(fs) || !strings.HasPrefix(fs[i+1].key, f.key+".") {
+			keys = append(keys, f.key)
+		}
+	}
+	return keys
+}
+
+// BreakerKeys are the keys of a breakers section entry, in field order.
+func BreakerKeys() []string { return leafKeys(reflect.TypeFor[Breaker]()) }
+
+// PolicyKeys are the keys of a policies entry, in field order.
+func PolicyKeys() []string { return leafKeys(reflect.TypeFor[detector.Policy]()) }
+
+// namer turns a component's Go field paths into file keys: key maps a
+// path, and words rewrites the paths a message mentions ("needs
+// CountWindow" to "needs count_window").
+type namer struct {
+	key   map[string]string
+	words *strings.Replacer
+}
+
+func newNamer(t reflect.Type) namer {
+	n := namer{key: map[string]string{}}
+	for _, f := range fieldsOf(t, "", "") {
+		if _, ok := n.key[f.goPath]; !ok {
+			n.key[f.goPath] = f.key
+		}
+	}
+	paths := slices.Collect(maps.Keys(n.key))
+	// Longest first, so CountWindow.Size is replaced before CountWindow.
+	slices.SortFunc(paths, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), cmp.Compare(a, b)) })
+	var pairs []string
+	for _, p := range paths {
+		pairs = append(pairs, p, n.key[p])
+	}
+	n.words = strings.NewReplacer(pairs...)
+	return n
+}
+
+var (
+	breakerNamer = newNamer(reflect.TypeFor[Breaker]())
+	policyNamer  = newNamer(reflect.TypeFor[detector.Policy]())
+)
+
+// errors maps err, from a component's Validate (joined *breaker.FieldError
+// or *detector.FieldError), to one *Error per problem, keyed under prefix
+// at the key's line in section n (def for a key the file does not set).
+// Other errors are returned as they are.
+func (nm namer) errors(file, prefix string, n ast.Node, def int, err error) []error {
+	if err == nil {
+		return nil
+	}
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	}
+	out := make([]error, 0, len(list))
+	for _, e := range list {
+		var be *breaker.FieldError
+		var de *detector.FieldError
+		var path string
+		switch {
+		case errors.As(e, &be):
+			path, e = be.Field, be.Err
+		case errors.As(e, &de):
+			path, e = de.Field, de.Err
+		default:
+			out = append(out, e)
+			continue
+		}
+		key := cmp.Or(nm.key[path], path)
+		out = append(out, &Error{File: file, Line: keyLine(n, key, def), Key: prefix + "." + key, Err: errors.New(nm.words.Replace(e.Error()))})
+	}
+	return out
+}
+
+// decodeStruct fills the struct v from the mapping n by its fields' yaml
+// tags (null leaves v as it is). An unknown key (with the nearest known
+// one) and a value of the wrong type are each an *Error with the key and
+// its line; every problem of n is reported.
+func decodeStruct(file, prefix string, n ast.Node, v reflect.Value) []error {
+	if _, null := n.(*ast.NullNode); null {
+		return nil
+	}
+	m, ok := mapping(n)
+	if !ok {
+		return []error{&Error{File: file, Line: line(n), Key: prefix, Err: errors.New("want a mapping of keys to values")}}
+	}
+	byKey, known := map[string]reflect.Value{}, map[string]bool{}
+	var collect func(v reflect.Value)
+	collect = func(v reflect.Value) {
+		for f := range v.Type().Fields() {
+			tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			switch {
+			case opts == "inline":
+				collect(v.FieldByIndex(f.Index))
+			case tag != "" && tag != "-":
+				byKey[tag], known[tag] = v.FieldByIndex(f.Index), false
+			}
+		}
+	}
+	collect(v)
+	var errs []error
+	for _, kv := range m.Values {
+		k := kv.Key.String()
+		f, ok := byKey[k]
+		if !ok {
+			errs = append(errs, &Error{File: file, Line: line(kv.Key), Key: prefix + "." + k, Err: errors.New("unknown key" + suggest(k, known))})
+			continue
+		}
+		errs = append(errs, decodeValue(file, prefix+"."+k, kv, f)...)
+	}
+	return errs
+}
+
+// decodeValue decodes kv's value into f, named key.
+func decodeValue(file, key string, kv *ast.MappingValueNode, f reflect.Value) []error {
+	n := kv.Value
+	bad := func(msg string) []error {
+		return []error{&Error{File: file, Line: line(kv.Key), Key: key, Err: errors.New(msg)}}
+	}
+	if _, null := n.(*ast.NullNode); null {
+		return nil
+	}
+	if f.Kind() == reflect.Pointer { // set only when given
+		p := reflect.New(f.Type().Elem())
+		errs := decodeValue(file, key, kv, p.Elem())
+		if len(errs) == 0 {
+			f.Set(p)
+		}
+		return errs
+	}
+	text, scalar := "", false
+	if s, ok := n.(ast.ScalarNode); ok {
+		text, scalar = fmt.Sprint(s.GetValue()), true
+	}
+	switch p := f.Addr().Interface().(type) {
+	case *time.Duration:
+		d, err := time.ParseDuration(text)
+		if !scalar || err != nil {
+			return bad(`want a duration such as "1m30s"`)
+		}
+		*p = d
+		return nil
+	case encoding.TextUnmarshaler:
+		if !scalar {
+			return bad("want a single value")
+		}
+		if err := p.UnmarshalText([]byte(text)); err != nil {
+			return bad(err.Error())
+		}
+		return nil
+	case *heuristic.Limit:
+		return decodeBounds(file, key, kv, p)
+	case *[]detector.Mechanism:
+		return decodeMechanisms(file, key, kv, p)
+	}
+	if f.Kind() == reflect.Struct {
+		return decodeStruct(file, key, n, f)
+	}
+	if _, float := n.(*ast.FloatNode); float && f.CanInt() {
+		return bad("want a whole number") // the decoder would truncate it
+	}
+	if err := yaml.NodeToValue(n, f.Addr().Interface(), yaml.Strict()); err != nil {
+		e := yamlError(file, err).(*Error)
+		e.Key, e.Line = key, cmp.Or(e.Line, line(kv.Key))
+		return []error{e}
+	}
+	return nil
+}
+
+// decodeBounds decodes {min: LOW, max: HIGH} (either side may be left out,
+// not both) into a limit checked on the sides given.
+func decodeBounds(file, key string, kv *ast.MappingValueNode, l *heuristic.Limit) []error {
+	var b struct {
+		Min *float64 `yaml:"min"`
+		Max *float64 `yaml:"max"`
+	}
+	if errs := decodeStruct(file, key, kv.Value, reflect.ValueOf(&b).Elem()); len(errs) > 0 {
+		return errs
+	}
+	if b.Min == nil && b.Max == nil {
+		return []error{&Error{File: file, Line: line(kv.Key), Key: key, Err: errors.New("want min, max or both")}}
+	}
+	*l = heuristic.Limit{Low: math.Inf(-1), High: math.Inf(1)}
+	if b.Min != nil {
+		l.Low, l.CheckLow = *b.Min, true
+	}
+	if b.Max != nil {
+		l.High, l.CheckHigh = *b.Max, true
+	}
+	return nil
+}
+
+// decodeMechanisms decodes a map of mechanism names to on or off into the
+// list of those turned off, in the detector's order.
+func decodeMechanisms(file, key string, kv *ast.MappingValueNode, off *[]detector.Mechanism) []error {
+	var m map[string]string
+	if err := yaml.NodeToValue(kv.Value, &m, yaml.Strict()); err != nil {
+		e := yamlError(file, err).(*Error)
+		e.Key, e.Line = key, cmp.Or(e.Line, line(kv.Key))
+		return []error{e}
+	}
+	names := detector.SwitchableNames()
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		msg := ""
+		switch state := m[name]; {
+		case !slices.Contains(names, name):
+			msg = fmt.Sprintf("unknown mechanism %q: want one of %v", name, names)
+		case state != "on" && state != "off":
+			msg = fmt.Sprintf("mechanism %s: %q, want on or off", name, state)
+		default:
+			continue
+		}
+		errs = append(errs, &Error{File: file, Line: line(kv.Key), Key: key, Err: errors.New(msg)})
+	}
+	for _, name := range names {
+		if m[name] == "off" {
+			*off = append(*off, detector.ParseMechanism(name))
+		}
+	}
+	return errs
+}
+
+// keyLine finds the line of a dotted key under n, or def.
+func keyLine(n ast.Node, dotted string, def int) int {
+	for part := range strings.SplitSeq(dotted, ".") {
+		m, ok := mapping(n)
+		if !ok {
+			return def
+		}
+		i := slices.IndexFunc(m.Values, func(kv *ast.MappingValueNode) bool { return kv.Key.String() == part })
+		if i < 0 {
+			return def
+		}
+		def, n = line(m.Values[i].Key), m.Values[i].Value
+	}
+	return def
+}
