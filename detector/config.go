@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/astraguard/astraguard/detector/heuristic"
+	"github.com/astraguard/astraguard/internal/store"
 )
 
 // DefaultMaxSeriesIDBytes is the default of Config.MaxSeriesIDBytes.
@@ -18,6 +20,13 @@ const DefaultMaxSeriesIDBytes = 256
 // DefaultMaxClockSkew is the default of Config.MaxClockSkew.
 const DefaultMaxClockSkew = 10 * time.Second
 
+// DefaultConfig returns the value each zero field of Config takes (SeriesTTL
+// stays 0: off); cmd/astraguard's flags take their defaults from it.
+func DefaultConfig() Config {
+	return Config{ModelTimeout: 100 * time.Millisecond, MaxSeries: store.DefaultCapacity,
+		MaxSeriesIDBytes: DefaultMaxSeriesIDBytes, MaxClockSkew: DefaultMaxClockSkew}
+}
+
 // Config holds the detector's tunables. The zero value is usable: every
 // zero field takes the default its doc gives.
 type Config struct {
@@ -25,7 +34,8 @@ type Config struct {
 	// it counts as a breaker failure and the batch falls back to the heuristic.
 	ModelTimeout time.Duration
 	// MaxSeries is the capacity of the series table, so memory stays
-	// bounded whatever ids clients send. Default 100,000. A new series
+	// bounded whatever ids clients send. Default 100,000
+	// (store.DefaultCapacity). A new series
 	// arriving at a full table evicts the least recently used one (see
 	// package store); an evicted series that returns warms up again.
 	MaxSeries int
@@ -107,18 +117,11 @@ func (c Config) withDefaults() (Config, error) {
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("detector config: %w", err)
 	}
-	if c.ModelTimeout == 0 {
-		c.ModelTimeout = 100 * time.Millisecond
-	}
-	if c.MaxSeries == 0 {
-		c.MaxSeries = 100_000
-	}
-	if c.MaxSeriesIDBytes == 0 {
-		c.MaxSeriesIDBytes = DefaultMaxSeriesIDBytes
-	}
-	if c.MaxClockSkew == 0 {
-		c.MaxClockSkew = DefaultMaxClockSkew
-	}
+	d := DefaultConfig()
+	c.ModelTimeout = cmp.Or(c.ModelTimeout, d.ModelTimeout)
+	c.MaxSeries = cmp.Or(c.MaxSeries, d.MaxSeries)
+	c.MaxSeriesIDBytes = cmp.Or(c.MaxSeriesIDBytes, d.MaxSeriesIDBytes)
+	c.MaxClockSkew = cmp.Or(c.MaxClockSkew, d.MaxClockSkew)
 	return c, nil
 }
 

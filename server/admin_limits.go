@@ -17,9 +17,6 @@ const (
 	maxAdminString = 256
 	// maxWatchNames bounds the names one WatchBreakers call may list.
 	maxWatchNames = 64
-	// Defaults of Config.MaxWatchStreams and MaxWatchStreamsPerClient.
-	defaultMaxWatchStreams          = 256
-	defaultMaxWatchStreamsPerClient = 8
 )
 
 // LimitWatchStreams is the limit a WatchBreakers stream over
@@ -57,8 +54,8 @@ type watchSlots struct {
 
 func newWatchSlots(max, per int) *watchSlots {
 	return &watchSlots{
-		max:       cmp.Or(max, defaultMaxWatchStreams),
-		per:       cmp.Or(per, defaultMaxWatchStreamsPerClient),
+		max:       cmp.Or(max, defaults.MaxWatchStreams),
+		per:       cmp.Or(per, defaults.MaxWatchStreamsPerClient),
 		perClient: make(map[string]int),
 	}
 }

@@ -136,11 +136,11 @@ func TestRequestMetadataBounded(t *testing.T) {
 		_, err := c.DetectBatch(ctx, req)
 		return err
 	}
-	if err := call(defaultMaxHeaderListBytes / 2); err != nil {
-		t.Errorf("DetectBatch with %d bytes of metadata = %v, want it served", defaultMaxHeaderListBytes/2, err)
+	if err := call(defaults.MaxHeaderListBytes / 2); err != nil {
+		t.Errorf("DetectBatch with %d bytes of metadata = %v, want it served", defaults.MaxHeaderListBytes/2, err)
 	}
-	if err := call(2 * defaultMaxHeaderListBytes); err == nil {
-		t.Errorf("DetectBatch with %d bytes of metadata served, want it refused", 2*defaultMaxHeaderListBytes)
+	if err := call(2 * defaults.MaxHeaderListBytes); err == nil {
+		t.Errorf("DetectBatch with %d bytes of metadata served, want it refused", 2*defaults.MaxHeaderListBytes)
 	}
 	if err := call(0); err != nil {
 		t.Errorf("DetectBatch after the refused call = %v, want it served", err)

@@ -84,7 +84,10 @@ type Config struct {
 	// where clients queue instead of failing. Default 10,000.
 	MaxDetectStreams int
 	// QueueDepth bounds the requests waiting between a stream's reader and
-	// its scorer. Default 4.
+	// its scorer. Default 4: two would already overlap decoding with
+	// scoring, a few more absorb bursts. Each slot may hold a message of
+	// MaxRecvMsgBytes, so a stream holds at most QueueDepth+2 requests (one
+	// being read, one being answered): with the defaults 6 x 4 MiB at worst.
 	QueueDepth int
 	// MaxQueuedBytes bounds the requests held in all Detect queues at once
 	// (from admission until answered), by an estimate of their decoded
@@ -92,7 +95,8 @@ type Config struct {
 	// through flow control, so MaxDetectStreams x QueueDepth full-size
 	// requests cannot all be held at once. A request larger than the
 	// budget waits until nothing else is held and is then held alone.
-	// Default 256 MiB.
+	// Default 256 MiB (10,000 streams x 6 x 4 MiB would be 240 GiB, so the
+	// per-stream bound alone does not keep a server up).
 	MaxQueuedBytes int
 	// SendTimeout ends a stream whose client has not taken a response for
 	// this long. Default 30s.
@@ -121,37 +125,55 @@ type Config struct {
 	MaxWatchStreamsPerClient int
 }
 
-func (c Config) withDefaults() Config {
-	if c.MaxRecvMsgBytes <= 0 {
-		c.MaxRecvMsgBytes = 4 << 20
+// DefaultConfig returns the value each zero field of Config takes (see
+// each field's doc); the flags of cmd/astraguard take their defaults from
+// it. MaxConnectionsPerClient (a quarter of MaxConnections), RateLimit,
+// RateBurst and RateWait stay 0: their defaults are derived or off.
+func DefaultConfig() Config {
+	return Config{
+		MaxRecvMsgBytes:          4 << 20,
+		MaxHeaderListBytes:       64 << 10,
+		MaxConnections:           connlimit.DefaultMax,
+		MaxSendMsgBytes:          4 << 20,
+		MaxConcurrentStreams:     1024,
+		MaxSamplesPerRequest:     100_000,
+		HandshakeTimeout:         5 * time.Second,
+		KeepaliveTime:            30 * time.Second,
+		KeepaliveTimeout:         10 * time.Second,
+		KeepaliveMinTime:         10 * time.Second,
+		MaxSeriesPerStream:       10_000,
+		MaxDetectStreams:         10_000,
+		QueueDepth:               4,
+		MaxQueuedBytes:           256 << 20,
+		SendTimeout:              30 * time.Second,
+		MaxRateClients:           10_000,
+		MaxWatchStreams:          256,
+		MaxWatchStreamsPerClient: 8,
 	}
-	if c.MaxSendMsgBytes <= 0 {
-		c.MaxSendMsgBytes = defaultMaxSendMsgBytes
-	}
-	if c.MaxConcurrentStreams == 0 {
-		c.MaxConcurrentStreams = 1024
-	}
-	if c.MaxSamplesPerRequest <= 0 {
-		c.MaxSamplesPerRequest = defaultMaxSamplesPerRequest
-	}
-	c.MaxHeaderListBytes = cmp.Or(c.MaxHeaderListBytes, defaultMaxHeaderListBytes)
-	c.MaxConnections = cmp.Or(c.MaxConnections, defaultMaxConnections)
-	c.KeepaliveTime = cmp.Or(c.KeepaliveTime, defaultKeepaliveTime)
-	c.KeepaliveTimeout = cmp.Or(c.KeepaliveTimeout, defaultKeepaliveTimeout)
-	c.KeepaliveMinTime = cmp.Or(c.KeepaliveMinTime, defaultKeepaliveMinTime)
-	return c
 }
 
-// Defaults of the connection limits; see Config.MaxHeaderListBytes,
-// KeepaliveTime and KeepaliveMinTime.
-const (
-	defaultMaxHeaderListBytes = 64 << 10
-	defaultMaxConnections     = connlimit.DefaultMax
-	defaultHandshakeTimeout   = 5 * time.Second
-	defaultKeepaliveTime      = 30 * time.Second
-	defaultKeepaliveTimeout   = 10 * time.Second
-	defaultKeepaliveMinTime   = 10 * time.Second
-)
+// defaults is DefaultConfig, built once.
+var defaults = DefaultConfig()
+
+// withDefaults fills the zero connection and message limits.
+func (c Config) withDefaults() Config {
+	if c.MaxRecvMsgBytes <= 0 {
+		c.MaxRecvMsgBytes = defaults.MaxRecvMsgBytes
+	}
+	if c.MaxSendMsgBytes <= 0 {
+		c.MaxSendMsgBytes = defaults.MaxSendMsgBytes
+	}
+	if c.MaxSamplesPerRequest <= 0 {
+		c.MaxSamplesPerRequest = defaults.MaxSamplesPerRequest
+	}
+	c.MaxConcurrentStreams = cmp.Or(c.MaxConcurrentStreams, defaults.MaxConcurrentStreams)
+	c.MaxHeaderListBytes = cmp.Or(c.MaxHeaderListBytes, defaults.MaxHeaderListBytes)
+	c.MaxConnections = cmp.Or(c.MaxConnections, defaults.MaxConnections)
+	c.KeepaliveTime = cmp.Or(c.KeepaliveTime, defaults.KeepaliveTime)
+	c.KeepaliveTimeout = cmp.Or(c.KeepaliveTimeout, defaults.KeepaliveTimeout)
+	c.KeepaliveMinTime = cmp.Or(c.KeepaliveMinTime, defaults.KeepaliveMinTime)
+	return c
+}
 
 // Option configures a Server.
 type Option func(*options)

@@ -12,26 +12,6 @@ import (
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
-// Defaults of the stream limits in Config; see each field's doc.
-const (
-	defaultMaxSamplesPerRequest = 100_000
-	defaultMaxSeriesPerStream   = 10_000
-	defaultMaxDetectStreams     = 10_000
-	defaultSendTimeout          = 30 * time.Second
-	defaultMaxRateClients       = 10_000
-	defaultMaxSendMsgBytes      = 4 << 20
-	// defaultQueueDepth requests wait between a stream's reader and its
-	// scorer. Two would already overlap decoding with scoring; a few more
-	// absorb bursts. Each slot may hold a message of MaxRecvMsgBytes, so a
-	// stream holds at most QueueDepth+2 requests (one being read, one being
-	// answered): with the defaults 6 x 4 MiB in the worst case.
-	defaultQueueDepth = 4
-	// defaultMaxQueuedBytes bounds what all streams hold together: 10,000
-	// streams x 6 x 4 MiB would be 240 GiB, so the per-stream bound alone
-	// does not keep a server up.
-	defaultMaxQueuedBytes = 256 << 20
-)
-
 // streamDefaults fills the zero limits that detector streams use.
 func (c Config) streamDefaults() (Config, error) {
 	if c.MaxSamplesPerRequest < 0 || c.MaxSendMsgBytes < 0 || c.MaxSeriesPerStream < 0 || c.MaxDetectStreams < 0 || c.QueueDepth < 0 ||
@@ -39,20 +19,20 @@ func (c Config) streamDefaults() (Config, error) {
 		c.MaxWatchStreams < 0 || c.MaxWatchStreamsPerClient < 0 {
 		return c, errors.New("server config: negative limit")
 	}
-	c.MaxSamplesPerRequest = cmp.Or(c.MaxSamplesPerRequest, defaultMaxSamplesPerRequest)
-	c.MaxSendMsgBytes = cmp.Or(c.MaxSendMsgBytes, defaultMaxSendMsgBytes)
-	c.MaxSeriesPerStream = cmp.Or(c.MaxSeriesPerStream, defaultMaxSeriesPerStream)
-	c.MaxDetectStreams = cmp.Or(c.MaxDetectStreams, defaultMaxDetectStreams)
-	c.QueueDepth = cmp.Or(c.QueueDepth, defaultQueueDepth)
-	c.MaxQueuedBytes = cmp.Or(c.MaxQueuedBytes, defaultMaxQueuedBytes)
-	c.SendTimeout = cmp.Or(c.SendTimeout, defaultSendTimeout)
-	c.MaxRateClients = cmp.Or(c.MaxRateClients, defaultMaxRateClients)
+	c.MaxSamplesPerRequest = cmp.Or(c.MaxSamplesPerRequest, defaults.MaxSamplesPerRequest)
+	c.MaxSendMsgBytes = cmp.Or(c.MaxSendMsgBytes, defaults.MaxSendMsgBytes)
+	c.MaxSeriesPerStream = cmp.Or(c.MaxSeriesPerStream, defaults.MaxSeriesPerStream)
+	c.MaxDetectStreams = cmp.Or(c.MaxDetectStreams, defaults.MaxDetectStreams)
+	c.QueueDepth = cmp.Or(c.QueueDepth, defaults.QueueDepth)
+	c.MaxQueuedBytes = cmp.Or(c.MaxQueuedBytes, defaults.MaxQueuedBytes)
+	c.SendTimeout = cmp.Or(c.SendTimeout, defaults.SendTimeout)
+	c.MaxRateClients = cmp.Or(c.MaxRateClients, defaults.MaxRateClients)
 	return c, nil
 }
 
 func (c Config) handshakeTimeout() time.Duration {
 	if c.HandshakeTimeout <= 0 {
-		return defaultHandshakeTimeout
+		return defaults.HandshakeTimeout
 	}
 	return c.HandshakeTimeout
 }

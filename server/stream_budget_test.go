@@ -150,7 +150,7 @@ func TestQueuedBytesReleasedWhenStreamCut(t *testing.T) {
 // shape with timestamps, and in the frame shape with short channel names.
 func TestDefaultMessageSizeFitsMaxSamples(t *testing.T) {
 	limit := Config{}.withDefaults().MaxRecvMsgBytes
-	const n = defaultMaxSamplesPerRequest
+	n := defaults.MaxSamplesPerRequest
 	s := &astraguardv1.SeriesSamples{SeriesId: "sat1/voltage", UnixNanos: make([]int64, n), Values: make([]float64, n)}
 	for i := range n {
 		s.UnixNanos[i], s.Values[i] = 1_764_158_400_000_000_000+int64(i)*1e6, 8.1

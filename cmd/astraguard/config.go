@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/astraguard/astraguard/breaker"
 	"github.com/astraguard/astraguard/detector"
+	"github.com/astraguard/astraguard/detector/oip"
 	"github.com/astraguard/astraguard/internal/anomalyview"
 	configfile "github.com/astraguard/astraguard/internal/config"
 	"github.com/astraguard/astraguard/internal/envflag"
@@ -142,18 +144,21 @@ var envBinding = envflag.Binding{Prefix: "ASTRAGUARD_", Skip: []string{"version"
 func (c *config) flagSet(stderr io.Writer) (fs *flag.FlagSet, showVersion *bool) {
 	fs = flag.NewFlagSet("astraguard", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	// Defaults are the components' own (DefaultConfig, presets, constants);
+	// only what belongs to this command is written here.
+	d := detector.DefaultConfig()
 	fs.StringVar(&c.grpcAddr, "grpc-addr", ":50051", "gRPC listen address")
 	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address for /metrics, /healthz and /readyz; empty disables")
 	fs.StringVar(&c.modelAddr, "model-addr", "", "Open Inference Protocol model server address (host:port); empty runs the reference model embedded")
-	fs.StringVar(&c.modelName, "model-name", "astraguard-anomaly", "model name on the model server")
-	fs.DurationVar(&c.modelTimeout, "model-timeout", 100*time.Millisecond, "deadline of one model call; slower calls count as breaker failures")
-	fs.StringVar(&c.breakerPreset, "breaker-preset", "balanced", "breaker preset: strict (2/10s/1), balanced (5/60s/2) or lenient (10/60s/3)")
+	fs.StringVar(&c.modelName, "model-name", oip.DefaultModelName, "model name on the model server")
+	fs.DurationVar(&c.modelTimeout, "model-timeout", d.ModelTimeout, "deadline of one model call; slower calls count as breaker failures")
+	fs.StringVar(&c.breakerPreset, "breaker-preset", breaker.PresetBalanced, "breaker preset: strict (2/10s/1), balanced (5/60s/2) or lenient (10/60s/3)")
 	fs.IntVar(&c.failureThreshold, "failure-threshold", 0, "consecutive model failures that open the breaker (0 keeps the preset's)")
 	fs.DurationVar(&c.recoveryTimeout, "recovery-timeout", 0, "wait while open before probing the model (0 keeps the preset's)")
 	fs.IntVar(&c.successThreshold, "success-threshold", 0, "probe successes that close the breaker (0 keeps the preset's)")
-	fs.IntVar(&c.maxSeries, "max-series", 100_000, "series tracked at most; a new series at a full table evicts the least recently used one")
+	fs.IntVar(&c.maxSeries, "max-series", d.MaxSeries, "series tracked at most; a new series at a full table evicts the least recently used one")
 	fs.DurationVar(&c.seriesTTL, "series-ttl", 24*time.Hour, "forget a series that sent nothing for this long; 0 keeps idle series until capacity evicts them")
-	fs.DurationVar(&c.maxClockSkew, "max-clock-skew", detector.DefaultMaxClockSkew, "reject samples stamped more than this ahead of the server clock (INVALID_TIMESTAMP)")
+	fs.DurationVar(&c.maxClockSkew, "max-clock-skew", d.MaxClockSkew, "reject samples stamped more than this ahead of the server clock (INVALID_TIMESTAMP)")
 	fs.StringVar(&c.stateDir, "state-dir", "", "directory for the state snapshot (series state, breakers), loaded at start and written every --checkpoint-interval and on shutdown; empty keeps state in memory only")
 	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", 30*time.Second, "time between state checkpoints with --state-dir; a kill -9 loses at most this much learning")
 	fs.StringVar(&c.handoverDir, "handover-dir", "", "directory shared by all replicas (a shared volume): a draining replica writes its series state there, and the replica its series move to adopts them instead of warming up again; scanned every --checkpoint-interval; empty disables")
@@ -295,32 +300,33 @@ func fieldFlags(fs *flag.FlagSet, ptr any) map[string]string {
 	return out
 }
 
-// registerLimits binds the server's limit flags (README "Limits"). Their
-// defaults are server.Config's, spelled out so --help shows them.
+// registerLimits binds the server's limit flags (README "Limits"), their
+// defaults server.DefaultConfig's, so --help shows them.
 func (c *config) registerLimits(fs *flag.FlagSet) {
-	l := &c.limits
-	fs.IntVar(&l.MaxSamplesPerRequest, "max-samples-per-request", 100_000, "samples in one request at most")
-	fs.IntVar(&l.MaxSendMsgBytes, "max-send-msg-bytes", 4<<20, "bytes in one response message at most (gRPC clients read 4 MiB by default); a request whose response could be larger is refused")
-	fs.IntVar(&l.MaxRecvMsgBytes, "max-recv-msg-bytes", 4<<20, "bytes in one request message at most (100,000 columnar samples take about 1.7 MB)")
-	fs.IntVar(&l.MaxHeaderListBytes, "max-header-list-bytes", 64<<10, "bytes of one request's metadata (its gRPC headers) at most")
-	fs.IntVar(&l.MaxConnections, "max-connections", 10_000, "connections each listener (gRPC, admin, HTTP) holds open at once; more wait to be accepted")
+	l, d := &c.limits, server.DefaultConfig()
+	fs.IntVar(&l.MaxSamplesPerRequest, "max-samples-per-request", d.MaxSamplesPerRequest, "samples in one request at most")
+	fs.IntVar(&l.MaxSendMsgBytes, "max-send-msg-bytes", d.MaxSendMsgBytes, "bytes in one response message at most (gRPC clients read 4 MiB by default); a request whose response could be larger is refused")
+	fs.IntVar(&l.MaxRecvMsgBytes, "max-recv-msg-bytes", d.MaxRecvMsgBytes, "bytes in one request message at most (100,000 columnar samples take about 1.7 MB)")
+	fs.IntVar(&l.MaxHeaderListBytes, "max-header-list-bytes", d.MaxHeaderListBytes, "bytes of one request's metadata (its gRPC headers) at most")
+	fs.IntVar(&l.MaxConnections, "max-connections", d.MaxConnections, "connections each listener (gRPC, admin, HTTP) holds open at once; more wait to be accepted")
 	fs.IntVar(&l.MaxConnectionsPerClient, "max-connections-per-client", 0, "connections one client (IP address, IPv6 /64) may hold open on each listener; more are closed at once; 0 means a quarter of --max-connections")
-	fs.Func("max-concurrent-streams", "streams per connection at most (HTTP/2 setting; clients wait for a slot) (default 1024)", func(v string) error {
+	fs.Func("max-concurrent-streams", fmt.Sprintf("streams per connection at most (HTTP/2 setting; clients wait for a slot) (default %d)", d.MaxConcurrentStreams), func(v string) error {
 		n, err := strconv.ParseUint(v, 10, 32)
 		l.MaxConcurrentStreams = uint32(n)
 		return err
 	})
-	fs.IntVar(&l.MaxDetectStreams, "max-detect-streams", 10_000, "Detect streams open at once over all connections; more are refused")
-	fs.IntVar(&l.MaxSeriesPerStream, "max-series-per-stream", 10_000, "distinct series one Detect stream may send")
-	fs.IntVar(&l.MaxWatchStreams, "max-watch-streams", 256, "WatchBreakers and breaker-page event streams open at once over all clients; more are refused")
-	fs.IntVar(&l.MaxWatchStreamsPerClient, "max-watch-streams-per-client", 8, "WatchBreakers and breaker-page event streams one client (peer IP) may hold open; more are refused")
-	fs.IntVar(&l.MaxQueuedBytes, "max-queued-bytes", 256<<20, "bytes of requests held in all Detect queues at once; readers wait for room, slowing their clients")
-	fs.DurationVar(&l.SendTimeout, "send-timeout", 30*time.Second, "end a Detect stream whose client has not read a response for this long")
-	fs.DurationVar(&l.HandshakeTimeout, "handshake-timeout", 5*time.Second, "close a new connection that has not finished its TLS/HTTP/2 setup in this time")
-	fs.DurationVar(&l.KeepaliveTime, "keepalive-time", 30*time.Second, "ping a client connection silent this long; with --keepalive-timeout, how soon a vanished client's streams end")
-	fs.DurationVar(&l.KeepaliveTimeout, "keepalive-timeout", 10*time.Second, "close a connection whose client has not answered a ping in this time")
-	fs.DurationVar(&l.KeepaliveMinTime, "keepalive-min-time", 10*time.Second, "close a connection whose client pings more often than this (GOAWAY too_many_pings)")
+	fs.IntVar(&l.MaxDetectStreams, "max-detect-streams", d.MaxDetectStreams, "Detect streams open at once over all connections; more are refused")
+	fs.IntVar(&l.MaxSeriesPerStream, "max-series-per-stream", d.MaxSeriesPerStream, "distinct series one Detect stream may send")
+	fs.IntVar(&l.MaxWatchStreams, "max-watch-streams", d.MaxWatchStreams, "WatchBreakers and breaker-page event streams open at once over all clients; more are refused")
+	fs.IntVar(&l.MaxWatchStreamsPerClient, "max-watch-streams-per-client", d.MaxWatchStreamsPerClient, "WatchBreakers and breaker-page event streams one client (peer IP) may hold open; more are refused")
+	fs.IntVar(&l.MaxQueuedBytes, "max-queued-bytes", d.MaxQueuedBytes, "bytes of requests held in all Detect queues at once; readers wait for room, slowing their clients")
+	fs.DurationVar(&l.SendTimeout, "send-timeout", d.SendTimeout, "end a Detect stream whose client has not read a response for this long")
+	fs.DurationVar(&l.HandshakeTimeout, "handshake-timeout", d.HandshakeTimeout, "close a new connection that has not finished its TLS/HTTP/2 setup in this time")
+	fs.DurationVar(&l.KeepaliveTime, "keepalive-time", d.KeepaliveTime, "ping a client connection silent this long; with --keepalive-timeout, how soon a vanished client's streams end")
+	fs.DurationVar(&l.KeepaliveTimeout, "keepalive-timeout", d.KeepaliveTimeout, "close a connection whose client has not answered a ping in this time")
+	fs.DurationVar(&l.KeepaliveMinTime, "keepalive-min-time", d.KeepaliveMinTime, "close a connection whose client pings more often than this (GOAWAY too_many_pings)")
 	fs.Float64Var(&l.RateLimit, "rate-limit", 0, "samples per second per client (peer IP) over all its calls; 0 disables")
 	fs.IntVar(&l.RateBurst, "rate-burst", 0, "samples a client may send at once; 0 means one second's worth of --rate-limit")
+	// RateWait: the service waits a second where the library fails at once.
 	fs.DurationVar(&l.RateWait, "rate-wait", time.Second, "how long an over-budget request waits (slowing its client) before it fails; 0 fails at once")
 }

@@ -1,7 +1,9 @@
 package oip
 
+import "github.com/astraguard/astraguard/internal/oipwire"
+
 // DefaultModelName is the model name used when Config.ModelName is empty.
-const DefaultModelName = "astraguard-anomaly"
+const DefaultModelName = oipwire.DefaultModelName
 
 // Config tunes a Client. The zero value works. Retries are the
 // connection's business (ServiceConfig), not the Client's.

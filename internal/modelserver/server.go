@@ -1,6 +1,7 @@
 package modelserver
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -38,7 +39,7 @@ const (
 
 // Config tunes a Server. The zero value works.
 type Config struct {
-	// ModelName is the one model served. Default "astraguard-anomaly".
+	// ModelName is the one model served. Default oipwire.DefaultModelName.
 	ModelName string
 	// ModelVersion is its one version; requests naming no version get it.
 	// Default "1".
@@ -53,28 +54,32 @@ type Config struct {
 	ServerName, ServerVersion string
 	// MaxSeries is the capacity of the series table: a new series at a full
 	// table evicts the least recently used one, which starts warming up
-	// again if it returns. Default 100,000.
+	// again if it returns. Default store.DefaultCapacity.
 	MaxSeries int
 	// SeriesTTL evicts series idle longer than this (on their next request
 	// or in Sweep). Zero disables it.
 	SeriesTTL time.Duration
 }
 
+// DefaultConfig returns the value each zero field of Config takes;
+// cmd/astraguard-model's flags take their defaults from it.
+func DefaultConfig() Config {
+	return Config{ModelName: oipwire.DefaultModelName, ModelVersion: "1", MaxBatch: 100_000, MaxSeriesIDBytes: 1024,
+		ServerName: "astraguard-model", ServerVersion: "dev", MaxSeries: store.DefaultCapacity}
+}
+
 func (c Config) withDefaults() Config {
-	def := func(s *string, d string) {
-		if *s == "" {
-			*s = d
-		}
-	}
-	def(&c.ModelName, "astraguard-anomaly")
-	def(&c.ModelVersion, "1")
-	def(&c.ServerName, "astraguard-model")
-	def(&c.ServerVersion, "dev")
+	d := DefaultConfig()
+	c.ModelName = cmp.Or(c.ModelName, d.ModelName)
+	c.ModelVersion = cmp.Or(c.ModelVersion, d.ModelVersion)
+	c.ServerName = cmp.Or(c.ServerName, d.ServerName)
+	c.ServerVersion = cmp.Or(c.ServerVersion, d.ServerVersion)
+	c.MaxSeries = cmp.Or(c.MaxSeries, d.MaxSeries)
 	if c.MaxBatch <= 0 {
-		c.MaxBatch = 100_000
+		c.MaxBatch = d.MaxBatch
 	}
 	if c.MaxSeriesIDBytes <= 0 {
-		c.MaxSeriesIDBytes = 1024
+		c.MaxSeriesIDBytes = d.MaxSeriesIDBytes
 	}
 	return c
 }

@@ -5,6 +5,10 @@
 // datatypes, what each tensor means) is documented in detector/oip.
 package oipwire
 
+// DefaultModelName is the model the server serves and the client asks for
+// when neither is told another.
+const DefaultModelName = "astraguard-anomaly"
+
 // Input tensors of a ModelInferRequest, one element per sample.
 const (
 	InputSeriesID  = "series_id" // BYTES: the sample's series id (UTF-8)

@@ -14,10 +14,13 @@ import (
 // ErrInvalidConfig is returned by New for out-of-range settings.
 var ErrInvalidConfig = errors.New("invalid store config")
 
+// DefaultCapacity is the default of Config.Capacity.
+const DefaultCapacity = 100_000
+
 // Config tunes a Table. The zero value works.
 type Config struct {
 	// Capacity is the most entries the Table holds; inserting beyond it
-	// evicts one. Default 100,000.
+	// evicts one. Default DefaultCapacity.
 	Capacity int
 	// TTL evicts an entry not acquired for longer than this. Zero disables
 	// it.
@@ -69,7 +72,7 @@ func New[V any](cfg Config) (*Table[V], error) {
 		return nil, fmt.Errorf("%w: Shards %d is not a power of two", ErrInvalidConfig, cfg.Shards)
 	}
 	if cfg.Capacity == 0 {
-		cfg.Capacity = 100_000
+		cfg.Capacity = DefaultCapacity
 	}
 	if cfg.Shards == 0 {
 		cfg.Shards = 64
