@@ -44,10 +44,10 @@ const modelBreaker = "model"
 // a client connection to the service.
 type env struct {
 	cfg       settings
-	model     *process // replaced when the scenario restarts it
-	modelAddr string   // the model server's gRPC address, kept across restarts
+	model     *harness.Process // replaced when the scenario restarts it
+	modelAddr string           // the model server's gRPC address, kept across restarts
 	proxy     *toxiproxy.Proxy
-	svc       *process
+	svc       *harness.Process
 	conn      *grpc.ClientConn
 	detect    astraguardv1.DetectorServiceClient
 	admin     astraguardv1.BreakerAdminClient
@@ -62,9 +62,9 @@ func newEnv(t *testing.T, cfg settings) *env {
 	if e.model, err = e.startModel("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	e.modelAddr = e.model.grpcAddr
+	e.modelAddr = e.model.GRPCAddr
 	t.Cleanup(func() {
-		if err := e.model.stop(10 * time.Second); err != nil {
+		if err := e.model.Stop(10 * time.Second); err != nil {
 			t.Errorf("model server shutdown: %v", err)
 		}
 	})
@@ -79,8 +79,7 @@ func newEnv(t *testing.T, cfg settings) *env {
 		e.proxy.Stop()
 	})
 
-	e.svc, err = startProcess("astraguard", bins.service,
-		"--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0",
+	e.svc, err = harness.Launch(harness.Binary(t, "astraguard"), "astraguard",
 		"--model-addr="+e.proxy.Listen,
 		"--model-timeout="+cfg.modelTimeout.String(),
 		"--failure-threshold="+strconv.Itoa(cfg.failureThreshold),
@@ -92,14 +91,14 @@ func newEnv(t *testing.T, cfg settings) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := e.svc.stop(15 * time.Second); err != nil {
+		if err := e.svc.Stop(15 * time.Second); err != nil {
 			t.Errorf("service shutdown: %v\n%s", err, e.svc.Tail())
 		}
 	})
 
-	e.conn, err = grpc.NewClient(e.svc.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	e.conn, err = grpc.NewClient(e.svc.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		t.Fatalf("grpc.NewClient(%s): %v", e.svc.grpcAddr, err)
+		t.Fatalf("grpc.NewClient(%s): %v", e.svc.GRPCAddr, err)
 	}
 	t.Cleanup(func() { _ = e.conn.Close() })
 	e.detect = astraguardv1.NewDetectorServiceClient(e.conn)
@@ -107,10 +106,13 @@ func newEnv(t *testing.T, cfg settings) *env {
 	return e
 }
 
-func (e *env) startModel(addr string) (*process, error) {
+func (e *env) startModel(addr string) (*harness.Process, error) {
 	e.modelRuns++
-	return startProcess(fmt.Sprintf("astraguard-model#%d", e.modelRuns), bins.model,
-		"--grpc-addr="+addr, "--http-addr=127.0.0.1:0", "--grace-period=2s")
+	bin, err := harness.Build("astraguard-model")
+	if err != nil {
+		return nil, err
+	}
+	return harness.Launch(bin[0], fmt.Sprintf("astraguard-model#%d", e.modelRuns), "--grpc-addr="+addr, "--grace-period=2s")
 }
 
 // restartModel starts a new model server on the old one's address, the
@@ -119,7 +121,7 @@ func (e *env) startModel(addr string) (*process, error) {
 func (e *env) restartModel(ctx context.Context) error {
 	var err error
 	for range 20 {
-		var p *process
+		var p *harness.Process
 		if p, err = e.startModel(e.modelAddr); err == nil {
 			e.model = p
 			return nil
@@ -265,7 +267,7 @@ func (e *env) goroutines(ctx context.Context) (int, error) {
 func (e *env) scrape(ctx context.Context) (map[string]float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	b, err := harness.ScrapeMetrics(ctx, e.svc.httpAddr)
+	b, err := harness.ScrapeMetrics(ctx, e.svc.HTTPAddr)
 	if err != nil {
 		return nil, err
 	}

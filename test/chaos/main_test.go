@@ -2,8 +2,6 @@ package chaos
 
 import (
 	"flag"
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -13,11 +11,6 @@ import (
 )
 
 var fullRun = flag.Bool("chaos.full", false, "run the chaos suite with long phases (make chaos)")
-
-// bins holds the binaries TestMain built for this run.
-var bins struct {
-	service, model string
-}
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(withBinaries{m}, leakIgnores()...)
@@ -54,11 +47,5 @@ func (w withBinaries) Run() int {
 	if testing.Short() {
 		return w.m.Run()
 	}
-	p, err := harness.Build("astraguard", "astraguard-model")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "chaos:", err)
-		return 1
-	}
-	bins.service, bins.model = p[0], p[1]
-	return harness.Main(w.m)
+	return harness.Main(w.m, "astraguard", "astraguard-model")
 }

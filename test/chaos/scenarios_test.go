@@ -74,7 +74,7 @@ func scenarios() []scenario {
 			// SIGKILL mid-stream, then a new process on the same port: its
 			// per-series state is gone.
 			name:    "kill-restart",
-			inject:  func(_ context.Context, e *env) error { e.model.kill(); return nil },
+			inject:  func(_ context.Context, e *env) error { return e.model.Kill() },
 			clear:   func(ctx context.Context, e *env) error { return e.restartModel(ctx) },
 			restart: true,
 		},

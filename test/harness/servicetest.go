@@ -84,16 +84,32 @@ func Binary(t testing.TB, name string) string {
 	return p[0]
 }
 
-// Main runs the tests and removes what Build built; call it from TestMain.
-func Main(m interface{ Run() int }) int {
-	code := m.Run()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if buildDir != "" {
-		_ = os.RemoveAll(buildDir)
+// Main runs m's tests and removes what Build built; call it from TestMain.
+// The commands named in prebuild are built first, so a build failure is
+// reported once, before any test, and no test's time includes the build.
+func Main(m interface{ Run() int }, prebuild ...string) int {
+	defer func() {
+		buildMu.Lock()
+		defer buildMu.Unlock()
+		if buildDir != "" {
+			_ = os.RemoveAll(buildDir)
+		}
+	}()
+	if _, err := Build(prebuild...); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
-	return code
+	return m.Run()
 }
+
+// Suite is Main as a value, for goleak.VerifyTestMain(Suite{M: m, ...}).
+type Suite struct {
+	M        interface{ Run() int }
+	Prebuild []string
+}
+
+// Run is Main(s.M, s.Prebuild...).
+func (s Suite) Run() int { return Main(s.M, s.Prebuild...) }
 
 // Service is the process Start runs.
 type Service = Process

@@ -41,7 +41,7 @@ func TestForcedOpenSurvivesRestart(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	args := []string{"--state-dir=" + dir, "--grace-period=1s"}
-	p := start(t, bins.service, "before", args...)
+	p := start(t, "astraguard", "before", args...)
 	res, err := astraguardv1.NewBreakerAdminClient(p.conn()).ForceBreaker(ctx, &astraguardv1.ForceBreakerRequest{
 		Name: "model", Override: astraguardv1.Override_OVERRIDE_FORCED_OPEN, Reason: "model maintenance", Ttl: durationpb.New(time.Hour),
 	})
@@ -51,7 +51,7 @@ func TestForcedOpenSurvivesRestart(t *testing.T) {
 	expiry := res.GetBreaker().GetOverrideExpireTime().AsTime()
 	p.stop()
 
-	q := start(t, bins.service, "after", args...)
+	q := start(t, "astraguard", "after", args...)
 	b := getModelBreaker(t, ctx, q)
 	if b.GetOverride() != astraguardv1.Override_OVERRIDE_FORCED_OPEN || b.GetOverrideReason() != "model maintenance" ||
 		!b.GetOverrideExpireTime().AsTime().Equal(expiry) {
@@ -84,7 +84,7 @@ func TestOpenBreakerStaysOpenUntilProbeTime(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"--state-dir=" + dir, "--grace-period=1s", "--model-addr=" + closedPort(t),
 		"--failure-threshold=1", "--recovery-timeout=1h"}
-	p := start(t, bins.service, "before", args...)
+	p := start(t, "astraguard", "before", args...)
 	detectOne(t, ctx, p, "sat1/voltage", time.Now().UnixNano(), 8)
 	b := getModelBreaker(t, ctx, p)
 	if b.GetState() != astraguardv1.BreakerState_BREAKER_STATE_OPEN {
@@ -93,7 +93,7 @@ func TestOpenBreakerStaysOpenUntilProbeTime(t *testing.T) {
 	probe := b.GetNextProbeTime().AsTime()
 	p.stop()
 
-	q := start(t, bins.service, "after", args...)
+	q := start(t, "astraguard", "after", args...)
 	b = getModelBreaker(t, ctx, q)
 	if b.GetState() != astraguardv1.BreakerState_BREAKER_STATE_OPEN || !b.GetNextProbeTime().AsTime().Equal(probe) {
 		t.Errorf("after restart: %v next probe %v, want OPEN next probe %v", b.GetState(), b.GetNextProbeTime().AsTime(), probe)
@@ -110,7 +110,7 @@ func TestOpenBreakerStaysOpenUntilProbeTime(t *testing.T) {
 func TestDamagedSnapshotStartsFresh(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	p := start(t, bins.service, "writer", "--state-dir="+dir, "--grace-period=1s")
+	p := start(t, "astraguard", "writer", "--state-dir="+dir, "--grace-period=1s")
 	if _, err := astraguardv1.NewBreakerAdminClient(p.conn()).ForceBreaker(ctx, &astraguardv1.ForceBreakerRequest{
 		Name: "model", Override: astraguardv1.Override_OVERRIDE_FORCED_OPEN, Reason: "x", Ttl: durationpb.New(time.Hour),
 	}); err != nil {
@@ -137,7 +137,7 @@ func TestDamagedSnapshotStartsFresh(t *testing.T) {
 			if err := os.WriteFile(path, tt.data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			q := start(t, bins.service, tt.reason, "--state-dir="+dir, "--grace-period=1s")
+			q := start(t, "astraguard", tt.reason, "--state-dir="+dir, "--grace-period=1s")
 			if n := q.metric(ctx, `astraguard_state_restore_errors_total{reason="`+tt.reason+`"}`); n != 1 {
 				t.Errorf("astraguard_state_restore_errors_total{reason=%q} = %v, want 1", tt.reason, n)
 			}

@@ -21,7 +21,7 @@ type prediction struct {
 // batches and returns its predictions in order.
 func infer(t *testing.T, ctx context.Context, p *proc, from, to int) []prediction {
 	t.Helper()
-	conn, err := oip.NewConn(p.grpcAddr)
+	conn, err := oip.NewConn(p.GRPCAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,15 +59,15 @@ func infer(t *testing.T, ctx context.Context, p *proc, from, to int) []predictio
 // snapshot is set aside and counted.
 func TestModelServerRestart(t *testing.T) {
 	ctx := t.Context()
-	ref := start(t, bins.model, "model-uninterrupted", "--state-dir="+t.TempDir())
+	ref := start(t, "astraguard-model", "model-uninterrupted", "--state-dir="+t.TempDir())
 	want := infer(t, ctx, ref, 0, samples)[cut*len(seriesIDs):]
 	ref.stop()
 
 	dir := t.TempDir()
-	p := start(t, bins.model, "model-before", "--state-dir="+dir)
+	p := start(t, "astraguard-model", "model-before", "--state-dir="+dir)
 	infer(t, ctx, p, 0, cut)
 	p.stop()
-	q := start(t, bins.model, "model-after", "--state-dir="+dir)
+	q := start(t, "astraguard-model", "model-after", "--state-dir="+dir)
 	got := infer(t, ctx, q, cut, samples)
 	for i := range got {
 		if got[i] != want[i] || !got[i].warm {
@@ -84,7 +84,7 @@ func TestModelServerRestart(t *testing.T) {
 	if err := os.WriteFile(path, good[:len(good)/2], 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := start(t, bins.model, "model-truncated", "--state-dir="+dir)
+	r := start(t, "astraguard-model", "model-truncated", "--state-dir="+dir)
 	if n := r.metric(ctx, `astraguard_state_restore_errors_total{reason="truncated"}`); n != 1 {
 		t.Errorf("astraguard_state_restore_errors_total{reason=\"truncated\"} = %v, want 1", n)
 	}

@@ -2,8 +2,6 @@ package restart
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -14,38 +12,22 @@ import (
 	"github.com/astraguard/astraguard/test/harness"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(withBinaries{m}) }
-
-// bins are the binaries TestMain built for this run.
-var bins struct{ service, model string }
-
-type withBinaries struct{ m *testing.M }
-
-// Run builds both commands once (harness.Build), runs the tests and
-// removes the binaries.
-func (w withBinaries) Run() int {
-	p, err := harness.Build("astraguard", "astraguard-model")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "restart:", err)
-		return 1
-	}
-	bins.service, bins.model = p[0], p[1]
-	return harness.Main(w.m)
+// TestMain builds both commands once, before any test (harness.Main).
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(harness.Suite{M: m, Prebuild: []string{"astraguard", "astraguard-model"}})
 }
 
 // proc is one running binary of a test.
 type proc struct {
 	*harness.Process
-	t                  *testing.T
-	grpcAddr, httpAddr string
+	t *testing.T
 }
 
-// start runs bin on ephemeral loopback ports with args and waits for its
-// "serving" line; the process is killed when t ends.
-func start(t *testing.T, bin, name string, args ...string) *proc {
+// start runs the command on ephemeral loopback ports with args and waits
+// for its "serving" line; the process is killed when t ends.
+func start(t *testing.T, command, name string, args ...string) *proc {
 	t.Helper()
-	p := harness.Run(t, bin, name, args...)
-	return &proc{Process: p, t: t, grpcAddr: p.GRPCAddr, httpAddr: p.HTTPAddr}
+	return &proc{Process: harness.Run(t, harness.Binary(t, command), name, args...), t: t}
 }
 
 // stop sends SIGTERM and fails the test unless the process exits cleanly
@@ -57,15 +39,10 @@ func (p *proc) stop() {
 	}
 }
 
-// kill sends SIGKILL: no drain, no final checkpoint.
-func (p *proc) kill() { _ = p.Kill() }
-
-func (p *proc) logText() string { return p.Log() }
-
 // conn dials the gRPC port.
 func (p *proc) conn() *grpc.ClientConn {
 	p.t.Helper()
-	c, err := grpc.NewClient("passthrough:///"+p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	c, err := grpc.NewClient("passthrough:///"+p.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		p.t.Fatal(err)
 	}

@@ -93,7 +93,7 @@ func serviceArgs(dir string, extra ...string) []string {
 // uninterrupted is the reference: every sample through one process.
 func uninterrupted(t *testing.T, ctx context.Context) []verdict {
 	t.Helper()
-	ref := start(t, bins.service, "uninterrupted", serviceArgs(t.TempDir())...)
+	ref := start(t, "astraguard", "uninterrupted", serviceArgs(t.TempDir())...)
 	all := replay(t, ctx, ref, 0, samples)
 	ref.stop()
 	return all
@@ -129,10 +129,10 @@ func TestGracefulRestartIsInvisible(t *testing.T) {
 	ctx := t.Context()
 	ref := uninterrupted(t, ctx)
 	dir := t.TempDir()
-	p := start(t, bins.service, "before", serviceArgs(dir)...)
+	p := start(t, "astraguard", "before", serviceArgs(dir)...)
 	replay(t, ctx, p, 0, cut)
 	p.stop()
-	q := start(t, bins.service, "after", serviceArgs(dir)...)
+	q := start(t, "astraguard", "after", serviceArgs(dir)...)
 	compareAfterCut(t, replay(t, ctx, q, cut, samples), ref, cut)
 	q.stop()
 }
@@ -148,14 +148,14 @@ func TestKillLosesOnlySinceLastCheckpoint(t *testing.T) {
 	ref := uninterrupted(t, ctx)
 	dir := t.TempDir()
 	const lost = cut + batch
-	p := start(t, bins.service, "killed", serviceArgs(dir, "--checkpoint-interval=3s")...)
+	p := start(t, "astraguard", "killed", serviceArgs(dir, "--checkpoint-interval=3s")...)
 	replay(t, ctx, p, 0, cut)
 	const saves = "astraguard_state_checkpoints_total"
 	p.waitMetric(ctx, saves, p.metric(ctx, saves)+1) // two more saves: the second began after the first part
 	replay(t, ctx, p, cut, lost)                     // then samples no checkpoint will hold
-	p.kill()
+	_ = p.Kill()
 
-	q := start(t, bins.service, "restarted", serviceArgs(dir)...)
+	q := start(t, "astraguard", "restarted", serviceArgs(dir)...)
 	compareAfterCut(t, replay(t, ctx, q, cut, samples), ref, cut)
 	q.stop()
 }
@@ -172,14 +172,14 @@ func TestKillDuringCheckpointsKeepsASnapshot(t *testing.T) {
 	args := serviceArgs(dir, "--checkpoint-interval=5ms")
 	from := 0
 	for round := range 5 {
-		p := start(t, bins.service, fmt.Sprint("round-", round), args...)
+		p := start(t, "astraguard", fmt.Sprint("round-", round), args...)
 		if round > 0 {
 			for _, reason := range []string{"unreadable", "truncated", "corrupt", "incompatible", "invalid"} {
 				if n := p.metric(ctx, `astraguard_state_restore_errors_total{reason="`+reason+`"}`); n != 0 {
 					t.Fatalf("round %d: astraguard_state_restore_errors_total{reason=%q} = %v after a kill -9", round, reason, n)
 				}
 			}
-			if !strings.Contains(p.logText(), `"msg":"state restored"`) {
+			if !strings.Contains(p.Log(), `"msg":"state restored"`) {
 				t.Fatalf("round %d: no snapshot restored after a kill -9", round)
 			}
 		}
@@ -187,7 +187,7 @@ func TestKillDuringCheckpointsKeepsASnapshot(t *testing.T) {
 		from += 2 * batch
 		p.waitMetric(ctx, "astraguard_state_checkpoints_total", 0)
 		time.Sleep(time.Duration(round*3) * time.Millisecond) // vary where the kill lands
-		p.kill()
+		_ = p.Kill()
 	}
 	if tmp, _ := filepath.Glob(filepath.Join(dir, "*.tmp-*")); len(tmp) > 1 {
 		t.Errorf("temporary files left after five kills: %v (each start removes the previous ones)", tmp)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/astraguard/astraguard/test/harness"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,7 +20,7 @@ import (
 	"github.com/astraguard/astraguard/internal/loadtest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(withBinaries{m}) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(harness.Suite{M: m}) }
 
 // -scaleout.series sets the series count; make soak runs more than the
 // default, which keeps make test short.
@@ -55,7 +56,7 @@ func TestScaleOut(t *testing.T) {
 	bin := buildService(t)
 	tests := []struct {
 		name  string
-		event func(ctx context.Context, t *testing.T, cl *cluster) (victim *instance, stop func(round int) bool)
+		event func(ctx context.Context, t *testing.T, cl *cluster) (victim *harness.Process, stop func(round int) bool)
 		// handover: the replicas share a --handover-dir; the moved series
 		// must not warm up again, whether the victim drained "quiet" (see
 		// drainQuietly), "live" or was "killed": the survivors adopt its
@@ -77,7 +78,7 @@ func TestScaleOut(t *testing.T) {
 // cluster is the replicas and the client over them.
 type cluster struct {
 	bin string
-	ins []*instance
+	ins []*harness.Process
 	// before is each replica's series gauge after the warm-up, by address.
 	before map[string]int
 	c      *client.Client
@@ -86,7 +87,7 @@ type cluster struct {
 	d      *driver
 }
 
-func scaleOut(t *testing.T, bin string, event func(context.Context, *testing.T, *cluster) (*instance, func(int) bool), handover string) {
+func scaleOut(t *testing.T, bin string, event func(context.Context, *testing.T, *cluster) (*harness.Process, func(int) bool), handover string) {
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	defer cancel()
 	cl := &cluster{bin: bin, tl: &tally{}, hc: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
@@ -179,7 +180,7 @@ func scaleOut(t *testing.T, bin string, event func(context.Context, *testing.T, 
 func (cl *cluster) addrs() []string {
 	var out []string
 	for _, in := range cl.ins {
-		out = append(out, in.grpcAddr)
+		out = append(out, in.GRPCAddr)
 	}
 	return out
 }
@@ -196,9 +197,9 @@ func (cl *cluster) placement(ctx context.Context, t *testing.T, warm phase, n in
 	got, sum := map[string]int{}, 0
 	for _, in := range cl.ins {
 		v := int(cl.series(ctx, t, in))
-		got[in.grpcAddr], sum = v, sum+v
-		if v == 0 || v != byClient[in.grpcAddr] {
-			t.Errorf("%s holds %d series, the client saw %d answered there; want the same, and some", in.name, v, byClient[in.grpcAddr])
+		got[in.GRPCAddr], sum = v, sum+v
+		if v == 0 || v != byClient[in.GRPCAddr] {
+			t.Errorf("%s holds %d series, the client saw %d answered there; want the same, and some", in.Name, v, byClient[in.GRPCAddr])
 		}
 	}
 	if sum != n {
@@ -208,30 +209,30 @@ func (cl *cluster) placement(ctx context.Context, t *testing.T, warm phase, n in
 }
 
 // series reads a replica's series gauge.
-func (cl *cluster) series(ctx context.Context, t *testing.T, in *instance) float64 {
+func (cl *cluster) series(ctx context.Context, t *testing.T, in *harness.Process) float64 {
 	t.Helper()
-	b, err := loadtest.Scrape(ctx, cl.hc, "http://"+in.httpAddr+"/metrics")
+	b, err := loadtest.Scrape(ctx, cl.hc, "http://"+in.HTTPAddr+"/metrics")
 	if err != nil {
-		t.Fatalf("%s: %v", in.name, err)
+		t.Fatalf("%s: %v", in.Name, err)
 	}
 	for _, name := range []string{seriesMetric, seriesMetricCompat} {
 		if v, ok := loadtest.MetricSum(b, name); ok {
 			return v
 		}
 	}
-	t.Fatalf("%s: no %s in /metrics", in.name, seriesMetric)
+	t.Fatalf("%s: no %s in /metrics", in.Name, seriesMetric)
 	return 0
 }
 
 // checkMovedOff checks that the victim's series, and only those, moved.
-func (cl *cluster) checkMovedOff(t *testing.T, victim *instance, warm, ev phase) {
+func (cl *cluster) checkMovedOff(t *testing.T, victim *harness.Process, warm, ev phase) {
 	t.Helper()
 	for s, from := range warm.owner {
 		to := ev.owner[s]
 		switch {
-		case from == victim.grpcAddr && to == from:
-			t.Errorf("series %s still answered by the stopped %s", s, victim.name)
-		case from != victim.grpcAddr && to != from:
+		case from == victim.GRPCAddr && to == from:
+			t.Errorf("series %s still answered by the stopped %s", s, victim.Name)
+		case from != victim.GRPCAddr && to != from:
 			t.Errorf("series %s moved from %s to %s, want only the stopped replica's series to move", s, from, to)
 		}
 	}
@@ -244,17 +245,17 @@ func (cl *cluster) checkMovedOn(ctx context.Context, t *testing.T, before map[st
 	t.Helper()
 	newest := cl.ins[len(cl.ins)-1]
 	for _, s := range moved {
-		if ev.owner[s] != newest.grpcAddr {
-			t.Errorf("series %s moved to %s, want only moves to the new %s", s, ev.owner[s], newest.name)
+		if ev.owner[s] != newest.GRPCAddr {
+			t.Errorf("series %s moved to %s, want only moves to the new %s", s, ev.owner[s], newest.Name)
 		}
 	}
 	for _, in := range cl.ins {
-		want := before[in.grpcAddr]
+		want := before[in.GRPCAddr]
 		if in == newest {
 			want = len(moved)
 		}
 		if got := int(cl.series(ctx, t, in)); got != want {
-			t.Errorf("%s holds %d series after the scale-out, want %d", in.name, got, want)
+			t.Errorf("%s holds %d series after the scale-out, want %d", in.Name, got, want)
 		}
 	}
 	// Generous bounds around 1/4: 60 series on a 256-entry-per-replica ring.
@@ -265,22 +266,22 @@ func (cl *cluster) checkMovedOn(ctx context.Context, t *testing.T, before map[st
 
 // killOne freezes replica B after two rounds, waits until the client sent
 // it a request it cannot answer, and kills it.
-func killOne(ctx context.Context, t *testing.T, cl *cluster) (*instance, func(int) bool) {
+func killOne(ctx context.Context, t *testing.T, cl *cluster) (*harness.Process, func(int) bool) {
 	victim := cl.ins[1]
 	var at atomic.Int64
 	at.Store(-1)
 	return victim, func(round int) bool {
 		switch {
 		case round == 2:
-			victim.freeze(t)
+			victim.Freeze(t)
 			waitStopped(t, victim)
-			before, _ := cl.tl.sendsTo(victim.grpcAddr)
+			before, _ := cl.tl.sendsTo(victim.GRPCAddr)
 			// The next round sends to it; kill it once one went.
 			go func() {
-				if !cl.tl.waitSendTo(ctx, victim.grpcAddr, before, freezeToKillTimeout) {
-					t.Errorf("no request went to the frozen %s", victim.name)
+				if !cl.tl.waitSendTo(ctx, victim.GRPCAddr, before, freezeToKillTimeout) {
+					t.Errorf("no request went to the frozen %s", victim.Name)
 				}
-				if err := victim.kill(); err != nil {
+				if err := victim.Kill(); err != nil {
 					t.Error(err)
 				}
 				at.Store(int64(round))
@@ -294,18 +295,18 @@ func killOne(ctx context.Context, t *testing.T, cl *cluster) (*instance, func(in
 
 // drainOne sends replica B SIGTERM after two rounds; it serves its open
 // streams for its 1s grace period, then cuts them.
-func drainOne(_ context.Context, t *testing.T, cl *cluster) (*instance, func(int) bool) {
+func drainOne(_ context.Context, t *testing.T, cl *cluster) (*harness.Process, func(int) bool) {
 	victim := cl.ins[1]
 	exitedAt := -1
 	return victim, func(round int) bool {
 		if round == 2 {
-			victim.terminate(t)
+			victim.Terminate(t)
 		}
 		if exitedAt < 0 && round > 2 {
 			// Pace the rounds while it drains, so they outlast its grace
 			// period and its streams are cut mid-run.
 			select {
-			case <-victim.logDone:
+			case <-victim.Exited():
 				exitedAt = round
 			case <-time.After(drainPace):
 			}
@@ -315,7 +316,7 @@ func drainOne(_ context.Context, t *testing.T, cl *cluster) (*instance, func(int
 }
 
 // addOne starts a fourth replica and hands the client the new list.
-func addOne(_ context.Context, t *testing.T, cl *cluster) (*instance, func(int) bool) {
+func addOne(_ context.Context, t *testing.T, cl *cluster) (*harness.Process, func(int) bool) {
 	cl.ins = append(cl.ins, startInstance(t, cl.bin, "replica D", grace))
 	if err := cl.c.SetAddrs(cl.addrs()); err != nil {
 		t.Fatalf("SetAddrs() = %v", err)
@@ -332,17 +333,17 @@ const scanEvery = 100 * time.Millisecond
 // state. (drainOne with a handover directory measures the live case,
 // where requests resent at the cut can reach a survivor first and find
 // its last periodic checkpoint.)
-func drainQuietly(ctx context.Context, t *testing.T, cl *cluster) (*instance, func(int) bool) {
+func drainQuietly(ctx context.Context, t *testing.T, cl *cluster) (*harness.Process, func(int) bool) {
 	victim := cl.ins[1]
 	return victim, func(round int) bool {
 		if round != 2 {
 			return round >= 2+roundsAfterStop
 		}
-		victim.terminate(t)
+		victim.Terminate(t)
 		select {
-		case <-victim.logDone:
+		case <-victim.Exited():
 		case <-ctx.Done():
-			t.Fatalf("%s did not exit", victim.name)
+			t.Fatalf("%s did not exit", victim.Name)
 		}
 		cl.waitScanned(ctx, t, victim)
 		return false
@@ -372,7 +373,7 @@ func (cl *cluster) waitCheckpointed(ctx context.Context, t *testing.T, dir strin
 
 // waitScanned waits until every replica but skip completed a scan of the
 // handover directory that began after the call: two more than it had.
-func (cl *cluster) waitScanned(ctx context.Context, t *testing.T, skip *instance) {
+func (cl *cluster) waitScanned(ctx context.Context, t *testing.T, skip *harness.Process) {
 	t.Helper()
 	for _, in := range cl.ins {
 		if in == skip {
@@ -382,7 +383,7 @@ func (cl *cluster) waitScanned(ctx context.Context, t *testing.T, skip *instance
 		for cl.metric(ctx, t, in, "astraguard_state_handover_scans_total") < want {
 			select {
 			case <-ctx.Done():
-				t.Fatalf("%s did not scan the handover directory", in.name)
+				t.Fatalf("%s did not scan the handover directory", in.Name)
 			case <-time.After(scanEvery / 4):
 			}
 		}
@@ -390,11 +391,11 @@ func (cl *cluster) waitScanned(ctx context.Context, t *testing.T, skip *instance
 }
 
 // metric reads one metric's sum from a replica.
-func (cl *cluster) metric(ctx context.Context, t *testing.T, in *instance, name string) float64 {
+func (cl *cluster) metric(ctx context.Context, t *testing.T, in *harness.Process, name string) float64 {
 	t.Helper()
-	b, err := loadtest.Scrape(ctx, cl.hc, "http://"+in.httpAddr+"/metrics")
+	b, err := loadtest.Scrape(ctx, cl.hc, "http://"+in.HTTPAddr+"/metrics")
 	if err != nil {
-		t.Fatalf("%s: %v", in.name, err)
+		t.Fatalf("%s: %v", in.Name, err)
 	}
 	v, _ := loadtest.MetricSum(b, name)
 	return v

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/astraguard/astraguard/test/harness"
 	"strings"
 	"testing"
 	"time"
@@ -31,13 +32,13 @@ func TestFrozenReplicaStall(t *testing.T) {
 		t.Skip("waits about a minute; run with -args -scaleout.stall")
 	}
 	bin := buildService(t)
-	var ins []*instance
+	var ins []*harness.Process
 	for i := range 3 {
 		ins = append(ins, startInstance(t, bin, fmt.Sprintf("replica %c", 'A'+i)))
 	}
 	addrs := make([]string, len(ins))
 	for i, in := range ins {
-		addrs[i] = in.grpcAddr
+		addrs[i] = in.GRPCAddr
 	}
 	c, err := client.New(strings.Join(addrs, ","), client.Config{}) // the defaults, as documented
 	if err != nil {
@@ -65,22 +66,22 @@ func TestFrozenReplicaStall(t *testing.T) {
 	id := ""
 	for i := range 200 {
 		s := fmt.Sprintf("stall/%d", i)
-		if send(s).Replica == victim.grpcAddr {
+		if send(s).Replica == victim.GRPCAddr {
 			id = s
 			break
 		}
 	}
 	if id == "" {
-		t.Fatalf("no series of 200 maps to %s", victim.name)
+		t.Fatalf("no series of 200 maps to %s", victim.Name)
 	}
 	send(id) // the stream is open and has just been read from
 
-	victim.freeze(t)
+	victim.Freeze(t)
 	start := time.Now()
 	call := send(id)
 	stall := time.Since(start)
-	if call.Replica == victim.grpcAddr {
-		t.Fatalf("answered by the frozen replica %s", victim.name)
+	if call.Replica == victim.GRPCAddr {
+		t.Fatalf("answered by the frozen replica %s", victim.Name)
 	}
 	t.Logf("RESULT frozen replica: series answered by another replica after %v (default client: keepalive 30s + 10s, then gRPC's 20s connect timeout)", stall.Round(100*time.Millisecond))
 	if stall < 30*time.Second {

@@ -2,6 +2,7 @@ package scaleout
 
 import (
 	"context"
+	"github.com/astraguard/astraguard/test/harness"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -93,7 +94,7 @@ func (s *tallyStream) SendMsg(m any) error {
 
 // waitStopped waits, up to 10s, until every thread of the stopped process
 // shows state T in /proc: from then on it reads and answers nothing.
-func waitStopped(t *testing.T, in *instance) {
+func waitStopped(t *testing.T, in *harness.Process) {
 	t.Helper()
 	dir := filepath.Join("/proc", strconv.Itoa(in.Pid()), "task")
 	deadline := time.After(10 * time.Second)
@@ -103,7 +104,7 @@ func waitStopped(t *testing.T, in *instance) {
 		}
 		select {
 		case <-deadline:
-			t.Fatalf("%s: threads not all stopped after 10s", in.name)
+			t.Fatalf("%s: threads not all stopped after 10s", in.Name)
 		case <-time.After(time.Millisecond):
 		}
 	}
