@@ -106,10 +106,7 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (_ *app, err erro
 	a.onClose(func() error { return tr.Shutdown(context.Background()) })
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	settings, err := breakerSettings(cfg)
-	if err != nil {
-		return nil, err
-	}
+	settings := cfg.breaker // merged and checked by withFile
 	hub := server.NewHub()
 	view, err := newAnomalyView(cfg)
 	if err != nil {
@@ -153,10 +150,7 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (_ *app, err erro
 	if remote != nil {
 		a.checker = remote
 	}
-	polList, pols, err := policies(cfg)
-	if err != nil {
-		return nil, err
-	}
+	polList, pols := cfg.policyList, cfg.policies
 	// The policies carry the operating limits (the seed's by default), so
 	// the heuristic keeps none of its own.
 	heur, err := heuristic.New(heuristic.Config{NoPreset: true})

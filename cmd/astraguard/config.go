@@ -56,6 +56,11 @@ type config struct {
 	effective          map[string]string           // every flag's final value as text, for reload diffs
 	envToken           *secret                     // ASTRAGUARD_ADMIN_TOKEN as read at start; nil: unset
 	base               *config                     // the command line and environment alone, read once at start
+	// Merged and checked by withFile: the model breaker's settings and the
+	// policies (as listed, to compare, and compiled for the detector).
+	breaker    breaker.Settings
+	policyList []detector.Policy
+	policies   *detector.Policies
 }
 
 // parseConfig reads flags; every flag may also come from the environment
@@ -126,13 +131,12 @@ func (base config) withFile(data []byte) (config, error) {
 	if err := c.sec.load(c.envToken); err != nil {
 		errs = append(errs, err)
 	}
-	if _, err := breakerSettings(*c); err != nil {
+	var err error
+	if c.breaker, err = breakerSettings(*c); err != nil {
 		errs = append(errs, err)
 	}
-	if c.file != nil {
-		if _, _, err := policies(*c); err != nil {
-			errs = append(errs, err)
-		}
+	if c.policyList, c.policies, err = policies(*c); err != nil {
+		errs = append(errs, err)
 	}
 	return *c, joinProblems(errs)
 }

@@ -40,15 +40,6 @@ type reloadResult struct {
 	NeedsRestart []string `json:"needs_restart"`
 }
 
-// loaded is a reload's new configuration, validated whole before any
-// applier sees it.
-type loaded struct {
-	cfg      config
-	breaker  breaker.Settings   // the model breaker's merged settings
-	policies []detector.Policy  // as listed, to compare
-	compiled *detector.Policies // the same, ready for the detector
-}
-
 // outcome is what an applier did with a new configuration.
 type outcome int
 
@@ -63,20 +54,20 @@ const (
 // a configuration validated whole, and remembers what it applied.
 type applier struct {
 	name  string
-	apply func(next *loaded) (outcome, error)
+	apply func(next config) (outcome, error)
 }
 
 // logLevelApplier sets the log level.
 func logLevelApplier(cfg config, lvl *slog.LevelVar) applier {
 	cur := cfg.logLevel
-	return applier{name: "log-level", apply: func(next *loaded) (outcome, error) {
-		if next.cfg.logLevel == cur {
+	return applier{name: "log-level", apply: func(next config) (outcome, error) {
+		if next.logLevel == cur {
 			return unchanged, nil
 		}
-		if err := lvl.UnmarshalText([]byte(next.cfg.logLevel)); err != nil {
+		if err := lvl.UnmarshalText([]byte(next.logLevel)); err != nil {
 			return unchanged, err
 		}
-		cur = next.cfg.logLevel
+		cur = next.logLevel
 		return applied, nil
 	}}
 }
@@ -84,7 +75,7 @@ func logLevelApplier(cfg config, lvl *slog.LevelVar) applier {
 // breakerApplier reconfigures the model breaker, running with settings;
 // the breaker keeps its state, counts and override.
 func breakerApplier(gate *breaker.Breaker, settings breaker.Settings) applier {
-	return applier{name: "breakers." + modelBreaker, apply: func(next *loaded) (outcome, error) {
+	return applier{name: "breakers." + modelBreaker, apply: func(next config) (outcome, error) {
 		if reflect.DeepEqual(next.breaker, settings) {
 			return unchanged, nil
 		}
@@ -98,12 +89,12 @@ func breakerApplier(gate *breaker.Breaker, settings breaker.Settings) applier {
 
 // policiesApplier swaps the detector's policies, running with list.
 func policiesApplier(det *detector.Detector, list []detector.Policy) applier {
-	return applier{name: "policies", apply: func(next *loaded) (outcome, error) {
-		if reflect.DeepEqual(next.policies, list) {
+	return applier{name: "policies", apply: func(next config) (outcome, error) {
+		if reflect.DeepEqual(next.policyList, list) {
 			return unchanged, nil
 		}
-		det.SetPolicies(next.compiled)
-		list = next.policies
+		det.SetPolicies(next.policies)
+		list = next.policyList
 		return applied, nil
 	}}
 }
@@ -214,37 +205,26 @@ func (r *reloader) failed(res reloadResult, err error) reloadResult {
 
 // load validates the new configuration as start-up would: data, the
 // --config file's content, over the start's flags and environment.
-func (r *reloader) load(data []byte) (*loaded, error) {
+func (r *reloader) load(data []byte) (config, error) {
 	next, err := r.start.base.withFile(data)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = validateExtra(next)
 	}
-	if err := validateExtra(next); err != nil {
-		return nil, err
-	}
-	br, err := breakerSettings(next)
-	if err != nil {
-		return nil, err
-	}
-	list, compiled, err := policies(next)
-	if err != nil {
-		return nil, err
-	}
-	return &loaded{cfg: next, breaker: br, policies: list, compiled: compiled}, nil
+	return next, err
 }
 
 // restartKeys lists the flag names whose values differ from the start's,
 // and "admin token" when the token changed (by name only: its value is
 // never reported). Those an applier owns are live, the rest need a
 // restart.
-func restartKeys(start config, next *loaded) []string {
+func restartKeys(start, next config) []string {
 	var keys []string
-	for k, v := range next.cfg.effective {
+	for k, v := range next.effective {
 		if start.effective[k] != v && k != "check-config" {
 			keys = append(keys, k)
 		}
 	}
-	if tokenDigest(start) != tokenDigest(next.cfg) {
+	if tokenDigest(start) != tokenDigest(next) {
 		keys = append(keys, "admin token")
 	}
 	return keys
