@@ -4,10 +4,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/astraguard/astraguard/breaker"
+	"github.com/astraguard/astraguard/detector"
 	configfile "github.com/astraguard/astraguard/internal/config"
 )
 
@@ -84,22 +86,14 @@ func kindOf(f *flag.Flag) string {
 	return "valid value"
 }
 
+// negative reports a numeric flag (a duration too) set below zero.
 func negative(v flag.Value) bool {
 	g, ok := v.(flag.Getter)
 	if !ok {
 		return false
 	}
-	switch x := g.Get().(type) {
-	case time.Duration:
-		return x < 0
-	case int:
-		return x < 0
-	case int64:
-		return x < 0
-	case float64:
-		return x < 0
-	}
-	return false
+	x := reflect.ValueOf(g.Get())
+	return x.CanInt() && x.Int() < 0 || x.CanFloat() && x.Float() < 0
 }
 
 // breakerSettings merges the model breaker's settings: the preset
@@ -109,7 +103,7 @@ func negative(v flag.Value) bool {
 // validates the result; each problem names the flag or the file key and
 // line it came from.
 func breakerSettings(cfg config) (breaker.Settings, error) {
-	fb := fileBreaker(cfg, modelBreaker)
+	fb, _ := cfg.file.Breaker(modelBreaker)
 	preset := cfg.breakerPreset
 	if !cfg.explicit["breaker-preset"] && fb.Preset != "" {
 		preset = fb.Preset
@@ -148,10 +142,15 @@ func breakerSettings(cfg config) (breaker.Settings, error) {
 	return s, errors.Join(out...)
 }
 
-func fileBreaker(cfg config, name string) configfile.Breaker {
-	if cfg.file == nil {
-		return configfile.Breaker{}
+// policies returns the per-series policies: the file's list if it has a
+// policies key (the config package decoded them into detector.Policy and
+// had the detector check them), else detector.DefaultPolicies (the seed's
+// limits).
+func policies(cfg config) ([]detector.Policy, *detector.Policies, error) {
+	list := detector.DefaultPolicies()
+	if fp, ok := cfg.file.Policies(); ok {
+		list = fp
 	}
-	b, _ := cfg.file.Breaker(name)
-	return b
+	ps, err := detector.NewPolicies(list)
+	return list, ps, err
 }

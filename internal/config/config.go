@@ -67,8 +67,12 @@ func (c *Config) Path() string { return c.path }
 // Values returns the top-level key values in file order.
 func (c *Config) Values() []Value { return slices.Clone(c.values) }
 
-// Breaker returns the settings the file gives the breaker named name.
+// Breaker returns the settings the file gives the breaker named name (none
+// for a nil Config: no file).
 func (c *Config) Breaker(name string) (Breaker, bool) {
+	if c == nil {
+		return Breaker{}, false
+	}
 	b, ok := c.breakers[name]
 	return b, ok
 }

@@ -13,9 +13,14 @@ import (
 // Policies returns the file's policies, in match order, decoded straight
 // into detector.Policy by its yaml tags, and whether the file has a
 // policies key at all (without one the caller keeps its default policies;
-// an empty list means none). Parse has checked each with its Validate and
-// the list with detector.NewPolicies.
-func (c *Config) Policies() ([]detector.Policy, bool) { return c.policies, c.hasPolicies }
+// an empty list means none; a nil Config, no file, has none). Parse has
+// checked each with its Validate and the list with detector.NewPolicies.
+func (c *Config) Policies() ([]detector.Policy, bool) {
+	if c == nil {
+		return nil, false
+	}
+	return c.policies, c.hasPolicies
+}
 
 func (c *Config) decodePolicies(file string, n ast.Node) []error {
 	c.hasPolicies = true
