@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/astraguard/astraguard/internal/testkit"
 )
 
 // updateDocs rewrites this binary's generated section of
@@ -35,26 +37,8 @@ func TestConfigurationDoc(t *testing.T) {
 		name, usage := flag.UnquoteUsage(f)
 		fmt.Fprintf(&b, "| `--%s` | %s | %s | %s |\n", strings.TrimSpace(f.Name+" "+name), v, d, strings.ReplaceAll(usage, "|", `\|`))
 	})
-	const path, start, end = "../../docs/configuration.md", "<!-- generated: astraguard-model-flags -->\n", "<!-- end generated -->"
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(raw)
-	i := strings.Index(doc, start)
-	j := strings.Index(doc[max(i, 0):], end)
-	if i < 0 || j < 0 {
-		t.Fatalf("%s: no section between %q and %q", path, start, end)
-	}
-	j += i
-	if got, want := doc[i+len(start):j], b.String(); got != want {
-		if !*updateDocs {
-			t.Fatalf("%s: the astraguard-model table is stale; run go test ./cmd/astraguard-model -run TestConfigurationDoc -update-docs\nwant:\n%s", path, want)
-		}
-		if err := os.WriteFile(path, []byte(doc[:i+len(start)]+want+doc[j:]), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.CheckGenerated(t, "../../docs/configuration.md", map[string]string{"astraguard-model-flags": b.String()}, *updateDocs,
+		"go test ./cmd/astraguard-model -run TestConfigurationDoc -update-docs")
 }
 
 // TestVariablesSharedWithTheService: astraguard's flags --model-name,

@@ -4,13 +4,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	configfile "github.com/astraguard/astraguard/internal/config"
+	"github.com/astraguard/astraguard/internal/testkit"
 )
 
 // updateDocs rewrites the generated sections of docs/configuration.md:
@@ -24,11 +24,11 @@ const configDoc = "../../docs/configuration.md"
 // key of the breakers and policies sections, exactly as the code has
 // them, so the page cannot drift.
 func TestConfigurationDoc(t *testing.T) {
-	checkGenerated(t, configDoc, map[string]string{
+	testkit.CheckGenerated(t, configDoc, map[string]string{
 		"astraguard-flags": flagTable(t),
 		"breaker-keys":     keyTable(t, "breakers.model.", configfile.BreakerKeys(), breakerKeyDocs),
 		"policy-keys":      keyTable(t, "policies[].", configfile.PolicyKeys(), policyKeyDocs),
-	})
+	}, *updateDocs, "go test ./cmd/astraguard -run TestConfigurationDoc -update-docs")
 }
 
 func flagTable(t *testing.T) string {
@@ -144,37 +144,4 @@ func keyTable(t *testing.T, prefix string, keys []string, docs map[string]keyDoc
 		}
 	}
 	return b.String()
-}
-
-// checkGenerated compares (or with -update-docs rewrites) each section
-// of path between "<!-- generated: NAME -->" and "<!-- end generated -->".
-func checkGenerated(t *testing.T, path string, sections map[string]string) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(b)
-	for name, want := range sections {
-		start := "<!-- generated: " + name + " -->\n"
-		i := strings.Index(doc, start)
-		j := strings.Index(doc[max(i, 0):], "<!-- end generated -->")
-		if i < 0 || j < 0 {
-			t.Errorf("%s: no section %q (markers %q ... %q)", path, name, start, "<!-- end generated -->")
-			continue
-		}
-		j += i
-		if got := doc[i+len(start) : j]; got != want {
-			if !*updateDocs {
-				t.Errorf("%s: section %q is stale; run go test ./cmd/astraguard -run TestConfigurationDoc -update-docs\nwant:\n%s", path, name, want)
-				continue
-			}
-			doc = doc[:i+len(start)] + want + doc[j:]
-		}
-	}
-	if *updateDocs {
-		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }

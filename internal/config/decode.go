@@ -150,19 +150,11 @@ func decodeStruct(file, prefix string, n ast.Node, v reflect.Value) []error {
 		return []error{&Error{File: file, Line: line(n), Key: prefix, Err: errors.New("want a mapping of keys to values")}}
 	}
 	byKey, known := map[string]reflect.Value{}, map[string]bool{}
-	var collect func(v reflect.Value)
-	collect = func(v reflect.Value) {
-		for f := range v.Type().Fields() {
-			tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			switch {
-			case opts == "inline":
-				collect(v.FieldByIndex(f.Index))
-			case tag != "" && tag != "-":
-				byKey[tag], known[tag] = v.FieldByIndex(f.Index), false
-			}
+	for _, f := range fieldsOf(v.Type(), "", "") {
+		if !strings.Contains(f.key, ".") { // inline fields are promoted
+			byKey[f.key], known[f.key] = v.FieldByName(f.goPath), false
 		}
 	}
-	collect(v)
 	var errs []error
 	for _, kv := range m.Values {
 		k := kv.Key.String()
