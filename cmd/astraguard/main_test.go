@@ -53,11 +53,8 @@ func TestParseConfig(t *testing.T) {
 }
 
 // syncBuffer is a log sink safe for the service's concurrent writes; a
-// reader can wait for the next write through changed.
-type syncBuffer struct{ testkit.SyncBuffer }
-
-// changed is closed by the next Write (testkit.SyncBuffer.Changed).
-func (s *syncBuffer) changed() <-chan struct{} { return s.Changed() }
+// reader can wait for the next write through Changed.
+type syncBuffer = testkit.SyncBuffer
 
 // servingLine is the service's "serving" log line: the addresses its
 // listeners got.
@@ -78,7 +75,7 @@ func startRun(t *testing.T, ctx context.Context, logs *syncBuffer, args ...strin
 	go func() { done <- run(ctx, args, logs) }()
 	timeout := time.After(30 * time.Second)
 	for {
-		changed := logs.changed()
+		changed := logs.Changed()
 		for line := range strings.Lines(logs.String()) {
 			var s servingLine
 			if json.Unmarshal([]byte(line), &s) == nil && s.Msg == "serving" {

@@ -127,7 +127,7 @@ func waitLog(t *testing.T, logs *syncBuffer, mark int, parts ...string) {
 	t.Helper()
 	timeout := time.After(20 * time.Second) // bounds a broken test; not a timing assertion
 	for {
-		changed := logs.changed()
+		changed := logs.Changed()
 		for line := range strings.Lines(logs.String()[mark:]) {
 			if !slices.ContainsFunc(parts, func(p string) bool { return !strings.Contains(line, p) }) {
 				return
