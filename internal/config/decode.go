@@ -216,7 +216,12 @@ func decodeValue(file, key string, kv *ast.MappingValueNode, f reflect.Value) []
 	if _, float := n.(*ast.FloatNode); float && f.CanInt() {
 		return bad("want a whole number") // the decoder would truncate it
 	}
-	if err := yaml.NodeToValue(n, f.Addr().Interface(), yaml.Strict()); err != nil {
+	return decodeYAML(file, key, kv, f.Addr().Interface())
+}
+
+// decodeYAML decodes kv's value into v with the YAML decoder, strictly.
+func decodeYAML(file, key string, kv *ast.MappingValueNode, v any) []error {
+	if err := yaml.NodeToValue(kv.Value, v, yaml.Strict()); err != nil {
 		e := yamlError(file, err).(*Error)
 		e.Key, e.Line = key, cmp.Or(e.Line, line(kv.Key))
 		return []error{e}
@@ -251,10 +256,8 @@ func decodeBounds(file, key string, kv *ast.MappingValueNode, l *heuristic.Limit
 // list of those turned off, in the detector's order.
 func decodeMechanisms(file, key string, kv *ast.MappingValueNode, off *[]detector.Mechanism) []error {
 	var m map[string]string
-	if err := yaml.NodeToValue(kv.Value, &m, yaml.Strict()); err != nil {
-		e := yamlError(file, err).(*Error)
-		e.Key, e.Line = key, cmp.Or(e.Line, line(kv.Key))
-		return []error{e}
+	if errs := decodeYAML(file, key, kv, &m); len(errs) > 0 {
+		return errs
 	}
 	names := detector.SwitchableNames()
 	var errs []error
