@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
@@ -28,24 +30,20 @@ var extremes = map[string][]string{
 // (The breakers section's keys are walked by the config package's
 // TestBreakerKeysAtExtremes.)
 func TestConfigKeysAtExtremes(t *testing.T) {
-	var keys []string
-	all := flagNames(t)
-	for _, name := range all {
-		if !notFileKeys[name.name] && name.kind != "" {
-			keys = append(keys, name.name)
+	fs, _ := new(config).flagSet(io.Discard)
+	kinds := map[string]string{} // file key -> numeric kind
+	fs.VisitAll(func(f *flag.Flag) {
+		if k := numericKind(f); k != "" && !notFileKeys[f.Name] {
+			kinds[fileKey(f.Name)] = k
 		}
-	}
-	if len(keys) < 25 {
-		t.Fatalf("found %d numeric keys, want every numeric flag (at least 25): %v", len(keys), keys)
+	})
+	if len(kinds) < 25 {
+		t.Fatalf("found %d numeric keys, want every numeric flag (at least 25): %v", len(kinds), kinds)
 	}
 	dir := t.TempDir()
 	accepted := 0
-	for _, k := range all {
-		if notFileKeys[k.name] || k.kind == "" {
-			continue
-		}
-		key := fileKey(k.name)
-		for _, v := range extremes[k.kind] {
+	for key, kind := range kinds {
+		for _, v := range extremes[kind] {
 			path := filepath.Join(dir, "x.yaml")
 			if err := os.WriteFile(path, []byte(fmt.Sprintf("# extreme\n%s: %s\n", key, v)), 0o600); err != nil {
 				t.Fatal(err)
@@ -81,40 +79,24 @@ func TestConfigKeysAtExtremes(t *testing.T) {
 	}
 }
 
-type flagInfo struct{ name, kind string }
-
-// flagNames lists parseConfig's flags with their numeric kind, from its
-// usage output (the flag set is local to parseConfig).
-func flagNames(t *testing.T) []flagInfo {
-	t.Helper()
-	var out strings.Builder
-	if _, err := parseConfig([]string{"--help"}, noEnv, &out); err != errHelp {
-		t.Fatalf("parseConfig(--help) = %v", err)
+// numericKind is the kind of f's value that extremes lists, or "".
+func numericKind(f *flag.Flag) string {
+	if f.Name == "max-concurrent-streams" { // a Func flag (uint32)
+		return "int"
 	}
-	var infos []flagInfo
-	for line := range strings.Lines(out.String()) {
-		fields := strings.Fields(line)
-		if len(fields) == 0 || !strings.HasPrefix(fields[0], "-") || strings.HasPrefix(line, "\t") {
-			continue
-		}
-		name := strings.TrimPrefix(fields[0], "-")
-		kind := ""
-		if len(fields) > 1 {
-			switch fields[1] {
-			case "int", "uint", "int64", "uint64":
-				kind = "int"
-			case "duration":
-				kind = "duration"
-			case "float":
-				kind = "float"
-			}
-		}
-		if name == "max-concurrent-streams" {
-			kind = "int"
-		}
-		infos = append(infos, flagInfo{name, kind})
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return ""
 	}
-	return infos
+	switch g.Get().(type) {
+	case time.Duration:
+		return "duration"
+	case int, int64, uint, uint64:
+		return "int"
+	case float64:
+		return "float"
+	}
+	return ""
 }
 
 func noEnv(string) (string, bool) { return "", false }
