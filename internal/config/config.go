@@ -60,10 +60,6 @@ func (c *Config) Digest() [sha256.Size]byte { return c.digest }
 // at start has most likely caught it mid-rewrite.
 func (c *Config) Empty() bool { return c.empty }
 
-// Path returns the file the configuration came from ("" for Parse without
-// a name).
-func (c *Config) Path() string { return c.path }
-
 // Values returns the top-level key values in file order.
 func (c *Config) Values() []Value { return slices.Clone(c.values) }
 
