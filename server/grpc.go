@@ -132,15 +132,15 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		MaxRecvMsgBytes:          4 << 20,
-		MaxHeaderListBytes:       64 << 10,
+		MaxHeaderListBytes:       connlimit.DefaultMaxHeaderListBytes,
 		MaxConnections:           connlimit.DefaultMax,
 		MaxSendMsgBytes:          4 << 20,
 		MaxConcurrentStreams:     1024,
 		MaxSamplesPerRequest:     100_000,
-		HandshakeTimeout:         5 * time.Second,
+		HandshakeTimeout:         connlimit.DefaultHandshakeTimeout,
 		KeepaliveTime:            30 * time.Second,
 		KeepaliveTimeout:         10 * time.Second,
-		KeepaliveMinTime:         10 * time.Second,
+		KeepaliveMinTime:         connlimit.DefaultKeepaliveMinTime,
 		MaxSeriesPerStream:       10_000,
 		MaxDetectStreams:         10_000,
 		QueueDepth:               4,

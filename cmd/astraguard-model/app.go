@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
@@ -43,16 +42,6 @@ import (
 // maxMessageBytes admits modelserver's largest batch (100k samples with
 // their series ids) with room to spare; grpc-go's default is 4 MiB.
 const maxMessageBytes = 16 << 20
-
-// handshakeTimeout closes a connection that has not finished its TLS and
-// HTTP/2 setup by then, as astraguard's --handshake-timeout default does
-// (gRPC's own is 120s), so connections that connect and stall are gone in
-// seconds.
-const handshakeTimeout = 5 * time.Second
-
-// maxHeaderListBytes bounds a call's metadata, as astraguard's
-// --max-header-list-bytes default does (gRPC's own is 16 MiB per stream).
-const maxHeaderListBytes = 64 << 10
 
 // app is the wired process: gRPC and HTTP servers around one modelserver.
 type app struct {
@@ -134,10 +123,10 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 			recovery.StreamServerInterceptor(recoverOpt),
 		),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
-		grpc.MaxHeaderListSize(maxHeaderListBytes),
-		grpc.ConnectionTimeout(handshakeTimeout),
+		grpc.MaxHeaderListSize(connlimit.DefaultMaxHeaderListBytes),
+		grpc.ConnectionTimeout(connlimit.DefaultHandshakeTimeout),
 		// detector/oip pings every 30s while calls are in flight.
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: connlimit.DefaultKeepaliveMinTime, PermitWithoutStream: true}),
 	)...)
 	inference.RegisterGRPCInferenceServiceServer(a.grpc, a.model)
 	healthpb.RegisterHealthServer(a.grpc, a.health)

@@ -28,6 +28,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/netutil"
@@ -45,6 +46,21 @@ type Config struct {
 
 // DefaultMax is the default of Config.Max.
 const DefaultMax = 10_000
+
+// Defaults both binaries give their gRPC listeners (astraguard as the
+// defaults of its flags, through server.DefaultConfig), stated once here.
+const (
+	// DefaultHandshakeTimeout closes a connection that has not finished
+	// its TLS and HTTP/2 setup by then (gRPC's own is 120s), so
+	// connections that connect and stall are gone in seconds.
+	DefaultHandshakeTimeout = 5 * time.Second
+	// DefaultMaxHeaderListBytes bounds a call's metadata, as Envoy's
+	// request headers limit does (gRPC's own is 16 MiB per stream).
+	DefaultMaxHeaderListBytes = 64 << 10
+	// DefaultKeepaliveMinTime closes a connection whose client pings more
+	// often than this (GOAWAY too_many_pings).
+	DefaultKeepaliveMinTime = 10 * time.Second
+)
 
 // DefaultPerClient is the default of Config.PerClient: a quarter of max,
 // at least 1. One client then leaves three quarters of a listener to the
