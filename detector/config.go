@@ -40,7 +40,8 @@ type Config struct {
 	// package store); an evicted series that returns warms up again.
 	MaxSeries int
 	// SeriesTTL evicts a series that sent nothing for longer than this.
-	// Zero disables it; cmd/astraguard defaults it to 24h. Eviction
+	// Zero disables it; cmd/astraguard defaults it to 24h
+	// (store.DefaultIdleTTL). Eviction
 	// happens on the series' next sample or in Sweep.
 	SeriesTTL time.Duration
 	// MaxSeriesIDBytes bounds a series id's length. Default

@@ -9,9 +9,11 @@ import (
 	"net"
 	"time"
 
+	"github.com/astraguard/astraguard/internal/checkpoint"
 	"github.com/astraguard/astraguard/internal/connlimit"
 	"github.com/astraguard/astraguard/internal/envflag"
 	"github.com/astraguard/astraguard/internal/modelserver"
+	"github.com/astraguard/astraguard/internal/store"
 	"github.com/astraguard/astraguard/internal/version"
 )
 
@@ -52,9 +54,9 @@ func (c *config) flagSet(stderr io.Writer) (fs *flag.FlagSet, showVersion *bool)
 	fs.StringVar(&c.grpcAddr, "grpc-addr", ":8001", "gRPC listen `address`")
 	fs.StringVar(&c.httpAddr, "http-addr", ":8002", "HTTP listen `address` for /metrics, /healthz, /readyz")
 	fs.IntVar(&c.maxSeries, "max-series", d.MaxSeries, "most series the model keeps state for, least recently used evicted")
-	fs.DurationVar(&c.seriesTTL, "series-ttl", 24*time.Hour, "forget a series idle this long; 0 keeps idle series until capacity evicts them")
+	fs.DurationVar(&c.seriesTTL, "series-ttl", store.DefaultIdleTTL, "forget a series idle this long; 0 keeps idle series until capacity evicts them")
 	fs.StringVar(&c.stateDir, "state-dir", "", "`directory` for the per-series state snapshot, loaded at start and written every --checkpoint-interval and on shutdown; empty keeps state in memory only")
-	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", 30*time.Second, "time between state checkpoints with --state-dir")
+	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", checkpoint.DefaultInterval, "time between state checkpoints with --state-dir")
 	fs.IntVar(&c.maxConns, "max-connections", connlimit.DefaultMax, "connections each listener (gRPC, HTTP) holds open at once; more wait to be accepted")
 	fs.IntVar(&c.maxConnsPerClient, "max-connections-per-client", 0, "connections one client (IP address, IPv6 /64) may hold open on each listener; more are closed at once; 0 means a quarter of --max-connections")
 	fs.DurationVar(&c.grace, "grace-period", 10*time.Second, "drain time for in-flight calls on shutdown")

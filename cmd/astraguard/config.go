@@ -15,8 +15,10 @@ import (
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/oip"
 	"github.com/astraguard/astraguard/internal/anomalyview"
+	"github.com/astraguard/astraguard/internal/checkpoint"
 	configfile "github.com/astraguard/astraguard/internal/config"
 	"github.com/astraguard/astraguard/internal/envflag"
+	"github.com/astraguard/astraguard/internal/store"
 	"github.com/astraguard/astraguard/internal/version"
 	"github.com/astraguard/astraguard/server"
 )
@@ -161,10 +163,10 @@ func (c *config) flagSet(stderr io.Writer) (fs *flag.FlagSet, showVersion *bool)
 	fs.DurationVar(&c.recoveryTimeout, "recovery-timeout", 0, "wait while open before probing the model (0 keeps the preset's)")
 	fs.IntVar(&c.successThreshold, "success-threshold", 0, "probe successes that close the breaker (0 keeps the preset's)")
 	fs.IntVar(&c.maxSeries, "max-series", d.MaxSeries, "series tracked at most; a new series at a full table evicts the least recently used one")
-	fs.DurationVar(&c.seriesTTL, "series-ttl", 24*time.Hour, "forget a series that sent nothing for this long; 0 keeps idle series until capacity evicts them")
+	fs.DurationVar(&c.seriesTTL, "series-ttl", store.DefaultIdleTTL, "forget a series that sent nothing for this long; 0 keeps idle series until capacity evicts them")
 	fs.DurationVar(&c.maxClockSkew, "max-clock-skew", d.MaxClockSkew, "reject samples stamped more than this ahead of the server clock (INVALID_TIMESTAMP)")
 	fs.StringVar(&c.stateDir, "state-dir", "", "directory for the state snapshot (series state, breakers), loaded at start and written every --checkpoint-interval and on shutdown; empty keeps state in memory only")
-	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", 30*time.Second, "time between state checkpoints with --state-dir; a kill -9 loses at most this much learning")
+	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", checkpoint.DefaultInterval, "time between state checkpoints with --state-dir; a kill -9 loses at most this much learning")
 	fs.StringVar(&c.handoverDir, "handover-dir", "", "directory shared by all replicas (a shared volume): a draining replica writes its series state there, and the replica its series move to adopts them instead of warming up again; scanned every --checkpoint-interval; empty disables")
 	fs.StringVar(&c.replicaName, "replica-name", "", "this replica's unique name in --handover-dir (file <name>.snap); empty uses hostname-pid")
 	c.registerLimits(fs)

@@ -262,6 +262,11 @@ func (k *Keeper) SaveFinal(ctx context.Context) {
 	k.logger.InfoContext(ctx, "final checkpoint written", "path", k.path, "took", time.Since(start).String())
 }
 
+// DefaultInterval is the interval both binaries save at unless told
+// another (--checkpoint-interval): a kill -9 loses at most this much
+// learning.
+const DefaultInterval = 30 * time.Second
+
 // Run saves every interval until ctx is done; a failed save is logged and
 // retried at the next tick. It returns when ctx is done, without a final
 // save: the owner saves once more after the streams have drained.

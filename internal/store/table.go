@@ -17,6 +17,11 @@ var ErrInvalidConfig = errors.New("invalid store config")
 // DefaultCapacity is the default of Config.Capacity.
 const DefaultCapacity = 100_000
 
+// DefaultIdleTTL is the TTL both binaries give their series tables unless
+// told another (--series-ttl); Config.TTL's own default, 0, keeps idle
+// entries until capacity evicts them.
+const DefaultIdleTTL = 24 * time.Hour
+
 // Config tunes a Table. The zero value works.
 type Config struct {
 	// Capacity is the most entries the Table holds; inserting beyond it
