@@ -1,13 +1,13 @@
 package server
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net"
+	"reflect"
 	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
@@ -155,23 +155,15 @@ func DefaultConfig() Config {
 // defaults is DefaultConfig, built once.
 var defaults = DefaultConfig()
 
-// withDefaults fills the zero connection and message limits.
+// withDefaults returns c with every zero field set to DefaultConfig's (c
+// is validated first: a negative value never gets here).
 func (c Config) withDefaults() Config {
-	if c.MaxRecvMsgBytes <= 0 {
-		c.MaxRecvMsgBytes = defaults.MaxRecvMsgBytes
+	v, d := reflect.ValueOf(&c).Elem(), reflect.ValueOf(defaults)
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			v.Field(i).Set(d.Field(i))
+		}
 	}
-	if c.MaxSendMsgBytes <= 0 {
-		c.MaxSendMsgBytes = defaults.MaxSendMsgBytes
-	}
-	if c.MaxSamplesPerRequest <= 0 {
-		c.MaxSamplesPerRequest = defaults.MaxSamplesPerRequest
-	}
-	c.MaxConcurrentStreams = cmp.Or(c.MaxConcurrentStreams, defaults.MaxConcurrentStreams)
-	c.MaxHeaderListBytes = cmp.Or(c.MaxHeaderListBytes, defaults.MaxHeaderListBytes)
-	c.MaxConnections = cmp.Or(c.MaxConnections, defaults.MaxConnections)
-	c.KeepaliveTime = cmp.Or(c.KeepaliveTime, defaults.KeepaliveTime)
-	c.KeepaliveTimeout = cmp.Or(c.KeepaliveTimeout, defaults.KeepaliveTimeout)
-	c.KeepaliveMinTime = cmp.Or(c.KeepaliveMinTime, defaults.KeepaliveMinTime)
 	return c
 }
 
@@ -259,7 +251,7 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 		grpc.MaxSendMsgSize(cfg.MaxSendMsgBytes),
 		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
 		grpc.MaxHeaderListSize(uint32(min(cfg.MaxHeaderListBytes, math.MaxUint32))),
-		grpc.ConnectionTimeout(cfg.handshakeTimeout()),
+		grpc.ConnectionTimeout(cfg.HandshakeTimeout),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: cfg.KeepaliveTime, Timeout: cfg.KeepaliveTimeout}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: cfg.KeepaliveMinTime, PermitWithoutStream: true}),
 		grpc.ForceServerCodecV2(newServerCodec()),

@@ -1,10 +1,8 @@
 package server
 
 import (
-	"cmp"
 	"errors"
 	"hash/maphash"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -19,22 +17,7 @@ func (c Config) streamDefaults() (Config, error) {
 		c.MaxWatchStreams < 0 || c.MaxWatchStreamsPerClient < 0 {
 		return c, errors.New("server config: negative limit")
 	}
-	c.MaxSamplesPerRequest = cmp.Or(c.MaxSamplesPerRequest, defaults.MaxSamplesPerRequest)
-	c.MaxSendMsgBytes = cmp.Or(c.MaxSendMsgBytes, defaults.MaxSendMsgBytes)
-	c.MaxSeriesPerStream = cmp.Or(c.MaxSeriesPerStream, defaults.MaxSeriesPerStream)
-	c.MaxDetectStreams = cmp.Or(c.MaxDetectStreams, defaults.MaxDetectStreams)
-	c.QueueDepth = cmp.Or(c.QueueDepth, defaults.QueueDepth)
-	c.MaxQueuedBytes = cmp.Or(c.MaxQueuedBytes, defaults.MaxQueuedBytes)
-	c.SendTimeout = cmp.Or(c.SendTimeout, defaults.SendTimeout)
-	c.MaxRateClients = cmp.Or(c.MaxRateClients, defaults.MaxRateClients)
-	return c, nil
-}
-
-func (c Config) handshakeTimeout() time.Duration {
-	if c.HandshakeTimeout <= 0 {
-		return defaults.HandshakeTimeout
-	}
-	return c.HandshakeTimeout
+	return c.withDefaults(), nil
 }
 
 // seriesSet counts the distinct series one stream has sent. It keeps
