@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/goleak"
 
 	"github.com/astraguard/astraguard/breaker"
@@ -149,6 +150,7 @@ func TestParsePolicies(t *testing.T) {
     direction: down
     min_deviation: 0.25
     min_relative_deviation: 0.1
+    sensitivity: 2.5
     mechanisms: {season: off, shift: on}
   - name: wheels
     regex: '^sat[0-9]+\.rw[0-9]$'
@@ -160,9 +162,9 @@ func TestParsePolicies(t *testing.T) {
 	ps, ok := c.Policies()
 	want := []detector.Policy{{Name: "bus-a", Globs: []string{"sat1/bus-a/*"}, Limit: heuristic.Within(7, 9),
 		Range: heuristic.Limit{Low: 0, High: math.Inf(1), CheckLow: true}, Threshold: 0.7, Direction: detector.DirectionDown,
-		MinDeviation: 0.25, MinRelativeDeviation: 0.1, Off: []detector.Mechanism{detector.MechanismSeason}},
+		MinDeviation: 0.25, MinRelativeDeviation: 0.1, Sensitivity: 2.5, Off: []detector.Mechanism{detector.MechanismSeason}},
 		{Name: "wheels", Regex: `^sat[0-9]+\.rw[0-9]$`}}
-	if diff := cmp.Diff(want, ps); !ok || diff != "" {
+	if diff := cmp.Diff(want, ps, cmpopts.IgnoreUnexported(detector.Policy{})); !ok || diff != "" {
 		t.Errorf("Policies() diff (-want +got):\n%s", diff)
 	}
 	// Mechanisms turned off are listed in the detector's order, whatever
@@ -191,6 +193,11 @@ func TestParsePolicies(t *testing.T) {
 		{"policies:\n  - name: a\n    match: [x]\n    mechanisms: {seasn: off}\n", "p.yaml:4: policies[0].mechanisms: unknown mechanism \"seasn\""},
 		{"policies:\n  - name: a\n    match: [x]\n    mechanisms: {season: maybe}\n", "p.yaml:4: policies[0].mechanisms: mechanism season: \"maybe\", want on or off"},
 		{"policies:\n  - name: a\n    match: [x]\n    mechanisms: {limit: off}\n", "p.yaml:4: policies[0].mechanisms: unknown mechanism"},
+		{"policies:\n  - name: a\n    match: [x]\n    sensitivity: 0\n", "p.yaml:4: policies[0].sensitivity: must not be 0 (leave the key out for the default)"},
+		{"policies:\n  - name: a\n    match: [x]\n    sensitivity: -1\n", "p.yaml:4: policies[0].sensitivity: -1 outside [0.01, 100]"},
+		{"policies:\n  - name: a\n    match: [x]\n    sensitivity: .nan\n", "p.yaml:4: policies[0].sensitivity: NaN outside"},
+		{"policies:\n  - name: a\n    match: [x]\n    sensitivity: 1e9\n", "p.yaml:4: policies[0].sensitivity: 1e+09 outside [0.01, 100]"},
+		{"policies:\n  - name: a\n    match: [x]\n    sensitivity: high\n", "p.yaml:4: policies[0].sensitivity: "},
 		{"policies:\n  - name: " + strings.Repeat("n", 65) + "\n    match: [x]\n", "p.yaml:2: policies[0].name: longer than 64 bytes"},
 		{"policies:\n  - name: a\n    match: [x]\n    limits: {}\n", "p.yaml:4: policies[0].limits: want min, max or both"},
 		{"policies:\n  - name: a\n    match: ['*']\n  - name: b\n    match: [x]\n", "p.yaml:4: policies[1]: unreachable"},

@@ -26,8 +26,13 @@ import (
 // then judges the values, and fieldErrors names its problems the same way.
 
 // field is one key of a struct type: its Go field path ("CountWindow.Size")
-// and its file key ("count_window.size").
-type field struct{ goPath, key string }
+// and its file key ("count_window.size"). A field tagged ",nonzero" may
+// not be written 0: there the zero value is Go's spelling of the default,
+// which the file spells by leaving the key out.
+type field struct {
+	goPath, key string
+	nonzero     bool
+}
 
 // fieldsOf lists the keys of struct type t in field order, nested structs
 // flattened after their own key and inline fields without one. A
@@ -44,10 +49,10 @@ func fieldsOf(t reflect.Type, goPrefix, keyPrefix string) []field {
 			continue
 		}
 		goPath, key := goPrefix+f.Name, keyPrefix+tag
-		out = append(out, field{goPath, key})
+		out = append(out, field{goPath, key, opts == "nonzero"})
 		switch {
 		case f.Type == reflect.TypeFor[heuristic.Limit]():
-			out = append(out, field{goPath, key + ".min"}, field{goPath, key + ".max"})
+			out = append(out, field{goPath: goPath, key: key + ".min"}, field{goPath: goPath, key: key + ".max"})
 		case f.Type.Kind() == reflect.Struct:
 			out = append(out, fieldsOf(f.Type, goPath+".", key+".")...)
 		}
@@ -149,10 +154,10 @@ func decodeStruct(file, prefix string, n ast.Node, v reflect.Value) []error {
 	if !ok {
 		return []error{&Error{File: file, Line: line(n), Key: prefix, Err: errors.New("want a mapping of keys to values")}}
 	}
-	byKey, known := map[string]reflect.Value{}, map[string]bool{}
+	byKey, known := map[string]field{}, map[string]bool{}
 	for _, f := range fieldsOf(v.Type(), "", "") {
 		if !strings.Contains(f.key, ".") { // inline fields are promoted
-			byKey[f.key], known[f.key] = v.FieldByName(f.goPath), false
+			byKey[f.key], known[f.key] = f, false
 		}
 	}
 	var errs []error
@@ -163,7 +168,12 @@ func decodeStruct(file, prefix string, n ast.Node, v reflect.Value) []error {
 			errs = append(errs, &Error{File: file, Line: line(kv.Key), Key: prefix + "." + k, Err: errors.New("unknown key" + suggest(k, known))})
 			continue
 		}
-		errs = append(errs, decodeValue(file, prefix+"."+k, kv, f)...)
+		fv := v.FieldByName(f.goPath)
+		errs2 := decodeValue(file, prefix+"."+k, kv, fv)
+		if _, null := kv.Value.(*ast.NullNode); len(errs2) == 0 && f.nonzero && fv.IsZero() && !null {
+			errs2 = []error{&Error{File: file, Line: line(kv.Key), Key: prefix + "." + k, Err: errors.New("must not be 0 (leave the key out for the default)")}}
+		}
+		errs = append(errs, errs2...)
 	}
 	return errs
 }
