@@ -83,7 +83,7 @@ func (p Policy) Validate() error {
 	bad(p.Name == "", "Name", "required")
 	bad(len(p.Name) > MaxPolicyNameBytes, "Name", "longer than %d bytes (every verdict carries it)", MaxPolicyNameBytes)
 	bad(!utf8.ValidString(p.Name), "Name", "not UTF-8")
-	bad((len(p.Globs) > 0) == (p.Regex != ""), "Globs", "give Globs or Regex, one of them")
+	bad((len(p.Globs) > 0) == (p.Regex != ""), "Globs", "give globs or a regex, one of them")
 	bad(slices.Contains(p.Globs, ""), "Globs", "empty glob")
 	if _, err := regexp.Compile(p.Regex); err != nil {
 		bad(true, "Regex", "invalid regular expression: %v", err)

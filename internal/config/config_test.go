@@ -181,8 +181,9 @@ func TestParsePolicies(t *testing.T) {
 	}
 	bad := []struct{ src, want string }{
 		{"policies:\n  - match: [x]\n", "p.yaml:2: policies[0].name: required"},
-		{"policies:\n  - name: a\n    match: [x]\n    regex: y\n", "p.yaml:3: policies[0].match: give match or regex, one of them"},
+		{"policies:\n  - name: a\n    match: [x]\n    regex: y\n", "p.yaml:3: policies[0].match: give globs or a regex, one of them"},
 		{"policies:\n  - name: a\n    regex: '('\n", "p.yaml:3: policies[0].regex: invalid regular expression"},
+		{"policies:\n  - name: a\n    regex: '(Limit'\n", "policies[0].regex: invalid regular expression: error parsing regexp: missing closing ): `(Limit`"}, // echoed as written
 		{"policies:\n  - name: a\n    match: [x]\n    threshold: 2\n", "p.yaml:4: policies[0].threshold"},
 		{"policies:\n  - name: a\n    match: [x]\n    limits: {min: 9, max: 7}\n", "p.yaml:4: policies[0].limits: min above max"},
 		{"policies:\n  - name: a\n    match: [x]\n    limit: {min: 9}\n", "p.yaml:4: policies[0].limit: unknown key (did you mean limits?)"},

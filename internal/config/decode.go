@@ -80,19 +80,23 @@ func BreakerKeys() []string { return leafKeys(reflect.TypeFor[Breaker]()) }
 func PolicyKeys() []string { return leafKeys(reflect.TypeFor[detector.Policy]()) }
 
 // namer turns a component's Go field paths into file keys: key maps a
-// path, and words rewrites the paths a message mentions ("needs
-// CountWindow" to "needs count_window").
+// path, and words, if set, rewrites the paths a message mentions ("needs
+// CountWindow" to "needs count_window"; only for a component whose
+// messages never echo a user's text, such as a regular expression).
 type namer struct {
 	key   map[string]string
 	words *strings.Replacer
 }
 
-func newNamer(t reflect.Type) namer {
+func newNamer(t reflect.Type, rewrite bool) namer {
 	n := namer{key: map[string]string{}}
 	for _, f := range fieldsOf(t, "", "") {
 		if _, ok := n.key[f.goPath]; !ok {
 			n.key[f.goPath] = f.key
 		}
+	}
+	if !rewrite {
+		return n
 	}
 	paths := slices.Collect(maps.Keys(n.key))
 	// Longest first, so CountWindow.Size is replaced before CountWindow.
@@ -106,8 +110,8 @@ func newNamer(t reflect.Type) namer {
 }
 
 var (
-	breakerNamer = newNamer(reflect.TypeFor[Breaker]())
-	policyNamer  = newNamer(reflect.TypeFor[detector.Policy]())
+	breakerNamer = newNamer(reflect.TypeFor[Breaker](), true)
+	policyNamer  = newNamer(reflect.TypeFor[detector.Policy](), false)
 )
 
 // errors maps err, from a component's Validate (joined *breaker.FieldError
@@ -137,7 +141,10 @@ func (nm namer) errors(file, prefix string, n ast.Node, def int, err error) []er
 			continue
 		}
 		key := cmp.Or(nm.key[path], path)
-		out = append(out, &Error{File: file, Line: keyLine(n, key, def), Key: prefix + "." + key, Err: errors.New(nm.words.Replace(e.Error()))})
+		if nm.words != nil {
+			e = errors.New(nm.words.Replace(e.Error()))
+		}
+		out = append(out, &Error{File: file, Line: keyLine(n, key, def), Key: prefix + "." + key, Err: e})
 	}
 	return out
 }
