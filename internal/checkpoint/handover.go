@@ -141,9 +141,10 @@ func (x *Index) Stats() IndexStats {
 	return s
 }
 
-// Run scans the directory now and then every interval until ctx is done.
+// Run scans the directory now and then every interval until ctx is done;
+// an interval shorter than MinInterval is raised to it.
 func (x *Index) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+	t := time.NewTicker(max(interval, MinInterval))
 	defer t.Stop()
 	for {
 		x.Scan(ctx)

@@ -267,11 +267,31 @@ func (k *Keeper) SaveFinal(ctx context.Context) {
 // learning.
 const DefaultInterval = 30 * time.Second
 
+// MinInterval is the shortest interval Keeper.Run and Index.Run work at
+// (both binaries' --checkpoint-interval, which also paces the handover
+// scan): a save writes and fsyncs every series' state and a scan lists a
+// directory, so a shorter interval only turns them into a busy loop of
+// disk I/O, while a kill -9 at a 1s interval already loses at most a
+// second of learning. There is no upper bound: a ticker of any positive
+// duration is fine, and nothing multiplies the interval.
+const MinInterval = time.Second
+
+// ValidateInterval reports an interval Run would not keep: one shorter
+// than MinInterval (zero and negative included).
+func ValidateInterval(d time.Duration) error {
+	if d < MinInterval {
+		return fmt.Errorf("%v below the minimum %v (a shorter interval is a busy loop of disk writes)", d, MinInterval)
+	}
+	return nil
+}
+
 // Run saves every interval until ctx is done; a failed save is logged and
-// retried at the next tick. It returns when ctx is done, without a final
-// save: the owner saves once more after the streams have drained.
+// retried at the next tick. An interval shorter than MinInterval is
+// raised to it (callers validate with ValidateInterval first). It returns
+// when ctx is done, without a final save: the owner saves once more after
+// the streams have drained.
 func (k *Keeper) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+	t := time.NewTicker(max(interval, MinInterval))
 	defer t.Stop()
 	for {
 		select {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/goleak"
@@ -231,19 +232,21 @@ func TestStaleTempIgnoredAndRemoved(t *testing.T) {
 }
 
 func TestRunSavesUntilCancelled(t *testing.T) {
-	dir := t.TempDir()
-	k := newKeeper(t, dir, "sig1", map[string]*mapPart{"a": {m: map[string]string{"k": "v"}}})
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() { k.Run(ctx, time.Millisecond); close(done) }()
-	for k.Stats().Saves < 3 {
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	<-done
-	if _, err := os.Stat(k.Path()); err != nil {
-		t.Errorf("no snapshot after Run: %v", err)
-	}
+	synctest.Test(t, func(t *testing.T) { // fake time: Run saves at most every MinInterval
+		dir := t.TempDir()
+		k := newKeeper(t, dir, "sig1", map[string]*mapPart{"a": {m: map[string]string{"k": "v"}}})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { k.Run(ctx, MinInterval); close(done) }()
+		for k.Stats().Saves < 3 {
+			time.Sleep(MinInterval)
+		}
+		cancel()
+		<-done
+		if _, err := os.Stat(k.Path()); err != nil {
+			t.Errorf("no snapshot after Run: %v", err)
+		}
+	})
 }
 
 func TestSignature(t *testing.T) {
