@@ -18,7 +18,7 @@ type Settings struct {
 	// CLOSED breaker. Default 5; a negative value disables the rule.
 	FailureThreshold int `yaml:"failure_threshold"`
 	// RecoveryTimeout is how long the breaker stays OPEN before it lets
-	// probes through. Default 60s.
+	// probes through. Default 60s; at least MinDuration.
 	RecoveryTimeout time.Duration `yaml:"recovery_timeout"`
 	// SuccessThreshold is the number of probe successes that closes a
 	// HALF_OPEN breaker. Default 2.
@@ -29,7 +29,7 @@ type Settings struct {
 	// ProbeTimeout is how long a probe permit may stay out before the next
 	// call into the breaker reclaims it and counts it as a failure, so a
 	// probe that never calls Done cannot wedge the breaker. Default
-	// RecoveryTimeout. It cannot be disabled.
+	// RecoveryTimeout; at least MinDuration. It cannot be disabled.
 	ProbeTimeout time.Duration `yaml:"probe_timeout"`
 	// CountWindow trips on the failure ratio of the last N calls. Disabled
 	// when its Size is 0.
@@ -99,7 +99,7 @@ type Backoff struct {
 	// Multiplier, at least 1, grows the wait per trip. Default 1 (no growth).
 	Multiplier float64 `yaml:"multiplier"`
 	// Max caps the wait. Default 10 × RecoveryTimeout when Multiplier > 1,
-	// else unbounded.
+	// else unbounded; at least MinDuration.
 	Max time.Duration `yaml:"max"`
 	// Jitter in [0, 1) spreads the wait by ±Jitter of itself. Default 0.
 	Jitter float64 `yaml:"jitter"`
@@ -151,6 +151,14 @@ const (
 	// MaxSlowCallDuration bounds SlowCall.Duration: call times are kept in
 	// microseconds modulo about 71 minutes.
 	MaxSlowCallDuration = time.Hour
+	// MinDuration is the shortest RecoveryTimeout, ProbeTimeout and
+	// Backoff.Max (zero still takes the default): they pace the retries of
+	// the dependency, a probe after each recovery wait, and a wait of
+	// nanoseconds (a unit typo) would let a probe through on nearly every
+	// call, so an OPEN breaker would shed no load. A millisecond is below
+	// any network round trip yet lets in-process tests run fast; the
+	// presets wait 10s and 60s.
+	MinDuration = time.Millisecond
 )
 
 // FieldError is one invalid field of Settings. Field is the Go field path,
@@ -191,18 +199,19 @@ func (s Settings) normalize() (Settings, error) {
 	bad(s.SuccessThreshold < 0 || s.SuccessThreshold > MaxThreshold, "SuccessThreshold", "%d outside [0, %d]", s.SuccessThreshold, MaxThreshold)
 	bad(s.MaxProbes < 0 || s.MaxProbes > MaxProbes, "MaxProbes", "%d outside [0, %d]", s.MaxProbes, MaxProbes)
 	durations := []struct {
-		field string
-		d     time.Duration
-		max   time.Duration
+		field    string
+		d        time.Duration
+		min, max time.Duration
 	}{
-		{"RecoveryTimeout", s.RecoveryTimeout, MaxDuration},
-		{"ProbeTimeout", s.ProbeTimeout, MaxDuration},
-		{"TimeWindow.Length", s.TimeWindow.Length, MaxDuration},
-		{"SlowCall.Duration", s.SlowCall.Duration, MaxSlowCallDuration},
-		{"Backoff.Max", s.Backoff.Max, MaxDuration},
+		{"RecoveryTimeout", s.RecoveryTimeout, MinDuration, MaxDuration},
+		{"ProbeTimeout", s.ProbeTimeout, MinDuration, MaxDuration},
+		{"TimeWindow.Length", s.TimeWindow.Length, 0, MaxDuration},
+		{"SlowCall.Duration", s.SlowCall.Duration, 0, MaxSlowCallDuration},
+		{"Backoff.Max", s.Backoff.Max, MinDuration, MaxDuration},
 	}
 	for _, d := range durations {
 		bad(d.d < 0 || d.d > d.max, d.field, "%v outside [0, %v]", d.d, d.max)
+		bad(d.d > 0 && d.d < d.min, d.field, "%v below the minimum %v", d.d, d.min)
 	}
 	cw, tw := s.CountWindow, s.TimeWindow
 	bad(cw.Size < 0 || cw.Size > MaxWindowSize, "CountWindow.Size", "%d outside [0, %d]", cw.Size, MaxWindowSize)

@@ -53,3 +53,41 @@ func TestValidateBounds(t *testing.T) {
 		t.Errorf("Validate(every bound at its maximum) = %v, want nil", err)
 	}
 }
+
+// TestValidateRetryDurations: the durations that pace the retries of the
+// dependency (the recovery wait, the probe timeout, the backoff's cap) are
+// refused below MinDuration, so a unit typo such as 1ns cannot make an
+// OPEN breaker let a probe through on nearly every call; zero takes the
+// default, and each bound itself is accepted.
+func TestValidateRetryDurations(t *testing.T) {
+	fields := map[string]func(*breaker.Settings, time.Duration){
+		"RecoveryTimeout": func(s *breaker.Settings, d time.Duration) { s.RecoveryTimeout = d },
+		"ProbeTimeout":    func(s *breaker.Settings, d time.Duration) { s.ProbeTimeout = d },
+		"Backoff.Max":     func(s *breaker.Settings, d time.Duration) { s.Backoff = breaker.Backoff{Multiplier: 2, Max: d} },
+	}
+	for field, set := range fields {
+		for _, tc := range []struct {
+			d    time.Duration
+			want string // "" accepted
+		}{
+			{time.Nanosecond, "below the minimum 1ms"},
+			{0, ""},
+			{-time.Nanosecond, "outside [0, "},
+			{breaker.MinDuration - time.Nanosecond, "below the minimum 1ms"},
+			{breaker.MinDuration, ""},
+			{breaker.MaxDuration, ""},
+			{breaker.MaxDuration + time.Nanosecond, "outside [0, "},
+		} {
+			var s breaker.Settings
+			set(&s, tc.d)
+			err := s.Validate()
+			var fe *breaker.FieldError
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("%s %v: Validate = %v, want nil", field, tc.d, err)
+			case tc.want != "" && (!errors.As(err, &fe) || fe.Field != field || !strings.Contains(fe.Err.Error(), tc.want)):
+				t.Errorf("%s %v: Validate = %v, want a FieldError of %s containing %q", field, tc.d, err, field, tc.want)
+			}
+		}
+	}
+}
