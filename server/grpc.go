@@ -72,6 +72,13 @@ type Config struct {
 	// gRPC client can set; gRPC's own default, 5 minutes, disconnects
 	// every client that turns keepalive on.
 	KeepaliveMinTime time.Duration
+	// MaxConnectionIdle closes (GOAWAY, then close once its calls are
+	// done) a connection that has had no call in flight for this long, so
+	// idle connections from many clients cannot hold MaxConnections for
+	// good; a client reconnects when it next calls. Default 5 minutes
+	// (connlimit.DefaultMaxConnectionIdle); gRPC's own is forever. There
+	// is no off: a long value (MaxDuration) comes close.
+	MaxConnectionIdle time.Duration
 
 	// The limits below are detector stream limits (server/limits.go,
 	// README "Limits"); each refusal is RESOURCE_EXHAUSTED naming the limit.
@@ -141,6 +148,7 @@ func DefaultConfig() Config {
 		KeepaliveTime:            30 * time.Second,
 		KeepaliveTimeout:         10 * time.Second,
 		KeepaliveMinTime:         connlimit.DefaultKeepaliveMinTime,
+		MaxConnectionIdle:        connlimit.DefaultMaxConnectionIdle,
 		MaxSeriesPerStream:       10_000,
 		MaxDetectStreams:         10_000,
 		QueueDepth:               4,
@@ -252,7 +260,7 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
 		grpc.MaxHeaderListSize(uint32(min(cfg.MaxHeaderListBytes, math.MaxUint32))),
 		grpc.ConnectionTimeout(cfg.HandshakeTimeout),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: cfg.KeepaliveTime, Timeout: cfg.KeepaliveTimeout}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: cfg.KeepaliveTime, Timeout: cfg.KeepaliveTimeout, MaxConnectionIdle: cfg.MaxConnectionIdle}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: cfg.KeepaliveMinTime, PermitWithoutStream: true}),
 		grpc.ForceServerCodecV2(newServerCodec()),
 		grpc.ChainUnaryInterceptor(

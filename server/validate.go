@@ -6,6 +6,8 @@ import (
 	"math"
 	"reflect"
 	"time"
+
+	"github.com/astraguard/astraguard/internal/connlimit"
 )
 
 // Upper bounds of Config's sizes. Most limits allocate nothing up front (a
@@ -29,6 +31,22 @@ const (
 	// so deadlines computed from them cannot overflow.
 	MaxDuration = 10 * 365 * 24 * time.Hour
 )
+
+// minDurations are the lower bounds of the durations that pace gRPC's
+// keepalive loop, by field; zero takes the default. Each is
+// connlimit.MinKeepalive (1s): gRPC raises a shorter KeepaliveTime to 1s
+// anyway, a ping's answer must cross the network (a shorter
+// KeepaliveTimeout cuts live clients on a slow link), a shorter
+// KeepaliveMinTime lets a client keep the server answering pings flat
+// out, and a shorter MaxConnectionIdle closes connections between a
+// client's calls. The other durations (HandshakeTimeout, SendTimeout,
+// RateWait) are one deadline each, no loop, so any value is safe.
+var minDurations = map[string]time.Duration{
+	"KeepaliveTime":     connlimit.MinKeepalive,
+	"KeepaliveTimeout":  connlimit.MinKeepalive,
+	"KeepaliveMinTime":  connlimit.MinKeepalive,
+	"MaxConnectionIdle": connlimit.MinKeepalive,
+}
 
 // FieldError is one invalid field of Config; Field is its Go name.
 type FieldError struct {
@@ -54,8 +72,12 @@ func (c Config) Validate() error {
 		var err error
 		switch f.Type {
 		case reflect.TypeFor[time.Duration]():
-			if d := time.Duration(x.Int()); d < 0 || d > MaxDuration {
+			d, lo := time.Duration(x.Int()), minDurations[f.Name]
+			switch {
+			case d < 0 || d > MaxDuration:
 				err = fmt.Errorf("%v outside [0, %v]", d, time.Duration(MaxDuration))
+			case d > 0 && d < lo:
+				err = fmt.Errorf("%v below the minimum %v", d, lo)
 			}
 		case reflect.TypeFor[int]():
 			hi := int64(MaxCount)

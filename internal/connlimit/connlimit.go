@@ -17,7 +17,9 @@
 // What it does not do: it bounds no rate (a client may reconnect as fast
 // as it likes; each refused connection costs an accept and a close), and
 // many clients together may still fill the total, for which the
-// servers' handshake and idle timeouts are the bound.
+// servers' handshake timeout (DefaultHandshakeTimeout) and connection idle
+// bound (DefaultMaxConnectionIdle, which both binaries give gRPC as
+// keepalive.ServerParameters.MaxConnectionIdle) are the bound.
 //
 // Limits and the listeners it wraps are safe for concurrent use.
 package connlimit
@@ -60,6 +62,24 @@ const (
 	// DefaultKeepaliveMinTime closes a connection whose client pings more
 	// often than this (GOAWAY too_many_pings).
 	DefaultKeepaliveMinTime = 10 * time.Second
+	// DefaultGracePeriod is how long a shutdown lets in-flight calls and
+	// open streams finish (GracefulStop) before it cuts them (Stop): the
+	// default of both binaries' --grace-period.
+	DefaultGracePeriod = 10 * time.Second
+	// DefaultMaxConnectionIdle closes a gRPC connection with no call in
+	// flight for this long (keepalive.ServerParameters.MaxConnectionIdle:
+	// GOAWAY, and the client reconnects when it next calls), so idle
+	// connections from many clients, each within its share, cannot hold
+	// Max for good. Five minutes: far longer than the gaps between a live
+	// client's calls (detector/oip and agctl call far more often), short
+	// enough that a full listener frees within minutes.
+	DefaultMaxConnectionIdle = 5 * time.Minute
+	// MinKeepalive is the shortest keepalive time, keepalive timeout,
+	// client ping interval and connection idle bound either binary
+	// accepts: gRPC raises a shorter keepalive time to 1s itself, and
+	// shorter values only make the keepalive loop ping, or cut, live
+	// connections.
+	MinKeepalive = time.Second
 )
 
 // DefaultPerClient is the default of Config.PerClient: a quarter of max,

@@ -1,0 +1,52 @@
+package server
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestValidateKeepaliveBounds: the durations that pace gRPC's keepalive
+// loop are refused at 1ns, -1ns and just under their bound of 1s, each as
+// a FieldError naming the field; 0 takes the default; the bound and
+// MaxDuration are accepted, MaxDuration+1ns is not.
+func TestValidateKeepaliveBounds(t *testing.T) {
+	set := map[string]func(*Config, time.Duration){
+		"KeepaliveTime":     func(c *Config, d time.Duration) { c.KeepaliveTime = d },
+		"KeepaliveTimeout":  func(c *Config, d time.Duration) { c.KeepaliveTimeout = d },
+		"KeepaliveMinTime":  func(c *Config, d time.Duration) { c.KeepaliveMinTime = d },
+		"MaxConnectionIdle": func(c *Config, d time.Duration) { c.MaxConnectionIdle = d },
+	}
+	if len(set) != len(minDurations) {
+		t.Fatalf("the test covers %d fields, minDurations bounds %d", len(set), len(minDurations))
+	}
+	for field, f := range set {
+		for _, tc := range []struct {
+			d    time.Duration
+			want string // "": valid
+		}{
+			{time.Nanosecond, "1ns below the minimum 1s"},
+			{0, ""},
+			{-time.Nanosecond, "outside [0, "},
+			{time.Second - time.Nanosecond, "below the minimum 1s"},
+			{time.Second, ""},
+			{MaxDuration, ""},
+			{MaxDuration + time.Nanosecond, "outside [0, "},
+		} {
+			var c Config
+			f(&c, tc.d)
+			err := c.Validate()
+			var fe *FieldError
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Config{%s: %v}.Validate() = %v, want nil", field, tc.d, err)
+			case tc.want != "" && (!errors.As(err, &fe) || fe.Field != field || !strings.Contains(fe.Err.Error(), tc.want)):
+				t.Errorf("Config{%s: %v}.Validate() = %v, want a FieldError of %s containing %q", field, tc.d, err, field, tc.want)
+			}
+		}
+	}
+	if d := DefaultConfig().MaxConnectionIdle; d != 5*time.Minute {
+		t.Errorf("DefaultConfig().MaxConnectionIdle = %v, want 5m (connlimit.DefaultMaxConnectionIdle)", d)
+	}
+}
