@@ -125,6 +125,8 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		grpc.MaxHeaderListSize(connlimit.DefaultMaxHeaderListBytes),
 		grpc.ConnectionTimeout(connlimit.DefaultHandshakeTimeout),
+		// Idle connections from many clients must not hold --max-connections.
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: cfg.maxConnIdle}),
 		// detector/oip pings every 30s while calls are in flight.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: connlimit.DefaultKeepaliveMinTime, PermitWithoutStream: true}),
 	)...)

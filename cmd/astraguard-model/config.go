@@ -28,8 +28,9 @@ type config struct {
 	stateDir           string
 	checkpointInterval time.Duration
 	grace              time.Duration
-	maxConns           int // open connections per listener
-	maxConnsPerClient  int // of those, per client; 0: connlimit's default
+	maxConns           int           // open connections per listener
+	maxConnsPerClient  int           // of those, per client; 0: connlimit's default
+	maxConnIdle        time.Duration // close a gRPC connection idle this long
 	modelName          string
 	logLevel           slog.Level
 	// TLS for both listeners; clientCA turns on mutual TLS.
@@ -56,10 +57,11 @@ func (c *config) flagSet(stderr io.Writer) (fs *flag.FlagSet, showVersion *bool)
 	fs.IntVar(&c.maxSeries, "max-series", d.MaxSeries, "most series the model keeps state for, least recently used evicted")
 	fs.DurationVar(&c.seriesTTL, "series-ttl", store.DefaultIdleTTL, "forget a series idle this long; 0 keeps idle series until capacity evicts them")
 	fs.StringVar(&c.stateDir, "state-dir", "", "`directory` for the per-series state snapshot, loaded at start and written every --checkpoint-interval and on shutdown; empty keeps state in memory only")
-	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", checkpoint.DefaultInterval, "time between state checkpoints with --state-dir")
+	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", checkpoint.DefaultInterval, "time between state checkpoints with --state-dir; at least 1s (each checkpoint writes and fsyncs every series' state)")
 	fs.IntVar(&c.maxConns, "max-connections", connlimit.DefaultMax, "connections each listener (gRPC, HTTP) holds open at once; more wait to be accepted")
 	fs.IntVar(&c.maxConnsPerClient, "max-connections-per-client", 0, "connections one client (IP address, IPv6 /64) may hold open on each listener; more are closed at once; 0 means a quarter of --max-connections")
-	fs.DurationVar(&c.grace, "grace-period", 10*time.Second, "drain time for in-flight calls on shutdown")
+	fs.DurationVar(&c.maxConnIdle, "max-connection-idle", connlimit.DefaultMaxConnectionIdle, "close a gRPC connection (GOAWAY) with no call in flight for this long, so idle connections cannot hold --max-connections; at least 1s; there is no off (a long value such as 8760h comes close)")
+	fs.DurationVar(&c.grace, "grace-period", connlimit.DefaultGracePeriod, "drain time for in-flight calls on shutdown")
 	fs.StringVar(&c.modelName, "model-name", d.ModelName, "served model name")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn, error")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate for the gRPC and HTTP listeners; with --tls-key turns on TLS")
@@ -91,14 +93,16 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case c.maxSeries <= 0:
 		return c, fmt.Errorf("--max-series %d must be positive", c.maxSeries)
-	case c.checkpointInterval <= 0:
-		return c, fmt.Errorf("--checkpoint-interval %v must be positive", c.checkpointInterval)
+	case checkpoint.ValidateInterval(c.checkpointInterval) != nil:
+		return c, fmt.Errorf("--checkpoint-interval: %w", checkpoint.ValidateInterval(c.checkpointInterval))
 	case c.seriesTTL < 0:
 		return c, fmt.Errorf("--series-ttl %v must not be negative", c.seriesTTL)
 	case c.maxConns <= 0:
 		return c, fmt.Errorf("--max-connections %d must be positive", c.maxConns)
 	case c.maxConnsPerClient < 0:
 		return c, fmt.Errorf("--max-connections-per-client %d must not be negative", c.maxConnsPerClient)
+	case c.maxConnIdle < connlimit.MinKeepalive:
+		return c, fmt.Errorf("--max-connection-idle %v below the minimum %v: there is no off (a long value such as 8760h comes close)", c.maxConnIdle, time.Duration(connlimit.MinKeepalive))
 	case c.grace < 0:
 		return c, fmt.Errorf("--grace-period %v must not be negative", c.grace)
 	case c.modelName == "":

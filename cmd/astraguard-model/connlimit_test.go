@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -64,5 +65,44 @@ func TestOneClientLeavesRoomForOthers(t *testing.T) {
 
 	if len(g.Conns) > 0 {
 		t.Logf("an idle gRPC connection was closed after %v", connlimittest.Closed(t, g.Conns[0]))
+	}
+}
+
+// TestIdleGRPCConnectionsGiveWay: 4 clients (127.0.0.2-5), each within
+// its share, fill --max-connections=4 of the gRPC port with connections
+// that finished their HTTP/2 setup and then sit idle (answering pings).
+// With --max-connection-idle=1s each gets GOAWAY "max_idle" and is
+// closed, so another client's health check, waiting in the backlog, is
+// answered; without the idle bound it waited for good.
+func TestIdleGRPCConnectionsGiveWay(t *testing.T) {
+	const limit = 4
+	cfg, err := parseConfig([]string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "error",
+		"--max-connections=4", "--max-connection-idle=1s"}, func(string) (string, bool) { return "", false }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, lis, _, _ := startServe(t, cfg)
+	var held []net.Conn
+	for i := range limit {
+		h := connlimittest.HTTP2Idle(t, net.IPv4(127, 0, 0, byte(2+i)).String(), lis.Addr().String(), 1)
+		if len(h.Conns) != 1 {
+			t.Fatalf("client %d's connection refused", i)
+		}
+		held = append(held, h.Conns...)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // bounds a broken test
+	defer cancel()
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if r, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("another client's health Check() with the port full of idle connections = %v, %v; want SERVING", r, err)
+	}
+	for i, c := range held {
+		if debug := connlimittest.GoAway(t, c); debug != "max_idle" {
+			t.Errorf("client %d's idle connection: GOAWAY %q, want \"max_idle\"", i, debug)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/astraguard/astraguard/internal/anomalyview"
 	"github.com/astraguard/astraguard/internal/checkpoint"
 	configfile "github.com/astraguard/astraguard/internal/config"
+	"github.com/astraguard/astraguard/internal/connlimit"
 	"github.com/astraguard/astraguard/internal/envflag"
 	"github.com/astraguard/astraguard/internal/store"
 	"github.com/astraguard/astraguard/internal/version"
@@ -45,7 +46,7 @@ type config struct {
 	handoverDir        string             // empty: no handover between replicas
 	replicaName        string             // this replica's handover file name; empty: host-pid
 	anomalyView        anomalyview.Config // --anomaly-view-series and --anomaly-view-samples
-	limits             server.Config      // --max-*, --send-timeout, --handshake-timeout, --keepalive-* and --rate-* flags
+	limits             server.Config      // --max-*, --send-timeout, --handshake-timeout, --keepalive-*, --max-connection-idle and --rate-* flags
 	gracePeriod        time.Duration
 	logLevel           string
 	logFormat          string
@@ -166,13 +167,13 @@ func (c *config) flagSet(stderr io.Writer) (fs *flag.FlagSet, showVersion *bool)
 	fs.DurationVar(&c.seriesTTL, "series-ttl", store.DefaultIdleTTL, "forget a series that sent nothing for this long; 0 keeps idle series until capacity evicts them")
 	fs.DurationVar(&c.maxClockSkew, "max-clock-skew", d.MaxClockSkew, "reject samples stamped more than this ahead of the server clock (INVALID_TIMESTAMP)")
 	fs.StringVar(&c.stateDir, "state-dir", "", "directory for the state snapshot (series state, breakers), loaded at start and written every --checkpoint-interval and on shutdown; empty keeps state in memory only")
-	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", checkpoint.DefaultInterval, "time between state checkpoints with --state-dir; a kill -9 loses at most this much learning")
+	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", checkpoint.DefaultInterval, "time between state checkpoints with --state-dir, and between scans of --handover-dir; a kill -9 loses at most this much learning; at least 1s (each checkpoint writes and fsyncs every series' state)")
 	fs.StringVar(&c.handoverDir, "handover-dir", "", "directory shared by all replicas (a shared volume): a draining replica writes its series state there, and the replica its series move to adopts them instead of warming up again; scanned every --checkpoint-interval; empty disables")
 	fs.StringVar(&c.replicaName, "replica-name", "", "this replica's unique name in --handover-dir (file <name>.snap); empty uses hostname-pid")
 	c.registerLimits(fs)
 	fs.IntVar(&c.anomalyView.Series, "anomaly-view-series", anomalyview.DefaultSeries, "recently flagged series whose recent samples the page's anomaly view keeps (the least recently flagged evicted); 0 turns the anomaly feed and charts off")
 	fs.IntVar(&c.anomalyView.Samples, "anomaly-view-samples", anomalyview.DefaultSamples, "recent samples kept per series for the anomaly view's charts (48 bytes each)")
-	fs.DurationVar(&c.gracePeriod, "grace-period", 10*time.Second, "time open streams get to finish on shutdown")
+	fs.DurationVar(&c.gracePeriod, "grace-period", connlimit.DefaultGracePeriod, "time open streams get to finish on shutdown")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
 	c.sec.register(fs)
@@ -236,7 +237,10 @@ func (c config) problems(fs *flag.FlagSet, limitFlags map[string]string) []error
 	bad(c.modelTimeout == 0, "model-timeout", "must be positive")
 	bad(c.maxSeries == 0, "max-series", "must be positive")
 	bad(c.maxClockSkew == 0, "max-clock-skew", "must be positive")
-	bad(c.checkpointInterval == 0, "checkpoint-interval", "must be positive")
+	bad(c.limits.MaxConnectionIdle == 0, "max-connection-idle", "must be at least 1s: there is no off (a long value such as 8760h comes close)")
+	if err := checkpoint.ValidateInterval(c.checkpointInterval); err != nil && c.checkpointInterval >= 0 {
+		errs = append(errs, c.flagError("checkpoint-interval", err))
+	}
 	bad(c.anomalyView.Samples == 0, "anomaly-view-samples", "must be positive")
 	if err := c.anomalyView.Validate(); err != nil && c.anomalyView.Series >= 0 && c.anomalyView.Samples >= 0 {
 		// Too many samples in all: blame the series when they alone are
@@ -328,9 +332,10 @@ func (c *config) registerLimits(fs *flag.FlagSet) {
 	fs.IntVar(&l.MaxQueuedBytes, "max-queued-bytes", d.MaxQueuedBytes, "bytes of requests held in all Detect queues at once; readers wait for room, slowing their clients")
 	fs.DurationVar(&l.SendTimeout, "send-timeout", d.SendTimeout, "end a Detect stream whose client has not read a response for this long")
 	fs.DurationVar(&l.HandshakeTimeout, "handshake-timeout", d.HandshakeTimeout, "close a new connection that has not finished its TLS/HTTP/2 setup in this time")
-	fs.DurationVar(&l.KeepaliveTime, "keepalive-time", d.KeepaliveTime, "ping a client connection silent this long; with --keepalive-timeout, how soon a vanished client's streams end")
-	fs.DurationVar(&l.KeepaliveTimeout, "keepalive-timeout", d.KeepaliveTimeout, "close a connection whose client has not answered a ping in this time")
-	fs.DurationVar(&l.KeepaliveMinTime, "keepalive-min-time", d.KeepaliveMinTime, "close a connection whose client pings more often than this (GOAWAY too_many_pings)")
+	fs.DurationVar(&l.KeepaliveTime, "keepalive-time", d.KeepaliveTime, "ping a client connection silent this long; with --keepalive-timeout, how soon a vanished client's streams end; at least 1s (gRPC raises less to 1s)")
+	fs.DurationVar(&l.KeepaliveTimeout, "keepalive-timeout", d.KeepaliveTimeout, "close a connection whose client has not answered a ping in this time; at least 1s (a ping's answer crosses the network)")
+	fs.DurationVar(&l.KeepaliveMinTime, "keepalive-min-time", d.KeepaliveMinTime, "close a connection whose client pings more often than this (GOAWAY too_many_pings); at least 1s (less lets a client keep the server answering pings)")
+	fs.DurationVar(&l.MaxConnectionIdle, "max-connection-idle", d.MaxConnectionIdle, "close a gRPC connection (GOAWAY) with no call in flight for this long, so idle connections cannot hold --max-connections; at least 1s; there is no off (a long value such as 8760h comes close)")
 	fs.Float64Var(&l.RateLimit, "rate-limit", 0, "samples per second per client (peer IP) over all its calls; 0 disables")
 	fs.IntVar(&l.RateBurst, "rate-burst", 0, "samples a client may send at once; 0 means one second's worth of --rate-limit")
 	// RateWait: the service waits a second where the library fails at once.

@@ -96,3 +96,36 @@ func TestIdleKeepAliveGivesWay(t *testing.T) {
 	t.Logf("another client's GET /healthz answered after %v", time.Since(start))
 	connlimittest.Closed(t, held[0]) // the one idle longest gave way
 }
+
+// TestIdleGRPCConnectionsGiveWay: 4 clients (127.0.0.2-5), each within
+// its share, fill --max-connections=4 of the gRPC port with connections
+// that finished their HTTP/2 setup and then sit idle (answering pings, so
+// keepalive never closes them). With --max-connection-idle=1s each gets
+// GOAWAY "max_idle" and is closed, so another client's health check,
+// waiting in the backlog, is answered; without the idle bound it waited
+// for good.
+func TestIdleGRPCConnectionsGiveWay(t *testing.T) {
+	const limit = 4
+	addrs := runService(t, "--max-connections=4", "--max-connection-idle=1s", "--keepalive-time=1h")
+	var held []net.Conn
+	for i := range limit {
+		h := connlimittest.HTTP2Idle(t, net.IPv4(127, 0, 0, byte(2+i)).String(), addrs.GRPC, 1)
+		if len(h.Conns) != 1 {
+			t.Fatalf("client %d's connection refused", i)
+		}
+		held = append(held, h.Conns...)
+	}
+	if got := metric(t, httpGet(t, "http://"+addrs.HTTP+"/metrics"), `astraguard_open_connections{listener="grpc"}`); got != limit {
+		t.Fatalf(`astraguard_open_connections{listener="grpc"} = %v with the port filled, want %d`, got, limit)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // bounds a broken test
+	defer cancel()
+	if r, err := healthpb.NewHealthClient(dialRun(t, addrs.GRPC)).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("another client's health Check() with the port full of idle connections = %v, %v; want SERVING", r, err)
+	}
+	for i, c := range held {
+		if debug := connlimittest.GoAway(t, c); debug != "max_idle" {
+			t.Errorf("client %d's idle connection: GOAWAY %q, want \"max_idle\"", i, debug)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/astraguard/astraguard/client"
+	"github.com/astraguard/astraguard/internal/checkpoint"
 	"github.com/astraguard/astraguard/internal/loadtest"
 )
 
@@ -324,8 +325,9 @@ func addOne(_ context.Context, t *testing.T, cl *cluster) (*harness.Process, fun
 	return nil, func(int) bool { return true }
 }
 
-// scanEvery is how often the replicas look for handed-over state.
-const scanEvery = 100 * time.Millisecond
+// scanEvery is how often the replicas look for handed-over state: the
+// shortest --checkpoint-interval accepted.
+const scanEvery = checkpoint.MinInterval
 
 // drainQuietly drains replica B between two rounds, with no request in
 // flight, and lets the survivors index its handover file before the next

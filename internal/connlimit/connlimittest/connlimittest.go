@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // bound ends a read a broken server never answers; not a timing assertion.
@@ -93,4 +95,66 @@ func Closed(t testing.TB, c net.Conn) time.Duration {
 		t.Fatalf("connection still open after %v", bound)
 	}
 	return time.Since(start)
+}
+
+// HTTP2Idle opens n connections from from to a gRPC listener at addr, one
+// after another, completes each one's HTTP/2 setup (client preface and
+// settings, the server's settings acknowledged), as a gRPC client that
+// made its calls does, and then sends nothing more: each is accepted or
+// refused (closed before the server's settings arrive). They are closed
+// when the test ends.
+func HTTP2Idle(t testing.TB, from, addr string, n int) Held {
+	t.Helper()
+	return hold(t, from, addr, n, func(c net.Conn) error {
+		if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
+			return err
+		}
+		fr := http2.NewFramer(c, c)
+		if err := fr.WriteSettings(); err != nil {
+			return err
+		}
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				return err
+			}
+			if s, ok := f.(*http2.SettingsFrame); ok && !s.IsAck() {
+				return fr.WriteSettingsAck()
+			}
+		}
+	})
+}
+
+// GoAway reads c, a connection HTTP2Idle set up, answering the server's
+// pings, until the server closes it, and returns the debug data of the
+// first GOAWAY it sent; the test fails if c closes without a GOAWAY, or
+// is still open after 30s.
+func GoAway(t testing.TB, c net.Conn) string {
+	t.Helper()
+	_ = c.SetDeadline(time.Now().Add(bound))
+	fr := http2.NewFramer(c, c)
+	var debug *string
+	for {
+		f, err := fr.ReadFrame()
+		var ne net.Error
+		switch {
+		case errors.As(err, &ne) && ne.Timeout():
+			t.Fatalf("connection still open after %v (GOAWAY received: %v)", bound, debug != nil)
+		case err != nil && debug == nil:
+			t.Fatalf("connection ended without GOAWAY: %v", err)
+		case err != nil:
+			return *debug
+		}
+		switch f := f.(type) {
+		case *http2.PingFrame:
+			if !f.IsAck() {
+				_ = fr.WritePing(true, f.Data)
+			}
+		case *http2.GoAwayFrame:
+			if debug == nil {
+				d := string(f.DebugData())
+				debug = &d
+			}
+		}
+	}
 }
