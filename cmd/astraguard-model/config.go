@@ -102,7 +102,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	case c.maxConnsPerClient < 0:
 		return c, fmt.Errorf("--max-connections-per-client %d must not be negative", c.maxConnsPerClient)
 	case c.maxConnIdle < connlimit.MinKeepalive:
-		return c, fmt.Errorf("--max-connection-idle %v below the minimum %v: there is no off (a long value such as 8760h comes close)", c.maxConnIdle, time.Duration(connlimit.MinKeepalive))
+		return c, fmt.Errorf("--max-connection-idle %v below the minimum %v: there is no off (a long value such as 8760h comes close)", c.maxConnIdle, connlimit.MinKeepalive)
 	case c.grace < 0:
 		return c, fmt.Errorf("--grace-period %v must not be negative", c.grace)
 	case c.modelName == "":
