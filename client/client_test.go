@@ -458,3 +458,20 @@ func TestCloseWhileNoReplica(t *testing.T) {
 		t.Errorf("pending call after Close: %v, want ErrClosed", got.Err)
 	}
 }
+
+// TestResolveIntervalFloor: a ResolveInterval of a few nanoseconds would
+// make the re-resolve ticker spin a core; it is raised to
+// MinResolveInterval, and the default and longer values stand.
+func TestResolveIntervalFloor(t *testing.T) {
+	for _, tc := range []struct{ in, want time.Duration }{
+		{0, 30 * time.Second},
+		{-time.Second, 30 * time.Second},
+		{time.Nanosecond, MinResolveInterval},
+		{MinResolveInterval - 1, MinResolveInterval},
+		{2 * time.Minute, 2 * time.Minute},
+	} {
+		if got := (Config{ResolveInterval: tc.in}).withDefaults().ResolveInterval; got != tc.want {
+			t.Errorf("ResolveInterval %v became %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}

@@ -32,8 +32,10 @@ type Config struct {
 	// ResolveInterval asks a DNS target's resolver to resolve again this
 	// often, so replicas added behind a headless service are found without
 	// waiting for a connection to fail. gRPC's DNS resolver spaces
-	// resolutions at least 30s apart anyway. Default 30s; it does not apply
-	// to an address list (use SetAddrs).
+	// resolutions at least 30s apart anyway. Default 30s; shorter than
+	// MinResolveInterval is raised to it (a ticker that fires every few
+	// nanoseconds would spin a core); it does not apply to an address list
+	// (use SetAddrs).
 	ResolveInterval time.Duration
 	// KeepaliveTime: a connection with streams open that was silent this
 	// long is pinged, and one that leaves the ping unanswered for
@@ -45,6 +47,11 @@ type Config struct {
 	// (astraguard's --keepalive-min-time, 10s by default).
 	KeepaliveTime, KeepaliveTimeout time.Duration
 }
+
+// MinResolveInterval is the shortest Config.ResolveInterval: gRPC's DNS
+// resolver answers at most every 30s, so asking more often than once a
+// second only burns CPU.
+const MinResolveInterval = time.Second
 
 func (c Config) withDefaults() Config {
 	if c.MaxPending <= 0 {
@@ -66,6 +73,7 @@ func (c Config) withDefaults() Config {
 	if c.ResolveInterval <= 0 {
 		c.ResolveInterval = 30 * time.Second
 	}
+	c.ResolveInterval = max(c.ResolveInterval, MinResolveInterval)
 	if c.KeepaliveTime <= 0 {
 		c.KeepaliveTime = 30 * time.Second
 	}
