@@ -2,6 +2,7 @@ package detector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"testing"
@@ -107,8 +108,30 @@ func benchMemory(b *testing.B, newDet func() *Detector) {
 // `make bench-service` sends: each call 10 series of 10 samples, drawn
 // round robin from 1000 warm series named as agload names them, with the
 // default policies and the embedded model.
-func BenchmarkScoreWide(b *testing.B) {
-	d := newBenchEmbedded(b, 1000)
+func BenchmarkScoreWide(b *testing.B) { benchWide(b, okGate{}) }
+
+// BenchmarkScoreWideOpen is BenchmarkScoreWide with the breaker open:
+// the gate refuses every call, so the heuristic answers every sample, as
+// on bench-service's service(heuristic).
+func BenchmarkScoreWideOpen(b *testing.B) { benchWide(b, openGate{}) }
+
+// openGate refuses every model call, as an open breaker does.
+type openGate struct{}
+
+var errGateOpen = errors.New("open")
+
+func (openGate) Allow() (uint64, error) { return 0, errGateOpen }
+func (openGate) Done(uint64, error)     {}
+
+func benchWide(b *testing.B, g Gate) {
+	tmpl, err := model.NewTemplate(model.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := NewEmbedded(tmpl, g, Config{MaxSeries: 1000})
+	if err != nil {
+		b.Fatal(err)
+	}
 	ps, err := NewPolicies(DefaultPolicies())
 	if err != nil {
 		b.Fatal(err)

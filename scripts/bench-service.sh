@@ -13,8 +13,9 @@
 #
 # Env: COUNT (3), DURATION per throughput phase (2s), LOCKSTEP round trips
 # (20000), AGLOAD_FLAGS (extra agload flags), KEEP_LOGS=1 keeps server logs,
-# PROFILE=FILE writes a CPU profile of the model-path service over the first
-# PROFILE_SECONDS (30) of the run and prints its top functions.
+# PROFILE=FILE writes a CPU profile of one service over the first
+# PROFILE_SECONDS (30) of the run and prints its top functions: the
+# model-path service, or with PROFILE_TARGET=heuristic the breaker-open one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,11 +36,20 @@ start echo bin/agecho --grpc-addr="127.0.0.1:$p_echo"
 pid_echo=$started_pid
 start shaped bin/agecho --grpc-addr="127.0.0.1:$p_shaped" --shaped
 pid_shaped=$started_pid
-model_http=
-if [ -n "${PROFILE:-}" ]; then model_http=127.0.0.1:$p_http; fi
+# Only the profiled service serves HTTP (its /debug/pprof).
+model_http= heur_http= prof_http=
+PROFILE_TARGET=${PROFILE_TARGET:-model}
+if [ -n "${PROFILE:-}" ]; then
+	prof_http=127.0.0.1:$p_http
+	case $PROFILE_TARGET in
+	model) model_http=$prof_http ;;
+	heuristic) heur_http=$prof_http ;;
+	*) echo "bench-service: PROFILE_TARGET=$PROFILE_TARGET: want model or heuristic" >&2; exit 2 ;;
+	esac
+fi
 start model bin/astraguard --grpc-addr="127.0.0.1:$p_model" --http-addr="$model_http"
 pid_model=$started_pid
-start heuristic bin/astraguard --grpc-addr="127.0.0.1:$p_heur" --http-addr=
+start heuristic bin/astraguard --grpc-addr="127.0.0.1:$p_heur" --http-addr="$heur_http"
 pid_heur=$started_pid
 
 echo "bench-service: echo pid $pid_echo :$p_echo, shaped echo pid $pid_shaped :$p_shaped, model pid $pid_model :$p_model, heuristic pid $pid_heur :$p_heur; count $COUNT" >&2
@@ -51,7 +61,7 @@ if [ -n "${PROFILE:-}" ]; then
 			(exec 3<>"/dev/tcp/127.0.0.1/$p_http") 2>/dev/null && break
 			sleep 0.1
 		done
-		"$GO" tool pprof -proto -seconds "${PROFILE_SECONDS:-30}" "http://$model_http/debug/pprof/profile" >"$PROFILE" 2>"$logs/pprof.log"
+		"$GO" tool pprof -proto -seconds "${PROFILE_SECONDS:-30}" "http://$prof_http/debug/pprof/profile" >"$PROFILE" 2>"$logs/pprof.log"
 	) &
 	pid_pprof=$!
 fi
@@ -68,6 +78,6 @@ if ! bin/agload -count "$COUNT" -duration "$DURATION" -lockstep "$LOCKSTEP" -clk
 fi
 if [ -n "${PROFILE:-}" ]; then
 	wait "$pid_pprof" || { cat "$logs/pprof.log" >&2; exit 1; }
-	echo "CPU profile of service(model) in $PROFILE; top functions by cumulative time:"
+	echo "CPU profile of service($PROFILE_TARGET) in $PROFILE; top functions by cumulative time:"
 	"$GO" tool pprof -top -cum -nodecount=40 bin/astraguard "$PROFILE" 2>/dev/null | sed -n '4,50p' | cut -c1-160
 fi
