@@ -103,7 +103,7 @@ type scratch struct {
 	vals []float64
 	ps   *Policies // the policies judging this call's verdicts, if any
 	in   []Group   // this call's groups, for the policies
-	pols []*Policy // in's policies, matched once per call
+	pols []*Policy // in's policies (nil for none or a malformed group), set by scoreGroup
 	// judge is the embedded model's judgement of the group being scored
 	// (its policy's), set once per group.
 	judge model.Judge
@@ -188,21 +188,17 @@ func (d *Detector) Score(ctx context.Context, dst []Verdict, groups []Group) []V
 	sc.reset()
 	ticket, allowed, gerr := d.allow(ctx, groups, sc)
 
-	// Policies are matched before the groups are scored: the heuristic
-	// and the embedded model score each series under its policy.
+	// The heuristic and the embedded model score each series under its
+	// policy, which scoreGroup looks up with the series' entry.
 	if sc.ps = d.policy.Load(); sc.ps != nil {
-		sc.in, sc.pols = groups, d.matchPolicies(sc.ps, groups, sc.pols[:0])
+		sc.in, sc.pols = groups, append(sc.pols[:0], make([]*Policy, len(groups))...)
 	}
 	start := time.Now()
 	valid, off, stamped := 0, 0, true
 	for gi, g := range groups {
 		stamped = stamped && len(g.UnixNanos) == len(g.Values)
 		n := len(g.Values)
-		var pol *Policy
-		if sc.ps != nil {
-			pol = sc.pols[gi]
-		}
-		valid += d.series.scoreGroup(d, g, pol, now, out[off:off+n], off, sc)
+		valid += d.series.scoreGroup(d, g, gi, now, out[off:off+n], off, sc)
 		off += n
 	}
 	if sc.pulled > 0 {

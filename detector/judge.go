@@ -100,21 +100,6 @@ func (p *Policy) judgeScored(vd *Verdict, v float64) {
 	}
 }
 
-// matchPolicies appends each group's policy (nil for none, or for a
-// malformed group) to dst, before the groups are scored: the in-process
-// scorers judge by it, and a batch judged twice (heuristic verdicts, then
-// the model's) matches once.
-func (d *Detector) matchPolicies(ps *Policies, groups []Group, dst []*Policy) []*Policy {
-	for _, g := range groups {
-		var p *Policy
-		if d.checkGroup(g) == ErrNone {
-			p = ps.Match(g.SeriesID)
-		}
-		dst = append(dst, p)
-	}
-	return dst
-}
-
 // applyPolicies judges the scored verdicts of each group by its policy,
 // pols[i] being group i's. remote says the model verdicts came from a
 // remote model, judged after the fact (judge); the heuristic's and the

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/astraguard/astraguard/detector/heuristic"
@@ -157,6 +158,21 @@ func (p *Policy) relevant(dev, expected float64) bool {
 // shared by every goroutine; Detector.SetPolicies swaps it atomically.
 type Policies struct {
 	list []compiled
+	// gen numbers this value among those NewPolicies built (from 1), so
+	// that a series can remember its match (policyCache); 0 remembers
+	// nothing.
+	gen uint64
+}
+
+// policiesBuilt numbers the Policies values NewPolicies builds.
+var policiesBuilt atomic.Uint64
+
+// policyCache remembers a series' match in one Policies value: the index
+// of its policy there (-1 for none) in the value numbered gen (0: none
+// remembered).
+type policyCache struct {
+	gen uint64
+	idx int32
 }
 
 type compiled struct {
@@ -189,7 +205,7 @@ func (e *PolicyError) Unwrap() []error { return []error{ErrInvalidPolicy, e.Err}
 // policy after a catch-all glob "*", and a literal glob (no '*' or '?')
 // that an earlier policy already matches. Errors are *PolicyError.
 func NewPolicies(ps []Policy) (*Policies, error) {
-	out := &Policies{}
+	out := &Policies{gen: policiesBuilt.Add(1)}
 	for i, p := range ps {
 		re, err := p.compile()
 		if err == nil {
@@ -263,12 +279,37 @@ func (ps *Policies) Match(id string) *Policy {
 	if ps == nil {
 		return nil
 	}
-	for i := range ps.list {
-		if ps.list[i].matches(id) {
-			return &ps.list[i].Policy
-		}
+	if i := ps.index(id); i >= 0 {
+		return &ps.list[i].Policy
 	}
 	return nil
+}
+
+// matchCached is Match for the series id whose cache c is: it matches once
+// per series and Policies value and then answers from c, since matching
+// every group of every request cost more than the rest of a group's
+// bookkeeping.
+func (ps *Policies) matchCached(id string, c *policyCache) *Policy {
+	if ps == nil {
+		return nil
+	}
+	if ps.gen == 0 || c.gen != ps.gen {
+		c.gen, c.idx = ps.gen, int32(ps.index(id))
+	}
+	if c.idx < 0 {
+		return nil
+	}
+	return &ps.list[c.idx].Policy
+}
+
+// index returns the index of the first policy matching id, or -1.
+func (ps *Policies) index(id string) int {
+	for i := range ps.list {
+		if ps.list[i].matches(id) {
+			return i
+		}
+	}
+	return -1
 }
 
 // matches reports whether c's pattern matches id: globs without the

@@ -147,6 +147,37 @@ func TestScoreAppliesPolicies(t *testing.T) {
 	})
 }
 
+// TestPolicySwapRematches: a series remembers its policy per Policies
+// value (policyCache), so every swap, back to an earlier value too, and
+// a series evicted and back, must judge by the policies in force.
+func TestPolicySwapRematches(t *testing.T) {
+	a := mustPolicies(t, []Policy{{Name: "a", Globs: []string{"sat1/*"}}})
+	b := mustPolicies(t, []Policy{{Name: "other", Globs: []string{"sat2/*"}}, {Name: "b", Globs: []string{"*/temp"}}})
+	none := mustPolicies(t, []Policy{{Name: "other", Globs: []string{"sat2/*"}}})
+	for _, gate := range []*fakeGate{{}, {rejectErr: errors.New("open")}} {
+		d, _ := newTestDetector(t, &fakeModel{}, gate, Config{MaxSeries: 1})
+		ts := 0
+		score := func(id string) string {
+			ts++
+			return d.Score(t.Context(), nil, []Group{{SeriesID: id, UnixNanos: ns(ts), Values: []float64{1}}})[0].Policy
+		}
+		for i, step := range []struct {
+			ps   *Policies
+			id   string
+			want string
+		}{
+			{a, "sat1/temp", "a"}, {a, "sat1/temp", "a"}, {b, "sat1/temp", "b"}, {nil, "sat1/temp", ""},
+			{none, "sat1/temp", ""}, {a, "sat1/temp", "a"}, {none, "sat1/temp", ""},
+			{b, "sat3/temp", "b"}, {a, "sat1/temp", "a"}, // one series fits: sat1/temp was evicted, back afresh
+		} {
+			d.SetPolicies(step.ps)
+			if got := score(step.id); got != step.want {
+				t.Errorf("breaker open %v, step %d: %s judged by %q, want %q", gate.rejectErr != nil, i, step.id, got, step.want)
+			}
+		}
+	}
+}
+
 func mustHeuristic(t *testing.T, c heuristic.Config) *heuristic.Heuristic {
 	t.Helper()
 	h, err := heuristic.New(c)

@@ -15,9 +15,10 @@ import (
 // heuristic and the embedded model's update all happen under that lock,
 // so they see a series' samples in one order.
 type entry[M any] struct {
-	last  int64 // newest timestamp scored (the watermark); MinInt64 when new
-	heur  heuristic.State
-	model M // the embedded model's state; with a remote model, the claim (see claim)
+	last   int64 // newest timestamp scored (the watermark); MinInt64 when new
+	heur   heuristic.State
+	model  M           // the embedded model's state; with a remote model, the claim (see claim)
+	policy policyCache // the series' policy, matched once per Policies value
 }
 
 // flight is a remote model's per-series state: the ticket of the model
@@ -43,7 +44,7 @@ type seriesTable[M any] struct {
 
 // seriesStore is what Detector needs of a seriesTable, whatever its M.
 type seriesStore interface {
-	scoreGroup(d *Detector, g Group, pol *Policy, now scoreTime, out []Verdict, base int, p *scratch) int
+	scoreGroup(d *Detector, g Group, gi int, now scoreTime, out []Verdict, base int, p *scratch) int
 	release(ids []string, ticket uint64)
 	table() tableStats
 	statePart(h *heuristic.Heuristic) checkpoint.Part
@@ -72,10 +73,11 @@ func (st *seriesTable[M]) table() tableStats { return st.t }
 // out (len(out) == len(g.Values); out[0] is the batch's verdict base) and
 // returns how many were valid. With p.embedded it also updates the
 // embedded model; with p.ticket it claims the series for the remote call.
-// Both in-process scorers judge under pol, the group's policy (nil: none).
+// Both in-process scorers judge under the group's policy in p.ps (none
+// when nil), which goes to p.pols[gi], group gi's, for applyPolicies.
 // Samples without timestamps get now.stamp; client timestamps after
 // now.latest are refused.
-func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, pol *Policy, now scoreTime, out []Verdict, base int, p *scratch) int {
+func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, gi int, now scoreTime, out []Verdict, base int, p *scratch) int {
 	if code := d.checkGroup(g); code != ErrNone {
 		for i := range out {
 			out[i] = Verdict{UnixNanos: timestampAt(g, i, now.stamp), Err: code}
@@ -89,7 +91,7 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, pol *Policy, now scor
 	// New, or evicted since its last sample: take over what another
 	// replica learnt, or learn afresh.
 	if ref.Created() && (d.opts.adopter == nil || !st.adopt(d, ref.ID(), s)) {
-		s.last = math.MinInt64
+		s.last, s.policy = math.MinInt64, policyCache{}
 		s.heur = d.heur.NewState(ref.ID())
 		if st.newModel != nil {
 			s.model = st.newModel()
@@ -97,6 +99,10 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, pol *Policy, now scor
 	}
 	if now.pullBack(&s.last, own) {
 		p.pulled++
+	}
+	pol := p.ps.matchCached(g.SeriesID, &s.policy)
+	if p.ps != nil {
+		p.pols[gi] = pol
 	}
 	flag := pol.heuristicFlag(d.heur.Flag())
 	if p.embedded && st.prepare != nil {
