@@ -15,10 +15,13 @@ import (
 // heuristic and the embedded model's update all happen under that lock,
 // so they see a series' samples in one order.
 type entry[M any] struct {
-	last   int64 // newest timestamp scored (the watermark); MinInt64 when new
+	last int64 // newest timestamp scored (the watermark); MinInt64 when new
+	// policy is the series' policy, matched once per Policies value;
+	// beside last and heur, so that the breaker-open path touches only
+	// the entry's first few cache lines.
+	policy policyCache
 	heur   heuristic.State
-	model  M           // the embedded model's state; with a remote model, the claim (see claim)
-	policy policyCache // the series' policy, matched once per Policies value
+	model  M // the embedded model's state; with a remote model, the claim (see claim)
 }
 
 // flight is a remote model's per-series state: the ticket of the model
