@@ -101,9 +101,14 @@ type scratch struct {
 	// allocates nothing once they have grown.
 	ts   []int64
 	vals []float64
-	ps   *Policies // the policies judging this call's verdicts, if any
-	in   []Group   // this call's groups, for the policies
-	pols []*Policy // in's policies (nil for none or a malformed group), set by scoreGroup
+	// reason is the gate's refusal, decided before scoring, which every
+	// valid verdict carries from the start (ReasonNone: not refused);
+	// anomalies counts the valid verdicts flagged once scored and judged.
+	reason    Reason
+	anomalies int
+	ps        *Policies // the policies judging this call's verdicts, if any
+	in        []Group   // this call's groups, for the policies
+	pols      []*Policy // in's policies (nil for none or a malformed group), set by scoreGroup
 	// judge is the embedded model's judgement of the group being scored
 	// (its policy's), set once per group.
 	judge model.Judge
@@ -112,6 +117,7 @@ type scratch struct {
 func (sc *scratch) reset() {
 	sc.preds, sc.index = sc.preds[:0], sc.index[:0]
 	sc.embedded, sc.ticket, sc.err, sc.busy, sc.pulled = false, 0, nil, 0, 0
+	sc.reason, sc.anomalies = ReasonNone, 0
 	clear(sc.claims) // drop references to the request's ids
 	sc.claims = sc.claims[:0]
 	sc.ps, sc.in = nil, nil
@@ -187,6 +193,9 @@ func (d *Detector) Score(ctx context.Context, dst []Verdict, groups []Group) []V
 	defer d.scratch.Put(sc)
 	sc.reset()
 	ticket, allowed, gerr := d.allow(ctx, groups, sc)
+	if gerr != nil {
+		sc.reason = d.opts.rejectReason(gerr)
+	}
 
 	// The heuristic and the embedded model score each series under its
 	// policy, which scoreGroup looks up with the series' entry.
@@ -208,15 +217,13 @@ func (d *Detector) Score(ctx context.Context, dst []Verdict, groups []Group) []V
 	if valid < total {
 		d.countErrors(out)
 	}
-	// Policies judge the heuristic verdicts now and the model's as they
-	// are merged (apply), so the anomaly counts include their decisions.
-	if sc.ps != nil && valid > 0 {
-		applyPolicies(sc.pols, groups, out, false)
-	}
+	// Policies judged the heuristic verdicts as they were scored and judge
+	// the model's as they are merged (apply), so the anomaly counts
+	// include their decisions.
 	heuristic := false // the heuristic answered some sample
 	switch {
 	case !allowed && gerr != nil && valid > 0:
-		d.fallback(out, d.opts.rejectReason(gerr), valid)
+		d.refused(sc.reason, valid, sc.anomalies)
 		heuristic = true
 	case !allowed:
 		// Nothing valid to ask about (all groups malformed or rejected).
@@ -378,6 +385,15 @@ func (d *Detector) apply(out []Verdict, sc *scratch, valid int, compacted, busy 
 		d.metrics.fallbackBatches.Inc()
 	}
 	return warming > 0 || busy
+}
+
+// refused counts a batch the gate refused: its valid verdicts, anomalies
+// of them flagged, were scored by the heuristic with the reason already.
+func (d *Detector) refused(reason Reason, valid, anomalies int) {
+	d.metrics.detections[SourceHeuristic].Add(float64(valid))
+	d.metrics.anomalies[SourceHeuristic].Add(float64(anomalies))
+	d.metrics.fallbackBatches.Inc()
+	d.metrics.fallbackSamples[reason].Add(float64(valid))
 }
 
 // fallback keeps the heuristic verdicts already in out and says why.

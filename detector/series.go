@@ -76,8 +76,10 @@ func (st *seriesTable[M]) table() tableStats { return st.t }
 // out (len(out) == len(g.Values); out[0] is the batch's verdict base) and
 // returns how many were valid. With p.embedded it also updates the
 // embedded model; with p.ticket it claims the series for the remote call.
-// Both in-process scorers judge under the group's policy in p.ps (none
-// when nil), which goes to p.pols[gi], group gi's, for applyPolicies.
+// Both in-process scorers score under the group's policy in p.ps (none
+// when nil), which goes to p.pols[gi], group gi's, for applyPolicies, and
+// judges the heuristic verdicts (judgeScored). A valid verdict carries
+// p.reason from the start.
 // Samples without timestamps get now.stamp; client timestamps after
 // now.latest are refused.
 func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, gi int, now scoreTime, out []Verdict, base int, p *scratch) int {
@@ -132,8 +134,15 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, gi int, now scoreTime
 				Anomaly:        r.Anomaly,
 				LimitViolation: r.LimitViolation,
 				Source:         SourceHeuristic,
+				Reason:         p.reason,
 				Explain: Explanation{Mechanism: heuristicMechanism(r.LimitViolation, r.Score),
 					HasBand: r.HasBand, Expected: r.Expected, Lower: r.Lower, Upper: r.Upper},
+			}
+			if pol != nil {
+				pol.judgeScored(&out[i], v)
+			}
+			if out[i].Anomaly {
+				p.anomalies++
 			}
 			valid++
 			if p.embedded && p.err == nil {
