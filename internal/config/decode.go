@@ -9,6 +9,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -230,8 +231,22 @@ func decodeValue(file, key string, kv *ast.MappingValueNode, f reflect.Value) []
 	if f.Kind() == reflect.Struct {
 		return decodeStruct(file, key, n, f)
 	}
-	if _, float := n.(*ast.FloatNode); float && f.CanInt() {
-		return bad("want a whole number") // the decoder would truncate it
+	switch n.(type) {
+	case *ast.IntegerNode:
+	case *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
+		if f.CanInt() || f.CanUint() {
+			return bad("want a whole number") // the decoder would truncate it
+		}
+	default:
+		// The YAML decoder reads some numbers (1e9) as text and converts
+		// them; for anything else its words would name Go types.
+		v, err := strconv.ParseFloat(text, 64)
+		switch {
+		case (f.CanInt() || f.CanUint()) && (err != nil || v != math.Trunc(v) || math.IsInf(v, 0)):
+			return bad("want a whole number")
+		case f.CanFloat() && err != nil:
+			return bad("want a number")
+		}
 	}
 	return decodeYAML(file, key, kv, f.Addr().Interface())
 }
@@ -282,7 +297,11 @@ func decodeMechanisms(file, key string, kv *ast.MappingValueNode, off *[]detecto
 		msg := ""
 		switch state := m[name]; {
 		case !slices.Contains(names, name):
-			msg = fmt.Sprintf("unknown mechanism %q: want one of %v", name, names)
+			known := map[string]bool{}
+			for _, n := range names {
+				known[n] = true
+			}
+			msg = fmt.Sprintf("unknown mechanism %q%s: want one of %v", name, suggest(name, known), names)
 		case state != "on" && state != "off":
 			msg = fmt.Sprintf("mechanism %s: %q, want on or off", name, state)
 		default:
