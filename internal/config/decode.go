@@ -231,6 +231,9 @@ func decodeValue(file, key string, kv *ast.MappingValueNode, f reflect.Value) []
 	if f.Kind() == reflect.Struct {
 		return decodeStruct(file, key, n, f)
 	}
+	if msg := shapeProblem(n, f.Kind()); msg != "" {
+		return bad(msg)
+	}
 	switch n.(type) {
 	case *ast.IntegerNode:
 	case *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
@@ -249,6 +252,23 @@ func decodeValue(file, key string, kv *ast.MappingValueNode, f reflect.Value) []
 		}
 	}
 	return decodeYAML(file, key, kv, f.Addr().Interface())
+}
+
+// shapeProblem says what is wrong when n is not the shape of a value of
+// kind k (a list for a scalar, say), in the file's words rather than the
+// decoder's, which name Go types; "" when the shape fits.
+func shapeProblem(n ast.Node, k reflect.Kind) string {
+	_, seq := n.(*ast.SequenceNode)
+	_, mapping := mapping(n)
+	switch {
+	case k == reflect.Slice && !seq:
+		return "want a list"
+	case k == reflect.Map && !mapping:
+		return "want a mapping such as {name: value}"
+	case k != reflect.Slice && k != reflect.Map && (seq || mapping):
+		return "want a single value"
+	}
+	return ""
 }
 
 // decodeYAML decodes kv's value into v with the YAML decoder, strictly.
@@ -288,6 +308,9 @@ func decodeBounds(file, key string, kv *ast.MappingValueNode, l *heuristic.Limit
 // list of those turned off, in the detector's order.
 func decodeMechanisms(file, key string, kv *ast.MappingValueNode, off *[]detector.Mechanism) []error {
 	var m map[string]string
+	if msg := shapeProblem(kv.Value, reflect.Map); msg != "" {
+		return []error{&Error{File: file, Line: line(kv.Key), Key: key, Err: errors.New(msg)}}
+	}
 	if errs := decodeYAML(file, key, kv, &m); len(errs) > 0 {
 		return errs
 	}
