@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -41,15 +42,8 @@ func TestOneClientLeavesRoomForOthers(t *testing.T) {
 		}
 	}
 
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // bounds a broken test
-	defer cancel()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if r, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		t.Errorf("another client's health Check() = %v, %v; want SERVING", r, err)
+	if err := checkServing(t, lis.Addr().String()); err != nil {
+		t.Errorf("another client's health Check(): %v", err)
 	}
 	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
 	resp, err := hc.Get("http://" + hlis.Addr().String() + "/metrics")
@@ -90,19 +84,29 @@ func TestIdleGRPCConnectionsGiveWay(t *testing.T) {
 		}
 		held = append(held, h.Conns...)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // bounds a broken test
-	defer cancel()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if r, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		t.Fatalf("another client's health Check() with the port full of idle connections = %v, %v; want SERVING", r, err)
+	if err := checkServing(t, lis.Addr().String()); err != nil {
+		t.Fatalf("another client's health Check() with the port full of idle connections: %v", err)
 	}
 	for i, c := range held {
 		if debug := connlimittest.GoAway(t, c); debug != "max_idle" {
 			t.Errorf("client %d's idle connection: GOAWAY %q, want \"max_idle\"", i, debug)
 		}
 	}
+}
+
+// checkServing asks addr's health service as a new client, waiting at
+// most 30s (a bound for a broken test, not a timing assertion).
+func checkServing(t *testing.T, addr string) error {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	r, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err == nil && r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		err = fmt.Errorf("status %v, want SERVING", r.GetStatus())
+	}
+	return err
 }
