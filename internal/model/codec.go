@@ -50,42 +50,30 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 		}
 	}
 	b = append(b, d.sea.n[:]...)
-	b = le.AppendUint64(b, d.nov.one[0])
-	for _, w := range d.nov.two {
-		b = le.AppendUint64(b, w)
-	}
-	for _, w := range d.nov.three {
-		b = le.AppendUint64(b, w)
+	for _, arr := range [...][]uint64{d.nov.one[:1], d.nov.two[:], d.nov.three[:]} {
+		for _, w := range arr {
+			b = le.AppendUint64(b, w)
+		}
 	}
 	b = le.AppendUint16(b, d.nov.hist)
 	b = le.AppendUint32(b, d.stk.run)
 	b = le.AppendUint32(b, d.stk.record)
 	b = append(b, byte(d.hour), b2u8(d.daily))
 	b = d.pr.err.appendBinary(b)
-	for _, f := range d.pr.w {
-		b = le.AppendUint64(b, math.Float64bits(f))
+	for _, arr := range [...][]float64{d.pr.w[:], d.pr.p[:], d.pr.x[:], {d.pr.last}, d.sts.val[:]} {
+		for _, f := range arr {
+			b = le.AppendUint64(b, math.Float64bits(f))
+		}
 	}
-	for _, f := range d.pr.p {
-		b = le.AppendUint64(b, math.Float64bits(f))
+	for _, arr := range [...][]uint32{d.sts.dwell[:], d.sts.short[:]} {
+		for _, n := range arr {
+			b = le.AppendUint32(b, n)
+		}
 	}
-	for _, f := range d.pr.x {
-		b = le.AppendUint64(b, math.Float64bits(f))
-	}
-	b = le.AppendUint64(b, math.Float64bits(d.pr.last))
-	for _, f := range d.sts.val {
-		b = le.AppendUint64(b, math.Float64bits(f))
-	}
-	for _, n := range d.sts.dwell {
-		b = le.AppendUint32(b, n)
-	}
-	for _, n := range d.sts.short {
-		b = le.AppendUint32(b, n)
-	}
-	for _, w := range d.sts.trans {
-		b = le.AppendUint16(b, w)
-	}
-	for _, w := range d.sts.visits {
-		b = le.AppendUint16(b, w)
+	for _, arr := range [...][]uint16{d.sts.trans[:], d.sts.visits[:]} {
+		for _, w := range arr {
+			b = le.AppendUint16(b, w)
+		}
 	}
 	b = le.AppendUint32(b, d.sts.total)
 	b = le.AppendUint32(b, d.sts.once)
@@ -111,10 +99,10 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	nd.n = r.u32()
 	nd.quiet = int32(r.u32())
 	for _, f := range [...]*float64{&nd.slow, &nd.dev, &nd.fast, &nd.smooth, &nd.prev, &nd.quantum, &nd.lo, &nd.hi} {
-		*f = math.Float64frombits(r.u64())
+		*f = r.f64()
 	}
 	nd.last = int64(r.u64())
-	nd.cadence = math.Float64frombits(r.u64())
+	nd.cadence = r.f64()
 	for i := range nd.lk {
 		if !nd.lk[i].DecodeBinary(r.next(stats.LikelihoodBytes)) {
 			return fmt.Errorf("%w: non-finite likelihood %d", ErrBadState, i)
@@ -126,14 +114,12 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		}
 	}
 	copy(nd.sea.n[:], r.next(24))
-	nd.nov.one[0] = r.u64()
-	for i := range nd.nov.two {
-		nd.nov.two[i] = r.u64()
+	for _, arr := range [...][]uint64{nd.nov.one[:1], nd.nov.two[:], nd.nov.three[:]} {
+		for i := range arr {
+			arr[i] = r.u64()
+		}
 	}
-	for i := range nd.nov.three {
-		nd.nov.three[i] = r.u64()
-	}
-	nd.nov.hist = binary.LittleEndian.Uint16(r.next(2))
+	nd.nov.hist = r.u16()
 	nd.stk.run, nd.stk.record = r.u32(), r.u32()
 	hd := r.next(2)
 	nd.hour, nd.daily = int8(hd[0]), hd[1] == 1
@@ -141,25 +127,24 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("%w: rhythm flag %d", ErrBadState, hd[1])
 	}
 	nd.pr.err.decode(&r)
-	for _, arr := range [...][]float64{nd.pr.w[:], nd.pr.p[:], nd.pr.x[:], {0}, nd.sts.val[:]} {
+	for _, arr := range [...][]float64{nd.pr.w[:], nd.pr.p[:], nd.pr.x[:]} {
 		for i := range arr {
-			arr[i] = math.Float64frombits(r.u64())
-		}
-		if len(arr) == 1 {
-			nd.pr.last = arr[0]
+			arr[i] = r.f64()
 		}
 	}
-	for i := range nd.sts.dwell {
-		nd.sts.dwell[i] = r.u32()
+	nd.pr.last = r.f64()
+	for i := range nd.sts.val {
+		nd.sts.val[i] = r.f64()
 	}
-	for i := range nd.sts.short {
-		nd.sts.short[i] = r.u32()
+	for _, arr := range [...][]uint32{nd.sts.dwell[:], nd.sts.short[:]} {
+		for i := range arr {
+			arr[i] = r.u32()
+		}
 	}
-	for i := range nd.sts.trans {
-		nd.sts.trans[i] = binary.LittleEndian.Uint16(r.next(2))
-	}
-	for i := range nd.sts.visits {
-		nd.sts.visits[i] = binary.LittleEndian.Uint16(r.next(2))
+	for _, arr := range [...][]uint16{nd.sts.trans[:], nd.sts.visits[:]} {
+		for i := range arr {
+			arr[i] = r.u16()
+		}
 	}
 	nd.sts.total, nd.sts.once = r.u32(), r.u32()
 	ks := r.next(2)
@@ -344,9 +329,11 @@ func (r *reader) next(n int) []byte {
 	r.b = r.b[n:]
 	return s
 }
+func (r *reader) u16() uint16  { return binary.LittleEndian.Uint16(r.next(2)) }
 func (r *reader) u32() uint32  { return binary.LittleEndian.Uint32(r.next(4)) }
 func (r *reader) u64() uint64  { return binary.LittleEndian.Uint64(r.next(8)) }
 func (r *reader) f32() float32 { return math.Float32frombits(r.u32()) }
+func (r *reader) f64() float64 { return math.Float64frombits(r.u64()) }
 
 // Signature identifies the model's per-series state: the codec version and
 // every resolved parameter Update reads. Two Configs with equal signatures

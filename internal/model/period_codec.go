@@ -21,9 +21,9 @@ func (r *pruner) appendBinary(b []byte) []byte {
 }
 
 func (r *pruner) decode(rd *reader) {
-	r.es = math.Float64frombits(rd.u64())
-	r.mae = math.Float64frombits(rd.u64())
-	r.max = math.Float64frombits(rd.u64())
+	r.es = rd.f64()
+	r.mae = rd.f64()
+	r.max = rd.f64()
 	r.n = rd.u32()
 }
 
@@ -64,7 +64,7 @@ func (p *period) decode(rd *reader) {
 		p.acf[i] = rd.f32()
 	}
 	p.mean = rd.f32()
-	p.sum = math.Float64frombits(rd.u64())
+	p.sum = rd.f64()
 	p.cnt = rd.u32()
 	x := rd.next(4)
 	p.pos, p.full, p.per, p.held = x[0], x[1], x[2], x[3]
