@@ -30,7 +30,11 @@ func BenchmarkObserve(b *testing.B) {
 	}
 }
 
-func benchObserve(b *testing.B, size int, mode string) {
+// benchSetup returns an embedded detector with the default model and, but
+// for mode "none", a view: "off" turned off, "unkept" holding
+// DefaultSeries series other than the benchmarks' sat<i>/voltage, "kept"
+// holding those.
+func benchSetup(b *testing.B, mode string) (*detector.Detector, *View) {
 	tmpl, err := model.NewTemplate(model.Config{})
 	if err != nil {
 		b.Fatal(err)
@@ -39,10 +43,10 @@ func benchObserve(b *testing.B, size int, mode string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var v *View
-	if mode != "none" {
-		v = newView(b, Config{Off: mode == "off"})
+	if mode == "none" {
+		return d, nil
 	}
+	v := newView(b, Config{Off: mode == "off"})
 	if mode == "unkept" || mode == "kept" {
 		prefix := "other"
 		if mode == "kept" {
@@ -52,6 +56,11 @@ func benchObserve(b *testing.B, size int, mode string) {
 			v.ObserveVerdicts(batch(fmt.Sprintf("%s%d/voltage", prefix, i), 0, 1, always))
 		}
 	}
+	return d, v
+}
+
+func benchObserve(b *testing.B, size int, mode string) {
+	d, v := benchSetup(b, mode)
 	groups := make([]detector.Group, 64)
 	for i := range groups {
 		g := detector.Group{SeriesID: fmt.Sprintf("sat%d/voltage", i), UnixNanos: make([]int64, size), Values: make([]float64, size)}
@@ -112,24 +121,7 @@ func BenchmarkObserveOnly(b *testing.B) {
 }
 
 func benchObserveOnly(b *testing.B, size int, mode string) {
-	tmpl, err := model.NewTemplate(model.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	d, err := detector.NewEmbedded(tmpl, okGate{}, detector.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	v := newView(b, Config{Off: mode == "off"})
-	prefix := "other"
-	if mode == "kept" {
-		prefix = "sat"
-	}
-	if mode != "off" {
-		for i := range DefaultSeries {
-			v.ObserveVerdicts(batch(fmt.Sprintf("%s%d/voltage", prefix, i), 0, 1, always))
-		}
-	}
+	d, v := benchSetup(b, mode)
 	// 64 series' worth of batches, scored once (after a warm-up).
 	type scored struct {
 		in  []detector.Group
