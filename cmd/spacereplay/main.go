@@ -16,9 +16,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,16 +27,8 @@ import (
 
 	"github.com/astraguard/astraguard/internal/model"
 	"github.com/astraguard/astraguard/internal/nabeval"
+	"github.com/astraguard/astraguard/internal/spaceeval"
 )
-
-type meta struct {
-	Series     string   `json:"series"`
-	Spacecraft string   `json:"spacecraft"`
-	NTrain     int      `json:"n_train"`
-	NTest      int      `json:"n_test"`
-	Seqs       [][2]int `json:"anomaly_sequences"`
-	Class      string   `json:"class"`
-}
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout); err != nil {
@@ -55,12 +48,8 @@ func run(args []string, w io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var metas []meta
-	b, err := os.ReadFile(filepath.Join(*dir, "meta.json"))
+	metas, err := spaceeval.LoadMeta(filepath.Join(*dir, "meta.json"))
 	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, &metas); err != nil {
 		return err
 	}
 	files := map[string]*nabeval.File{}
@@ -100,8 +89,8 @@ func run(args []string, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		// counts[c][m] = tp, fp, fn for config c on meta row m.
-		counts := make([][][3]int, len(cfgs))
+		// counts[c][m] are config c's counts on meta row m.
+		counts := make([][]spaceeval.Counts, len(cfgs))
 		for ci, cfg := range cfgs {
 			res, err := replay(files, cfg, cad)
 			if err != nil {
@@ -112,36 +101,27 @@ func run(args []string, w io.Writer) error {
 					return err
 				}
 			}
-			counts[ci] = make([][3]int, len(metas))
-			cls := map[string][2]int{}
+			counts[ci] = make([]spaceeval.Counts, len(metas))
+			var all spaceeval.Result
 			fpMech := map[string]int{}
 			for mi, m := range metas {
-				r := res[m.Series][m.NTrain:]
-				tp, fp, fn, matched, fpFirst := evaluate(r, m.Seqs)
-				counts[ci][mi] = [3]int{tp, fp, fn}
-				for k, c := range classes(m.Class) {
-					v := cls[c]
-					v[1]++
-					if matched[k] {
-						v[0]++
-					}
-					cls[c] = v
-				}
+				sc, fpFirst := evaluate(res[m.Series][m.NTrain:], m)
+				counts[ci][mi] = sc.Total
+				all.Add(sc)
 				for _, mech := range fpFirst {
 					fpMech[mech]++
 				}
 				if *detail {
-					fmt.Fprintf(w, "%-10s %s true=%v tp=%d fp=%d fn=%d fp_mech=%v\n", m.Series, cs, m.Seqs, tp, fp, fn, fpFirst)
+					fmt.Fprintf(w, "%-10s %s true=%v tp=%d fp=%d fn=%d fp_mech=%v\n", m.Series, cs, m.Sequences, sc.Total.TP, sc.Total.FP, sc.Total.FN, fpFirst)
 				}
 			}
-			t := total(counts[ci], nil)
-			p, rc, f1 := prf(t)
+			t := all.Total
 			fmt.Fprintf(w, "cadence %-5s config %d %s: TP=%d FP=%d FN=%d P=%.3f R=%.3f F1=%.3f recall %v fp-mech %v\n",
-				cs, ci, cfgString(cfgs[ci]), t[0], t[1], t[2], p, rc, f1, clsString(cls), fpMech)
+				cs, ci, cfgString(cfgs[ci]), t.TP, t.FP, t.FN, t.Precision(), t.Recall(), t.F1(), clsString(all), fpMech)
 		}
 		if len(cfgs) > 1 {
 			// Grouped CV: every meta row of a channel is held out together.
-			held := [3]int{}
+			var held spaceeval.Counts
 			chosen := map[int]int{}
 			seen := map[string]bool{}
 			for _, m := range metas {
@@ -152,19 +132,14 @@ func run(args []string, w io.Writer) error {
 				out := func(i int) bool { return metas[i].Series == m.Series }
 				best, bestF := 0, -1.0
 				for ci := range cfgs {
-					_, _, f := prf(total(counts[ci], func(i int) bool { return !out(i) }))
-					if f > bestF+1e-12 {
+					if f := total(counts[ci], func(i int) bool { return !out(i) }).F1(); f > bestF+1e-12 {
 						best, bestF = ci, f
 					}
 				}
 				chosen[best]++
-				h := total(counts[best], out)
-				for k := range held {
-					held[k] += h[k]
-				}
+				held = held.Add(total(counts[best], out))
 			}
-			p, rc, f1 := prf(held)
-			fmt.Fprintf(w, "cadence %-5s grouped CV: TP=%d FP=%d FN=%d P=%.3f R=%.3f F1=%.3f chosen %v\n", cs, held[0], held[1], held[2], p, rc, f1, chosen)
+			fmt.Fprintf(w, "cadence %-5s grouped CV: TP=%d FP=%d FN=%d P=%.3f R=%.3f F1=%.3f chosen %v\n", cs, held.TP, held.FP, held.FN, held.Precision(), held.Recall(), held.F1(), chosen)
 		}
 	}
 	return nil
@@ -206,83 +181,38 @@ func replay(files map[string]*nabeval.File, cfg model.Config, cad time.Duration)
 	return res, nil
 }
 
-// evaluate is telemanom's evaluate_sequences on the flags of the test rows.
-func evaluate(r []verdict, seqs [][2]int) (tp, fp, fn int, matched map[int]bool, fpMech []string) {
-	matched = map[int]bool{}
-	for i := 0; i < len(r); {
-		if !r[i].flag {
-			i++
-			continue
-		}
-		j := i
-		for j+1 < len(r) && r[j+1].flag {
-			j++
-		}
-		hit := -1
-		for k, s := range seqs {
-			if i <= s[1] && s[0] <= j {
-				hit = k
-				break
-			}
-		}
-		if hit >= 0 {
-			if !matched[hit] {
-				matched[hit] = true
-				tp++
-			}
-		} else {
-			fp++
-			fpMech = append(fpMech, r[i].mech+"@"+strconv.Itoa(i))
-		}
-		i = j + 1
+// evaluate scores one label row on the flags of its test rows with
+// telemanom's counting (spaceeval, no buffer) and names the mechanism and
+// row of each false positive's first flag.
+func evaluate(r []verdict, e spaceeval.Entry) (res spaceeval.Result, fpMech []string) {
+	flags := make([]bool, len(r))
+	for i, v := range r {
+		flags[i] = v.flag
 	}
-	return tp, fp, len(seqs) - len(matched), matched, fpMech
+	pred := spaceeval.Sequences(flags, 0)
+	for _, p := range pred {
+		if c, _ := spaceeval.Evaluate([][2]int{p}, e.Sequences); c.FP > 0 {
+			fpMech = append(fpMech, r[p[0]].mech+"@"+strconv.Itoa(p[0]))
+		}
+	}
+	return spaceeval.ScoreEntry(e, flags, 0), fpMech
 }
 
-func classes(s string) []string {
-	s = strings.Trim(s, "[] ")
-	var out []string
-	for _, c := range strings.Split(s, ",") {
-		out = append(out, strings.TrimSpace(c))
-	}
-	return out
-}
-
-func total(c [][3]int, keep func(int) bool) [3]int {
-	var t [3]int
+func total(c []spaceeval.Counts, keep func(int) bool) spaceeval.Counts {
+	var t spaceeval.Counts
 	for i, x := range c {
-		if keep != nil && !keep(i) {
-			continue
-		}
-		for k := range t {
-			t[k] += x[k]
+		if keep == nil || keep(i) {
+			t = t.Add(x)
 		}
 	}
 	return t
 }
 
-func prf(t [3]int) (p, r, f1 float64) {
-	if t[0]+t[1] > 0 {
-		p = float64(t[0]) / float64(t[0]+t[1])
-	}
-	if t[0]+t[2] > 0 {
-		r = float64(t[0]) / float64(t[0]+t[2])
-	}
-	if p+r > 0 {
-		f1 = 2 * p * r / (p + r)
-	}
-	return
-}
-
-func clsString(m map[string][2]int) string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
+// clsString is the recall per class, "contextual 8/19, point 26/30".
+func clsString(r spaceeval.Result) string {
 	var parts []string
-	for _, k := range ks {
-		parts = append(parts, fmt.Sprintf("%s %d/%d", k, m[k][0], m[k][1]))
+	for _, k := range slices.Sorted(maps.Keys(r.Labelled)) {
+		parts = append(parts, fmt.Sprintf("%s %d/%d", k, r.Found[k], r.Labelled[k]))
 	}
 	return strings.Join(parts, ", ")
 }
