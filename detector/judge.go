@@ -59,18 +59,12 @@ func (p *Policy) modelJudge() model.Judge {
 }
 
 // judge applies p after the fact to a verdict of value v scored by a
-// remote model, which p cannot reach inside: mechanisms off, threshold
-// (moved by the sensitivity), then the rest (judgeScored).
+// remote model, which p cannot reach inside: the threshold (moved by the
+// sensitivity, resolved by NewPolicies), then what an in-process scorer
+// is judged by (judgeScored), mechanisms off among it.
 func (p *Policy) judge(vd *Verdict, v float64) {
-	if slices.Contains(p.Off, vd.Explain.Mechanism) {
-		vd.Score, vd.Anomaly, vd.Explain.Mechanism = 0, false, MechanismNone
-	}
 	if p.Threshold > 0 {
-		t := p.scaled
-		if t == 0 { // a Policy NewPolicies did not resolve
-			t = p.Threshold
-		}
-		vd.Anomaly = vd.Score >= t
+		vd.Anomaly = vd.Score >= p.scaled
 	}
 	p.judgeScored(vd, v)
 }
@@ -100,18 +94,19 @@ func (p *Policy) judgeScored(vd *Verdict, v float64) {
 	}
 }
 
-// applyPolicies judges the scored verdicts of each group by its policy,
-// pols[i] being group i's. remote says the model verdicts came from a
-// remote model, judged after the fact (judge); the heuristic's and the
-// embedded model's were scored under the policy already (judgeScored).
+// applyPolicies judges the model verdicts of each group by its policy,
+// pols[i] being group i's. remote says they came from a remote model,
+// judged after the fact (judge); the embedded model's were scored under
+// the policy already (judgeScored). The heuristic's were judged as they
+// were scored (scoreGroup).
 func applyPolicies(pols []*Policy, groups []Group, out []Verdict, remote bool) {
 	off := 0
 	for gi, g := range groups {
 		if p := pols[gi]; p != nil {
 			for i, v := range g.Values {
 				switch vd := &out[off+i]; {
-				case vd.Err != ErrNone:
-				case remote && vd.Source == SourceModel:
+				case vd.Err != ErrNone || vd.Source != SourceModel:
+				case remote:
 					p.judge(vd, v)
 				default:
 					p.judgeScored(vd, v)
