@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -70,14 +71,20 @@ func TestCodecRejectsBadInput(t *testing.T) {
 		"nan slow": nan, "other version": version,
 	}
 	for name, b := range tests {
-		r := mustDetector(t, Config{})
-		before := *r
-		if err := r.UnmarshalBinary(b); !errors.Is(err, ErrBadState) {
-			t.Errorf("%s: UnmarshalBinary = %v, want ErrBadState", name, err)
-		}
-		if *r != before {
-			t.Errorf("%s: a rejected input changed the detector", name)
-		}
+		checkRefused(t, mustDetector(t, Config{}), b, name)
+	}
+}
+
+// checkRefused checks that d refuses b with ErrBadState and is left as it
+// was.
+func checkRefused(t *testing.T, d *Detector, b []byte, what string) {
+	t.Helper()
+	before := *d
+	if err := d.UnmarshalBinary(b); !errors.Is(err, ErrBadState) {
+		t.Errorf("%s: UnmarshalBinary = %v, want ErrBadState", what, err)
+	}
+	if *d != before {
+		t.Errorf("%s: a refused input changed the detector", what)
 	}
 }
 
@@ -259,14 +266,7 @@ func TestCodecRefusesUnreachableState(t *testing.T) {
 		m := *d
 		mutate(&m)
 		b, _ := m.AppendBinary(nil)
-		r := mustDetector(t, Config{})
-		before := *r
-		if err := r.UnmarshalBinary(b); !errors.Is(err, ErrBadState) {
-			t.Errorf("%s: UnmarshalBinary = %v, want ErrBadState", name, err)
-		}
-		if *r != before {
-			t.Errorf("%s: a refused state changed the detector", name)
-		}
+		checkRefused(t, mustDetector(t, Config{}), b, name)
 	}
 }
 
@@ -300,14 +300,7 @@ func TestUpdateResetsAStateThatScoresOutOfRange(t *testing.T) {
 func TestCodecSetsAsideVersion3(t *testing.T) {
 	old := make([]byte, 691)
 	old[0] = 3
-	d := mustDetector(t, Config{})
-	before := *d
-	if err := d.UnmarshalBinary(old); !errors.Is(err, ErrBadState) {
-		t.Fatalf("UnmarshalBinary(version 3) = %v, want ErrBadState", err)
-	}
-	if *d != before {
-		t.Error("a refused version-3 snapshot changed the detector")
-	}
+	checkRefused(t, mustDetector(t, Config{}), old, "version 3")
 	sig, _ := Config{}.Signature()
 	if sig == "" || codecVersion == 3 {
 		t.Errorf("codec version %d, signature %q: want a new version and a signature", codecVersion, sig)
@@ -326,13 +319,7 @@ func TestCodecSetsAsideVersion4(t *testing.T) {
 	for _, n := range []int{EncodedBytes - 4*maxStates, EncodedBytes} {
 		old := append([]byte(nil), cur[:n]...)
 		old[0] = 4
-		before := *d
-		if err := d.UnmarshalBinary(old); !errors.Is(err, ErrBadState) {
-			t.Fatalf("UnmarshalBinary(version 4, %d bytes) = %v, want ErrBadState", n, err)
-		}
-		if *d != before {
-			t.Error("a refused version-4 snapshot changed the detector")
-		}
+		checkRefused(t, d, old, fmt.Sprintf("version 4, %d bytes", n))
 	}
 }
 
@@ -379,9 +366,6 @@ func TestCodecRejectsForgedNewFields(t *testing.T) {
 		x := *d
 		f(&x)
 		b, _ := x.AppendBinary(nil)
-		r := mustDetector(t, Config{})
-		if err := r.UnmarshalBinary(b); !errors.Is(err, ErrBadState) {
-			t.Errorf("%s: UnmarshalBinary = %v, want ErrBadState", name, err)
-		}
+		checkRefused(t, mustDetector(t, Config{}), b, name)
 	}
 }
