@@ -64,10 +64,6 @@ func (r *Result) Add(o Result) {
 	}
 }
 
-// ClassRecall is the share of class's labelled sequences found (0 when
-// there are none).
-func (r Result) ClassRecall(class string) float64 { return ratio(r.Found[class], r.Labelled[class]) }
-
 // Sequences turns per-row flags into predicted sequences: runs of
 // consecutive flagged rows as inclusive [start, end] indices, each widened
 // by buffer rows on both sides (within the rows) and overlapping or
