@@ -1,6 +1,7 @@
 package anomalyview
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"iter"
@@ -48,21 +49,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Series < 0 || c.Samples < 0 || c.Feed < 0 {
 		return c, errors.New("anomaly view: sizes must not be negative")
 	}
-	c.Series = cmpOr(c.Series, DefaultSeries)
-	c.Samples = cmpOr(c.Samples, DefaultSamples)
-	c.Feed = cmpOr(c.Feed, DefaultFeed)
+	c.Series = cmp.Or(c.Series, DefaultSeries)
+	c.Samples = cmp.Or(c.Samples, DefaultSamples)
+	c.Feed = cmp.Or(c.Feed, DefaultFeed)
 	// Each bound alone first: their product could overflow.
 	if c.Series > maxPoints || c.Samples > maxPoints || c.Series*c.Samples > maxPoints || c.Feed > maxFeed {
 		return c, fmt.Errorf("anomaly view: %d series x %d samples is over %d, or a feed of %d over %d", c.Series, c.Samples, maxPoints, c.Feed, maxFeed)
 	}
 	return c, nil
-}
-
-func cmpOr(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // Point flags.
