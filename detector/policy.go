@@ -96,8 +96,9 @@ func (p Policy) Validate() error {
 		field string
 		l     heuristic.Limit
 	}{{"Limit", p.Limit}, {"Range", p.Range}} {
-		bad(l.l.CheckLow && math.IsNaN(l.l.Low) || l.l.CheckHigh && math.IsNaN(l.l.High), l.field, "NaN bound")
-		bad(l.l.CheckLow && l.l.CheckHigh && l.l.Low > l.l.High, l.field, "min above max")
+		if err := l.l.Check(); err != nil {
+			errs = append(errs, &FieldError{Field: l.field, Err: err})
+		}
 	}
 	bad(p.Direction > DirectionDown, "Direction", "%d unknown: want up, down or both", p.Direction)
 	bad(!(p.MinDeviation >= 0) || math.IsInf(p.MinDeviation, 0), "MinDeviation", "%v: want a finite value, 0 or more", p.MinDeviation)

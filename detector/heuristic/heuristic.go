@@ -92,7 +92,7 @@ func New(cfg Config) (*Heuristic, error) {
 	}
 	for _, m := range []map[string]Limit{h.channel, h.series} {
 		for k, l := range m {
-			if !l.valid() {
+			if !l.Valid() {
 				return nil, fmt.Errorf("%w: limit for %q: %+v", ErrInvalidConfig, k, l)
 			}
 		}

@@ -1,6 +1,7 @@
 package heuristic
 
 import (
+	"errors"
 	"math"
 	"strings"
 )
@@ -33,12 +34,18 @@ func (l Limit) violated(v float64) bool {
 }
 
 // Valid reports whether the limit is usable: no NaN bound, low <= high.
-func (l Limit) Valid() bool { return l.valid() }
+func (l Limit) Valid() bool { return l.Check() == nil }
 
-func (l Limit) valid() bool {
-	bad := func(x float64) bool { return math.IsNaN(x) }
-	return !(l.CheckLow && bad(l.Low)) && !(l.CheckHigh && bad(l.High)) &&
-		!(l.CheckLow && l.CheckHigh && l.Low > l.High)
+// Check says why the limit is unusable, in the configuration file's words
+// ("NaN bound", "min above max"); nil when it is usable.
+func (l Limit) Check() error {
+	switch {
+	case l.CheckLow && math.IsNaN(l.Low) || l.CheckHigh && math.IsNaN(l.High):
+		return errors.New("NaN bound")
+	case l.CheckLow && l.CheckHigh && l.Low > l.High:
+		return errors.New("min above max")
+	}
+	return nil
 }
 
 // PresetLimits returns the seed's spacecraft limits, keyed by channel:
