@@ -109,18 +109,11 @@ func (st *State) validate() error {
 		}
 	}
 	if st.n == 0 {
-		// A fresh state: every bit zero (a -0 would outlive the first
-		// sample in an unused slot).
-		var raw [8 * (6 + maxLevels)]byte
-		b := raw[:0]
-		for _, f := range [...]float64{st.mean, st.fast, st.dev, st.prev, st.quantum, st.step} {
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
-		}
-		for _, f := range st.levels {
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
-		}
-		b = st.lkStep.AppendBinary(st.lk.AppendBinary(b))
-		if st.quiet != 0 || st.nLevels != 0 || slices.ContainsFunc(b, func(c byte) bool { return c != 0 }) {
+		// A fresh state: every bit after the version and n zero (a -0
+		// would outlive the first sample in an unused slot).
+		var raw [EncodedBytes]byte
+		b, _ := st.AppendBinary(raw[:0])
+		if slices.ContainsFunc(b[5:], func(c byte) bool { return c != 0 }) {
 			return errors.New("statistics set before any sample")
 		}
 		return nil
