@@ -198,10 +198,11 @@ func evaluate(r []verdict, e spaceeval.Entry) (res spaceeval.Result, fpMech []st
 	return spaceeval.ScoreEntry(e, flags, 0), fpMech
 }
 
+// total sums the counts of the meta rows keep keeps.
 func total(c []spaceeval.Counts, keep func(int) bool) spaceeval.Counts {
 	var t spaceeval.Counts
 	for i, x := range c {
-		if keep == nil || keep(i) {
+		if keep(i) {
 			t = t.Add(x)
 		}
 	}
