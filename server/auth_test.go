@@ -26,27 +26,10 @@ import (
 	"github.com/astraguard/astraguard/breaker"
 	"github.com/astraguard/astraguard/detector"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/internal/testkit"
 	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/internal/tlstest"
 )
-
-// authLogBuffer collects the server's logs from concurrent handlers.
-type authLogBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *authLogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *authLogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // authEnv is a Server on loopback TCP, so peers are real loopback
 // addresses and TLS runs for real.
@@ -54,12 +37,12 @@ type authEnv struct {
 	srv       *Server
 	addr      string
 	adminAddr string // set with WithAdminServer
-	logs      *authLogBuffer
+	logs      *testkit.SyncBuffer
 }
 
 func newAuthEnv(t *testing.T, acfg AuthConfig, srvTLS *tls.Config, opts ...Option) *authEnv {
 	t.Helper()
-	e := &authEnv{logs: &authLogBuffer{}}
+	e := &authEnv{logs: &testkit.SyncBuffer{}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	hub := NewHub()
 	breakers, err := breaker.NewRegistry(strict, breaker.WithObserver(hub.Publish))
