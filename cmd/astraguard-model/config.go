@@ -88,13 +88,14 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	if *showVersion {
 		return c, version.ErrRequested
 	}
+	intervalErr := checkpoint.ValidateInterval(c.checkpointInterval)
 	switch {
 	case fs.NArg() > 0:
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case c.maxSeries <= 0:
 		return c, fmt.Errorf("--max-series %d must be positive", c.maxSeries)
-	case checkpoint.ValidateInterval(c.checkpointInterval) != nil:
-		return c, fmt.Errorf("--checkpoint-interval: %w", checkpoint.ValidateInterval(c.checkpointInterval))
+	case intervalErr != nil:
+		return c, fmt.Errorf("--checkpoint-interval: %w", intervalErr)
 	case c.seriesTTL < 0:
 		return c, fmt.Errorf("--series-ttl %v must not be negative", c.seriesTTL)
 	case c.maxConns <= 0:
