@@ -253,16 +253,16 @@ func (c config) problems(fs *flag.FlagSet, limitFlags map[string]string) []error
 	}
 	bad(strings.ContainsAny(c.replicaName, `/\`) || c.replicaName == "." || c.replicaName == "..", "replica-name", "want a plain file name")
 	dcfg := detector.Config{ModelTimeout: c.modelTimeout, MaxSeries: c.maxSeries, SeriesTTL: c.seriesTTL, MaxClockSkew: c.maxClockSkew}
-	errs = append(errs, c.fieldErrors(dcfg.Validate(), map[string]string{
+	errs = append(errs, c.fieldErrors(fs, dcfg.Validate(), map[string]string{
 		"ModelTimeout": "model-timeout", "MaxSeries": "max-series", "SeriesTTL": "series-ttl", "MaxClockSkew": "max-clock-skew"})...)
-	errs = append(errs, c.fieldErrors(c.limits.Validate(), limitFlags)...)
+	errs = append(errs, c.fieldErrors(fs, c.limits.Validate(), limitFlags)...)
 	return errs
 }
 
 // fieldErrors maps a component's Validate errors (*detector.FieldError,
-// *server.FieldError) to their flags through flags (Go field name to flag
-// name); a negative value is already reported by problems.
-func (c config) fieldErrors(err error, flags map[string]string) []error {
+// *server.FieldError) to their flags in fs through flags (Go field name to
+// flag name); a negative value is already reported by problems.
+func (c config) fieldErrors(fs *flag.FlagSet, err error, flags map[string]string) []error {
 	if err == nil {
 		return nil
 	}
@@ -281,7 +281,7 @@ func (c config) fieldErrors(err error, flags map[string]string) []error {
 		switch {
 		case !ok:
 			out = append(out, e)
-		case !strings.HasPrefix(c.effective[name], "-"):
+		case !negative(fs.Lookup(name).Value):
 			out = append(out, c.flagError(name, cause))
 		}
 	}
