@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -201,7 +202,7 @@ func (c *Config) decode(file string, m *ast.MappingNode, s Schema) []error {
 		}
 		list, known := s.Keys[key]
 		if !known {
-			bad(errors.New("unknown key" + suggest(key, s.Keys)))
+			bad(errors.New("unknown key" + suggest(key, maps.Keys(s.Keys))))
 			continue
 		}
 		vals, err := scalars(key, kv.Value, list)
@@ -287,11 +288,10 @@ func yamlError(file string, err error) error {
 // suggest names the closest known key, for typos: the key with the fewest
 // single-character edits, if that is at most a third of the key's length
 // (at least 2); dashes count as underscores.
-func suggest(key string, keys map[string]bool) string {
+func suggest(key string, keys iter.Seq[string]) string {
 	norm := strings.ReplaceAll(key, "-", "_")
 	best, bestD := "", max(2, len(norm)/3)+1
-	names := slices.Sorted(maps.Keys(keys))
-	for _, k := range names {
+	for _, k := range slices.Sorted(keys) {
 		if d := editDistance(norm, k); d < bestD {
 			best, bestD = k, d
 		}

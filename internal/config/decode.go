@@ -162,10 +162,10 @@ func decodeStruct(file, prefix string, n ast.Node, v reflect.Value) []error {
 	if !ok {
 		return []error{&Error{File: file, Line: line(n), Key: prefix, Err: errors.New("want a mapping of keys to values")}}
 	}
-	byKey, known := map[string]field{}, map[string]bool{}
+	byKey := map[string]field{}
 	for _, f := range fieldsOf(v.Type(), "", "") {
 		if !strings.Contains(f.key, ".") { // inline fields are promoted
-			byKey[f.key], known[f.key] = f, false
+			byKey[f.key] = f
 		}
 	}
 	var errs []error
@@ -173,7 +173,7 @@ func decodeStruct(file, prefix string, n ast.Node, v reflect.Value) []error {
 		k := kv.Key.String()
 		f, ok := byKey[k]
 		if !ok {
-			errs = append(errs, &Error{File: file, Line: line(kv.Key), Key: prefix + "." + k, Err: errors.New("unknown key" + suggest(k, known))})
+			errs = append(errs, &Error{File: file, Line: line(kv.Key), Key: prefix + "." + k, Err: errors.New("unknown key" + suggest(k, maps.Keys(byKey)))})
 			continue
 		}
 		fv := v.FieldByName(f.goPath)
@@ -320,11 +320,7 @@ func decodeMechanisms(file, key string, kv *ast.MappingValueNode, off *[]detecto
 		msg := ""
 		switch state := m[name]; {
 		case !slices.Contains(names, name):
-			known := map[string]bool{}
-			for _, n := range names {
-				known[n] = true
-			}
-			msg = fmt.Sprintf("unknown mechanism %q%s: want one of %v", name, suggest(name, known), names)
+			msg = fmt.Sprintf("unknown mechanism %q%s: want one of %v", name, suggest(name, slices.Values(names)), names)
 		case state != "on" && state != "off":
 			msg = fmt.Sprintf("mechanism %s: %q, want on or off", name, state)
 		default:
