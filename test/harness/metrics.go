@@ -5,11 +5,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
-
-	"github.com/astraguard/astraguard/internal/loadtest"
 )
 
 // scrapeClient keeps no idle connections, so none outlives a test (goleak).
@@ -18,7 +17,21 @@ var scrapeClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: tr
 // ScrapeMetrics returns the /metrics exposition, in the text format, of
 // the HTTP listener at addr.
 func ScrapeMetrics(ctx context.Context, addr string) ([]byte, error) {
-	return loadtest.Scrape(ctx, scrapeClient, "http://"+addr+"/metrics")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "text/plain")
+	res, err := scrapeClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("scrape /metrics: %w", err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("scrape /metrics: %s, %v", res.Status, err)
+	}
+	return b, nil
 }
 
 // Samples parses a text exposition into "name{labels}" -> value, the
