@@ -70,3 +70,29 @@ func TestCadenceNoiseFalseFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestCadencePatternHourly: at 1 h cadence the daily wave inverted for a
+// day is flagged within that day, whatever the noise. The profile's short
+// average used to span eight hours at that cadence, which flattened the
+// rhythm the profile's gate measures, so the break was caught or missed
+// by chance.
+func TestCadencePatternHourly(t *testing.T) {
+	const step = time.Hour
+	start := synth.StartDay * 24 * time.Hour
+	missed := 0
+	for seed := range uint64(20) {
+		d := mustDetector(t, Config{})
+		g := synth.NewGauss(seed)
+		last, caught := 0.0, false
+		for at := time.Duration(0); at < start+synth.Window && !caught; at += step {
+			last = synth.Value(synth.Pattern, at, g, last)
+			caught = d.Update(int64(1_700_006_400e9)+int64(at), last).Anomaly && at >= start
+		}
+		if !caught {
+			missed++
+		}
+	}
+	if missed > 0 {
+		t.Errorf("the inverted daily pattern at %v cadence missed within %v for %d of 20 noise seeds", step, synth.Window, missed)
+	}
+}

@@ -69,14 +69,14 @@ type Detector struct {
 	cadence float64 // EWMA of the sampling interval, seconds (0: unknown)
 	// The time memories' per-sample EWMA weights at the cadence aDt, kept
 	// so they are recomputed only when the cadence moves (see weights).
-	aDt, aSlow, aLong, aSeason, aMax float32
-	slow                             float64 // slow EWMA mean
-	dev                              float64 // slow EWMA absolute deviation from slow
-	fast                             float64 // fast EWMA mean
-	smooth                           float64 // EWMA mean the time-of-day profile sees (see seasonSmoothHalfLife)
-	prev                             float64
-	quantum                          float64 // smallest non-zero |first difference| seen
-	lo, hi                           float64 // range seen so far (all time: see record)
+	aDt, aSlow, aLong, aSeason, aMax, aSmooth float32
+	slow                                      float64 // slow EWMA mean
+	dev                                       float64 // slow EWMA absolute deviation from slow
+	fast                                      float64 // fast EWMA mean
+	smooth                                    float64 // EWMA mean the time-of-day profile sees (see seasonSmoothHalfLife)
+	prev                                      float64
+	quantum                                   float64 // smallest non-zero |first difference| seen
+	lo, hi                                    float64 // range seen so far (all time: see record)
 
 	lk  [numFeatures]stats.Likelihood
 	sea season
@@ -172,7 +172,7 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 	d.quantum = stats.Quantum(d.quantum, math.Abs(v-d.prev))
 	floor := stats.Floor(d.slow, d.quantum)
 	d.fast += aFast * (v - d.fast)
-	d.smooth += max(aSmooth, r) * (v - d.smooth)
+	d.smooth += max(float64(d.aSmooth), r) * (v - d.smooth)
 	rec := record(v, d.lo, d.hi)
 	d.lo, d.hi = min(d.lo, v), max(d.hi, v)
 	if int8(hour) != d.hour {
@@ -320,6 +320,12 @@ func (d *Detector) weights(dt float64) {
 	// The predictor's largest error forgets over the longer of
 	// ContextMaxHalfLife samples and LongHalfLife.
 	d.aMax = float32(min(p.aMax, float64(d.aLong)))
+	// The profile's short average lags at most one hourly bin: an EWMA
+	// of weight a lags (1-a)/a samples, so at cadences slower than about
+	// 7.5 minutes, where seasonSmoothHalfLife samples span more than an
+	// hour, a is 1/(1 + samples per hour) (0.5 at 1 h) and the average no
+	// longer flattens the rhythm the profile learns.
+	d.aSmooth = float32(max(aSmooth, dt/(3600+dt)))
 	d.pk = uint32(max(1, math.Round(periodBlock/dt)))
 
 }

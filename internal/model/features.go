@@ -11,7 +11,8 @@ import (
 // of raw values reads every isolated spike in bursty count data as a
 // broken daily pattern; a short average keeps real pattern breaks, which
 // last, and drops most one-sample spikes, which the shift feature still
-// sees.
+// sees. At slow cadences the average is shortened to lag at most one
+// hourly bin (see weights).
 const seasonSmoothHalfLife = 8
 
 var aSmooth = stats.Alpha(seasonSmoothHalfLife)
