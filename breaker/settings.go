@@ -12,25 +12,27 @@ import (
 // zero field takes the default its doc states. Rules combine: the breaker
 // trips when any enabled rule says so. The yaml tags are the keys of a
 // breaker's section in AstraGuard's configuration file, which decodes
-// straight into Settings.
+// straight into Settings; a key tagged nonzero may not be written 0 there,
+// where 0 is Go's spelling of the default, not off (the file spells the
+// default by leaving the key out).
 type Settings struct {
 	// FailureThreshold is the number of consecutive failures that opens a
 	// CLOSED breaker. Default 5; a negative value disables the rule.
-	FailureThreshold int `yaml:"failure_threshold"`
+	FailureThreshold int `yaml:"failure_threshold,nonzero"`
 	// RecoveryTimeout is how long the breaker stays OPEN before it lets
 	// probes through. Default 60s; at least MinDuration.
-	RecoveryTimeout time.Duration `yaml:"recovery_timeout"`
+	RecoveryTimeout time.Duration `yaml:"recovery_timeout,nonzero"`
 	// SuccessThreshold is the number of probe successes that closes a
 	// HALF_OPEN breaker. Default 2.
-	SuccessThreshold int `yaml:"success_threshold"`
+	SuccessThreshold int `yaml:"success_threshold,nonzero"`
 	// MaxProbes is the number of probes allowed in flight at once while
 	// HALF_OPEN. Default 1, at most 255.
-	MaxProbes int `yaml:"max_probes"`
+	MaxProbes int `yaml:"max_probes,nonzero"`
 	// ProbeTimeout is how long a probe permit may stay out before the next
 	// call into the breaker reclaims it and counts it as a failure, so a
 	// probe that never calls Done cannot wedge the breaker. Default
 	// RecoveryTimeout; at least MinDuration. It cannot be disabled.
-	ProbeTimeout time.Duration `yaml:"probe_timeout"`
+	ProbeTimeout time.Duration `yaml:"probe_timeout,nonzero"`
 	// CountWindow trips on the failure ratio of the last N calls. Disabled
 	// when its Size is 0.
 	CountWindow CountWindow `yaml:"count_window"`
@@ -53,11 +55,11 @@ type CountWindow struct {
 	Size int `yaml:"size"`
 	// MinCalls is the number of calls the window needs before the rule can
 	// trip. Default Size.
-	MinCalls int `yaml:"min_calls"`
+	MinCalls int `yaml:"min_calls,nonzero"`
 	// FailureRatio in (0, 1] trips the breaker when failures/calls reaches
 	// it, compared exactly as the shortest decimal that reads back as the
 	// value (0.56 trips at 14 of 25). Default 0.5.
-	FailureRatio float64 `yaml:"failure_ratio"`
+	FailureRatio float64 `yaml:"failure_ratio,nonzero"`
 }
 
 // TimeWindow is a failure-ratio rule over a sliding time window, kept as
@@ -67,13 +69,13 @@ type TimeWindow struct {
 	Length time.Duration `yaml:"length"`
 	// Buckets is the number of slices the window is kept in; the window
 	// slides one slice at a time. Default 10.
-	Buckets int `yaml:"buckets"`
+	Buckets int `yaml:"buckets,nonzero"`
 	// MinCalls is the number of calls in the window before the rule can
 	// trip. Default 10.
-	MinCalls int `yaml:"min_calls"`
+	MinCalls int `yaml:"min_calls,nonzero"`
 	// FailureRatio in (0, 1] trips the breaker when failures/calls reaches
 	// it. Default 0.5.
-	FailureRatio float64 `yaml:"failure_ratio"`
+	FailureRatio float64 `yaml:"failure_ratio,nonzero"`
 }
 
 // SlowCall counts calls that take at least Duration as slow, as
@@ -88,7 +90,7 @@ type SlowCall struct {
 	Duration time.Duration `yaml:"duration"`
 	// Ratio in (0, 1] trips the breaker when slow/calls reaches it.
 	// Default 1 (every call in the window slow).
-	Ratio float64 `yaml:"ratio"`
+	Ratio float64 `yaml:"ratio,nonzero"`
 }
 
 // Backoff makes the recovery wait grow on repeated trips: the n-th trip since
@@ -97,10 +99,10 @@ type SlowCall struct {
 // [1-Jitter, 1+Jitter] and capped at Max.
 type Backoff struct {
 	// Multiplier, at least 1, grows the wait per trip. Default 1 (no growth).
-	Multiplier float64 `yaml:"multiplier"`
+	Multiplier float64 `yaml:"multiplier,nonzero"`
 	// Max caps the wait. Default 10 × RecoveryTimeout when Multiplier > 1,
 	// else unbounded; at least MinDuration.
-	Max time.Duration `yaml:"max"`
+	Max time.Duration `yaml:"max,nonzero"`
 	// Jitter in [0, 1) spreads the wait by ±Jitter of itself. Default 0.
 	Jitter float64 `yaml:"jitter"`
 }

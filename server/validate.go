@@ -58,10 +58,29 @@ func (e *FieldError) Error() string { return "server config: " + e.Field + ": " 
 
 func (e *FieldError) Unwrap() error { return e.Err }
 
+// zeroMeanings are the fields whose 0 is a setting of its own (see each
+// field's doc); in every other field 0 is Go's spelling of the default.
+var zeroMeanings = map[string]bool{"MaxConnectionsPerClient": true, "RateLimit": true, "RateBurst": true, "RateWait": true}
+
+// noOff is what ValidateExplicit adds for the fields whose 0 a user may
+// mean as off, which gRPC does not offer.
+const noOff = "there is no off (a long value such as 8760h comes close); "
+
 // Validate reports every out-of-range field of c at once, each a
 // *FieldError, joined; nil when c is valid. Zero fields take defaults;
 // negative values are refused.
-func (c Config) Validate() error {
+func (c Config) Validate() error { return c.validate(false) }
+
+// ValidateExplicit is Validate for a Config whose every field was written
+// out on purpose, as cmd/astraguard's flags and file keys write it (each
+// starting from DefaultConfig's value): a 0 that would take the field's
+// default is refused too ("must not be 0"), since whoever wrote it meant
+// off or made a mistake, and neither should pass without a word. The
+// fields whose 0 means something of its own (MaxConnectionsPerClient,
+// RateLimit, RateBurst, RateWait) accept it.
+func (c Config) ValidateExplicit() error { return c.validate(true) }
+
+func (c Config) validate(explicit bool) error {
 	var errs []error
 	v := reflect.ValueOf(c)
 	for _, f := range reflect.VisibleFields(v.Type()) {
@@ -70,6 +89,15 @@ func (c Config) Validate() error {
 		}
 		x := v.FieldByIndex(f.Index)
 		var err error
+		if explicit && x.IsZero() && !zeroMeanings[f.Name] {
+			hint := ""
+			if f.Name == "KeepaliveTime" || f.Name == "MaxConnectionIdle" {
+				hint = noOff
+			}
+			def := reflect.ValueOf(defaults).FieldByIndex(f.Index).Interface()
+			errs = append(errs, &FieldError{Field: f.Name, Err: fmt.Errorf("must not be 0: %sleave it unset for the default %v", hint, def)})
+			continue
+		}
 		switch f.Type {
 		case reflect.TypeFor[time.Duration]():
 			d, lo := time.Duration(x.Int()), minDurations[f.Name]

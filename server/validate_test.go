@@ -2,6 +2,8 @@ package server
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -48,5 +50,37 @@ func TestValidateKeepaliveBounds(t *testing.T) {
 	}
 	if d := DefaultConfig().MaxConnectionIdle; d != 5*time.Minute {
 		t.Errorf("DefaultConfig().MaxConnectionIdle = %v, want 5m (connlimit.DefaultMaxConnectionIdle)", d)
+	}
+}
+
+// TestValidateExplicitZero: with every field written out (DefaultConfig,
+// as the command's flags start), a 0 in a field whose 0 means its default
+// is refused by ValidateExplicit as a FieldError naming the field and the
+// default, and accepted by Validate (the library's zero value works); the
+// fields whose 0 means something of its own accept it from both, and
+// are exactly those DefaultConfig leaves 0.
+func TestValidateExplicitZero(t *testing.T) {
+	if err := DefaultConfig().ValidateExplicit(); err != nil {
+		t.Fatalf("DefaultConfig().ValidateExplicit() = %v", err)
+	}
+	d := reflect.ValueOf(DefaultConfig())
+	for _, f := range reflect.VisibleFields(d.Type()) {
+		c := DefaultConfig()
+		reflect.ValueOf(&c).Elem().FieldByIndex(f.Index).SetZero()
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s = 0: Validate() = %v, want nil", f.Name, err)
+		}
+		err := c.ValidateExplicit()
+		if d.FieldByIndex(f.Index).IsZero() != zeroMeanings[f.Name] {
+			t.Errorf("%s: DefaultConfig's value is 0: %v, but zeroMeanings lists it: %v", f.Name, d.FieldByIndex(f.Index).IsZero(), zeroMeanings[f.Name])
+		}
+		var fe *FieldError
+		want := fmt.Sprintf("leave it unset for the default %v", d.FieldByIndex(f.Index).Interface())
+		switch {
+		case zeroMeanings[f.Name] && err != nil:
+			t.Errorf("%s = 0: ValidateExplicit() = %v, want nil (0 has a meaning there)", f.Name, err)
+		case !zeroMeanings[f.Name] && (!errors.As(err, &fe) || fe.Field != f.Name || !strings.HasPrefix(fe.Err.Error(), "must not be 0") || !strings.HasSuffix(fe.Err.Error(), want)):
+			t.Errorf("%s = 0: ValidateExplicit() = %v, want a FieldError of %s: must not be 0 ... %s", f.Name, err, f.Name, want)
+		}
 	}
 }

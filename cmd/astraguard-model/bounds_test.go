@@ -1,8 +1,10 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -34,5 +36,33 @@ func TestPacedDurationBounds(t *testing.T) {
 				t.Errorf("parseConfig(%s) = %v, want ok %v (an error naming --%s)", arg, err, ok, s.flag)
 			}
 		}
+	}
+}
+
+// TestZeroIsMeantOrRefused: every numeric flag set to 0 is refused naming
+// the flag, or accepted where the flag's text says what 0 does; never a 0
+// that silently takes the default.
+func TestZeroIsMeantOrRefused(t *testing.T) {
+	fs, _ := new(config).flagSet(io.Discard)
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		g, ok := f.Value.(flag.Getter)
+		if !ok {
+			return
+		}
+		switch g.Get().(type) {
+		case int, time.Duration:
+		default:
+			return
+		}
+		n++
+		_, err := parseConfig([]string{"--" + f.Name + "=0"}, func(string) (string, bool) { return "", false }, io.Discard)
+		meant := regexp.MustCompile(`(^|[ (;])0 (means|keeps|ends)\b`).MatchString(f.Usage)
+		if (err == nil) != meant || (err != nil && !strings.HasPrefix(err.Error(), "--"+f.Name)) {
+			t.Errorf("--%s=0: %v; the flag's text gives 0 a meaning: %v (%q)", f.Name, err, meant, f.Usage)
+		}
+	})
+	if n < 7 {
+		t.Errorf("walked %d numeric flags, want the 7 of today", n)
 	}
 }

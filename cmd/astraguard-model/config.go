@@ -61,7 +61,7 @@ func (c *config) flagSet(stderr io.Writer) (fs *flag.FlagSet, showVersion *bool)
 	fs.IntVar(&c.maxConns, "max-connections", connlimit.DefaultMax, "connections each listener (gRPC, HTTP) holds open at once; more wait to be accepted")
 	fs.IntVar(&c.maxConnsPerClient, "max-connections-per-client", 0, "connections one client (IP address, IPv6 /64) may hold open on each listener; more are closed at once; 0 means a quarter of --max-connections")
 	fs.DurationVar(&c.maxConnIdle, "max-connection-idle", connlimit.DefaultMaxConnectionIdle, "close a gRPC connection (GOAWAY) with no call in flight for this long, so idle connections cannot hold --max-connections; at least 1s; there is no off (a long value such as 8760h comes close)")
-	fs.DurationVar(&c.grace, "grace-period", connlimit.DefaultGracePeriod, "drain time for in-flight calls on shutdown")
+	fs.DurationVar(&c.grace, "grace-period", connlimit.DefaultGracePeriod, "drain time for in-flight calls on shutdown; 0 ends them at once")
 	fs.StringVar(&c.modelName, "model-name", d.ModelName, "served model name")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn, error")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate for the gRPC and HTTP listeners; with --tls-key turns on TLS")
@@ -69,7 +69,7 @@ func (c *config) flagSet(stderr io.Writer) (fs *flag.FlagSet, showVersion *bool)
 	fs.StringVar(&c.tlsClientCA, "tls-client-ca", "", "PEM CA bundle; clients must present a certificate it signed (mutual TLS)")
 	showVersion = version.AddFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: astraguard-model [flags]\n\nEvery flag can also be set as ASTRAGUARD_MODEL_<NAME>, e.g. ASTRAGUARD_MODEL_GRPC_ADDR\n(--model-name also as ASTRAGUARD_MODEL_NAME); the command line wins.\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: astraguard-model [flags]\n\nEvery flag can also be set as ASTRAGUARD_MODEL_<NAME>, e.g. ASTRAGUARD_MODEL_GRPC_ADDR\n(--model-name also as ASTRAGUARD_MODEL_NAME); the command line wins.\nA numeric flag set to 0 is refused unless its text says what 0 does: leave it unset for its default.\n\n")
 		fs.PrintDefaults()
 	}
 	return fs, showVersion

@@ -173,7 +173,7 @@ func (c *config) flagSet(stderr io.Writer) (fs *flag.FlagSet, showVersion *bool)
 	c.registerLimits(fs)
 	fs.IntVar(&c.anomalyView.Series, "anomaly-view-series", anomalyview.DefaultSeries, "recently flagged series whose recent samples the page's anomaly view keeps (the least recently flagged evicted); 0 turns the anomaly feed and charts off")
 	fs.IntVar(&c.anomalyView.Samples, "anomaly-view-samples", anomalyview.DefaultSamples, "recent samples kept per series for the anomaly view's charts (48 bytes each)")
-	fs.DurationVar(&c.gracePeriod, "grace-period", connlimit.DefaultGracePeriod, "time open streams get to finish on shutdown")
+	fs.DurationVar(&c.gracePeriod, "grace-period", connlimit.DefaultGracePeriod, "time open streams get to finish on shutdown; 0 ends them at once")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
 	c.sec.register(fs)
@@ -181,7 +181,7 @@ func (c *config) flagSet(stderr io.Writer) (fs *flag.FlagSet, showVersion *bool)
 	fs.StringVar(&c.configFile, "config", "", "YAML configuration file (README \"Configuration file\"); reloaded on SIGHUP, on change and on POST /-/reload")
 	fs.BoolVar(&c.checkConfig, "check-config", false, "validate the configuration (flags, environment and --config file) and exit: 0 valid, 1 invalid")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: astraguard [flags]\n\nEvery flag can also be set as ASTRAGUARD_<NAME>, e.g. ASTRAGUARD_GRPC_ADDR.\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: astraguard [flags]\n\nEvery flag can also be set as ASTRAGUARD_<NAME>, e.g. ASTRAGUARD_GRPC_ADDR.\nA numeric flag set to 0 is refused unless its text says what 0 does: leave it unset for its default.\n\n")
 		fs.PrintDefaults()
 	}
 	return fs, showVersion
@@ -237,7 +237,6 @@ func (c config) problems(fs *flag.FlagSet, limitFlags map[string]string) []error
 	bad(c.modelTimeout == 0, "model-timeout", "must be positive")
 	bad(c.maxSeries == 0, "max-series", "must be positive")
 	bad(c.maxClockSkew == 0, "max-clock-skew", "must be positive")
-	bad(c.limits.MaxConnectionIdle == 0, "max-connection-idle", "must be at least 1s: there is no off (a long value such as 8760h comes close)")
 	if err := checkpoint.ValidateInterval(c.checkpointInterval); err != nil && c.checkpointInterval >= 0 {
 		errs = append(errs, c.flagError("checkpoint-interval", err))
 	}
@@ -255,7 +254,9 @@ func (c config) problems(fs *flag.FlagSet, limitFlags map[string]string) []error
 	dcfg := detector.Config{ModelTimeout: c.modelTimeout, MaxSeries: c.maxSeries, SeriesTTL: c.seriesTTL, MaxClockSkew: c.maxClockSkew}
 	errs = append(errs, c.fieldErrors(fs, dcfg.Validate(), map[string]string{
 		"ModelTimeout": "model-timeout", "MaxSeries": "max-series", "SeriesTTL": "series-ttl", "MaxClockSkew": "max-clock-skew"})...)
-	errs = append(errs, c.fieldErrors(fs, c.limits.Validate(), limitFlags)...)
+	// Every limit flag starts at DefaultConfig's value, so a 0 there was
+	// written, and means the default only where the field says so.
+	errs = append(errs, c.fieldErrors(fs, c.limits.ValidateExplicit(), limitFlags)...)
 	return errs
 }
 
@@ -311,20 +312,18 @@ func fieldFlags(fs *flag.FlagSet, ptr any) map[string]string {
 }
 
 // registerLimits binds the server's limit flags (README "Limits"), their
-// defaults server.DefaultConfig's, so --help shows them.
+// defaults server.DefaultConfig's, so --help shows them; problems refuses a
+// 0 in them where server.Config gives 0 no meaning of its own.
 func (c *config) registerLimits(fs *flag.FlagSet) {
 	l, d := &c.limits, server.DefaultConfig()
+	*l = d // the fields without a flag (QueueDepth, MaxRateClients) too
 	fs.IntVar(&l.MaxSamplesPerRequest, "max-samples-per-request", d.MaxSamplesPerRequest, "samples in one request at most")
 	fs.IntVar(&l.MaxSendMsgBytes, "max-send-msg-bytes", d.MaxSendMsgBytes, "bytes in one response message at most (gRPC clients read 4 MiB by default); a request whose response could be larger is refused")
 	fs.IntVar(&l.MaxRecvMsgBytes, "max-recv-msg-bytes", d.MaxRecvMsgBytes, "bytes in one request message at most (100,000 columnar samples take about 1.7 MB)")
 	fs.IntVar(&l.MaxHeaderListBytes, "max-header-list-bytes", d.MaxHeaderListBytes, "bytes of one request's metadata (its gRPC headers) at most")
 	fs.IntVar(&l.MaxConnections, "max-connections", d.MaxConnections, "connections each listener (gRPC, admin, HTTP) holds open at once; more wait to be accepted")
 	fs.IntVar(&l.MaxConnectionsPerClient, "max-connections-per-client", 0, "connections one client (IP address, IPv6 /64) may hold open on each listener; more are closed at once; 0 means a quarter of --max-connections")
-	fs.Func("max-concurrent-streams", fmt.Sprintf("streams per connection at most (HTTP/2 setting; clients wait for a slot) (default %d)", d.MaxConcurrentStreams), func(v string) error {
-		n, err := strconv.ParseUint(v, 10, 32)
-		l.MaxConcurrentStreams = uint32(n)
-		return err
-	})
+	fs.Var((*uint32Flag)(&l.MaxConcurrentStreams), "max-concurrent-streams", "streams per connection at most (HTTP/2 setting; clients wait for a slot)")
 	fs.IntVar(&l.MaxDetectStreams, "max-detect-streams", d.MaxDetectStreams, "Detect streams open at once over all connections; more are refused")
 	fs.IntVar(&l.MaxSeriesPerStream, "max-series-per-stream", d.MaxSeriesPerStream, "distinct series one Detect stream may send")
 	fs.IntVar(&l.MaxWatchStreams, "max-watch-streams", d.MaxWatchStreams, "WatchBreakers and breaker-page event streams open at once over all clients; more are refused")
@@ -341,3 +340,20 @@ func (c *config) registerLimits(fs *flag.FlagSet) {
 	// RateWait: the service waits a second where the library fails at once.
 	fs.DurationVar(&l.RateWait, "rate-wait", time.Second, "how long an over-budget request waits (slowing its client) before it fails; 0 fails at once")
 }
+
+// uint32Flag is a flag bound to a uint32 (--max-concurrent-streams), so
+// fieldFlags finds it by address like the others.
+type uint32Flag uint32
+
+func (u *uint32Flag) Set(v string) error {
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return err
+	}
+	*u = uint32Flag(n)
+	return nil
+}
+
+func (u *uint32Flag) String() string { return strconv.FormatUint(uint64(*u), 10) }
+
+func (u *uint32Flag) Get() any { return uint32(*u) }

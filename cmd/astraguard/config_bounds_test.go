@@ -81,9 +81,6 @@ func TestConfigKeysAtExtremes(t *testing.T) {
 
 // numericKind is the kind of f's value that extremes lists, or "".
 func numericKind(f *flag.Flag) string {
-	if f.Name == "max-concurrent-streams" { // a Func flag (uint32)
-		return "int"
-	}
 	g, ok := f.Value.(flag.Getter)
 	if !ok {
 		return ""
@@ -91,7 +88,7 @@ func numericKind(f *flag.Flag) string {
 	switch g.Get().(type) {
 	case time.Duration:
 		return "duration"
-	case int, int64, uint, uint64:
+	case int, int64, uint, uint32, uint64:
 		return "int"
 	case float64:
 		return "float"

@@ -17,7 +17,8 @@ import (
 )
 
 // pacedSetting is a duration that drives a ticker, a timer loop or a
-// retry, with its lower and upper bound; zeroOK: 0 takes a default.
+// retry, with its lower and upper bound; zeroOK: 0 has a documented
+// meaning (every other 0 is refused, see TestZeroIsMeantOrRefused).
 type pacedSetting struct {
 	key      string // file key; "": none
 	flag     string // "": none (a breakers key)
@@ -30,15 +31,15 @@ type pacedSetting struct {
 // loop, and an upper one where arithmetic on it could overflow.
 var pacedSettings = []pacedSetting{
 	{key: "checkpoint_interval", flag: "checkpoint-interval", min: checkpoint.MinInterval, max: 1<<63 - 1},
-	{key: "keepalive_time", flag: "keepalive-time", min: connlimit.MinKeepalive, max: server.MaxDuration, zeroOK: true},
-	{key: "keepalive_timeout", flag: "keepalive-timeout", min: connlimit.MinKeepalive, max: server.MaxDuration, zeroOK: true},
-	{key: "keepalive_min_time", flag: "keepalive-min-time", min: connlimit.MinKeepalive, max: server.MaxDuration, zeroOK: true},
+	{key: "keepalive_time", flag: "keepalive-time", min: connlimit.MinKeepalive, max: server.MaxDuration},
+	{key: "keepalive_timeout", flag: "keepalive-timeout", min: connlimit.MinKeepalive, max: server.MaxDuration},
+	{key: "keepalive_min_time", flag: "keepalive-min-time", min: connlimit.MinKeepalive, max: server.MaxDuration},
 	{key: "max_connection_idle", flag: "max-connection-idle", min: connlimit.MinKeepalive, max: server.MaxDuration},
-	{flag: "recovery-timeout", // not a file key: breakers.model.recovery_timeout is
+	{flag: "recovery-timeout", // not a file key: breakers.model.recovery_timeout is; 0 keeps the preset's
 		min: breaker.MinDuration, max: breaker.MaxDuration, zeroOK: true},
-	{key: "breakers.model.recovery_timeout", min: breaker.MinDuration, max: breaker.MaxDuration, zeroOK: true},
-	{key: "breakers.model.probe_timeout", min: breaker.MinDuration, max: breaker.MaxDuration, zeroOK: true},
-	{key: "breakers.model.backoff.max", min: breaker.MinDuration, max: breaker.MaxDuration, zeroOK: true},
+	{key: "breakers.model.recovery_timeout", min: breaker.MinDuration, max: breaker.MaxDuration},
+	{key: "breakers.model.probe_timeout", min: breaker.MinDuration, max: breaker.MaxDuration},
+	{key: "breakers.model.backoff.max", min: breaker.MinDuration, max: breaker.MaxDuration},
 }
 
 // fileText is a config file setting key to v, and the line v is on.

@@ -23,21 +23,7 @@ func TestBreakerKeysAtExtremes(t *testing.T) {
 		reflect.Float64: {"0", "-1", "1e308", ".nan", ".inf", "-.inf"},
 		reflect.Int64:   {"0s", "-1ns", "1ns", "2562047h47m16.854775807s", "-2562047h47m16.854775808s"}, // time.Duration
 	}
-	kinds := map[string]reflect.Kind{}
-	var walk func(t reflect.Type, prefix string)
-	walk = func(t reflect.Type, prefix string) {
-		for f := range t.Fields() {
-			tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
-			switch {
-			case tag == "" || tag == "-" || tag == "preset":
-			case f.Type.Kind() == reflect.Struct:
-				walk(f.Type, prefix+tag+".")
-			default:
-				kinds[prefix+tag] = f.Type.Kind()
-			}
-		}
-	}
-	walk(reflect.TypeFor[breaker.Settings](), "")
+	kinds := breakerNumericKeys()
 	if len(kinds) != 17 {
 		t.Fatalf("found %d numeric breaker keys, want 17: %v", len(kinds), kinds)
 	}
@@ -70,6 +56,51 @@ func TestBreakerKeysAtExtremes(t *testing.T) {
 	}
 	if accepted == 0 {
 		t.Error("no extreme value was accepted: the walk proved nothing about allocation")
+	}
+}
+
+// breakerNumericKeys maps each numeric key of a breakers section to its
+// Go kind (durations are Int64).
+func breakerNumericKeys() map[string]reflect.Kind {
+	kinds := map[string]reflect.Kind{}
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for f := range t.Fields() {
+			tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			switch {
+			case tag == "" || tag == "-" || tag == "preset":
+			case f.Type.Kind() == reflect.Struct:
+				walk(f.Type, prefix+tag+".")
+			default:
+				kinds[prefix+tag] = f.Type.Kind()
+			}
+		}
+	}
+	walk(reflect.TypeFor[breaker.Settings](), "")
+	return kinds
+}
+
+// TestBreakerZeroIsOffOrRefused: a breakers key written 0 is accepted only
+// where 0 turns something off (a window, the slow-call rule, the
+// jitter); everywhere else 0 would silently take the default, so it is
+// refused, naming the key and its line.
+func TestBreakerZeroIsOffOrRefused(t *testing.T) {
+	off := map[string]bool{"count_window.size": true, "time_window.length": true, "slow_call.duration": true, "backoff.jitter": true}
+	s := Schema{Breakers: []string{"model"}}
+	for key, kind := range breakerNumericKeys() {
+		zero := "0"
+		if kind == reflect.Int64 {
+			zero = "0s"
+		}
+		src, line := breakerSource(key, zero)
+		_, err := Parse("b.yaml", []byte(src), s)
+		want := fmt.Sprintf("b.yaml:%d: breakers.model.%s: must not be 0 (leave the key out for the default)", line, key)
+		switch {
+		case off[key] && err != nil:
+			t.Errorf("%s: 0: %v, want it accepted (0 is off)", key, err)
+		case !off[key] && (err == nil || err.Error() != want):
+			t.Errorf("%s: 0: %v, want %q", key, err, want)
+		}
 	}
 }
 

@@ -16,9 +16,10 @@ import (
 // Breaker is one breaker's section of the file: a preset and the
 // breaker's own Settings, decoded straight into them by their yaml tags
 // (the breaker package states each default and bound and validates them;
-// this package names the key and line). A zero or absent field keeps the
-// preset's value, or the breaker package's default. Durations are Go
-// durations ("10s", "1m30s").
+// this package names the key and line). An absent field keeps the
+// preset's value, or the breaker package's default; a field tagged
+// nonzero may not be written 0. Durations are Go durations ("10s",
+// "1m30s").
 type Breaker struct {
 	// Preset is strict, balanced or lenient (as --breaker-preset); the
 	// settings override it.
