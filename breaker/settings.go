@@ -31,7 +31,8 @@ type Settings struct {
 	// ProbeTimeout is how long a probe permit may stay out before the next
 	// call into the breaker reclaims it and counts it as a failure, so a
 	// probe that never calls Done cannot wedge the breaker. Default
-	// RecoveryTimeout; at least MinDuration. It cannot be disabled.
+	// RecoveryTimeout; at least MinDuration, and at least the guarded
+	// call's own timeout (see ForCallTimeout). It cannot be disabled.
 	ProbeTimeout time.Duration `yaml:"probe_timeout,nonzero"`
 	// CountWindow trips on the failure ratio of the last N calls. Disabled
 	// when its Size is 0.
@@ -185,6 +186,27 @@ func (e *FieldError) Unwrap() error { return e.Err }
 func (s Settings) Validate() error {
 	_, err := s.normalize()
 	return err
+}
+
+// ForCallTimeout fits s to calls that run at most d (a deadline the caller
+// enforces, such as a model timeout) before they call Done. A probe permit
+// is reclaimed and counted as a failure after ProbeTimeout even if its
+// call is still running, so a ProbeTimeout shorter than d fails every
+// probe slower than it and a dependency that slow could never close the
+// breaker. A ProbeTimeout left to its default (RecoveryTimeout) is raised
+// to d; one set shorter than d is a *FieldError of ProbeTimeout whose
+// message names the call timeout as name.
+func (s Settings) ForCallTimeout(name string, d time.Duration) (Settings, error) {
+	if s.ProbeTimeout == 0 {
+		if orDefault(s.RecoveryTimeout, 60*time.Second) < d {
+			s.ProbeTimeout = d
+		}
+		return s, nil
+	}
+	if s.ProbeTimeout < d {
+		return s, &FieldError{Field: "ProbeTimeout", Err: fmt.Errorf("%v shorter than %s %v: a probe still running would be reclaimed and counted as failed", s.ProbeTimeout, name, d)}
+	}
+	return s, nil
 }
 
 // normalize fills defaults and validates, returning the settings the breaker

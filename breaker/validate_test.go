@@ -91,3 +91,32 @@ func TestValidateRetryDurations(t *testing.T) {
 		}
 	}
 }
+
+// TestForCallTimeout: a probe timeout left to its default is raised to
+// the guarded call's timeout when RecoveryTimeout (or its own default,
+// 60s) is shorter; one set shorter than the call timeout is a FieldError
+// of ProbeTimeout naming the call timeout; others pass unchanged.
+func TestForCallTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		in        breaker.Settings
+		d         time.Duration
+		wantProbe time.Duration
+		wantErr   string
+	}{
+		{breaker.Settings{RecoveryTimeout: 10 * time.Millisecond}, 100 * time.Millisecond, 100 * time.Millisecond, ""},
+		{breaker.Settings{RecoveryTimeout: time.Second}, 100 * time.Millisecond, 0, ""},
+		{breaker.Settings{}, 2 * time.Minute, 2 * time.Minute, ""},
+		{breaker.Settings{}, time.Minute, 0, ""},
+		{breaker.Settings{ProbeTimeout: time.Second}, time.Second, time.Second, ""},
+		{breaker.Settings{ProbeTimeout: 50 * time.Millisecond}, 100 * time.Millisecond, 0, "ProbeTimeout: 50ms shorter than the call 100ms"},
+	} {
+		got, err := tc.in.ForCallTimeout("the call", tc.d)
+		var fe *breaker.FieldError
+		switch {
+		case tc.wantErr == "" && (err != nil || got.ProbeTimeout != tc.wantProbe):
+			t.Errorf("%+v.ForCallTimeout(%v) = ProbeTimeout %v, %v; want %v", tc.in, tc.d, got.ProbeTimeout, err, tc.wantProbe)
+		case tc.wantErr != "" && (!errors.As(err, &fe) || fe.Field != "ProbeTimeout" || !strings.HasPrefix(err.Error(), tc.wantErr) || !errors.Is(err, breaker.ErrInvalidSettings)):
+			t.Errorf("%+v.ForCallTimeout(%v) = %v, want a FieldError %q", tc.in, tc.d, err, tc.wantErr)
+		}
+	}
+}

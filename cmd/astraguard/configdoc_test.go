@@ -95,7 +95,7 @@ var breakerKeyDocs = map[string]keyDoc{
 	"recovery_timeout":           {"preset's", "wait while open before probing"},
 	"success_threshold":          {"preset's", "probe successes that close the breaker"},
 	"max_probes":                 {"`1`", "probes in flight while half-open (at most 255)"},
-	"probe_timeout":              {"recovery_timeout", "a probe out longer counts as failed and its slot is reclaimed"},
+	"probe_timeout":              {"recovery_timeout, at least model_timeout", "a probe out longer counts as failed and its slot is reclaimed; at least `--model-timeout`, the longest a probe (a model call) runs, or refused"},
 	"count_window.size":          {"`0` (off)", "calls in the count window's failure-ratio rule"},
 	"count_window.min_calls":     {"size", "calls the window needs before the rule may trip"},
 	"count_window.failure_ratio": {"`0.5`", "failure ratio in (0, 1] that trips, compared exactly"},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/astraguard/astraguard/breaker"
+	"github.com/astraguard/astraguard/detector"
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 	"github.com/astraguard/astraguard/internal/checkpoint"
 	"github.com/astraguard/astraguard/internal/connlimit"
@@ -38,7 +39,8 @@ var pacedSettings = []pacedSetting{
 	{flag: "recovery-timeout", // not a file key: breakers.model.recovery_timeout is; 0 keeps the preset's
 		min: breaker.MinDuration, max: breaker.MaxDuration, zeroOK: true},
 	{key: "breakers.model.recovery_timeout", min: breaker.MinDuration, max: breaker.MaxDuration},
-	{key: "breakers.model.probe_timeout", min: breaker.MinDuration, max: breaker.MaxDuration},
+	// At least --model-timeout (default 100ms): a probe is a model call.
+	{key: "breakers.model.probe_timeout", min: detector.DefaultConfig().ModelTimeout, max: breaker.MaxDuration},
 	{key: "breakers.model.backoff.max", min: breaker.MinDuration, max: breaker.MaxDuration},
 }
 

@@ -100,8 +100,9 @@ func negative(v flag.Value) bool {
 // (flag, environment, file, "balanced"), the file's fields over it, then
 // the --failure-threshold, --recovery-timeout and --success-threshold
 // flags (or their environment variables) over those. The breaker package
-// validates the result; each problem names the flag or the file key and
-// line it came from.
+// validates the result, and fits its probe timeout to --model-timeout
+// (ForCallTimeout); each problem names the flag or the file key and line
+// it came from.
 func breakerSettings(cfg config) (breaker.Settings, error) {
 	fb, _ := cfg.file.Breaker(modelBreaker)
 	preset := cfg.breakerPreset
@@ -123,12 +124,24 @@ func breakerSettings(cfg config) (breaker.Settings, error) {
 	if cfg.successThreshold > 0 {
 		s.SuccessThreshold, fromFlag["SuccessThreshold"] = cfg.successThreshold, "success-threshold"
 	}
-	err = s.Validate()
-	if err == nil {
+	// A probe is a model call, which runs up to --model-timeout: a shorter
+	// probe timeout would count probes still running as failed. Refused,
+	// not warned: a breaker whose probes cannot succeed never closes, and
+	// a reload that refuses keeps the running settings.
+	timeoutName := "--model-timeout"
+	if v, ok := cfg.fromFile["model-timeout"]; ok {
+		timeoutName = v.Key
+	}
+	var errs []error
+	if err = s.Validate(); err != nil {
+		errs = err.(interface{ Unwrap() []error }).Unwrap()
+	} else if s, err = s.ForCallTimeout(timeoutName, cfg.modelTimeout); err != nil {
+		errs = []error{err}
+	} else {
 		return s, nil
 	}
 	var out []error
-	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+	for _, e := range errs {
 		var fe *breaker.FieldError
 		switch {
 		case errors.As(e, &fe) && fromFlag[fe.Field] != "":
