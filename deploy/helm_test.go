@@ -236,6 +236,44 @@ func TestHelmModelServerAndClaim(t *testing.T) {
 	}
 }
 
+// TestHelmConnectionLimits: the connections values of the service and of
+// the model server become their connection-limit flags; unset ones render
+// nothing (the binary's default holds), 0 renders as 0 (for the binary to
+// accept or refuse by name, never dropped) and a large number as an
+// integer.
+func TestHelmConnectionLimits(t *testing.T) {
+	isLimit := func(a string) bool { return strings.HasPrefix(a, "--max-connection") }
+	m := render(t, "model.enabled=true")
+	for name, d := range m.deployments {
+		if args := d.Spec.Template.Spec.Containers[0].Args; slices.ContainsFunc(args, isLimit) {
+			t.Errorf("%s: args %q set connection limits by default", name, args)
+		}
+	}
+	m = render(t, "model.enabled=true", "connections.max=1000000", "connections.maxPerClient=0", "connections.maxIdle=10m",
+		"model.connections.max=500", "model.connections.maxIdle=1h")
+	for name, want := range map[string][]string{
+		"ag-astraguard":       {"--max-connections=1000000", "--max-connection-idle=10m", "--max-connections-per-client=0"},
+		"ag-astraguard-model": {"--max-connections=500", "--max-connection-idle=1h"},
+	} {
+		d := m.deployments[name]
+		if d == nil {
+			t.Fatalf("no deployment %s: %v", name, keys(m.deployments))
+		}
+		args := d.Spec.Template.Spec.Containers[0].Args
+		var got []string
+		for _, a := range args {
+			if isLimit(a) {
+				got = append(got, a)
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: connection flags %q, want %q", name, got, want)
+		}
+	}
+}
+
 func keys[V any](m map[string]V) []string {
 	var ks []string
 	for k := range m {
