@@ -115,6 +115,23 @@ func BenchmarkScoreWide(b *testing.B) { benchWide(b, okGate{}) }
 // on bench-service's service(heuristic).
 func BenchmarkScoreWideOpen(b *testing.B) { benchWide(b, openGate{}) }
 
+// BenchmarkScoreWideSensitivity is BenchmarkScoreWide with every series
+// under a policy that moves its threshold by a sensitivity (the default
+// policies at 2, every other channel at 0.5), model path and heuristic,
+// with 10 samples per series in a call and with 1 (where per-group work
+// weighs most).
+func BenchmarkScoreWideSensitivity(b *testing.B) {
+	ps := DefaultPolicies()
+	for i := range ps {
+		ps[i].Sensitivity = 2
+	}
+	ps = append(ps, Policy{Name: "rest", Globs: []string{"*"}, Sensitivity: 0.5})
+	for _, n := range []int{10, 1} {
+		b.Run(fmt.Sprintf("model/per-series=%d", n), func(b *testing.B) { benchWidePolicies(b, okGate{}, ps, n) })
+		b.Run(fmt.Sprintf("heuristic/per-series=%d", n), func(b *testing.B) { benchWidePolicies(b, openGate{}, ps, n) })
+	}
+}
+
 // openGate refuses every model call, as an open breaker does.
 type openGate struct{}
 
@@ -123,7 +140,11 @@ var errGateOpen = errors.New("open")
 func (openGate) Allow() (uint64, error) { return 0, errGateOpen }
 func (openGate) Done(uint64, error)     {}
 
-func benchWide(b *testing.B, g Gate) {
+func benchWide(b *testing.B, g Gate) { benchWidePolicies(b, g, DefaultPolicies(), 10) }
+
+// benchWidePolicies is benchWide under pols, with perSeries samples per
+// series in a call.
+func benchWidePolicies(b *testing.B, g Gate, pols []Policy, perSeries int) {
 	tmpl, err := model.NewTemplate(model.Config{})
 	if err != nil {
 		b.Fatal(err)
@@ -132,13 +153,13 @@ func benchWide(b *testing.B, g Gate) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ps, err := NewPolicies(DefaultPolicies())
+	ps, err := NewPolicies(pols)
 	if err != nil {
 		b.Fatal(err)
 	}
 	d.SetPolicies(ps)
 	channels := []string{"voltage", "temperature", "gyro", "current", "pressure", "rate", "power", "torque"}
-	const nSeries, perCall, perSeries = 1000, 10, 10
+	const nSeries, perCall = 1000, 10
 	groups := make([]Group, nSeries)
 	for i := range groups {
 		groups[i] = Group{
@@ -159,11 +180,11 @@ func benchWide(b *testing.B, g Gate) {
 			}
 		}
 		if first+perCall == nSeries {
-			k += perSeries
+			k += int64(perSeries)
 		}
 		dst = d.Score(context.Background(), dst[:0], batch)
 	}
-	for i := range nSeries / perCall * 40 { // every series past the model's warm-up
+	for i := range nSeries / perCall * 400 / perSeries { // every series past the model's warm-up
 		call(i)
 	}
 	b.ReportAllocs()
