@@ -82,7 +82,10 @@ type Detector struct {
 	modelLog logLimiter
 	adoptLog logLimiter               // handed-over records refused
 	scratch  sync.Pool                // *scratch
-	policy   atomic.Pointer[Policies] // nil: verdicts are left as scored
+	policy   atomic.Pointer[Policies] // bound to this detector (Policies.bind); nil: verdicts are left as scored
+	// resolveJudge folds a policy's sensitivity into the embedded model's
+	// judgement (model.Template.Resolve); nil with a remote model.
+	resolveJudge func(model.Judge) model.Judge
 }
 
 type scratch struct {

@@ -30,19 +30,24 @@ func NewEmbedded(t *model.Template, g Gate, cfg Config, opts ...Option) (*Detect
 			Expected:  r.Expected, Lower: r.Lower, Upper: r.Upper,
 		}}
 	}
-	return newDetector(nil, g, cfg, opts, t.Signature(), func(cfg Config) (seriesStore, error) {
+	d, err := newDetector(nil, g, cfg, opts, t.Signature(), func(cfg Config) (seriesStore, error) {
 		st, err := newSeriesTable(cfg, newState, update)
 		if err != nil {
 			return nil, err
 		}
-		// A policy's sensitivity is folded into its threshold once per
-		// group, not per sample.
-		st.prepare = func(pol *Policy, p *scratch) { p.judge = t.Resolve(pol.modelJudge()) }
+		// A policy's sensitivity was folded into its threshold once, when
+		// SetPolicies bound it (resolveJudge), not per group or sample.
+		st.prepare = func(pol *Policy, p *scratch) { p.judge = pol.modelJudge() }
 		st.appendModel = func(b []byte, m *model.Detector) ([]byte, error) { return m.AppendBinary(b) }
 		st.decodeModel = func(m *model.Detector, b []byte) error { return m.UnmarshalBinary(b) }
 		st.modelBytes = model.EncodedBytes
 		return st, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	d.resolveJudge = t.Resolve
+	return d, nil
 }
 
 // predict updates one series' embedded model state with one sample. A

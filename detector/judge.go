@@ -35,27 +35,49 @@ func (p *Policy) sensitivity() float64 {
 	return p.Sensitivity
 }
 
-// heuristicFlag is the flag level the heuristic scores p's series at: the
-// policy's threshold, else the heuristic's own, moved by the sensitivity;
-// 0 (the heuristic's default) for no policy or one that changes neither.
-func (p *Policy) heuristicFlag(def float64) float64 {
-	switch {
-	case p == nil:
+// heuristicFlag is the flag level the heuristic scores p's series at
+// (bind computed it): 0, the heuristic's default, for no policy.
+func (p *Policy) heuristicFlag() float64 {
+	if p == nil {
 		return 0
-	case p.Threshold > 0:
-		return p.scaled
-	case p.sensitivity() != 1:
-		return stats.ScaleThreshold(def, p.sensitivity())
 	}
-	return 0
+	return p.heurFlag
 }
 
-// modelJudge is the embedded model's judgement of p's series.
+// modelJudge is the embedded model's judgement of p's series (bind
+// resolved it): the zero Judge for no policy.
 func (p *Policy) modelJudge() model.Judge {
 	if p == nil {
 		return model.Judge{}
 	}
-	return model.Judge{Off: p.offBits, Threshold: p.Threshold, Sensitivity: p.Sensitivity}
+	return p.judgement
+}
+
+// bind returns ps for a detector whose heuristic flags at heurDef and
+// whose embedded model resolves a judgement with resolve (nil with a
+// remote model): a copy (same generation, so series' cached matches
+// hold) whose policies carry their heuristic flag level and model
+// judgement with the sensitivity folded in, computed here once rather
+// than for every group scored.
+func (ps *Policies) bind(heurDef float64, resolve func(model.Judge) model.Judge) *Policies {
+	if ps == nil {
+		return nil
+	}
+	b := &Policies{list: slices.Clone(ps.list), gen: ps.gen}
+	for i := range b.list {
+		p := &b.list[i].Policy
+		switch {
+		case p.Threshold > 0:
+			p.heurFlag = p.scaled
+		case p.sensitivity() != 1:
+			p.heurFlag = stats.ScaleThreshold(heurDef, p.sensitivity())
+		}
+		p.judgement = model.Judge{Off: p.offBits, Threshold: p.Threshold, Sensitivity: p.Sensitivity}
+		if resolve != nil {
+			p.judgement = resolve(p.judgement)
+		}
+	}
+	return b
 }
 
 // judge applies p after the fact to a verdict of value v scored by a

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/astraguard/astraguard/internal/model"
+	"github.com/astraguard/astraguard/internal/stats"
 	"github.com/astraguard/astraguard/internal/synth"
 )
 
@@ -216,5 +218,47 @@ func TestPolicySensitivityValidated(t *testing.T) {
 		if _, err := NewPolicies([]Policy{{Name: "x", Globs: []string{"*"}, Sensitivity: k}}); err != nil {
 			t.Errorf("NewPolicies with sensitivity %v = %v, want nil", k, err)
 		}
+	}
+}
+
+// TestBindFoldsSensitivityOnce (a guard): the flag level and model
+// judgement SetPolicies binds to each policy are what scoring computed
+// per group before: the threshold moved by the sensitivity, else the
+// scorer's default moved by it, else the default; the judgement as the
+// template resolves it. A matched series keeps its cached match across
+// the bound copy.
+func TestBindFoldsSensitivityOnce(t *testing.T) {
+	tmpl, err := model.NewTemplate(model.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewEmbedded(tmpl, okGate{}, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := mustPolicies(t, []Policy{
+		{Name: "t", Globs: []string{"t/*"}, Threshold: 0.9, Sensitivity: 10, Off: []Mechanism{MechanismSeason}},
+		{Name: "s", Globs: []string{"s/*"}, Sensitivity: 0.5},
+		{Name: "one", Globs: []string{"one/*"}, Sensitivity: 1},
+		{Name: "none", Globs: []string{"*"}},
+	})
+	d.SetPolicies(ps)
+	bound, def := d.policy.Load(), d.heur.Flag()
+	if bound.gen != ps.gen {
+		t.Errorf("bound generation %d, want %d (series' cached matches)", bound.gen, ps.gen)
+	}
+	for i, want := range []float64{stats.ScaleThreshold(0.9, 10), stats.ScaleThreshold(def, 0.5), 0, 0} {
+		p := &bound.list[i].Policy
+		if got := p.heuristicFlag(); got != want {
+			t.Errorf("%s: heuristic flag %v, want %v", p.Name, got, want)
+		}
+		src := ps.list[i].Policy
+		if got, want := p.modelJudge(), tmpl.Resolve(model.Judge{Off: src.offBits, Threshold: src.Threshold, Sensitivity: src.Sensitivity}); got != want {
+			t.Errorf("%s: model judgement %+v, want %+v", p.Name, got, want)
+		}
+	}
+	var none *Policy
+	if none.heuristicFlag() != 0 || none.modelJudge() != (model.Judge{}) {
+		t.Error("no policy: want the scorers' defaults")
 	}
 }

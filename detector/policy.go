@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/astraguard/astraguard/detector/heuristic"
+	"github.com/astraguard/astraguard/internal/model"
 )
 
 // Policy overrides how the series whose id matches are judged. It is
@@ -69,6 +70,11 @@ type Policy struct {
 	// Threshold moved by Sensitivity (0 without a Threshold).
 	offBits uint8
 	scaled  float64
+	// Set by Policies.bind for one detector's scorers: the heuristic's
+	// flag level (0: its default) and the embedded model's judgement,
+	// Sensitivity folded into both.
+	heurFlag  float64
+	judgement model.Judge
 }
 
 // Validate reports every problem of p's own fields at once, each a
@@ -342,7 +348,7 @@ func DefaultPolicies() []Policy {
 
 // SetPolicies makes ps judge every verdict from the next Score call on
 // (nil: none). Safe to call while scoring: a batch sees one value.
-func (d *Detector) SetPolicies(ps *Policies) { d.policy.Store(ps) }
+func (d *Detector) SetPolicies(ps *Policies) { d.policy.Store(ps.bind(d.heur.Flag(), d.resolveJudge)) }
 
 // Switchable reports whether a policy may turn m off: the model's own
 // detectors, not none, limit or other.

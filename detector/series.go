@@ -109,7 +109,7 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, gi int, now scoreTime
 	if p.ps != nil {
 		p.pols[gi] = pol
 	}
-	flag := pol.heuristicFlag(d.heur.Flag())
+	flag := pol.heuristicFlag()
 	if p.embedded && st.prepare != nil {
 		st.prepare(pol, p)
 	}
