@@ -58,3 +58,23 @@ func TestReloadReadsOnlyTheFile(t *testing.T) {
 		t.Errorf("reload after the file changed = %+v, want max-series needing a restart", res)
 	}
 }
+
+// TestReloadReportsEveryFlagKind: a changed max_concurrent_streams (a
+// uint32 flag, once a Func flag whose value read back as "") is reported
+// as needing a restart like any other key.
+func TestReloadReportsEveryFlagKind(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	writeFile(t, path, "max_concurrent_streams: 100\n")
+	cfg, err := parseConfig([]string{"--config", path, "--grpc-addr=127.0.0.1:0"}, noEnv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.limits.MaxConcurrentStreams != 100 {
+		t.Fatalf("MaxConcurrentStreams = %d, want the file's 100", cfg.limits.MaxConcurrentStreams)
+	}
+	r := newReloader(cfg, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	writeFile(t, path, "max_concurrent_streams: 200\n")
+	if res := r.reload("test", nil); !res.Success || !slices.Equal(res.NeedsRestart, []string{"max-concurrent-streams"}) {
+		t.Errorf("reload after max_concurrent_streams changed = %+v, want it needing a restart", res)
+	}
+}
