@@ -105,6 +105,34 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// ValidateExplicit is Validate for a Config whose every field was written
+// out on purpose, as cmd/astraguard's flags write it (each starting from
+// DefaultConfig's value): a 0 that would take the field's default is
+// refused too ("must not be 0"), since whoever wrote it meant off or made
+// a mistake. SeriesTTL's 0 (off) is accepted.
+func (c Config) ValidateExplicit() error {
+	var errs []error
+	if err := c.Validate(); err != nil {
+		errs = err.(interface{ Unwrap() []error }).Unwrap()
+	}
+	d := DefaultConfig()
+	for _, f := range []struct {
+		field string
+		zero  bool
+		def   any
+	}{
+		{"ModelTimeout", c.ModelTimeout == 0, d.ModelTimeout},
+		{"MaxSeries", c.MaxSeries == 0, d.MaxSeries},
+		{"MaxSeriesIDBytes", c.MaxSeriesIDBytes == 0, d.MaxSeriesIDBytes},
+		{"MaxClockSkew", c.MaxClockSkew == 0, d.MaxClockSkew},
+	} {
+		if f.zero {
+			errs = append(errs, &FieldError{Field: f.field, Err: fmt.Errorf("must not be 0: leave it unset for the default %v", f.def)})
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // bound prints an upper bound as the field's kind.
 func bound(field string, hi int64) string {
 	switch field {

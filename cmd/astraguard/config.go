@@ -222,7 +222,7 @@ func (c config) flagError(name string, err error) error {
 }
 
 // problems lists every invalid flag value: the rules of this command, and
-// the bounds the detector and the server own (their Validate), each
+// the bounds the detector and the server own (their ValidateExplicit), each
 // named by its flag or file key; limitFlags maps server.Config's fields to
 // their flags.
 func (c config) problems(fs *flag.FlagSet, limitFlags map[string]string) []error {
@@ -234,9 +234,6 @@ func (c config) problems(fs *flag.FlagSet, limitFlags map[string]string) []error
 	}
 	fs.VisitAll(func(f *flag.Flag) { bad(negative(f.Value), f.Name, "must not be negative") })
 	bad(c.grpcAddr == "", "grpc-addr", "required")
-	bad(c.modelTimeout == 0, "model-timeout", "must be positive")
-	bad(c.maxSeries == 0, "max-series", "must be positive")
-	bad(c.maxClockSkew == 0, "max-clock-skew", "must be positive")
 	if err := checkpoint.ValidateInterval(c.checkpointInterval); err != nil && c.checkpointInterval >= 0 {
 		errs = append(errs, c.flagError("checkpoint-interval", err))
 	}
@@ -251,8 +248,9 @@ func (c config) problems(fs *flag.FlagSet, limitFlags map[string]string) []error
 		errs = append(errs, c.flagError(name, err))
 	}
 	bad(strings.ContainsAny(c.replicaName, `/\`) || c.replicaName == "." || c.replicaName == "..", "replica-name", "want a plain file name")
-	dcfg := detector.Config{ModelTimeout: c.modelTimeout, MaxSeries: c.maxSeries, SeriesTTL: c.seriesTTL, MaxClockSkew: c.maxClockSkew}
-	errs = append(errs, c.fieldErrors(fs, dcfg.Validate(), map[string]string{
+	dcfg := detector.Config{ModelTimeout: c.modelTimeout, MaxSeries: c.maxSeries, SeriesTTL: c.seriesTTL,
+		MaxSeriesIDBytes: detector.DefaultMaxSeriesIDBytes, MaxClockSkew: c.maxClockSkew}
+	errs = append(errs, c.fieldErrors(fs, dcfg.ValidateExplicit(), map[string]string{
 		"ModelTimeout": "model-timeout", "MaxSeries": "max-series", "SeriesTTL": "series-ttl", "MaxClockSkew": "max-clock-skew"})...)
 	// Every limit flag starts at DefaultConfig's value, so a 0 there was
 	// written, and means the default only where the field says so.

@@ -80,7 +80,7 @@ func TestConfigFileInvalid(t *testing.T) {
 		{"breaker_preset: strict\n", ":1: breaker_preset: unknown key"}, // the file form is breakers.model.preset
 		{"breakers:\n  db: {}\n", ":2: breakers.db: unknown breaker"},
 		{"breakers:\n  model:\n    time_window: {length: 1m, min_calls: -1}\n", ":3: breakers.model.time_window.min_calls"},
-		{"model_timeout: 0s\n", ":1: model_timeout: must be positive"},
+		{"model_timeout: 0s\n", ":1: model_timeout: must not be 0: leave it unset for the default 100ms"},
 		{"tls_cert: /nonexistent/cert.pem\n", "--tls-cert and --tls-key go together"},
 		{"policies:\n  - name: all\n    match: ['*']\n  - name: v\n    match: ['*/voltage']\n", ":4: policies[1]: unreachable"},
 		{"policies:\n  - name: a\n    match: ['sat1/*']\n  - name: b\n    match: [sat1/voltage]\n", ":4: policies[1]: glob \"sat1/voltage\" is already matched"},
