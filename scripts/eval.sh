@@ -14,6 +14,10 @@
 # per path and cadence, the rows restamped 60 s and 300 s apart (agctl
 # replay --cadence), and scores the service's own flags with telemanom's
 # protocol (internal/spaceeval, the numbers of ../shared/spacecraft/score.py).
+# Beside it, it scores both paths in-process on a generated, labelled corpus
+# (internal/synth, internal/synthbench: every anomaly type on every signal
+# family it applies to, at three sizes) with the same protocol: recall per
+# anomaly type and false positives per series-day, reported without a floor.
 # Then it cross-validates both paths offline over the candidates in
 # internal/nabeval/cv.json (the swept NAB score: leave one file out; the
 # detectors' own flags: NAB files and spacecraft channels together, one fold
@@ -179,6 +183,10 @@ echo
 echo "== spacecraft development channels through the service (telemanom's protocol, own flags, no buffer; results in $EVAL_DIR/results/space_*) =="
 "$BIN/nabeval" -space "$SPACE" -space-score "$(IFS=,; echo "${SPACE_RUNS[*]}")" ||
 	die "spacecraft scoring failed"
+
+echo
+echo "== generated labelled corpus (internal/synth: 13 signal families, 10 anomaly types x 3 sizes, anomaly-free series), both paths in-process at 60 s and 300 s, telemanom's protocol (reporting only, no floor) =="
+"$BIN/nabeval" -synth -space-cadence "$(IFS=,; echo "${CADENCES[*]}")" || die "generated corpus scoring failed"
 
 echo
 echo "== the model per sampling cadence: detection delay per injected anomaly, false positives per day (internal/synth) =="

@@ -8,7 +8,8 @@
 // -config takes the detector's Config as JSON, for tuning without edits,
 // e.g. -config '{"Suppress":200}'. -cv internal/nabeval/cv.json instead
 // cross-validates both paths (leave one file out) over the candidate
-// configurations in that file and fails below its floors.
+// configurations in that file and fails below its floors. -synth scores
+// both paths on the generated labelled corpus (internal/synthbench).
 package main
 
 import (
@@ -52,7 +53,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	space := fs.String("space", "../shared/spacecraft", "spacecraft folder (meta.json, SMAP/, MSL/)")
 	spaceScoreRuns := fs.String("space-score", "", "score agctl replay result dirs of the spacecraft channels, name=dir[,name=dir...], with telemanom's protocol, instead of scoring -detector")
 	spaceOff := fs.Bool("space-offline", false, "replay the spacecraft channels in-process through -detector (model or heuristic path, as the service wires it) at each -space-cadence and score them, instead of NAB")
-	spaceCad := fs.String("space-cadence", "60s,300s", "cadences the spacecraft rows are restamped at (comma-separated)")
+	spaceCad := fs.String("space-cadence", "60s,300s", "cadences the spacecraft rows are restamped at (comma-separated); with -synth, the cadences the corpus is generated at")
+	synthRun := fs.Bool("synth", false, "score both paths (default settings, in-process as the service wires them) on the generated labelled corpus of internal/synth at each -space-cadence with telemanom's protocol: recall per anomaly type and size, false positives per series-day, instead of NAB")
+	synthSeed := fs.Uint64("synth-seed", 1, "the generated corpus' seed (-synth)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,6 +65,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	cads, err := parseCadences(*spaceCad)
 	if err != nil {
 		return err
+	}
+	if *synthRun {
+		return synthTable(ctx, *synthSeed, cads, *workers, stdout)
 	}
 	if *spaceOff {
 		return spaceOffline(ctx, *space, *det, *cfgJSON, cads, *workers, *perFile, stdout)

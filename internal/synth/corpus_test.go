@@ -93,7 +93,10 @@ func TestLabelsWhereTheAnomalyIs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			twin := generate(s, cad, false)
+			twin, err := Twin(s, cad)
+			if err != nil || twin.Label != got.Label {
+				t.Fatalf("Twin(%s) label %v, %v; want %v", s.ID(), twin.Label, err, got.Label)
+			}
 			if len(got.Values) != (TrainDays+TestDays)*24*int(time.Hour/cad) || got.NTrain != TrainDays*24*int(time.Hour/cad) {
 				t.Fatalf("%s at %v: %d values, %d train, want %d days and %d", s.ID(), cad, len(got.Values), got.NTrain, TrainDays+TestDays, TrainDays)
 			}

@@ -99,6 +99,18 @@ func Generate(s Spec, cadence time.Duration) (Labelled, error) {
 	return generate(s, cadence, true), nil
 }
 
+// Twin is s's anomaly-free twin at cadence: the values s would have shown
+// without its anomaly (the same noise and constants), with s's rows and
+// label kept, so flags on it that overlap the label are hits by chance.
+func Twin(s Spec, cadence time.Duration) (Labelled, error) {
+	l, err := Generate(s, cadence)
+	if err != nil {
+		return Labelled{}, err
+	}
+	l.Values = generate(s, cadence, false).Values
+	return l, nil
+}
+
 // window places the anomaly: its first and last row.
 func window(s Spec, p params, cadence time.Duration) (int, int) {
 	const day = 24 * time.Hour
