@@ -86,7 +86,10 @@ func loadSpace(dir string) (*spaceData, error) {
 // file out; for the detector's own flags, one fold per NAB file and per
 // spacecraft channel over both corpora together (spaceeval.CrossValidate).
 // It fails when a cross-validated score is below its floor.
-func crossValidate(ctx context.Context, spec *cvSpec, files []*nabeval.File, sd *spaceData, sa nabeval.ScorerArgs, work string, workers int, w io.Writer) error {
+//
+// With syn, the flags are also cross-validated with the generated corpus
+// as a third group (synthJointReport); the floors apply as without it.
+func crossValidate(ctx context.Context, spec *cvSpec, files []*nabeval.File, sd *spaceData, syn *synthData, sa nabeval.ScorerArgs, work string, workers int, w io.Writer) error {
 	var below []string
 	for _, path := range []string{"model", "heuristic"} {
 		for i, cfg := range spec.Grid[path] {
@@ -101,6 +104,10 @@ func crossValidate(ctx context.Context, spec *cvSpec, files []*nabeval.File, sd 
 	for _, path := range []string{"model", "heuristic"} {
 		var score, flags []nabeval.Candidate
 		sp := &spaceeval.Table{Series: spaceeval.SeriesOf(sd.es), Cadences: spec.SpaceCadences}
+		var st *spaceeval.Table
+		if syn != nil {
+			st = &spaceeval.Table{Series: syn.ids, Cadences: spec.SpaceCadences}
+		}
 		for i, cfg := range spec.Grid[path] {
 			for _, fl := range []bool{false, true} {
 				det := path
@@ -128,6 +135,13 @@ func crossValidate(ctx context.Context, spec *cvSpec, files []*nabeval.File, sd 
 				return fmt.Errorf("%s candidate %d %s: %w", path, i, cfg, err)
 			}
 			sp.Res = append(sp.Res, row)
+			if st != nil {
+				row, err := synthRows(ctx, syn, path, cfg, cads, workers)
+				if err != nil {
+					return fmt.Errorf("%s candidate %d %s on the generated corpus: %w", path, i, cfg, err)
+				}
+				st.Res = append(st.Res, row)
+			}
 		}
 		tables := map[string]*nabeval.Table{}
 		for _, run := range []struct {
@@ -163,6 +177,11 @@ func crossValidate(ctx context.Context, spec *cvSpec, files []*nabeval.File, sd 
 			return err
 		}
 		below = append(below, b...)
+		if st != nil {
+			if err := synthJointReport(w, path, tables[path+"_flags"], sp, st); err != nil {
+				return err
+			}
+		}
 	}
 	if len(below) > 0 {
 		return fmt.Errorf("cross-validated score below floor: %v", below)

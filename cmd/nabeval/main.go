@@ -55,7 +55,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	spaceOff := fs.Bool("space-offline", false, "replay the spacecraft channels in-process through -detector (model or heuristic path, as the service wires it) at each -space-cadence and score them, instead of NAB")
 	spaceCad := fs.String("space-cadence", "60s,300s", "cadences the spacecraft rows are restamped at (comma-separated); with -synth, the cadences the corpus is generated at")
 	synthRun := fs.Bool("synth", false, "score both paths (default settings, in-process as the service wires them) on the generated labelled corpus of internal/synth at each -space-cadence with telemanom's protocol: recall per anomaly type and size, false positives per series-day, instead of NAB")
-	synthSeed := fs.Uint64("synth-seed", 1, "the generated corpus' seed (-synth)")
+	synthSeed := fs.Uint64("synth-seed", 1, "the generated corpus' seed (-synth, -cv-synth)")
+	cvSynth := fs.Bool("cv-synth", false, "with -cv: also cross-validate the flags with the generated corpus as a third group (one fold per series) and report whether the folds' choices change; the floors still apply to NAB and the spacecraft channels only")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -98,7 +99,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return crossValidate(ctx, spec, files, sd, nabArgs, *results, *workers, stdout)
+		var syn *synthData
+		if *cvSynth {
+			if syn, err = loadSynth(*synthSeed, spec.SpaceCadences); err != nil {
+				return err
+			}
+		}
+		return crossValidate(ctx, spec, files, sd, syn, nabArgs, *results, *workers, stdout)
 	}
 	newStream, err := streams(*det, *cfgJSON)
 	if err != nil {

@@ -36,7 +36,8 @@ func PerSeries(es []Entry, flags map[string][]bool) ([]Result, error) {
 	return out, nil
 }
 
-// Joint is a cross-validation over both corpora together.
+// Joint is a cross-validation over both corpora together (and any extra
+// groups of series).
 type Joint struct {
 	// NAB is the pooled held-out NAB score (normalised, standard profile)
 	// and Space the pooled held-out spacecraft results, per cadence.
@@ -47,92 +48,122 @@ type Joint struct {
 	Best       int
 	PlainNAB   float64
 	PlainSpace []Result
+	// Extra[i] and PlainExtra[i] are Space and PlainSpace for the i-th
+	// extra table.
+	Extra, PlainExtra [][]Result
 	// Chosen[g] is the candidate chosen without group g: NAB files first,
-	// then spacecraft series, in their tables' order.
+	// then spacecraft series, then each extra table's series, in their
+	// tables' order.
 	Chosen []int
 }
 
-// CrossValidate chooses, for each group held out (a NAB file or a
-// spacecraft channel, so no fold sees its own series), the candidate with
-// the best objective on every other group, and pools each group's score
-// under its fold's choice. The objective weighs the corpora equally: the
-// NAB raw total over its null-to-perfect range (1 is perfect) plus the
-// spacecraft F1 averaged over the cadences. Candidate c of nab must be
-// candidate c of sp; ties go to the lowest index.
-func CrossValidate(nab *nabeval.Table, sp *Table) (Joint, error) {
+// CrossValidate chooses, for each group held out (a NAB file, a spacecraft
+// channel or a series of an extra table, so no fold sees its own series),
+// the candidate with the best objective on every other group, and pools
+// each group's score under its fold's choice. The objective weighs the
+// corpora equally: the NAB raw total over its null-to-perfect range (1 is
+// perfect) plus, per table (the spacecraft's, then each extra one), its F1
+// averaged over its cadences. Candidate c of nab must be candidate c of
+// every table; ties go to the lowest index.
+func CrossValidate(nab *nabeval.Table, sp *Table, extra ...*Table) (Joint, error) {
 	nc := len(nab.Raw)
-	if nc == 0 || len(sp.Res) != nc {
-		return Joint{}, fmt.Errorf("cross-validate: %d NAB and %d spacecraft candidates: want the same, at least 1", nc, len(sp.Res))
+	tabs := append([]*Table{sp}, extra...)
+	for _, tb := range tabs {
+		if nc == 0 || len(tb.Res) != nc {
+			return Joint{}, fmt.Errorf("cross-validate: %d NAB and %d spacecraft candidates: want the same, at least 1", nc, len(tb.Res))
+		}
+		if len(tb.Cadences) == 0 {
+			return Joint{}, fmt.Errorf("cross-validate: a table without cadences")
+		}
 	}
-	if !(nab.Perfect > nab.Null) || len(sp.Cadences) == 0 {
-		return Joint{}, fmt.Errorf("cross-validate: perfect %v not above null %v, or no cadence", nab.Perfect, nab.Null)
+	if !(nab.Perfect > nab.Null) {
+		return Joint{}, fmt.Errorf("cross-validate: perfect %v not above null %v", nab.Perfect, nab.Null)
 	}
 	nabTot := make([]float64, nc)
-	spTot := make([][]Result, nc) // [c][k]
+	tot := make([][][]Result, len(tabs)) // [table][c][k]
 	for c := range nc {
-		if len(nab.Raw[c]) != len(nab.Files) || len(sp.Res[c]) != len(sp.Cadences) {
+		if len(nab.Raw[c]) != len(nab.Files) {
 			return Joint{}, fmt.Errorf("cross-validate: candidate %d is incomplete", c)
 		}
 		for _, r := range nab.Raw[c] {
 			nabTot[c] += r
 		}
-		spTot[c] = make([]Result, len(sp.Cadences))
-		for k, row := range sp.Res[c] {
-			if len(row) != len(sp.Series) {
-				return Joint{}, fmt.Errorf("cross-validate: candidate %d cadence %s has %d series, want %d", c, sp.Cadences[k], len(row), len(sp.Series))
+	}
+	for i, tb := range tabs {
+		tot[i] = make([][]Result, nc)
+		for c := range nc {
+			if len(tb.Res[c]) != len(tb.Cadences) {
+				return Joint{}, fmt.Errorf("cross-validate: candidate %d is incomplete", c)
 			}
-			spTot[c][k].Add(Result{})
-			for _, r := range row {
-				spTot[c][k].Add(r)
+			tot[i][c] = make([]Result, len(tb.Cadences))
+			for k, row := range tb.Res[c] {
+				if len(row) != len(tb.Series) {
+					return Joint{}, fmt.Errorf("cross-validate: candidate %d cadence %s has %d series, want %d", c, tb.Cadences[k], len(row), len(tb.Series))
+				}
+				tot[i][c][k].Add(Result{})
+				for _, r := range row {
+					tot[i][c][k].Add(r)
+				}
 			}
 		}
 	}
 	span := nab.Perfect - nab.Null
-	// objective scores candidate c without NAB file f or series s (-1: none).
-	objective := func(c, f, s int) float64 {
+	// objective scores candidate c without NAB file f, or without series s
+	// of table ti (-1: none).
+	objective := func(c, f, ti, s int) float64 {
 		n := nabTot[c]
 		if f >= 0 {
 			n -= nab.Raw[c][f]
 		}
 		v := (n - nab.Null) / span
-		for k := range sp.Cadences {
-			t := spTot[c][k].Total
-			if s >= 0 {
-				o := sp.Res[c][k][s].Total
-				t = Counts{t.TP - o.TP, t.FP - o.FP, t.FN - o.FN}
+		for i, tb := range tabs {
+			for k := range tb.Cadences {
+				t := tot[i][c][k].Total
+				if i == ti && s >= 0 {
+					o := tb.Res[c][k][s].Total
+					t = Counts{t.TP - o.TP, t.FP - o.FP, t.FN - o.FN}
+				}
+				v += t.F1() / float64(len(tb.Cadences))
 			}
-			v += t.F1() / float64(len(sp.Cadences))
 		}
 		return v
 	}
-	argmax := func(f, s int) int {
+	argmax := func(f, ti, s int) int {
 		best, bestV := 0, math.Inf(-1)
 		for c := range nc {
-			if v := objective(c, f, s); v > bestV+1e-12 {
+			if v := objective(c, f, ti, s); v > bestV+1e-12 {
 				best, bestV = c, v
 			}
 		}
 		return best
 	}
-	j := Joint{Best: argmax(-1, -1), Space: make([]Result, len(sp.Cadences))}
+	j := Joint{Best: argmax(-1, -1, -1)}
 	j.PlainNAB = 100 * (nabTot[j.Best] - nab.Null) / span
-	j.PlainSpace = spTot[j.Best]
 	held := 0.0
 	for f := range nab.Files {
-		c := argmax(f, -1)
+		c := argmax(f, -1, -1)
 		j.Chosen = append(j.Chosen, c)
 		held += nab.Raw[c][f]
 	}
 	j.NAB = 100 * (held - nab.Null) / span
-	for k := range j.Space {
-		j.Space[k].Add(Result{})
-	}
-	for s := range sp.Series {
-		c := argmax(-1, s)
-		j.Chosen = append(j.Chosen, c)
-		for k := range sp.Cadences {
-			j.Space[k].Add(sp.Res[c][k][s])
+	for i, tb := range tabs {
+		pooled := make([]Result, len(tb.Cadences))
+		for k := range pooled {
+			pooled[k].Add(Result{})
 		}
+		for s := range tb.Series {
+			c := argmax(-1, i, s)
+			j.Chosen = append(j.Chosen, c)
+			for k := range tb.Cadences {
+				pooled[k].Add(tb.Res[c][k][s])
+			}
+		}
+		if i == 0 {
+			j.Space, j.PlainSpace = pooled, tot[i][j.Best]
+			continue
+		}
+		j.Extra = append(j.Extra, pooled)
+		j.PlainExtra = append(j.PlainExtra, tot[i][j.Best])
 	}
 	return j, nil
 }

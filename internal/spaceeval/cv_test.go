@@ -72,3 +72,41 @@ func TestPerSeriesPoolsLabelRows(t *testing.T) {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+// TestCrossValidateExtraTable adds a third group whose one series strongly
+// prefers candidate 0: every fold that sees it chooses 0, and the fold
+// holding it out chooses as the two corpora alone would (1).
+func TestCrossValidateExtraTable(t *testing.T) {
+	nab := &nabeval.Table{Files: []string{"a", "b"}, Raw: [][]float64{{1, 1}, {0.5, 0.5}}, Null: -2, Perfect: 2}
+	sp := &Table{Series: []string{"x", "y"}, Cadences: []string{"60s"}, Res: [][][]Result{
+		{{res(0, 1, 1), res(1, 0, 0)}},
+		{{res(1, 0, 0), res(1, 0, 0)}},
+	}}
+	syn := &Table{Series: []string{"u"}, Cadences: []string{"60s", "300s"}, Res: [][][]Result{
+		{{res(1, 0, 0)}, {res(1, 0, 0)}},
+		{{res(0, 1, 1)}, {res(0, 1, 1)}},
+	}}
+	j, err := CrossValidate(nab, sp, syn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int{0, 0, 0, 0, 1}
+	if j.Best != 0 || len(j.Chosen) != len(want) {
+		t.Fatalf("best %d, chosen %v; want 0 and %v", j.Best, j.Chosen, want)
+	}
+	for g, c := range j.Chosen {
+		if c != want[g] {
+			t.Errorf("fold %d chose %d, want %d", g, c, want[g])
+		}
+	}
+	if len(j.Extra) != 1 || len(j.Extra[0]) != 2 || j.Extra[0][1].Total != (Counts{0, 1, 1}) || j.PlainExtra[0][0].Total != (Counts{1, 0, 0}) {
+		t.Errorf("extra held out %+v, plain %+v; want u under candidate 1 {0 1 1}, plain {1 0 0}", j.Extra, j.PlainExtra)
+	}
+	if j.Space[0].Total != (Counts{1, 1, 1}) {
+		t.Errorf("cv spacecraft %+v, want both channels under candidate 0: {1 1 1}", j.Space[0].Total)
+	}
+	syn.Res = syn.Res[:1]
+	if _, err := CrossValidate(nab, sp, syn); err == nil {
+		t.Error("an extra table with fewer candidates accepted")
+	}
+}

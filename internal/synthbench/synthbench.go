@@ -165,3 +165,23 @@ func Run(ctx context.Context, series []synth.Labelled, cadence time.Duration, ne
 	r, err := Score(series, flags)
 	return r, flags, err
 }
+
+// PerSeries scores each series' test flags on its own, in series order, as
+// spaceeval Results (the family as the spacecraft, the anomaly type as the
+// class): a row of a spaceeval.Table for cross-validation, folds grouped by
+// series.
+func PerSeries(series []synth.Labelled, flags map[string][]bool) ([]spaceeval.Result, error) {
+	es, _, err := Entries(series)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]spaceeval.Result, len(es))
+	for i, e := range es {
+		f, ok := flags[e.Series]
+		if !ok || len(f) != e.NTest {
+			return nil, fmt.Errorf("%s: %d test flags, want %d", e.Series, len(f), e.NTest)
+		}
+		out[i].Add(spaceeval.ScoreEntry(e, f, 0))
+	}
+	return out, nil
+}

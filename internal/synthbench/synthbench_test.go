@@ -142,6 +142,17 @@ func TestRunBothPaths(t *testing.T) {
 		if again.Total != r.Total || again.CleanFP != r.CleanFP {
 			t.Errorf("%s: Run reported %+v, Score of its flags %+v", name, r.Total, again.Total)
 		}
+		rows, err := PerSeries(series, flags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum spaceeval.Counts
+		for _, row := range rows {
+			sum = sum.Add(row.Total)
+		}
+		if len(rows) != 2 || sum != r.Total || rows[0].Found["shift"] != 1 || rows[0].Labelled["shift"] != 1 {
+			t.Errorf("%s: PerSeries = %+v, want 2 rows summing to %+v, the first finding its shift", name, rows, r.Total)
+		}
 		if n := len(flags[series[0].ID()]); n != len(series[0].Values)-series[0].NTrain {
 			t.Errorf("%s: %d flags, want the test split's %d", name, n, len(series[0].Values)-series[0].NTrain)
 		}
