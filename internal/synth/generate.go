@@ -183,6 +183,9 @@ func generateBase(s Spec, cadence time.Duration, inject bool) Labelled {
 	}
 	noise, extra := make([]float64, n), make([]float64, n)
 	gn, ge := NewGauss(mix(s.Seed+1)), NewGauss(mix(s.Seed+2))
+	if s.Kind != VarianceChange {
+		ge = nil // extra stays 0: only a variance change adds it
+	}
 	for i := range n {
 		switch s.Family {
 		case WhiteStudent:
@@ -192,7 +195,9 @@ func generateBase(s Spec, cadence time.Duration, inject bool) Labelled {
 		default:
 			noise[i] = gn.Next()
 		}
-		extra[i] = ge.Next()
+		if ge != nil {
+			extra[i] = ge.Next()
+		}
 	}
 	if s.Family == AR1 {
 		x := noise[0] / math.Sqrt(1-arCoef*arCoef)
