@@ -111,10 +111,25 @@ func newPath(m *model.Config, hc heuristic.Config) (*detector.Detector, error) {
 // one per value. A sample the detector refuses is an error: nothing is
 // scored silently as unflagged.
 func Replay(ctx context.Context, d *detector.Detector, id string, values []float64, cadence time.Duration) ([]bool, error) {
+	flags, _, err := replay(ctx, d, id, values, cadence, false)
+	return flags, err
+}
+
+// ReplayExplained is Replay that also returns the mechanism each verdict
+// names (detector.Explanation.Mechanism), one per value.
+func ReplayExplained(ctx context.Context, d *detector.Detector, id string, values []float64, cadence time.Duration) ([]bool, []detector.Mechanism, error) {
+	return replay(ctx, d, id, values, cadence, true)
+}
+
+func replay(ctx context.Context, d *detector.Detector, id string, values []float64, cadence time.Duration, explain bool) ([]bool, []detector.Mechanism, error) {
 	if cadence <= 0 {
-		return nil, fmt.Errorf("cadence %v must be positive", cadence)
+		return nil, nil, fmt.Errorf("cadence %v must be positive", cadence)
 	}
 	flags := make([]bool, len(values))
+	var mechs []detector.Mechanism
+	if explain {
+		mechs = make([]detector.Mechanism, len(values))
+	}
 	ts := make([]int64, 0, batch)
 	var out []detector.Verdict
 	for off := 0; off < len(values); off += batch {
@@ -126,12 +141,15 @@ func Replay(ctx context.Context, d *detector.Detector, id string, values []float
 		out = d.Score(ctx, out[:0], []detector.Group{{SeriesID: id, UnixNanos: ts, Values: vs}})
 		for i, v := range out {
 			if v.Err != detector.ErrNone {
-				return nil, fmt.Errorf("%s row %d: %s", id, off+i, v.Err.Message())
+				return nil, nil, fmt.Errorf("%s row %d: %s", id, off+i, v.Err.Message())
 			}
 			flags[off+i] = v.Anomaly
+			if explain {
+				mechs[off+i] = v.Explain.Mechanism
+			}
 		}
 	}
-	return flags, nil
+	return flags, mechs, nil
 }
 
 // Run replays every channel through one detector from newPath, workers
@@ -139,9 +157,22 @@ func Replay(ctx context.Context, d *detector.Detector, id string, values []float
 // flags, ready for Score.
 func Run(ctx context.Context, es []Entry, channels map[string][]float64, cadence time.Duration,
 	newPath func() (*detector.Detector, error), workers int) (map[string][]bool, error) {
+	flags, _, err := run(ctx, es, channels, cadence, newPath, workers, false)
+	return flags, err
+}
+
+// RunExplained is Run that also returns the mechanism of each test-split
+// verdict (ReplayExplained).
+func RunExplained(ctx context.Context, es []Entry, channels map[string][]float64, cadence time.Duration,
+	newPath func() (*detector.Detector, error), workers int) (map[string][]bool, map[string][]detector.Mechanism, error) {
+	return run(ctx, es, channels, cadence, newPath, workers, true)
+}
+
+func run(ctx context.Context, es []Entry, channels map[string][]float64, cadence time.Duration,
+	newPath func() (*detector.Detector, error), workers int, explain bool) (map[string][]bool, map[string][]detector.Mechanism, error) {
 	d, err := newPath()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if workers <= 0 {
 		workers = 2
@@ -152,26 +183,36 @@ func Run(ctx context.Context, es []Entry, channels map[string][]float64, cadence
 	}
 	ids := SeriesOf(es)
 	var (
-		mu   sync.Mutex
-		out  = map[string][]bool{}
-		errs []error
-		wg   sync.WaitGroup
-		next = make(chan string)
+		mu    sync.Mutex
+		out   = map[string][]bool{}
+		mechs map[string][]detector.Mechanism
+		errs  []error
+		wg    sync.WaitGroup
+		next  = make(chan string)
 	)
+	if explain {
+		mechs = map[string][]detector.Mechanism{}
+	}
 	for range min(workers, len(ids)) {
 		wg.Go(func() {
 			for id := range next {
 				vs, ok := channels[id]
-				var f []bool
+				var (
+					f []bool
+					m []detector.Mechanism
+				)
 				err := fmt.Errorf("no data for %s", id)
 				if ok {
-					f, err = Replay(ctx, d, id, vs, cadence)
+					f, m, err = replay(ctx, d, id, vs, cadence, explain)
 				}
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)
 				} else {
 					out[id] = f[nTrain[id]:]
+					if explain {
+						mechs[id] = m[nTrain[id]:]
+					}
 				}
 				mu.Unlock()
 			}
@@ -182,5 +223,5 @@ func Run(ctx context.Context, es []Entry, channels map[string][]float64, cadence
 	}
 	close(next)
 	wg.Wait()
-	return out, errors.Join(errs...)
+	return out, mechs, errors.Join(errs...)
 }

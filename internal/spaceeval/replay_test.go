@@ -3,6 +3,7 @@ package spaceeval
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,20 @@ func TestRunFindsAStep(t *testing.T) {
 			r, _ := Score(es, flags, 0)
 			if r.Total.TP != 1 {
 				t.Errorf("%s@%v: the step was not found: %+v", name, cad, r.Total)
+			}
+			again, mechs, err := RunExplained(context.Background(), es, chans, cad, np, 2)
+			if err != nil {
+				t.Fatalf("%s@%v explained: %v", name, cad, err)
+			}
+			f, m := again[e.Series], mechs[e.Series]
+			if len(m) != e.NTest || !slices.Equal(f, flags[e.Series]) {
+				t.Fatalf("%s@%v: RunExplained gave %d mechanisms and other flags than Run", name, cad, len(m))
+			}
+			for i := range f {
+				if f[i] && m[i] == detector.MechanismNone {
+					t.Errorf("%s@%v: test row %d flagged without a mechanism", name, cad, i)
+					break
+				}
 			}
 		}
 	}

@@ -80,6 +80,10 @@ type Report struct {
 	// CleanFP and CleanDays are the same over the anomaly-free series.
 	CleanFP   int
 	CleanDays float64
+	// FPBy counts false positives by the mechanism of their first flag, and
+	// HitBy found anomalies by the mechanism of the first flag of the first
+	// sequence that hit them (ScoreExplained; empty from Score).
+	FPBy, HitBy map[string]int
 }
 
 // FPPerDay is the false positives per scored series-day over all series.
@@ -111,8 +115,15 @@ func ratio(a, b float64) float64 {
 // Score scores the test-split flags of each series (flags[ID], as
 // spaceeval.Run returns them) with telemanom's protocol, no buffer.
 func Score(series []synth.Labelled, flags map[string][]bool) (Report, error) {
+	return ScoreExplained(series, flags, nil)
+}
+
+// ScoreExplained is Score that also attributes false positives and hits to
+// the mechanism of their first flag, from mechs (as spaceeval.RunExplained
+// returns them; nil: no attribution).
+func ScoreExplained(series []synth.Labelled, flags map[string][]bool, mechs map[string][]detector.Mechanism) (Report, error) {
 	r := Report{Found: map[synth.Kind][3]int{}, Labelled: map[synth.Kind][3]int{}, FP: map[synth.Family]int{},
-		Days: map[synth.Family]float64{}}
+		Days: map[synth.Family]float64{}, FPBy: map[string]int{}, HitBy: map[string]int{}}
 	for _, l := range series {
 		f, ok := flags[l.ID()]
 		if !ok {
@@ -126,8 +137,24 @@ func Score(series []synth.Labelled, flags map[string][]bool) (Report, error) {
 		if l.Kind != synth.NoAnomaly {
 			labelled = [][2]int{{l.Label[0] - l.NTrain, l.Label[1] - l.NTrain}}
 		}
-		c, matched := spaceeval.Evaluate(spaceeval.Sequences(f, 0), labelled)
+		pred := spaceeval.Sequences(f, 0)
+		c, matched := spaceeval.Evaluate(pred, labelled)
 		r.Total = r.Total.Add(c)
+		if m, ok := mechs[l.ID()]; ok {
+			if len(m) != nTest {
+				return Report{}, fmt.Errorf("%s: %d test mechanisms, want %d", l.ID(), len(m), nTest)
+			}
+			hit := false
+			for _, p := range pred {
+				switch {
+				case len(labelled) == 0 || p[1] < labelled[0][0] || p[0] > labelled[0][1]:
+					r.FPBy[m[p[0]].String()]++
+				case !hit:
+					hit = true
+					r.HitBy[m[p[0]].String()]++
+				}
+			}
+		}
 		days := float64(nTest) * l.Cadence.Hours() / 24
 		r.FP[l.Family] += c.FP
 		r.Days[l.Family] += days
@@ -147,7 +174,7 @@ func Score(series []synth.Labelled, flags map[string][]bool) (Report, error) {
 }
 
 // Run replays series (generated at cadence) through fresh detectors from
-// newPath, workers series at a time, and scores them.
+// newPath, workers series at a time, and scores them (ScoreExplained).
 func Run(ctx context.Context, series []synth.Labelled, cadence time.Duration, newPath func() (*detector.Detector, error), workers int) (Report, map[string][]bool, error) {
 	for _, l := range series {
 		if l.Cadence != cadence {
@@ -158,11 +185,11 @@ func Run(ctx context.Context, series []synth.Labelled, cadence time.Duration, ne
 	if err != nil {
 		return Report{}, nil, err
 	}
-	flags, err := spaceeval.Run(ctx, es, vals, cadence, newPath, workers)
+	flags, mechs, err := spaceeval.RunExplained(ctx, es, vals, cadence, newPath, workers)
 	if err != nil {
 		return Report{}, nil, err
 	}
-	r, err := Score(series, flags)
+	r, err := ScoreExplained(series, flags, mechs)
 	return r, flags, err
 }
 

@@ -62,6 +62,33 @@ func TestScoreCountsFixture(t *testing.T) {
 	if got := r.FPPerDay(); math.Abs(got-3) > 1e-12 {
 		t.Errorf("FPPerDay = %v, want 3 false positives over a day of series", got)
 	}
+	mech := func(at map[int]detector.Mechanism) []detector.Mechanism {
+		m := make([]detector.Mechanism, 8)
+		for i, v := range at {
+			m[i] = v
+		}
+		return m
+	}
+	mechs := map[string][]detector.Mechanism{
+		s[0].ID(): mech(map[int]detector.Mechanism{2: detector.MechanismShift, 3: detector.MechanismState, 7: detector.MechanismRecord}),
+		s[2].ID(): mech(map[int]detector.Mechanism{0: detector.MechanismState, 2: detector.MechanismRecord}),
+	}
+	x, err := ScoreExplained(s, flags, mechs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.Total != r.Total || len(x.FPBy) != 2 || x.FPBy["record"] != 2 || x.FPBy["state"] != 1 || len(x.HitBy) != 1 || x.HitBy["shift"] != 1 {
+		t.Errorf("ScoreExplained: FP by %v, hits by %v; want record 2, state 1 and shift 1 (the first flag of each sequence)", x.FPBy, x.HitBy)
+	}
+	var bx strings.Builder
+	Table(&bx, []Named{{Name: "m", Report: x}})
+	if !strings.Contains(bx.String(), "m                record 2, state 1 | shift 1") {
+		t.Errorf("Table lacks the mechanisms line:\n%s", bx.String())
+	}
+	mechs[s[0].ID()] = mechs[s[0].ID()][:5]
+	if _, err := ScoreExplained(s, flags, mechs); err == nil {
+		t.Error("ScoreExplained accepted 5 mechanisms for 8 test rows")
+	}
 	flags[s[0].ID()] = f(1)[:7]
 	if _, err := Score(s, flags); err == nil {
 		t.Error("Score accepted 7 test flags for 8 test rows")
@@ -72,7 +99,7 @@ func TestScoreCountsFixture(t *testing.T) {
 	}
 	var b strings.Builder
 	chance := Report{Found: map[synth.Kind][3]int{synth.Flatline: {1, 0, 0}}}
-	Table(&b, []Named{{"model@1h0m0s", r, &chance}})
+	Table(&b, []Named{{Name: "model@1h0m0s", Report: r, Chance: &chance}})
 	for _, want := range []string{"shift      1/1 (0 0 1) ~0", "stuck      0/1 (0 0 0) ~1", "daily      3.000"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("Table lacks %q:\n%s", want, b.String())

@@ -3,6 +3,9 @@ package synthbench
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/astraguard/astraguard/internal/synth"
 )
@@ -19,8 +22,9 @@ type Named struct {
 // precision, recall, F1, false positives per series-day over all series and
 // over the anomaly-free ones), recall per anomaly type with the found count
 // per size (hard, medium, easy) and, where a run has one, the labels its
-// path hit on the anomaly-free twins (chance), and false positives per
-// series-day per family.
+// path hit on the anomaly-free twins (chance), the mechanisms of the first
+// flags of false positives and hits, and false positives per series-day per
+// family.
 func Table(w io.Writer, runs []Named) {
 	fmt.Fprintf(w, "%-16s %5s %5s %5s %6s %6s %6s %8s %8s\n", "run", "TP", "FP", "FN", "P", "R", "F1", "FP/day", "clean")
 	for _, r := range runs {
@@ -50,6 +54,10 @@ func Table(w io.Writer, runs []Named) {
 		}
 		fmt.Fprintln(w)
 	}
+	fmt.Fprintf(w, "\nmechanism of the first flag: of false positives | of the first hit on each found anomaly\n")
+	for _, r := range runs {
+		fmt.Fprintf(w, "%-16s %s | %s\n", r.Name, counts(r.FPBy), counts(r.HitBy))
+	}
 	fmt.Fprintf(w, "\nfalse positives per series-day by family (all series of the family)\n%-10s", "family")
 	for _, r := range runs {
 		fmt.Fprintf(w, " %-23s", r.Name)
@@ -62,4 +70,26 @@ func Table(w io.Writer, runs []Named) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// counts lists m's entries, largest first (ties by name), as "k n".
+func counts(m map[string]int) string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b string) int {
+		if m[a] != m[b] {
+			return m[b] - m[a]
+		}
+		return strings.Compare(a, b)
+	})
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d", k, m[k])
+	}
+	if b.Len() == 0 {
+		return "-"
+	}
+	return b.String()
 }
