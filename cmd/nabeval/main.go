@@ -13,6 +13,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,7 +55,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	spaceScoreRuns := fs.String("space-score", "", "score agctl replay result dirs of the spacecraft channels, name=dir[,name=dir...], with telemanom's protocol, instead of scoring -detector")
 	spaceOff := fs.Bool("space-offline", false, "replay the spacecraft channels in-process through -detector (model or heuristic path, as the service wires it) at each -space-cadence and score them, instead of NAB")
 	spaceCad := fs.String("space-cadence", "60s,300s", "cadences the spacecraft rows are restamped at (comma-separated); with -synth, the cadences the corpus is generated at")
-	synthRun := fs.Bool("synth", false, "score both paths (default settings, in-process as the service wires them) on the generated labelled corpus of internal/synth at each -space-cadence with telemanom's protocol: recall per anomaly type and size, false positives per series-day, instead of NAB")
+	synthRun := fs.Bool("synth", false, "score both paths (default settings, in-process as the service wires them) on the generated labelled corpus of internal/synth at each -space-cadence with telemanom's protocol: recall per anomaly type and size, false positives per series-day, instead of NAB; with -config, only -detector's path, so configured")
 	synthSeed := fs.Uint64("synth-seed", 1, "the generated corpus' seed (-synth, -cv-synth)")
 	cvSynth := fs.Bool("cv-synth", false, "with -cv: also cross-validate the flags with the generated corpus as a third group (one fold per series) and report whether the folds' choices change; the floors still apply to NAB and the spacecraft channels only")
 	if err := fs.Parse(args); err != nil {
@@ -68,7 +69,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if *synthRun {
-		return synthTable(ctx, *synthSeed, cads, *workers, stdout)
+		return synthTable(ctx, *synthSeed, *det, *cfgJSON, cads, *workers, stdout)
 	}
 	if *spaceOff {
 		return spaceOffline(ctx, *space, *det, *cfgJSON, cads, *workers, *perFile, stdout)
@@ -131,7 +132,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 func cadenceTable(cfgJSON string, w io.Writer) error {
 	var cfg model.Config
 	if cfgJSON != "" {
-		if err := json.Unmarshal([]byte(cfgJSON), &cfg); err != nil {
+		if err := strictJSON([]byte(cfgJSON), &cfg); err != nil {
 			return fmt.Errorf("parse -config: %w", err)
 		}
 	}
@@ -184,7 +185,7 @@ func streams(det, cfgJSON string) (nabeval.NewStream, error) {
 		if cfgJSON == "" {
 			return nil
 		}
-		if err := json.Unmarshal([]byte(cfgJSON), v); err != nil {
+		if err := strictJSON([]byte(cfgJSON), v); err != nil {
 			return fmt.Errorf("parse -config: %w", err)
 		}
 		return nil
@@ -217,4 +218,18 @@ func streams(det, cfgJSON string) (nabeval.NewStream, error) {
 		}, nil
 	}
 	return nil, errors.New("unknown -detector " + det)
+}
+
+// strictJSON decodes one JSON object into v, refusing fields v does not
+// have: a misspelt constant must not run the defaults unnoticed.
+func strictJSON(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if d.More() {
+		return errors.New("trailing data after the JSON object")
+	}
+	return nil
 }

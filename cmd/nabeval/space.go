@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -76,7 +75,7 @@ func spacePath(path string, cfg []byte) (func() (*detector.Detector, error), err
 		if len(cfg) == 0 {
 			return nil
 		}
-		return json.Unmarshal(cfg, v)
+		return strictJSON(cfg, v)
 	}
 	switch strings.TrimPrefix(path, "flags-") {
 	case "model":

@@ -16,11 +16,16 @@ import (
 // synthTable generates the labelled corpus of internal/synth at each
 // cadence, replays it in-process through both paths at their default
 // settings (as the service wires them) and prints the per-type table,
-// with the labels each path hits on the anomaly-free twins (chance).
-func synthTable(ctx context.Context, seed uint64, cadences []time.Duration, workers int, w io.Writer) error {
+// with the labels each path hits on the anomaly-free twins (chance). With
+// a configuration (cfg, for path det), only that path runs, so configured.
+func synthTable(ctx context.Context, seed uint64, det, cfg string, cadences []time.Duration, workers int, w io.Writer) error {
 	var runs []synthbench.Named
-	for _, path := range []string{"model", "heuristic"} {
-		np, err := spacePath(path, nil)
+	paths := []string{"model", "heuristic"}
+	if cfg != "" {
+		paths = []string{strings.TrimPrefix(det, "flags-")}
+	}
+	for _, path := range paths {
+		np, err := spacePath(path, []byte(cfg))
 		if err != nil {
 			return err
 		}
