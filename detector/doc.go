@@ -15,7 +15,10 @@
 // lives in one entry of one store.Table: a bounded table (Config.MaxSeries,
 // least recently used evicted, never a lock-out) whose idle entries expire
 // (Config.SeriesTTL, on their next sample or in Sweep). An evicted series
-// that returns starts learning again.
+// that returns starts learning again. The entry holds the embedded model's
+// state through a pointer, so that the table's slots hold only what every
+// sample reads (the heuristic path never reads the model's state); the
+// state belongs to its entry alone and is used only under its lock.
 //
 // Time: samples sent without timestamps are stamped with the receive time,
 // the injected Clock made non-decreasing (stampClock), so a wall clock

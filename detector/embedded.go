@@ -11,8 +11,9 @@ import (
 
 // NewEmbedded returns a Detector whose model is the in-process reference
 // model made from t, asked through g (a slow or panicking model trips the
-// breaker as a remote one would). Each series' model state lives in that
-// series' one entry, beside its watermark and heuristic state, and is
+// breaker as a remote one would). Each series' model state belongs to
+// that series' one entry (held through a pointer, allocated with the
+// series, so that the entries the heuristic reads stay small), and is
 // updated while the detector owns the entry: one lookup per group, no
 // second table, and model updates in time order however many streams
 // write the series.
@@ -20,9 +21,12 @@ func NewEmbedded(t *model.Template, g Gate, cfg Config, opts ...Option) (*Detect
 	if t == nil {
 		return nil, errors.New("new detector: model template is required")
 	}
-	newState := t.NewDetector
-	update := func(m *model.Detector, ts int64, v float64, p *scratch) Prediction {
-		r := m.UpdateJudged(ts, v, p.judge)
+	newState := func() *model.Detector {
+		m := t.NewDetector()
+		return &m
+	}
+	update := func(m **model.Detector, ts int64, v float64, p *scratch) Prediction {
+		r := (*m).UpdateJudged(ts, v, p.judge)
 		return Prediction{Score: r.Score, Anomaly: r.Anomaly, Warm: r.Warm, Reset: r.Reset, Explain: Explanation{
 			// The two enums share their order (TestModelMechanismsMatch).
 			Mechanism: Mechanism(r.Mechanism),
@@ -38,8 +42,14 @@ func NewEmbedded(t *model.Template, g Gate, cfg Config, opts ...Option) (*Detect
 		// A policy's sensitivity was folded into its threshold once, when
 		// SetPolicies bound it (resolveJudge), not per group or sample.
 		st.prepare = func(pol *Policy, p *scratch) { p.judge = pol.modelJudge() }
-		st.appendModel = func(b []byte, m *model.Detector) ([]byte, error) { return m.AppendBinary(b) }
-		st.decodeModel = func(m *model.Detector, b []byte) error { return m.UnmarshalBinary(b) }
+		st.appendModel = func(b []byte, m **model.Detector) ([]byte, error) { return (*m).AppendBinary(b) }
+		st.decodeModel = func(m **model.Detector, b []byte) error { return (*m).UnmarshalBinary(b) }
+		st.copyModel = func(dst, src **model.Detector) {
+			if *dst == nil {
+				*dst = new(model.Detector)
+			}
+			**dst = **src
+		}
 		st.modelBytes = model.EncodedBytes
 		return st, nil
 	})

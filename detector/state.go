@@ -71,7 +71,19 @@ func (st *seriesTable[M]) adopt(d *Detector, id string, s *entry[M]) bool {
 }
 
 func (st *seriesTable[M]) codec(h *heuristic.Heuristic) checkpoint.Codec[entry[M]] {
+	var copyEntry func(dst, src *entry[M])
+	if st.copyModel != nil {
+		// The model's state is held through a pointer: the checkpoint
+		// encodes a copy of it, not the state a scorer goes on updating.
+		copyEntry = func(dst, src *entry[M]) {
+			m := dst.model
+			*dst = *src
+			dst.model = m
+			st.copyModel(&dst.model, &src.model)
+		}
+	}
 	return checkpoint.Codec[entry[M]]{
+		Copy: copyEntry,
 		Append: func(b []byte, e *entry[M]) ([]byte, error) {
 			b = append(b, entryCodecVersion)
 			b = binary.LittleEndian.AppendUint64(b, uint64(e.last))

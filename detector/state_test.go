@@ -78,3 +78,35 @@ func TestStateSignatureSeparatesModels(t *testing.T) {
 		t.Errorf("embedded detector given a remote one's snapshot: %+v, want it refused as incompatible", st)
 	}
 }
+
+// TestCheckpointWhileScoring: the embedded model's state is held through
+// a pointer, so a checkpoint must encode a copy taken under the series'
+// lock, not the state a scorer goes on updating (-race reports the
+// latter). Every save succeeds and the last one restores both series.
+func TestCheckpointWhileScoring(t *testing.T) {
+	d := newEmbeddedDetector(t, 20, Config{})
+	ctx := t.Context()
+	d.Score(ctx, nil, []Group{wave(0, 30, 0), wave(1, 30, 0)})
+	k, err := checkpoint.New(t.TempDir(), "d.snap", d.StateSignature())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Add("series", d.StatePart())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var dst []Verdict
+		for start := 30; start < 3030; start += 10 {
+			dst = d.Score(ctx, dst[:0], []Group{wave(0, 10, start), wave(1, 10, start)})
+		}
+	}()
+	for range 20 {
+		if err := k.Save(ctx); err != nil {
+			t.Fatalf("Save while scoring: %v", err)
+		}
+	}
+	<-done
+	if st := saveRestore(t, d, newEmbeddedDetector(t, 20, Config{})); st.Restored != 2 {
+		t.Errorf("restored %d series, want 2", st.Restored)
+	}
+}

@@ -18,9 +18,17 @@ type Table[V any] interface {
 // Codec encodes one table value. Append must not keep v; Decode gets the
 // series id (a value may need it, e.g. to resolve its limits) and must
 // reject, never panic on, bytes Append did not produce.
+//
+// Copy, if set, copies a value under its shard's lock for Append to encode
+// after the lock is released, so it must leave dst sharing nothing a
+// scorer may change with src (a value holding part of its state through a
+// pointer copies what it points to). dst is zero or a value an earlier
+// Copy filled, whose memory it may reuse. Nil copies the value itself
+// (*dst = *src), which suits values holding no pointers to mutable state.
 type Codec[V any] struct {
 	Append func(b []byte, v *V) ([]byte, error)
 	Decode func(id string, b []byte) (V, error)
+	Copy   func(dst, src *V)
 }
 
 // TablePart checkpoints a Table: one record per series, keyed by its id,
@@ -45,15 +53,26 @@ type item[V any] struct {
 }
 
 // SaveState walks the table one shard at a time: it copies the shard's
-// entries under its lock, then encodes and writes them after the lock is
-// released, so a scorer waits at most for one shard's copy.
+// entries under its lock (Codec.Copy), then encodes and writes them after
+// the lock is released, so a scorer waits at most for one shard's copy.
 func (p *TablePart[V]) SaveState(w *Writer) error {
 	var batch []item[V]
 	var buf []byte
 	for i := range p.t.Shards() {
 		batch = batch[:0]
 		p.t.RangeShard(i, func(id string, seen time.Time, v *V) bool {
-			batch = append(batch, item[V]{id, seen, *v})
+			if n := len(batch); n < cap(batch) {
+				batch = batch[:n+1] // keeps what an earlier Copy filled
+			} else {
+				batch = append(batch, item[V]{})
+			}
+			it := &batch[len(batch)-1]
+			it.id, it.seen = id, seen
+			if p.codec.Copy != nil {
+				p.codec.Copy(&it.v, v)
+			} else {
+				it.v = *v
+			}
 			return true
 		})
 		for j := range batch {
@@ -67,7 +86,15 @@ func (p *TablePart[V]) SaveState(w *Writer) error {
 				return err
 			}
 		}
-		clear(batch) // drop references to values the table may evict
+		// Drop references to what the table may evict; copies made by
+		// Codec.Copy are the part's own, kept for the next shard's.
+		if p.codec.Copy == nil {
+			clear(batch)
+		} else {
+			for j := range batch {
+				batch[j].id = ""
+			}
+		}
 	}
 	return nil
 }

@@ -119,3 +119,56 @@ func TestTablePartRefusesWholeSnapshot(t *testing.T) {
 		t.Errorf("RestoreErrors[invalid] = %d, want 1", n)
 	}
 }
+
+// TestTablePartCopiesUnderTheLock: with Codec.Copy set, SaveState copies
+// each value with Copy while the shard is locked (a value holding state
+// through a pointer must not be read by Append while a scorer changes
+// it) and encodes the copies after unlocking; the snapshot restores.
+func TestTablePartCopiesUnderTheLock(t *testing.T) {
+	src := newFakeTable()
+	for i := range 300 {
+		src.Restore(fmt.Sprint("series-", i), uint64(i), time.Unix(0, 0))
+	}
+	codec := u64Codec
+	copies, reused := 0, 0
+	codec.Copy = func(dst, v *uint64) {
+		if src.mu.TryLock() {
+			src.mu.Unlock()
+			t.Error("Copy called without the shard's lock")
+		}
+		if *dst != 0 {
+			reused++ // a copy of an earlier shard's, which Copy may reuse
+		}
+		copies++
+		*dst = *v
+	}
+	encode := codec.Append
+	codec.Append = func(b []byte, v *uint64) ([]byte, error) {
+		if !src.mu.TryLock() {
+			t.Error("Append called under the shard's lock")
+		} else {
+			src.mu.Unlock()
+		}
+		return encode(b, v)
+	}
+	dir := t.TempDir()
+	k, _ := New(dir, "t.snap", "sig")
+	k.Add("series", NewTablePart(src, codec))
+	if err := k.Save(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if copies != 300 || reused == 0 {
+		t.Errorf("Copy called %d times (%d on an earlier copy), want 300, some on an earlier copy", copies, reused)
+	}
+	dst := newFakeTable()
+	k2, _ := New(dir, "t.snap", "sig")
+	k2.Add("series", NewTablePart(dst, u64Codec))
+	k2.Restore(t.Context())
+	for i := range src.shards {
+		for id, e := range src.shards[i] {
+			if got := dst.shards[i][id]; got.v != e.v {
+				t.Errorf("%s restored as %d, want %d", id, got.v, e.v)
+			}
+		}
+	}
+}
