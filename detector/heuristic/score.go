@@ -135,7 +135,9 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 	// in units of its usual size, smoothed and calibrated like the shift.
 	zStep := st.lkStep.Update(step/max(st.step, floor), minStd, h.aStep, h.aLong)
 	// LogTail is monotone, so the larger score is that of the larger z.
-	s := stats.LogTail(max(zShift, zStep))
+	// Its Erfc and Log are a third of this function's cost: it is
+	// computed below only for a sample whose score it decides.
+	zMax := max(zShift, zStep)
 	st.mean += a * (v - st.mean)
 	st.dev += a * (math.Abs(v-st.mean) - st.dev)
 	st.step += a * (step - st.step)
@@ -145,18 +147,20 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 		res.Learning = true
 		return res
 	}
+	if st.quiet > 0 {
+		st.quiet--
+		return res
+	}
+	var s float64
 	if before <= uint8(h.levels) {
 		// A series with few distinct values so far is judged on its
 		// states: a value it never took flags, and moves between the
 		// values it knows are routine, whatever their size.
-		s = 0
 		if !known {
 			s = 1
 		}
-	}
-	if st.quiet > 0 {
-		st.quiet--
-		return res
+	} else {
+		s = stats.LogTail(zMax)
 	}
 	if s >= res.Score {
 		res.Score = s
