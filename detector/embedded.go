@@ -60,18 +60,26 @@ func NewEmbedded(t *model.Template, g Gate, cfg Config, opts ...Option) (*Detect
 	return d, nil
 }
 
-// predict updates one series' embedded model state with one sample. A
-// panic fails the whole pass (its batch falls back to the heuristic, as a
-// failed model call would) and restarts the series' model state, which
-// the panic may have left half updated.
-func (st *seriesTable[M]) predict(m *M, ts int64, v float64, p *scratch) (pr Prediction) {
+// predict updates one series' embedded model state with the valid
+// samples of its group g, in order (out holds their verdicts, scored by
+// the heuristic; out[0] is verdict base of the batch). A panic fails the
+// whole pass (its batch falls back to the heuristic, as a failed model
+// call would) and restarts the series' model state, which the panic may
+// have left half updated. One recovery per group, not per sample: the
+// heuristic and the model keep separate state, so updating the model
+// after the heuristic has scored the whole group changes no verdict.
+func (st *seriesTable[M]) predict(m *M, g Group, out []Verdict, base int, p *scratch) {
 	defer func() {
 		if r := recover(); r != nil {
 			p.err = fmt.Errorf("%w: %v", ErrModelPanic, r)
 			*m = st.newModel()
 		}
 	}()
-	return st.update(m, ts, v, p)
+	for i := range out {
+		if out[i].Err == ErrNone {
+			p.add(base+i, st.update(m, out[i].UnixNanos, g.Values[i], p))
+		}
+	}
 }
 
 // finishEmbedded settles a pass that scored the embedded model in the

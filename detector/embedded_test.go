@@ -104,3 +104,43 @@ func TestNewEmbeddedValidates(t *testing.T) {
 		t.Error("NewEmbedded(nil template) error = nil, want one")
 	}
 }
+
+// TestEmbeddedPanicFallsBackAndRestartsSeries: a panic in the embedded
+// model's update, part way through a group, costs the whole batch its
+// model verdicts (every valid sample keeps the heuristic's, with
+// MODEL_ERROR), restarts that series' model state and leaves the other
+// series' alone. The samples before the panic were updated: the other
+// series is not set back.
+func TestEmbeddedPanicFallsBackAndRestartsSeries(t *testing.T) {
+	d := newEmbeddedDetector(t, 20, Config{})
+	ctx := t.Context()
+	d.Score(ctx, nil, []Group{wave(0, 40, 0), wave(1, 40, 0)})
+	st := d.series.(*seriesTable[*model.Detector])
+	update, updates := st.update, 0
+	st.update = func(m **model.Detector, ts int64, v float64, p *scratch) Prediction {
+		updates++
+		if v == 1e6 {
+			panic("kaboom")
+		}
+		return update(m, ts, v, p)
+	}
+	g0, g1 := wave(0, 10, 40), wave(1, 10, 40)
+	g0.Values[4] = 1e6
+	got := d.Score(ctx, nil, []Group{g1, g0})
+	for i, v := range got {
+		if v.Err != ErrNone || v.Source != SourceHeuristic || v.Reason != ReasonModelError {
+			t.Fatalf("verdict %d after a panic: %+v, want the heuristic's with MODEL_ERROR", i, v)
+		}
+	}
+	if updates != 15 {
+		t.Errorf("%d model updates, want 15: the first group and the panicking one's samples up to the panic", updates)
+	}
+	st.update = update
+	got = d.Score(ctx, nil, []Group{wave(0, 1, 50), wave(1, 1, 50)})
+	if got[0].Reason != ReasonWarmingUp {
+		t.Errorf("the panicking series next: %+v, want its model warming up afresh", got[0])
+	}
+	if got[1].Source != SourceModel {
+		t.Errorf("the other series next: %+v, want the model's verdict", got[1])
+	}
+}

@@ -154,10 +154,10 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, gi int, now scoreTime
 				p.anomalies++
 			}
 			valid++
-			if p.embedded && p.err == nil {
-				p.add(base+i, st.predict(&s.model, ts, v, p))
-			}
 		}
+	}
+	if valid > 0 && p.embedded && p.err == nil {
+		st.predict(&s.model, g, out, base, p)
 	}
 	if valid > 0 && p.ticket != 0 {
 		st.claim(s, g.SeriesID, out, valid, p)
