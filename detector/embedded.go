@@ -62,7 +62,7 @@ func NewEmbedded(t *model.Template, g Gate, cfg Config, opts ...Option) (*Detect
 
 // predict updates one series' embedded model state with the valid
 // samples of its group g, in order (out holds their verdicts, scored by
-// the heuristic; out[0] is verdict base of the batch). A panic fails the
+// the heuristic; out[0] is the batch's verdict base). A panic fails the
 // whole pass (its batch falls back to the heuristic, as a failed model
 // call would) and restarts the series' model state, which the panic may
 // have left half updated. One recovery per group, not per sample: the
