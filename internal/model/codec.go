@@ -14,12 +14,12 @@ import (
 // codecVersion is the first byte of every encoded Detector. Bump it when
 // the layout below or the meaning of a field changes; Signature includes
 // it, so a snapshot written by another layout is set aside, not misread.
-const codecVersion = 5
+const codecVersion = 6
 
 // EncodedBytes is the length of one encoded Detector: a version byte and
 // the fields in the order appendState writes them.
 const EncodedBytes = 1 + 4 + 4 + 8*8 + 8 + 8 + numFeatures*stats.LikelihoodBytes + 24*4*2 + 24 + 8*(1+8+threeBits/64) + 2 + 4*2 +
-	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4+4+2) + maxStates*maxStates*2 + 4 + 4 + 2 + 4 + periodBytes
+	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4+4+2) + maxStates*maxStates*2 + 4 + 4 + 2 + 4 + periodBytes + 4 + 4 + 4
 
 // ErrBadState is returned by UnmarshalBinary for input that is not an
 // encoded Detector of this version.
@@ -79,7 +79,10 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 	b = le.AppendUint32(b, d.sts.once)
 	b = append(b, d.sts.k, d.sts.cur)
 	b = le.AppendUint32(b, d.sts.run)
-	return d.per.appendBinary(b), nil
+	b = d.per.appendBinary(b)
+	b = le.AppendUint32(b, d.highs)
+	b = le.AppendUint32(b, d.lows)
+	return le.AppendUint32(b, d.sts.steps), nil
 }
 
 // UnmarshalBinary replaces d's learned state with one encoded by
@@ -151,6 +154,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	nd.sts.k, nd.sts.cur = ks[0], ks[1]
 	nd.sts.run = r.u32()
 	nd.per.decode(&r)
+	nd.highs, nd.lows, nd.sts.steps = r.u32(), r.u32(), r.u32()
 	if err := nd.checkRestored(); err != nil {
 		return err
 	}
@@ -230,6 +234,9 @@ func (d *Detector) checkRestored() error {
 	if uint64(seen) > uint64(d.n) {
 		return fmt.Errorf("%w: season bins hold %d samples of %d", ErrBadState, seen, d.n)
 	}
+	if d.highs > d.n || d.lows > d.n {
+		return fmt.Errorf("%w: %d new highs and %d new lows in %d samples", ErrBadState, d.highs, d.lows, d.n)
+	}
 	if d.stk.run > d.n || d.stk.record > d.n {
 		return fmt.Errorf("%w: stuck runs %d and %d of %d samples", ErrBadState, d.stk.run, d.stk.record, d.n)
 	}
@@ -240,7 +247,7 @@ func (d *Detector) checkRestored() error {
 // be apart, in seconds.
 const maxCadence = math.MaxUint64 / 1e9
 
-// checkNew validates the fields codec versions 4 and 5 added: the hour,
+// checkNew validates the fields codec versions 4 to 6 added: the hour,
 // the predictor and the state machine (version 5: each state's shortest
 // dwell).
 func (d *Detector) checkNew() error {
@@ -297,8 +304,8 @@ func (d *Detector) checkNew() error {
 			once++
 		}
 	}
-	if once != s.once || sum > uint64(s.total) || s.total > d.n {
-		return fmt.Errorf("%w: transition counts %d once, %d in all, %d total of %d samples", ErrBadState, s.once, sum, s.total, d.n)
+	if once != s.once || sum > uint64(s.total) || s.total > d.n || s.steps > s.total {
+		return fmt.Errorf("%w: transition counts %d once, %d in all, %d total (%d steps) of %d samples", ErrBadState, s.once, sum, s.total, s.steps, d.n)
 	}
 	for i, v := range s.visits {
 		if i >= k && v != 0 || uint32(v) > d.n {
@@ -354,7 +361,7 @@ func (t *Template) Signature() string { return t.p.signature() }
 func (p *params) signature() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "model codec %d; warmUp %d; disable %d; times and alphas", codecVersion, p.warmUp, p.disable)
-	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax, p.recordBand, p.periodPrune} {
+	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax, p.recordBand, p.periodPrune, p.recordTrend} {
 		fmt.Fprintf(h, " %x", math.Float64bits(f))
 	}
 	fmt.Fprintf(h, "; features %v %v %v %v %v %v %v", minStd, stats.MaxFeature, maxMagnitude, seasonMin, stuckMin, refCadence, seasonHistory)

@@ -260,6 +260,8 @@ func TestCodecRefusesUnreachableState(t *testing.T) {
 		"season count":         func(d *Detector) { d.n = 30 },
 		"stuck run":            func(d *Detector) { d.stk.run = d.n + 1 },
 		"stuck record":         func(d *Detector) { d.stk.record = d.n + 1 },
+		"new highs":            func(d *Detector) { d.highs = d.n + 1 },
+		"new lows":             func(d *Detector) { d.lows = d.n + 1 },
 		"no samples, values":   func(d *Detector) { *d = Detector{p: d.p, slow: 1} },
 	}
 	for name, mutate := range mutations {
@@ -323,7 +325,24 @@ func TestCodecSetsAsideVersion4(t *testing.T) {
 	}
 }
 
-// TestCodecRejectsForgedNewFields: every field versions 4 and 5 added is
+// TestCodecSetsAsideVersion5: a snapshot of the layout before the records
+// test and the quantiser rule (version 5, without the counts of new highs,
+// new lows and neighbouring steps) is refused, whatever its length, and
+// leaves the detector as it was.
+func TestCodecSetsAsideVersion5(t *testing.T) {
+	d := mustDetector(t, Config{})
+	for i := range 400 {
+		d.Update(int64(i)*60e9, float64(i%3))
+	}
+	cur, _ := d.AppendBinary(nil)
+	for _, n := range []int{EncodedBytes - 12, EncodedBytes} {
+		old := append([]byte(nil), cur[:n]...)
+		old[0] = 5
+		checkRefused(t, d, old, fmt.Sprintf("version 5, %d bytes", n))
+	}
+}
+
+// TestCodecRejectsForgedNewFields: every field versions 4 to 6 added is
 // checked on restore (issue 23's rule): the hour, the predictor, the state
 // table and its shortest dwells.
 func TestCodecRejectsForgedNewFields(t *testing.T) {
@@ -355,6 +374,7 @@ func TestCodecRejectsForgedNewFields(t *testing.T) {
 		"period pruner mean":    func(x *Detector) { x.per.err.mae = -1 },
 		"unseen transition":     func(x *Detector) { x.sts.trans[9*maxStates+1] = 1 },
 		"singletons miscount":   func(x *Detector) { x.sts.once++ },
+		"steps beyond total":    func(x *Detector) { x.sts.steps = x.sts.total + 1 },
 		"more transitions":      func(x *Detector) { x.sts.trans[1] = 60000 },
 		"visits beyond k":       func(x *Detector) { x.sts.visits[9] = 1 },
 		"shortest over longest": func(x *Detector) { x.sts.short[0] = x.sts.dwell[0] + 1 },

@@ -104,6 +104,14 @@ type Config struct {
 	// for the cross-validation (see docs/model-tuning.md).
 	RecordBand float64
 
+	// RecordTrend is how many standard deviations a series' count of new
+	// highs (lows) may exceed the count an exchangeable series of the
+	// same length sets before its new highs (lows) stop being news: a
+	// series that trends keeps setting records, each a little beyond the
+	// last (Foster and Stuart's records test for trend, 1954). Default 7;
+	// negative turns the test off.
+	RecordTrend float64
+
 	// Disable is a bit mask of features to switch off (FeatureShift,
 	// FeatureSeason, FeatureNovelty, FeatureStuck, FeatureRecord,
 	// FeatureContext, FeatureState), for ablation. Default 0: all on.
@@ -149,6 +157,7 @@ type params struct {
 	aCtx, lambda, prune      float64
 	aMax                     float64
 	recordBand               float64
+	recordTrend              float64
 	periodPrune              float64
 	seasonGate               float64
 	threshold                float64
@@ -192,9 +201,16 @@ func (c Config) params() (*params, error) {
 	p.aCtx, p.lambda = stats.Alpha(hl[6]), 1-stats.Alpha(hl[7])
 	p.prune = def(c.ContextPrune, 0.25)
 	p.recordBand = max(c.RecordBand, 0)
+	p.recordTrend = def(c.RecordTrend, 7)
+	if p.recordTrend < 0 {
+		p.recordTrend = math.Inf(1)
+	}
 	p.periodPrune = def(c.PeriodPrune, p.prune)
 	if !(p.periodPrune > 0) || math.IsInf(p.periodPrune, 0) {
 		return nil, fmt.Errorf("%w: PeriodPrune %v must be positive and finite", ErrInvalidConfig, c.PeriodPrune)
+	}
+	if math.IsNaN(c.RecordTrend) || math.IsInf(c.RecordTrend, 0) {
+		return nil, fmt.Errorf("%w: RecordTrend %v must be finite", ErrInvalidConfig, c.RecordTrend)
 	}
 	if math.IsNaN(c.RecordBand) || math.IsInf(c.RecordBand, 0) {
 		return nil, fmt.Errorf("%w: RecordBand %v must be finite", ErrInvalidConfig, c.RecordBand)

@@ -65,6 +65,8 @@ type Detector struct {
 
 	n       uint32  // finite samples seen, saturating
 	quiet   int32   // samples left in the post-detection suppression
+	highs   uint32  // new highs set so far, for the records test (see trending)
+	lows    uint32  // new lows set so far
 	last    int64   // latest sample time, unix ns
 	cadence float64 // EWMA of the sampling interval, seconds (0: unknown)
 	// The time memories' per-sample EWMA weights at the cadence aDt, kept
@@ -155,6 +157,7 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 	if d.n == 1 {
 		d.last = unixNanos
 		d.prev, d.slow, d.fast, d.smooth, d.lo, d.hi = v, v, v, v, v, v
+		d.highs, d.lows = 1, 1 // the first sample is both
 		d.quantum = math.Inf(1)
 		d.sea.update(hour, v, 0, 1, false)
 		d.hour = int8(hour)
@@ -174,6 +177,18 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 	d.fast += aFast * (v - d.fast)
 	d.smooth += max(float64(d.aSmooth), r) * (v - d.smooth)
 	rec := record(v, d.lo, d.hi)
+	if v > d.hi {
+		d.highs = min(d.highs+1, d.n)
+		if trending(d.highs, d.n, p.recordTrend) {
+			rec = 0
+		}
+	}
+	if v < d.lo {
+		d.lows = min(d.lows+1, d.n)
+		if trending(d.lows, d.n, p.recordTrend) {
+			rec = 0
+		}
+	}
 	d.lo, d.hi = min(d.lo, v), max(d.hi, v)
 	if int8(hour) != d.hour {
 		d.hour = int8(hour)

@@ -21,12 +21,17 @@
 //   - stuck: a run of identical values longer than any earlier run (a
 //     frozen sensor, a dead exporter); fires once per record-breaking run;
 //   - record: a value beyond the all-time range by a share of its width (a
-//     new extreme that slow statistics would have absorbed).
+//     new extreme that slow statistics would have absorbed), unless the
+//     series sets new extremes on that side far more often than an
+//     exchangeable series would (a trend: Foster and Stuart's records
+//     test, Config.RecordTrend).
 //
 // A series that has shown at most 16 distinct values is judged on its
 // states instead (states.go: unseen state beyond the known ones, unseen
 // transition, dwell out of character; MechanismState), and the five above
-// stay silent for it. A sixth detector, context (predict.go;
+// stay silent for it, unless it has at least five values and moves almost
+// only between neighbouring ones (a continuous signal read through a
+// coarse quantiser, which is continuous for good). A sixth detector, context (predict.go;
 // MechanismContext), is the smoothed one-step error of a per-series
 // recursive-least-squares predictor of first differences, flagged when it
 // beats the largest earlier one by ContextPrune (telemanom's pruning rule
@@ -51,7 +56,7 @@
 //
 // Contract. Samples come in time order; a NaN or ±Inf sample is ignored
 // (zero Result, state untouched) and a value beyond ±1e30 is flagged with
-// MechanismLimit and not learned. State is a fixed-size struct of 2544
+// MechanismLimit and not learned. State is a fixed-size struct of 2560
 // bytes per series (StateBytes); Update does not allocate and uses no
 // randomness, so the same input always yields the same results. Expected,
 // Lower and Upper are 0 and Mechanism is MechanismNone until the series is

@@ -229,3 +229,24 @@ func record(v, lo, hi float64) float64 {
 	}
 	return 0
 }
+
+// trending reports whether a series that has set records new highs (or
+// new lows) in n samples sets them more often than an exchangeable series
+// would by more than z standard deviations. In n exchangeable samples the
+// count of records has mean H(n) = 1 + 1/2 + ... + 1/n and variance
+// H(n) - H2(n), H2 the sum of 1/i^2 (Foster and Stuart, "Distribution-free
+// tests in time-series based on the breaking of records", JRSS B 1954);
+// both are taken from their asymptotic forms, exact to within 1/n^2. A
+// trending series' new extremes are its trend, not news.
+func trending(records, n uint32, z float64) bool {
+	if n < 2 {
+		return false
+	}
+	fn := float64(n)
+	h := math.Log(fn) + eulerGamma + 0.5/fn
+	v := max(h-(math.Pi*math.Pi/6-1/fn), 0)
+	return float64(records) > h+z*math.Sqrt(v)
+}
+
+// eulerGamma is the Euler-Mascheroni constant.
+const eulerGamma = 0.5772156649015329

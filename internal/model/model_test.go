@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/astraguard/astraguard/internal/synth"
 )
 
 // noise is a deterministic pseudo-random series (an LCG), so tests need no
@@ -47,6 +49,9 @@ func TestConfigValidation(t *testing.T) {
 		{"infinite record band", Config{RecordBand: math.Inf(1)}, false},
 		{"negative period prune", Config{PeriodPrune: -0.1}, false},
 		{"NaN period prune", Config{PeriodPrune: math.NaN()}, false},
+		{"records test off", Config{RecordTrend: -1}, true},
+		{"NaN records test", Config{RecordTrend: math.NaN()}, false},
+		{"infinite records test", Config{RecordTrend: math.Inf(1)}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -334,5 +339,33 @@ func TestExtremeValuesDoNotPoisonState(t *testing.T) {
 	}
 	if !flagged {
 		t.Error("a spike to 1000 after extreme values was not flagged: the state was poisoned")
+	}
+}
+
+// TestRecordQuietOnATrend: a series that drifts upward through its noise
+// (a slow trend, the shape of a draining battery or a warming structure)
+// keeps setting new highs a little beyond the old ones. Once it has set
+// far more than an exchangeable series would (Foster and Stuart's records
+// test), they are its trend, not news, and `record` stays quiet: after
+// the first five days there is no record flag (without the test there
+// are one or two a day). The same noise without the trend still flags a
+// breakout (TestDetectsNewExtreme).
+func TestRecordQuietOnATrend(t *testing.T) {
+	for _, tt := range []struct {
+		cfg  Config
+		want bool
+	}{{Config{}, false}, {Config{RecordTrend: -1}, true}} {
+		d := mustDetector(t, tt.cfg)
+		g := synth.NewGauss(4)
+		late := 0
+		for i := range 12 * 1440 {
+			r := d.Update(1_700_006_400e9+int64(i)*60e9, 0.0005*float64(i)+0.5*g.Next())
+			if r.Anomaly && r.Mechanism == MechanismRecord && i >= 5*1440 {
+				late++
+			}
+		}
+		if (late > 0) != tt.want {
+			t.Errorf("RecordTrend %v: %d record flags after day 5 of a noisy trend, want some: %v", tt.cfg.RecordTrend, late, tt.want)
+		}
 	}
 }

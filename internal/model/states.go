@@ -8,6 +8,20 @@ import "math"
 // in each. A series that shows more is continuous for good.
 const maxStates = 16
 
+// A series of at least ordinalStates values that, over its first
+// ordinalMin transitions or later, moves between neighbouring values (no
+// known value between them) in ordinalShare of its transitions or more
+// is a continuous signal read through a coarse quantiser (a temperature
+// in whole counts), not a mode channel: it is continuous for good. A mode
+// word jumps between any of its states; a quantised signal steps through
+// the values between. Two or three values are always neighbours, so a
+// switch or a square wave with a rare third value stays a mode channel.
+const (
+	ordinalStates = 5
+	ordinalMin    = 50
+	ordinalShare  = 0.9
+)
+
 // dwellMargin is how far a dwell must exceed the longest earlier dwell in
 // its state, or fall short of the shortest, to be out of character (as
 // stuckMargin for runs), and dwellMin
@@ -32,6 +46,7 @@ type states struct {
 	trans  [maxStates * maxStates]uint16 // transitions seen, by from*maxStates+to, saturating
 	total  uint32                        // transitions seen, saturating
 	once   uint32                        // transitions seen exactly once
+	steps  uint32                        // transitions between neighbouring values (see ordinalStates)
 	k      uint8                         // states seen; maxStates+1 once the series has shown more
 	cur    uint8                         // index of the current state
 	run    uint32                        // samples in the current state so far
@@ -88,7 +103,7 @@ func (s *states) update(v float64) int {
 		s.leave(j)
 		// A new value between known states is a new setting of the
 		// same machine; one beyond them all is a new regime.
-		if v == lo || v == hi {
+		if s.discrete() && (v == lo || v == hi) {
 			return stateNew
 		}
 		return stateNone
@@ -121,6 +136,9 @@ func (s *states) update(v float64) int {
 	news := s.trans[t] == 0 && s.dwell[s.cur] > 0 && s.dwell[j] > 0 &&
 		float64(s.once) <= unseenMass*float64(s.total)
 	s.leave(j)
+	if !s.discrete() {
+		return stateNone
+	}
 	if news {
 		return stateTransition
 	}
@@ -144,6 +162,9 @@ func (s *states) leave(j uint8) {
 	}
 	if s.total < math.MaxUint32 {
 		s.total++
+		if s.neighbours(s.cur, j) {
+			s.steps++
+		}
 	}
 	if s.visits[s.cur] < math.MaxUint16 {
 		s.visits[s.cur]++
@@ -153,4 +174,19 @@ func (s *states) leave(j uint8) {
 		s.short[s.cur] = s.run
 	}
 	s.cur, s.run = j, 1
+	if s.k >= ordinalStates && s.total >= ordinalMin && float64(s.steps) >= ordinalShare*float64(s.total) {
+		s.k = maxStates + 1 // a quantised continuous signal
+	}
+}
+
+// neighbours reports whether no known value lies strictly between states
+// a and b.
+func (s *states) neighbours(a, b uint8) bool {
+	lo, hi := min(s.val[a], s.val[b]), max(s.val[a], s.val[b])
+	for _, x := range s.val[:s.k] {
+		if x > lo && x < hi {
+			return false
+		}
+	}
+	return true
 }

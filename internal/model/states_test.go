@@ -3,6 +3,8 @@ package model
 import (
 	"math"
 	"testing"
+
+	"github.com/astraguard/astraguard/internal/synth"
 )
 
 // squareWave dwells period/2 samples at each of -1 and 1.
@@ -139,5 +141,58 @@ func TestStatesModeChannelStaysCalm(t *testing.T) {
 	}
 	if n := flags[MechanismState]; len(flags) > 1 || n > 1 {
 		t.Errorf("flags on a routine mode channel = %v, want at most one state flag", flags)
+	}
+}
+
+// TestStatesQuantisedSignalIsContinuous: a slowly varying signal read in
+// whole counts (a daily wave of ±3 counts with noise: seven values) steps
+// between neighbouring values, so it is judged as the continuous signal
+// it is, not as a mode channel whose every unseen transition or long
+// dwell is news (the coarse quantised waves of the generated corpus
+// raised about 0.4 state flags per series-day).
+func TestStatesQuantisedSignalIsContinuous(t *testing.T) {
+	d := mustDetector(t, Config{})
+	g := synth.NewGauss(2)
+	flags := 0
+	for i := range 10 * 1440 {
+		v := math.Round(10 + 3*math.Sin(2*math.Pi*float64(i)/1440) + 0.3*g.Next())
+		if r := d.Update(1_700_006_400e9+int64(i)*60e9, v); r.Anomaly && r.Mechanism == MechanismState {
+			flags++
+		}
+	}
+	if d.sts.discrete() || flags > 0 {
+		t.Errorf("quantised wave: judged on states %v, %d state flags; want continuous, none", d.sts.discrete(), flags)
+	}
+}
+
+// TestStatesPulseChannelStaysDiscrete: a channel that rests at -1 and
+// pulses to 1, with a rare value just inside each (SMAP E-12's shape),
+// has only neighbouring transitions too, but too few values to be a
+// quantised signal: it stays a mode channel, and a value beyond its
+// states is flagged as one.
+func TestStatesPulseChannelStaysDiscrete(t *testing.T) {
+	d := mustDetector(t, Config{})
+	i := 0
+	emit := func(v float64, n int) {
+		for range n {
+			if r := d.Update(int64(i)*60e9, v); r.Anomaly {
+				t.Fatalf("sample %d (%v): routine pulse flagged by %v", i, v, r.Mechanism)
+			}
+			i++
+		}
+	}
+	for c := range 200 {
+		emit(-1, 40)
+		emit(1, 10)
+		if c%25 == 0 {
+			emit(-0.89, 3)
+			emit(0.89, 1)
+		}
+	}
+	if !d.sts.discrete() {
+		t.Fatalf("pulse channel with %d values judged continuous", d.sts.k)
+	}
+	if r := d.Update(int64(i)*60e9, 2); !r.Anomaly || r.Mechanism != MechanismState {
+		t.Errorf("a value beyond the pulse channel's states: %+v, want a state flag", r)
 	}
 }
