@@ -12,7 +12,9 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/internal/smallfile"
@@ -121,6 +123,31 @@ func ReadFile(path string) ([]byte, error) {
 	return data, nil
 }
 
+// MaxNesting bounds how deeply flow collections ([...] and {...}) may nest
+// in a file. The deepest the schema has is three; goccy/go-yaml's parser
+// takes memory in the square of the depth (a 30 KB line of "[" took
+// 1.4 GB), so a file nested deeper is refused from its tokens (which
+// cost memory in proportion to the file) before it is parsed. Block
+// nesting needs indentation, so MaxFileBytes already bounds it.
+const MaxNesting = 100
+
+// checkNesting refuses tokens whose flow collections nest deeper than
+// MaxNesting, naming the line where the bound is crossed.
+func checkNesting(name string, tokens token.Tokens) error {
+	depth := 0
+	for _, tk := range tokens {
+		switch tk.Type {
+		case token.SequenceStartType, token.MappingStartType:
+			if depth++; depth > MaxNesting {
+				return &Error{File: name, Line: tk.Position.Line, Err: fmt.Errorf("collections nested deeper than %d", MaxNesting)}
+			}
+		case token.SequenceEndType, token.MappingEndType:
+			depth = max(0, depth-1)
+		}
+	}
+	return nil
+}
+
 // Parse decodes and validates data, named name in errors. It returns every
 // problem found, joined in line order, each an *Error.
 func Parse(name string, data []byte, s Schema) (c *Config, err error) {
@@ -138,7 +165,11 @@ func Parse(name string, data []byte, s Schema) (c *Config, err error) {
 func parse(name string, data []byte, s Schema) (*Config, error) {
 	c := &Config{path: name, digest: sha256.Sum256(data), breakers: map[string]Breaker{}, breakerNodes: map[string]ast.Node{},
 		empty: len(bytes.TrimSpace(data)) == 0}
-	f, err := parser.ParseBytes(data, 0)
+	tokens := lexer.Tokenize(string(data))
+	if err := checkNesting(name, tokens); err != nil {
+		return nil, err
+	}
+	f, err := parser.Parse(tokens, 0)
 	if err != nil {
 		return nil, yamlError(name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -270,5 +271,34 @@ func TestLoadRefusesHugeFile(t *testing.T) {
 	}
 	if _, err := config.Load(big, schema); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("Load(%d-byte file) = %v, want refused as too large", config.MaxFileBytes+1, err)
+	}
+}
+
+// TestParseRefusesDeepNesting: flow collections nested past MaxNesting are
+// refused with the line, before the YAML parser, whose memory grows with
+// the square of the depth (a 30 KB line of "[" took 1.4 GB), sees them.
+// A reload reads the file while serving, so it must not be able to
+// exhaust the service's memory.
+func TestParseRefusesDeepNesting(t *testing.T) {
+	for name, data := range map[string]string{
+		"unclosed": "log_level: info\npolicies: " + strings.Repeat("[", 20000) + "\n",
+		"closed":   "policies: " + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + "\n",
+		"mappings": "breakers: " + strings.Repeat("{a: ", 20000) + "1" + strings.Repeat("}", 20000) + "\n",
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := config.Parse("deep.yaml", []byte(data), schema)
+		runtime.ReadMemStats(&after)
+		if err == nil || !strings.Contains(err.Error(), "nested deeper than") {
+			t.Errorf("%s: Parse = %v, want refused as nested too deep", name, err)
+		}
+		if got := after.TotalAlloc - before.TotalAlloc; got > 64<<20 {
+			t.Errorf("%s: Parse allocated %d MB, want under 64", name, got>>20)
+		}
+	}
+	// Nesting up to the bound parses as usual (here: a wrong shape).
+	ok := "policies: " + strings.Repeat("[", config.MaxNesting) + strings.Repeat("]", config.MaxNesting) + "\n"
+	if _, err := config.Parse("ok.yaml", []byte(ok), schema); err == nil || strings.Contains(err.Error(), "nested deeper") {
+		t.Errorf("Parse(%d levels) = %v, want a shape error, not a nesting one", config.MaxNesting, err)
 	}
 }
