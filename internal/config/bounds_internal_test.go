@@ -3,11 +3,14 @@ package config
 import (
 	"fmt"
 	"maps"
+	"os"
 	"reflect"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/goccy/go-yaml/lexer"
 
 	"github.com/astraguard/astraguard/breaker"
 )
@@ -145,4 +148,27 @@ func breakerSource(key, v string) (string, int) {
 		}
 	}
 	return src, line
+}
+
+// TestCountTokensBoundsTheScanner: countTokens never counts fewer tokens
+// than goccy's scanner makes, so MaxTokens bounds what the parser gets.
+func TestCountTokensBoundsTheScanner(t *testing.T) {
+	example, err := os.ReadFile("../../examples/config/astraguard.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, data := range []string{
+		string(example),
+		"policies: [" + strings.Repeat("a,", 1000) + "a]\n",
+		"policies: [" + strings.Repeat("{a: b},", 1000) + "]\n",
+		"policies:\n" + strings.Repeat("  - name: 'x y'\n    match: [\"a,b\", c]\n", 100),
+		"a: &x [1, 2]\nb: *x\nc: !!str 3\nd: |\n  text\n  more\n",
+		strings.Repeat("? a\n: b\n", 100),
+		strings.Repeat("-\n", 100) + "---\n...\n",
+	} {
+		n, _ := countTokens([]byte(data))
+		if got := len(lexer.Tokenize(data)); n < got {
+			t.Errorf("countTokens(%.40q) = %d, the scanner makes %d", data, n, got)
+		}
+	}
 }

@@ -124,28 +124,87 @@ func ReadFile(path string) ([]byte, error) {
 }
 
 // MaxNesting bounds how deeply flow collections ([...] and {...}) may nest
-// in a file. The deepest the schema has is three; goccy/go-yaml's parser
-// takes memory in the square of the depth (a 30 KB line of "[" took
-// 1.4 GB), so a file nested deeper is refused from its tokens (which
-// cost memory in proportion to the file) before it is parsed. Block
-// nesting needs indentation, so MaxFileBytes already bounds it.
-const MaxNesting = 100
+// in a file, and MaxTokens how many YAML tokens a file may hold. The
+// deepest the schema has is three, and a file with a thousand policies
+// has some 20,000 tokens. goccy/go-yaml's parser takes memory in the
+// square of the nesting depth (a 30 KB line of "[" took 1.4 GB) and its
+// scanner and parser about 1.3 KB per token (a 2 MB flow list of a
+// million one-letter items took 1.1 GB), so a file past either bound is
+// refused before it is parsed. Block nesting needs indentation, so
+// MaxFileBytes already bounds it.
+const (
+	MaxNesting = 100
+	MaxTokens  = 100_000
+)
 
-// checkNesting refuses tokens whose flow collections nest deeper than
-// MaxNesting, naming the line where the bound is crossed.
-func checkNesting(name string, tokens token.Tokens) error {
+// tokenize splits data into YAML tokens, refusing a file past MaxTokens
+// or MaxNesting, named by the line where the bound is crossed. goccy's
+// scanner tokenizes a whole file in one call, so the count is estimated
+// from the bytes first (countTokens).
+func tokenize(name string, data []byte) (token.Tokens, error) {
+	if n, line := countTokens(data); n > MaxTokens {
+		return nil, &Error{File: name, Line: line, Err: fmt.Errorf("more than %d YAML tokens", MaxTokens)}
+	}
+	tokens := lexer.Tokenize(string(data))
 	depth := 0
 	for _, tk := range tokens {
 		switch tk.Type {
 		case token.SequenceStartType, token.MappingStartType:
 			if depth++; depth > MaxNesting {
-				return &Error{File: name, Line: tk.Position.Line, Err: fmt.Errorf("collections nested deeper than %d", MaxNesting)}
+				return nil, &Error{File: name, Line: tk.Position.Line, Err: fmt.Errorf("collections nested deeper than %d", MaxNesting)}
 			}
 		case token.SequenceEndType, token.MappingEndType:
 			depth = max(0, depth-1)
 		}
 	}
-	return nil
+	return tokens, nil
+}
+
+// countTokens bounds from above the YAML tokens in data without
+// allocating: each indicator (",[]{}:-?|>&*!") and each run of other
+// non-blank bytes counts one, as do a quoted string and a comment. A
+// plain scalar with blanks counts one per word, more than the scanner
+// makes, so the estimate errs toward refusing, but only for files far
+// larger than any configuration. It stops once the count passes
+// MaxTokens and returns the line it got there.
+func countTokens(data []byte) (n, line int) {
+	line = 1
+	inWord := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case c == '\n':
+			line++
+			inWord = false
+			continue
+		case c == ' ' || c == '\t' || c == '\r':
+			inWord = false
+			continue
+		case c == '#' && !inWord:
+			for i < len(data)-1 && data[i+1] != '\n' {
+				i++
+			}
+		case (c == '"' || c == '\'') && !inWord:
+			for i++; i < len(data) && data[i] != c; i++ {
+				if data[i] == '\n' {
+					line++
+				}
+				if c == '"' && data[i] == '\\' {
+					i++
+				}
+			}
+		case strings.IndexByte(",[]{}:-?|>&*!", c) >= 0:
+			inWord = false
+		case inWord:
+			continue
+		default:
+			inWord = true
+		}
+		if n++; n > MaxTokens {
+			return n, line
+		}
+	}
+	return n, line
 }
 
 // Parse decodes and validates data, named name in errors. It returns every
@@ -165,8 +224,8 @@ func Parse(name string, data []byte, s Schema) (c *Config, err error) {
 func parse(name string, data []byte, s Schema) (*Config, error) {
 	c := &Config{path: name, digest: sha256.Sum256(data), breakers: map[string]Breaker{}, breakerNodes: map[string]ast.Node{},
 		empty: len(bytes.TrimSpace(data)) == 0}
-	tokens := lexer.Tokenize(string(data))
-	if err := checkNesting(name, tokens); err != nil {
+	tokens, err := tokenize(name, data)
+	if err != nil {
 		return nil, err
 	}
 	f, err := parser.Parse(tokens, 0)
@@ -191,9 +250,29 @@ func parse(name string, data []byte, s Schema) (*Config, error) {
 		errs = c.decode(name, m, s)
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(SortErrors(errs)...)
+		return nil, errors.Join(firstProblems(name, SortErrors(errs))...)
 	}
 	return c, nil
+}
+
+// MaxProblems bounds the problems Parse reports for one file; a file of
+// 100,000 wrong items would otherwise make an error of megabytes, printed
+// by --check-config and logged whole by a failed reload.
+const MaxProblems = 100
+
+// firstProblems keeps the first MaxProblems of errs (in line order) and
+// says how many more there are, at the line of the first one left out.
+func firstProblems(name string, errs []error) []error {
+	if len(errs) <= MaxProblems {
+		return errs
+	}
+	line := 0
+	var e *Error
+	if errors.As(errs[MaxProblems], &e) {
+		line = e.Line
+	}
+	more := &Error{File: name, Line: line, Err: fmt.Errorf("%d more problems from here on not shown", len(errs)-MaxProblems)}
+	return append(errs[:MaxProblems:MaxProblems], more)
 }
 
 // SortErrors orders problems as a user reads a file: errors without a

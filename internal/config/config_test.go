@@ -302,3 +302,39 @@ func TestParseRefusesDeepNesting(t *testing.T) {
 		t.Errorf("Parse(%d levels) = %v, want a shape error, not a nesting one", config.MaxNesting, err)
 	}
 }
+
+// TestParseBoundsTokensAndProblems: a file of more than MaxTokens tokens
+// is refused while it is tokenized (a 2 MB flow list of a million items
+// took the YAML parser 1.1 GB), and a file with many problems reports
+// the first MaxProblems of them and how many more there are, not an
+// error of megabytes for a reload to log.
+func TestParseBoundsTokensAndProblems(t *testing.T) {
+	flat := "policies: [" + strings.Repeat("a,", 1_000_000) + "a]\n"
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := config.Parse("flat.yaml", []byte(flat), schema)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "flat.yaml:1: more than 100000 YAML tokens") {
+		t.Errorf("Parse(a million items) = %.200v, want refused for its tokens", err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 128<<20 {
+		t.Errorf("Parse(a million items) allocated %d MB, want under 128", got>>20)
+	}
+
+	var b strings.Builder
+	b.WriteString("policies:\n")
+	for range 1000 {
+		b.WriteString("  - 1\n")
+	}
+	_, err = config.Parse("many.yaml", []byte(b.String()), schema)
+	if err == nil {
+		t.Fatal("Parse(1000 bad policies) = nil, want an error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != config.MaxProblems+1 {
+		t.Fatalf("Parse(1000 bad policies) reported %d lines, want %d", len(lines), config.MaxProblems+1)
+	}
+	if want := "many.yaml:102: 900 more problems from here on not shown"; lines[len(lines)-1] != want {
+		t.Errorf("last line = %q, want %q", lines[len(lines)-1], want)
+	}
+}
