@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/astraguard/astraguard/client"
+	"github.com/astraguard/astraguard/internal/smallfile"
 	"github.com/astraguard/astraguard/internal/tlsconf"
 )
 
@@ -72,6 +72,11 @@ func (cf *connFlags) resolve(getenv func(string) string) {
 	}
 }
 
+// maxTokenFileBytes bounds --token-file, as the service bounds its
+// --admin-token-file: a token is a line, and /dev/zero must be refused,
+// not read until memory runs out.
+const maxTokenFileBytes = 64 << 10
+
 // readToken returns the token from --token or --token-file (or their
 // environment variables, both set: an error). Errors name the file, never
 // its content.
@@ -82,7 +87,7 @@ func (cf connFlags) readToken() (string, error) {
 	if cf.token != "" {
 		return "", usageError("give --token or --token-file (or AGCTL_TOKEN or AGCTL_TOKEN_FILE), not both")
 	}
-	b, err := os.ReadFile(cf.tokenFile)
+	b, err := smallfile.Read(cf.tokenFile, maxTokenFileBytes)
 	if err != nil {
 		return "", fmt.Errorf("--token-file: %w", err)
 	}

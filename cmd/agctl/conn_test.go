@@ -70,6 +70,8 @@ func TestTokenFile(t *testing.T) {
 		{"--token-file", empty},
 		{"--token-file", filepath.Join(dir, "missing")},
 		{"--token-file", file, "--token", "other-token-value"},
+		{"--token-file", "/dev/zero"}, // a device is refused, not read until memory runs out
+		{"--token-file", dir},
 	} {
 		c, _, _ := newAdminCLI(t, nil)
 		err := c.run(t.Context(), append([]string{"breakers", "list", "--addr", testAddr}, args...))
