@@ -7,12 +7,13 @@ import (
 	"io"
 	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/astraguard/astraguard/internal/smallfile"
 )
 
 // maxRowErrors caps the bad rows reported per file so a wrong file does
@@ -63,10 +64,11 @@ func findCSVs(dir string) ([]string, error) {
 	return out, nil
 }
 
-// loadSeries reads dir/rel. Bad rows come back joined as *rowError values;
+// loadSeries reads dir/rel, a regular file (a FIFO or a link to a device
+// is refused rather than waited on or read for ever). Bad rows come back joined as *rowError values;
 // the series is then unusable.
 func loadSeries(dir, rel string) (*series, error) {
-	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(rel)))
+	f, _, err := smallfile.Open(filepath.Join(dir, filepath.FromSlash(rel)))
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -131,5 +134,23 @@ func TestPlanBatches(t *testing.T) {
 				t.Errorf("planBatches(%v, %d, %g) (-want +got):\n%s", tt.nanos, tt.size, tt.speed, diff)
 			}
 		})
+	}
+}
+
+// TestLoadSeriesRefusesNonRegularFiles: a .csv that is a FIFO or a link
+// to a device is refused by name, not waited on for ever (a FIFO no one
+// writes) or read until memory runs out (/dev/zero).
+func TestLoadSeriesRefusesNonRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.csv"), 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "zero.csv")); err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range []string{"fifo.csv", "zero.csv"} {
+		if _, err := loadSeries(dir, rel); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("loadSeries(%s) = %v, want refused as not a regular file", rel, err)
+		}
 	}
 }

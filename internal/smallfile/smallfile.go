@@ -24,23 +24,37 @@ var (
 	ErrTooLarge   = errors.New("file too large")
 )
 
-// Read returns the contents of the regular file at path, refusing a file
-// of more than max bytes.
-func Read(path string, max int64) ([]byte, error) {
+// Open opens the regular file at path for reading, refusing anything
+// else (a FIFO, a device, a directory) without blocking. The caller
+// closes the file. For files of any size that the caller reads as a
+// stream; Read reads a small one whole.
+func Open(path string) (*os.File, os.FileInfo, error) {
 	// O_NONBLOCK makes opening a FIFO return at once; reads of a regular
 	// file are unaffected.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer f.Close()
 	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, st.Mode().Type())
+	}
+	return f, st, nil
+}
+
+// Read returns the contents of the regular file at path, refusing a file
+// of more than max bytes.
+func Read(path string, max int64) ([]byte, error) {
+	f, st, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, st.Mode().Type())
-	}
+	defer f.Close()
 	if st.Size() > max {
 		return nil, fmt.Errorf("%s: %w: %d bytes, at most %d", path, ErrTooLarge, st.Size(), max)
 	}
