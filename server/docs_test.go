@@ -4,6 +4,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -78,5 +79,42 @@ func TestDocsListWhatTheCodeProduces(t *testing.T) {
 		if want := sorted(tc.want); !slices.Equal(tc.got, want) {
 			t.Errorf("%s = %q, want %q (what the code produces)", tc.what, tc.got, want)
 		}
+	}
+}
+
+// TestREADMEResponseBound: the README's per-sample response bound and the
+// request sizes it allows are the ones responseBound uses (it said 73
+// bytes and 49,000 samples after policy names, 64 bytes, joined every
+// verdict and took the bound to 174).
+func TestREADMEResponseBound(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Join(strings.Fields(string(b)), " ")
+	num := func(pattern string) int64 {
+		t.Helper()
+		m := regexp.MustCompile(pattern).FindStringSubmatch(doc)
+		if m == nil {
+			t.Fatalf("README: no match for %q", pattern)
+		}
+		n, err := strconv.ParseInt(strings.ReplaceAll(m[1], ",", ""), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	const msg = 4 << 20
+	if got, want := num(`per sample (\d+) bytes plus the series id`), verdictBound(12)-12; got != want {
+		t.Errorf("README per-sample bound = %d, want %d", got, want)
+	}
+	if got, want := num(`(\d+) bytes for ids of 128 bytes or more`), verdictBound(256)-256; got != want {
+		t.Errorf("README per-sample bound for long ids = %d, want %d", got, want)
+	}
+	if got, want := num(`about ([\d,]+) under a 12-byte id`), msg/verdictBound(12); got > want || got < want*99/100 {
+		t.Errorf("README samples under a 12-byte id = %d, want about %d", got, want)
+	}
+	if got, want := num(`([\d,]+) under a 256-byte id`), msg/verdictBound(256); got != want {
+		t.Errorf("README samples under a 256-byte id = %d, want %d", got, want)
 	}
 }
