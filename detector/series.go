@@ -98,6 +98,11 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, gi int, now scoreTime
 		}
 		return 0
 	}
+	if len(g.Values) == 0 {
+		// Nothing to score: taking an entry would let a request of many
+		// empty series (a few bytes each) evict the series that send.
+		return 0
+	}
 	own := len(g.UnixNanos) == 0 // checkGroup: all samples stamped, or none
 	ref := st.t.Acquire(g.SeriesID, now.wall)
 	defer ref.Release()

@@ -36,6 +36,27 @@ func TestFullTableEvictsInsteadOfLockingOut(t *testing.T) {
 	}
 }
 
+// TestEmptyGroupsTakeNoEntry: a group without samples gets no verdict and
+// takes no entry in the series table, so a request of 100,000 empty
+// series (a few bytes each on the wire) cannot evict the series that
+// really send samples.
+func TestEmptyGroupsTakeNoEntry(t *testing.T) {
+	d, reg := newTestDetector(t, &fakeModel{}, &fakeGate{}, Config{MaxSeries: 2})
+	d.Score(t.Context(), nil, []Group{{SeriesID: "kept", Values: []float64{1}}})
+	got := d.Score(t.Context(), nil, []Group{
+		{SeriesID: "e1"}, {SeriesID: "e2"}, {SeriesID: "e3", UnixNanos: []int64{t0.UnixNano()}},
+	})
+	if len(got) != 0 {
+		t.Errorf("Score(empty groups) = %d verdicts, want 0", len(got))
+	}
+	if n := d.SeriesCount(); n != 1 {
+		t.Errorf("SeriesCount() = %d, want 1 (only the series with a sample)", n)
+	}
+	if v := metricValue(t, reg, "astraguard_series_evicted_total", "capacity"); v != 0 {
+		t.Errorf(`astraguard_series_evicted_total{reason="capacity"} = %v, want 0`, v)
+	}
+}
+
 func TestIdleSeriesExpire(t *testing.T) {
 	clk := &fakeClock{t0}
 	d, reg := newTestDetector(t, &fakeModel{}, &fakeGate{}, Config{SeriesTTL: time.Hour}, WithClock(clk))
