@@ -162,6 +162,10 @@ func TestModelInferValidation(t *testing.T) {
 		{"shape vs data", perSample(&tensor{Name: "value", Datatype: "FP64", Shape: []int64{2}, Contents: &inference.InferTensorContents{Fp64Contents: []float64{1}}}, ids("a", "a")),
 			codes.InvalidArgument, "(2 elements) but 1 elements"},
 		{"negative dim", perSample(&tensor{Name: "value", Datatype: "FP64", Shape: []int64{-1}}, ids("a")), codes.InvalidArgument, "negative dimension"},
+		// 7 × 7905747460161236407 is 1 modulo 2^64: a product that wraps
+		// must not pass for one element.
+		{"shape product wraps to 1", perSample(&tensor{Name: "value", Datatype: "FP64", Shape: []int64{7, 7905747460161236407},
+			Contents: &inference.InferTensorContents{Fp64Contents: []float64{1}}}, ids("a")), codes.InvalidArgument, "more than 1000 elements"},
 		{"no shape", perSample(&tensor{Name: "value", Datatype: "FP64"}), codes.InvalidArgument, "no shape"},
 		{"wrong datatype", perSample(&tensor{Name: "value", Datatype: "FP32", Shape: []int64{1}}), codes.InvalidArgument, `datatype "FP32", want "FP64"`},
 		{"unknown input", perSample(fp64("value", 1), fp64("pressure", 1)), codes.InvalidArgument, `unknown input "pressure"`},

@@ -144,9 +144,12 @@ func (s *Server) elements(name string, shape []int64) (int, error) {
 		if d < 0 {
 			return 0, invalid("input %q has negative dimension in shape %v", name, shape)
 		}
-		if n *= d; n > int64(s.cfg.MaxBatch) {
+		// Compared before multiplying: a product past int64 would wrap
+		// (7 × 7905747460161236407 is 1) and pass the bound.
+		if d > 0 && n > int64(s.cfg.MaxBatch)/d {
 			return 0, invalid("input %q has shape %v: more than %d elements", name, shape, s.cfg.MaxBatch)
 		}
+		n *= d
 	}
 	return int(n), nil
 }
