@@ -181,7 +181,9 @@ func shapeHolds(shape []int64, n int) bool {
 	}
 	prod := int64(1)
 	for _, d := range shape {
-		if d < 0 {
+		// Compared before multiplying: a product past int64 would wrap
+		// (7 × 7905747460161236407 is 1) and could match n.
+		if d < 0 || d > 0 && prod > math.MaxInt64/d {
 			return false
 		}
 		prod *= d

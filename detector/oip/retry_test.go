@@ -207,6 +207,11 @@ func TestResponseValidation(t *testing.T) {
 		}), false},
 		{"wrong datatype", edit(func(r *inference.ModelInferResponse) { r.Outputs[0].Datatype = "FP32" }), false},
 		{"wrong shape", edit(func(r *inference.ModelInferResponse) { r.Outputs[1].Shape = []int64{1} }), false},
+		// 7 × 7905747460161236407 × n is n modulo 2^64: a product that
+		// wraps must not pass for n elements.
+		{"shape product wraps", edit(func(r *inference.ModelInferResponse) {
+			r.Outputs[1].Shape = []int64{7, 7905747460161236407, r.Outputs[1].Shape[0]}
+		}), false},
 		{"duplicate output", edit(func(r *inference.ModelInferResponse) { r.Outputs[1].Name = "score" }), false},
 		{"raw short", edit(func(r *inference.ModelInferResponse) {
 			r.RawOutputContents = [][]byte{{1}, {1}, {1}}
