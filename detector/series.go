@@ -119,6 +119,16 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, gi int, now scoreTime
 	if now.pullBack(&s.last, own) {
 		p.pulled++
 	}
+	stamp := now.stamp
+	if own && s.last > stamp {
+		// Another call stamped this series' samples after this one did
+		// and reached the entry first (two streams writing one series).
+		// A stamp taken now, while the entry is held, is no earlier than
+		// any issued before (stampClock), so the samples stay in order.
+		// A watermark from a client stamp ahead of the clock still
+		// refuses them, as documented.
+		stamp = d.stamps.stamp(d.opts.clock.Now().UnixNano())
+	}
 	pol := p.ps.matchCached(g.SeriesID, &s.policy)
 	if p.ps != nil {
 		p.pols[gi] = pol
@@ -129,7 +139,7 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, gi int, now scoreTime
 	}
 	valid := 0
 	for i, v := range g.Values {
-		ts := timestampAt(g, i, now.stamp)
+		ts := timestampAt(g, i, stamp)
 		switch {
 		case math.IsNaN(v) || math.IsInf(v, 0):
 			out[i] = Verdict{UnixNanos: ts, Err: ErrNotFinite}

@@ -2,12 +2,16 @@ package detector
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/astraguard/astraguard/internal/model"
 	"github.com/astraguard/astraguard/internal/store"
 )
 
@@ -175,5 +179,70 @@ func TestRemoteModelSeesOneSeriesInOrder(t *testing.T) {
 	}
 	if v := metricValue(t, reg, "astraguard_anomaly_fallback_samples_total", "series_busy"); v != 1 {
 		t.Errorf(`fallback samples{reason="series_busy"} = %v, want 1`, v)
+	}
+}
+
+// holdGate holds the first Allow until release is closed, after closing
+// held: that call has stamped its samples and waits before its series.
+type holdGate struct {
+	fakeGate
+	calls         atomic.Int32
+	held, release chan struct{}
+}
+
+func (g *holdGate) Allow() (uint64, error) {
+	if g.calls.Add(1) == 1 {
+		close(g.held)
+		<-g.release
+	}
+	return g.fakeGate.Allow()
+}
+
+// lockedClock is a fakeClock that two Score calls may read at once.
+type lockedClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *lockedClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *lockedClock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+// TestServerStampsNeverOutOfOrder: samples sent without timestamps are
+// accepted however calls for one series interleave. A call that stamped
+// its samples and then reached the series after a later call had (two
+// streams writing one series) got OUT_OF_ORDER for samples it had
+// stamped itself: 159 of 2957 requests with 4 concurrent writers.
+func TestServerStampsNeverOutOfOrder(t *testing.T) {
+	for name, m := range map[string]Model{"remote": &fakeModel{}, "embedded": nil} {
+		t.Run(name, func(t *testing.T) {
+			clk := &lockedClock{t: t0}
+			g := &holdGate{held: make(chan struct{}), release: make(chan struct{})}
+			var d *Detector
+			if m == nil {
+				tmpl, err := model.NewTemplate(model.Config{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d, err = NewEmbedded(tmpl, g, Config{ModelTimeout: time.Hour}, WithClock(clk), WithRegisterer(prometheus.NewRegistry())); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				d, _ = newTestDetector(t, m, g, Config{}, WithClock(clk))
+			}
+			first := make(chan []Verdict)
+			go func() { first <- d.Score(context.Background(), nil, []Group{{SeriesID: "s", Values: []float64{1}}}) }()
+			<-g.held // the first call stamped t0 and waits
+			clk.set(t0.Add(time.Second))
+			second := d.Score(t.Context(), nil, []Group{{SeriesID: "s", Values: []float64{2}}})
+			close(g.release)
+			got := <-first
+			if second[0].Err != ErrNone || got[0].Err != ErrNone {
+				t.Fatalf("errors = %v, %v; want both samples accepted", second[0].Err, got[0].Err)
+			}
+			if got[0].UnixNanos < second[0].UnixNanos {
+				t.Errorf("stamps %d then %d: the later sample is stamped earlier", second[0].UnixNanos, got[0].UnixNanos)
+			}
+		})
 	}
 }
