@@ -94,12 +94,15 @@ type scratch struct {
 	index  []int32 // model position -> verdict position, when compacted
 
 	// One Score call's model pass (see scoreGroup).
-	embedded bool     // update the embedded model in the series entries
-	ticket   uint64   // nonzero: claim series for the remote call numbered so
-	err      error    // the embedded model panicked
-	busy     int      // valid samples of series claimed by another call
-	pulled   int      // watermarks pulled back (scoreTime.pullBack)
-	claims   []string // series this call claimed, to release
+	embedded bool   // update the embedded model in the series entries
+	ticket   uint64 // nonzero: claim series for the remote call numbered so
+	err      error  // the embedded model panicked
+	busy     int    // valid samples of series claimed by another call
+	pulled   int    // watermarks pulled back (scoreTime.pullBack)
+	// waited is how long this pass waited for series held by other calls,
+	// which is not the embedded model's own time (finishEmbedded).
+	waited time.Duration
+	claims []string // series this call claimed, to release
 	// ts and vals back the compacted groups' samples, so that compacting
 	// allocates nothing once they have grown.
 	ts   []int64
@@ -119,7 +122,7 @@ type scratch struct {
 
 func (sc *scratch) reset() {
 	sc.preds, sc.index = sc.preds[:0], sc.index[:0]
-	sc.embedded, sc.ticket, sc.err, sc.busy, sc.pulled = false, 0, nil, 0, 0
+	sc.embedded, sc.ticket, sc.err, sc.busy, sc.pulled, sc.waited = false, 0, nil, 0, 0, 0
 	sc.reason, sc.anomalies = ReasonNone, 0
 	clear(sc.claims) // drop references to the request's ids
 	sc.claims = sc.claims[:0]

@@ -83,12 +83,15 @@ func (st *seriesTable[M]) predict(m *M, g Group, out []Verdict, base int, p *scr
 }
 
 // finishEmbedded settles a pass that scored the embedded model in the
-// series entries: as for a remote call, a panic or an overrun is a model
-// failure and the batch keeps its heuristic verdicts. It reports whether
+// series entries: as for a remote call, a panic or an overrun (of the
+// pass's own time, without its waits for series other calls held) is a
+// model failure and the batch keeps its heuristic verdicts. It reports whether
 // the heuristic answered any sample.
 func (d *Detector) finishEmbedded(ctx context.Context, ticket uint64, start time.Time, out []Verdict, sc *scratch, valid int) (heuristic bool) {
 	err := sc.err
-	if err == nil && ctx.Err() == nil && time.Since(start) > d.cfg.ModelTimeout {
+	// The pass's own time: waiting for a series another call holds (two
+	// streams writing one series) is not the model being slow.
+	if err == nil && ctx.Err() == nil && time.Since(start)-sc.waited > d.cfg.ModelTimeout {
 		err = context.DeadlineExceeded
 	}
 	if err == nil {

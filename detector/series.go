@@ -106,6 +106,7 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, gi int, now scoreTime
 	own := len(g.UnixNanos) == 0 // checkGroup: all samples stamped, or none
 	ref := st.t.Acquire(g.SeriesID, now.wall)
 	defer ref.Release()
+	p.waited += ref.Waited()
 	s := ref.Value()
 	// New, or evicted since its last sample: take over what another
 	// replica learnt, or learn afresh.

@@ -108,7 +108,8 @@ type Ref[V any] struct {
 	s       *slot[V]
 	now     int64
 	created bool
-	spill   bool // the table went over capacity with nothing to evict in sh
+	spill   bool          // the table went over capacity with nothing to evict in sh
+	waited  time.Duration // Acquire waited this long for sh's lock
 }
 
 // Value returns the entry's value, valid until Release.
@@ -117,6 +118,11 @@ func (r Ref[V]) Value() *V { return &r.s.v }
 // ID returns the entry's own copy of its id (never a substring of the
 // caller's buffer), valid for the life of the entry.
 func (r Ref[V]) ID() string { return r.s.id }
+
+// Waited returns how long Acquire waited for another holder of the
+// entry's shard: 0 when the lock was free. A caller timing its own work
+// (the embedded model's deadline) leaves this out.
+func (r Ref[V]) Waited() time.Duration { return r.waited }
 
 // Created reports whether the entry was created by this Acquire, with V's
 // zero value, which the caller then initialises.
@@ -138,21 +144,27 @@ func (t *Table[V]) Acquire(id string, now time.Time) Ref[V] {
 	h := maphash.String(t.seed, id)
 	sh := &t.shards[h&t.mask]
 	nowNs := now.UnixNano()
-	sh.mu.Lock()
+	var waited time.Duration
+	if !sh.mu.TryLock() {
+		// Contended: time the wait (a free lock reads no clock).
+		w := time.Now()
+		sh.mu.Lock()
+		waited = time.Since(w)
+	}
 	if i := sh.find(h, id); i >= 0 {
 		s := sh.slot(i)
 		if !t.expired(s.seen, nowNs) {
 			s.seen, s.ref = nowNs, true
-			return Ref[V]{t: t, sh: sh, s: s}
+			return Ref[V]{t: t, sh: sh, s: s, waited: waited}
 		}
 		t.evicted[ReasonTTL].Add(1)
 		s.reset()
 		s.seen, s.ref = nowNs, true
-		return Ref[V]{t: t, sh: sh, s: s, created: true}
+		return Ref[V]{t: t, sh: sh, s: s, created: true, waited: waited}
 	}
 	s, spill := t.insertLocked(sh, h, id, nowNs)
 	s.ref = true
-	return Ref[V]{t: t, sh: sh, s: s, now: nowNs, created: true, spill: spill}
+	return Ref[V]{t: t, sh: sh, s: s, now: nowNs, created: true, spill: spill, waited: waited}
 }
 
 // Lookup returns id's entry with its shard locked, without creating it or
