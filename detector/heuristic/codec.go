@@ -14,12 +14,13 @@ import (
 
 // codecVersion is the first byte of every encoded State; Signature includes
 // it, so a snapshot of another layout is set aside rather than misread.
-const codecVersion = 3
+const codecVersion = 4
 
 // EncodedBytes is the length of one encoded State: a version byte, n and
 // quiet, six float64 statistics, the shift and step scores' likelihoods,
-// the level count and the levels.
-const EncodedBytes = 1 + 4 + 4 + 6*8 + 2*stats.LikelihoodBytes + 1 + maxLevels*8
+// the level count and the levels, the latest timestamp and the cadence
+// (version 4).
+const EncodedBytes = 1 + 4 + 4 + 6*8 + 2*stats.LikelihoodBytes + 1 + maxLevels*8 + 8 + 8
 
 // ErrBadState is returned by State.UnmarshalBinary for input that is not an
 // encoded State of this version.
@@ -44,7 +45,8 @@ func (st *State) AppendBinary(b []byte) ([]byte, error) {
 	for _, l := range st.levels {
 		b = le.AppendUint64(b, math.Float64bits(l))
 	}
-	return b, nil
+	b = le.AppendUint64(b, uint64(st.last))
+	return le.AppendUint64(b, math.Float64bits(st.cadence)), nil
 }
 
 // UnmarshalBinary replaces st's statistics with ones encoded by
@@ -86,6 +88,8 @@ func (st *State) UnmarshalBinary(b []byte) error {
 		ns.levels[i] = math.Float64frombits(le.Uint64(b[off:]))
 		off += 8
 	}
+	ns.last = int64(le.Uint64(b[off:]))
+	ns.cadence = math.Float64frombits(le.Uint64(b[off+8:]))
 	if err := ns.validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadState, err)
 	}
@@ -117,6 +121,11 @@ func (st *State) validate() error {
 			return errors.New("statistics set before any sample")
 		}
 		return nil
+	}
+	// An interval is at least 1 ns and at most the span of int64 ns; the
+	// first sample has none.
+	if c := st.cadence; c != 0 && (st.n == 1 || !(c >= 1e-9 && c <= math.MaxUint64/1e9)) {
+		return fmt.Errorf("cadence %v after %d samples", c, st.n)
 	}
 	// Both likelihoods learn one (non-negative, capped) feature per sample
 	// after the first.

@@ -104,6 +104,16 @@ func TestCodecRejectsBadInput(t *testing.T) {
 	h.Score(&first, 0, 4)
 	first.fast = 5
 	firstOff, _ := first.AppendBinary(nil)
+	firstCad := first // a cadence after one sample: no interval yet
+	firstCad.fast, firstCad.cadence = 4, 60
+	firstCadence, _ := firstCad.AppendBinary(nil)
+	cadence := func(c float64) []byte {
+		b := append([]byte(nil), good...)
+		binary.LittleEndian.PutUint64(b[EncodedBytes-8:], math.Float64bits(c))
+		return b
+	}
+	v3 := append([]byte(nil), good[:EncodedBytes-16]...) // the layout before the cadence
+	v3[0] = 3
 	fresh, _ := (&State{}).AppendBinary(nil)
 	freshSet := append([]byte(nil), fresh...)
 	freshSet[9] = 1 // a mean before any sample
@@ -116,7 +126,9 @@ func TestCodecRejectsBadInput(t *testing.T) {
 		"repeated level":           withLevels(3, 0, 1, 1), "unused slot set": withLevels(2, 0, 1, 5),
 		"huge level": withLevels(2, 0, 1e200), "fresh with a statistic": freshSet,
 		"quiet above the configured": longQuiet, "last value not a level": notLevel,
-		"first sample": firstOff, "huge quantum": f64(4, 1e250)} {
+		"first sample": firstOff, "huge quantum": f64(4, 1e250),
+		"cadence after one sample": firstCadence, "negative cadence": cadence(-60), "NaN cadence": cadence(math.NaN()),
+		"subnanosecond cadence": cadence(1e-12), "version 3": v3} {
 		r := h.NewState("sat1/voltage")
 		before := r
 		if err := r.UnmarshalBinary(b); !errors.Is(err, ErrBadState) {

@@ -1,6 +1,6 @@
 // Package heuristic is AstraGuard's in-process fallback detector, used when
 // the model is unavailable. It is deliberately simple, deterministic and
-// cheap (no allocations per sample, a 184-byte State; BenchmarkScore costs
+// cheap (no allocations per sample, a 200-byte State; BenchmarkScore costs
 // about 1.8 times what the shift score alone did, 120-230 ns per sample on
 // a shared 2-core machine):
 //
@@ -17,19 +17,21 @@
 //     telemanom smooths its predictor's errors (Hundman et al., KDD 2018);
 //   - each score calibrated against its own long-run mean and variance and
 //     reported on Numenta's anomaly-likelihood log scale in [0, 1] (Ahmad
-//     et al., Neurocomputing 2017), the larger one counting; silent during a
-//     learning period and quiet for a while after a flag;
+//     et al., Neurocomputing 2017), the larger one counting, with the tail
+//     probability multiplied by the samples per five minutes of the
+//     series' learned cadence (stats.NextCadence, as the model does), so
+//     false alarms per day do not grow with the sampling rate; silent
+//     during a learning period and quiet for a while after a flag;
 //   - states for few-valued series: while a series has taken at most 8
 //     distinct values (mode, status and square-wave channels), a value it
 //     never took flags and moves between known values never do, since a
 //     routine transition is as large as any shift.
 //
 // The statistics are internal/stats', shared with the model. Spacecraft
-// development channels (telemanom's protocol, make eval): F1 0.54 with the
+// development channels (telemanom's protocol, make eval): F1 0.62 with the
 // defaults, against 0.40 for the shift score alone; NAB development subset,
-// standard profile, leave-one-file-out cross-validated: about 55 with the
-// threshold swept and 57 for the Anomaly flags (Windowed Gaussian, tuned on
-// all files: 47.1). See docs/model.md for the method's limits.
+// standard profile, cross-validated: about 59 with the threshold swept and
+// 59 for the Anomaly flags (Windowed Gaussian, tuned on all files: 47.1). See docs/model.md for the method's limits.
 //
 // It does not learn seasonality or sequences (that is the model's job) and
 // does not validate input: callers pass finite values in time order. A NaN

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"math"
 	"testing"
+	"time"
 	"unsafe"
+
+	"github.com/astraguard/astraguard/internal/synth"
 )
 
 type noise uint64
@@ -321,8 +324,8 @@ func TestScoreAtFlagLevel(t *testing.T) {
 	var n noise = 3
 	for i := range 2000 {
 		v := 10 + n.next()
-		ra, rb := h.Score(&a, int64(i), v), h.ScoreAt(&b, int64(i), v, 0)
-		h.ScoreAt(&c, int64(i), v, 0.3)
+		ra, rb := h.Score(&a, int64(i)*fiveMinutes, v), h.ScoreAt(&b, int64(i)*fiveMinutes, v, 0)
+		h.ScoreAt(&c, int64(i)*fiveMinutes, v, 0.3)
 		if ra != rb {
 			t.Fatalf("sample %d: ScoreAt(flag 0) = %+v, Score = %+v", i, rb, ra)
 		}
@@ -332,14 +335,42 @@ func TestScoreAtFlagLevel(t *testing.T) {
 	}
 	def, low := 0, 0
 	for i := 2000; i < 2030; i++ {
-		if h.Score(&a, int64(i), 10.2).Anomaly {
+		if h.Score(&a, int64(i)*fiveMinutes, 10.2).Anomaly {
 			def++
 		}
-		if h.ScoreAt(&c, int64(i), 10.2, 0.3).Anomaly {
+		if h.ScoreAt(&c, int64(i)*fiveMinutes, 10.2, 0.3).Anomaly {
 			low++
 		}
 	}
 	if def != 0 || low != 1 {
 		t.Errorf("small shift flagged %d times by default and %d times at flag 0.3, want 0 and 1", def, low)
+	}
+}
+
+// fiveMinutes is the interval, in nanoseconds, at which the flag level's
+// tail probability holds per sample (stats.RefCadence).
+const fiveMinutes = int64(300e9)
+
+// TestFalseAlarmsPerDayAtEveryCadence: the flag level is per five minutes
+// of data, not per sample, so a slowly varying signal with noise (a daily
+// wave, internal/synth's clean series) raises at most one false flag a day
+// at every cadence from 1 s to 1 h. Per sample, 1 s data took 288 times the
+// looks of 5-minute data a day and raised about three false flags a day.
+func TestFalseAlarmsPerDayAtEveryCadence(t *testing.T) {
+	h := mustNew(t, Config{NoPreset: true})
+	for _, step := range synth.Cadences {
+		st := h.NewState("s")
+		g := synth.NewGauss(1)
+		days := 3
+		flags, last := 0, 0.0
+		for at := time.Duration(0); at < time.Duration(days)*24*time.Hour; at += step {
+			last = synth.Value(synth.Clean, at, g, last)
+			if h.Score(&st, int64(1_700_006_400e9)+int64(at), last).Anomaly && at >= 24*time.Hour {
+				flags++
+			}
+		}
+		if perDay := float64(flags) / float64(days-1); perDay > 1 {
+			t.Errorf("%v cadence: %.1f false flags a day, want at most one", step, perDay)
+		}
 	}
 }

@@ -32,12 +32,14 @@ type Result struct {
 // 2.4 standard deviations of a normal series.
 const bandWidth = 3
 
-// State is one series' running statistics (184 bytes). The caller owns
+// State is one series' running statistics (200 bytes). The caller owns
 // it; it is not safe for concurrent use.
 type State struct {
 	limit   Limit
 	n       uint32
 	quiet   int32
+	last    int64   // latest timestamp, unix ns
+	cadence float64 // sampling interval estimate, seconds (stats.NextCadence; 0: unknown)
 	mean    float64 // slow EWMA
 	fast    float64 // fast EWMA
 	dev     float64 // slow EWMA of |v - mean|
@@ -93,7 +95,6 @@ func (h *Heuristic) Flag() float64 { return h.flag }
 // quiet period. The service passes a policy's threshold here, so a
 // lower one flags once per event, as the default does.
 func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64) Result {
-	_ = unixNanos // reserved: the statistics are per sample, not per second
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return Result{Learning: st.n < h.learn}
 	}
@@ -110,6 +111,13 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 	if st.n < math.MaxUint32 {
 		st.n++
 	}
+	// The statistics are per sample; the flag level is per five minutes
+	// of data (below), so the cadence is learned as the model learns it.
+	// Repeated or out-of-order timestamps carry no interval.
+	if st.n > 1 && unixNanos > st.last {
+		st.cadence = stats.NextCadence(st.cadence, float64(unixNanos-st.last)/1e9)
+	}
+	st.last = max(st.last, unixNanos)
 	known, before := st.observe(v)
 	if st.n == 1 {
 		st.mean, st.fast, st.prev, st.quantum = v, v, v, math.Inf(1)
@@ -160,7 +168,17 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 			s = 1
 		}
 	} else {
-		s = stats.LogTail(zMax)
+		// The tail probability is per sample; a series sampled n
+		// times per five minutes takes n looks where a five-minute
+		// series takes one, so it is multiplied by n (Bonferroni, as
+		// the model does): false alarms per day stay put from 1 s to
+		// 1 h. A series whose timestamps have not advanced is taken
+		// as five-minute data.
+		tests := 1.0
+		if st.cadence > 0 {
+			tests = stats.RefCadence / st.cadence
+		}
+		s = stats.LogTailRate(zMax, tests)
 	}
 	if s >= res.Score {
 		res.Score = s

@@ -138,10 +138,9 @@ const (
 const allFeatures = FeatureShift | FeatureSeason | FeatureNovelty | FeatureStuck | FeatureRecord | FeatureContext | FeatureState
 
 // refCadence is the sampling interval at which Threshold's tail probability
-// holds per sample. A series sampled n times as often takes n looks in the
-// same time, so its tail probabilities are multiplied by n before scoring
-// (stats.LogTailRate): false positives per day, not per sample, stay put.
-const refCadence = 300.0 // seconds
+// holds per sample (stats.RefCadence): false positives per day, not per
+// sample, stay put.
+const refCadence = stats.RefCadence // seconds
 
 // warmUpMin is the fewest samples any series learns before it reports.
 const warmUpMin = 30

@@ -294,28 +294,14 @@ func (d *Detector) warm() bool {
 	return n >= d.p.warmUp || (n >= warmUpMin && float64(n)*d.step() >= d.p.warmUpTime)
 }
 
-// cadenceHalfLife is the half-life, in samples, of the sampling-interval
-// estimate; gapCap bounds how much one gap in the data moves it.
-const (
-	cadenceHalfLife = 16
-	gapCap          = 4
-)
-
-var aCadence = stats.Alpha(cadenceHalfLife)
-
 // observeCadence folds the interval since the previous sample into the
 // cadence estimate. Repeated or out-of-order timestamps carry no interval.
 func (d *Detector) observeCadence(t int64) {
 	if t <= d.last {
 		return
 	}
-	iv := float64(t-d.last) / 1e9
+	d.cadence = stats.NextCadence(d.cadence, float64(t-d.last)/1e9)
 	d.last = t
-	if d.cadence == 0 {
-		d.cadence = iv
-		return
-	}
-	d.cadence += aCadence * (min(iv, gapCap*d.cadence) - d.cadence)
 }
 
 // weights converts the time memories into per-sample EWMA weights at
