@@ -191,6 +191,9 @@ echo "== generated labelled corpus (internal/synth: 13 signal families, 10 anoma
 echo
 echo "== the model per sampling cadence: detection delay per injected anomaly, false positives per day (internal/synth) =="
 "$BIN/nabeval" -cadence
+echo
+echo "== the heuristic per sampling cadence (what answers during a model outage) =="
+"$BIN/nabeval" -cadence -detector heuristic
 
 echo
 echo "== cross-validation over NAB files and spacecraft channels (offline; candidates and floors: internal/nabeval/cv.json) =="

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 
 	"github.com/astraguard/astraguard/detector/heuristic"
 	"github.com/astraguard/astraguard/internal/model"
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	perFile := fs.Bool("per-file", false, "print per-file raw scores (with -cv: each fold's choice and held-out score)")
 	workers := fs.Int("j", 2, "files replayed in parallel")
 	cv := fs.String("cv", "", "cross-validate both paths over the candidates and floors in this JSON file (e.g. internal/nabeval/cv.json) instead of scoring -detector")
-	cadence := fs.Bool("cadence", false, "print the model's detection delay and false positives per day on generated series at 1 s, 1 min, 5 min and 1 h (internal/synth) instead of scoring -detector")
+	cadence := fs.Bool("cadence", false, "print the detection delay and false positives per day of -detector's path (model or heuristic) on generated series at 1 s, 1 min, 5 min and 1 h (internal/synth) instead of scoring it")
 	space := fs.String("space", "../shared/spacecraft", "spacecraft folder (meta.json, SMAP/, MSL/)")
 	spaceScoreRuns := fs.String("space-score", "", "score agctl replay result dirs of the spacecraft channels, name=dir[,name=dir...], with telemanom's protocol, instead of scoring -detector")
 	spaceOff := fs.Bool("space-offline", false, "replay the spacecraft channels in-process through -detector (model or heuristic path, as the service wires it) at each -space-cadence and score them, instead of NAB")
@@ -75,7 +76,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return spaceOffline(ctx, *space, *det, *cfgJSON, cads, *workers, *perFile, stdout)
 	}
 	if *cadence {
-		return cadenceTable(*cfgJSON, stdout)
+		return cadenceTable(*det, *cfgJSON, stdout)
 	}
 	nabArgs := nabeval.ScorerArgs{
 		Bin: *bin, Data: filepath.Join(*nab, "data"), Labels: filepath.Join(*nab, "dev_windows.json"),
@@ -128,8 +129,27 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return err
 }
 
-// cadenceTable runs internal/synth's scenarios through the model.
-func cadenceTable(cfgJSON string, w io.Writer) error {
+// cadenceTable runs internal/synth's scenarios through the model, or
+// through the heuristic when det names it (heuristic, flags-heuristic),
+// configured by cfgJSON.
+func cadenceTable(det, cfgJSON string, w io.Writer) error {
+	if strings.TrimPrefix(det, "flags-") == "heuristic" {
+		var cfg heuristic.Config
+		if cfgJSON != "" {
+			if err := strictJSON([]byte(cfgJSON), &cfg); err != nil {
+				return fmt.Errorf("parse -config: %w", err)
+			}
+		}
+		h, err := heuristic.New(cfg)
+		if err != nil {
+			return err
+		}
+		synth.Table(w, synth.Run(func() synth.Detect {
+			st := h.NewState("synth")
+			return func(t int64, v float64) bool { return h.Score(&st, t, v).Anomaly }
+		}))
+		return nil
+	}
 	var cfg model.Config
 	if cfgJSON != "" {
 		if err := strictJSON([]byte(cfgJSON), &cfg); err != nil {
