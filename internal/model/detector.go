@@ -9,7 +9,8 @@ import (
 // Result is the model's verdict on one sample.
 type Result struct {
 	// Score is the anomaly score in [0, 1]; 0 while not Warm and during
-	// the suppression that follows a flag.
+	// the suppression that follows a flag, except for a value beyond
+	// ±1e30 (MechanismLimit), which scores 1 in both.
 	Score float64
 	// Anomaly is the model's own decision: Score >= Config.Threshold, at
 	// most once per Config.Suppress.
@@ -105,8 +106,10 @@ func NewDetector(cfg Config) (*Detector, error) {
 // Update feeds one sample (unix nanoseconds, value) and returns its score.
 // Samples must come in time order. A NaN or infinite value is ignored: it
 // returns a zero score and leaves the state untouched. A value beyond
-// ±1e30 is flagged once the series is warm (score 1, MechanismLimit) and
-// also leaves the state untouched.
+// ±1e30 is flagged (score 1, MechanismLimit), warm or not, and also
+// leaves the state untouched: it does not count toward warm-up, so a
+// series made only of such values stays cold (Warm false, no band) with
+// every sample flagged.
 //
 // Whatever state it holds, Update never returns a Score outside [0, 1] or
 // a non-finite band: a result that would is a state no sequence of samples
@@ -144,11 +147,16 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 	if math.Abs(v) > maxMagnitude {
 		// Implausible for any telemetry, and unsafe to learn from: the
 		// difference of two such values overflows to ±Inf, then NaN, and
-		// would silence the series for good.
-		if !warm {
-			return Result{}
+		// would silence the series for good. So it is flagged whether or
+		// not the series is warm, counts toward nothing and arms no
+		// suppression: a series made only of such values stays cold and
+		// has every sample flagged. The band is the learned one, so only
+		// a warm series has it.
+		r := Result{Score: 1, Anomaly: true, Warm: warm, Mechanism: MechanismLimit}
+		if warm {
+			r = d.explain(r, hourOf(unixNanos))
 		}
-		return d.explain(Result{Score: 1, Anomaly: true, Warm: true, Mechanism: MechanismLimit}, hourOf(unixNanos))
+		return r
 	}
 	if d.n < math.MaxUint32 {
 		d.n++

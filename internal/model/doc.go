@@ -55,12 +55,17 @@
 // advance are treated as five-minute data.
 //
 // Contract. Samples come in time order; a NaN or ±Inf sample is ignored
-// (zero Result, state untouched) and a value beyond ±1e30 is flagged with
-// MechanismLimit and not learned. State is a fixed-size struct of 2560
+// (zero Result, state untouched). A value beyond ±1e30, implausible for
+// any telemetry and unsafe to learn from (the time-of-day profile's
+// float32 bins and the differences of two such values would overflow), is
+// flagged with score 1 and MechanismLimit from the first sample, warm or
+// not, inside a suppression too, and not learned: it does not count
+// toward warm-up, so a series made only of such values stays cold with
+// every sample flagged. State is a fixed-size struct of 2560
 // bytes per series (StateBytes); Update does not allocate and uses no
 // randomness, so the same input always yields the same results. Expected,
 // Lower and Upper are 0 and Mechanism is MechanismNone until the series is
-// warm. UpdateJudged is Update under a per-call Judge (the series'
+// warm (but for MechanismLimit, above). UpdateJudged is Update under a per-call Judge (the series'
 // policy: mechanisms off, threshold, sensitivity), which is not part of
 // the state; Update is the zero Judge. How the defaults were chosen (leave-one-file-out cross-validation
 // on the NAB development subset) and what was tried is in
