@@ -20,6 +20,10 @@ type Result struct {
 	Learning bool
 	// LimitViolation is true when the value broke the series' limit.
 	LimitViolation bool
+	// Implausible is true for a value beyond ±1e30 (maxMagnitude, the
+	// model's limit too): it is flagged with score 1 and kept out of the
+	// statistics.
+	Implausible bool
 	// HasBand says Expected, Lower and Upper are set: the slow mean the
 	// value was compared with, and bandWidth of its mean absolute
 	// deviations either side. The band is for people and policies; the
