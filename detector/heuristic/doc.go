@@ -36,8 +36,13 @@
 // It does not learn seasonality or sequences (that is the model's job) and
 // does not validate input: callers pass finite values in time order. A NaN
 // or ±Inf value is still ignored rather than allowed to poison the state,
-// and a value beyond ±1e100 is flagged (score 1) and kept out of the
-// statistics for the same reason.
+// and a value beyond ±1e30 (the model's limit too) is flagged (score 1,
+// Result.Implausible) from the first sample, during learning too, and
+// kept out of the statistics for the same reason: a series of nothing
+// else has every sample flagged. Within ±1e30 the statistics are relative
+// (deviations in units of the series' own, floored at a millionth of its
+// level), so a series scores the same at every scale whose level is well
+// above 1e-3 (below, the deviation floor of 1e-9 takes over).
 //
 // Concurrency: a *Heuristic is immutable after New and safe for concurrent
 // use; each State belongs to one series and is not safe for concurrent use.

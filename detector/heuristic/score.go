@@ -13,7 +13,7 @@ type Result struct {
 	// step); a sample is flagged at Config.Flag.
 	Score float64
 	// Anomaly is true on a limit violation, a statistical flag or a value
-	// beyond ±1e100, which the statistics ignore.
+	// beyond ±1e30 (Implausible), which the statistics ignore.
 	Anomaly bool
 	// Learning is true while the statistical score is still learning; limit
 	// violations are reported regardless.
@@ -110,7 +110,7 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 		// Implausible for any telemetry: flag it, but keep it out of the
 		// statistics, where a difference of two such values overflows to
 		// ±Inf and then NaN and would silence this series for good.
-		return Result{Score: 1, Anomaly: true, LimitViolation: res.LimitViolation, Learning: st.n < h.learn}
+		return Result{Score: 1, Anomaly: true, LimitViolation: res.LimitViolation, Implausible: true, Learning: st.n < h.learn}
 	}
 	if st.n < math.MaxUint32 {
 		st.n++
@@ -198,10 +198,12 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 }
 
 // maxMagnitude bounds the values the statistics accept: far beyond any
-// telemetry, and small enough that every intermediate (a shift of 2e100
-// over a deviation floored at 1e-9, squared in the long-run variance)
-// stays finite.
-const maxMagnitude = 1e100
+// telemetry, and the model's limit too (internal/model), so a value is
+// implausible whichever of them answers. Every intermediate stays finite
+// well beyond it: differences of two values are at most 2e30, the band
+// mean ± 3 deviations at most 7e30, and the z-scores are clamped
+// (stats.MaxFeature) before the long-run variance squares them.
+const maxMagnitude = 1e30
 
 // minStd floors the spread of the z-score so a perfectly quiet series does
 // not turn its first wiggle into an extreme tail probability.
