@@ -359,12 +359,15 @@ func (d *Detector) apply(out []Verdict, sc *scratch, valid int, compacted, busy 
 			warming++
 			continue
 		}
+		// The heuristic's verdict names MechanismLimit for an operating
+		// limit or a value beyond the plausibility limit (±1e30).
+		limit := v.Explain.Mechanism == MechanismLimit
 		v.Source, v.Reason, v.Score, v.Anomaly = SourceModel, ReasonNone, p.Score, p.Anomaly
 		v.Explain = p.Explain.sanitized()
-		if v.LimitViolation {
+		if limit {
 			// One rule on both paths (the heuristic scores a violation 1):
-			// an operating-limit violation is an anomaly of the highest
-			// score whatever the model says.
+			// an operating-limit violation, or an implausible value, is an
+			// anomaly of the highest score whatever the model says.
 			v.Score, v.Anomaly = 1, true
 			v.Explain.Mechanism = MechanismLimit
 		}

@@ -160,7 +160,7 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, gi int, now scoreTime
 				LimitViolation: r.LimitViolation,
 				Source:         SourceHeuristic,
 				Reason:         p.reason,
-				Explain: Explanation{Mechanism: heuristicMechanism(r.LimitViolation, r.Score),
+				Explain: Explanation{Mechanism: heuristicMechanism(r.LimitViolation || r.Implausible, r.Score),
 					HasBand: r.HasBand, Expected: r.Expected, Lower: r.Lower, Upper: r.Upper},
 			}
 			if pol != nil {
@@ -235,7 +235,8 @@ func timestampAt(g Group, i int, now int64) int64 {
 }
 
 // heuristicMechanism names what the heuristic's verdict rests on: its
-// operating limits, or its level-shift statistic.
+// operating limits or the plausibility limit (limit), or its level-shift
+// statistic.
 func heuristicMechanism(limit bool, score float64) Mechanism {
 	switch {
 	case limit:
