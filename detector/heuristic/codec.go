@@ -109,7 +109,7 @@ func (st *State) validate() error {
 	}
 	for _, f := range [...]float64{st.dev, st.step} {
 		if !(f >= 0 && f <= 2*maxMagnitude) {
-			return fmt.Errorf("deviation %v not in [0, 2e100]", f)
+			return fmt.Errorf("deviation %v not in [0, %v]", f, 2*maxMagnitude)
 		}
 	}
 	if st.n == 0 {

@@ -119,7 +119,8 @@ func TestCodecRejectsBadInput(t *testing.T) {
 	freshSet[9] = 1 // a mean before any sample
 	for name, b := range map[string][]byte{"empty": nil, "short": good[:5], "long": append(good[:len(good):len(good)], 1),
 		"nan mean": nan, "version": version, "negative quiet": quiet,
-		"huge mean": f64(0, 1e101), "negative dev": f64(2, -1), "infinite prev": f64(3, math.Inf(-1)),
+		"huge mean": f64(0, 1e101), "mean beyond the limit": f64(0, -1e31), "dev beyond the limit": f64(2, 3e30),
+		"huge level beyond the limit": withLevels(2, 0, 1.1e30), "negative dev": f64(2, -1), "infinite prev": f64(3, math.Inf(-1)),
 		"zero quantum": f64(4, 0), "negative quantum": f64(4, -2), "negative step": f64(5, -0.5), "nan step": f64(5, math.NaN()),
 		"no levels": withLevels(0), "too many levels": withLevels(maxLevels + 2),
 		"more levels than samples": moreLevels,
