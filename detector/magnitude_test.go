@@ -95,3 +95,42 @@ func TestMagnitudes(t *testing.T) {
 		}
 	}
 }
+
+// TestImplausibleBeatsPolicyDirection: a policy that keeps only upward
+// anomalies, or only large ones, still reports a value beyond ±1e30
+// (either side) as an anomaly of score 1 with MechanismLimit, on every
+// path, as it does an operating-limit violation: the value is corrupt,
+// not a deviation to weigh. An ordinary downward spike is still left out.
+func TestImplausibleBeatsPolicyDirection(t *testing.T) {
+	ps, err := NewPolicies([]Policy{{Name: "up", Globs: []string{"*"}, Direction: DirectionUp, MinDeviation: 1e300}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]func(t *testing.T) *Detector{
+		"embedded": func(t *testing.T) *Detector { return newEmbeddedDetector(t, 0, Config{}) },
+		"remote": func(t *testing.T) *Detector {
+			d, _ := newTestDetector(t, calmModel{}, &fakeGate{}, Config{})
+			return d
+		},
+		"heuristic": func(t *testing.T) *Detector {
+			d, _ := newTestDetector(t, calmModel{}, &fakeGate{rejectErr: errors.New("open")}, Config{})
+			return d
+		},
+	}
+	for name, newDet := range paths {
+		d := newDet(t)
+		d.SetPolicies(ps)
+		g := magnitudeGroup(1, 3000, 3000)
+		for i := range g.Values {
+			g.Values[i] = 1 + float64(i%7)/100
+		}
+		g.Values[2990], g.Values[2995] = -1e31, -50
+		got := d.Score(t.Context(), nil, []Group{g})
+		if v := got[2990]; !v.Anomaly || v.Score != 1 || v.Explain.Mechanism != MechanismLimit {
+			t.Errorf("%s: verdict of -1e31 under a policy for upward anomalies = %+v, want anomaly, score 1, MechanismLimit", name, v)
+		}
+		if v := got[2995]; v.Anomaly {
+			t.Errorf("%s: verdict of -50 under a policy for upward anomalies = %+v, want no anomaly", name, v)
+		}
+	}
+}
