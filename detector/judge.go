@@ -3,6 +3,7 @@ package detector
 import (
 	"slices"
 
+	"github.com/astraguard/astraguard/detector/heuristic"
 	"github.com/astraguard/astraguard/internal/model"
 	"github.com/astraguard/astraguard/internal/stats"
 )
@@ -110,7 +111,10 @@ func (p *Policy) judgeScored(vd *Verdict, v float64) {
 		vd.Score, vd.Anomaly = 1, true
 	}
 	vd.LimitViolation = p.Limit.Violated(v)
-	if vd.LimitViolation {
+	if vd.LimitViolation || !heuristic.Plausible(v) {
+		// A value beyond ±1e30 is corrupt, not a deviation to weigh by
+		// direction or size: like an operating-limit violation, it stays
+		// an anomaly of score 1 whatever the policy.
 		vd.Score, vd.Anomaly = 1, true
 		vd.Explain.Mechanism = MechanismLimit
 	}

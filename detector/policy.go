@@ -50,7 +50,8 @@ type Policy struct {
 	Sensitivity float64 `yaml:"sensitivity,nonzero"`
 	// Direction keeps only anomalies on one side of the expected value:
 	// DirectionUp (above), DirectionDown (below); DirectionBoth, the zero
-	// value, keeps both.
+	// value, keeps both. Like the minimum deviations it never clears a
+	// limit violation, a range violation or a value beyond ±1e30.
 	Direction Direction `yaml:"direction"`
 	// MinDeviation and MinRelativeDeviation (a fraction of |expected|)
 	// clear the anomaly flag of a value closer to the expected value than

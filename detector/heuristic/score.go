@@ -106,7 +106,7 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 	if st.limit.violated(v) {
 		res = Result{Score: 1, Anomaly: true, LimitViolation: true}
 	}
-	if math.Abs(v) > maxMagnitude {
+	if !Plausible(v) {
 		// Implausible for any telemetry: flag it, but keep it out of the
 		// statistics, where a difference of two such values overflows to
 		// ±Inf and then NaN and would silence this series for good.
@@ -196,6 +196,10 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 	}
 	return res
 }
+
+// Plausible reports whether v is within ±1e30, the values the statistics
+// (the model's too) accept; beyond, Score flags v as Implausible.
+func Plausible(v float64) bool { return math.Abs(v) <= maxMagnitude }
 
 // maxMagnitude bounds the values the statistics accept: far beyond any
 // telemetry, and the model's limit too (internal/model), so a value is
