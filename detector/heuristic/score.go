@@ -8,9 +8,10 @@ import (
 
 // Result is the heuristic's verdict on one sample.
 type Result struct {
-	// Score is in [0, 1]: 1 on a limit violation or a value a few-valued
-	// series never took, otherwise the larger calibrated score (shift or
-	// step); a sample is flagged at Config.Flag.
+	// Score is in [0, 1]: 1 on a limit violation, a value beyond ±1e30
+	// or a value a few-valued series never took, otherwise the larger
+	// calibrated score (shift or step); a sample is flagged at
+	// Config.Flag.
 	Score float64
 	// Anomaly is true on a limit violation, a statistical flag or a value
 	// beyond ±1e30 (Implausible), which the statistics ignore.
