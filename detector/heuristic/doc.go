@@ -30,8 +30,8 @@
 // The statistics are internal/stats', shared with the model. Spacecraft
 // development channels (telemanom's protocol, make eval): F1 0.62 with the
 // defaults, against 0.40 for the shift score alone; NAB development subset,
-// standard profile, cross-validated: about 59 with the threshold swept and
-// 59 for the Anomaly flags (Windowed Gaussian, tuned on all files: 47.1). See docs/model.md for the method's limits.
+// standard profile, cross-validated: about 62 with the threshold swept and
+// 61 for the Anomaly flags (Windowed Gaussian, tuned on all files: 47.1). See docs/model.md for the method's limits.
 //
 // It does not learn seasonality or sequences (that is the model's job) and
 // does not validate input: callers pass finite values in time order. A NaN

@@ -33,7 +33,7 @@ type Config struct {
 	Learning int
 
 	// HalfLife is the half-life, in samples, of the mean and absolute
-	// deviations defining "normal". Default 1600.
+	// deviations defining "normal". Default 3200.
 	HalfLife float64
 
 	// Flag is the statistical score at or above which a sample
@@ -102,7 +102,7 @@ func New(cfg Config) (*Heuristic, error) {
 		learn = 150
 	}
 	if hl == 0 {
-		hl = 1600
+		hl = 3200
 	}
 	if flag == 0 {
 		flag = 0.55
