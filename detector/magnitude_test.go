@@ -34,6 +34,21 @@ func magnitudeGroup(m float64, n, jumpAt int) Group {
 	return g
 }
 
+// magnitudePaths builds a detector on each path: the embedded model, a
+// remote model that calls everything calm, and the heuristic alone (the
+// breaker open).
+var magnitudePaths = map[string]func(t *testing.T) *Detector{
+	"embedded": func(t *testing.T) *Detector { return newEmbeddedDetector(t, 0, Config{}) },
+	"remote": func(t *testing.T) *Detector {
+		d, _ := newTestDetector(t, calmModel{}, &fakeGate{}, Config{})
+		return d
+	},
+	"heuristic": func(t *testing.T) *Detector {
+		d, _ := newTestDetector(t, calmModel{}, &fakeGate{rejectErr: errors.New("open")}, Config{})
+		return d
+	},
+}
+
 // TestMagnitudes sends a constant series and one with a threefold jump,
 // at scales from 5e-324 to ±1e300, through the embedded model, a remote
 // model that calls everything calm, and the heuristic alone (breaker
@@ -43,18 +58,7 @@ func magnitudeGroup(m float64, n, jumpAt int) Group {
 // answers and whatever a remote model says.
 func TestMagnitudes(t *testing.T) {
 	const n, jumpAt = 3000, 2500
-	paths := map[string]func(t *testing.T) *Detector{
-		"embedded": func(t *testing.T) *Detector { return newEmbeddedDetector(t, 0, Config{}) },
-		"remote": func(t *testing.T) *Detector {
-			d, _ := newTestDetector(t, calmModel{}, &fakeGate{}, Config{})
-			return d
-		},
-		"heuristic": func(t *testing.T) *Detector {
-			d, _ := newTestDetector(t, calmModel{}, &fakeGate{rejectErr: errors.New("open")}, Config{})
-			return d
-		},
-	}
-	for name, newDet := range paths {
+	for name, newDet := range magnitudePaths {
 		for _, m := range []float64{1, 1e10, 1e29, 1e31, 1e100, 1e300, -1e300, 5e-324} {
 			for _, jump := range []bool{false, true} {
 				d := newDet(t)
@@ -106,18 +110,7 @@ func TestImplausibleBeatsPolicyDirection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	paths := map[string]func(t *testing.T) *Detector{
-		"embedded": func(t *testing.T) *Detector { return newEmbeddedDetector(t, 0, Config{}) },
-		"remote": func(t *testing.T) *Detector {
-			d, _ := newTestDetector(t, calmModel{}, &fakeGate{}, Config{})
-			return d
-		},
-		"heuristic": func(t *testing.T) *Detector {
-			d, _ := newTestDetector(t, calmModel{}, &fakeGate{rejectErr: errors.New("open")}, Config{})
-			return d
-		},
-	}
-	for name, newDet := range paths {
+	for name, newDet := range magnitudePaths {
 		d := newDet(t)
 		d.SetPolicies(ps)
 		g := magnitudeGroup(1, 3000, 3000)
