@@ -127,3 +127,32 @@ func TestImplausibleBeatsPolicyDirection(t *testing.T) {
 		}
 	}
 }
+
+// TestHeuristicPathReportsStuck: with the breaker open, a series that
+// varies and then freezes is flagged by the heuristic's flatline rule and
+// the verdict says MechanismStuck (the heuristic had no such rule, and its
+// flags all read as shift).
+func TestHeuristicPathReportsStuck(t *testing.T) {
+	d := magnitudePaths["heuristic"](t)
+	g := magnitudeGroup(1, 3000, 3000)
+	for i := range 2900 {
+		g.Values[i] = 10 + math.Sin(float64(i)/7) + float64(i%5)/10
+	}
+	for i := 2900; i < 3000; i++ {
+		g.Values[i] = 10
+	}
+	var got []Verdict
+	for off := 0; off < len(g.Values); off += 500 {
+		part := Group{SeriesID: g.SeriesID, UnixNanos: g.UnixNanos[off : off+500], Values: g.Values[off : off+500]}
+		got = append(got, d.Score(t.Context(), nil, []Group{part})...)
+	}
+	for i, v := range got[2900:] {
+		if v.Anomaly {
+			if v.Explain.Mechanism != MechanismStuck || v.Source != SourceHeuristic {
+				t.Errorf("freeze flagged at %d: %+v, want the heuristic's MechanismStuck", i, v)
+			}
+			return
+		}
+	}
+	t.Error("a series frozen for 100 samples was never flagged on the heuristic path")
+}

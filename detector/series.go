@@ -160,7 +160,7 @@ func (st *seriesTable[M]) scoreGroup(d *Detector, g Group, gi int, now scoreTime
 				LimitViolation: r.LimitViolation,
 				Source:         SourceHeuristic,
 				Reason:         p.reason,
-				Explain: Explanation{Mechanism: heuristicMechanism(r.LimitViolation || r.Implausible, r.Score),
+				Explain: Explanation{Mechanism: heuristicMechanism(r),
 					HasBand: r.HasBand, Expected: r.Expected, Lower: r.Lower, Upper: r.Upper},
 			}
 			if pol != nil {
@@ -235,13 +235,15 @@ func timestampAt(g Group, i int, now int64) int64 {
 }
 
 // heuristicMechanism names what the heuristic's verdict rests on: its
-// operating limits or the plausibility limit (limit), or its level-shift
-// statistic.
-func heuristicMechanism(limit bool, score float64) Mechanism {
+// operating limits or the plausibility limit (limit), a record-breaking run
+// of identical values (stuck), or its level-shift statistic.
+func heuristicMechanism(r heuristic.Result) Mechanism {
 	switch {
-	case limit:
+	case r.LimitViolation || r.Implausible:
 		return MechanismLimit
-	case score > 0:
+	case r.Stuck:
+		return MechanismStuck
+	case r.Score > 0:
 		return MechanismShift
 	}
 	return MechanismNone

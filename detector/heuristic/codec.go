@@ -14,13 +14,13 @@ import (
 
 // codecVersion is the first byte of every encoded State; Signature includes
 // it, so a snapshot of another layout is set aside rather than misread.
-const codecVersion = 4
+const codecVersion = 5
 
 // EncodedBytes is the length of one encoded State: a version byte, n and
 // quiet, six float64 statistics, the shift and step scores' likelihoods,
 // the level count and the levels, the latest timestamp and the cadence
-// (version 4).
-const EncodedBytes = 1 + 4 + 4 + 6*8 + 2*stats.LikelihoodBytes + 1 + maxLevels*8 + 8 + 8
+// (version 4), and the flatline's current and longest runs (version 5).
+const EncodedBytes = 1 + 4 + 4 + 6*8 + 2*stats.LikelihoodBytes + 1 + maxLevels*8 + 8 + 8 + 4 + 4
 
 // ErrBadState is returned by State.UnmarshalBinary for input that is not an
 // encoded State of this version.
@@ -46,7 +46,9 @@ func (st *State) AppendBinary(b []byte) ([]byte, error) {
 		b = le.AppendUint64(b, math.Float64bits(l))
 	}
 	b = le.AppendUint64(b, uint64(st.last))
-	return le.AppendUint64(b, math.Float64bits(st.cadence)), nil
+	b = le.AppendUint64(b, math.Float64bits(st.cadence))
+	b = le.AppendUint32(b, st.flat.Run)
+	return le.AppendUint32(b, st.flat.Record), nil
 }
 
 // UnmarshalBinary replaces st's statistics with ones encoded by
@@ -90,6 +92,7 @@ func (st *State) UnmarshalBinary(b []byte) error {
 	}
 	ns.last = int64(le.Uint64(b[off:]))
 	ns.cadence = math.Float64frombits(le.Uint64(b[off+8:]))
+	ns.flat.Run, ns.flat.Record = le.Uint32(b[off+16:]), le.Uint32(b[off+20:])
 	if err := ns.validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadState, err)
 	}
@@ -121,6 +124,9 @@ func (st *State) validate() error {
 			return errors.New("statistics set before any sample")
 		}
 		return nil
+	}
+	if st.flat.Run >= st.n || st.flat.Record >= st.n {
+		return fmt.Errorf("runs of repeats %d and %d after %d samples", st.flat.Run, st.flat.Record, st.n)
 	}
 	// An interval is at least 1 ns and at most the span of int64 ns; the
 	// first sample has none.

@@ -112,8 +112,16 @@ func TestCodecRejectsBadInput(t *testing.T) {
 		binary.LittleEndian.PutUint64(b[EncodedBytes-8:], math.Float64bits(c))
 		return b
 	}
-	v3 := append([]byte(nil), good[:EncodedBytes-16]...) // the layout before the cadence
+	v3 := append([]byte(nil), good[:EncodedBytes-24]...) // the layout before the cadence
 	v3[0] = 3
+	v4 := append([]byte(nil), good[:EncodedBytes-8]...) // the layout before the flatline
+	v4[0] = 4
+	runs := func(run, record uint32) []byte {
+		b := append([]byte(nil), good...)
+		binary.LittleEndian.PutUint32(b[EncodedBytes-8:], run)
+		binary.LittleEndian.PutUint32(b[EncodedBytes-4:], record)
+		return b
+	}
 	fresh, _ := (&State{}).AppendBinary(nil)
 	freshSet := append([]byte(nil), fresh...)
 	freshSet[9] = 1 // a mean before any sample
@@ -129,7 +137,8 @@ func TestCodecRejectsBadInput(t *testing.T) {
 		"quiet above the configured": longQuiet, "last value not a level": notLevel,
 		"first sample": firstOff, "huge quantum": f64(4, 1e250),
 		"cadence after one sample": firstCadence, "negative cadence": cadence(-60), "NaN cadence": cadence(math.NaN()),
-		"subnanosecond cadence": cadence(1e-12), "version 3": v3} {
+		"subnanosecond cadence": cadence(1e-12), "version 3": v3, "version 4": v4,
+		"run beyond the samples": runs(1<<30, 0), "longest run beyond the samples": runs(0, 1<<30)} {
 		r := h.NewState("sat1/voltage")
 		before := r
 		if err := r.UnmarshalBinary(b); !errors.Is(err, ErrBadState) {

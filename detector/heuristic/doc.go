@@ -1,6 +1,6 @@
 // Package heuristic is AstraGuard's in-process fallback detector, used when
 // the model is unavailable. It is deliberately simple, deterministic and
-// cheap (no allocations per sample, a 200-byte State; BenchmarkScore costs
+// cheap (no allocations per sample, a 208-byte State; BenchmarkScore costs
 // about 1.8 times what the shift score alone did, 120-230 ns per sample on
 // a shared 2-core machine):
 //
@@ -22,6 +22,10 @@
 //     series' learned cadence (stats.NextCadence, as the model does), so
 //     false alarms per day do not grow with the sampling rate; silent
 //     during a learning period and quiet for a while after a flag;
+//   - a flatline rule, the model's (stats.Flatline): a run of identical
+//     values 1.1 times longer than any before, and at least 33 samples, on a
+//     series that varies scores 1 (Result.Stuck): a frozen sensor sits at
+//     the slow mean, where neither score sees it;
 //   - states for few-valued series: while a series has taken at most 8
 //     distinct values (mode, status and square-wave channels), a value it
 //     never took flags and moves between known values never do, since a
@@ -30,8 +34,8 @@
 // The statistics are internal/stats', shared with the model. Spacecraft
 // development channels (telemanom's protocol, make eval): F1 0.62 with the
 // defaults, against 0.40 for the shift score alone; NAB development subset,
-// standard profile, cross-validated: about 62 with the threshold swept and
-// 61 for the Anomaly flags (Windowed Gaussian, tuned on all files: 47.1). See docs/model.md for the method's limits.
+// standard profile, cross-validated: about 70 with the threshold swept and
+// 70 for the Anomaly flags (Windowed Gaussian, tuned on all files: 47.1). See docs/model.md for the method's limits.
 //
 // It does not learn seasonality or sequences (that is the model's job) and
 // does not validate input: callers pass finite values in time order. A NaN

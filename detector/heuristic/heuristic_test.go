@@ -374,3 +374,30 @@ func TestFalseAlarmsPerDayAtEveryCadence(t *testing.T) {
 		}
 	}
 }
+
+// TestFlatlineFlagged: a series that varies and then freezes (a stuck
+// sensor) is flagged once its run of identical values is 1.1 times the
+// longest before and at least 33 repeats, as the model's flatline rule
+// does; the flag says Stuck. The heuristic had no such rule: a frozen
+// value sits at the slow mean, where neither the shift nor the step score
+// sees it.
+func TestFlatlineFlagged(t *testing.T) {
+	h := mustNew(t, Config{NoPreset: true})
+	st := h.NewState("s")
+	var n noise = 5
+	for i := range 3000 {
+		if r := h.Score(&st, int64(i)*fiveMinutes, 10+n.next()); r.Stuck {
+			t.Fatalf("sample %d of noise: %+v, want no stuck flag", i, r)
+		}
+	}
+	for i := 3000; i < 3100; i++ {
+		r := h.Score(&st, int64(i)*fiveMinutes, 10)
+		if r.Anomaly {
+			if !r.Stuck || r.Score != 1 || i-3000 != 33 {
+				t.Errorf("frozen value flagged at sample %d of the freeze: %+v, want Stuck, score 1, at 33 (its 33rd repeat)", i-3000, r)
+			}
+			return
+		}
+	}
+	t.Error("a value frozen for 100 samples was never flagged")
+}

@@ -9,8 +9,9 @@ import (
 // Result is the heuristic's verdict on one sample.
 type Result struct {
 	// Score is in [0, 1]: 1 on a limit violation, a value beyond ±1e30
-	// or a value a few-valued series never took, otherwise the larger
-	// calibrated score (shift or step); a sample is flagged at
+	// a value a few-valued series never took, or a record-breaking run of
+	// identical values (Stuck), otherwise the larger calibrated score
+	// (shift or step); a sample is flagged at
 	// Config.Flag.
 	Score float64
 	// Anomaly is true on a limit violation, a statistical flag or a value
@@ -21,6 +22,9 @@ type Result struct {
 	Learning bool
 	// LimitViolation is true when the value broke the series' limit.
 	LimitViolation bool
+	// Stuck is true when the score is the flatline rule's: a run of
+	// identical values longer than any earlier one (stats.Flatline).
+	Stuck bool
 	// Implausible is true for a value beyond ±1e30 (maxMagnitude, the
 	// model's limit too): it is flagged with score 1 and kept out of the
 	// statistics.
@@ -37,7 +41,7 @@ type Result struct {
 // 2.4 standard deviations of a normal series.
 const bandWidth = 3
 
-// State is one series' running statistics (200 bytes). The caller owns
+// State is one series' running statistics (208 bytes). The caller owns
 // it; it is not safe for concurrent use.
 type State struct {
 	limit   Limit
@@ -53,6 +57,7 @@ type State struct {
 	step    float64          // slow EWMA of |v - prev|: the one-step predictor's usual error
 	lk      stats.Likelihood // calibration of the shift score
 	lkStep  stats.Likelihood // calibration of the step score
+	flat    stats.Flatline   // runs of identical values (a frozen sensor)
 	// levels holds the first distinct values seen, nLevels of them;
 	// nLevels is maxLevels+1 once a value beyond them arrived.
 	levels  [maxLevels]float64
@@ -130,6 +135,7 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 		return res
 	}
 	step := math.Abs(v - st.prev)
+	frozen := st.flat.Update(v == st.prev)
 	st.quantum = stats.Quantum(st.quantum, step)
 	floor := stats.Floor(st.mean, st.quantum)
 	// The builtin max is math.Max inlined (they differ at most in a NaN's
@@ -172,6 +178,11 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 		if !known {
 			s = 1
 		}
+	} else if frozen {
+		// A run of identical values longer than any before (the
+		// model's flatline rule): a frozen sensor, on a series that
+		// varies. A few-valued series repeats values by nature.
+		s, res.Stuck = 1, true
 	} else {
 		// The tail probability is per sample; a series sampled n
 		// times per five minutes takes n looks where a five-minute

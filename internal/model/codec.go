@@ -56,8 +56,8 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 		}
 	}
 	b = le.AppendUint16(b, d.nov.hist)
-	b = le.AppendUint32(b, d.stk.run)
-	b = le.AppendUint32(b, d.stk.record)
+	b = le.AppendUint32(b, d.stk.Run)
+	b = le.AppendUint32(b, d.stk.Record)
 	b = append(b, byte(d.hour), b2u8(d.daily))
 	b = d.pr.err.appendBinary(b)
 	for _, arr := range [...][]float64{d.pr.w[:], d.pr.p[:], d.pr.x[:], {d.pr.last}, d.sts.val[:]} {
@@ -123,7 +123,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		}
 	}
 	nd.nov.hist = r.u16()
-	nd.stk.run, nd.stk.record = r.u32(), r.u32()
+	nd.stk.Run, nd.stk.Record = r.u32(), r.u32()
 	hd := r.next(2)
 	nd.hour, nd.daily = int8(hd[0]), hd[1] == 1
 	if hd[1] > 1 {
@@ -237,8 +237,8 @@ func (d *Detector) checkRestored() error {
 	if d.highs > d.n || d.lows > d.n {
 		return fmt.Errorf("%w: %d new highs and %d new lows in %d samples", ErrBadState, d.highs, d.lows, d.n)
 	}
-	if d.stk.run > d.n || d.stk.record > d.n {
-		return fmt.Errorf("%w: stuck runs %d and %d of %d samples", ErrBadState, d.stk.run, d.stk.record, d.n)
+	if d.stk.Run > d.n || d.stk.Record > d.n {
+		return fmt.Errorf("%w: stuck runs %d and %d of %d samples", ErrBadState, d.stk.Run, d.stk.Record, d.n)
 	}
 	return nil
 }
@@ -364,6 +364,6 @@ func (p *params) signature() string {
 	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax, p.recordBand, p.periodPrune, p.recordTrend} {
 		fmt.Fprintf(h, " %x", math.Float64bits(f))
 	}
-	fmt.Fprintf(h, "; features %v %v %v %v %v %v %v", minStd, stats.MaxFeature, maxMagnitude, seasonMin, stuckMin, refCadence, seasonHistory)
+	fmt.Fprintf(h, "; features %v %v %v %v %v %v %v", minStd, stats.MaxFeature, maxMagnitude, seasonMin, stats.FlatlineMin, refCadence, seasonHistory)
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }

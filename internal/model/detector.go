@@ -84,7 +84,7 @@ type Detector struct {
 	lk  [numFeatures]stats.Likelihood
 	sea season
 	nov novelty
-	stk stuck
+	stk stats.Flatline
 
 	hour  int8 // UTC hour of the latest sample, to re-check the rhythm hourly
 	daily bool // the profile holds a daily rhythm (season.rhythmic)
@@ -179,7 +179,10 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 	// Early on the EWMAs are plain running means so they settle quickly.
 	r := 1 / float64(d.n)
 	aSlow, aFast := max(float64(d.aSlow), r), max(p.aFast, r)
-	stuck := d.stk.update(v == d.prev)
+	stuck := 0.0
+	if d.stk.Update(v == d.prev) {
+		stuck = 1
+	}
 	d.quantum = stats.Quantum(d.quantum, math.Abs(v-d.prev))
 	floor := stats.Floor(d.slow, d.quantum)
 	d.fast += aFast * (v - d.fast)

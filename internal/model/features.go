@@ -177,37 +177,6 @@ func levelOf(v, lo, hi float64) uint8 {
 	return uint8(min(7, math.Floor(8*(v-lo)/r)))
 }
 
-// stuck flags a flatlined signal, a classic telemetry fault (a frozen
-// sensor, a dead exporter reporting 0): a run of identical values that
-// breaks the record of every earlier run by stuckMargin. Runs shorter than
-// stuckMin samples never count, so series that merely repeat a value now
-// and then stay quiet.
-type stuck struct {
-	run, record uint32 // current run of repeats; longest finished run
-}
-
-const (
-	stuckMargin = 1.1
-	stuckMin    = 30
-)
-
-// update extends or ends the current run and returns 1 on the one sample
-// at which the run becomes record-breaking, else 0.
-func (s *stuck) update(repeat bool) float64 {
-	if !repeat {
-		s.record = max(s.record, s.run)
-		s.run = 0
-		return 0
-	}
-	if s.run < math.MaxUint32 {
-		s.run++
-	}
-	if s.run == uint32(math.Ceil(stuckMargin*float64(max(s.record, stuckMin)))) {
-		return 1
-	}
-	return 0
-}
-
 // recordMargin is how far, as a share of the range seen so far, a value
 // must pass the all-time minimum or maximum to count as a new extreme.
 // Small trends set new records by tiny steps and stay quiet, while a

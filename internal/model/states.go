@@ -24,7 +24,7 @@ const (
 
 // dwellMargin is how far a dwell must exceed the longest earlier dwell in
 // its state, or fall short of the shortest, to be out of character (as
-// stuckMargin for runs), and dwellMin
+// stats.FlatlineMargin for runs), and dwellMin
 // the shortest record that counts, so a state seen a few times only does
 // not flag every slightly longer stay.
 const (
