@@ -135,10 +135,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 func cadenceTable(det, cfgJSON string, w io.Writer) error {
 	if strings.TrimPrefix(det, "flags-") == "heuristic" {
 		var cfg heuristic.Config
-		if cfgJSON != "" {
-			if err := strictJSON([]byte(cfgJSON), &cfg); err != nil {
-				return fmt.Errorf("parse -config: %w", err)
-			}
+		if err := decodeConfig(cfgJSON, &cfg); err != nil {
+			return err
 		}
 		h, err := heuristic.New(cfg)
 		if err != nil {
@@ -151,10 +149,8 @@ func cadenceTable(det, cfgJSON string, w io.Writer) error {
 		return nil
 	}
 	var cfg model.Config
-	if cfgJSON != "" {
-		if err := strictJSON([]byte(cfgJSON), &cfg); err != nil {
-			return fmt.Errorf("parse -config: %w", err)
-		}
+	if err := decodeConfig(cfgJSON, &cfg); err != nil {
+		return err
 	}
 	if _, err := model.NewDetector(cfg); err != nil {
 		return err
@@ -200,20 +196,23 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-func streams(det, cfgJSON string) (nabeval.NewStream, error) {
-	decode := func(v any) error {
-		if cfgJSON == "" {
-			return nil
-		}
-		if err := strictJSON([]byte(cfgJSON), v); err != nil {
-			return fmt.Errorf("parse -config: %w", err)
-		}
+// decodeConfig fills v from -config's JSON, when given, refusing unknown
+// fields and trailing data.
+func decodeConfig(cfgJSON string, v any) error {
+	if cfgJSON == "" {
 		return nil
 	}
+	if err := strictJSON([]byte(cfgJSON), v); err != nil {
+		return fmt.Errorf("parse -config: %w", err)
+	}
+	return nil
+}
+
+func streams(det, cfgJSON string) (nabeval.NewStream, error) {
 	switch det {
 	case "model", "flags-model":
 		var cfg model.Config
-		if err := decode(&cfg); err != nil {
+		if err := decodeConfig(cfgJSON, &cfg); err != nil {
 			return nil, err
 		}
 		if _, err := model.NewDetector(cfg); err != nil {
@@ -225,7 +224,7 @@ func streams(det, cfgJSON string) (nabeval.NewStream, error) {
 		}, nil
 	case "heuristic", "flags-heuristic":
 		var cfg heuristic.Config
-		if err := decode(&cfg); err != nil {
+		if err := decodeConfig(cfgJSON, &cfg); err != nil {
 			return nil, err
 		}
 		h, err := heuristic.New(cfg)
