@@ -3,7 +3,6 @@ package detector
 import (
 	"slices"
 
-	"github.com/astraguard/astraguard/detector/heuristic"
 	"github.com/astraguard/astraguard/internal/model"
 	"github.com/astraguard/astraguard/internal/stats"
 )
@@ -111,7 +110,7 @@ func (p *Policy) judgeScored(vd *Verdict, v float64) {
 		vd.Score, vd.Anomaly = 1, true
 	}
 	vd.LimitViolation = p.Limit.Violated(v)
-	if vd.LimitViolation || !heuristic.Plausible(v) {
+	if vd.LimitViolation || !stats.Plausible(v) {
 		// A value beyond ±1e30 is corrupt, not a deviation to weigh by
 		// direction or size: like an operating-limit violation, it stays
 		// an anomaly of score 1 whatever the policy.

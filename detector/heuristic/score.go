@@ -112,7 +112,7 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 	if st.limit.violated(v) {
 		res = Result{Score: 1, Anomaly: true, LimitViolation: true}
 	}
-	if !Plausible(v) {
+	if !stats.Plausible(v) {
 		// Implausible for any telemetry: flag it, but keep it out of the
 		// statistics, where a difference of two such values overflows to
 		// ±Inf and then NaN and would silence this series for good.
@@ -209,17 +209,10 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 	return res
 }
 
-// Plausible reports whether v is within ±1e30, the values the statistics
-// (the model's too) accept; beyond, Score flags v as Implausible.
-func Plausible(v float64) bool { return math.Abs(v) <= maxMagnitude }
-
-// maxMagnitude bounds the values the statistics accept: far beyond any
-// telemetry, and the model's limit too (internal/model), so a value is
-// implausible whichever of them answers. Every intermediate stays finite
-// well beyond it: differences of two values are at most 2e30, the band
-// mean ± 3 deviations at most 7e30, and the z-scores are clamped
-// (stats.MaxFeature) before the long-run variance squares them.
-const maxMagnitude = 1e30
+// maxMagnitude bounds the values the statistics accept
+// (stats.MaxMagnitude, the model's bound too), so a value is implausible
+// whichever of them answers; beyond it Score flags v as Implausible.
+const maxMagnitude = stats.MaxMagnitude
 
 // minStd floors the spread of the z-score so a perfectly quiet series does
 // not turn its first wiggle into an extreme tail probability.

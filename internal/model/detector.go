@@ -34,11 +34,10 @@ type Result struct {
 	Reset bool
 }
 
-// maxMagnitude bounds the values the model learns from: far beyond any
-// telemetry, and small enough that the time-of-day profile's float32 bins
-// (max 3.4e38) and every float64 intermediate stay finite. FuzzUpdate
-// found 1e50 turning a season bin into +Inf.
-const maxMagnitude = 1e30
+// maxMagnitude bounds the values the model learns from (stats.MaxMagnitude,
+// shared with the heuristic). FuzzUpdate found 1e50 turning a season bin
+// into +Inf.
+const maxMagnitude = stats.MaxMagnitude
 
 // bandWidth is the half-width of Result's band in mean absolute
 // deviations: about five standard deviations of Gaussian noise, so values
