@@ -361,7 +361,7 @@ func (t *Template) Signature() string { return t.p.signature() }
 func (p *params) signature() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "model codec %d; warmUp %d; disable %d; times and alphas", codecVersion, p.warmUp, p.disable)
-	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax, p.recordBand, p.periodPrune, p.recordTrend} {
+	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax, p.recordBand, p.periodPrune, p.recordTrend, p.recordStep} {
 		fmt.Fprintf(h, " %x", math.Float64bits(f))
 	}
 	fmt.Fprintf(h, "; features %v %v %v %v %v %v %v", minStd, stats.MaxFeature, maxMagnitude, seasonMin, stats.FlatlineMin, refCadence, seasonHistory)

@@ -99,7 +99,7 @@ func TestSignature(t *testing.T) {
 	if sig(Config{}) != sig(Config{WarmUp: 300, SlowHalfLife: 84 * time.Hour}) {
 		t.Error("Signature differs for Configs that resolve to the same parameters")
 	}
-	for _, c := range []Config{{WarmUp: 10}, {SlowHalfLife: 83 * time.Hour}, {Threshold: 0.5}, {Suppress: -1}, {Disable: FeatureStuck}} {
+	for _, c := range []Config{{WarmUp: 10}, {SlowHalfLife: 83 * time.Hour}, {Threshold: 0.5}, {Suppress: -1}, {Disable: FeatureStuck}, {RecordStep: 0.5}} {
 		if sig(c) == sig(Config{}) {
 			t.Errorf("Signature(%+v) equals the default's", c)
 		}

@@ -112,6 +112,15 @@ type Config struct {
 	// negative turns the test off.
 	RecordTrend float64
 
+	// RecordStep is how far past the old extreme, in slow mean absolute
+	// deviations, a new extreme must reach to flag, besides recordMargin
+	// of the range: a stationary series keeps setting records, each a
+	// fraction of its noise beyond the last (the gaps between successive
+	// records of light-tailed noise shrink as the record grows), while a
+	// breakout clears the old extreme by more than the noise. Default
+	// 0.25; negative turns the test off.
+	RecordStep float64
+
 	// Disable is a bit mask of features to switch off (FeatureShift,
 	// FeatureSeason, FeatureNovelty, FeatureStuck, FeatureRecord,
 	// FeatureContext, FeatureState), for ablation. Default 0: all on.
@@ -157,6 +166,7 @@ type params struct {
 	aMax                     float64
 	recordBand               float64
 	recordTrend              float64
+	recordStep               float64
 	periodPrune              float64
 	seasonGate               float64
 	threshold                float64
@@ -204,12 +214,16 @@ func (c Config) params() (*params, error) {
 	if p.recordTrend < 0 {
 		p.recordTrend = math.Inf(1)
 	}
+	p.recordStep = max(def(c.RecordStep, 0.25), 0)
 	p.periodPrune = def(c.PeriodPrune, p.prune)
 	if !(p.periodPrune > 0) || math.IsInf(p.periodPrune, 0) {
 		return nil, fmt.Errorf("%w: PeriodPrune %v must be positive and finite", ErrInvalidConfig, c.PeriodPrune)
 	}
 	if math.IsNaN(c.RecordTrend) || math.IsInf(c.RecordTrend, 0) {
 		return nil, fmt.Errorf("%w: RecordTrend %v must be finite", ErrInvalidConfig, c.RecordTrend)
+	}
+	if math.IsNaN(c.RecordStep) || math.IsInf(c.RecordStep, 0) {
+		return nil, fmt.Errorf("%w: RecordStep %v must be finite", ErrInvalidConfig, c.RecordStep)
 	}
 	if math.IsNaN(c.RecordBand) || math.IsInf(c.RecordBand, 0) {
 		return nil, fmt.Errorf("%w: RecordBand %v must be finite", ErrInvalidConfig, c.RecordBand)

@@ -186,7 +186,7 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 	floor := stats.Floor(d.slow, d.quantum)
 	d.fast += aFast * (v - d.fast)
 	d.smooth += max(float64(d.aSmooth), r) * (v - d.smooth)
-	rec := record(v, d.lo, d.hi)
+	rec := record(v, d.lo, d.hi, p.recordStep*max(d.dev, floor))
 	if v > d.hi {
 		d.highs = min(d.highs+1, d.n)
 		if trending(d.highs, d.n, p.recordTrend) {

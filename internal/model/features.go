@@ -184,16 +184,17 @@ func levelOf(v, lo, hi float64) uint8 {
 const recordMargin = 0.02
 
 // record returns 1 when v leaves the range [lo, hi] of everything seen so
-// far by more than recordMargin of its width, else 0: a value never seen
-// before in either direction (a new peak of traffic, a temperature beyond
-// any reading so far) is evidence no per-sample z-score weighs fairly
-// once the slow statistics have absorbed earlier excursions.
-func record(v, lo, hi float64) float64 {
+// far by more than recordMargin of its width and by more than step, else
+// 0: a value never seen before in either direction (a new peak of
+// traffic, a temperature beyond any reading so far) is evidence no
+// per-sample z-score weighs fairly once the slow statistics have absorbed
+// earlier excursions.
+func record(v, lo, hi, step float64) float64 {
 	r := hi - lo
 	if !(r > 0) {
 		return 0
 	}
-	if m := recordMargin * r; v > hi+m || v < lo-m {
+	if m := max(recordMargin*r, step); v > hi+m || v < lo-m {
 		return 1
 	}
 	return 0

@@ -47,6 +47,9 @@ func TestConfigValidation(t *testing.T) {
 		{"negative record band", Config{RecordBand: -1}, true},
 		{"NaN record band", Config{RecordBand: math.NaN()}, false},
 		{"infinite record band", Config{RecordBand: math.Inf(1)}, false},
+		{"negative record step", Config{RecordStep: -1}, true},
+		{"NaN record step", Config{RecordStep: math.NaN()}, false},
+		{"infinite record step", Config{RecordStep: math.Inf(-1)}, false},
 		{"negative period prune", Config{PeriodPrune: -0.1}, false},
 		{"NaN period prune", Config{PeriodPrune: math.NaN()}, false},
 		{"records test off", Config{RecordTrend: -1}, true},
@@ -163,7 +166,9 @@ func TestDetectsNewExtreme(t *testing.T) {
 	// one value past its top: too small a step for the shift, season or
 	// novelty features, but never seen before. With a RecordBand of 3 a
 	// record flags only 3 deviations from the mean: 10.8 is 3.2, 10.6 is
-	// 2.4 (a range creeping outward).
+	// 2.4 (a range creeping outward). 10.55 passes the top by 2% of the
+	// range and more, but by less than RecordStep's quarter deviation
+	// (0.0625): the step by which noise sets its next record.
 	tests := []struct {
 		name string
 		cfg  Config
@@ -174,6 +179,8 @@ func TestDetectsNewExtreme(t *testing.T) {
 		{"record off", Config{Disable: FeatureRecord}, 10.6, false},
 		{"record beyond the band", Config{RecordBand: 3}, 10.8, true},
 		{"record inside the band", Config{RecordBand: 3}, 10.6, false},
+		{"record by a noise step", Config{}, 10.55, false},
+		{"record by a noise step, step test off", Config{RecordStep: -1}, 10.55, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
