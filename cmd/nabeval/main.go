@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	nab := fs.String("nab", "../shared/nab", "NAB subset dir (data/, dev_windows.json, profiles.json)")
 	det := fs.String("detector", "model", "model | heuristic | flags-model | flags-heuristic (flags: the detector's own Anomaly as 1/0)")
 	cfgJSON := fs.String("config", "", "detector Config as JSON")
-	results := fs.String("results", "", "results dir (default $TMPDIR/nabeval-results/<detector>, outside the tree)")
+	results := fs.String("results", "", "results dir (with -cv: emptied first; default: a fresh temporary directory, removed afterwards, so runs side by side never share one)")
 	bin := fs.String("nabscore", "bin/nabscore", "nabscore binary")
 	perFile := fs.Bool("per-file", false, "print per-file raw scores (with -cv: each fold's choice and held-out score)")
 	workers := fs.Int("j", 2, "files replayed in parallel")
@@ -91,12 +91,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if *results == "" {
-			*results = filepath.Join(os.TempDir(), "nabeval-results", "cv")
+		if *results != "" {
+			if err := os.RemoveAll(*results); err != nil {
+				return err
+			}
 		}
-		if err := os.RemoveAll(*results); err != nil {
+		dir, cleanup, err := resultsDir(*results)
+		if err != nil {
 			return err
 		}
+		defer cleanup()
+		*results = dir
 		sd, err := loadSpace(*space)
 		if err != nil {
 			return err
@@ -113,9 +118,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *results == "" {
-		*results = filepath.Join(os.TempDir(), "nabeval-results", *det)
+	dir, cleanup, err := resultsDir(*results)
+	if err != nil {
+		return err
 	}
+	defer cleanup()
+	*results = dir
 	files, err := nabeval.LoadDir(nabArgs.Data)
 	if err != nil {
 		return err
@@ -251,4 +259,17 @@ func strictJSON(b []byte, v any) error {
 		return errors.New("trailing data after the JSON object")
 	}
 	return nil
+}
+
+// resultsDir returns the results directory for one run: dir when given,
+// else a fresh temporary one that cleanup removes.
+func resultsDir(dir string) (string, func(), error) {
+	if dir != "" {
+		return dir, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", "nabeval-results-")
+	if err != nil {
+		return "", nil, err
+	}
+	return tmp, func() { os.RemoveAll(tmp) }, nil
 }
