@@ -12,6 +12,7 @@ import (
 
 	"github.com/astraguard/astraguard/detector/heuristic"
 	"github.com/astraguard/astraguard/internal/store"
+	"github.com/astraguard/astraguard/internal/zerofield"
 )
 
 // DefaultMaxSeriesIDBytes is the default of Config.MaxSeriesIDBytes.
@@ -109,26 +110,15 @@ func (c Config) Validate() error {
 // out on purpose, as cmd/astraguard's flags write it (each starting from
 // DefaultConfig's value): a 0 that would take the field's default is
 // refused too ("must not be 0"), since whoever wrote it meant off or made
-// a mistake. SeriesTTL's 0 (off) is accepted.
+// a mistake (package zerofield). SeriesTTL's 0 (off, its default) is
+// accepted.
 func (c Config) ValidateExplicit() error {
 	var errs []error
 	if err := c.Validate(); err != nil {
 		errs = err.(interface{ Unwrap() []error }).Unwrap()
 	}
-	d := DefaultConfig()
-	for _, f := range []struct {
-		field string
-		zero  bool
-		def   any
-	}{
-		{"ModelTimeout", c.ModelTimeout == 0, d.ModelTimeout},
-		{"MaxSeries", c.MaxSeries == 0, d.MaxSeries},
-		{"MaxSeriesIDBytes", c.MaxSeriesIDBytes == 0, d.MaxSeriesIDBytes},
-		{"MaxClockSkew", c.MaxClockSkew == 0, d.MaxClockSkew},
-	} {
-		if f.zero {
-			errs = append(errs, &FieldError{Field: f.field, Err: fmt.Errorf("must not be 0: leave it unset for the default %v", f.def)})
-		}
+	for _, z := range zerofield.Check(c, DefaultConfig(), nil) {
+		errs = append(errs, &FieldError{Field: z.Field, Err: z})
 	}
 	return errors.Join(errs...)
 }

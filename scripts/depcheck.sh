@@ -16,6 +16,7 @@ forbid ./breaker/breakergrpc "prometheus|^$mod/(gen|detector|server|cmd)" "gRPC 
 forbid ./detector "grpc|^$mod/(gen|server|cmd|breaker)" "detector knows no transport and no breaker"
 forbid ./internal/config "grpc|^$mod/(gen|server|cmd|test|client|breaker/|detector/oip)" "config knows YAML, fsnotify, the bounded file reader and the component types it decodes the file into (breaker.Settings, detector.Policy), no transport"
 forbid ./internal/smallfile "^$mod/|grpc|prometheus" "the bounded file reader is stdlib only"
+forbid ./internal/zerofield "^$mod/|grpc|prometheus" "the explicit-zero check is stdlib only"
 forbid ./detector/heuristic "grpc|prometheus|^$mod/" "heuristic is stdlib plus the shared statistics" "$mod/internal/stats"
 forbid ./internal/store "grpc|prometheus|^$mod/" "the per-series store is stdlib only"
 forbid ./internal/model "grpc|prometheus|^$mod/" "the reference model is stdlib plus the shared statistics" "$mod/internal/stats"

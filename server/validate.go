@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/astraguard/astraguard/internal/connlimit"
+	"github.com/astraguard/astraguard/internal/zerofield"
 )
 
 // Upper bounds of Config's sizes. Most limits allocate nothing up front (a
@@ -58,18 +59,28 @@ func (e *FieldError) Error() string { return "server config: " + e.Field + ": " 
 
 func (e *FieldError) Unwrap() error { return e.Err }
 
-// zeroMeanings are the fields whose 0 is a setting of its own (see each
-// field's doc); in every other field 0 is Go's spelling of the default.
-var zeroMeanings = map[string]bool{"MaxConnectionsPerClient": true, "RateLimit": true, "RateBurst": true, "RateWait": true}
-
 // noOff is what ValidateExplicit adds for the fields whose 0 a user may
 // mean as off, which gRPC does not offer.
 const noOff = "there is no off (a long value such as 8760h comes close); "
 
+// zeroHints gives the fields whose refused 0 gets noOff.
+var zeroHints = map[string]string{"KeepaliveTime": noOff, "MaxConnectionIdle": noOff}
+
 // Validate reports every out-of-range field of c at once, each a
 // *FieldError, joined; nil when c is valid. Zero fields take defaults;
 // negative values are refused.
-func (c Config) Validate() error { return c.validate(false) }
+func (c Config) Validate() error {
+	var errs []error
+	v := reflect.ValueOf(c)
+	for _, f := range reflect.VisibleFields(v.Type()) {
+		if f.IsExported() {
+			if err := validateField(f.Name, v.FieldByIndex(f.Index)); err != nil {
+				errs = append(errs, &FieldError{Field: f.Name, Err: err})
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // ValidateExplicit is Validate for a Config whose every field was written
 // out on purpose, as cmd/astraguard's flags and file keys write it (each
@@ -77,55 +88,45 @@ func (c Config) Validate() error { return c.validate(false) }
 // default is refused too ("must not be 0"), since whoever wrote it meant
 // off or made a mistake, and neither should pass without a word. The
 // fields whose 0 means something of its own (MaxConnectionsPerClient,
-// RateLimit, RateBurst, RateWait) accept it.
-func (c Config) ValidateExplicit() error { return c.validate(true) }
-
-func (c Config) validate(explicit bool) error {
+// RateLimit, RateBurst, RateWait: the fields DefaultConfig leaves 0)
+// accept it (package zerofield).
+func (c Config) ValidateExplicit() error {
 	var errs []error
-	v := reflect.ValueOf(c)
-	for _, f := range reflect.VisibleFields(v.Type()) {
-		if !f.IsExported() {
-			continue
-		}
-		x := v.FieldByIndex(f.Index)
-		var err error
-		if explicit && x.IsZero() && !zeroMeanings[f.Name] {
-			hint := ""
-			if f.Name == "KeepaliveTime" || f.Name == "MaxConnectionIdle" {
-				hint = noOff
-			}
-			def := reflect.ValueOf(defaults).FieldByIndex(f.Index).Interface()
-			errs = append(errs, &FieldError{Field: f.Name, Err: fmt.Errorf("must not be 0: %sleave it unset for the default %v", hint, def)})
-			continue
-		}
-		switch f.Type {
-		case reflect.TypeFor[time.Duration]():
-			d, lo := time.Duration(x.Int()), minDurations[f.Name]
-			switch {
-			case d < 0 || d > MaxDuration:
-				err = fmt.Errorf("%v outside [0, %v]", d, time.Duration(MaxDuration))
-			case d > 0 && d < lo:
-				err = fmt.Errorf("%v below the minimum %v", d, lo)
-			}
-		case reflect.TypeFor[int]():
-			hi := int64(MaxCount)
-			switch f.Name {
-			case "MaxRecvMsgBytes", "MaxSendMsgBytes":
-				hi = MaxMessageBytes
-			case "MaxHeaderListBytes":
-				hi = MaxHeaderListLimit
-			}
-			if n := x.Int(); n < 0 || n > hi {
-				err = fmt.Errorf("%d outside [0, %d]", n, hi)
-			}
-		case reflect.TypeFor[float64]():
-			if r := x.Float(); !(r >= 0 && r <= MaxRateLimit) {
-				err = fmt.Errorf("%v outside [0, %g]", r, float64(MaxRateLimit))
-			}
-		}
-		if err != nil {
-			errs = append(errs, &FieldError{Field: f.Name, Err: err})
-		}
+	if err := c.Validate(); err != nil {
+		errs = err.(interface{ Unwrap() []error }).Unwrap()
+	}
+	for _, z := range zerofield.Check(c, defaults, zeroHints) {
+		errs = append(errs, &FieldError{Field: z.Field, Err: z})
 	}
 	return errors.Join(errs...)
+}
+
+// validateField checks the value x of the field name against its bounds.
+func validateField(name string, x reflect.Value) (err error) {
+	switch x.Type() {
+	case reflect.TypeFor[time.Duration]():
+		d, lo := time.Duration(x.Int()), minDurations[name]
+		switch {
+		case d < 0 || d > MaxDuration:
+			err = fmt.Errorf("%v outside [0, %v]", d, time.Duration(MaxDuration))
+		case d > 0 && d < lo:
+			err = fmt.Errorf("%v below the minimum %v", d, lo)
+		}
+	case reflect.TypeFor[int]():
+		hi := int64(MaxCount)
+		switch name {
+		case "MaxRecvMsgBytes", "MaxSendMsgBytes":
+			hi = MaxMessageBytes
+		case "MaxHeaderListBytes":
+			hi = MaxHeaderListLimit
+		}
+		if n := x.Int(); n < 0 || n > hi {
+			err = fmt.Errorf("%d outside [0, %d]", n, hi)
+		}
+	case reflect.TypeFor[float64]():
+		if r := x.Float(); !(r >= 0 && r <= MaxRateLimit) {
+			err = fmt.Errorf("%v outside [0, %g]", r, float64(MaxRateLimit))
+		}
+	}
+	return err
 }

@@ -2,11 +2,12 @@ package server
 
 import (
 	"errors"
-	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/astraguard/astraguard/internal/zerofield"
+	"github.com/astraguard/astraguard/internal/zerofield/zerofieldtest"
 )
 
 // TestValidateKeepaliveBounds: the durations that pace gRPC's keepalive
@@ -60,27 +61,21 @@ func TestValidateKeepaliveBounds(t *testing.T) {
 // fields whose 0 means something of its own accept it from both, and
 // are exactly those DefaultConfig leaves 0.
 func TestValidateExplicitZero(t *testing.T) {
-	if err := DefaultConfig().ValidateExplicit(); err != nil {
-		t.Fatalf("DefaultConfig().ValidateExplicit() = %v", err)
-	}
-	d := reflect.ValueOf(DefaultConfig())
-	for _, f := range reflect.VisibleFields(d.Type()) {
-		c := DefaultConfig()
-		reflect.ValueOf(&c).Elem().FieldByIndex(f.Index).SetZero()
-		if err := c.Validate(); err != nil {
-			t.Errorf("%s = 0: Validate() = %v, want nil", f.Name, err)
-		}
-		err := c.ValidateExplicit()
-		if d.FieldByIndex(f.Index).IsZero() != zeroMeanings[f.Name] {
-			t.Errorf("%s: DefaultConfig's value is 0: %v, but zeroMeanings lists it: %v", f.Name, d.FieldByIndex(f.Index).IsZero(), zeroMeanings[f.Name])
-		}
+	zerofieldtest.Run(t, DefaultConfig(), Config.Validate, Config.ValidateExplicit,
+		"MaxConnectionsPerClient", "RateLimit", "RateBurst", "RateWait")
+	// Each refused 0 is this package's FieldError, which the command maps
+	// to its flag or key.
+	for _, e := range (Config{}).ValidateExplicit().(interface{ Unwrap() []error }).Unwrap() {
 		var fe *FieldError
-		want := fmt.Sprintf("leave it unset for the default %v", d.FieldByIndex(f.Index).Interface())
-		switch {
-		case zeroMeanings[f.Name] && err != nil:
-			t.Errorf("%s = 0: ValidateExplicit() = %v, want nil (0 has a meaning there)", f.Name, err)
-		case !zeroMeanings[f.Name] && (!errors.As(err, &fe) || fe.Field != f.Name || !strings.HasPrefix(fe.Err.Error(), "must not be 0") || !strings.HasSuffix(fe.Err.Error(), want)):
-			t.Errorf("%s = 0: ValidateExplicit() = %v, want a FieldError of %s: must not be 0 ... %s", f.Name, err, f.Name, want)
+		var ze *zerofield.Error
+		if !errors.As(e, &fe) || !errors.As(e, &ze) || fe.Field != ze.Field {
+			t.Errorf("Config{}.ValidateExplicit(): %v (%T), want a FieldError wrapping the zerofield.Error of its field", e, e)
 		}
+	}
+	c := DefaultConfig()
+	c.KeepaliveTime, c.MaxConnectionIdle = 0, 0
+	var fe *FieldError
+	if err := c.ValidateExplicit(); !errors.As(err, &fe) || !strings.Contains(err.Error(), "KeepaliveTime: must not be 0: "+noOff) || !strings.Contains(err.Error(), "MaxConnectionIdle: must not be 0: "+noOff) {
+		t.Errorf("KeepaliveTime = MaxConnectionIdle = 0: ValidateExplicit() = %v, want FieldErrors of both saying %q", err, noOff)
 	}
 }
