@@ -11,6 +11,7 @@ import (
 
 	"github.com/astraguard/astraguard/detector/heuristic"
 	"github.com/astraguard/astraguard/internal/model"
+	"github.com/astraguard/astraguard/internal/store/storeprom"
 )
 
 // Model scores batches of samples. Predict fills out[i] for the i-th sample
@@ -172,7 +173,7 @@ func newDetector(m Model, g Gate, cfg Config, opts []Option, modelSig string, ne
 	}
 	t := d.series.table()
 	d.metrics = newMetrics(o.registerer, func() float64 { return float64(t.Len()) })
-	registerSeriesMetrics(o.registerer, t)
+	storeprom.RegisterEvictions(o.registerer, t)
 	d.scratch.New = func() any { return new(scratch) }
 	return d, nil
 }

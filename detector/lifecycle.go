@@ -3,8 +3,6 @@ package detector
 import (
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/astraguard/astraguard/internal/store"
 )
 
@@ -20,21 +18,6 @@ func (d *Detector) SeriesEvicted(r store.Reason) uint64 { return d.series.table(
 // Sweep periodically so idle series free their memory even if they never
 // return (a returning one is evicted on its next sample anyway).
 func (d *Detector) Sweep(now time.Time) int { return d.series.table().Sweep(now) }
-
-// registerSeriesMetrics exposes the table's eviction counters, read at
-// scrape time; reg nil registers nothing.
-func registerSeriesMetrics(reg prometheus.Registerer, t tableStats) {
-	if reg == nil {
-		return
-	}
-	for _, r := range []store.Reason{store.ReasonCapacity, store.ReasonTTL} {
-		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name:        "astraguard_series_evicted_total",
-			Help:        "Series evicted from the series table, by reason: capacity (a new series arrived at a full table) or ttl (idle past --series-ttl).",
-			ConstLabels: prometheus.Labels{"reason": r.String()},
-		}, func() float64 { return float64(t.Evicted(r)) }))
-	}
-}
 
 // countBusy counts the heuristic verdicts of series another call had at
 // the remote model.

@@ -19,6 +19,7 @@ forbid ./internal/smallfile "^$mod/|grpc|prometheus" "the bounded file reader is
 forbid ./internal/zerofield "^$mod/|grpc|prometheus" "the explicit-zero check is stdlib only"
 forbid ./detector/heuristic "grpc|prometheus|^$mod/" "heuristic is stdlib plus the shared statistics" "$mod/internal/stats"
 forbid ./internal/store "grpc|prometheus|^$mod/" "the per-series store is stdlib only"
+forbid ./internal/store/storeprom "grpc|^$mod/(gen|detector|server|cmd|breaker|internal/model)" "metrics adapter only"
 forbid ./internal/model "grpc|prometheus|^$mod/" "the reference model is stdlib plus the shared statistics" "$mod/internal/stats"
 forbid ./detector/oip "^$mod/(server|cmd|breaker)" "model client adapter"
 forbid ./internal/oipwire "grpc|prometheus|^$mod/" "the wire names are constants only"

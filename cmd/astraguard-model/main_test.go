@@ -162,6 +162,7 @@ func TestServe(t *testing.T) {
 		`grpc_server_handled_total{grpc_code="OK",grpc_method="ModelInfer",grpc_service="inference.GRPCInferenceService",grpc_type="unary"} 1`,
 		"go_goroutines", "process_",
 		`astraguard_open_connections{listener="grpc"} 1`, `astraguard_open_connections{listener="http"} `,
+		"astraguard_model_series 1", `astraguard_series_evicted_total{reason="capacity"} 0`, `astraguard_series_evicted_total{reason="ttl"} 0`,
 	} {
 		if code != http.StatusOK || !strings.Contains(body, m) {
 			t.Errorf("GET /metrics = %d without %q", code, m)
