@@ -35,8 +35,7 @@ func (a *app) newKeeper(tmpl *model.Template, reg prometheus.Registerer) error {
 		Value: checkpoint.TableRecordBytes(model.EncodedBytes), Fixed: true}
 	k, err := checkpoint.New(a.cfg.stateDir, snapshotFile, sig,
 		checkpoint.WithLogger(a.logger.With("component", "checkpoint")),
-		checkpoint.WithBounds("series", bounds),
-		checkpoint.WithMaxBytes(checkpoint.MaxFileBytes(sig, map[string]checkpoint.Bounds{"series": bounds})))
+		checkpoint.WithSections(map[string]checkpoint.Bounds{"series": bounds}))
 	if err != nil {
 		return fmt.Errorf("--state-dir: %w", err)
 	}

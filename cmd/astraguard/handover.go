@@ -78,8 +78,7 @@ func (h *handover) start(cfg config, logger *slog.Logger, reg prometheus.Registe
 	// A file larger than --max-series records of the codec's size is
 	// refused unread; the index holds at most as many records and bytes.
 	x := checkpoint.NewIndex(cfg.handoverDir, file, sig, "series", cfg.seriesTTL, cfg.maxSeries, checkpoint.WithLogger(lg),
-		checkpoint.WithBounds("series", bounds),
-		checkpoint.WithMaxBytes(checkpoint.MaxFileBytes(sig, map[string]checkpoint.Bounds{"series": bounds})))
+		checkpoint.WithSections(map[string]checkpoint.Bounds{"series": bounds}))
 	reg.MustRegister(checkpointprom.NewIndexCollector(x))
 	h.idx.Store(x)
 	return nil

@@ -42,11 +42,9 @@ func newKeeper(cfg config, logger *slog.Logger, reg prometheus.Registerer, sig s
 	if cfg.stateDir == "" {
 		return nil, nil
 	}
-	bounds := map[string]checkpoint.Bounds{"series": series, "breakers": breakerBounds}
 	k, err := checkpoint.New(cfg.stateDir, snapshotFile, sig,
 		checkpoint.WithLogger(logger.With("component", "checkpoint")),
-		checkpoint.WithBounds("series", series), checkpoint.WithBounds("breakers", breakerBounds),
-		checkpoint.WithMaxBytes(checkpoint.MaxFileBytes(sig, bounds)))
+		checkpoint.WithSections(map[string]checkpoint.Bounds{"series": series, "breakers": breakerBounds}))
 	if err != nil {
 		return nil, fmt.Errorf("--state-dir: %w", err)
 	}

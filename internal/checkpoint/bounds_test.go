@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"syscall"
@@ -62,6 +63,7 @@ func TestRestoreBounds(t *testing.T) {
 		want string
 	}{
 		{"within", []Option{WithBounds("a", fits), WithMaxBytes(MaxFileBytes("sig", map[string]Bounds{"a": fits}))}, ""},
+		{"within sections", []Option{WithSections(map[string]Bounds{"a": fits})}, ""},
 		{"file", []Option{WithMaxBytes(20)}, ReasonOversized},
 		{"records", []Option{WithBounds("a", Bounds{Records: 1})}, ReasonOversized},
 		{"key", []Option{WithBounds("a", Bounds{Key: 1})}, ReasonOversized},
@@ -120,7 +122,7 @@ func TestIndexRefusesUnread(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := Bounds{Records: 10, Key: 10, Value: 10}
-	opts := []Option{WithBounds("a", b), WithMaxBytes(MaxFileBytes("sig", map[string]Bounds{"a": b}))}
+	opts := []Option{WithSections(map[string]Bounds{"a": b})}
 	x := NewIndex(dir, "self.snap", "sig", "a", 0, 10, opts...)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -176,5 +178,26 @@ func TestIndexRecordChecks(t *testing.T) {
 	}
 	if st := x.Stats(); st.Adopted != 0 || st.Errors[ReasonInvalid] != 3 || st.Indexed != 1 || st.Bytes != 10 {
 		t.Errorf("after a refused adoption: %+v, want 0 adopted, 3 invalid, 1 left (10 bytes)", st)
+	}
+}
+
+// TestWithSections: WithSections bounds each section and the file by
+// MaxFileBytes of the signature New or NewIndex gets, as WithBounds plus
+// WithMaxBytes(MaxFileBytes(...)) do; an explicit WithMaxBytes wins.
+func TestWithSections(t *testing.T) {
+	sections := map[string]Bounds{"a": {Records: 2, Key: 2, Value: 3}, "b": {Records: 1, Key: 4, Value: 5}}
+	want := limits{maxBytes: MaxFileBytes("sig", sections), bounds: sections}
+	if got := newOptions("sig", []Option{WithSections(sections)}).limits; !reflect.DeepEqual(got, want) {
+		t.Errorf("WithSections(%v) under \"sig\" = %+v, want %+v", sections, got, want)
+	}
+	if got := newOptions("sig", []Option{WithSections(sections), WithMaxBytes(7)}).limits.maxBytes; got != 7 {
+		t.Errorf("WithSections then WithMaxBytes(7): maxBytes %d, want 7", got)
+	}
+	if want.maxBytes <= MaxFileBytes("sig", nil) {
+		t.Errorf("MaxFileBytes of the sections = %d, no more than an empty file's", want.maxBytes)
+	}
+	x := NewIndex(t.TempDir(), "self.snap", "signature", "a", 0, 10, WithSections(sections))
+	if got, want := x.lim.maxBytes, MaxFileBytes("signature", sections); got != want {
+		t.Errorf("NewIndex with WithSections: file bound %d, want %d (its own signature's)", got, want)
 	}
 }

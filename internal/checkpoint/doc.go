@@ -23,9 +23,9 @@
 //
 // Reading is bounded before it starts: only a regular file is opened (no
 // symbolic link is followed, a FIFO never blocks the open), the header is
-// checked before the rest is read, a file larger than WithMaxBytes (see
-// MaxFileBytes) is refused unread, and each section's records are held to
-// their Bounds. A refused file costs at most its header in memory.
+// checked before the rest is read, a file larger than WithMaxBytes (or
+// than its WithSections allow, MaxFileBytes) is refused unread, and each
+// section's records are held to their Bounds. A refused file costs at most its header in memory.
 //
 // Writes go to a temporary file in the same directory, are fsynced, renamed
 // over the snapshot and the directory fsynced, so a crash or kill -9 at any

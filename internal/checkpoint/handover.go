@@ -74,10 +74,10 @@ type IndexStats struct {
 // snapshots carrying sig. self is this replica's own file name in dir,
 // never indexed. Files older than ttl are deleted (0: kept), as are
 // records whose series was last used longer ago than ttl; at most limit
-// records are held. WithLogger, WithClock, WithMaxBytes, WithBounds (of
-// section) and WithIndexBytes apply.
+// records are held. WithLogger, WithClock, WithMaxBytes, WithBounds and
+// WithSections (of section) and WithIndexBytes apply.
 func NewIndex(dir, self, sig, section string, ttl time.Duration, limit int, opts ...Option) *Index {
-	o := newOptions(opts)
+	o := newOptions(sig, opts)
 	x := &Index{dir: dir, self: self, sig: sig, section: section, ttl: ttl, limit: limit,
 		maxBytes: o.indexBytes, lim: o.limits, clock: o.clock, logger: o.logger,
 		recs: map[string]foreignRecord{}, files: map[string]fileMark{}, errs: make(map[string]uint64, len(Reasons))}

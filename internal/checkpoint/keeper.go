@@ -43,13 +43,19 @@ type options struct {
 	limits limits
 	// indexBytes only configures NewIndex.
 	indexBytes int64
+	// sized says the file holds only the bounded sections (WithSections),
+	// so its size bound follows from theirs.
+	sized bool
 }
 
-// newOptions applies opts over the defaults.
-func newOptions(opts []Option) options {
+// newOptions applies opts over the defaults, for snapshots signed sig.
+func newOptions(sig string, opts []Option) options {
 	o := options{logger: slog.New(slog.DiscardHandler), clock: sysClock{}}
 	for _, f := range opts {
 		f(&o)
+	}
+	if o.sized && o.limits.maxBytes == 0 {
+		o.limits.maxBytes = MaxFileBytes(sig, o.limits.bounds)
 	}
 	return o
 }
@@ -77,6 +83,20 @@ func WithBounds(section string, b Bounds) Option {
 			o.limits.bounds = map[string]Bounds{}
 		}
 		o.limits.bounds[section] = b
+	}
+}
+
+// WithSections says a snapshot holds only these sections: each is bounded
+// as by WithBounds, and the file by the size they allow under the
+// signature given to New or NewIndex (MaxFileBytes), so a larger file is
+// refused unread (ReasonOversized). One list serves both checks; an
+// explicit WithMaxBytes wins.
+func WithSections(sections map[string]Bounds) Option {
+	return func(o *options) {
+		for name, b := range sections {
+			WithBounds(name, b)(o)
+		}
+		o.sized = true
 	}
 }
 
@@ -120,7 +140,7 @@ func New(dir, file, sig string, opts ...Option) (*Keeper, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	k := &Keeper{path: filepath.Join(dir, file), sig: sig, options: newOptions(opts)}
+	k := &Keeper{path: filepath.Join(dir, file), sig: sig, options: newOptions(sig, opts)}
 	k.stats.RestoreErrors = make(map[string]uint64, len(Reasons))
 	for _, r := range Reasons {
 		k.stats.RestoreErrors[r] = 0
