@@ -59,6 +59,10 @@ type config struct {
 	effective          map[string]string           // every flag's final value as text, for reload diffs
 	envToken           *secret                     // ASTRAGUARD_ADMIN_TOKEN as read at start; nil: unset
 	base               *config                     // the command line and environment alone, read once at start
+	// runningModelTimeout is, at a reload, the model timeout in force: not
+	// live, it stays until a restart, so the breaker settings the reload
+	// applies must fit it too (breakerSettings). 0 at start.
+	runningModelTimeout time.Duration
 	// Merged and checked by withFile: the model breaker's settings and the
 	// policies (as listed, to compare, and compiled for the detector).
 	breaker    breaker.Settings

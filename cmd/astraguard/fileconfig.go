@@ -101,8 +101,8 @@ func negative(v flag.Value) bool {
 // the --failure-threshold, --recovery-timeout and --success-threshold
 // flags (or their environment variables) over those. The breaker package
 // validates the result, and fits its probe timeout to --model-timeout
-// (ForCallTimeout); each problem names the flag or the file key and line
-// it came from.
+// (ForCallTimeout), at a reload to the longer of it and the one in force;
+// each problem names the flag or the file key and line it came from.
 func breakerSettings(cfg config) (breaker.Settings, error) {
 	fb, _ := cfg.file.Breaker(modelBreaker)
 	preset := cfg.breakerPreset
@@ -128,14 +128,19 @@ func breakerSettings(cfg config) (breaker.Settings, error) {
 	// probe timeout would count probes still running as failed. Refused,
 	// not warned: a breaker whose probes cannot succeed never closes, and
 	// a reload that refuses keeps the running settings.
-	timeoutName := "--model-timeout"
+	timeout, timeoutName := cfg.modelTimeout, "--model-timeout"
 	if v, ok := cfg.fromFile["model-timeout"]; ok {
 		timeoutName = v.Key
+	}
+	if cfg.runningModelTimeout > timeout {
+		// A reload: the model timeout is not live, so until a restart the
+		// probes run under the one in force.
+		timeout, timeoutName = cfg.runningModelTimeout, "the model timeout in force"
 	}
 	var errs []error
 	if err = s.Validate(); err != nil {
 		errs = err.(interface{ Unwrap() []error }).Unwrap()
-	} else if s, err = s.ForCallTimeout(timeoutName, cfg.modelTimeout); err != nil {
+	} else if s, err = s.ForCallTimeout(timeoutName, timeout); err != nil {
 		errs = []error{err}
 	} else {
 		return s, nil

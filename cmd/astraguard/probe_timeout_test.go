@@ -64,3 +64,44 @@ func TestProbeTimeoutAtLeastModelTimeout(t *testing.T) {
 		t.Errorf("reload: %v, want %q", err, want)
 	}
 }
+
+// TestReloadProbeTimeoutFitsRunningModelTimeout: the model timeout is not
+// live (a reload reports it as needing a restart), so the breaker settings
+// a reload applies must fit the model timeout in force as well as the
+// file's new one: a probe_timeout written between them is refused (the
+// probes would run under the longer one until a restart), and a default
+// probe timeout is raised to the longer one. On old main the first was
+// applied and the second raised only to the file's new timeout.
+func TestReloadProbeTimeoutFitsRunningModelTimeout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.yaml")
+	if err := os.WriteFile(path, []byte("model_timeout: 5s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start, err := parseConfig([]string{"--config", path}, noEnv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &reloader{start: start}
+	for _, tc := range []struct {
+		name, file string
+		wantErr    string        // "": valid
+		wantProbe  time.Duration // when valid
+	}{
+		{"written between the two", "model_timeout: 100ms\nbreakers:\n  model:\n    probe_timeout: 1s\n",
+			path + ":4: breakers.model.probe_timeout: 1s shorter than the model timeout in force 5s", 0},
+		{"default raised to the one in force", "model_timeout: 100ms\nbreakers:\n  model:\n    recovery_timeout: 1s\n", "", 5 * time.Second},
+		{"written above both", "model_timeout: 100ms\nbreakers:\n  model:\n    probe_timeout: 6s\n", "", 6 * time.Second},
+		{"a longer new timeout still counts", "model_timeout: 10s\nbreakers:\n  model:\n    probe_timeout: 6s\n",
+			path + ":4: breakers.model.probe_timeout: 6s shorter than model_timeout 10s", 0},
+	} {
+		next, err := r.load([]byte(tc.file))
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: reload = %v, want valid", tc.name, err)
+		case tc.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.wantErr)):
+			t.Errorf("%s: reload = %v, want %q", tc.name, err, tc.wantErr)
+		case err == nil && next.breaker.ProbeTimeout != tc.wantProbe:
+			t.Errorf("%s: reloaded ProbeTimeout %v, want %v", tc.name, next.breaker.ProbeTimeout, tc.wantProbe)
+		}
+	}
+}

@@ -206,7 +206,9 @@ func (r *reloader) failed(res reloadResult, err error) reloadResult {
 // load validates the new configuration as start-up would: data, the
 // --config file's content, over the start's flags and environment.
 func (r *reloader) load(data []byte) (config, error) {
-	next, err := r.start.base.withFile(data)
+	base := *r.start.base
+	base.runningModelTimeout = r.start.modelTimeout
+	next, err := base.withFile(data)
 	if err == nil {
 		err = validateExtra(next)
 	}
