@@ -76,3 +76,29 @@ func TestBeyondLimitSameAsModel(t *testing.T) {
 		}
 	}
 }
+
+// TestImplausibleLeavesTheState: a value beyond ±1e30 changes nothing of
+// a series' state, its latest timestamp included, so the cadence is
+// learned from the plausible samples' intervals alone. This is why the
+// state keeps its own latest timestamp: the detector's watermark moves on
+// every accepted sample, implausible ones too, and would shorten the
+// interval the next sample reports.
+func TestImplausibleLeavesTheState(t *testing.T) {
+	h := mustNew(t, Config{})
+	st, ref := h.NewState("x"), h.NewState("x")
+	for i := range 400 {
+		ts := int64(i) * 60e9
+		v := math.Sin(float64(i) / 7)
+		if i%10 == 5 {
+			if r := h.Score(&st, ts-30e9, 1e31); !r.Implausible {
+				t.Fatalf("Score(1e31) = %+v, want Implausible", r)
+			}
+		}
+		if got, want := h.Score(&st, ts, v), h.Score(&ref, ts, v); got != want {
+			t.Fatalf("sample %d: Score = %+v with implausible values between, %+v without", i, got, want)
+		}
+	}
+	if st != ref {
+		t.Errorf("state with implausible values between = %+v, want %+v (as without them)", st, ref)
+	}
+}
