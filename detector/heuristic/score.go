@@ -44,10 +44,14 @@ const bandWidth = 3
 // State is one series' running statistics (208 bytes). The caller owns
 // it; it is not safe for concurrent use.
 type State struct {
-	limit   Limit
-	n       uint32
-	quiet   int32
-	last    int64   // latest timestamp, unix ns
+	limit Limit
+	n     uint32
+	quiet int32
+	// last is the latest timestamp of a sample the statistics took, unix
+	// ns: the cadence's clock. It is not the detector's watermark, which
+	// also moves on implausible samples and is pulled back after a clock
+	// step, and the heuristic runs without a detector too (nabeval).
+	last    int64
 	cadence float64 // sampling interval estimate, seconds (stats.NextCadence; 0: unknown)
 	mean    float64 // slow EWMA
 	fast    float64 // fast EWMA
