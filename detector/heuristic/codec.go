@@ -14,13 +14,14 @@ import (
 
 // codecVersion is the first byte of every encoded State; Signature includes
 // it, so a snapshot of another layout is set aside rather than misread.
-const codecVersion = 5
+const codecVersion = 6
 
 // EncodedBytes is the length of one encoded State: a version byte, n and
 // quiet, six float64 statistics, the shift and step scores' likelihoods,
 // the level count and the levels, the latest timestamp and the cadence
-// (version 4), and the flatline's current and longest runs (version 5).
-const EncodedBytes = 1 + 4 + 4 + 6*8 + 2*stats.LikelihoodBytes + 1 + maxLevels*8 + 8 + 8 + 4 + 4
+// (version 4), the flatline's current and longest runs (version 5), and
+// the level score's background, cleaning scale and likelihood (version 6).
+const EncodedBytes = 1 + 4 + 4 + 6*8 + 2*stats.LikelihoodBytes + 1 + maxLevels*8 + 8 + 8 + 4 + 4 + 3*8 + stats.LikelihoodBytes
 
 // ErrBadState is returned by State.UnmarshalBinary for input that is not an
 // encoded State of this version.
@@ -48,7 +49,11 @@ func (st *State) AppendBinary(b []byte) ([]byte, error) {
 	b = le.AppendUint64(b, uint64(st.last))
 	b = le.AppendUint64(b, math.Float64bits(st.cadence))
 	b = le.AppendUint32(b, st.flat.Run)
-	return le.AppendUint32(b, st.flat.Record), nil
+	b = le.AppendUint32(b, st.flat.Record)
+	b = le.AppendUint64(b, math.Float64bits(st.lin1))
+	b = le.AppendUint64(b, math.Float64bits(st.lin2))
+	b = le.AppendUint64(b, math.Float64bits(st.linScale))
+	return st.lkLevel.AppendBinary(b), nil
 }
 
 // UnmarshalBinary replaces st's statistics with ones encoded by
@@ -63,8 +68,11 @@ func (st *State) AppendBinary(b []byte) ([]byte, error) {
 // quantum that is not positive (or beyond any distance of two values), a
 // level count out of range or above the
 // samples seen, repeated levels, non-zero unused level slots, a last value
-// that is not among the levels of a few-valued series, and a fresh
-// state (no sample) with any statistic set.
+// that is not among the levels of a few-valued series, a level score's
+// likelihood outside its clipped feature range (±levelTest), and a fresh
+// state (no sample) with any statistic set. The background of the level
+// score is within ±1e30 like the means, its cleaning scale within
+// [0, 2e30] like the deviations.
 func (st *State) UnmarshalBinary(b []byte) error {
 	if len(b) != EncodedBytes {
 		return fmt.Errorf("%w: %d bytes, want %d", ErrBadState, len(b), EncodedBytes)
@@ -93,6 +101,12 @@ func (st *State) UnmarshalBinary(b []byte) error {
 	ns.last = int64(le.Uint64(b[off:]))
 	ns.cadence = math.Float64frombits(le.Uint64(b[off+8:]))
 	ns.flat.Run, ns.flat.Record = le.Uint32(b[off+16:]), le.Uint32(b[off+20:])
+	off += 24
+	ns.lin1, ns.lin2 = math.Float64frombits(le.Uint64(b[off:])), math.Float64frombits(le.Uint64(b[off+8:]))
+	ns.linScale = math.Float64frombits(le.Uint64(b[off+16:]))
+	if !ns.lkLevel.DecodeBinary(b[off+24:]) {
+		return fmt.Errorf("%w: non-finite likelihood", ErrBadState)
+	}
 	if err := ns.validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadState, err)
 	}
@@ -105,12 +119,12 @@ func (st *State) validate() error {
 	if st.quiet < 0 || st.quiet > st.maxQuiet {
 		return fmt.Errorf("quiet period %d not in [0, %d]", st.quiet, st.maxQuiet)
 	}
-	for _, f := range [...]float64{st.mean, st.fast, st.prev} {
+	for _, f := range [...]float64{st.mean, st.fast, st.prev, st.lin1, st.lin2} {
 		if !(math.Abs(f) <= maxMagnitude) {
 			return fmt.Errorf("statistic %v not a value Score accepts", f)
 		}
 	}
-	for _, f := range [...]float64{st.dev, st.step} {
+	for _, f := range [...]float64{st.dev, st.step, st.linScale} {
 		if !(f >= 0 && f <= 2*maxMagnitude) {
 			return fmt.Errorf("deviation %v not in [0, %v]", f, 2*maxMagnitude)
 		}
@@ -143,12 +157,19 @@ func (st *State) validate() error {
 			return fmt.Errorf("likelihood count %d after %d samples", c, st.n)
 		}
 	}
+	// The level score's feature is a clipped, signed forecast error.
+	if !st.lkLevel.Within(-levelTest, levelTest) {
+		return errors.New("level likelihood statistics out of the feature range")
+	}
+	if c := st.lkLevel.Count(); c != st.n-1 && !(st.n == math.MaxUint32 && c == st.n) {
+		return fmt.Errorf("level likelihood count %d after %d samples", c, st.n)
+	}
 	// The quantum is +Inf until a second distinct value, then a distance
 	// between two values within ±maxMagnitude.
 	if !(st.quantum > 0) || st.quantum > 2*maxMagnitude && !math.IsInf(st.quantum, 1) {
 		return fmt.Errorf("quantum %v", st.quantum)
 	}
-	if st.n == 1 && (st.fast != st.mean || st.prev != st.mean || st.dev != 0 || st.step != 0 || !math.IsInf(st.quantum, 1)) {
+	if st.n == 1 && (st.fast != st.mean || st.prev != st.mean || st.lin1 != st.mean || st.lin2 != st.mean || st.linScale != 0 || st.dev != 0 || st.step != 0 || !math.IsInf(st.quantum, 1)) {
 		return errors.New("first sample's statistics differ")
 	}
 	if st.nLevels == 0 || st.nLevels > maxLevels+1 || uint32(st.nLevels) > st.n {
@@ -181,8 +202,8 @@ func (st *State) validate() error {
 // processes and releases.
 func (h *Heuristic) Signature() string {
 	s := sha256.New()
-	fmt.Fprintf(s, "heuristic codec %d; learn %d; quiet %d; minStd %v; maxMagnitude %v; levels %d; alphas", codecVersion, h.learn, h.quiet, minStd, maxMagnitude, h.levels)
-	for _, f := range [...]float64{h.alpha, h.aFast, h.aShort, h.aLong, h.flag, h.aStep} {
+	fmt.Fprintf(s, "heuristic codec %d; learn %d; quiet %d; minStd %v; maxMagnitude %v; levels %d; level clean %v test %v; alphas", codecVersion, h.learn, h.quiet, minStd, maxMagnitude, h.levels, levelClean, levelTest)
+	for _, f := range [...]float64{h.alpha, h.aFast, h.aShort, h.aLong, h.flag, h.aStep, h.aLevel} {
 		fmt.Fprintf(s, " %x", math.Float64bits(f))
 	}
 	return hex.EncodeToString(s.Sum(nil)[:12])

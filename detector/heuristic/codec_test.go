@@ -107,21 +107,35 @@ func TestCodecRejectsBadInput(t *testing.T) {
 	firstCad := first // a cadence after one sample: no interval yet
 	firstCad.fast, firstCad.cadence = 4, 60
 	firstCadence, _ := firstCad.AppendBinary(nil)
+	// Offsets from the end: the level score's background (version 6),
+	// the flatline's runs (version 5), the cadence (version 4).
+	const levelAt = EncodedBytes - 3*8 - stats.LikelihoodBytes
+	const runsAt = levelAt - 8
+	const cadenceAt = runsAt - 8
 	cadence := func(c float64) []byte {
 		b := append([]byte(nil), good...)
-		binary.LittleEndian.PutUint64(b[EncodedBytes-8:], math.Float64bits(c))
+		binary.LittleEndian.PutUint64(b[cadenceAt:], math.Float64bits(c))
 		return b
 	}
-	v3 := append([]byte(nil), good[:EncodedBytes-24]...) // the layout before the cadence
+	v3 := append([]byte(nil), good[:cadenceAt-8]...) // the layout before the cadence
 	v3[0] = 3
-	v4 := append([]byte(nil), good[:EncodedBytes-8]...) // the layout before the flatline
+	v4 := append([]byte(nil), good[:runsAt]...) // the layout before the flatline
 	v4[0] = 4
+	v5 := append([]byte(nil), good[:levelAt]...) // the layout before the level score
+	v5[0] = 5
 	runs := func(run, record uint32) []byte {
 		b := append([]byte(nil), good...)
-		binary.LittleEndian.PutUint32(b[EncodedBytes-8:], run)
-		binary.LittleEndian.PutUint32(b[EncodedBytes-4:], record)
+		binary.LittleEndian.PutUint32(b[runsAt:], run)
+		binary.LittleEndian.PutUint32(b[runsAt+4:], record)
 		return b
 	}
+	background := func(i int, v float64) []byte { // good with lin1 (0), lin2 (1) or linScale (2) set to v
+		b := append([]byte(nil), good...)
+		binary.LittleEndian.PutUint64(b[levelAt+8*i:], math.Float64bits(v))
+		return b
+	}
+	levelFeature := append([]byte(nil), good...) // a level likelihood mean beyond the clipped feature
+	binary.LittleEndian.PutUint32(levelFeature[levelAt+24+4:], math.Float32bits(2*levelTest))
 	fresh, _ := (&State{}).AppendBinary(nil)
 	freshSet := append([]byte(nil), fresh...)
 	freshSet[9] = 1 // a mean before any sample
@@ -137,8 +151,11 @@ func TestCodecRejectsBadInput(t *testing.T) {
 		"quiet above the configured": longQuiet, "last value not a level": notLevel,
 		"first sample": firstOff, "huge quantum": f64(4, 1e250),
 		"cadence after one sample": firstCadence, "negative cadence": cadence(-60), "NaN cadence": cadence(math.NaN()),
-		"subnanosecond cadence": cadence(1e-12), "version 3": v3, "version 4": v4,
-		"run beyond the samples": runs(1<<30, 0), "longest run beyond the samples": runs(0, 1<<30)} {
+		"subnanosecond cadence": cadence(1e-12), "version 3": v3, "version 4": v4, "version 5": v5,
+		"background beyond the limit": background(0, 2e30), "NaN background": background(1, math.NaN()),
+		"negative cleaning scale": background(2, -1), "huge cleaning scale": background(2, 1e300),
+		"level feature beyond its clip": levelFeature,
+		"run beyond the samples":        runs(1<<30, 0), "longest run beyond the samples": runs(0, 1<<30)} {
 		r := h.NewState("sat1/voltage")
 		before := r
 		if err := r.UnmarshalBinary(b); !errors.Is(err, ErrBadState) {
@@ -202,7 +219,7 @@ func FuzzStateUnmarshal(f *testing.F) {
 			if math.IsNaN(res.Score) || res.Score < 0 || res.Score > 1 || math.IsInf(res.Lower, 0) || math.IsInf(res.Upper, 0) || math.IsNaN(res.Expected) {
 				t.Fatalf("after restore, sample %d (%v): Score = %+v", i, v, res)
 			}
-			if err := r.validate(); err != nil || !r.lk.Finite() || !r.lkStep.Finite() {
+			if err := r.validate(); err != nil || !r.lk.Finite() || !r.lkStep.Finite() || !r.lkLevel.Finite() {
 				t.Fatalf("after restore, sample %d (%v): state %+v refused or not finite: %v", i, v, r, err)
 			}
 		}
@@ -249,6 +266,10 @@ func TestStateUnmarshalRefusesUnreachableState(t *testing.T) {
 		"negative step":      func(s *State) { s.step = -1 },
 		"huge mean":          func(s *State) { s.mean = 1e200 },
 		"huge fast":          func(s *State) { s.fast = -1e200 },
+		"huge background":    func(s *State) { s.lin2 = 1e31 },
+		"first sample scale": func(s *State) {
+			*s = State{limit: s.limit, maxQuiet: s.maxQuiet, n: 1, mean: 1, fast: 1, prev: 1, lin1: 1, lin2: 1, linScale: 1, quantum: math.Inf(1), levels: [maxLevels]float64{1}, nLevels: 1}
+		},
 		"zero quantum":       func(s *State) { s.quantum = 0 },
 		"negative quiet":     func(s *State) { s.quiet = -3 },
 		"likelihood count":   func(s *State) { s.n = 3 },

@@ -71,10 +71,10 @@ func run(t *testing.T, h *Heuristic, id string, vs []float64) []Result {
 		if !st.lk.Finite() {
 			t.Fatalf("after %v (sample %d of %v): likelihood statistics not finite", v, i, vs[:i+1])
 		}
-		if !st.lkStep.Finite() {
-			t.Fatalf("after %v (sample %d of %v): step likelihood statistics not finite", v, i, vs[:i+1])
+		if !st.lkStep.Finite() || !st.lkLevel.Finite() {
+			t.Fatalf("after %v (sample %d of %v): step or level likelihood statistics not finite", v, i, vs[:i+1])
 		}
-		for name, x := range map[string]float64{"mean": st.mean, "fast": st.fast, "dev": st.dev, "step": st.step} {
+		for name, x := range map[string]float64{"mean": st.mean, "fast": st.fast, "dev": st.dev, "step": st.step, "lin1": st.lin1, "lin2": st.lin2} {
 			if math.IsNaN(x) || math.IsInf(x, 0) {
 				t.Fatalf("after %v (sample %d of %v): state %s = %v", v, i, vs[:i+1], name, x)
 			}

@@ -68,6 +68,8 @@ type Heuristic struct {
 	aShort  float64
 	aLong   float64
 	aStep   float64
+	aLevel  float64 // the level score's background (level.go)
+	kLevel  float64
 	flag    float64
 	quiet   int32
 	levels  int // 0 when disabled
@@ -134,6 +136,7 @@ func New(cfg Config) (*Heuristic, error) {
 	h.aShort = stats.Alpha(shortHL)
 	h.aLong = stats.Alpha(longHL)
 	h.aStep = stats.Alpha(shl)
+	h.aLevel, h.kLevel = aLevel, kLevel
 	h.flag = flag
 	h.quiet = int32(max(quiet, 0))
 	h.levels = max(levels, 0)

@@ -10,8 +10,8 @@ import (
 type Result struct {
 	// Score is in [0, 1]: 1 on a limit violation, a value beyond ±1e30
 	// a value a few-valued series never took, or a record-breaking run of
-	// identical values (Stuck), otherwise the larger calibrated score
-	// (shift or step); a sample is flagged at
+	// identical values (Stuck), otherwise the largest calibrated score
+	// (shift, step or level); a sample is flagged at
 	// Config.Flag.
 	Score float64
 	// Anomaly is true on a limit violation, a statistical flag or a value
@@ -41,7 +41,7 @@ type Result struct {
 // 2.4 standard deviations of a normal series.
 const bandWidth = 3
 
-// State is one series' running statistics (208 bytes). The caller owns
+// State is one series' running statistics (240 bytes). The caller owns
 // it; it is not safe for concurrent use.
 type State struct {
 	limit Limit
@@ -62,6 +62,13 @@ type State struct {
 	lk      stats.Likelihood // calibration of the shift score
 	lkStep  stats.Likelihood // calibration of the step score
 	flat    stats.Flatline   // runs of identical values (a frozen sensor)
+	// lin1 and lin2 are Brown's double EWMA of the cleaned values: the
+	// locally linear background of the level score (level below).
+	lin1, lin2 float64
+	// linScale is the scale the background's input is cleaned in,
+	// widened by lasting errors (level.go); 0 until the learning ends.
+	linScale float64
+	lkLevel  stats.Likelihood // calibration of the level score
 	// levels holds the first distinct values seen, nLevels of them;
 	// nLevels is maxLevels+1 once a value beyond them arrived.
 	levels  [maxLevels]float64
@@ -135,6 +142,7 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 	known, before := st.observe(v)
 	if st.n == 1 {
 		st.mean, st.fast, st.prev, st.quantum = v, v, v, math.Inf(1)
+		st.lin1, st.lin2 = v, v
 		res.Learning = h.learn > 0
 		return res
 	}
@@ -161,6 +169,7 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 	// Its Erfc and Log are a third of this function's cost: it is
 	// computed below only for a sample whose score it decides.
 	zMax := max(zShift, zStep)
+	zLevel := h.level(st, v, floor)
 	st.mean += a * (v - st.mean)
 	st.dev += a * (math.Abs(v-st.mean) - st.dev)
 	st.step += a * (step - st.step)
@@ -199,6 +208,12 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 			tests = stats.RefCadence / st.cadence
 		}
 		s = stats.LogTailRate(zMax, tests)
+		// The level score is two-sided (a move up or down), so its
+		// tail counts twice; LogTailRate is monotone, so it can only
+		// decide the score when its z is the larger.
+		if zLevel > zMax {
+			s = max(s, stats.LogTailRate(zLevel, 2*tests))
+		}
 	}
 	if s >= res.Score {
 		res.Score = s

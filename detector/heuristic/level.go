@@ -1,0 +1,95 @@
+package heuristic
+
+import (
+	"math"
+
+	"github.com/astraguard/astraguard/internal/stats"
+)
+
+// The level score: a level change tested against a locally linear
+// background, so a shift on a slowly varying signal (a daily wave at
+// 1-5 minute cadence, which the slow mean cannot follow) is seen.
+//
+// The background is Brown's linear exponential smoothing (double
+// exponential smoothing; Brown, "Smoothing, Forecasting and Prediction of
+// Discrete Time Series", 1963): lin1 is an EWMA of the values, lin2 an
+// EWMA of lin1, and level 2*lin1-lin2 plus trend k*(lin1-lin2), with
+// k = a/(1-a), forecasts the next value. Each value's one-step forecast
+// error, in units of the series' mean absolute first difference (st.step:
+// a noise scale a slow wave does not inflate, 1.13 standard deviations of
+// Gaussian noise), is
+//
+//   - cleaned before it updates the background, Huber's psi at levelClean
+//     units (the robust Holt-Winters smoothing of Gelper, Fried and Croux,
+//     "Robust forecasting with exponential and Holt-Winters smoothing",
+//     J. Forecasting 2010), so an outlier or a shift does not drag the
+//     background along; while the series learns and during the quiet
+//     period after a flag the background follows the raw values, so it
+//     restarts on the new level after an alarm as a change detector does
+//     (Basseville and Nikiforov, "Detection of Abrupt Changes", 1993);
+//   - clipped at levelTest units (Huber's robust test: one outlier cannot
+//     make a level change on its own) and averaged with the fast mean's
+//     half-life: an EWMA control chart of the forecast errors (Roberts
+//     1959, on residuals as Montgomery and Mastrangelo 1991 chart
+//     autocorrelated data), calibrated against its own long-run mean and
+//     variance like the other scores, which absorbs what the background's
+//     curvature lag leaves in the errors of a wave.
+//
+// The score is two-sided; its tail probability is doubled.
+const (
+	levelHL    = 6.0 // half-life in samples of the background
+	levelClean = 2.0 // Huber's psi for the background's input, in st.step units
+	levelTest  = 3.0 // the clip of the tested error, in st.step units
+)
+
+// level updates st's background with v and returns the level score's
+// calibrated z (its absolute value: a move either way). floor is the
+// deviation floor of this sample.
+func (h *Heuristic) level(st *State, v, floor float64) float64 {
+	scale := max(st.step, floor)
+	forecast := 2*st.lin1 - st.lin2 + h.kLevel*(st.lin1-st.lin2)
+	var e float64
+	if st.n > 2 { // a line and a noise scale need two samples
+		e = (v - forecast) / scale
+	}
+	y := v
+	if st.n > h.learn {
+		// Gelper et al.'s cleaning: Huber's psi in units of a scale
+		// that follows the errors through Tukey's bounded biweight rho,
+		// so it widens under a lasting change (the background catches
+		// up instead of ringing) but not for one outlier. It starts at
+		// the standard deviation the first differences imply (their mean
+		// absolute value is 2/sqrt(pi) of it for Gaussian noise).
+		if st.linScale == 0 {
+			st.linScale = scale * math.Sqrt(math.Pi) / 2
+		}
+		sc := max(st.linScale, floor)
+		x := (v - forecast) / sc
+		// Within ±maxMagnitude like every value, so the background, a
+		// convex combination of them, stays there.
+		y = max(-maxMagnitude, min(maxMagnitude, forecast+max(-levelClean, min(levelClean, x))*sc))
+		st.linScale = min(sc*math.Sqrt(1+h.aLevel*(biweight(x)-1)), 2*maxMagnitude)
+	}
+	z := st.lkLevel.Update(max(-levelTest, min(levelTest, e)), minStd, h.aFast, h.aLong)
+	st.lin1 += h.aLevel * (y - st.lin1)
+	st.lin2 += h.aLevel * (st.lin1 - st.lin2)
+	return math.Abs(z)
+}
+
+// biweight is Tukey's biweight rho with k = 2.52, scaled so its
+// expectation under a standard normal is 1 (Gelper et al.'s choice): it
+// saturates at 4.46 for |x| >= k.
+func biweight(x float64) float64 {
+	const k, c = 2.52, 4.46
+	if math.Abs(x) >= k {
+		return c
+	}
+	u := 1 - (x/k)*(x/k)
+	return c * (1 - u*u*u)
+}
+
+// aLevel and kLevel are the background's EWMA weight and trend factor.
+var (
+	aLevel = stats.Alpha(levelHL)
+	kLevel = aLevel / (1 - aLevel)
+)
