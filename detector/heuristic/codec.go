@@ -20,7 +20,7 @@ const codecVersion = 6
 // quiet, six float64 statistics, the shift and step scores' likelihoods,
 // the level count and the levels, the latest timestamp and the cadence
 // (version 4), the flatline's current and longest runs (version 5), and
-// the level score's background, cleaning scale and likelihood (version 6).
+// the level score's background, cleaning variance and likelihood (version 6).
 const EncodedBytes = 1 + 4 + 4 + 6*8 + 2*stats.LikelihoodBytes + 1 + maxLevels*8 + 8 + 8 + 4 + 4 + 3*8 + stats.LikelihoodBytes
 
 // ErrBadState is returned by State.UnmarshalBinary for input that is not an
@@ -52,7 +52,7 @@ func (st *State) AppendBinary(b []byte) ([]byte, error) {
 	b = le.AppendUint32(b, st.flat.Record)
 	b = le.AppendUint64(b, math.Float64bits(st.lin1))
 	b = le.AppendUint64(b, math.Float64bits(st.lin2))
-	b = le.AppendUint64(b, math.Float64bits(st.linScale))
+	b = le.AppendUint64(b, math.Float64bits(st.linVar))
 	return st.lkLevel.AppendBinary(b), nil
 }
 
@@ -71,8 +71,8 @@ func (st *State) AppendBinary(b []byte) ([]byte, error) {
 // that is not among the levels of a few-valued series, a level score's
 // likelihood outside its clipped feature range (±levelTest), and a fresh
 // state (no sample) with any statistic set. The background of the level
-// score is within ±1e30 like the means, its cleaning scale within
-// [0, 2e30] like the deviations.
+// score is within ±1e30 like the means, its cleaning variance within
+// [0, 4e60], the square of the widest distance of two values.
 func (st *State) UnmarshalBinary(b []byte) error {
 	if len(b) != EncodedBytes {
 		return fmt.Errorf("%w: %d bytes, want %d", ErrBadState, len(b), EncodedBytes)
@@ -103,7 +103,7 @@ func (st *State) UnmarshalBinary(b []byte) error {
 	ns.flat.Run, ns.flat.Record = le.Uint32(b[off+16:]), le.Uint32(b[off+20:])
 	off += 24
 	ns.lin1, ns.lin2 = math.Float64frombits(le.Uint64(b[off:])), math.Float64frombits(le.Uint64(b[off+8:]))
-	ns.linScale = math.Float64frombits(le.Uint64(b[off+16:]))
+	ns.linVar = math.Float64frombits(le.Uint64(b[off+16:]))
 	if !ns.lkLevel.DecodeBinary(b[off+24:]) {
 		return fmt.Errorf("%w: non-finite likelihood", ErrBadState)
 	}
@@ -124,7 +124,10 @@ func (st *State) validate() error {
 			return fmt.Errorf("statistic %v not a value Score accepts", f)
 		}
 	}
-	for _, f := range [...]float64{st.dev, st.step, st.linScale} {
+	if !(st.linVar >= 0 && st.linVar <= maxLinVar) {
+		return fmt.Errorf("cleaning variance %v not in [0, %v]", st.linVar, maxLinVar)
+	}
+	for _, f := range [...]float64{st.dev, st.step} {
 		if !(f >= 0 && f <= 2*maxMagnitude) {
 			return fmt.Errorf("deviation %v not in [0, %v]", f, 2*maxMagnitude)
 		}
@@ -169,7 +172,7 @@ func (st *State) validate() error {
 	if !(st.quantum > 0) || st.quantum > 2*maxMagnitude && !math.IsInf(st.quantum, 1) {
 		return fmt.Errorf("quantum %v", st.quantum)
 	}
-	if st.n == 1 && (st.fast != st.mean || st.prev != st.mean || st.lin1 != st.mean || st.lin2 != st.mean || st.linScale != 0 || st.dev != 0 || st.step != 0 || !math.IsInf(st.quantum, 1)) {
+	if st.n == 1 && (st.fast != st.mean || st.prev != st.mean || st.lin1 != st.mean || st.lin2 != st.mean || st.linVar != 0 || st.dev != 0 || st.step != 0 || !math.IsInf(st.quantum, 1)) {
 		return errors.New("first sample's statistics differ")
 	}
 	if st.nLevels == 0 || st.nLevels > maxLevels+1 || uint32(st.nLevels) > st.n {

@@ -129,7 +129,7 @@ func TestCodecRejectsBadInput(t *testing.T) {
 		binary.LittleEndian.PutUint32(b[runsAt+4:], record)
 		return b
 	}
-	background := func(i int, v float64) []byte { // good with lin1 (0), lin2 (1) or linScale (2) set to v
+	background := func(i int, v float64) []byte { // good with lin1 (0), lin2 (1) or linVar (2) set to v
 		b := append([]byte(nil), good...)
 		binary.LittleEndian.PutUint64(b[levelAt+8*i:], math.Float64bits(v))
 		return b
@@ -153,7 +153,7 @@ func TestCodecRejectsBadInput(t *testing.T) {
 		"cadence after one sample": firstCadence, "negative cadence": cadence(-60), "NaN cadence": cadence(math.NaN()),
 		"subnanosecond cadence": cadence(1e-12), "version 3": v3, "version 4": v4, "version 5": v5,
 		"background beyond the limit": background(0, 2e30), "NaN background": background(1, math.NaN()),
-		"negative cleaning scale": background(2, -1), "huge cleaning scale": background(2, 1e300),
+		"negative cleaning variance": background(2, -1), "huge cleaning variance": background(2, 1e300),
 		"level feature beyond its clip": levelFeature,
 		"run beyond the samples":        runs(1<<30, 0), "longest run beyond the samples": runs(0, 1<<30)} {
 		r := h.NewState("sat1/voltage")
@@ -268,7 +268,7 @@ func TestStateUnmarshalRefusesUnreachableState(t *testing.T) {
 		"huge fast":          func(s *State) { s.fast = -1e200 },
 		"huge background":    func(s *State) { s.lin2 = 1e31 },
 		"first sample scale": func(s *State) {
-			*s = State{limit: s.limit, maxQuiet: s.maxQuiet, n: 1, mean: 1, fast: 1, prev: 1, lin1: 1, lin2: 1, linScale: 1, quantum: math.Inf(1), levels: [maxLevels]float64{1}, nLevels: 1}
+			*s = State{limit: s.limit, maxQuiet: s.maxQuiet, n: 1, mean: 1, fast: 1, prev: 1, lin1: 1, lin2: 1, linVar: 1, quantum: math.Inf(1), levels: [maxLevels]float64{1}, nLevels: 1}
 		},
 		"zero quantum":       func(s *State) { s.quantum = 0 },
 		"negative quiet":     func(s *State) { s.quiet = -3 },

@@ -57,18 +57,22 @@ func (h *Heuristic) level(st *State, v, floor float64) float64 {
 		// Gelper et al.'s cleaning: Huber's psi in units of a scale
 		// that follows the errors through Tukey's bounded biweight rho,
 		// so it widens under a lasting change (the background catches
-		// up instead of ringing) but not for one outlier. It starts at
-		// the standard deviation the first differences imply (their mean
-		// absolute value is 2/sqrt(pi) of it for Gaussian noise).
-		if st.linScale == 0 {
-			st.linScale = scale * math.Sqrt(math.Pi) / 2
+		// up instead of ringing) but not for one outlier. It is kept
+		// squared (no square root unless a value is cleaned) and starts
+		// at the standard deviation the first differences imply (their
+		// mean absolute value is 2/sqrt(pi) of it for Gaussian noise).
+		if st.linVar == 0 {
+			st.linVar = scale * scale * math.Pi / 4
 		}
-		sc := max(st.linScale, floor)
-		x := (v - forecast) / sc
-		// Within ±maxMagnitude like every value, so the background, a
-		// convex combination of them, stays there.
-		y = max(-maxMagnitude, min(maxMagnitude, forecast+max(-levelClean, min(levelClean, x))*sc))
-		st.linScale = min(sc*math.Sqrt(1+h.aLevel*(biweight(x)-1)), 2*maxMagnitude)
+		vr := max(st.linVar, floor*floor)
+		d := v - forecast
+		x2 := d * d / vr
+		if x2 > levelClean*levelClean {
+			// Within ±maxMagnitude like every value, so the
+			// background, a convex combination of them, stays there.
+			y = max(-maxMagnitude, min(maxMagnitude, forecast+math.Copysign(levelClean*math.Sqrt(vr), d)))
+		}
+		st.linVar = min(vr*(1+h.aLevel*(biweight(x2)-1)), maxLinVar)
 	}
 	z := st.lkLevel.Update(max(-levelTest, min(levelTest, e)), minStd, h.aFast, h.aLong)
 	st.lin1 += h.aLevel * (y - st.lin1)
@@ -76,17 +80,21 @@ func (h *Heuristic) level(st *State, v, floor float64) float64 {
 	return math.Abs(z)
 }
 
-// biweight is Tukey's biweight rho with k = 2.52, scaled so its
-// expectation under a standard normal is 1 (Gelper et al.'s choice): it
-// saturates at 4.46 for |x| >= k.
-func biweight(x float64) float64 {
-	const k, c = 2.52, 4.46
-	if math.Abs(x) >= k {
+// biweight is Tukey's biweight rho of x, given x², with k = 2.52, scaled
+// so its expectation under a standard normal is 1 (Gelper et al.'s
+// choice): it saturates at 4.46 for |x| >= k.
+func biweight(x2 float64) float64 {
+	const k2, c = 2.52 * 2.52, 4.46
+	if x2 >= k2 {
 		return c
 	}
-	u := 1 - (x/k)*(x/k)
+	u := 1 - x2/k2
 	return c * (1 - u*u*u)
 }
+
+// maxLinVar caps the cleaning variance at the square of the largest
+// distance of two values Score accepts.
+const maxLinVar = 4 * maxMagnitude * maxMagnitude
 
 // aLevel and kLevel are the background's EWMA weight and trend factor.
 var (

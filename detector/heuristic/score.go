@@ -65,10 +65,11 @@ type State struct {
 	// lin1 and lin2 are Brown's double EWMA of the cleaned values: the
 	// locally linear background of the level score (level below).
 	lin1, lin2 float64
-	// linScale is the scale the background's input is cleaned in,
-	// widened by lasting errors (level.go); 0 until the learning ends.
-	linScale float64
-	lkLevel  stats.Likelihood // calibration of the level score
+	// linVar is the square of the scale the background's input is
+	// cleaned in, widened by lasting errors (level.go); 0 until the
+	// learning ends.
+	linVar  float64
+	lkLevel stats.Likelihood // calibration of the level score
 	// levels holds the first distinct values seen, nLevels of them;
 	// nLevels is maxLevels+1 once a value beyond them arrived.
 	levels  [maxLevels]float64
@@ -207,13 +208,18 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 		if st.cadence > 0 {
 			tests = stats.RefCadence / st.cadence
 		}
-		s = stats.LogTailRate(zMax, tests)
 		// The level score is two-sided (a move up or down), so its
-		// tail counts twice; LogTailRate is monotone, so it can only
-		// decide the score when its z is the larger.
-		if zLevel > zMax {
-			s = max(s, stats.LogTailRate(zLevel, 2*tests))
+		// tail counts twice. LogTailRate is monotone in the tail, so
+		// the score is that of the smaller corrected tail: the level
+		// score's only when its z is the larger, and surely when it is
+		// larger by 1 or more (a Gaussian tail at z+1 is under a third
+		// of the tail at z, whatever z >= 0); in between the tails are
+		// compared (Erfc costs a fraction of LogTailRate's Log).
+		z, n := zMax, tests
+		if zLevel > zMax && (zLevel >= zMax+1 || 2*math.Erfc(zLevel/math.Sqrt2) < math.Erfc(zMax/math.Sqrt2)) {
+			z, n = zLevel, 2*tests
 		}
+		s = stats.LogTailRate(z, n)
 	}
 	if s >= res.Score {
 		res.Score = s
