@@ -16,9 +16,9 @@ import (
 // so they see a series' samples in one order.
 //
 // The slot holds what every sample touches (watermark, policy, heuristic:
-// 280 bytes with the store's bookkeeping) and the embedded model's state
+// 320 bytes with the store's bookkeeping) and the embedded model's state
 // (2560 bytes) is held through a pointer (M is *model.Detector),
-// allocated with the series: 1000 series' slots then take 280 KB
+// allocated with the series: 1000 series' slots then take 320 KB
 // instead of 2.8 MB, so the breaker-open path, which never reads the
 // model's state, finds them in the cache. The pointer is the slot's, used
 // only under its lock, so the one-lookup-one-lock contract is unchanged.

@@ -41,7 +41,7 @@ type Result struct {
 // 2.4 standard deviations of a normal series.
 const bandWidth = 3
 
-// State is one series' running statistics (240 bytes). The caller owns
+// State is one series' running statistics (248 bytes). The caller owns
 // it; it is not safe for concurrent use.
 type State struct {
 	limit Limit
