@@ -8,37 +8,44 @@ import (
 
 // The level score: a level change tested against a locally linear
 // background, so a shift on a slowly varying signal (a daily wave at
-// 1-5 minute cadence, which the slow mean cannot follow) is seen.
+// 1-5 minute cadence, which the slow mean cannot follow) is seen. It is
+// the two-window test of a level against the linear extrapolation of the
+// samples before it (Basseville and Nikiforov, "Detection of Abrupt
+// Changes", 1993) with exponential windows.
 //
 // The background is Brown's linear exponential smoothing (double
 // exponential smoothing; Brown, "Smoothing, Forecasting and Prediction of
 // Discrete Time Series", 1963): lin1 is an EWMA of the values, lin2 an
 // EWMA of lin1, and level 2*lin1-lin2 plus trend k*(lin1-lin2), with
 // k = a/(1-a), forecasts the next value. Each value's one-step forecast
-// error, in units of the series' mean absolute first difference (st.step:
-// a noise scale a slow wave does not inflate, 1.13 standard deviations of
-// Gaussian noise), is
+// error is
 //
-//   - cleaned before it updates the background, Huber's psi at levelClean
-//     units (the robust Holt-Winters smoothing of Gelper, Fried and Croux,
-//     "Robust forecasting with exponential and Holt-Winters smoothing",
-//     J. Forecasting 2010), so an outlier or a shift does not drag the
-//     background along; while the series learns and during the quiet
-//     period after a flag the background follows the raw values, so it
-//     restarts on the new level after an alarm as a change detector does
-//     (Basseville and Nikiforov, "Detection of Abrupt Changes", 1993);
-//   - clipped at levelTest units (Huber's robust test: one outlier cannot
-//     make a level change on its own) and averaged with the fast mean's
-//     half-life: an EWMA control chart of the forecast errors (Roberts
-//     1959, on residuals as Montgomery and Mastrangelo 1991 chart
-//     autocorrelated data), calibrated against its own long-run mean and
-//     variance like the other scores, which absorbs what the background's
-//     curvature lag leaves in the errors of a wave.
+//   - cleaned before it updates the background (once the series has
+//     learned): Huber's psi at levelClean scales, the scale following the
+//     errors through Tukey's biweight rho, which widens it under a lasting
+//     change and not for one outlier (the robust Holt-Winters smoothing of
+//     Gelper, Fried and Croux, "Robust forecasting with exponential and
+//     Holt-Winters smoothing", J. Forecasting 2010). An outlier or a burst
+//     does not drag the background (and its trend) along; a lasting shift
+//     widens the scale until the background catches up, where a fixed
+//     scale makes it ring around the new level;
+//   - tested in units of the series' mean absolute first difference
+//     (st.step: a noise scale a slow wave does not inflate, 1.13 standard
+//     deviations of Gaussian noise), clipped at levelTest (Huber's robust
+//     test: one outlier cannot make a level change on its own) and
+//     averaged with the fast mean's half-life: an EWMA control chart of
+//     the forecast errors (Roberts 1959, on the residuals of a forecast as
+//     Montgomery and Mastrangelo 1991 chart autocorrelated data),
+//     calibrated against its own long-run mean and variance like the
+//     other scores, which absorbs what the background's lag on a wave's
+//     curvature leaves in the errors.
 //
-// The score is two-sided; its tail probability is doubled.
+// The score is two-sided; its tail probability is doubled. The constants
+// were chosen on nabeval -cadence, the generated corpus and the
+// cross-validation together (docs/model-tuning.md, sixth pass).
 const (
 	levelHL    = 6.0 // half-life in samples of the background
-	levelClean = 2.0 // Huber's psi for the background's input, in st.step units
+	levelClean = 2.0 // Huber's psi for the background's input, in cleaning scales
 	levelTest  = 3.0 // the clip of the tested error, in st.step units
 )
 
