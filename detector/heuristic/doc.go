@@ -2,8 +2,8 @@
 // the model is unavailable. It is deliberately simple, deterministic and
 // cheap (no allocations per sample, a 248-byte State; BenchmarkScore costs
 // about 1.8 times what the shift score alone did, 120-230 ns per sample on
-// a shared 2-core machine, and the level score added about 30%: 82 to 107
-// ns in one run):
+// a shared 2-core machine, and the level score added about a third: 83 to
+// 109 ns, medians of five alternating runs):
 //
 //   - limit checks in the spacecraft-operations sense: per channel (the last
 //     segment of the series id after '/' or '.') or per full series id, a
