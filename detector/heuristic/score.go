@@ -63,7 +63,7 @@ type State struct {
 	lkStep  stats.Likelihood // calibration of the step score
 	flat    stats.Flatline   // runs of identical values (a frozen sensor)
 	// lin1 and lin2 are Brown's double EWMA of the cleaned values: the
-	// locally linear background of the level score (level below).
+	// locally linear background of the level score (level.go).
 	lin1, lin2 float64
 	// linVar is the square of the scale the background's input is
 	// cleaned in, widened by lasting errors (level.go); 0 until the
@@ -209,14 +209,15 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 			tests = stats.RefCadence / st.cadence
 		}
 		// The level score is two-sided (a move up or down), so its
-		// tail counts twice. LogTailRate is monotone in the tail, so
-		// the score is that of the smaller corrected tail: the level
-		// score's only when its z is the larger, and surely when it is
-		// larger by 1 or more (a Gaussian tail at z+1 is under a third
-		// of the tail at z, whatever z >= 0); in between the tails are
-		// compared (Erfc costs a fraction of LogTailRate's Log).
+		// tail counts twice. LogTailRate is 0 for z <= 0 and otherwise
+		// falls with the corrected tail, so the score is the level
+		// score's only when its z is the larger, and surely when the
+		// other z is not positive or when the level's is larger by 1
+		// or more (a Gaussian tail at z+1 is under a third of the tail
+		// at z, whatever z >= 0); in between the tails are compared
+		// (Erfc costs a fraction of LogTailRate's Log).
 		z, n := zMax, tests
-		if zLevel > zMax && (zLevel >= zMax+1 || 2*math.Erfc(zLevel/math.Sqrt2) < math.Erfc(zMax/math.Sqrt2)) {
+		if zLevel > zMax && (zMax <= 0 || zLevel >= zMax+1 || 2*math.Erfc(zLevel/math.Sqrt2) < math.Erfc(zMax/math.Sqrt2)) {
 			z, n = zLevel, 2*tests
 		}
 		s = stats.LogTailRate(z, n)
