@@ -12,9 +12,9 @@ import (
 
 // Goals the report checks; it only reports, it tunes nothing.
 const (
-	maxModelCPURatio    = 1.5 // service CPU per sample vs echo, model path
-	maxCPURatio         = 2.0 // the same with the breaker open
-	maxOpenP99Ratio     = 1.5 // lockstep p99 with the breaker open vs echo
+	maxModelCPURatio    = 1.5  // service CPU per sample vs echo, model path
+	maxCPURatio         = 1.25 // the same with the breaker open (the product's budget; docs/performance.md says why it is not met)
+	maxOpenP99Ratio     = 1.5  // lockstep p99 with the breaker open vs echo
 	baselineExplanation = "ratios are to the first row"
 )
 
@@ -71,11 +71,11 @@ func printReport(w io.Writer, cfg config, rows []row) error {
 		if cfg.targets[i].breakerOpen {
 			goal = maxCPURatio
 		}
-		fmt.Fprintf(w, "goal %-20s CPU/sample <= %.1fx echo: 1 stream %.2fx, %d streams %.2fx  %s\n",
+		fmt.Fprintf(w, "goal %-20s CPU/sample <= %gx echo: 1 stream %.2fx, %d streams %.2fx  %s\n",
 			rows[i].name, goal, r1, n, rn, verdict(r1 <= goal && rn <= goal))
 		if cfg.targets[i].breakerOpen {
 			r := m.p99 / base.p99
-			fmt.Fprintf(w, "goal %-20s breaker open, lockstep p99 <= %.1fx echo: %.2fx  %s\n",
+			fmt.Fprintf(w, "goal %-20s breaker open, lockstep p99 <= %gx echo: %.2fx  %s\n",
 				rows[i].name, maxOpenP99Ratio, r, verdict(r <= maxOpenP99Ratio))
 		}
 	}
