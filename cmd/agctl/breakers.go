@@ -64,6 +64,9 @@ func (c *cli) breakers(ctx context.Context, args []string) error {
 	if cfg.output != "table" && cfg.output != "json" {
 		return usageError("-o %q: want table or json", cfg.output)
 	}
+	if err := cfg.conn.validate(); err != nil {
+		return err
+	}
 	if len(pos) == 0 {
 		fs.Usage()
 		return usageError("breakers needs a command")

@@ -185,6 +185,14 @@ func isLoopbackTarget(target string) bool {
 	return err == nil && ip.Unmap().IsLoopback()
 }
 
+// validate refuses connection flags no call could use.
+func (cf connFlags) validate() error {
+	if cf.timeout < 0 {
+		return usageError("--timeout %v must not be negative (0: no deadline)", cf.timeout)
+	}
+	return nil
+}
+
 // callCtx derives the deadline of one unary call.
 func (cf connFlags) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	if cf.timeout <= 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,6 +127,9 @@ func TestPlanBatches(t *testing.T) {
 		{"10x coalesces within the quantum", []int64{0, sec / 100, sec}, 10, 10, []batch{{0, 2, time.Millisecond}, {2, 3, 100 * time.Millisecond}}},
 		{"size caps a coalesced batch", []int64{0, 0, 0}, 2, 1, []batch{{0, 2, 0}, {2, 3, 0}}},
 		{"out of order never waits backwards", []int64{10 * sec, 0, 11 * sec}, 10, 1, []batch{{0, 2, 0}, {2, 3, time.Second}}},
+		// A due time past time.Duration's range saturates: it wrapped to
+		// a negative duration, so a very slow replay sent at once.
+		{"a slow speed saturates", []int64{0, 3600 * sec}, 10, 1e-15, []batch{{0, 1, 0}, {1, 2, math.MaxInt64}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

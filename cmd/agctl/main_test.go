@@ -70,6 +70,16 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"breakers", "force", "model", "open"}, 2},
 		{[]string{"breakers", "force", "model", "sideways", "--reason", "r", "--ttl", "1h"}, 2},
 		{[]string{"breakers", "list", "-o", "yaml"}, 2},
+		// Absurd values are usage errors, not a crash or a silent default:
+		// a window of 100,000,000 allocated two channels of that size and
+		// ran agctl out of memory, --speed NaN paced nothing, and a
+		// negative --timeout meant no deadline at all.
+		{[]string{"replay", "--data", "x", "--out", "y", "--window", "100000000"}, 2},
+		{[]string{"replay", "--data", "x", "--out", "y", "--window", "1025"}, 2},
+		{[]string{"replay", "--data", "x", "--out", "y", "--speed", "NaN"}, 2},
+		{[]string{"replay", "--data", "x", "--out", "y", "--speed", "+Inf"}, 2},
+		{[]string{"replay", "--data", "x", "--out", "y", "--timeout", "-1s"}, 2},
+		{[]string{"breakers", "list", "--addr", "127.0.0.1:1", "--timeout", "-1s"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,6 +78,11 @@ end], ...]) or a spacecraft meta.json (series, n_train, anomaly_sequences).
 Flags:
 `
 
+// maxWindow bounds --window: agctl holds two channels of that many
+// entries per stream, and the service reads a few requests of a stream
+// ahead at most (README "Limits"), so a larger window only queues here.
+const maxWindow = 1024
+
 func newReplayFlags(c *cli) (*flag.FlagSet, *replayConfig) {
 	cfg := &replayConfig{}
 	fs := flag.NewFlagSet("agctl replay", flag.ContinueOnError)
@@ -85,7 +91,7 @@ func newReplayFlags(c *cli) (*flag.FlagSet, *replayConfig) {
 	fs.StringVar(&cfg.data, "data", "", "input directory, or one CSV file (required)")
 	fs.StringVar(&cfg.out, "out", "", "output directory (required; created)")
 	fs.IntVar(&cfg.batch, "batch", 500, "samples per request")
-	fs.IntVar(&cfg.window, "window", 8, "requests in flight per stream")
+	fs.IntVar(&cfg.window, "window", 8, fmt.Sprintf("requests in flight per stream (at most %d)", maxWindow))
 	fs.IntVar(&cfg.parallel, "parallel", 4, "files replayed concurrently, one stream each")
 	fs.Float64Var(&cfg.speed, "speed", 0, "replay at this multiple of real time from timestamp gaps; 0 = as fast as possible")
 	fs.DurationVar(&cfg.connect, "connect-timeout", 5*time.Second, "before sending, how long to wait for a replica to answer; with none answering, fail without sending")
@@ -107,14 +113,19 @@ func (cfg *replayConfig) validate() error {
 		return usageError("replay needs --data and --out")
 	case cfg.batch <= 0 || cfg.window <= 0 || cfg.parallel <= 0:
 		return usageError("--batch, --window and --parallel must be positive")
-	case cfg.speed < 0:
-		return usageError("--speed must not be negative")
+	case cfg.window > maxWindow:
+		return usageError("--window %d above %d: the service holds a few requests of a stream at once, more only wait in agctl's memory", cfg.window, maxWindow)
+	case !(cfg.speed >= 0 && cfg.speed <= math.MaxFloat64):
+		return usageError("--speed %v: want a finite number, 0 or more", cfg.speed)
 	case cfg.connect <= 0:
 		return usageError("--connect-timeout must be positive")
 	case cfg.cadence < 0:
 		return usageError("--cadence must not be negative")
 	case cfg.labels != "" && cfg.report == "":
 		return usageError("--labels needs --report")
+	}
+	if err := cfg.conn.validate(); err != nil {
+		return err
 	}
 	data, err1 := filepath.Abs(cfg.data)
 	out, err2 := filepath.Abs(cfg.out)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -29,7 +30,7 @@ type batch struct {
 // without delay.
 func planBatches(nanos []int64, size int, speed float64) []batch {
 	var out []batch
-	due := func(k int) time.Duration { return time.Duration(float64(nanos[k]-nanos[0]) / speed) }
+	due := func(k int) time.Duration { return saturate((float64(nanos[k]) - float64(nanos[0])) / speed) }
 	var prev time.Duration
 	for i := 0; i < len(nanos); {
 		j := min(i+size, len(nanos))
@@ -39,8 +40,12 @@ func planBatches(nanos []int64, size int, speed float64) []batch {
 			continue
 		}
 		first := due(i)
+		until := first + paceQuantum
+		if until < first {
+			until = math.MaxInt64
+		}
 		j = i + 1
-		for j < len(nanos) && j-i < size && due(j) < first+paceQuantum {
+		for j < len(nanos) && j-i < size && due(j) < until {
 			j++
 		}
 		prev = max(prev, due(j-1))
@@ -48,6 +53,19 @@ func planBatches(nanos []int64, size int, speed float64) []batch {
 		i = j
 	}
 	return out
+}
+
+// saturate converts nanoseconds to a Duration, clamped to its range: a
+// conversion past it is undefined in Go and wrapped to a negative duration
+// on amd64, so a very slow --speed sent everything at once.
+func saturate(ns float64) time.Duration {
+	switch {
+	case ns >= math.MaxInt64:
+		return math.MaxInt64
+	case ns <= math.MinInt64:
+		return math.MinInt64
+	}
+	return time.Duration(ns)
 }
 
 // streamer replays series through a client.Client: each series on one
