@@ -85,6 +85,16 @@ func (t *targetsFlag) Set(s string) error {
 	return nil
 }
 
+// Upper bounds of the flags that size agload's own memory: the requests
+// in flight of each stream, the streams, the series (each keeps its id and
+// state) and one request's samples.
+const (
+	maxWindow            = 1024
+	maxStreams           = 10000 // the service's default --max-detect-streams
+	maxSeries            = 1000000
+	maxSamplesPerRequest = 100000 // the service's default --max-samples-per-request
+)
+
 // config is the parsed command line.
 type config struct {
 	targets         targetsFlag
@@ -139,11 +149,15 @@ func parseConfig(args []string, stderr io.Writer) (config, int, error) {
 	switch {
 	case len(c.targets) == 0:
 		return c, 0, errors.New("no -target")
-	case c.count < 1 || c.duration <= 0 || c.streams < 1 || c.window < 1 || c.lockstep < 1:
-		return c, 0, errors.New("-count, -duration, -streams, -window and -lockstep must be positive")
+	case c.count < 1 || c.duration <= 0 || c.streams < 1 || c.window < 1 || c.lockstep < 1 || c.readyTimeout <= 0 || c.clkTck < 1:
+		return c, 0, errors.New("-count, -duration, -streams, -window, -lockstep, -ready-timeout and -clk-tck must be positive")
 	case c.series < c.streams || c.seriesPerReq < 1 || c.samplesPerSer < 1 || c.warmupPerSeries < 0:
 		return c, 0, errors.New("need -series >= -streams and a positive request shape")
-	case c.soak && (c.rateFraction < 0 || c.rateFraction >= 1 || c.sampleEvery <= 0 || c.settle < 0):
+	case c.window > maxWindow || c.streams > maxStreams || c.series > maxSeries:
+		return c, 0, fmt.Errorf("-window (%d), -streams (%d) and -series (%d) are at most %d, %d and %d: agload holds memory for each", c.window, c.streams, c.series, maxWindow, maxStreams, maxSeries)
+	case c.seriesPerReq > maxSamplesPerRequest || c.samplesPerSer > maxSamplesPerRequest || c.seriesPerReq*c.samplesPerSer > maxSamplesPerRequest:
+		return c, 0, fmt.Errorf("-series-per-request x -samples-per-series is at most %d samples (the service's default --max-samples-per-request)", maxSamplesPerRequest)
+	case c.soak && (!(c.rateFraction >= 0 && c.rateFraction < 1) || c.sampleEvery <= 0 || c.settle < 0):
 		return c, 0, errors.New("soak: need 0 <= -rate-fraction < 1, a positive -sample-every and -settle >= 0")
 	}
 	return c, 0, nil

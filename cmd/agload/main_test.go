@@ -50,6 +50,35 @@ func TestParseConfigSoak(t *testing.T) {
 	}
 }
 
+// TestParseConfigBounds: values that would size agload's own memory past
+// reason, or that no run can use, are refused before anything starts. A
+// -window of 100,000,000, -series of 200,000,000 or a request of 100,000
+// series x 100,000 samples ran it out of memory; -clk-tck 0 failed only
+// after the first phase and -rate-fraction NaN soaked at no rate.
+func TestParseConfigBounds(t *testing.T) {
+	var stderr bytes.Buffer
+	base := []string{"-target", "m,127.0.0.1:1,42"}
+	if _, _, err := parseConfig(append(base, "-window", "1024", "-streams", "10000", "-series", "1000000", "-series-per-request", "1000", "-samples-per-series", "100"), &stderr); err != nil {
+		t.Errorf("parseConfig(at the bounds) = %v", err)
+	}
+	for _, bad := range [][]string{
+		{"-window", "1025"},
+		{"-window", "100000000"},
+		{"-streams", "10001", "-series", "20000"},
+		{"-series", "1000001"},
+		{"-series", "200000000", "-streams", "1"},
+		{"-series-per-request", "1001", "-samples-per-series", "100"},
+		{"-series-per-request", "100000", "-samples-per-series", "100000"},
+		{"-clk-tck", "0"},
+		{"-ready-timeout", "-1s"},
+		{"-soak", "-rate-fraction", "NaN"},
+	} {
+		if _, _, err := parseConfig(append(base, bad...), &stderr); err == nil {
+			t.Errorf("parseConfig(%q) = nil error, want one", bad)
+		}
+	}
+}
+
 func TestPrintSoakFailsOnLostVerdicts(t *testing.T) {
 	cfg := config{duration: time.Second, streams: 2, window: 4, series: 10, seriesPerReq: 2, samplesPerSer: 3}
 	ok := soakRow{target: "m", phase: "saturated", rate: 100, peakRSS: 1 << 20, gStart: 10, gMax: 20, gEnd: 10,
