@@ -143,6 +143,13 @@ func (s *AdminService) WatchBreakers(req *astraguardv1.WatchBreakersRequest, str
 	if err := checkWatchNames(names); err != nil {
 		return toStatus(err)
 	}
+	// Breakers are fixed at start: a name that is none of them would
+	// watch nothing for ever (a typo looks like a quiet breaker).
+	for _, n := range names {
+		if _, err := s.lookup(n); err != nil {
+			return toStatus(err)
+		}
+	}
 	// Subscribe before the snapshot so no transition falls between them.
 	w, release, err := s.hub.watch(s.key(stream.Context()))
 	if err != nil {

@@ -204,3 +204,20 @@ func TestWatchBreakersSeesTransitions(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchBreakersUnknownName: a watch naming a breaker that does not
+// exist is NOT_FOUND, as GetBreaker is; it sent an empty snapshot and then
+// waited for ever, so a misspelt name looked like a quiet breaker.
+func TestWatchBreakersUnknownName(t *testing.T) {
+	e := newEnv(t, Config{})
+	for _, names := range [][]string{{"modle"}, {"model", "nope"}} {
+		stream, err := e.admin.WatchBreakers(t.Context(), &astraguardv1.WatchBreakersRequest{Names: names})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := stream.Recv()
+		if status.Code(err) != codes.NotFound {
+			t.Errorf("WatchBreakers(%q) first Recv() = %v, %v; want NotFound", names, msg, err)
+		}
+	}
+}
