@@ -240,7 +240,9 @@ func (t *Table[V]) RangeSeen(fn func(id string, lastSeen time.Time, v *V) bool) 
 }
 
 // Sweep evicts every entry idle past the TTL at now and returns how many.
-// It locks one shard at a time. Without a TTL it does nothing.
+// An entry last used after now (a restored time from a clock that ran
+// ahead, or a clock stepped back since) is taken as last used at now. It
+// locks one shard at a time. Without a TTL it does nothing.
 func (t *Table[V]) Sweep(now time.Time) int {
 	if t.ttl == 0 {
 		return 0
@@ -250,7 +252,18 @@ func (t *Table[V]) Sweep(now time.Time) int {
 		sh := &t.shards[i]
 		sh.mu.Lock()
 		for j := range sh.used {
-			if s := sh.slot(int32(j)); s.live && t.expired(s.seen, nowNs) {
+			s := sh.slot(int32(j))
+			if !s.live {
+				continue
+			}
+			if s.seen > nowNs {
+				// Last used "later than now": restored from a snapshot a
+				// clock running ahead wrote, or stamped before this clock
+				// stepped back. Its idle time counts from now, or it would
+				// outlive the TTL by as much as it lies ahead.
+				s.seen = nowNs
+			}
+			if t.expired(s.seen, nowNs) {
 				sh.removeLocked(int32(j))
 				n++
 			}
@@ -276,8 +289,12 @@ func (t *Table[V]) Evicted(r Reason) uint64 {
 	return t.evicted[r].Load()
 }
 
+// expired reports whether an entry last used at seen is idle past the TTL
+// at now. The difference is taken in uint64, where it cannot overflow: a
+// restored last use at the int64 minimum wrapped to a negative idle time
+// and never expired.
 func (t *Table[V]) expired(seen, now int64) bool {
-	return t.ttl != 0 && now-seen > t.ttl
+	return t.ttl != 0 && seen < now && uint64(now)-uint64(seen) > uint64(t.ttl)
 }
 
 // insertLocked adds a new entry for id to sh, evicting one of sh's entries

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -229,6 +230,40 @@ func TestRestoreKeepsLastSeen(t *testing.T) {
 	}
 	if n := dst.Sweep(t0.Add(80 * time.Minute)); n != 1 {
 		t.Errorf("Sweep() after restore = %d, want 1 (a idle 80m)", n)
+	}
+}
+
+// TestTTLTrustsNoLastUse: a last-use time from a snapshot is not trusted
+// to be sane. One far in the past (the int64 minimum) overflowed the idle
+// time and never expired; one in the future (a snapshot written by a clock
+// running ahead, or before this clock stepped back) kept its entry past
+// the TTL for as long as it lay ahead. A sweep now counts the idle time of
+// an entry last used "later than now" from now.
+func TestTTLTrustsNoLastUse(t *testing.T) {
+	tb := newTable(t, store.Config{TTL: time.Hour})
+	tb.Restore("past", 1, time.Unix(0, math.MinInt64))
+	tb.Restore("future", 2, t0.Add(1000*time.Hour))
+	tb.Restore("far", 3, time.Unix(0, math.MaxInt64))
+	if n := tb.Sweep(t0); n != 1 {
+		t.Errorf("Sweep(t0) = %d, want 1 (past)", n)
+	}
+	if _, ok := get(tb, "past"); ok {
+		t.Error("an entry last used at the int64 minimum survived a sweep")
+	}
+	if n := tb.Sweep(t0.Add(59 * time.Minute)); n != 0 {
+		t.Errorf("Sweep(t0+59m) = %d, want 0 (the future entries count their idle time from t0)", n)
+	}
+	if n := tb.Sweep(t0.Add(61 * time.Minute)); n != 2 {
+		t.Errorf("Sweep(t0+61m) = %d, want 2 (future, far)", n)
+	}
+	if tb.Len() != 0 {
+		t.Errorf("Len() = %d, want 0", tb.Len())
+	}
+
+	// Acquire sees the past entry as expired too.
+	tb.Restore("past", 1, time.Unix(0, math.MinInt64))
+	if !add(tb, "past", t0, 5) {
+		t.Error("Acquire(past) kept an entry last used at the int64 minimum")
 	}
 }
 
