@@ -293,6 +293,20 @@ func (b *Breaker) Execute(fn func() error) error {
 
 // recoveryWaitLocked returns the wait before the next probe for a trip now,
 // applying Backoff, and marks the jitter sample used.
+// longestWaitLocked returns the longest recovery wait recoveryWaitLocked
+// can return under the current settings, whatever the streak and jitter.
+func (b *Breaker) longestWaitLocked() int64 {
+	bo := b.s.Backoff
+	d := float64(b.s.RecoveryTimeout) * (1 + max(bo.Jitter, 0))
+	if bo.Multiplier > 1 {
+		d = math.Inf(1)
+	}
+	if bo.Max > 0 && d > float64(bo.Max) {
+		d = float64(bo.Max)
+	}
+	return int64(min(d, float64(MaxDuration)))
+}
+
 func (b *Breaker) recoveryWaitLocked() int64 {
 	bo := b.s.Backoff
 	d := float64(b.s.RecoveryTimeout)

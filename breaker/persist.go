@@ -45,7 +45,9 @@ func (b *Breaker) Export() SavedState {
 // decided while the process was down is applied directly: an override
 // whose expiry has passed is not restored (a forced OPEN one resumes in
 // HALF_OPEN, as on expiry), and an OPEN breaker whose probe time has
-// passed resumes in HALF_OPEN. It publishes at most one Transition, with
+// passed resumes in HALF_OPEN. A probe time further ahead than the
+// breaker's longest recovery wait (its settings' RecoveryTimeout with
+// jitter, or Backoff.Max) is brought back to that wait from now. It publishes at most one Transition, with
 // reason ReasonRestored, and none when the result is a plain CLOSED
 // breaker: observers see where the breaker is now, not the history it
 // missed. s.Name is not checked.
@@ -79,7 +81,11 @@ func (b *Breaker) RestoreState(s SavedState) {
 			b.setRestoredLocked(now, StateHalfOpen, ForceNone, modeHalfOpen)
 			return
 		}
-		b.nextProbe.Store(next)
+		// No wait this breaker could have begun ends later than its
+		// longest from now: a time further ahead was written by a clock
+		// that ran ahead (or this one stepped back since), and would keep
+		// the breaker open for as long as it lies ahead.
+		b.nextProbe.Store(min(next, now+b.longestWaitLocked()))
 		b.setRestoredLocked(now, StateOpen, ForceNone, modeOpen)
 	}
 	// Anything else (CLOSED, or an expired forced CLOSED) is where a fresh

@@ -187,3 +187,37 @@ func TestRegistryExportRestore(t *testing.T) {
 		t.Errorf("model after restore: Forced = %v, want FORCED_OPEN", got)
 	}
 }
+
+// TestRestoreNextProbeBoundedByLongestWait: a restored next probe time no
+// later than the breaker's longest recovery wait from now. One further
+// ahead (a snapshot written by a clock that ran ahead, or a clock stepped
+// back since) kept the breaker OPEN, every call on the fallback, for as
+// long as it lay ahead: 1000 hours here, with a 1 minute recovery timeout.
+func TestRestoreNextProbeBoundedByLongestWait(t *testing.T) {
+	for name, s := range map[string]breaker.Settings{
+		"fixed":   {FailureThreshold: 1, RecoveryTimeout: time.Minute},
+		"jitter":  {FailureThreshold: 1, RecoveryTimeout: time.Minute, Backoff: breaker.Backoff{Jitter: 0.5}},
+		"backoff": {FailureThreshold: 1, RecoveryTimeout: time.Minute, Backoff: breaker.Backoff{Multiplier: 2, Max: 5 * time.Minute}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			clock := newFakeClock()
+			b, err := breaker.New("model", s, breaker.WithClock(clock))
+			if err != nil {
+				t.Fatal(err)
+			}
+			longest := s.RecoveryTimeout + time.Duration(float64(s.RecoveryTimeout)*s.Backoff.Jitter)
+			if s.Backoff.Multiplier > 1 {
+				longest = s.Backoff.Max
+			}
+			b.RestoreState(breaker.SavedState{Name: "model", State: breaker.StateOpen, NextProbe: clock.Now().Add(1000 * time.Hour), Streak: 3})
+			wantRejected(t, b, breaker.ErrOpen)
+			if got := b.Snapshot().NextProbe; got.After(clock.Now().Add(longest)) {
+				t.Errorf("NextProbe = %v, more than the longest wait %v from now %v", got, longest, clock.Now())
+			}
+			clock.Advance(longest)
+			if _, err := b.Allow(); err != nil {
+				t.Errorf("after the longest wait: Allow() = %v, want a probe", err)
+			}
+		})
+	}
+}
