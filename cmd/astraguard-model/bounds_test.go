@@ -66,3 +66,16 @@ func TestZeroIsMeantOrRefused(t *testing.T) {
 		t.Errorf("walked %d numeric flags, want the 7 of today", n)
 	}
 }
+
+// TestMaxSeriesBound: --max-series beyond what the series table indexes
+// (2^31-1) is refused at parse time naming the flag, as astraguard's is;
+// it passed parsing and failed at start with a dump of the table's
+// config ("invalid store config: {Capacity:9223372036854775807 ...}").
+func TestMaxSeriesBound(t *testing.T) {
+	for _, v := range []string{"2147483647", "2147483648", "9223372036854775807"} {
+		_, err := parseConfig([]string{"--max-series=" + v}, func(string) (string, bool) { return "", false }, io.Discard)
+		if ok := v == "2147483647"; ok != (err == nil) || (err != nil && !strings.HasPrefix(err.Error(), "--max-series")) {
+			t.Errorf("parseConfig(--max-series=%s) = %v, want ok %v (an error naming --max-series)", v, err, ok)
+		}
+	}
+}

@@ -94,6 +94,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case c.maxSeries <= 0:
 		return c, fmt.Errorf("--max-series %d must be positive", c.maxSeries)
+	case c.maxSeries > store.MaxCapacity:
+		return c, fmt.Errorf("--max-series %d above %d (the series table indexes its slots with 32-bit integers)", c.maxSeries, store.MaxCapacity)
 	case intervalErr != nil:
 		return c, fmt.Errorf("--checkpoint-interval: %w", intervalErr)
 	case c.seriesTTL < 0:

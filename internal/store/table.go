@@ -17,6 +17,10 @@ var ErrInvalidConfig = errors.New("invalid store config")
 // DefaultCapacity is the default of Config.Capacity.
 const DefaultCapacity = 100_000
 
+// MaxCapacity bounds Config.Capacity: slots are indexed with 32-bit
+// integers. Memory grows with the entries that arrive, not with it.
+const MaxCapacity = math.MaxInt32
+
 // DefaultIdleTTL is the TTL both binaries give their series tables unless
 // told another (--series-ttl); Config.TTL's own default, 0, keeps idle
 // entries until capacity evicts them.
@@ -70,7 +74,7 @@ type Table[V any] struct {
 
 // New returns an empty Table.
 func New[V any](cfg Config) (*Table[V], error) {
-	if cfg.Capacity < 0 || cfg.TTL < 0 || cfg.Shards < 0 || cfg.Capacity > math.MaxInt32 {
+	if cfg.Capacity < 0 || cfg.TTL < 0 || cfg.Shards < 0 || cfg.Capacity > MaxCapacity {
 		return nil, fmt.Errorf("%w: %+v", ErrInvalidConfig, cfg)
 	}
 	if cfg.Shards != 0 && bits.OnesCount(uint(cfg.Shards)) != 1 {
