@@ -41,6 +41,21 @@ func TestCorpusDeterministic(t *testing.T) {
 	}
 }
 
+// TestGenerateCadenceBounds: a cadence shorter than MinCadence is an
+// error; 1ns asked for 10^15 values and panicked (makeslice: len out of
+// range) in nabeval -synth -space-cadence 1ns.
+func TestGenerateCadenceBounds(t *testing.T) {
+	s := Corpus(1)[0]
+	for _, c := range []time.Duration{time.Nanosecond, time.Millisecond, MinCadence - 1, 0, -time.Second, time.Hour + 1} {
+		if _, err := Generate(s, c); err == nil {
+			t.Errorf("Generate(%s, %v) = nil error, want one", s.ID(), c)
+		}
+		if _, err := Twin(s, c); err == nil {
+			t.Errorf("Twin(%s, %v) = nil error, want one", s.ID(), c)
+		}
+	}
+}
+
 // TestCorpusCoverage: every kind appears at every size, every family has
 // anomaly-free series, and nothing is generated where a kind does not apply.
 func TestCorpusCoverage(t *testing.T) {

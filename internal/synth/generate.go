@@ -87,11 +87,16 @@ func draw(s Spec) params {
 	return p
 }
 
+// MinCadence is the shortest cadence Generate takes: a series is
+// (TrainDays+TestDays) days long, about a million values at 1s, and a
+// shorter cadence multiplies them (1ns asked for 10^15).
+const MinCadence = time.Second
+
 // Generate builds series s sampled every cadence: (TrainDays+TestDays)
 // days of values and the anomaly's rows and label. It is deterministic.
 func Generate(s Spec, cadence time.Duration) (Labelled, error) {
-	if cadence <= 0 || cadence > time.Hour {
-		return Labelled{}, fmt.Errorf("generate %s: cadence %v: want (0, 1h]", s.ID(), cadence)
+	if cadence < MinCadence || cadence > time.Hour {
+		return Labelled{}, fmt.Errorf("generate %s: cadence %v: want [%v, 1h]", s.ID(), cadence, MinCadence)
 	}
 	if !Applies(s.Kind, s.Family) || s.Size < Hard || s.Size > Easy {
 		return Labelled{}, fmt.Errorf("generate %s: no such series", s.ID())
