@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/astraguard/astraguard/detector/heuristic"
@@ -40,6 +41,9 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// maxWorkers bounds -j: each worker replays a file with its own detector.
+const maxWorkers = 64
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("nabeval", flag.ContinueOnError)
@@ -61,6 +65,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	cvSynth := fs.Bool("cv-synth", false, "with -cv: also cross-validate the flags with the generated corpus as a third group (one fold per series) and report whether the folds' choices change; the floors still apply to NAB and the spacecraft channels only")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch {
+	case !slices.Contains([]string{"model", "heuristic", "flags-model", "flags-heuristic"}, *det):
+		return fmt.Errorf("-detector %q: want model, heuristic, flags-model or flags-heuristic", *det)
+	case *workers < 1 || *workers > maxWorkers:
+		return fmt.Errorf("-j %d outside [1, %d]", *workers, maxWorkers)
 	}
 	if *spaceScoreRuns != "" {
 		return spaceScore(*spaceScoreRuns, *space, stdout)

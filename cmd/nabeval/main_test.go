@@ -41,3 +41,26 @@ func TestCadenceTablePerPath(t *testing.T) {
 		t.Error("-cadence -detector heuristic took a model field: the model ran")
 	}
 }
+
+// TestFlagsCheckedFirst: an unknown -detector and a -j outside [1, 64] are
+// refused before any data is read. -cadence -detector nope ran the model's
+// table, -j 100000000 started a goroutine per file slot until memory ran
+// out, and -j 0 was taken as 2 silently.
+func TestFlagsCheckedFirst(t *testing.T) {
+	missing := t.TempDir() + "/missing"
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-space-offline", "-detector", "nope", "-space", missing}, "-detector"},
+		{[]string{"-cadence", "-detector", "modle", "-space", missing}, "-detector"},
+		{[]string{"-space-offline", "-j", "0", "-space", missing}, "-j"},
+		{[]string{"-space-offline", "-j", "-1", "-space", missing}, "-j"},
+		{[]string{"-space-offline", "-j", "100000000", "-space", missing}, "-j"},
+	} {
+		err := run(t.Context(), tt.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("run(%q) = %v, want an error naming %s", tt.args, err, tt.want)
+		}
+	}
+}

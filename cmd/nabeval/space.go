@@ -59,8 +59,11 @@ func parseCadences(s string) ([]time.Duration, error) {
 	var out []time.Duration
 	for _, f := range strings.Split(s, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(f))
-		if err != nil || d <= 0 {
+		if err != nil {
 			return nil, fmt.Errorf("cadence %q: want a positive duration such as 60s", f)
+		}
+		if err := spaceeval.CheckCadence(d); err != nil {
+			return nil, err
 		}
 		out = append(out, d)
 	}

@@ -48,6 +48,19 @@ func run(args []string, w io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// Every cadence is checked before anything is read: a negative one
+	// replayed the channels backwards in time without a word.
+	var cadList []time.Duration
+	for _, cs := range strings.Split(*cads, ",") {
+		cad, err := time.ParseDuration(cs)
+		if err != nil {
+			return err
+		}
+		if err := spaceeval.CheckCadence(cad); err != nil {
+			return fmt.Errorf("-cadence: %w", err)
+		}
+		cadList = append(cadList, cad)
+	}
 	metas, err := spaceeval.LoadMeta(filepath.Join(*dir, "meta.json"))
 	if err != nil {
 		return err
@@ -84,11 +97,8 @@ func run(args []string, w io.Writer) error {
 		}
 		cfgs = []model.Config{c}
 	}
-	for _, cs := range strings.Split(*cads, ",") {
-		cad, err := time.ParseDuration(cs)
-		if err != nil {
-			return err
-		}
+	for k, cs := range strings.Split(*cads, ",") {
+		cad := cadList[k]
 		// counts[c][m] are config c's counts on meta row m.
 		counts := make([][]spaceeval.Counts, len(cfgs))
 		for ci, cfg := range cfgs {

@@ -121,9 +121,22 @@ func ReplayExplained(ctx context.Context, d *detector.Detector, id string, value
 	return replay(ctx, d, id, values, cadence, true)
 }
 
+// MaxCadence bounds a replay's cadence: a day between samples is beyond
+// any telemetry these tools replay, and the restamped times of a long
+// channel stay far inside int64 nanoseconds.
+const MaxCadence = 24 * time.Hour
+
+// CheckCadence refuses a cadence outside (0, MaxCadence].
+func CheckCadence(cadence time.Duration) error {
+	if cadence <= 0 || cadence > MaxCadence {
+		return fmt.Errorf("cadence %v outside (0, %v]", cadence, MaxCadence)
+	}
+	return nil
+}
+
 func replay(ctx context.Context, d *detector.Detector, id string, values []float64, cadence time.Duration, explain bool) ([]bool, []detector.Mechanism, error) {
-	if cadence <= 0 {
-		return nil, nil, fmt.Errorf("cadence %v must be positive", cadence)
+	if err := CheckCadence(cadence); err != nil {
+		return nil, nil, err
 	}
 	flags := make([]bool, len(values))
 	var mechs []detector.Mechanism
