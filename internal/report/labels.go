@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/astraguard/astraguard/internal/smallfile"
 )
 
 // Labels are labelled anomaly windows by series. Build them with
@@ -21,9 +22,15 @@ type Labels struct {
 // nabLayout is NAB's window time format (UTC).
 const nabLayout = "2006-01-02 15:04:05.999999"
 
-// LoadLabels reads a labels file in either format.
+// MaxLabelsBytes bounds a labels file: NAB's windows and the spacecraft
+// meta.json are some kilobytes.
+const MaxLabelsBytes = 16 << 20
+
+// LoadLabels reads a labels file in either format. Only a regular file
+// of at most MaxLabelsBytes is read (package smallfile): a FIFO, device or
+// directory is refused without blocking.
 func LoadLabels(path string) (*Labels, error) {
-	b, err := os.ReadFile(path)
+	b, err := smallfile.Read(path, MaxLabelsBytes)
 	if err != nil {
 		return nil, fmt.Errorf("labels: %w", err)
 	}
