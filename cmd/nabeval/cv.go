@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/astraguard/astraguard/internal/nabeval"
+	"github.com/astraguard/astraguard/internal/smallfile"
 	"github.com/astraguard/astraguard/internal/spaceeval"
 )
 
@@ -28,7 +28,7 @@ type cvSpec struct {
 }
 
 func loadSpec(path string) (*cvSpec, error) {
-	b, err := os.ReadFile(path)
+	b, err := smallfile.Read(path, 16<<20)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/astraguard/astraguard/internal/smallfile"
 )
 
 // Table holds per-file raw NAB scores (standard profile) of every candidate
@@ -222,7 +224,7 @@ func perfectFrom(out []byte, profiles string) (float64, error) {
 	if _, err := fmt.Sscanf(string(out), "corpus: %d files, %d windows", &files, &windows); err != nil {
 		return 0, fmt.Errorf("nabscore corpus line: %w", err)
 	}
-	b, err := os.ReadFile(profiles)
+	b, err := smallfile.Read(profiles, 16<<20)
 	if err != nil {
 		return 0, err
 	}

@@ -3,12 +3,13 @@ package nabeval
 import (
 	"bufio"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/astraguard/astraguard/internal/smallfile"
 )
 
 // File is one NAB data file held in memory.
@@ -52,7 +53,7 @@ func LoadDir(dataDir string) ([]*File, error) {
 
 // LoadFile reads one NAB CSV (header timestamp,value).
 func LoadFile(path string) (*File, error) {
-	fh, err := os.Open(path)
+	fh, _, err := smallfile.Open(path) // a regular file: a FIFO is refused, not waited on
 	if err != nil {
 		return nil, err
 	}

@@ -3,8 +3,9 @@ package spaceeval
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
+
+	"github.com/astraguard/astraguard/internal/smallfile"
 )
 
 // Classes of labelled anomaly sequences.
@@ -30,9 +31,14 @@ type Entry struct {
 	Classes   []string `json:"-"`
 }
 
-// LoadMeta reads and validates a meta.json.
+// MaxMetaBytes bounds a meta.json (the spacecraft folder's is some
+// kilobytes).
+const MaxMetaBytes = 16 << 20
+
+// LoadMeta reads and validates a meta.json: a regular file of at most
+// MaxMetaBytes (package smallfile; a FIFO or device is refused unread).
 func LoadMeta(path string) ([]Entry, error) {
-	b, err := os.ReadFile(path)
+	b, err := smallfile.Read(path, MaxMetaBytes)
 	if err != nil {
 		return nil, err
 	}

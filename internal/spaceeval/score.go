@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/astraguard/astraguard/internal/smallfile"
 )
 
 // Counts are telemanom's sequence counts.
@@ -175,7 +176,7 @@ func ReadRun(dir string, es []Entry) (map[string][]bool, error) {
 }
 
 func readFlags(path string) ([]bool, error) {
-	fh, err := os.Open(path)
+	fh, _, err := smallfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
