@@ -222,6 +222,18 @@ type Server struct {
 
 // New assembles a Server. Health starts NOT_SERVING; call SetServing once
 // the dependencies are ready.
+// HTTP/2 receive windows of every connection. A stream's window bounds
+// the bytes the transport holds for it before its handler reads them,
+// which --max-queued-bytes does not count: a stream that waits for room in
+// that budget leaves up to StreamWindowBytes buffered. The connection's
+// window is replenished as data arrives, whatever the handlers read, so it
+// bounds no memory; it is as large as gRPC's own would grow, so many
+// streams of one connection are not slowed by it.
+const (
+	StreamWindowBytes = 64 << 10
+	ConnWindowBytes   = 16 << 20
+)
+
 func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Server, error) {
 	if scorer == nil || admin == nil {
 		return nil, errors.New("new server: scorer and admin are required")
@@ -258,6 +270,12 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 		// A backstop: checkResponseSize refuses such requests up front.
 		grpc.MaxSendMsgSize(cfg.MaxSendMsgBytes),
 		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
+		// Fixed windows: gRPC's default grows them from bandwidth-delay
+		// pings, up to 16 MiB a stream, and a stream's window is what the
+		// transport buffers for a handler that has not read it, outside
+		// --max-queued-bytes (README "Limits").
+		grpc.InitialWindowSize(StreamWindowBytes),
+		grpc.InitialConnWindowSize(ConnWindowBytes),
 		grpc.MaxHeaderListSize(uint32(min(cfg.MaxHeaderListBytes, math.MaxUint32))),
 		grpc.ConnectionTimeout(cfg.HandshakeTimeout),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: cfg.KeepaliveTime, Timeout: cfg.KeepaliveTimeout, MaxConnectionIdle: cfg.MaxConnectionIdle}),
