@@ -15,9 +15,9 @@ import (
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 )
 
-// maxForceTTL bounds an override so a forgotten one cannot pin a breaker
-// for good.
-const maxForceTTL = 24 * time.Hour
+// MaxForceTTL bounds an override so a forgotten one cannot pin a breaker
+// for good; cmd/astraguard holds a restored override to it too.
+const MaxForceTTL = 24 * time.Hour
 
 // AdminService implements astraguard.v1.BreakerAdmin over a registry.
 type AdminService struct {
@@ -122,14 +122,14 @@ func validateForce(req *astraguardv1.ForceBreakerRequest) (time.Duration, error)
 		return 0, fmt.Errorf("force a breaker: %w", err)
 	}
 	if req.GetTtl() == nil {
-		return 0, invalidArgf("ttl is required to force a breaker (at most %v)", maxForceTTL)
+		return 0, invalidArgf("ttl is required to force a breaker (at most %v)", MaxForceTTL)
 	}
 	if err := req.GetTtl().CheckValid(); err != nil {
 		return 0, invalidArgf("ttl: %v", err)
 	}
 	ttl := req.GetTtl().AsDuration()
-	if ttl <= 0 || ttl > maxForceTTL {
-		return 0, invalidArgf("ttl %v outside (0, %v]", ttl, maxForceTTL)
+	if ttl <= 0 || ttl > MaxForceTTL {
+		return 0, invalidArgf("ttl %v outside (0, %v]", ttl, MaxForceTTL)
 	}
 	return ttl, nil
 }

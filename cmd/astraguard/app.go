@@ -191,7 +191,7 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (_ *app, err erro
 	sig := checkpoint.Signature(stateVersion, det.StateSignature())
 	a.keeper, err = newKeeper(cfg, logger, a.reg, sig, map[string]checkpoint.Part{
 		"series":   det.StatePart(),
-		"breakers": breakerPart{reg: breakers, logger: logger.With("component", "checkpoint")},
+		"breakers": breakerPart{reg: breakers, logger: logger.With("component", "checkpoint"), now: time.Now},
 	}, seriesBounds(cfg, det))
 	if err != nil {
 		return nil, err

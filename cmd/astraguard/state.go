@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/internal/checkpoint"
 	"github.com/astraguard/astraguard/internal/checkpoint/checkpointprom"
+	"github.com/astraguard/astraguard/server"
 )
 
 // snapshotFile is the service's snapshot in --state-dir; the model server
@@ -74,9 +76,15 @@ func (a *app) finalCheckpoint(ctx context.Context) {
 
 // breakerPart checkpoints every breaker's state, override and probe time,
 // one JSON record per breaker (a handful of records: clarity over speed).
+//
+// A restored override ends within server.MaxForceTTL of now, as one set
+// through BreakerAdmin does: an expiry further ahead, or none, was written
+// by a clock that ran ahead (or before this one stepped back), or by hand,
+// and would pin the breaker for as long as it says.
 type breakerPart struct {
 	reg    *breaker.Registry
 	logger *slog.Logger
+	now    func() time.Time
 }
 
 func (p breakerPart) SaveState(w *checkpoint.Writer) error {
@@ -109,6 +117,14 @@ func (p breakerPart) LoadState(sec *checkpoint.Section) (func(), error) {
 		return nil, err
 	}
 	return func() {
+		latest := p.now().Add(server.MaxForceTTL)
+		for i, s := range saved {
+			if s.Forced != breaker.ForceNone && (s.ForceExpiry.IsZero() || s.ForceExpiry.After(latest)) {
+				p.logger.Warn("restored breaker override expires too late; it ends within the longest override instead",
+					"breaker", s.Name, "saved_expiry", s.ForceExpiry, "expiry", latest, "max", server.MaxForceTTL)
+				saved[i].ForceExpiry = latest
+			}
+		}
 		if unknown := p.reg.RestoreState(saved); len(unknown) > 0 {
 			p.logger.Info("saved state of breakers no longer configured ignored", "breakers", unknown)
 		}
