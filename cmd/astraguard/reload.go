@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -306,10 +307,33 @@ func checkConfig(cfg config, w io.Writer) error {
 	if err := validateExtra(cfg); err != nil {
 		return err
 	}
+	if err := checkDirs(cfg); err != nil {
+		return err
+	}
 	src := "flags and environment"
 	if cfg.configFile != "" {
 		src = cfg.configFile
 	}
 	_, err := fmt.Fprintf(w, "configuration valid: %s\n", src)
 	return err
+}
+
+// checkDirs refuses a --state-dir or --handover-dir that exists and is not
+// a directory, which start-up would fail on; one not there yet is fine
+// (start-up creates it) and is not created here.
+func checkDirs(cfg config) error {
+	var errs []error
+	for _, d := range []struct{ flag, path string }{{"--state-dir", cfg.stateDir}, {"--handover-dir", cfg.handoverDir}} {
+		if d.path == "" {
+			continue
+		}
+		switch st, err := os.Stat(d.path); {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %w", d.flag, err))
+		case !st.IsDir():
+			errs = append(errs, fmt.Errorf("%s: %s is not a directory (%s)", d.flag, d.path, st.Mode().Type()))
+		}
+	}
+	return errors.Join(errs...)
 }

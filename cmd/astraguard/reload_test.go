@@ -273,3 +273,29 @@ func TestReloadPolicies(t *testing.T) {
 	}
 	finish()
 }
+
+// TestCheckConfigStateDirs: --check-config refuses a --state-dir or
+// --handover-dir that exists and is not a directory, as start-up does; it
+// said "configuration valid" for --state-dir /dev/null, and the service
+// then failed at start. A directory not yet there is valid (start creates
+// it) and is not created by the check.
+func TestCheckConfigStateDirs(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "plain")
+	writeFile(t, file, "")
+	missing := filepath.Join(t.TempDir(), "not", "yet")
+	for _, flag := range []string{"--state-dir", "--handover-dir"} {
+		for _, bad := range []string{file, "/dev/null"} {
+			err := run(t.Context(), []string{flag, bad, "--check-config"}, io.Discard)
+			if err == nil || !strings.HasPrefix(err.Error(), flag) {
+				t.Errorf("--check-config %s %s = %v, want an error naming %s", flag, bad, err, flag)
+			}
+		}
+		var out strings.Builder
+		if err := run(t.Context(), []string{flag, missing, "--check-config"}, &out); err != nil || !strings.Contains(out.String(), "configuration valid") {
+			t.Errorf("--check-config %s %s (not yet there) = %v, %q, want valid", flag, missing, err, out.String())
+		}
+		if _, err := os.Stat(missing); err == nil {
+			t.Errorf("--check-config %s created %s", flag, missing)
+		}
+	}
+}
