@@ -27,7 +27,7 @@ forbid ./internal/checkpoint "grpc|prometheus|^$mod/" "the snapshot format is st
 forbid ./internal/checkpoint/checkpointprom "grpc|^$mod/(gen|detector|server|cmd|breaker|internal/model)" "metrics adapter only"
 forbid ./internal/httpui "grpc|prometheus|^$mod/(gen|detector|server|cmd)" "the page knows breakers only; the anomaly view renders its own JSON"
 forbid ./internal/anomalyview "grpc|^$mod/(gen|server|cmd|breaker|httpui)" "the anomaly view knows only the detector's verdicts"
-forbid ./internal/report "grpc|prometheus|^$mod/" "the replay report is stdlib only"
+forbid ./internal/report "grpc|prometheus|^$mod/" "the replay report is stdlib plus the bounded file reader" "$mod/internal/smallfile"
 forbid ./internal/modelserver "^$mod/(server|cmd|breaker|detector)" "the model server knows only the model"
 forbid ./client "^$mod/(server|cmd|breaker|detector|internal)" "the client imports only gen, grpc and client_golang"
 # The evaluation tools read ../shared: development only, never in a binary.
