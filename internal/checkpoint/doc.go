@@ -19,7 +19,9 @@
 // all of its section: nothing is installed otherwise. A snapshot that
 // fails is renamed aside (file.<reason>-<time>), logged at WARN and counted
 // in Stats.RestoreErrors by reason; the process starts fresh and its next
-// checkpoint writes a new file.
+// checkpoint writes a new file. A directory keeps at most KeepSetAside
+// set-aside files: each set-aside deletes the oldest beyond it (never the
+// file just set aside), so a restart loop cannot fill the disk.
 //
 // Reading is bounded before it starts: only a regular file is opened (no
 // symbolic link is followed, a FIFO never blocks the open), the header is

@@ -162,16 +162,6 @@ func fileKind(m fs.FileMode) string {
 	return "special file"
 }
 
-// setAside renames a refused snapshot to path.<reason>-<UTC time>, so it
-// is kept for inspection and the next checkpoint does not overwrite it.
-func setAside(path, reason string, now time.Time) (string, error) {
-	aside := fmt.Sprintf("%s.%s-%s", path, reason, now.UTC().Format("20060102T150405.000000000Z"))
-	if err := os.Rename(path, aside); err != nil {
-		return "", fmt.Errorf("set snapshot aside: %w", err)
-	}
-	return aside, syncDir(filepath.Dir(path))
-}
-
 // removeTemps deletes temporary files a crash left behind mid-write.
 func removeTemps(path string) error {
 	names, err := filepath.Glob(path + tmpSuffix)

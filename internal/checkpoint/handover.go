@@ -302,7 +302,7 @@ func (x *Index) refused(ctx context.Context, name string, mark fileMark, reason 
 		x.logger.WarnContext(ctx, "handover snapshot refused", "file", name, "reason", reason, "err", err)
 		return
 	}
-	aside, aerr := setAside(path, reason, x.clock.Now())
+	aside, aerr := setAside(ctx, x.logger, path, reason, x.clock.Now())
 	if aside == "" {
 		x.logger.WarnContext(ctx, "handover snapshot refused and could not be set aside (another replica may have); this replica does not read it again",
 			"file", name, "reason", reason, "err", err, "rename_err", aerr)

@@ -230,7 +230,7 @@ func (k *Keeper) refuse(ctx context.Context, err error) {
 	k.mu.Lock()
 	k.stats.RestoreErrors[reason]++
 	k.mu.Unlock()
-	aside, aerr := setAside(k.path, reason, k.clock.Now())
+	aside, aerr := setAside(ctx, k.logger, k.path, reason, k.clock.Now())
 	if aerr != nil {
 		k.logger.WarnContext(ctx, "snapshot refused and could not be set aside: starting fresh; the next checkpoint replaces it",
 			"path", k.path, "reason", reason, "err", err, "rename_err", aerr)
