@@ -142,7 +142,7 @@ func DefaultConfig() Config {
 		MaxHeaderListBytes:       connlimit.DefaultMaxHeaderListBytes,
 		MaxConnections:           connlimit.DefaultMax,
 		MaxSendMsgBytes:          4 << 20,
-		MaxConcurrentStreams:     1024,
+		MaxConcurrentStreams:     connlimit.DefaultMaxConcurrentStreams,
 		MaxSamplesPerRequest:     100_000,
 		HandshakeTimeout:         connlimit.DefaultHandshakeTimeout,
 		KeepaliveTime:            30 * time.Second,
@@ -222,16 +222,17 @@ type Server struct {
 
 // New assembles a Server. Health starts NOT_SERVING; call SetServing once
 // the dependencies are ready.
-// HTTP/2 receive windows of every connection. A stream's window bounds
-// the bytes the transport holds for it before its handler reads them,
-// which --max-queued-bytes does not count: a stream that waits for room in
-// that budget leaves up to StreamWindowBytes buffered. The connection's
-// window is replenished as data arrives, whatever the handlers read, so it
+// HTTP/2 receive windows of every connection (connlimit.GRPCTransport,
+// shared with astraguard-model). A stream's window bounds the bytes the
+// transport holds for it before its handler reads them, which
+// --max-queued-bytes does not count: a stream that waits for room in that
+// budget leaves up to StreamWindowBytes buffered. The connection's window
+// is replenished as data arrives, whatever the handlers read, so it
 // bounds no memory; it is as large as gRPC's own would grow, so many
 // streams of one connection are not slowed by it.
 const (
-	StreamWindowBytes = 64 << 10
-	ConnWindowBytes   = 16 << 20
+	StreamWindowBytes = connlimit.StreamWindowBytes
+	ConnWindowBytes   = connlimit.ConnWindowBytes
 )
 
 func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Server, error) {
@@ -265,17 +266,14 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 		Help: "Bytes of --max-queued-bytes held by Detect streams: requests waiting or being answered, and responses their clients have not yet read.",
 	}, func() float64 { return float64(detect.queuedNow.Load()) })
 	logger := interceptorLogger(o.logger)
-	srvOpts := append([]grpc.ServerOption{
+	// MaxConcurrentStreams and fixed windows: gRPC's default grows them
+	// from bandwidth-delay pings, up to 16 MiB a stream, and a stream's
+	// window is what the transport buffers for a handler that has not read
+	// it, outside --max-queued-bytes (README "Limits").
+	srvOpts := append(connlimit.GRPCTransport(cfg.MaxConcurrentStreams),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
 		// A backstop: checkResponseSize refuses such requests up front.
 		grpc.MaxSendMsgSize(cfg.MaxSendMsgBytes),
-		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
-		// Fixed windows: gRPC's default grows them from bandwidth-delay
-		// pings, up to 16 MiB a stream, and a stream's window is what the
-		// transport buffers for a handler that has not read it, outside
-		// --max-queued-bytes (README "Limits").
-		grpc.InitialWindowSize(StreamWindowBytes),
-		grpc.InitialConnWindowSize(ConnWindowBytes),
 		grpc.MaxHeaderListSize(uint32(min(cfg.MaxHeaderListBytes, math.MaxUint32))),
 		grpc.ConnectionTimeout(cfg.HandshakeTimeout),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: cfg.KeepaliveTime, Timeout: cfg.KeepaliveTimeout, MaxConnectionIdle: cfg.MaxConnectionIdle}),
@@ -291,7 +289,8 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 			logging.StreamServerInterceptor(logger, loggingOptions...),
 			recovery.StreamServerInterceptor(recoveryHandler(o.logger)),
 		),
-	}, o.grpcOpts...)
+	)
+	srvOpts = append(srvOpts, o.grpcOpts...)
 	if o.tracing != nil && o.tracing.Provider != nil {
 		// First: the interceptors below log and observe with its ids.
 		srvOpts = append(o.tracing.serverOptions(), srvOpts...)

@@ -110,6 +110,9 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 		}
 		srvOpts = append(srvOpts, grpc.Creds(credentials.NewTLS(tlsCfg)))
 	}
+	// The service's transport bounds: streams per connection and fixed
+	// HTTP/2 receive windows (gRPC's grow to 16 MiB a stream).
+	srvOpts = append(srvOpts, connlimit.GRPCTransport(uint32(cfg.maxStreams))...)
 	a.grpc = grpc.NewServer(append(srvOpts,
 		grpc.StatsHandler(tr.ServerHandler()), // before the interceptors: they log with the span's ids
 		grpc.ChainUnaryInterceptor(

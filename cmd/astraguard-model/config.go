@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"time"
 
@@ -31,6 +32,7 @@ type config struct {
 	maxConns           int           // open connections per listener
 	maxConnsPerClient  int           // of those, per client; 0: connlimit's default
 	maxConnIdle        time.Duration // close a gRPC connection idle this long
+	maxStreams         uint          // concurrent streams (calls) per gRPC connection
 	modelName          string
 	logLevel           slog.Level
 	// TLS for both listeners; clientCA turns on mutual TLS.
@@ -61,6 +63,7 @@ func (c *config) flagSet(stderr io.Writer) (fs *flag.FlagSet, showVersion *bool)
 	fs.IntVar(&c.maxConns, "max-connections", connlimit.DefaultMax, "connections each listener (gRPC, HTTP) holds open at once; more wait to be accepted")
 	fs.IntVar(&c.maxConnsPerClient, "max-connections-per-client", 0, "connections one client (IP address, IPv6 /64) may hold open on each listener; more are closed at once; 0 means a quarter of --max-connections")
 	fs.DurationVar(&c.maxConnIdle, "max-connection-idle", connlimit.DefaultMaxConnectionIdle, "close a gRPC connection (GOAWAY) with no call in flight for this long, so idle connections cannot hold --max-connections; at least 1s; there is no off (a long value such as 8760h comes close)")
+	fs.UintVar(&c.maxStreams, "max-concurrent-streams", connlimit.DefaultMaxConcurrentStreams, "calls one gRPC connection may have in flight at once (HTTP/2 setting; further calls wait in the client for a slot); each holds at most a 64 KiB receive window")
 	fs.DurationVar(&c.grace, "grace-period", connlimit.DefaultGracePeriod, "drain time for in-flight calls on shutdown; 0 ends them at once")
 	fs.StringVar(&c.modelName, "model-name", d.ModelName, "served model name")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn, error")
@@ -106,6 +109,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return c, fmt.Errorf("--max-connections-per-client %d must not be negative", c.maxConnsPerClient)
 	case c.maxConnIdle < connlimit.MinKeepalive:
 		return c, fmt.Errorf("--max-connection-idle %v below the minimum %v: there is no off (a long value such as 8760h comes close)", c.maxConnIdle, connlimit.MinKeepalive)
+	case c.maxStreams == 0 || c.maxStreams > math.MaxUint32:
+		return c, fmt.Errorf("--max-concurrent-streams %d must be between 1 and %d", c.maxStreams, uint64(math.MaxUint32))
 	case c.grace < 0:
 		return c, fmt.Errorf("--grace-period %v must not be negative", c.grace)
 	case c.modelName == "":

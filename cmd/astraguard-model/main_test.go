@@ -37,29 +37,29 @@ func TestParseConfig(t *testing.T) {
 		want    config
 		wantErr string
 	}{
-		{name: "defaults", want: config{grpcAddr: ":8001", httpAddr: ":8002", maxSeries: 100_000, seriesTTL: 24 * time.Hour, checkpointInterval: 30 * time.Second, grace: connlimit.DefaultGracePeriod, maxConnIdle: connlimit.DefaultMaxConnectionIdle, maxConns: 10_000, modelName: "astraguard-anomaly"}},
+		{name: "defaults", want: config{grpcAddr: ":8001", httpAddr: ":8002", maxSeries: 100_000, seriesTTL: 24 * time.Hour, checkpointInterval: 30 * time.Second, grace: connlimit.DefaultGracePeriod, maxConnIdle: connlimit.DefaultMaxConnectionIdle, maxStreams: connlimit.DefaultMaxConcurrentStreams, maxConns: 10_000, modelName: "astraguard-anomaly"}},
 		{
 			name: "env",
 			env: map[string]string{"ASTRAGUARD_MODEL_GRPC_ADDR": ":9001", "ASTRAGUARD_MODEL_GRACE_PERIOD": "3s", "ASTRAGUARD_MODEL_LOG_LEVEL": "debug",
 				"ASTRAGUARD_MODEL_STATE_DIR": "/var/lib/m", "ASTRAGUARD_MODEL_CHECKPOINT_INTERVAL": "5s"},
-			want: config{grpcAddr: ":9001", httpAddr: ":8002", maxSeries: 100_000, seriesTTL: 24 * time.Hour, stateDir: "/var/lib/m", checkpointInterval: 5 * time.Second, grace: 3 * time.Second, maxConnIdle: connlimit.DefaultMaxConnectionIdle, maxConns: 10_000, modelName: "astraguard-anomaly", logLevel: slog.LevelDebug},
+			want: config{grpcAddr: ":9001", httpAddr: ":8002", maxSeries: 100_000, seriesTTL: 24 * time.Hour, stateDir: "/var/lib/m", checkpointInterval: 5 * time.Second, grace: 3 * time.Second, maxConnIdle: connlimit.DefaultMaxConnectionIdle, maxStreams: connlimit.DefaultMaxConcurrentStreams, maxConns: 10_000, modelName: "astraguard-anomaly", logLevel: slog.LevelDebug},
 		},
 		{
 			name: "flags win over env",
 			args: []string{"--grpc-addr", ":7001", "--max-series", "5", "--http-addr=:7002", "--max-connections=7"},
 			env:  map[string]string{"ASTRAGUARD_MODEL_GRPC_ADDR": ":9001"},
-			want: config{grpcAddr: ":7001", httpAddr: ":7002", maxSeries: 5, seriesTTL: 24 * time.Hour, checkpointInterval: 30 * time.Second, grace: connlimit.DefaultGracePeriod, maxConnIdle: connlimit.DefaultMaxConnectionIdle, maxConns: 7, modelName: "astraguard-anomaly"},
+			want: config{grpcAddr: ":7001", httpAddr: ":7002", maxSeries: 5, seriesTTL: 24 * time.Hour, checkpointInterval: 30 * time.Second, grace: connlimit.DefaultGracePeriod, maxConnIdle: connlimit.DefaultMaxConnectionIdle, maxStreams: connlimit.DefaultMaxConcurrentStreams, maxConns: 7, modelName: "astraguard-anomaly"},
 		},
 		{
 			name: "every variable",
 			env: map[string]string{"ASTRAGUARD_MODEL_MAX_CONNECTIONS": "7", "ASTRAGUARD_MODEL_SERIES_TTL": "1h", "ASTRAGUARD_MODEL_MAX_SERIES": "9",
 				"ASTRAGUARD_MODEL_HTTP_ADDR": ":9002", "ASTRAGUARD_MODEL_NAME": "m1"},
-			want: config{grpcAddr: ":8001", httpAddr: ":9002", maxSeries: 9, seriesTTL: time.Hour, checkpointInterval: 30 * time.Second, grace: connlimit.DefaultGracePeriod, maxConnIdle: connlimit.DefaultMaxConnectionIdle, maxConns: 7, modelName: "m1"},
+			want: config{grpcAddr: ":8001", httpAddr: ":9002", maxSeries: 9, seriesTTL: time.Hour, checkpointInterval: 30 * time.Second, grace: connlimit.DefaultGracePeriod, maxConnIdle: connlimit.DefaultMaxConnectionIdle, maxStreams: connlimit.DefaultMaxConcurrentStreams, maxConns: 7, modelName: "m1"},
 		},
 		{
 			name: "derived model name wins over its alias",
 			env:  map[string]string{"ASTRAGUARD_MODEL_NAME": "old", "ASTRAGUARD_MODEL_MODEL_NAME": "new"},
-			want: config{grpcAddr: ":8001", httpAddr: ":8002", maxSeries: 100_000, seriesTTL: 24 * time.Hour, checkpointInterval: 30 * time.Second, grace: connlimit.DefaultGracePeriod, maxConnIdle: connlimit.DefaultMaxConnectionIdle, maxConns: 10_000, modelName: "new"},
+			want: config{grpcAddr: ":8001", httpAddr: ":8002", maxSeries: 100_000, seriesTTL: 24 * time.Hour, checkpointInterval: 30 * time.Second, grace: connlimit.DefaultGracePeriod, maxConnIdle: connlimit.DefaultMaxConnectionIdle, maxStreams: connlimit.DefaultMaxConcurrentStreams, maxConns: 10_000, modelName: "new"},
 		},
 		{name: "bad env", env: map[string]string{"ASTRAGUARD_MODEL_MAX_SERIES": "many"}, wantErr: "ASTRAGUARD_MODEL_MAX_SERIES"},
 		{name: "zero series", args: []string{"--max-series", "0"}, wantErr: "must be positive"},
