@@ -201,8 +201,11 @@ func parsePerFile(out []byte) (map[string]map[string]float64, error) {
 			if cur == nil {
 				continue
 			}
+			if len(fields) < 2 {
+				return nil, fmt.Errorf("nabscore per-file line %q: want a file and a score", line)
+			}
 			v, err := strconv.ParseFloat(fields[1], 64)
-			if err != nil || len(fields) < 2 {
+			if err != nil {
 				return nil, fmt.Errorf("nabscore per-file line %q: %v", line, err)
 			}
 			cur[fields[0]] = v
