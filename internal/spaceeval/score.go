@@ -155,7 +155,8 @@ func Score(es []Entry, flags map[string][]bool, buffer int) (Result, error) {
 
 // ReadRun reads the test-split flags of every series of es from the
 // verdict CSVs agctl replay wrote under dir (dir/<series>.csv, the anomaly
-// column: "1" or "true" is a flag). A file must hold exactly the series'
+// column: "1" or "true" is a flag, "0" or "false" none, anything else an
+// error naming the file and line). A file must hold exactly the series'
 // train and test rows.
 func ReadRun(dir string, es []Entry) (map[string][]bool, error) {
 	out := map[string][]bool{}
@@ -210,7 +211,14 @@ func readFlags(path string) ([]bool, error) {
 			line, _ := r.FieldPos(0)
 			return nil, fmt.Errorf("%s:%d: %d fields, want at least %d", path, line, len(rec), col+1)
 		}
-		a := strings.TrimSpace(rec[col])
-		flags = append(flags, a == "1" || a == "true")
+		switch a := strings.TrimSpace(rec[col]); a {
+		case "1", "true":
+			flags = append(flags, true)
+		case "0", "false":
+			flags = append(flags, false)
+		default:
+			line, _ := r.FieldPos(col)
+			return nil, fmt.Errorf("%s:%d: anomaly %q, want 1, 0, true or false", path, line, a)
+		}
 	}
 }

@@ -167,3 +167,17 @@ func TestMatchesScorePy(t *testing.T) {
 		}
 	}
 }
+
+// TestReadRunRefusesBadFlags: an anomaly cell other than 1, 0, true or
+// false is an error naming the file and line, not a silent "no flag".
+func TestReadRunRefusesBadFlags(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.csv")
+	csv := "timestamp,value,anomaly_score,anomaly\n2015-01-01 00:00:00,1,0.1,0\n2015-01-01 00:01:00,1,0.9,yes\n"
+	if err := os.WriteFile(path, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadRun(dir, []Entry{{Series: "x", NTrain: 0, NTest: 2}}); err == nil || !strings.Contains(err.Error(), path+":3") {
+		t.Errorf("ReadRun with anomaly %q = %v, want an error naming %s:3", "yes", err, path)
+	}
+}
