@@ -26,7 +26,9 @@
 // further ahead of the clock than Config.MaxClockSkew (restored, adopted,
 // or set before the clock stepped back) is pulled back on the series' next
 // sample (scoreTime.pullBack), so no watermark refuses a series for longer
-// than the skew.
+// than the skew. The heuristic's and the model's own latest sample times
+// (their cadence clocks) follow on the first accepted sample, which is
+// earlier than them: each pulls its time back to a sample before it.
 //
 // Concurrency: a Detector is safe for concurrent use. A group of samples is
 // scored while its series' entry is held (one hash, one shard lock), and

@@ -50,7 +50,8 @@ type State struct {
 	// last is the latest timestamp of a sample the statistics took, unix
 	// ns: the cadence's clock. It is not the detector's watermark, which
 	// also moves on implausible samples and is pulled back after a clock
-	// step, and the heuristic runs without a detector too (nabeval).
+	// step, and the heuristic runs without a detector too (nabeval). A
+	// sample earlier than last pulls it back (ScoreAt).
 	last    int64
 	cadence float64 // sampling interval estimate, seconds (stats.NextCadence; 0: unknown)
 	mean    float64 // slow EWMA
@@ -135,11 +136,16 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 	}
 	// The statistics are per sample; the flag level is per five minutes
 	// of data (below), so the cadence is learned as the model learns it.
-	// Repeated or out-of-order timestamps carry no interval.
+	// Repeated or out-of-order timestamps carry no interval, and an
+	// earlier one pulls last back to it: the caller orders the samples,
+	// so a sample before last says last came from another clock (a
+	// snapshot or handover from a replica whose clock ran fast, a clock
+	// stepped back), which would otherwise hold the cadence still for as
+	// long as that clock was ahead.
 	if st.n > 1 && unixNanos > st.last {
 		st.cadence = stats.NextCadence(st.cadence, float64(unixNanos-st.last)/1e9)
 	}
-	st.last = max(st.last, unixNanos)
+	st.last = unixNanos
 	known, before := st.observe(v)
 	if st.n == 1 {
 		st.mean, st.fast, st.prev, st.quantum = v, v, v, math.Inf(1)

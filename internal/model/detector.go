@@ -67,7 +67,7 @@ type Detector struct {
 	quiet   int32   // samples left in the post-detection suppression
 	highs   uint32  // new highs set so far, for the records test (see trending)
 	lows    uint32  // new lows set so far
-	last    int64   // latest sample time, unix ns
+	last    int64   // latest sample time, unix ns; pulled back by an earlier one (observeCadence)
 	cadence float64 // EWMA of the sampling interval, seconds (0: unknown)
 	// The time memories' per-sample EWMA weights at the cadence aDt, kept
 	// so they are recomputed only when the cadence moves (see weights).
@@ -306,11 +306,16 @@ func (d *Detector) warm() bool {
 
 // observeCadence folds the interval since the previous sample into the
 // cadence estimate. Repeated or out-of-order timestamps carry no interval.
+// An earlier timestamp also pulls last back to it: the caller orders the
+// samples (the detector refuses out-of-order ones), so a sample before
+// last says last came from another clock (a snapshot or handover written
+// by a replica whose clock ran fast, or a clock since stepped back), as
+// the detector's own watermark pull-back does. Kept, it would hold the
+// cadence still for as long as that clock was ahead.
 func (d *Detector) observeCadence(t int64) {
-	if t <= d.last {
-		return
+	if t > d.last {
+		d.cadence = stats.NextCadence(d.cadence, float64(t-d.last)/1e9)
 	}
-	d.cadence = stats.NextCadence(d.cadence, float64(t-d.last)/1e9)
 	d.last = t
 }
 
