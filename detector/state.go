@@ -48,6 +48,33 @@ func (st *seriesTable[M]) stateValueBytes() int {
 	return entryHeader + heuristic.EncodedBytes + st.modelBytes
 }
 
+// LaterRecord reports whether StatePart record a holds a later state of
+// its series than record b: one that has learnt from more samples (the
+// heuristic's count, which every record carries, embedded model or
+// remote). Two replicas' handover files may both hold a series that moved
+// between them; a state only grows along the moves (an adopted state keeps
+// its count), so the larger count is the later one whatever each
+// replica's clock says, where the records' last-use times are each
+// replica's wall clock and a replica whose clock ran fast would win with
+// an old state. A record that does not parse is never later; equal counts
+// are not later either (the copies are alike, or both saturated).
+func (d *Detector) LaterRecord(a, b []byte) bool {
+	na, okA := recordSamples(a)
+	nb, okB := recordSamples(b)
+	return okA && (!okB || na > nb)
+}
+
+// recordSamples reads the heuristic's sample count from a StatePart
+// record: the TablePart last-use time, the entry header, then the
+// heuristic's encoding.
+func recordSamples(rec []byte) (uint32, bool) {
+	off := checkpoint.TableRecordBytes(entryHeader)
+	if len(rec) < off+heuristic.EncodedBytes || rec[checkpoint.TableRecordBytes(0)] != entryCodecVersion {
+		return 0, false
+	}
+	return heuristic.EncodedSamples(rec[off : off+heuristic.EncodedBytes])
+}
+
 // adopt fills s, a series new to this table, from the state another
 // replica handed over for it, if any. A record that does not decode is
 // refused (the Adopter counts it), logged at WARN at most once per

@@ -199,7 +199,7 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (_ *app, err erro
 	// A reload applies these live; any other change needs a restart.
 	a.reloader = newReloader(cfg, logger.With("component", "config"), a.reg,
 		logLevelApplier(cfg, logLevel), breakerApplier(gate, settings), policiesApplier(det, polList))
-	if err := a.handover.start(cfg, logger, a.reg, sig, det.StatePart(), seriesBounds(cfg, det)); err != nil {
+	if err := a.handover.start(cfg, logger, a.reg, sig, det.StatePart(), seriesBounds(cfg, det), det.LaterRecord); err != nil {
 		return nil, err
 	}
 	if a.keeper != nil {

@@ -56,7 +56,8 @@ func defaultReplicaName() string {
 // start opens the handover directory for the series part whose records
 // mean sig and keep within bounds, and registers the metrics. No-op
 // without --handover-dir.
-func (h *handover) start(cfg config, logger *slog.Logger, reg prometheus.Registerer, sig string, series checkpoint.Part, bounds checkpoint.Bounds) error {
+// later orders two records of one series (detector.LaterRecord).
+func (h *handover) start(cfg config, logger *slog.Logger, reg prometheus.Registerer, sig string, series checkpoint.Part, bounds checkpoint.Bounds, later func(a, b []byte) bool) error {
 	if cfg.handoverDir == "" {
 		return nil
 	}
@@ -77,8 +78,10 @@ func (h *handover) start(cfg config, logger *slog.Logger, reg prometheus.Registe
 	h.out = out
 	// A file larger than --max-series records of the codec's size is
 	// refused unread; the index holds at most as many records and bytes.
+	// Of two replicas' records of one series, the one that learnt from
+	// more samples wins, not the one whose writer's clock says later.
 	x := checkpoint.NewIndex(cfg.handoverDir, file, sig, "series", cfg.seriesTTL, cfg.maxSeries, checkpoint.WithLogger(lg),
-		checkpoint.WithSections(map[string]checkpoint.Bounds{"series": bounds}))
+		checkpoint.WithSections(map[string]checkpoint.Bounds{"series": bounds}), checkpoint.WithLater(later))
 	reg.MustRegister(checkpointprom.NewIndexCollector(x))
 	h.idx.Store(x)
 	return nil

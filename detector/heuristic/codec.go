@@ -56,6 +56,17 @@ func (st *State) AppendBinary(b []byte) ([]byte, error) {
 	return st.lkLevel.AppendBinary(b), nil
 }
 
+// EncodedSamples returns the samples the statistics took (saturating at
+// 2^32-1) as AppendBinary recorded them in b, an encoded State of this
+// version; false for anything else. It reads no clock's time, so it can
+// order two copies of one series' state (see detector.LaterRecord).
+func EncodedSamples(b []byte) (uint32, bool) {
+	if len(b) != EncodedBytes || b[0] != codecVersion {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint32(b[1:]), true
+}
+
 // UnmarshalBinary replaces st's statistics with ones encoded by
 // AppendBinary and keeps st's limit, so the caller starts from
 // Heuristic.NewState(id). Input of the wrong length or version, or holding

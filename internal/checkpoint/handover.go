@@ -36,6 +36,7 @@ type Index struct {
 	lim                     limits
 	clock                   Clock
 	logger                  *slog.Logger
+	later                   func(a, b []byte) bool // WithLater; default: not older by newer
 
 	mu       sync.Mutex
 	recs     map[string]foreignRecord // guarded by mu
@@ -74,13 +75,17 @@ type IndexStats struct {
 // snapshots carrying sig. self is this replica's own file name in dir,
 // never indexed. Files older than ttl are deleted (0: kept), as are
 // records whose series was last used longer ago than ttl; at most limit
-// records are held. WithLogger, WithClock, WithMaxBytes, WithBounds and
+// records are held. WithLogger, WithClock, WithMaxBytes, WithLater, WithBounds and
 // WithSections (of section) and WithIndexBytes apply.
 func NewIndex(dir, self, sig, section string, ttl time.Duration, limit int, opts ...Option) *Index {
 	o := newOptions(sig, opts)
 	x := &Index{dir: dir, self: self, sig: sig, section: section, ttl: ttl, limit: limit,
-		maxBytes: o.indexBytes, lim: o.limits, clock: o.clock, logger: o.logger,
+		maxBytes: o.indexBytes, lim: o.limits, clock: o.clock, logger: o.logger, later: o.later,
 		recs: map[string]foreignRecord{}, files: map[string]fileMark{}, errs: make(map[string]uint64, len(Reasons))}
+	if x.later == nil {
+		// A tie goes to the record read last, as it always has.
+		x.later = func(a, b []byte) bool { return !newer(b, a) }
+	}
 	if b := x.bounds(); x.maxBytes <= 0 && b.Key > 0 && b.Value > 0 {
 		x.maxBytes = int64(limit) * int64(b.Key+b.Value)
 	}
@@ -244,8 +249,8 @@ func (x *Index) load(ctx context.Context, name string, mark fileMark) {
 			return nil
 		}
 		old, had := x.recs[id]
-		if had && newer(old.value, v) {
-			return nil // two replicas saved it: the later use wins
+		if had && !x.later(v, old.value) {
+			return nil // two replicas saved it: the later state wins (WithLater), else the first read
 		}
 		r := foreignRecord{file: name, value: v}
 		grow := r.size(id)

@@ -41,8 +41,9 @@ type options struct {
 	logger *slog.Logger
 	clock  Clock
 	limits limits
-	// indexBytes only configures NewIndex.
+	// indexBytes and later only configure NewIndex.
 	indexBytes int64
+	later      func(a, b []byte) bool
 	// sized says the file holds only the bounded sections (WithSections),
 	// so its size bound follows from theirs.
 	sized bool
@@ -74,6 +75,15 @@ func WithMaxBytes(n int64) Option { return func(o *options) { o.limits.maxBytes 
 // only). Default 0: the record limit times the section's key and value
 // bounds when both are set, else no byte bound.
 func WithIndexBytes(n int64) Option { return func(o *options) { o.indexBytes = n } }
+
+// WithLater sets how an Index chooses between two files' records of one
+// series (NewIndex only): later(a, b) reports whether record a holds the
+// later state, and a record replaces one already indexed only when it
+// does. Default: the record whose last use (TablePart's time, each
+// writer's wall clock) is later; an owner that can order its states
+// without a clock should set it, since a replica whose clock ran fast
+// would otherwise win with an old state.
+func WithLater(later func(a, b []byte) bool) Option { return func(o *options) { o.later = later } }
 
 // WithBounds bounds the records of section; a snapshot that breaks them is
 // refused (ReasonOversized). Default: only keys are bounded, at 1 MiB.
