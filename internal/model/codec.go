@@ -14,12 +14,12 @@ import (
 // codecVersion is the first byte of every encoded Detector. Bump it when
 // the layout below or the meaning of a field changes; Signature includes
 // it, so a snapshot written by another layout is set aside, not misread.
-const codecVersion = 6
+const codecVersion = 7
 
 // EncodedBytes is the length of one encoded Detector: a version byte and
 // the fields in the order appendState writes them.
 const EncodedBytes = 1 + 4 + 4 + 8*8 + 8 + 8 + numFeatures*stats.LikelihoodBytes + 24*4*2 + 24 + 8*(1+8+threeBits/64) + 2 + 4*2 +
-	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4+4+2) + maxStates*maxStates*2 + 4 + 4 + 2 + 4 + periodBytes + 4 + 4 + 4
+	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4+4+2) + maxStates*maxStates*2 + 4 + 4 + 2 + 4 + periodBytes + 4 + 4 + 4 + 4
 
 // ErrBadState is returned by UnmarshalBinary for input that is not an
 // encoded Detector of this version.
@@ -82,7 +82,8 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 	b = d.per.appendBinary(b)
 	b = le.AppendUint32(b, d.highs)
 	b = le.AppendUint32(b, d.lows)
-	return le.AppendUint32(b, d.sts.steps), nil
+	b = le.AppendUint32(b, d.sts.steps)
+	return le.AppendUint32(b, math.Float32bits(d.tail)), nil
 }
 
 // UnmarshalBinary replaces d's learned state with one encoded by
@@ -155,6 +156,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	nd.sts.run = r.u32()
 	nd.per.decode(&r)
 	nd.highs, nd.lows, nd.sts.steps = r.u32(), r.u32(), r.u32()
+	nd.tail = r.f32()
 	if err := nd.checkRestored(); err != nil {
 		return err
 	}
@@ -247,10 +249,13 @@ func (d *Detector) checkRestored() error {
 // be apart, in seconds.
 const maxCadence = math.MaxUint64 / 1e9
 
-// checkNew validates the fields codec versions 4 to 6 added: the hour,
+// checkNew validates the fields codec versions 4 to 7 added: the hour,
 // the predictor and the state machine (version 5: each state's shortest
-// dwell).
+// dwell), the outlier rate (version 7).
 func (d *Detector) checkNew() error {
+	if !(d.tail >= 0 && d.tail <= 1) {
+		return fmt.Errorf("%w: outlier rate %v", ErrBadState, d.tail)
+	}
 	if d.hour < 0 || d.hour > 23 {
 		return fmt.Errorf("%w: hour %d", ErrBadState, d.hour)
 	}
@@ -361,7 +366,7 @@ func (t *Template) Signature() string { return t.p.signature() }
 func (p *params) signature() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "model codec %d; warmUp %d; disable %d; times and alphas", codecVersion, p.warmUp, p.disable)
-	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax, p.recordBand, p.periodPrune, p.recordTrend, p.recordStep} {
+	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax, p.recordBand, p.periodPrune, p.recordTrend, p.recordStep, p.shiftClip, p.shiftTail} {
 		fmt.Fprintf(h, " %x", math.Float64bits(f))
 	}
 	fmt.Fprintf(h, "; features %v %v %v %v %v %v %v", minStd, stats.MaxFeature, maxMagnitude, seasonMin, stats.FlatlineMin, refCadence, seasonHistory)

@@ -342,9 +342,25 @@ func TestCodecSetsAsideVersion5(t *testing.T) {
 	}
 }
 
-// TestCodecRejectsForgedNewFields: every field versions 4 to 6 added is
+// TestCodecSetsAsideVersion6: a snapshot of the layout before the
+// heavy-tail clip of the fast mean (version 6, without the outlier rate)
+// is refused, whatever its length, and leaves the detector as it was.
+func TestCodecSetsAsideVersion6(t *testing.T) {
+	d := mustDetector(t, Config{})
+	for i := range 400 {
+		d.Update(int64(i)*60e9, float64(i%3))
+	}
+	cur, _ := d.AppendBinary(nil)
+	for _, n := range []int{EncodedBytes - 4, EncodedBytes} {
+		old := append([]byte(nil), cur[:n]...)
+		old[0] = 6
+		checkRefused(t, d, old, fmt.Sprintf("version 6, %d bytes", n))
+	}
+}
+
+// TestCodecRejectsForgedNewFields: every field versions 4 to 7 added is
 // checked on restore (issue 23's rule): the hour, the predictor, the state
-// table and its shortest dwells.
+// table and its shortest dwells, the outlier rate.
 func TestCodecRejectsForgedNewFields(t *testing.T) {
 	d := mustDetector(t, Config{})
 	for i := range 400 {
@@ -381,6 +397,9 @@ func TestCodecRejectsForgedNewFields(t *testing.T) {
 		"shortest beyond k":     func(x *Detector) { x.sts.short[9] = 1 },
 		"shortest, no visit":    func(x *Detector) { x.sts.visits[0] = 0 },
 		"visit, no shortest":    func(x *Detector) { x.sts.short[1] = 0 },
+		"outlier rate above 1":  func(x *Detector) { x.tail = 1.5 },
+		"negative outlier rate": func(x *Detector) { x.tail = -0.1 },
+		"NaN outlier rate":      func(x *Detector) { x.tail = float32(math.NaN()) },
 	}
 	for name, f := range forge {
 		x := *d

@@ -121,6 +121,22 @@ type Config struct {
 	// 0.25; negative turns the test off.
 	RecordStep float64
 
+	// ShiftClip is the size, in slow mean absolute deviations from the
+	// slow mean, beyond which a value is an outlier, and the clip of the
+	// fast mean's update (Huber's psi) on a series whose outliers are
+	// routine (see ShiftTail): there one outlier is noise, not a level
+	// shift. A second outlier on the same side gives back what the clip
+	// held back of the first, so a spike of two samples or more, and a
+	// level shift, move the fast mean as before. Default 10; negative
+	// turns the clip off.
+	ShiftClip float64
+
+	// ShiftTail is the long-run rate of outliers (see ShiftClip) above
+	// which a series' outliers are routine and its fast mean's update is
+	// clipped. Gaussian noise passes 10 deviations about once in 1e10
+	// samples, Student-t(3) noise once in 600. Default 0.001.
+	ShiftTail float64
+
 	// Disable is a bit mask of features to switch off (FeatureShift,
 	// FeatureSeason, FeatureNovelty, FeatureStuck, FeatureRecord,
 	// FeatureContext, FeatureState), for ablation. Default 0: all on.
@@ -167,6 +183,7 @@ type params struct {
 	recordBand               float64
 	recordTrend              float64
 	recordStep               float64
+	shiftClip, shiftTail     float64
 	periodPrune              float64
 	seasonGate               float64
 	threshold                float64
@@ -216,6 +233,14 @@ func (c Config) params() (*params, error) {
 	}
 	p.recordStep = max(def(c.RecordStep, 0.25), 0)
 	p.periodPrune = def(c.PeriodPrune, p.prune)
+	p.shiftClip = def(c.ShiftClip, 10)
+	if p.shiftClip < 0 {
+		p.shiftClip = math.Inf(1)
+	}
+	p.shiftTail = def(c.ShiftTail, 0.001)
+	if math.IsNaN(c.ShiftClip) || math.IsInf(c.ShiftClip, 0) || !(p.shiftTail > 0 && p.shiftTail < 1) {
+		return nil, fmt.Errorf("%w: ShiftClip %v must be finite, ShiftTail %v in (0, 1)", ErrInvalidConfig, c.ShiftClip, c.ShiftTail)
+	}
 	if !(p.periodPrune > 0) || math.IsInf(p.periodPrune, 0) {
 		return nil, fmt.Errorf("%w: PeriodPrune %v must be positive and finite", ErrInvalidConfig, c.PeriodPrune)
 	}

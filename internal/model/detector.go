@@ -72,6 +72,7 @@ type Detector struct {
 	// The time memories' per-sample EWMA weights at the cadence aDt, kept
 	// so they are recomputed only when the cadence moves (see weights).
 	aDt, aSlow, aLong, aSeason, aMax, aSmooth float32
+	tail                                      float32 // long-run rate of outliers beyond ShiftClip deviations (see Config.ShiftTail)
 	slow                                      float64 // slow EWMA mean
 	dev                                       float64 // slow EWMA absolute deviation from slow
 	fast                                      float64 // fast EWMA mean
@@ -184,7 +185,27 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 	}
 	d.quantum = stats.Quantum(d.quantum, math.Abs(v-d.prev))
 	floor := stats.Floor(d.slow, d.quantum)
-	d.fast += aFast * (v - d.fast)
+	// Huber's psi on the fast mean's update (Gelper, Fried and Croux's
+	// robust exponential smoothing), only on a series whose outliers are
+	// routine: there one outlier is noise, not a level shift, while on a
+	// light-tailed series a spike is news and moves the fast mean whole.
+	sc := p.shiftClip * max(d.dev, floor)
+	e := v - d.fast
+	if float64(d.tail) > p.shiftTail {
+		if q := d.prev - d.slow; q*(v-d.slow) > 0 && math.Abs(q) > sc && math.Abs(v-d.slow) > sc {
+			// A second outlier on the same side confirms the first:
+			// give back what its clip held back.
+			e += (1 - aFast) * math.Copysign(min(math.Abs(q), math.Abs(v-d.slow))-sc, q)
+		} else {
+			e = max(min(e, sc), -sc)
+		}
+	}
+	d.fast += aFast * e
+	out := 0.0
+	if math.Abs(v-d.slow) > sc {
+		out = 1
+	}
+	d.tail += float32(max(float64(d.aLong), r) * (out - float64(d.tail)))
 	d.smooth += max(float64(d.aSmooth), r) * (v - d.smooth)
 	rec := record(v, d.lo, d.hi, p.recordStep*max(d.dev, floor))
 	if v > d.hi {

@@ -55,6 +55,12 @@ func TestConfigValidation(t *testing.T) {
 		{"records test off", Config{RecordTrend: -1}, true},
 		{"NaN records test", Config{RecordTrend: math.NaN()}, false},
 		{"infinite records test", Config{RecordTrend: math.Inf(1)}, false},
+		{"shift clip off", Config{ShiftClip: -1}, true},
+		{"NaN shift clip", Config{ShiftClip: math.NaN()}, false},
+		{"infinite shift clip", Config{ShiftClip: math.Inf(1)}, false},
+		{"shift tail 1", Config{ShiftTail: 1}, false},
+		{"negative shift tail", Config{ShiftTail: -0.01}, false},
+		{"NaN shift tail", Config{ShiftTail: math.NaN()}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
