@@ -14,12 +14,12 @@ import (
 // codecVersion is the first byte of every encoded Detector. Bump it when
 // the layout below or the meaning of a field changes; Signature includes
 // it, so a snapshot written by another layout is set aside, not misread.
-const codecVersion = 7
+const codecVersion = 8
 
 // EncodedBytes is the length of one encoded Detector: a version byte and
 // the fields in the order appendState writes them.
 const EncodedBytes = 1 + 4 + 4 + 8*8 + 8 + 8 + numFeatures*stats.LikelihoodBytes + 24*4*2 + 24 + 8*(1+8+threeBits/64) + 2 + 4*2 +
-	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4+4+2) + maxStates*maxStates*2 + 4 + 4 + 2 + 4 + periodBytes + 4 + 4 + 4 + 4
+	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4+4+2) + maxStates*maxStates*2 + 4 + 4 + 2 + 4 + periodBytes + 4 + 4 + 4 + 4 + 5*8 + 4 + 4
 
 // ErrBadState is returned by UnmarshalBinary for input that is not an
 // encoded Detector of this version.
@@ -83,7 +83,12 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 	b = le.AppendUint32(b, d.highs)
 	b = le.AppendUint32(b, d.lows)
 	b = le.AppendUint32(b, d.sts.steps)
-	return le.AppendUint32(b, math.Float32bits(d.tail)), nil
+	b = le.AppendUint32(b, math.Float32bits(d.tail))
+	for _, f := range [...]float64{d.tMean, d.tVar, d.tCov, d.dlo, d.dhi} {
+		b = le.AppendUint64(b, math.Float64bits(f))
+	}
+	b = le.AppendUint32(b, d.sinceHi)
+	return le.AppendUint32(b, d.sinceLo), nil
 }
 
 // UnmarshalBinary replaces d's learned state with one encoded by
@@ -157,6 +162,10 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	nd.per.decode(&r)
 	nd.highs, nd.lows, nd.sts.steps = r.u32(), r.u32(), r.u32()
 	nd.tail = r.f32()
+	for _, f := range [...]*float64{&nd.tMean, &nd.tVar, &nd.tCov, &nd.dlo, &nd.dhi} {
+		*f = r.f64()
+	}
+	nd.sinceHi, nd.sinceLo = r.u32(), r.u32()
 	if err := nd.checkRestored(); err != nil {
 		return err
 	}
@@ -249,12 +258,16 @@ func (d *Detector) checkRestored() error {
 // be apart, in seconds.
 const maxCadence = math.MaxUint64 / 1e9
 
-// checkNew validates the fields codec versions 4 to 7 added: the hour,
+// checkNew validates the fields codec versions 4 to 8 added: the hour,
 // the predictor and the state machine (version 5: each state's shortest
-// dwell), the outlier rate (version 7).
+// dwell), the outlier rate (version 7), the local trend and the record
+// levels carried along it (version 8).
 func (d *Detector) checkNew() error {
 	if !(d.tail >= 0 && d.tail <= 1) {
 		return fmt.Errorf("%w: outlier rate %v", ErrBadState, d.tail)
+	}
+	if err := d.checkTrend(); err != nil {
+		return err
 	}
 	if d.hour < 0 || d.hour > 23 {
 		return fmt.Errorf("%w: hour %d", ErrBadState, d.hour)
@@ -366,9 +379,35 @@ func (t *Template) Signature() string { return t.p.signature() }
 func (p *params) signature() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "model codec %d; warmUp %d; disable %d; times and alphas", codecVersion, p.warmUp, p.disable)
-	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax, p.recordBand, p.periodPrune, p.recordTrend, p.recordStep, p.shiftClip, p.shiftTail} {
+	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax, p.recordBand, p.periodPrune, p.recordTrend, p.recordStep, p.recordDrift, p.shiftClip, p.shiftTail} {
 		fmt.Fprintf(h, " %x", math.Float64bits(f))
 	}
 	fmt.Fprintf(h, "; features %v %v %v %v %v %v %v", minStd, stats.MaxFeature, maxMagnitude, seasonMin, stats.FlatlineMin, refCadence, seasonHistory)
 	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// checkTrend validates the local trend: the sample index's weighted mean
+// lies in [1, n], its variance is non-negative and at most n², the
+// covariance obeys Cauchy-Schwarz against the range's width, the carried
+// record levels are finite and never inside the all-time range, and the
+// samples since the last new high and low are fewer than those seen.
+func (d *Detector) checkTrend() error {
+	if d.n == 0 {
+		return nil // checkRestored saw the whole state zero
+	}
+	n := float64(d.n)
+	if !(d.tMean >= 1 && d.tMean <= n) || !(d.tVar >= 0 && d.tVar <= n*n) {
+		return fmt.Errorf("%w: trend index mean %v, variance %v of %d samples", ErrBadState, d.tMean, d.tVar, d.n)
+	}
+	width := d.hi - d.lo
+	if !(math.Abs(d.tCov) <= math.Sqrt(d.tVar)*width*(1+1e-9)+1e-300) {
+		return fmt.Errorf("%w: trend covariance %v", ErrBadState, d.tCov)
+	}
+	if !(d.dlo <= d.lo) || !(d.dhi >= d.hi) || math.IsInf(d.dlo, 0) || math.IsInf(d.dhi, 0) {
+		return fmt.Errorf("%w: record levels [%v, %v] for the range [%v, %v]", ErrBadState, d.dlo, d.dhi, d.lo, d.hi)
+	}
+	if d.sinceHi >= d.n || d.sinceLo >= d.n {
+		return fmt.Errorf("%w: %d and %d samples since the last new high and low of %d", ErrBadState, d.sinceHi, d.sinceLo, d.n)
+	}
+	return nil
 }

@@ -358,9 +358,27 @@ func TestCodecSetsAsideVersion6(t *testing.T) {
 	}
 }
 
-// TestCodecRejectsForgedNewFields: every field versions 4 to 7 added is
+// TestCodecSetsAsideVersion7: a snapshot of the layout before the record
+// levels carried along the local trend (version 7, without the line and
+// the carried levels) is refused, whatever its length, and leaves the
+// detector as it was.
+func TestCodecSetsAsideVersion7(t *testing.T) {
+	d := mustDetector(t, Config{})
+	for i := range 400 {
+		d.Update(int64(i)*60e9, float64(i%3))
+	}
+	cur, _ := d.AppendBinary(nil)
+	for _, n := range []int{EncodedBytes - 5*8 - 2*4, EncodedBytes} {
+		old := append([]byte(nil), cur[:n]...)
+		old[0] = 7
+		checkRefused(t, d, old, fmt.Sprintf("version 7, %d bytes", n))
+	}
+}
+
+// TestCodecRejectsForgedNewFields: every field versions 4 to 8 added is
 // checked on restore (issue 23's rule): the hour, the predictor, the state
-// table and its shortest dwells, the outlier rate.
+// table and its shortest dwells, the outlier rate, the local trend and the
+// record levels carried along it.
 func TestCodecRejectsForgedNewFields(t *testing.T) {
 	d := mustDetector(t, Config{})
 	for i := range 400 {
@@ -400,6 +418,18 @@ func TestCodecRejectsForgedNewFields(t *testing.T) {
 		"outlier rate above 1":  func(x *Detector) { x.tail = 1.5 },
 		"negative outlier rate": func(x *Detector) { x.tail = -0.1 },
 		"NaN outlier rate":      func(x *Detector) { x.tail = float32(math.NaN()) },
+		"trend index mean 0":    func(x *Detector) { x.tMean = 0 },
+		"trend index beyond n":  func(x *Detector) { x.tMean = float64(x.n) + 1 },
+		"negative trend var":    func(x *Detector) { x.tVar = -1 },
+		"NaN trend var":         func(x *Detector) { x.tVar = math.NaN() },
+		"trend cov too large":   func(x *Detector) { x.tCov = 10 * math.Sqrt(x.tVar) * (x.hi - x.lo) },
+		"NaN trend cov":         func(x *Detector) { x.tCov = math.NaN() },
+		"carried high inside":   func(x *Detector) { x.dhi = x.hi - 0.5 },
+		"carried low inside":    func(x *Detector) { x.dlo = x.lo + 0.5 },
+		"carried high infinite": func(x *Detector) { x.dhi = math.Inf(1) },
+		"carried low NaN":       func(x *Detector) { x.dlo = math.NaN() },
+		"since high beyond n":   func(x *Detector) { x.sinceHi = x.n },
+		"since low beyond n":    func(x *Detector) { x.sinceLo = x.n + 5 },
 	}
 	for name, f := range forge {
 		x := *d

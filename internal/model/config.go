@@ -121,6 +121,19 @@ type Config struct {
 	// 0.25; negative turns the test off.
 	RecordStep float64
 
+	// RecordDrift scales the local trend along which the extremes a new
+	// value is judged against are carried: each sample the record levels
+	// move by RecordDrift times the series' slope (an exponentially
+	// weighted least-squares line on the sample index, with the slow
+	// mean's weights), never inside the all-time range, so a series whose
+	// level drifts sets no record by keeping up with its own trend, while
+	// a breakout beyond the range still does. A new extreme more than the
+	// slow half-life after the last one restarts the carried level at
+	// itself: a slope fitted over a span without records no longer says
+	// where the extreme would have drifted. Default 1 (the fitted slope);
+	// negative turns the carrying off.
+	RecordDrift float64
+
 	// ShiftClip is the size, in slow mean absolute deviations from the
 	// slow mean, beyond which a value is an outlier, and the clip of the
 	// fast mean's update (Huber's psi) on a series whose outliers are
@@ -183,6 +196,7 @@ type params struct {
 	recordBand               float64
 	recordTrend              float64
 	recordStep               float64
+	recordDrift              float64
 	shiftClip, shiftTail     float64
 	periodPrune              float64
 	seasonGate               float64
@@ -232,6 +246,7 @@ func (c Config) params() (*params, error) {
 		p.recordTrend = math.Inf(1)
 	}
 	p.recordStep = max(def(c.RecordStep, 0.25), 0)
+	p.recordDrift = max(def(c.RecordDrift, 1), 0)
 	p.periodPrune = def(c.PeriodPrune, p.prune)
 	p.shiftClip = def(c.ShiftClip, 10)
 	if p.shiftClip < 0 {
@@ -249,6 +264,9 @@ func (c Config) params() (*params, error) {
 	}
 	if math.IsNaN(c.RecordStep) || math.IsInf(c.RecordStep, 0) {
 		return nil, fmt.Errorf("%w: RecordStep %v must be finite", ErrInvalidConfig, c.RecordStep)
+	}
+	if math.IsNaN(c.RecordDrift) || math.IsInf(c.RecordDrift, 0) {
+		return nil, fmt.Errorf("%w: RecordDrift %v must be finite", ErrInvalidConfig, c.RecordDrift)
 	}
 	if math.IsNaN(c.RecordBand) || math.IsInf(c.RecordBand, 0) {
 		return nil, fmt.Errorf("%w: RecordBand %v must be finite", ErrInvalidConfig, c.RecordBand)

@@ -80,6 +80,13 @@ type Detector struct {
 	prev                                      float64
 	quantum                                   float64 // smallest non-zero |first difference| seen
 	lo, hi                                    float64 // range seen so far (all time: see record)
+	// The local trend (see Config.RecordDrift): an exponentially weighted
+	// least-squares line of the values on the sample index, with the slow
+	// mean's weights (tMean the index's mean, tVar its variance, tCov the
+	// covariance with the values), and the record levels carried along it.
+	tMean, tVar, tCov float64
+	dlo, dhi          float64
+	sinceHi, sinceLo  uint32
 
 	lk  [numFeatures]stats.Likelihood
 	sea season
@@ -165,6 +172,7 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 	if d.n == 1 {
 		d.last = unixNanos
 		d.prev, d.slow, d.fast, d.smooth, d.lo, d.hi = v, v, v, v, v, v
+		d.dlo, d.dhi, d.tMean = v, v, 1
 		d.highs, d.lows = 1, 1 // the first sample is both
 		d.quantum = math.Inf(1)
 		d.sea.update(hour, v, 0, 1, false)
@@ -207,7 +215,13 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 	}
 	d.tail += float32(max(float64(d.aLong), r) * (out - float64(d.tail)))
 	d.smooth += max(float64(d.aSmooth), r) * (v - d.smooth)
-	rec := record(v, d.lo, d.hi, p.recordStep*max(d.dev, floor))
+	// The record levels follow the local trend, never inside the
+	// all-time range.
+	if d.tVar > 0 {
+		b := p.recordDrift * d.tCov / d.tVar
+		d.dhi, d.dlo = max(d.dhi+b, d.hi), min(d.dlo+b, d.lo)
+	}
+	rec := record(v, min(d.lo, d.dlo), max(d.hi, d.dhi), p.recordStep*max(d.dev, floor))
 	if v > d.hi {
 		d.highs = min(d.highs+1, d.n)
 		if trending(d.highs, d.n, p.recordTrend) {
@@ -220,6 +234,12 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 			rec = 0
 		}
 	}
+	// A new extreme carries the larger of itself and the carried level
+	// on, unless the last one is older than the slow half-life: the
+	// slope (fitted over about that span) is stale by then, and the new
+	// extreme starts the carried level afresh.
+	d.dhi, d.sinceHi = anchor(v > d.hi, v, d.dhi, d.sinceHi, float64(d.aSlow), 1)
+	d.dlo, d.sinceLo = anchor(v < d.lo, v, d.dlo, d.sinceLo, float64(d.aSlow), -1)
 	d.lo, d.hi = min(d.lo, v), max(d.hi, v)
 	if int8(hour) != d.hour {
 		d.hour = int8(hour)
@@ -270,6 +290,12 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 		// Explain against the statistics the sample was judged by,
 		// before it updates them.
 		res = d.explain(res, hour)
+	}
+	if d.n < math.MaxUint32 { // a saturated index keeps the last line
+		dtv, dv := float64(d.n)-d.tMean, v-d.slow
+		d.tMean += aSlow * dtv
+		d.tVar = (1 - aSlow) * (d.tVar + aSlow*dtv*dtv)
+		d.tCov = (1 - aSlow) * (d.tCov + aSlow*dtv*dv)
 	}
 	d.slow += aSlow * (v - d.slow)
 	d.dev += aSlow * (math.Abs(v-d.slow) - d.dev)

@@ -24,7 +24,10 @@
 //     new extreme that slow statistics would have absorbed), unless the
 //     series sets new extremes on that side far more often than an
 //     exchangeable series would (a trend: Foster and Stuart's records
-//     test, Config.RecordTrend).
+//     test, Config.RecordTrend); the extremes it is judged against are
+//     carried along the series' local least-squares slope, so a level
+//     that drifts sets no record by keeping up with itself
+//     (Config.RecordDrift).
 //
 // A series that has shown at most 16 distinct values is judged on its
 // states instead (states.go: unseen state beyond the known ones, unseen
@@ -61,7 +64,7 @@
 // flagged with score 1 and MechanismLimit from the first sample, warm or
 // not, inside a suppression too, and not learned: it does not count
 // toward warm-up, so a series made only of such values stays cold with
-// every sample flagged. State is a fixed-size struct of 2568
+// every sample flagged. State is a fixed-size struct of 2616
 // bytes per series (StateBytes); Update does not allocate and uses no
 // randomness, so the same input always yields the same results. Expected,
 // Lower and Upper are 0 and Mechanism is MechanismNone until the series is

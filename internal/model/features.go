@@ -200,6 +200,26 @@ func record(v, lo, hi, step float64) float64 {
 	return 0
 }
 
+// anchor updates a carried record level c (see Config.RecordDrift) with
+// v and returns it with the samples since the last new extreme: a new
+// extreme (isNew) keeps the further of c and v (sign 1 for highs, -1 for
+// lows) when the last one came within the slow half-life (a the slow
+// mean's per-sample weight), else restarts c at v, since a slope fitted
+// over a span without records no longer says where the series' extreme
+// would have drifted.
+func anchor(isNew bool, v, c float64, since uint32, a, sign float64) (float64, uint32) {
+	if !isNew {
+		if since < math.MaxUint32-1 { // under n, which saturates at MaxUint32
+			since++
+		}
+		return c, since
+	}
+	if float64(since)*a > math.Ln2 || sign*(v-c) > 0 {
+		return v, 0
+	}
+	return c, 0
+}
+
 // trending reports whether a series that has set records new highs (or
 // new lows) in n samples sets them more often than an exchangeable series
 // would by more than z standard deviations. In n exchangeable samples the

@@ -361,13 +361,14 @@ func TestExtremeValuesDoNotPoisonState(t *testing.T) {
 // far more than an exchangeable series would (Foster and Stuart's records
 // test), they are its trend, not news, and `record` stays quiet: after
 // the first five days there is no record flag (without the test there
-// are one or two a day). The same noise without the trend still flags a
-// breakout (TestDetectsNewExtreme).
+// are one or two a day, unless the record levels follow the trend:
+// TestRecordQuietOnASlowTrend). The same noise without the trend still
+// flags a breakout (TestDetectsNewExtreme).
 func TestRecordQuietOnATrend(t *testing.T) {
 	for _, tt := range []struct {
 		cfg  Config
 		want bool
-	}{{Config{}, false}, {Config{RecordTrend: -1}, true}} {
+	}{{Config{}, false}, {Config{RecordTrend: -1}, false}, {Config{RecordTrend: -1, RecordDrift: -1}, true}} {
 		d := mustDetector(t, tt.cfg)
 		g := synth.NewGauss(4)
 		late := 0
@@ -378,7 +379,93 @@ func TestRecordQuietOnATrend(t *testing.T) {
 			}
 		}
 		if (late > 0) != tt.want {
-			t.Errorf("RecordTrend %v: %d record flags after day 5 of a noisy trend, want some: %v", tt.cfg.RecordTrend, late, tt.want)
+			t.Errorf("%+v: %d record flags after day 5 of a noisy trend, want some: %v", tt.cfg, late, tt.want)
 		}
+	}
+}
+
+// slowTrend is 12 days at 60 s of unit Gaussian noise on a line rising by
+// half the noise's standard deviation a day (the generated corpus's
+// slowest trend), with a step of size jump from day 10 on.
+func slowTrend(seed uint64, jump float64) []float64 {
+	g := synth.NewGauss(seed)
+	v := make([]float64, 12*1440)
+	for i := range v {
+		v[i] = 0.5*float64(i)/1440 + g.Next()
+		if i >= 10*1440 {
+			v[i] += jump
+		}
+	}
+	return v
+}
+
+// TestRecordQuietOnASlowTrend: a trend too slow for the records test (its
+// count of new highs only a few standard deviations above an exchangeable
+// series') still sets new highs by a little. Judged against the extreme
+// carried forward along the series' own least-squares slope (RecordDrift),
+// they are the trend and not news: no record flag after the eight days of
+// history on any of eight series (with RecordDrift off, some), while a
+// step of 6.5 standard deviations on day 10 (3 or so beyond the range)
+// flags `record` at once wherever it did without the carried levels (on
+// the others the records test has judged the series trending, and
+// `shift` finds the step).
+func TestRecordQuietOnASlowTrend(t *testing.T) {
+	const seeds = 8
+	count := func(cfg Config, jump float64) (late, atJump int) {
+		for seed := range uint64(seeds) {
+			d := mustDetector(t, cfg)
+			for i, v := range slowTrend(seed+1, jump) {
+				r := d.Update(1_700_006_400e9+int64(i)*60e9, v)
+				if !r.Anomaly || r.Mechanism != MechanismRecord {
+					continue
+				}
+				switch {
+				case i >= 10*1440 && i < 10*1440+5:
+					atJump++
+				case i >= 8*1440:
+					late++
+				}
+			}
+		}
+		return late, atJump
+	}
+	if late, _ := count(Config{}, 0); late != 0 {
+		t.Errorf("default: %d record flags after day 8 on %d slow trends, want none", late, seeds)
+	}
+	if late, _ := count(Config{RecordDrift: -1}, 0); late == 0 {
+		t.Errorf("RecordDrift off: no record flag after day 8 on %d slow trends, want some (the fixture is too easy)", seeds)
+	}
+	_, hit := count(Config{}, 6.5)
+	_, was := count(Config{RecordDrift: -1}, 6.5)
+	if hit != was || hit < seeds/2 {
+		t.Errorf("a breakout flagged record within 5 samples on %d of %d slow trends (%d with RecordDrift off), want the same and at least half", hit, seeds, was)
+	}
+}
+
+// TestRecordRestartsAStaleTrend: the carried extreme restarts at a new
+// high that comes more than a slow half-life after the last one, so a
+// series that rose, then stopped rising for days, does not carry the
+// slope fitted over its rise on: after a first new high just beyond the
+// old one, a second one 1.5 beyond it flags `record` (with the carried
+// level kept, the slope's drift since the rise would hide it). The
+// records test is off: it judges the rise a trend and would silence both.
+func TestRecordRestartsAStaleTrend(t *testing.T) {
+	d := mustDetector(t, Config{Disable: allFeatures &^ FeatureRecord, RecordTrend: -1})
+	g := synth.NewGauss(3)
+	ts := func(i int) int64 { return 1_700_006_400e9 + int64(i)*3600e9 }
+	i := 0
+	for ; i < 20*24; i++ { // 20 days hourly, rising 1 a day
+		d.Update(ts(i), float64(i)/24+0.2*g.Next())
+	}
+	for ; i < 26*24; i++ { // 6 days flat under the last high
+		d.Update(ts(i), 19+0.2*g.Next())
+	}
+	if d.tCov <= 0 || d.dhi < d.hi+2 {
+		t.Fatalf("fixture: slope %v, carried high %v for a high of %v: want the rise still carried 2 beyond", d.tCov/d.tVar, d.dhi, d.hi)
+	}
+	v := d.hi + 0.1
+	d.Update(ts(i), v)
+	if r := d.Update(ts(i+1), v+1.5); !r.Anomaly || r.Mechanism != MechanismRecord {
+		t.Errorf("a value 1.5 beyond a new high that restarted a stale trend: %+v, want a record flag", r)
 	}
 }
