@@ -8,8 +8,10 @@
 // without a restart; CA bundles are read once. The files are checked (two
 // stats) at most once a second, by a handshake, and never under a lock
 // other handshakes wait on. A rotation that leaves the files half-written
-// keeps the previous pair until the files parse again; files that failed
-// to parse are not parsed again until they change. Such a failed reload is
+// keeps the previous pair until the files parse again, as does one to a
+// certificate expired or not valid yet (the latter is installed once it
+// becomes valid); files that failed to parse are not parsed again until
+// they change. Such a failed reload is
 // logged at WARN and counted in astraguard_tls_reload_errors_total (see
 // WithLogger, WithRegisterer), once per distinct failure.
 //

@@ -2,6 +2,8 @@ package tlsconf
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -33,9 +35,10 @@ type keyPair struct {
 	failed atomic.Pointer[[2]fileVersion]
 	// onError reports a failed reload check; nil ignores it.
 	onError func(err error)
-	// lastStatErr is the last reported stat failure's text, so that files
-	// missing for a while are reported once, not at every check.
-	lastStatErr atomic.Pointer[string]
+	// lastErr is the last reported repeatable failure's text (a stat
+	// error, a certificate not valid yet), so that files missing for a
+	// while are reported once, not at every check.
+	lastErr atomic.Pointer[string]
 }
 
 // loadedPair is a certificate and the versions of certFile and keyFile it
@@ -98,31 +101,59 @@ func (kp *keyPair) reload() {
 		kp.fail(err, true)
 		return
 	}
-	kp.lastStatErr.Store(nil)
 	if v == kp.cur.Load().version {
+		kp.lastErr.Store(nil)
 		return
 	}
 	if f := kp.failed.Load(); f != nil && *f == v {
 		return
 	}
 	cert, err := kp.load(kp.certFile, kp.keyFile)
+	if err == nil {
+		err = checkValidity(cert.Leaf, kp.now())
+	}
 	if err != nil {
-		kp.failed.Store(&v)
-		kp.fail(fmt.Errorf("tls: load key pair %s, %s: %w", kp.certFile, kp.keyFile, err), false)
+		// A certificate not valid yet may become so with time, so it is
+		// checked again (and reported once) until it is; anything else
+		// waits for the files to change.
+		notYet := errors.Is(err, errNotYetValid)
+		if !notYet {
+			kp.failed.Store(&v)
+		}
+		kp.fail(fmt.Errorf("tls: load key pair %s, %s: %w", kp.certFile, kp.keyFile, err), notYet)
 		return
 	}
+	kp.lastErr.Store(nil)
 	kp.cur.Store(&loadedPair{cert: &cert, version: v})
 }
 
+var errNotYetValid = errors.New("certificate not valid yet")
+
+// checkValidity refuses a reloaded leaf outside its validity period at
+// now: installing it would fail every handshake while the previous
+// certificate may still be good. A pair that parses is not enough.
+func checkValidity(leaf *x509.Certificate, now time.Time) error {
+	switch {
+	case leaf == nil:
+		return nil
+	case now.After(leaf.NotAfter):
+		return fmt.Errorf("certificate expired at %s", leaf.NotAfter.UTC().Format(time.RFC3339))
+	case now.Before(leaf.NotBefore):
+		return fmt.Errorf("%w: valid from %s", errNotYetValid, leaf.NotBefore.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
 // fail reports a failed check: a failed load once per files' version (it
-// is not retried until they change), a stat error once per distinct text.
-func (kp *keyPair) fail(err error, stat bool) {
+// is not retried until they change), a repeatable failure (a stat error,
+// a certificate not valid yet) once per distinct text.
+func (kp *keyPair) fail(err error, repeats bool) {
 	if kp.onError == nil {
 		return
 	}
-	if stat {
+	if repeats {
 		msg := err.Error()
-		if last := kp.lastStatErr.Swap(&msg); last != nil && *last == msg {
+		if last := kp.lastErr.Swap(&msg); last != nil && *last == msg {
 			return
 		}
 	}

@@ -70,6 +70,20 @@ func (ca *CA) Server(t testing.TB, name string) Pair {
 	})
 }
 
+// ServerValid is Server valid from notBefore to notAfter only: an
+// expired certificate, or one not valid yet.
+func (ca *CA) ServerValid(t testing.TB, name string, notBefore, notAfter time.Time) Pair {
+	t.Helper()
+	return ca.issue(t, name, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: name},
+		DNSNames:    []string{"localhost"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		NotBefore:   notBefore,
+		NotAfter:    notAfter,
+	})
+}
+
 // Client issues a client certificate with common name cn and the given
 // URI SANs (e.g. "spiffe://astraguard/ops"); its files are named after cn.
 func (ca *CA) Client(t testing.TB, cn string, uris ...string) Pair {
@@ -110,8 +124,10 @@ func (ca *CA) issue(t testing.TB, name string, tmpl *x509.Certificate) Pair {
 	t.Helper()
 	key := newKey(t)
 	tmpl.SerialNumber = serial(t)
-	tmpl.NotBefore = time.Now().Add(-time.Hour)
-	tmpl.NotAfter = time.Now().Add(24 * time.Hour)
+	if tmpl.NotAfter.IsZero() {
+		tmpl.NotBefore = time.Now().Add(-time.Hour)
+		tmpl.NotAfter = time.Now().Add(24 * time.Hour)
+	}
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
