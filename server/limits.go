@@ -79,6 +79,7 @@ var limitLabels = map[string]string{
 	LimitSendTimeout:       "send_timeout",
 	LimitMessageSize:       "message_size",
 	LimitWatchStreams:      "watch_streams",
+	LimitOtherStreams:      "other_streams",
 	LimitResponseSize:      "response_size",
 	LimitConnections:       "connections",
 }
