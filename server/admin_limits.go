@@ -45,13 +45,11 @@ func checkAdminString(field, s string, required bool) error {
 // watchSlots bounds the Hub's watchers (WatchBreakers streams and the
 // breaker page's event streams) in total and per client: each holds a
 // goroutine, a buffered channel and a copy of every transition.
-// The same type bounds the streams of other methods (otherStreams).
 type watchSlots struct {
 	mu        sync.Mutex
 	total     int
 	perClient map[string]int // guarded by mu; entries of 0 are deleted
 	max, per  int
-	limit     string // the Limit* name a refusal gives
 }
 
 func newWatchSlots(max, per int) *watchSlots {
@@ -59,7 +57,6 @@ func newWatchSlots(max, per int) *watchSlots {
 		max:       cmp.Or(max, defaults.MaxWatchStreams),
 		per:       cmp.Or(per, defaults.MaxWatchStreamsPerClient),
 		perClient: make(map[string]int),
-		limit:     LimitWatchStreams,
 	}
 }
 
@@ -68,10 +65,10 @@ func (w *watchSlots) acquire(client string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.total >= w.max {
-		return &LimitError{Limit: w.limit, Max: w.max, Got: w.total + 1}
+		return &LimitError{Limit: LimitWatchStreams, Max: w.max, Got: w.total + 1}
 	}
 	if n := w.perClient[client]; n >= w.per {
-		return &LimitError{Limit: w.limit, Detail: fmt.Sprintf("%d per client", w.per)}
+		return &LimitError{Limit: LimitWatchStreams, Detail: fmt.Sprintf("%d per client", w.per)}
 	}
 	w.total++
 	w.perClient[client]++

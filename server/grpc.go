@@ -288,7 +288,7 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 			metrics.StreamServerInterceptor(exemplarOption),
 			logging.StreamServerInterceptor(logger, loggingOptions...),
 			recovery.StreamServerInterceptor(recoveryHandler(o.logger)),
-			otherStreams(newOtherSlots(), detect.clientKey, detect.metrics),
+			otherStreams(detect.clientKey, detect.metrics),
 		),
 	)
 	srvOpts = append(srvOpts, o.grpcOpts...)

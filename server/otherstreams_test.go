@@ -13,9 +13,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/internal/connlimit"
 )
 
-// TestOtherStreamsBounded holds MaxOtherStreamsPerClient health Watch and
+// TestOtherStreamsBounded holds connlimit.MaxOtherStreamsPerClient health Watch and
 // reflection streams open as one client, which any client that can
 // connect may open: the next is RESOURCE_EXHAUSTED naming the limit and
 // counted, while another client still gets one and the same client's
@@ -47,7 +48,7 @@ func TestOtherStreamsBounded(t *testing.T) {
 		return cancel, err
 	}
 	var first context.CancelFunc
-	for i := range MaxOtherStreamsPerClient {
+	for i := range connlimit.MaxOtherStreamsPerClient {
 		if i%2 == 1 { // reflection streams share the bound
 			ctx, cancel := as("a")
 			defer cancel()
@@ -74,7 +75,7 @@ func TestOtherStreamsBounded(t *testing.T) {
 	}
 	_, err := watch("a")
 	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), LimitOtherStreams) {
-		t.Fatalf("health Watch beyond %d as a = %v, want RESOURCE_EXHAUSTED naming %q", MaxOtherStreamsPerClient, err, LimitOtherStreams)
+		t.Fatalf("health Watch beyond %d as a = %v, want RESOURCE_EXHAUSTED naming %q", connlimit.MaxOtherStreamsPerClient, err, LimitOtherStreams)
 	}
 	if got := testutil.ToFloat64(e.srv.detect.metrics.rejections[LimitOtherStreams]); got != 1 {
 		t.Errorf("astraguard_limit_rejections_total{limit=other_streams} = %g, want 1", got)

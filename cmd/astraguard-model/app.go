@@ -82,8 +82,9 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	registerSeriesMetrics(reg, a.model.Series())
+	connRefusals, streamRefusals := limitRejections(reg)
 	if a.conns, err = connlimit.New(connlimit.Config{Max: cfg.maxConns, PerClient: cfg.maxConnsPerClient},
-		connlimit.WithRegisterer(reg), connlimit.WithRefusals(connectionRefusals(reg))); err != nil {
+		connlimit.WithRegisterer(reg), connlimit.WithRefusals(connRefusals)); err != nil {
 		return nil, err
 	}
 	if err := a.newKeeper(tmpl, reg); err != nil {
@@ -124,6 +125,8 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 			srvMetrics.StreamServerInterceptor(),
 			logging.StreamServerInterceptor(interceptorLogger(logger), logOpts...),
 			recovery.StreamServerInterceptor(recoverOpt),
+			// Health Watch and reflection streams, open to any client.
+			connlimit.StreamInterceptor(connlimit.StreamBound{OnRefuse: streamRefusals.Inc}),
 		),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		grpc.MaxHeaderListSize(connlimit.DefaultMaxHeaderListBytes),

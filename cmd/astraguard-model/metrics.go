@@ -20,12 +20,14 @@ func registerSeriesMetrics(reg prometheus.Registerer, t *store.Table[model.Detec
 	storeprom.RegisterEvictions(reg, t)
 }
 
-// connectionRefusals returns the counter of connections refused beyond
-// their client's --max-connections-per-client share, under the name and
-// label the service counts them by.
-func connectionRefusals(reg prometheus.Registerer) prometheus.Counter {
-	return promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
+// limitRejections returns the counters of connections refused beyond
+// their client's --max-connections-per-client share and of streams refused
+// beyond connlimit.StreamBound, under the name and labels the service
+// counts them by.
+func limitRejections(reg prometheus.Registerer) (connections, otherStreams prometheus.Counter) {
+	vec := promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 		Name: "astraguard_limit_rejections_total",
-		Help: "Connections refused by a limit: connections, beyond their client's --max-connections-per-client.",
-	}, []string{"limit"}).WithLabelValues("connections")
+		Help: "Connections or streams refused by a limit: connections, beyond their client's --max-connections-per-client; other_streams, health Watch or reflection streams beyond 4096 in total or 64 per client.",
+	}, []string{"limit"})
+	return vec.WithLabelValues("connections"), vec.WithLabelValues("other_streams")
 }

@@ -21,6 +21,10 @@
 // bound (DefaultMaxConnectionIdle, which both binaries give gRPC as
 // keepalive.ServerParameters.MaxConnectionIdle) are the bound.
 //
+// Within connections, GRPCTransport bounds a connection's streams and
+// windows, and StreamInterceptor the streams of methods without a budget
+// of their own (health Watch, reflection) in all and per client.
+//
 // Limits and the listeners it wraps are safe for concurrent use.
 package connlimit
 
