@@ -47,6 +47,13 @@ type AuthConfig struct {
 	// "spiffe://example.org/ops" is not that SPIFFE ID, and a certificate
 	// with SANs is never known by its common name.
 	AllowedIdentities []string
+	// IdentityCAs, when set, are the CAs a certificate must also chain
+	// to for its identity to count, whatever CA the listener verified it
+	// against: the admin listener's own client CA, so that on a listener
+	// verifying clients against another (the HTTP port's --tls-client-ca,
+	// POST /-/reload and the profiler), a certificate that CA issued
+	// under an operator's name is not that operator.
+	IdentityCAs *x509.CertPool
 	// ProtectReads applies the same authorization to ListBreakers,
 	// GetBreaker and WatchBreakers; by default they are open to every
 	// client that can connect. Every other BreakerAdmin method, present
@@ -76,12 +83,13 @@ type AdminAuth struct {
 	hasToken   bool
 	uris       []string // allowed URI SANs
 	names      []string // allowed DNS SANs, or common names of certificates without SANs
+	cas        *x509.CertPool
 	protectAll bool
 }
 
 // NewAdminAuth validates cfg and returns the authorizer.
 func NewAdminAuth(cfg AuthConfig) (*AdminAuth, error) {
-	a := &AdminAuth{protectAll: cfg.ProtectReads}
+	a := &AdminAuth{protectAll: cfg.ProtectReads, cas: cfg.IdentityCAs}
 	if len(cfg.Token) > 0 {
 		if len(cfg.Token) < MinTokenBytes {
 			return nil, fmt.Errorf("admin token: %d bytes, want at least %d", len(cfg.Token), MinTokenBytes)
@@ -147,8 +155,8 @@ func (a *AdminAuth) authenticate(ctx context.Context) (context.Context, error) {
 		return nil, status.Error(codes.PermissionDenied,
 			"admin calls are open to loopback peers only until an admin token or allowed client identity is configured")
 	}
-	leaf := verifiedLeaf(p)
-	if id, ok := a.allowedCert(leaf); ok {
+	chain := verifiedChain(p)
+	if id, ok := a.allowedCert(chain); ok {
 		return withCaller(ctx, "client certificate "+id), nil
 	}
 	token, mdErr := auth.AuthFromMD(ctx, "bearer")
@@ -156,8 +164,8 @@ func (a *AdminAuth) authenticate(ctx context.Context) (context.Context, error) {
 		return withCaller(ctx, "bearer token"), nil
 	}
 	switch {
-	case leaf != nil:
-		return nil, status.Errorf(codes.PermissionDenied, "client certificate %q is not allowed to call BreakerAdmin", certName(leaf))
+	case len(chain) > 0:
+		return nil, status.Errorf(codes.PermissionDenied, "client certificate %q is not allowed to call BreakerAdmin", certName(chain[0]))
 	case mdErr == nil:
 		return nil, status.Error(codes.Unauthenticated, "invalid bearer token")
 	}
@@ -190,9 +198,9 @@ func isLoopback(p *peer.Peer) bool {
 	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
-// verifiedLeaf returns the peer's leaf certificate if the TLS layer
-// verified it; an unverified certificate names nobody.
-func verifiedLeaf(p *peer.Peer) *x509.Certificate {
+// verifiedChain returns the peer's certificates, leaf first, if the TLS
+// layer verified them; an unverified certificate names nobody.
+func verifiedChain(p *peer.Peer) []*x509.Certificate {
 	if p == nil {
 		return nil
 	}
@@ -200,15 +208,32 @@ func verifiedLeaf(p *peer.Peer) *x509.Certificate {
 	if !ok || len(info.State.VerifiedChains) == 0 || len(info.State.PeerCertificates) == 0 {
 		return nil
 	}
-	return info.State.PeerCertificates[0]
+	return info.State.PeerCertificates
 }
 
-// allowedCert matches leaf against the allowed identities by type (see
-// AuthConfig.AllowedIdentities) and returns the identity that matched.
-func (a *AdminAuth) allowedCert(leaf *x509.Certificate) (string, bool) {
-	if leaf == nil {
+// allowedCert matches the leaf of a verified chain against the allowed
+// identities by type (see AuthConfig.AllowedIdentities) and returns the
+// identity that matched; with IdentityCAs the chain must verify against
+// them too.
+func (a *AdminAuth) allowedCert(chain []*x509.Certificate) (string, bool) {
+	if len(chain) == 0 {
 		return "", false
 	}
+	id, ok := a.matchIdentity(chain[0])
+	if !ok || a.cas == nil {
+		return id, ok
+	}
+	opts := x509.VerifyOptions{Roots: a.cas, Intermediates: x509.NewCertPool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	for _, c := range chain[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	if _, err := chain[0].Verify(opts); err != nil {
+		return "", false
+	}
+	return id, true
+}
+
+func (a *AdminAuth) matchIdentity(leaf *x509.Certificate) (string, bool) {
 	for _, u := range leaf.URIs {
 		if id := u.String(); slices.Contains(a.uris, id) {
 			return id, true

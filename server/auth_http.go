@@ -30,11 +30,11 @@ func (a *AdminAuth) authorizeHTTP(r *http.Request) (int, string) {
 		}
 		return http.StatusForbidden, "breaker reads are open to loopback peers only until an admin token or allowed client identity is configured"
 	}
-	var leaf *x509.Certificate
+	var chain []*x509.Certificate
 	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.PeerCertificates) > 0 {
-		leaf = r.TLS.PeerCertificates[0]
+		chain = r.TLS.PeerCertificates
 	}
-	if _, ok := a.allowedCert(leaf); ok {
+	if _, ok := a.allowedCert(chain); ok {
 		return 0, ""
 	}
 	scheme, token, hasAuth := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -43,8 +43,8 @@ func (a *AdminAuth) authorizeHTTP(r *http.Request) (int, string) {
 		return 0, ""
 	}
 	switch {
-	case leaf != nil:
-		return http.StatusForbidden, "client certificate " + certName(leaf) + " is not allowed to read the breakers"
+	case len(chain) > 0:
+		return http.StatusForbidden, "client certificate " + certName(chain[0]) + " is not allowed to read the breakers"
 	case bearer:
 		return http.StatusUnauthorized, "invalid bearer token"
 	}

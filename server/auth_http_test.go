@@ -1,9 +1,20 @@
 package server
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	"github.com/astraguard/astraguard/internal/tlstest"
 )
 
 func TestProtectReadsHTTP(t *testing.T) {
@@ -86,6 +97,55 @@ func TestAdminAuthHTTPHandler(t *testing.T) {
 		tt.a.HTTPHandler(ok).ServeHTTP(w, r)
 		if w.Code != tt.want {
 			t.Errorf("%s: status %d (%s), want %d", tt.name, w.Code, w.Body.String(), tt.want)
+		}
+	}
+}
+
+// TestIdentityCAs: with IdentityCAs (the admin listener's client CA), a
+// certificate verified by another CA (the HTTP port's --tls-client-ca)
+// that names an allowed identity is refused on POST /-/reload and over
+// gRPC alike; one from the admin CA with the same name is allowed.
+// Without IdentityCAs the data-plane certificate passed for the
+// operator on the HTTP port.
+func TestIdentityCAs(t *testing.T) {
+	adminCA, dataCA := tlstest.NewCA(t, "admin"), tlstest.NewCA(t, "data")
+	ops := tlstest.Identity{CN: "ops", DNS: []string{"ops.example.org"}}
+	good := loadLeaf(t, adminCA.ClientFor(t, "ops", ops))
+	forged := loadLeaf(t, dataCA.ClientFor(t, "forged", ops))
+	pem, err := os.ReadFile(adminCA.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	a, err := NewAdminAuth(AuthConfig{AllowedIdentities: []string{"ops.example.org"}, IdentityCAs: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	for _, tt := range []struct {
+		name     string
+		leaf     *x509.Certificate
+		wantHTTP int
+		wantGRPC codes.Code
+	}{
+		{"admin CA", good, http.StatusNoContent, codes.OK},
+		{"other CA, same name", forged, http.StatusForbidden, codes.PermissionDenied},
+	} {
+		state := &tls.ConnectionState{PeerCertificates: []*x509.Certificate{tt.leaf}, VerifiedChains: [][]*x509.Certificate{{tt.leaf}}}
+		r := httptest.NewRequest(http.MethodPost, "/-/reload", nil)
+		r.RemoteAddr, r.TLS = "10.1.2.3:1", state
+		w := httptest.NewRecorder()
+		a.HTTPHandler(ok).ServeHTTP(w, r)
+		if w.Code != tt.wantHTTP {
+			t.Errorf("%s: POST /-/reload = %d (%s), want %d", tt.name, w.Code, w.Body.String(), tt.wantHTTP)
+		}
+		ctx := peer.NewContext(t.Context(), &peer.Peer{
+			Addr:     &net.TCPAddr{IP: net.ParseIP("10.1.2.3"), Port: 1},
+			AuthInfo: credentials.TLSInfo{State: *state},
+		})
+		if _, err := a.authenticate(ctx); status.Code(err) != tt.wantGRPC {
+			t.Errorf("%s: authenticate() = %v, want %v", tt.name, err, tt.wantGRPC)
 		}
 	}
 }

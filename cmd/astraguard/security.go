@@ -162,7 +162,16 @@ type serverSecurity struct {
 // admin options, and the HTTP listener's TLS configuration. tlsOpts report
 // failed certificate reloads.
 func (s *securityConfig) serverOptions(tlsOpts ...tlsconf.Option) (serverSecurity, error) {
-	auth, err := server.NewAdminAuth(s.authConfig())
+	authCfg := s.authConfig()
+	if s.adminTLSClientCA != "" && len(authCfg.AllowedIdentities) > 0 {
+		// The HTTP port verifies clients against --tls-client-ca: a
+		// certificate from it must not pass for an operator's there.
+		var err error
+		if authCfg.IdentityCAs, err = tlsconf.CAPool(s.adminTLSClientCA); err != nil {
+			return serverSecurity{}, fmt.Errorf("--admin-tls-client-ca: %w", err)
+		}
+	}
+	auth, err := server.NewAdminAuth(authCfg)
 	if err != nil {
 		return serverSecurity{}, err
 	}

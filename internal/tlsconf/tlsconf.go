@@ -77,6 +77,10 @@ func Client(f ClientFiles, opts ...Option) (*tls.Config, error) {
 	return cfg, nil
 }
 
+// CAPool reads a CA bundle as Server and Client do, for checks beyond
+// the handshake (the admin identities' CA).
+func CAPool(file string) (*x509.CertPool, error) { return loadPool(file) }
+
 func loadPool(file string) (*x509.CertPool, error) {
 	pemBytes, err := smallfile.Read(file, MaxPEMBytes)
 	if err != nil {
