@@ -5,9 +5,11 @@
 //
 // Both require TLS 1.2 or newer. The serving or client certificate is
 // re-read when its files change, so a rotated certificate takes effect
-// without a restart; CA bundles are read once. The files are checked (two
-// stats) at most once a second, by a handshake, and never under a lock
-// other handshakes wait on. A rotation that leaves the files half-written
+// without a restart; CA bundles are read once, and one holding a block
+// that does not decode or a certificate that does not parse is refused
+// (x509.CertPool.AppendCertsFromPEM drops them silently). The files are
+// checked (two stats) at most once a second, by a handshake, and never
+// under a lock other handshakes wait on. A rotation that leaves the files half-written
 // keeps the previous pair until the files parse again, as does one to a
 // certificate expired or not valid yet (the latter is installed once it
 // becomes valid); files that failed to parse are not parsed again until

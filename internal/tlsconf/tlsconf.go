@@ -1,8 +1,10 @@
 package tlsconf
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 
@@ -87,7 +89,30 @@ func loadPool(file string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("tls: read CA file: %w", err)
 	}
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemBytes) {
+	// Block by block: x509.CertPool.AppendCertsFromPEM skips a block it
+	// cannot decode or parse without a word, so a corrupt CA in a bundle
+	// was dropped and the clients it signed refused as unknown.
+	blocks, certs := 0, 0
+	for rest := pemBytes; ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		blocks++
+		if block.Type != "CERTIFICATE" {
+			continue // a key or parameters beside the CAs
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("tls: CA file %s: PEM block %d: %w", file, blocks, err)
+		}
+		pool.AddCert(cert)
+		certs++
+	}
+	if begun := bytes.Count(pemBytes, []byte("-----BEGIN ")); begun > blocks {
+		return nil, fmt.Errorf("tls: CA file %s: %d of its %d PEM blocks do not decode", file, begun-blocks, begun)
+	}
+	if certs == 0 {
 		return nil, fmt.Errorf("tls: CA file %s holds no PEM certificate", file)
 	}
 	return pool, nil
