@@ -171,6 +171,11 @@ func newWatchedKeyPair(certFile, keyFile, pair string, o options) (*keyPair, err
 	if err != nil {
 		return nil, err
 	}
+	if err := checkValidity(kp.cur.Load().cert.Leaf, o.now()); err != nil {
+		// Not refused: there is no other pair to serve, and the files
+		// are re-read when they change.
+		o.logger.Warn("tls certificate not valid now; handshakes will fail until it is replaced", "pair", pair, "cert", certFile, "err", err)
+	}
 	kp.onError = func(err error) {
 		errs.Inc()
 		o.logger.Warn("tls certificate reload failed; keeping the previous certificate", "pair", pair, "err", err)

@@ -169,3 +169,30 @@ astraguard_tls_reload_errors_total{pair="server"} %d
 	clock.advance(time.Hour)
 	check("future", 2, "")
 }
+
+// TestStartWithExpiredCertificateWarns: a pair outside its validity
+// period at start is loaded (there is no other to serve, and a rotation
+// replaces it) but logged at WARN with the reason, since every handshake
+// will fail; a valid one logs nothing.
+func TestStartWithExpiredCertificateWarns(t *testing.T) {
+	ca := tlstest.NewCA(t, "test")
+	now := time.Now()
+	expired := ca.ServerValid(t, "expired", now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+	for _, tt := range []struct {
+		pair tlstest.Pair
+		want string
+	}{
+		{ca.Server(t, "valid"), ""},
+		{expired, "certificate expired at " + now.Add(-24*time.Hour).UTC().Format(time.RFC3339)},
+	} {
+		var logs bytes.Buffer
+		logger := slog.New(slog.NewJSONHandler(&logs, nil))
+		if _, err := tlsconf.ServerAt(tlsconf.ServerFiles{Cert: tt.pair.Cert, Key: tt.pair.Key}, time.Now, tlsconf.WithLogger(logger)); err != nil {
+			t.Fatalf("Server(%s) = %v, want it loaded", tt.pair.Cert, err)
+		}
+		warned := strings.Contains(logs.String(), `"level":"WARN","msg":"tls certificate not valid now`)
+		if warned != (tt.want != "") || !strings.Contains(logs.String(), tt.want) {
+			t.Errorf("Server(%s) logged %q, want a WARN: %v, saying %q", tt.pair.Cert, logs.String(), tt.want != "", tt.want)
+		}
+	}
+}
