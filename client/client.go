@@ -90,7 +90,10 @@ func New(target string, cfg Config, opts ...Option) (*Client, error) {
 		c.static.InitialState(state)
 		b, dialAddr, interval = c.static, "astraguard-static:///"+target, 0
 	}
-	wb := &watchBuilder{Builder: b, interval: interval, changed: c.rebalance}
+	wb := &watchBuilder{Builder: b, interval: interval, changed: func(removed []string) {
+		c.m.forget(removed)
+		c.rebalance()
+	}}
 	cc, err := grpc.NewClient(dialAddr, append([]grpc.DialOption{
 		grpc.WithResolvers(wb),
 		grpc.WithDefaultServiceConfig(ServiceConfig),

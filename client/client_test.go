@@ -475,3 +475,56 @@ func TestResolveIntervalFloor(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsForgetReplicasThatLeft: the replica label of the client's
+// metrics names the replicas of the current set only. A replica removed
+// from the set (SetAddrs here; a DNS answer without it, as after a
+// rollout) loses its series; before, every address the client ever
+// reached kept one for good, so a long-lived client behind a headless
+// service gained a series per pod per rollout.
+func TestMetricsForgetReplicasThatLeft(t *testing.T) {
+	servers := []*echo{{}, {}}
+	var addrs []string
+	for _, s := range servers {
+		a, _ := serve(t, s)
+		addrs = append(addrs, a)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	c := newClient(t, addrs, Config{}, WithRegisterer(reg))
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	const keys = 40
+	replicas := func() map[string]bool {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "replica" {
+						seen[l.GetValue()] = true
+					}
+				}
+			}
+		}
+		return seen
+	}
+	if per := count(run(ctx, t, c, keys, 2, 1)); per[addrs[1]] == 0 {
+		t.Fatalf("no series on %s: %v", addrs[1], per)
+	}
+	if got := replicas(); !got[addrs[0]] || !got[addrs[1]] {
+		t.Fatalf("replica labels %v, want both %v", got, addrs)
+	}
+	if err := c.SetAddrs(addrs[:1]); err != nil {
+		t.Fatalf("SetAddrs() = %v", err)
+	}
+	if per := count(run(ctx, t, c, keys, 2, 100)); per[addrs[1]] != 0 {
+		t.Fatalf("series still answered by the removed replica: %v", per)
+	}
+	if got := replicas(); !got[addrs[0]] || got[addrs[1]] {
+		t.Errorf("replica labels %v after %s left the set, want %s only", got, addrs[1], addrs[0])
+	}
+}

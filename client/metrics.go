@@ -17,7 +17,10 @@ type Stats struct {
 }
 
 // metrics are labelled by replica, the peer address of the stream: at
-// most one value per replica the client ever reached.
+// most one value per replica of the current set. A replica that leaves
+// the set is forgotten, so a client that lives through many rollouts
+// (each a new set of pod addresses) does not keep a series per replica it
+// ever reached.
 type metrics struct {
 	openedVec, reopenedVec, resentVec, dupsVec *prometheus.CounterVec
 	s                                          struct{ opened, reopened, resent, samples, dups atomic.Int64 }
@@ -54,6 +57,15 @@ func (m *metrics) resentCall(replica string, samples int) {
 func (m *metrics) duplicate(replica string) {
 	m.dupsVec.WithLabelValues(replica).Inc()
 	m.s.dups.Add(1)
+}
+
+// forget deletes the series of replicas that left the set.
+func (m *metrics) forget(replicas []string) {
+	for _, r := range replicas {
+		for _, v := range []*prometheus.CounterVec{m.openedVec, m.reopenedVec, m.resentVec, m.dupsVec} {
+			v.DeleteLabelValues(r)
+		}
+	}
 }
 
 func (m *metrics) stats() Stats {

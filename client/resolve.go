@@ -18,7 +18,9 @@ import (
 type watchBuilder struct {
 	resolver.Builder
 	interval time.Duration // 0: no periodic re-resolution
-	changed  func()        // called after the channel took a changed set
+	// changed is called after the channel took a changed set, with the
+	// addresses that left it.
+	changed func(removed []string)
 }
 
 func (b *watchBuilder) Build(t resolver.Target, cc resolver.ClientConn, opts resolver.BuildOptions) (resolver.Resolver, error) {
@@ -38,7 +40,7 @@ func (b *watchBuilder) Build(t resolver.Target, cc resolver.ClientConn, opts res
 // changed address set once the channel (so the ring) has it.
 type watchConn struct {
 	resolver.ClientConn
-	changed func()
+	changed func(removed []string)
 
 	mu   sync.Mutex
 	last []string // guarded by mu; sorted addresses of the last update
@@ -52,10 +54,16 @@ func (w *watchConn) UpdateState(s resolver.State) error {
 	err := w.ClientConn.UpdateState(s) // synchronous: the balancer has the new set on return
 	w.mu.Lock()
 	first, same := w.last == nil, slices.Equal(w.last, addrs)
+	var removed []string
+	for _, a := range w.last {
+		if _, found := slices.BinarySearch(addrs, a); !found {
+			removed = append(removed, a)
+		}
+	}
 	w.last = addrs
 	w.mu.Unlock()
 	if !first && !same {
-		w.changed()
+		w.changed(removed)
 	}
 	return err
 }
