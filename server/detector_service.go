@@ -43,6 +43,7 @@ type DetectorService struct {
 	clientKey ClientKeyFunc
 	metrics   *limitMetrics
 	open      atomic.Int64 // Detect streams being served
+	perClient streamsPerClient
 	// workers are the stream goroutines. A handler that gives up on a
 	// stalled Send returns before they do (only its return cancels the
 	// stream), so the service owns them and wait joins them.

@@ -90,6 +90,11 @@ type Config struct {
 	// connections; MaxConcurrentStreams only bounds them per connection,
 	// where clients queue instead of failing. Default 10,000.
 	MaxDetectStreams int
+	// MaxDetectStreamsPerClient bounds those of one client (ClientKeyFunc,
+	// the peer IP by default), so that one client cannot hold every
+	// MaxDetectStreams slot and lock the others out. Default 0: a quarter
+	// of MaxDetectStreams.
+	MaxDetectStreamsPerClient int
 	// QueueDepth bounds the requests waiting between a stream's reader and
 	// its scorer. Default 4: two would already overlap decoding with
 	// scoring, a few more absorb bursts. Each slot may hold a message of

@@ -2,7 +2,9 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"hash/maphash"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -12,7 +14,7 @@ import (
 
 // streamDefaults fills the zero limits that detector streams use.
 func (c Config) streamDefaults() (Config, error) {
-	if c.MaxSamplesPerRequest < 0 || c.MaxSendMsgBytes < 0 || c.MaxSeriesPerStream < 0 || c.MaxDetectStreams < 0 || c.QueueDepth < 0 ||
+	if c.MaxSamplesPerRequest < 0 || c.MaxSendMsgBytes < 0 || c.MaxSeriesPerStream < 0 || c.MaxDetectStreams < 0 || c.MaxDetectStreamsPerClient < 0 || c.QueueDepth < 0 ||
 		c.MaxQueuedBytes < 0 || c.SendTimeout < 0 || c.RateLimit < 0 || c.RateBurst < 0 || c.RateWait < 0 || c.MaxRateClients < 0 ||
 		c.MaxWatchStreams < 0 || c.MaxWatchStreamsPerClient < 0 {
 		return c, errors.New("server config: negative limit")
@@ -108,5 +110,42 @@ func (m *limitMetrics) count(err error) {
 		if c, ok := m.rejections[le.Limit]; ok {
 			c.Inc()
 		}
+	}
+}
+
+// perClientDetectStreams is MaxDetectStreamsPerClient, 0 meaning a
+// quarter of MaxDetectStreams (at least 1).
+func (c Config) perClientDetectStreams() int {
+	if c.MaxDetectStreamsPerClient > 0 {
+		return c.MaxDetectStreamsPerClient
+	}
+	return max(c.MaxDetectStreams/4, 1)
+}
+
+// streamsPerClient counts the Detect streams each client holds open.
+type streamsPerClient struct {
+	mu sync.Mutex
+	n  map[string]int // guarded by mu; no entries of 0
+}
+
+// acquire takes one of client's max slots, or reports the limit broken.
+func (p *streamsPerClient) acquire(client string, max int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n[client] >= max {
+		return &LimitError{Limit: LimitDetectStreams, Detail: fmt.Sprintf("%d per client", max)}
+	}
+	if p.n == nil {
+		p.n = make(map[string]int)
+	}
+	p.n[client]++
+	return nil
+}
+
+func (p *streamsPerClient) release(client string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n[client]--; p.n[client] <= 0 {
+		delete(p.n, client)
 	}
 }

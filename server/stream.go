@@ -42,10 +42,15 @@ func (s *DetectorService) detect(stream astraguardv1.DetectorService_DetectServe
 	}
 	defer s.open.Add(-1)
 	ctx := stream.Context()
+	client := s.clientKey(ctx)
+	if err := s.perClient.acquire(client, s.cfg.perClientDetectStreams()); err != nil {
+		return s.fail(err)
+	}
+	defer s.perClient.release(client)
 	ds := &detectStream{
 		svc:    s,
 		stream: stream,
-		client: s.clientKey(ctx),
+		client: client,
 		series: newSeriesSet(s.cfg.MaxSeriesPerStream, s.maxID),
 		queue:  make(chan queuedRequest, s.cfg.QueueDepth),
 		stall:  time.NewTimer(time.Hour),

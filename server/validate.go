@@ -88,8 +88,8 @@ func (c Config) Validate() error {
 // default is refused too ("must not be 0"), since whoever wrote it meant
 // off or made a mistake, and neither should pass without a word. The
 // fields whose 0 means something of its own (MaxConnectionsPerClient,
-// RateLimit, RateBurst, RateWait: the fields DefaultConfig leaves 0)
-// accept it (package zerofield).
+// MaxDetectStreamsPerClient, RateLimit, RateBurst, RateWait: the fields
+// DefaultConfig leaves 0) accept it (package zerofield).
 func (c Config) ValidateExplicit() error {
 	var errs []error
 	if err := c.Validate(); err != nil {

@@ -62,7 +62,7 @@ func TestValidateKeepaliveBounds(t *testing.T) {
 // are exactly those DefaultConfig leaves 0.
 func TestValidateExplicitZero(t *testing.T) {
 	zerofieldtest.Run(t, DefaultConfig(), Config.Validate, Config.ValidateExplicit,
-		"MaxConnectionsPerClient", "RateLimit", "RateBurst", "RateWait")
+		"MaxConnectionsPerClient", "MaxDetectStreamsPerClient", "RateLimit", "RateBurst", "RateWait")
 	// Each refused 0 is this package's FieldError, which the command maps
 	// to its flag or key.
 	for _, e := range (Config{}).ValidateExplicit().(interface{ Unwrap() []error }).Unwrap() {

@@ -327,6 +327,7 @@ func (c *config) registerLimits(fs *flag.FlagSet) {
 	fs.IntVar(&l.MaxConnectionsPerClient, "max-connections-per-client", 0, "connections one client (IP address, IPv6 /64) may hold open on each listener; more are closed at once; 0 means a quarter of --max-connections")
 	fs.Var((*uint32Flag)(&l.MaxConcurrentStreams), "max-concurrent-streams", "streams per connection at most (HTTP/2 setting; clients wait for a slot)")
 	fs.IntVar(&l.MaxDetectStreams, "max-detect-streams", d.MaxDetectStreams, "Detect streams open at once over all connections; more are refused")
+	fs.IntVar(&l.MaxDetectStreamsPerClient, "max-detect-streams-per-client", 0, "Detect streams one client (IP address, IPv6 /64) may hold open; more are refused; 0 means a quarter of --max-detect-streams")
 	fs.IntVar(&l.MaxSeriesPerStream, "max-series-per-stream", d.MaxSeriesPerStream, "distinct series one Detect stream may send")
 	fs.IntVar(&l.MaxWatchStreams, "max-watch-streams", d.MaxWatchStreams, "WatchBreakers and breaker-page event streams open at once over all clients; more are refused")
 	fs.IntVar(&l.MaxWatchStreamsPerClient, "max-watch-streams-per-client", d.MaxWatchStreamsPerClient, "WatchBreakers and breaker-page event streams one client (peer IP) may hold open; more are refused")
