@@ -28,7 +28,7 @@ func (a *AdminAuth) authorizeHTTP(r *http.Request) (int, string) {
 		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && ap.Addr().Unmap().IsLoopback() {
 			return 0, ""
 		}
-		return http.StatusForbidden, "breaker reads are open to loopback peers only until an admin token or allowed client identity is configured"
+		return http.StatusForbidden, what(r) + " is open to loopback peers only until an admin token or allowed client identity is configured"
 	}
 	var chain []*x509.Certificate
 	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.PeerCertificates) > 0 {
@@ -44,12 +44,16 @@ func (a *AdminAuth) authorizeHTTP(r *http.Request) (int, string) {
 	}
 	switch {
 	case len(chain) > 0:
-		return http.StatusForbidden, "client certificate " + certName(chain[0]) + " is not allowed to read the breakers"
+		return http.StatusForbidden, "client certificate " + certName(chain[0]) + " is not allowed: " + what(r)
 	case bearer:
 		return http.StatusUnauthorized, "invalid bearer token"
 	}
-	return http.StatusUnauthorized, "reading the breakers needs " + a.accepted()
+	return http.StatusUnauthorized, what(r) + " needs " + a.accepted()
 }
+
+// what names the refused request in a denial: its method and path (the
+// breaker page, /-/reload, /debug/pprof/...), never its query.
+func what(r *http.Request) string { return r.Method + " " + r.URL.Path }
 
 // HTTPHandler guards an admin HTTP endpoint (POST /-/reload) always, with
 // the rules of BreakerAdmin's mutations (see authorizeHTTP): loopback

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -97,6 +98,11 @@ func TestAdminAuthHTTPHandler(t *testing.T) {
 		tt.a.HTTPHandler(ok).ServeHTTP(w, r)
 		if w.Code != tt.want {
 			t.Errorf("%s: status %d (%s), want %d", tt.name, w.Code, w.Body.String(), tt.want)
+		}
+		// A refusal without credentials names what was refused (it said
+		// "reading the breakers" for every endpoint).
+		if tt.authz == "" && w.Code != http.StatusNoContent && !strings.Contains(w.Body.String(), "POST /-/reload") {
+			t.Errorf("%s: refusal %q does not name POST /-/reload", tt.name, w.Body.String())
 		}
 	}
 }
