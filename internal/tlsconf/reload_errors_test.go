@@ -2,6 +2,7 @@ package tlsconf_test
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"os"
@@ -16,6 +17,92 @@ import (
 	"github.com/astraguard/astraguard/internal/tlstest"
 )
 
+// reloadRig serves a live pair of files, rewritten by the test, through a
+// server configuration on a fake clock, with its logs and metrics, and a
+// client of the test's CA that verifies at the same clock.
+type reloadRig struct {
+	t              *testing.T
+	live           tlstest.Pair
+	mod            time.Time // the latest rewrite's modification time
+	clock          fakeClock
+	logs           bytes.Buffer
+	reg            *prometheus.Registry
+	srvCfg, cliCfg *tls.Config
+}
+
+// newReloadRig installs first as the live pair, its files modified from
+// start on, and starts the clock at the last of them.
+func newReloadRig(t *testing.T, ca *tlstest.CA, first tlstest.Pair, start time.Time) *reloadRig {
+	t.Helper()
+	dir := t.TempDir()
+	r := &reloadRig{t: t, live: tlstest.Pair{Cert: dir + "/tls.crt", Key: dir + "/tls.key"}, mod: start, reg: prometheus.NewRegistry()}
+	r.install(first)
+	r.clock.ns.Store(r.mod.UnixNano())
+	logger := slog.New(slog.NewJSONHandler(&r.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	opts := []tlsconf.Option{tlsconf.WithLogger(logger), tlsconf.WithRegisterer(r.reg)}
+	var err error
+	if r.srvCfg, err = tlsconf.ServerAt(tlsconf.ServerFiles{Cert: r.live.Cert, Key: r.live.Key}, r.clock.now, opts...); err != nil {
+		t.Fatal(err)
+	}
+	// A client configuration may share the registerer.
+	if r.cliCfg, err = tlsconf.Client(tlsconf.ClientFiles{CA: ca.File, ServerName: "localhost"}, opts...); err != nil {
+		t.Fatal(err)
+	}
+	r.cliCfg.Time = r.clock.now // the client verifies at the test's time too
+	return r
+}
+
+// write rewrites file, a minute after the previous rewrite.
+func (r *reloadRig) write(file string, b []byte) {
+	r.t.Helper()
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		r.t.Fatal(err)
+	}
+	r.mod = r.mod.Add(time.Minute)
+	if err := os.Chtimes(file, r.mod, r.mod); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// install copies p over the live pair.
+func (r *reloadRig) install(p tlstest.Pair) {
+	r.t.Helper()
+	for src, dst := range map[string]string{p.Cert: r.live.Cert, p.Key: r.live.Key} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		r.write(dst, b)
+	}
+}
+
+// check makes three handshakes a second apart, each presenting the
+// certificate named want, and checks wantErrors failed reloads counted
+// and logged at WARN so far, and wantLog in the logs.
+func (r *reloadRig) check(want string, wantErrors int, wantLog string) {
+	r.t.Helper()
+	for range 3 {
+		r.clock.advance(time.Second)
+		if cn, srvErr, cliErr := handshake(r.t, r.srvCfg, r.cliCfg); srvErr != nil || cliErr != nil || cn != want {
+			r.t.Fatalf("handshake = %q, %v, %v; want server CN %q", cn, srvErr, cliErr, want)
+		}
+	}
+	metrics := fmt.Sprintf(`# HELP astraguard_tls_reload_errors_total Failed reloads of a changed TLS certificate or key, each distinct failure once; the previous pair stays in use.
+# TYPE astraguard_tls_reload_errors_total counter
+astraguard_tls_reload_errors_total{pair="server"} %d
+`, wantErrors)
+	if err := testutil.GatherAndCompare(r.reg, strings.NewReader(metrics), "astraguard_tls_reload_errors_total"); err != nil {
+		r.t.Error(err)
+	}
+	logs := r.logs.String()
+	if warns := strings.Count(logs, `"level":"WARN","msg":"tls certificate reload failed`); warns != wantErrors {
+		r.t.Errorf("%d reload failures logged at WARN, want %d\n%s", warns, wantErrors, logs)
+	}
+	if !strings.Contains(logs, wantLog) {
+		r.t.Errorf("logs do not say %q:\n%s", wantLog, logs)
+	}
+}
+
 // TestFailedReloadIsLoggedAndCounted breaks the serving pair twice, once
 // unparsable and once missing, and checks each failure is logged at WARN
 // and counted once however many handshakes see it, while the previous
@@ -23,73 +110,16 @@ import (
 func TestFailedReloadIsLoggedAndCounted(t *testing.T) {
 	ca := tlstest.NewCA(t, "test")
 	first, second := ca.Server(t, "first"), ca.Server(t, "second")
-	dir := t.TempDir()
-	live := tlstest.Pair{Cert: dir + "/tls.crt", Key: dir + "/tls.key"}
-	mod := time.Now().Truncate(time.Second) // the certificates are valid around now
-	write := func(file string, b []byte) {
-		t.Helper()
-		if err := os.WriteFile(file, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		mod = mod.Add(time.Minute)
-		if err := os.Chtimes(file, mod, mod); err != nil {
-			t.Fatal(err)
-		}
-	}
-	install := func(p tlstest.Pair) {
-		t.Helper()
-		for src, dst := range map[string]string{p.Cert: live.Cert, p.Key: live.Key} {
-			b, err := os.ReadFile(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			write(dst, b)
-		}
-	}
-	install(first)
-	var clock fakeClock
-	clock.ns.Store(mod.UnixNano())
-	var logs bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	reg := prometheus.NewRegistry()
-	opts := []tlsconf.Option{tlsconf.WithLogger(logger), tlsconf.WithRegisterer(reg)}
-	srvCfg, err := tlsconf.ServerAt(tlsconf.ServerFiles{Cert: live.Cert, Key: live.Key}, clock.now, opts...)
-	if err != nil {
+	r := newReloadRig(t, ca, first, time.Now().Truncate(time.Second)) // the certificates are valid around now
+	r.check("first", 0, "")
+	r.write(r.live.Cert, []byte("half-written"))
+	r.check("first", 1, "")
+	if err := os.Remove(r.live.Key); err != nil {
 		t.Fatal(err)
 	}
-	// A client configuration may share the registerer.
-	cliCfg, err := tlsconf.Client(tlsconf.ClientFiles{CA: ca.File, ServerName: "localhost"}, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	check := func(want string, wantErrors int) {
-		t.Helper()
-		for range 3 {
-			clock.advance(time.Second)
-			if cn, srvErr, cliErr := handshake(t, srvCfg, cliCfg); srvErr != nil || cliErr != nil || cn != want {
-				t.Fatalf("handshake = %q, %v, %v; want server CN %q", cn, srvErr, cliErr, want)
-			}
-		}
-		metrics := fmt.Sprintf(`# HELP astraguard_tls_reload_errors_total Failed reloads of a changed TLS certificate or key, each distinct failure once; the previous pair stays in use.
-# TYPE astraguard_tls_reload_errors_total counter
-astraguard_tls_reload_errors_total{pair="server"} %d
-`, wantErrors)
-		if err := testutil.GatherAndCompare(reg, strings.NewReader(metrics), "astraguard_tls_reload_errors_total"); err != nil {
-			t.Error(err)
-		}
-		if warns := strings.Count(logs.String(), `"level":"WARN","msg":"tls certificate reload failed`); warns != wantErrors {
-			t.Errorf("after 3 checks: %d reload failures logged at WARN, want %d\n%s", warns, wantErrors, logs.String())
-		}
-	}
-	check("first", 0)
-	write(live.Cert, []byte("half-written"))
-	check("first", 1)
-	if err := os.Remove(live.Key); err != nil {
-		t.Fatal(err)
-	}
-	check("first", 2)
-	install(second)
-	check("second", 2)
+	r.check("first", 2, "")
+	r.install(second)
+	r.check("second", 2, "")
 }
 
 // TestReloadRefusesCertificateOutsideValidity rotates the serving pair to
@@ -104,70 +134,14 @@ func TestReloadRefusesCertificateOutsideValidity(t *testing.T) {
 	first := ca.Server(t, "first")
 	expired := ca.ServerValid(t, "expired", start.Add(-48*time.Hour), start.Add(-24*time.Hour))
 	future := ca.ServerValid(t, "future", start.Add(time.Hour), start.Add(48*time.Hour))
-	dir := t.TempDir()
-	live := tlstest.Pair{Cert: dir + "/tls.crt", Key: dir + "/tls.key"}
-	mod := start
-	install := func(p tlstest.Pair) {
-		t.Helper()
-		for src, dst := range map[string]string{p.Cert: live.Cert, p.Key: live.Key} {
-			b, err := os.ReadFile(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(dst, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			mod = mod.Add(time.Minute)
-			if err := os.Chtimes(dst, mod, mod); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	install(first)
-	var clock fakeClock
-	clock.ns.Store(start.UnixNano())
-	var logs bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	reg := prometheus.NewRegistry()
-	srvCfg, err := tlsconf.ServerAt(tlsconf.ServerFiles{Cert: live.Cert, Key: live.Key}, clock.now,
-		tlsconf.WithLogger(logger), tlsconf.WithRegisterer(reg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cliCfg, err := tlsconf.Client(tlsconf.ClientFiles{CA: ca.File, ServerName: "localhost"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cliCfg.Time = clock.now // the client verifies at the test's time too
-	check := func(want string, wantErrors int, wantLog string) {
-		t.Helper()
-		for range 3 {
-			clock.advance(time.Second)
-			if cn, srvErr, cliErr := handshake(t, srvCfg, cliCfg); srvErr != nil || cliErr != nil || cn != want {
-				t.Fatalf("handshake = %q, %v, %v; want server CN %q", cn, srvErr, cliErr, want)
-			}
-		}
-		metrics := fmt.Sprintf(`# HELP astraguard_tls_reload_errors_total Failed reloads of a changed TLS certificate or key, each distinct failure once; the previous pair stays in use.
-# TYPE astraguard_tls_reload_errors_total counter
-astraguard_tls_reload_errors_total{pair="server"} %d
-`, wantErrors)
-		if err := testutil.GatherAndCompare(reg, strings.NewReader(metrics), "astraguard_tls_reload_errors_total"); err != nil {
-			t.Error(err)
-		}
-		if warns := strings.Count(logs.String(), `"level":"WARN","msg":"tls certificate reload failed`); warns != wantErrors {
-			t.Errorf("%d reload failures logged at WARN, want %d\n%s", warns, wantErrors, logs.String())
-		}
-		if !strings.Contains(logs.String(), wantLog) {
-			t.Errorf("logs do not say %q:\n%s", wantLog, logs.String())
-		}
-	}
-	check("first", 0, "")
-	install(expired)
-	check("first", 1, "certificate expired at "+start.Add(-24*time.Hour).UTC().Format(time.RFC3339))
-	install(future)
-	check("first", 2, "certificate not valid yet: valid from "+start.Add(time.Hour).UTC().Format(time.RFC3339))
-	clock.advance(time.Hour)
-	check("future", 2, "")
+	r := newReloadRig(t, ca, first, start)
+	r.check("first", 0, "")
+	r.install(expired)
+	r.check("first", 1, "certificate expired at "+start.Add(-24*time.Hour).UTC().Format(time.RFC3339))
+	r.install(future)
+	r.check("first", 2, "certificate not valid yet: valid from "+start.Add(time.Hour).UTC().Format(time.RFC3339))
+	r.clock.advance(time.Hour)
+	r.check("future", 2, "")
 }
 
 // TestStartWithExpiredCertificateWarns: a pair outside its validity

@@ -59,19 +59,15 @@ func NewCA(t testing.TB, name string) *CA {
 	return ca
 }
 
-// Server issues a server certificate for 127.0.0.1, ::1 and localhost.
+// Server issues a server certificate for 127.0.0.1, ::1 and localhost,
+// valid from an hour ago for a day.
 func (ca *CA) Server(t testing.TB, name string) Pair {
 	t.Helper()
-	return ca.issue(t, name, &x509.Certificate{
-		Subject:     pkix.Name{CommonName: name},
-		DNSNames:    []string{"localhost"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	})
+	return ca.ServerValid(t, name, time.Time{}, time.Time{})
 }
 
 // ServerValid is Server valid from notBefore to notAfter only: an
-// expired certificate, or one not valid yet.
+// expired certificate, or one not valid yet (zero times: Server's).
 func (ca *CA) ServerValid(t testing.TB, name string, notBefore, notAfter time.Time) Pair {
 	t.Helper()
 	return ca.issue(t, name, &x509.Certificate{
