@@ -34,10 +34,10 @@ func TestFastClockStateDoesNotFreezeCadence(t *testing.T) {
 		last = t0 + int64(i)*int64(10*time.Second)
 		h.Score(&st, last, 10+math.Sin(float64(i)))
 	}
-	if st.last != last {
-		t.Errorf("latest sample time %d, want the latest sample's %d", st.last, last)
+	if st.clk.Last != last {
+		t.Errorf("latest sample time %d, want the latest sample's %d", st.clk.Last, last)
 	}
-	if st.cadence > 20 {
-		t.Errorf("cadence after 100 samples 10 s apart = %.1f s; want it learned towards 10 s, not frozen at 60 s", st.cadence)
+	if st.clk.Cadence > 20 {
+		t.Errorf("cadence after 100 samples 10 s apart = %.1f s; want it learned towards 10 s, not frozen at 60 s", st.clk.Cadence)
 	}
 }

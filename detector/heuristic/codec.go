@@ -46,8 +46,8 @@ func (st *State) AppendBinary(b []byte) ([]byte, error) {
 	for _, l := range st.levels {
 		b = le.AppendUint64(b, math.Float64bits(l))
 	}
-	b = le.AppendUint64(b, uint64(st.last))
-	b = le.AppendUint64(b, math.Float64bits(st.cadence))
+	b = le.AppendUint64(b, uint64(st.clk.Last))
+	b = le.AppendUint64(b, math.Float64bits(st.clk.Cadence))
 	b = le.AppendUint32(b, st.flat.Run)
 	b = le.AppendUint32(b, st.flat.Record)
 	b = le.AppendUint64(b, math.Float64bits(st.lin1))
@@ -109,8 +109,8 @@ func (st *State) UnmarshalBinary(b []byte) error {
 		ns.levels[i] = math.Float64frombits(le.Uint64(b[off:]))
 		off += 8
 	}
-	ns.last = int64(le.Uint64(b[off:]))
-	ns.cadence = math.Float64frombits(le.Uint64(b[off+8:]))
+	ns.clk.Last = int64(le.Uint64(b[off:]))
+	ns.clk.Cadence = math.Float64frombits(le.Uint64(b[off+8:]))
 	ns.flat.Run, ns.flat.Record = le.Uint32(b[off+16:]), le.Uint32(b[off+20:])
 	off += 24
 	ns.lin1, ns.lin2 = math.Float64frombits(le.Uint64(b[off:])), math.Float64frombits(le.Uint64(b[off+8:]))
@@ -158,7 +158,7 @@ func (st *State) validate() error {
 	}
 	// An interval is at least 1 ns and at most the span of int64 ns; the
 	// first sample has none.
-	if c := st.cadence; c != 0 && (st.n == 1 || !(c >= 1e-9 && c <= math.MaxUint64/1e9)) {
+	if c := st.clk.Cadence; c != 0 && (st.n == 1 || !(c >= 1e-9 && c <= math.MaxUint64/1e9)) {
 		return fmt.Errorf("cadence %v after %d samples", c, st.n)
 	}
 	// Both likelihoods learn one (non-negative, capped) feature per sample

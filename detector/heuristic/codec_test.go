@@ -105,7 +105,7 @@ func TestCodecRejectsBadInput(t *testing.T) {
 	first.fast = 5
 	firstOff, _ := first.AppendBinary(nil)
 	firstCad := first // a cadence after one sample: no interval yet
-	firstCad.fast, firstCad.cadence = 4, 60
+	firstCad.fast, firstCad.clk.Cadence = 4, 60
 	firstCadence, _ := firstCad.AppendBinary(nil)
 	// Offsets from the end: the level score's background (version 6),
 	// the flatline's runs (version 5), the cadence (version 4).

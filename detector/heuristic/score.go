@@ -47,13 +47,12 @@ type State struct {
 	limit Limit
 	n     uint32
 	quiet int32
-	// last is the latest timestamp of a sample the statistics took, unix
-	// ns: the cadence's clock. It is not the detector's watermark, which
-	// also moves on implausible samples and is pulled back after a clock
-	// step, and the heuristic runs without a detector too (nabeval). A
-	// sample earlier than last pulls it back (ScoreAt).
-	last    int64
-	cadence float64 // sampling interval estimate, seconds (stats.NextCadence; 0: unknown)
+	// clk is the latest timestamp of a sample the statistics took and the
+	// sampling interval learned from them. It is not the detector's
+	// watermark, which also moves on implausible samples and is pulled
+	// back after a clock step, and the heuristic runs without a detector
+	// too (nabeval).
+	clk     stats.Clock
 	mean    float64 // slow EWMA
 	fast    float64 // fast EWMA
 	dev     float64 // slow EWMA of |v - mean|
@@ -136,16 +135,11 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 	}
 	// The statistics are per sample; the flag level is per five minutes
 	// of data (below), so the cadence is learned as the model learns it.
-	// Repeated or out-of-order timestamps carry no interval, and an
-	// earlier one pulls last back to it: the caller orders the samples,
-	// so a sample before last says last came from another clock (a
-	// snapshot or handover from a replica whose clock ran fast, a clock
-	// stepped back), which would otherwise hold the cadence still for as
-	// long as that clock was ahead.
-	if st.n > 1 && unixNanos > st.last {
-		st.cadence = stats.NextCadence(st.cadence, float64(unixNanos-st.last)/1e9)
+	if st.n == 1 {
+		st.clk.Start(unixNanos)
+	} else {
+		st.clk.Observe(unixNanos)
 	}
-	st.last = unixNanos
 	known, before := st.observe(v)
 	if st.n == 1 {
 		st.mean, st.fast, st.prev, st.quantum = v, v, v, math.Inf(1)
@@ -211,8 +205,8 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 		// 1 h. A series whose timestamps have not advanced is taken
 		// as five-minute data.
 		tests := 1.0
-		if st.cadence > 0 {
-			tests = stats.RefCadence / st.cadence
+		if st.clk.Cadence > 0 {
+			tests = stats.RefCadence / st.clk.Cadence
 		}
 		// The level score is two-sided (a move up or down), so its
 		// tail counts twice. LogTailRate is 0 for z <= 0 and otherwise

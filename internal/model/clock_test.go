@@ -28,19 +28,19 @@ func TestFastClockStateDoesNotFreezeCadence(t *testing.T) {
 	if err := d.UnmarshalBinary(b); err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(d.cadence-60) > 1e-9 {
-		t.Fatalf("cadence before = %v s, want 60", d.cadence)
+	if math.Abs(d.clk.Cadence-60) > 1e-9 {
+		t.Fatalf("cadence before = %v s, want 60", d.clk.Cadence)
 	}
 	var last int64
 	for i := range 100 { // 1,000 s, within the hour the old clock was ahead
 		last = t0 + int64(i)*int64(10*time.Second)
 		d.Update(last, 10+math.Sin(float64(i)))
 	}
-	if d.last != last {
-		t.Errorf("latest sample time %d, want the latest sample's %d", d.last, last)
+	if d.clk.Last != last {
+		t.Errorf("latest sample time %d, want the latest sample's %d", d.clk.Last, last)
 	}
-	if d.cadence > 20 {
-		t.Errorf("cadence after 100 samples 10 s apart = %.1f s; want it learned towards 10 s, not frozen at 60 s", d.cadence)
+	if d.clk.Cadence > 20 {
+		t.Errorf("cadence after 100 samples 10 s apart = %.1f s; want it learned towards 10 s, not frozen at 60 s", d.clk.Cadence)
 	}
 }
 
@@ -53,7 +53,7 @@ func TestInOrderCadenceUnchanged(t *testing.T) {
 		ts := t0 + int64(i/2)*int64(time.Minute) // each stamp twice
 		d.Update(ts, 10+math.Sin(float64(i)))
 	}
-	if math.Abs(d.cadence-60) > 1e-9 || d.last != t0+9*int64(time.Minute) {
-		t.Errorf("cadence %v s, last %d; want 60 s and the last stamp", d.cadence, d.last)
+	if math.Abs(d.clk.Cadence-60) > 1e-9 || d.clk.Last != t0+9*int64(time.Minute) {
+		t.Errorf("cadence %v s, last %d; want 60 s and the last stamp", d.clk.Cadence, d.clk.Last)
 	}
 }

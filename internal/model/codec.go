@@ -39,8 +39,8 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 	}
 	// The cached per-cadence weights (aDt...) are not encoded: a zero aDt
 	// recomputes them on the next sample.
-	b = le.AppendUint64(b, uint64(d.last))
-	b = le.AppendUint64(b, math.Float64bits(d.cadence))
+	b = le.AppendUint64(b, uint64(d.clk.Last))
+	b = le.AppendUint64(b, math.Float64bits(d.clk.Cadence))
 	for i := range d.lk {
 		b = d.lk[i].AppendBinary(b)
 	}
@@ -110,8 +110,8 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	for _, f := range [...]*float64{&nd.slow, &nd.dev, &nd.fast, &nd.smooth, &nd.prev, &nd.quantum, &nd.lo, &nd.hi} {
 		*f = r.f64()
 	}
-	nd.last = int64(r.u64())
-	nd.cadence = r.f64()
+	nd.clk.Last = int64(r.u64())
+	nd.clk.Cadence = r.f64()
 	for i := range nd.lk {
 		if !nd.lk[i].DecodeBinary(r.next(stats.LikelihoodBytes)) {
 			return fmt.Errorf("%w: non-finite likelihood %d", ErrBadState, i)
@@ -223,8 +223,8 @@ func (d *Detector) checkRestored() error {
 	}
 	// An interval is at least 1 ns and at most the span of int64 ns; the
 	// first sample has none.
-	if c := d.cadence; c != 0 && (d.n == 1 || !(c >= 1e-9 && c <= maxCadence)) {
-		return fmt.Errorf("%w: cadence %v", ErrBadState, d.cadence)
+	if c := d.clk.Cadence; c != 0 && (d.n == 1 || !(c >= 1e-9 && c <= maxCadence)) {
+		return fmt.Errorf("%w: cadence %v", ErrBadState, d.clk.Cadence)
 	}
 	for i := range d.lk {
 		if d.lk[i].Count() > d.n {

@@ -147,7 +147,7 @@ func FuzzUnmarshalBinary(f *testing.F) {
 		if string(again) != string(b) {
 			t.Fatal("an accepted input does not re-encode to itself")
 		}
-		for i, s := range shapes(r.last) {
+		for i, s := range shapes(r.clk.Last) {
 			res := r.Update(s.t, s.v)
 			if math.IsNaN(res.Score) || res.Score < 0 || res.Score > 1 || res.Reset ||
 				!finite(res.Expected) || !finite(res.Lower) || !finite(res.Upper) {
@@ -250,9 +250,9 @@ func TestCodecRefusesUnreachableState(t *testing.T) {
 		"deviation too wide":   func(d *Detector) { d.dev = 10 * (d.hi - d.lo) },
 		"zero quantum":         func(d *Detector) { d.quantum = 0 },
 		"quantum too wide":     func(d *Detector) { d.quantum = 10 * (d.hi - d.lo) },
-		"subnormal cadence":    func(d *Detector) { d.cadence = 5e-324 },
-		"tiny cadence":         func(d *Detector) { d.cadence = 1e-76 },
-		"huge cadence":         func(d *Detector) { d.cadence = 1e300 },
+		"subnormal cadence":    func(d *Detector) { d.clk.Cadence = 5e-324 },
+		"tiny cadence":         func(d *Detector) { d.clk.Cadence = 1e-76 },
+		"huge cadence":         func(d *Detector) { d.clk.Cadence = 1e300 },
 		"likelihood count":     func(d *Detector) { d.lk[0].Update(1, 0.05, 0.1, 0.01); d.n = 1 },
 		"season bin outside":   func(d *Detector) { d.sea.mean[3] = float32(d.hi + 100) },
 		"season empty bin":     func(d *Detector) { d.sea.n[5], d.sea.mean[5] = 0, 1 },

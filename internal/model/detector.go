@@ -63,12 +63,11 @@ var minStd = [numFeatures]float64{0.05, 0.05, 0.1}
 type Detector struct {
 	p *params
 
-	n       uint32  // finite samples seen, saturating
-	quiet   int32   // samples left in the post-detection suppression
-	highs   uint32  // new highs set so far, for the records test (see trending)
-	lows    uint32  // new lows set so far
-	last    int64   // latest sample time, unix ns; pulled back by an earlier one (observeCadence)
-	cadence float64 // EWMA of the sampling interval, seconds (0: unknown)
+	n     uint32      // finite samples seen, saturating
+	quiet int32       // samples left in the post-detection suppression
+	highs uint32      // new highs set so far, for the records test (see trending)
+	lows  uint32      // new lows set so far
+	clk   stats.Clock // latest sample time and the sampling interval's EWMA
 	// The time memories' per-sample EWMA weights at the cadence aDt, kept
 	// so they are recomputed only when the cadence moves (see weights).
 	aDt, aSlow, aLong, aSeason, aMax, aSmooth float32
@@ -170,7 +169,7 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 	}
 	hour := hourOf(unixNanos)
 	if d.n == 1 {
-		d.last = unixNanos
+		d.clk.Start(unixNanos)
 		d.prev, d.slow, d.fast, d.smooth, d.lo, d.hi = v, v, v, v, v, v
 		d.dlo, d.dhi, d.tMean = v, v, 1
 		d.highs, d.lows = 1, 1 // the first sample is both
@@ -181,7 +180,7 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 		d.sts.update(v)
 		return Result{}
 	}
-	d.observeCadence(unixNanos)
+	d.clk.Observe(unixNanos)
 	dt := d.step()
 	d.weights(dt)
 	// Early on the EWMAs are plain running means so they settle quickly.
@@ -351,21 +350,6 @@ func (d *Detector) warm() bool {
 	return n >= d.p.warmUp || (n >= warmUpMin && float64(n)*d.step() >= d.p.warmUpTime)
 }
 
-// observeCadence folds the interval since the previous sample into the
-// cadence estimate. Repeated or out-of-order timestamps carry no interval.
-// An earlier timestamp also pulls last back to it: the caller orders the
-// samples (the detector refuses out-of-order ones), so a sample before
-// last says last came from another clock (a snapshot or handover written
-// by a replica whose clock ran fast, or a clock since stepped back), as
-// the detector's own watermark pull-back does. Kept, it would hold the
-// cadence still for as long as that clock was ahead.
-func (d *Detector) observeCadence(t int64) {
-	if t > d.last {
-		d.cadence = stats.NextCadence(d.cadence, float64(t-d.last)/1e9)
-	}
-	d.last = t
-}
-
 // weights converts the time memories into per-sample EWMA weights at
 // cadence dt, unless the cached ones were computed within 1% of it: three
 // exponentials per sample would cost more than the rest of Update.
@@ -397,8 +381,8 @@ func (d *Detector) weights(dt float64) {
 // with: the observed cadence, or refCadence for a series whose timestamps
 // have not advanced.
 func (d *Detector) step() float64 {
-	if d.cadence > 0 {
-		return d.cadence
+	if d.clk.Cadence > 0 {
+		return d.clk.Cadence
 	}
 	return refCadence
 }

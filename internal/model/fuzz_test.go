@@ -56,7 +56,7 @@ func nonFinite(d *Detector) string {
 	if d.n == 0 {
 		return ""
 	}
-	for name, v := range map[string]float64{"slow": d.slow, "dev": d.dev, "fast": d.fast, "smooth": d.smooth, "prev": d.prev, "lo": d.lo, "hi": d.hi, "cadence": d.cadence} {
+	for name, v := range map[string]float64{"slow": d.slow, "dev": d.dev, "fast": d.fast, "smooth": d.smooth, "prev": d.prev, "lo": d.lo, "hi": d.hi, "cadence": d.clk.Cadence} {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return name
 		}

@@ -27,3 +27,26 @@ func NextCadence(c, iv float64) float64 {
 	}
 	return c + aCadence*(min(iv, cadenceGapCap*c)-c)
 }
+
+// Clock learns a series' sampling interval from its timestamps. The zero
+// value knows nothing; Start takes a series' first timestamp.
+type Clock struct {
+	Last    int64   // latest timestamp, unix ns
+	Cadence float64 // the interval estimate, seconds (NextCadence; 0: unknown)
+}
+
+// Start takes the first timestamp of a series.
+func (c *Clock) Start(t int64) { c.Last = t }
+
+// Observe folds the interval since Last into the estimate. A repeated or
+// earlier timestamp carries no interval, and an earlier one pulls Last
+// back to it: the caller orders the samples, so a sample before Last says
+// Last came from another clock (a snapshot or handover written by a
+// replica whose clock ran fast, a clock since stepped back), which would
+// otherwise hold the estimate still for as long as that clock was ahead.
+func (c *Clock) Observe(t int64) {
+	if t > c.Last {
+		c.Cadence = NextCadence(c.Cadence, float64(t-c.Last)/1e9)
+	}
+	c.Last = t
+}
