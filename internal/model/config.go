@@ -134,25 +134,6 @@ type Config struct {
 	// negative turns the carrying off.
 	RecordDrift float64
 
-	// RecordConfirm is how many consecutive samples must lie beyond the
-	// old extreme (past the margin and the step) before a new extreme
-	// flags: 1 flags the first, 2 waits for the next sample to agree.
-	// Default 1.
-	RecordConfirm int
-
-	// RecordSpike waives RecordConfirm for a new extreme that passes the
-	// old one by more than this share of the range. Default 0 (never).
-	RecordSpike float64
-
-	// StateUnseen gates new values by the Good-Turing unseen mass of
-	// transitions. Default 0 (off).
-	StateUnseen float64
-
-	// StateTol is the tolerance within which a value matches a known
-	// state of a few-valued series, as a share of the smallest spacing
-	// between two known states. Default 0 (exact equality).
-	StateTol float64
-
 	// ShiftClip is the size, in slow mean absolute deviations from the
 	// slow mean, beyond which a value is an outlier, and the clip of the
 	// fast mean's update (Huber's psi) on a series whose outliers are
@@ -216,10 +197,6 @@ type params struct {
 	recordTrend              float64
 	recordStep               float64
 	recordDrift              float64
-	recordConfirm            int
-	stateTol                 float64
-	stateUnseen              float64
-	recordSpike              float64
 	shiftClip, shiftTail     float64
 	periodPrune              float64
 	seasonGate               float64
@@ -271,10 +248,6 @@ func (c Config) params() (*params, error) {
 	p.recordStep = max(def(c.RecordStep, 0.25), 0)
 	p.recordDrift = max(def(c.RecordDrift, 1), 0)
 	p.periodPrune = def(c.PeriodPrune, p.prune)
-	p.recordConfirm = max(c.RecordConfirm, 1)
-	p.stateTol = max(c.StateTol, 0)
-	p.stateUnseen = max(c.StateUnseen, 0)
-	p.recordSpike = c.RecordSpike
 	p.shiftClip = def(c.ShiftClip, 10)
 	if p.shiftClip < 0 {
 		p.shiftClip = math.Inf(1)

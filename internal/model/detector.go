@@ -86,12 +86,6 @@ type Detector struct {
 	tMean, tVar, tCov float64
 	dlo, dhi          float64
 	sinceHi, sinceLo  uint32
-	// A new extreme waiting for confirmation (see Config.RecordConfirm):
-	// the level later samples must pass, its side and the samples beyond
-	// it so far (0: none pending).
-	rcLevel float64
-	rcSide  int8
-	rcN     uint8
 
 	lk  [numFeatures]stats.Likelihood
 	sea season
@@ -183,7 +177,7 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 		d.sea.update(hour, v, 0, 1, false)
 		d.hour = int8(hour)
 		d.pr.reset(0)
-		d.sts.update(v, p.stateTol, p.stateUnseen)
+		d.sts.update(v)
 		return Result{}
 	}
 	d.clk.Observe(unixNanos)
@@ -226,9 +220,7 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 		b := p.recordDrift * d.tCov / d.tVar
 		d.dhi, d.dlo = max(d.dhi+b, d.hi), min(d.dlo+b, d.lo)
 	}
-	rlo, rhi := min(d.lo, d.dlo), max(d.hi, d.dhi)
-	rstep := p.recordStep * max(d.dev, floor)
-	rec := record(v, rlo, rhi, rstep)
+	rec := record(v, min(d.lo, d.dlo), max(d.hi, d.dhi), p.recordStep*max(d.dev, floor))
 	if v > d.hi {
 		d.highs = min(d.highs+1, d.n)
 		if trending(d.highs, d.n, p.recordTrend) {
@@ -257,9 +249,6 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 	if math.Abs(u) < p.recordBand {
 		rec = 0
 	}
-	if p.recordConfirm > 1 {
-		rec = d.confirm(rec, v, rlo, rhi, rstep)
-	}
 	ctx := 0.0
 	if p.disable&FeatureContext == 0 {
 		ctx = d.pr.err.judge(d.pr.update(u, p.lambda), p.aCtx, float64(d.aMax), p.prune, warm)
@@ -268,7 +257,7 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 	if p.disable&FeatureSeason == 0 {
 		rhythm = d.per.update(u, max(d.pk, 1), p.aCtx, float64(d.aMax), p.periodPrune, warm)
 	}
-	ev := d.sts.update(v, p.stateTol, p.stateUnseen)
+	ev := d.sts.update(v)
 
 	var raw [numFeatures]float64
 	// Extreme values can overflow dev or floor. A NaN or infinite floor

@@ -240,32 +240,3 @@ func trending(records, n uint32, z float64) bool {
 
 // eulerGamma is the Euler-Mascheroni constant.
 const eulerGamma = 0.5772156649015329
-
-// confirm holds a new extreme (rec 1) back until p.recordConfirm
-// consecutive samples, it included, lie beyond the level it had to pass
-// (lo, hi and step as record judged it), and returns 1 once they have.
-func (d *Detector) confirm(rec, v, lo, hi, step float64) float64 {
-	if d.rcN > 0 {
-		if float64(d.rcSide)*(v-d.rcLevel) > 0 {
-			d.rcN++
-		} else {
-			d.rcN = 0
-		}
-	}
-	if d.rcN == 0 && rec > 0 {
-		m := max(recordMargin*(hi-lo), step)
-		d.rcN, d.rcSide, d.rcLevel = 1, 1, hi+m
-		if v < lo {
-			d.rcSide, d.rcLevel = -1, lo-m
-		}
-	}
-	if rec > 0 && d.p.recordSpike > 0 && (v > hi+d.p.recordSpike*(hi-lo) || v < lo-d.p.recordSpike*(hi-lo)) {
-		d.rcN = 0
-		return 1
-	}
-	if d.rcN > 0 && int(d.rcN) >= d.p.recordConfirm {
-		d.rcN = 0
-		return 1
-	}
-	return 0
-}

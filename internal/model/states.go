@@ -77,27 +77,13 @@ const (
 func (s *states) discrete() bool { return s.k <= maxStates }
 
 // update learns v and returns the event it is, if any.
-func (s *states) update(v, tol, gt float64) int {
+func (s *states) update(v float64) int {
 	if !s.discrete() {
 		return stateNone
 	}
 	j := uint8(0)
 	for j < s.k && s.val[j] != v {
 		j++
-	}
-	if j == s.k && tol > 0 && s.k >= 2 {
-		gap, near, nd := math.Inf(1), s.k, math.Inf(1)
-		for a := uint8(0); a < s.k; a++ {
-			for b := a + 1; b < s.k; b++ {
-				gap = min(gap, math.Abs(s.val[a]-s.val[b]))
-			}
-			if dd := math.Abs(v - s.val[a]); dd < nd {
-				near, nd = a, dd
-			}
-		}
-		if nd <= tol*gap {
-			j = near
-		}
 	}
 	if j == s.k {
 		if s.k == maxStates {
@@ -114,11 +100,10 @@ func (s *states) update(v, tol, gt float64) int {
 			s.cur, s.run = 0, 1
 			return stateNone
 		}
-		fresh := s.rare(gt)
 		s.leave(j)
 		// A new value between known states is a new setting of the
 		// same machine; one beyond them all is a new regime.
-		if s.discrete() && (v == lo || v == hi) && fresh {
+		if s.discrete() && (v == lo || v == hi) {
 			return stateNew
 		}
 		return stateNone
@@ -131,7 +116,7 @@ func (s *states) update(v, tol, gt float64) int {
 		// value that persists dwellMin samples is a new regime; a
 		// known state out of character stays dwellMargin times its
 		// longest dwell (and at least dwellMin samples).
-		if s.dwell[j] == 0 && s.run == dwellMin && s.k > 1 && s.rare(gt) {
+		if s.dwell[j] == 0 && s.run == dwellMin && s.k > 1 {
 			return stateNew
 		}
 		if s.visits[j] >= dwellVisits && s.run == uint32(math.Ceil(dwellMargin*float64(max(s.dwell[j], dwellMin)))) {
@@ -204,10 +189,4 @@ func (s *states) neighbours(a, b uint8) bool {
 		}
 	}
 	return true
-}
-
-// rare reports whether unseen transitions have become rare (Good-Turing
-// mass at most gt), or gt is 0, or no transition was seen yet.
-func (s *states) rare(gt float64) bool {
-	return gt == 0 || s.total == 0 || float64(s.once) <= gt*float64(s.total)
 }
