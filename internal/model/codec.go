@@ -14,12 +14,12 @@ import (
 // codecVersion is the first byte of every encoded Detector. Bump it when
 // the layout below or the meaning of a field changes; Signature includes
 // it, so a snapshot written by another layout is set aside, not misread.
-const codecVersion = 8
+const codecVersion = 9
 
 // EncodedBytes is the length of one encoded Detector: a version byte and
 // the fields in the order appendState writes them.
 const EncodedBytes = 1 + 4 + 4 + 8*8 + 8 + 8 + numFeatures*stats.LikelihoodBytes + 24*4*2 + 24 + 8*(1+8+threeBits/64) + 2 + 4*2 +
-	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4+4+2) + maxStates*maxStates*2 + 4 + 4 + 2 + 4 + periodBytes + 4 + 4 + 4 + 4 + 5*8 + 4 + 4
+	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4+4+2) + maxStates*maxStates*2 + 4 + 4 + 2 + 4 + periodBytes + 4 + 4 + 4 + 4 + 5*8 + 4 + 4 + excursionBytes
 
 // ErrBadState is returned by UnmarshalBinary for input that is not an
 // encoded Detector of this version.
@@ -88,7 +88,8 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 		b = le.AppendUint64(b, math.Float64bits(f))
 	}
 	b = le.AppendUint32(b, d.sinceHi)
-	return le.AppendUint32(b, d.sinceLo), nil
+	b = le.AppendUint32(b, d.sinceLo)
+	return d.exc.appendBinary(b), nil
 }
 
 // UnmarshalBinary replaces d's learned state with one encoded by
@@ -166,6 +167,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		*f = r.f64()
 	}
 	nd.sinceHi, nd.sinceLo = r.u32(), r.u32()
+	nd.exc.decode(&r)
 	if err := nd.checkRestored(); err != nil {
 		return err
 	}
@@ -258,15 +260,19 @@ func (d *Detector) checkRestored() error {
 // be apart, in seconds.
 const maxCadence = math.MaxUint64 / 1e9
 
-// checkNew validates the fields codec versions 4 to 8 added: the hour,
+// checkNew validates the fields codec versions 4 to 9 added: the hour,
 // the predictor and the state machine (version 5: each state's shortest
 // dwell), the outlier rate (version 7), the local trend and the record
-// levels carried along it (version 8).
+// levels carried along it (version 8), the excursions beyond the band
+// (version 9).
 func (d *Detector) checkNew() error {
 	if !(d.tail >= 0 && d.tail <= 1) {
 		return fmt.Errorf("%w: outlier rate %v", ErrBadState, d.tail)
 	}
 	if err := d.checkTrend(); err != nil {
+		return err
+	}
+	if err := d.exc.check(d.n); err != nil {
 		return err
 	}
 	if d.hour < 0 || d.hour > 23 {
@@ -379,7 +385,7 @@ func (t *Template) Signature() string { return t.p.signature() }
 func (p *params) signature() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "model codec %d; warmUp %d; disable %d; times and alphas", codecVersion, p.warmUp, p.disable)
-	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax, p.recordBand, p.periodPrune, p.recordTrend, p.recordStep, p.recordDrift, p.shiftClip, p.shiftTail} {
+	for _, f := range [...]float64{p.warmUpTime, p.slowHL, p.longHL, p.seasonHL, p.suppress, p.aFast, p.aShort, aSmooth, p.threshold, p.seasonGate, p.aCtx, p.lambda, p.prune, p.aMax, p.recordBand, p.periodPrune, p.recordTrend, p.recordStep, p.recordDrift, p.shiftClip, p.shiftTail, p.excursionBand} {
 		fmt.Fprintf(h, " %x", math.Float64bits(f))
 	}
 	fmt.Fprintf(h, "; features %v %v %v %v %v %v %v", minStd, stats.MaxFeature, maxMagnitude, seasonMin, stats.FlatlineMin, refCadence, seasonHistory)

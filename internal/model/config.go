@@ -134,6 +134,15 @@ type Config struct {
 	// negative turns the carrying off.
 	RecordDrift float64
 
+	// ExcursionBand is the distance from the slow mean, in slow mean
+	// absolute deviations, beyond which a sample is on an excursion: a
+	// stay beyond it, on one side, longer than any before by the state
+	// machine's dwell margin (after as many earlier excursions on that
+	// side as the dwell rule asks of a state) flags as context, although
+	// its values may be ordinary (see excursion). Default 2; negative
+	// turns the rule off.
+	ExcursionBand float64
+
 	// ShiftClip is the size, in slow mean absolute deviations from the
 	// slow mean, beyond which a value is an outlier, and the clip of the
 	// fast mean's update (Huber's psi) on a series whose outliers are
@@ -197,6 +206,7 @@ type params struct {
 	recordTrend              float64
 	recordStep               float64
 	recordDrift              float64
+	excursionBand            float64
 	shiftClip, shiftTail     float64
 	periodPrune              float64
 	seasonGate               float64
@@ -248,6 +258,7 @@ func (c Config) params() (*params, error) {
 	p.recordStep = max(def(c.RecordStep, 0.25), 0)
 	p.recordDrift = max(def(c.RecordDrift, 1), 0)
 	p.periodPrune = def(c.PeriodPrune, p.prune)
+	p.excursionBand = max(def(c.ExcursionBand, 2), 0)
 	p.shiftClip = def(c.ShiftClip, 10)
 	if p.shiftClip < 0 {
 		p.shiftClip = math.Inf(1)
@@ -267,6 +278,9 @@ func (c Config) params() (*params, error) {
 	}
 	if math.IsNaN(c.RecordDrift) || math.IsInf(c.RecordDrift, 0) {
 		return nil, fmt.Errorf("%w: RecordDrift %v must be finite", ErrInvalidConfig, c.RecordDrift)
+	}
+	if math.IsNaN(c.ExcursionBand) || math.IsInf(c.ExcursionBand, 0) {
+		return nil, fmt.Errorf("%w: ExcursionBand %v must be finite", ErrInvalidConfig, c.ExcursionBand)
 	}
 	if math.IsNaN(c.RecordBand) || math.IsInf(c.RecordBand, 0) {
 		return nil, fmt.Errorf("%w: RecordBand %v must be finite", ErrInvalidConfig, c.RecordBand)
