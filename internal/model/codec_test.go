@@ -375,10 +375,26 @@ func TestCodecSetsAsideVersion7(t *testing.T) {
 	}
 }
 
-// TestCodecRejectsForgedNewFields: every field versions 4 to 8 added is
+// TestCodecSetsAsideVersion8: a snapshot of the layout before the
+// excursion dwell rule (version 8, without the excursions) is refused,
+// whatever its length, and leaves the detector as it was.
+func TestCodecSetsAsideVersion8(t *testing.T) {
+	d := mustDetector(t, Config{})
+	for i := range 400 {
+		d.Update(int64(i)*60e9, float64(i%3))
+	}
+	cur, _ := d.AppendBinary(nil)
+	for _, n := range []int{EncodedBytes - excursionBytes, EncodedBytes} {
+		old := append([]byte(nil), cur[:n]...)
+		old[0] = 8
+		checkRefused(t, d, old, fmt.Sprintf("version 8, %d bytes", n))
+	}
+}
+
+// TestCodecRejectsForgedNewFields: every field versions 4 to 9 added is
 // checked on restore (issue 23's rule): the hour, the predictor, the state
 // table and its shortest dwells, the outlier rate, the local trend and the
-// record levels carried along it.
+// record levels carried along it, the excursions beyond the band.
 func TestCodecRejectsForgedNewFields(t *testing.T) {
 	d := mustDetector(t, Config{})
 	for i := range 400 {
@@ -430,6 +446,13 @@ func TestCodecRejectsForgedNewFields(t *testing.T) {
 		"carried low NaN":       func(x *Detector) { x.dlo = math.NaN() },
 		"since high beyond n":   func(x *Detector) { x.sinceHi = x.n },
 		"since low beyond n":    func(x *Detector) { x.sinceLo = x.n + 5 },
+		"excursion side 2":      func(x *Detector) { x.exc.side, x.exc.run = 2, 1 },
+		"excursion, no run":     func(x *Detector) { x.exc.side, x.exc.run = 1, 0 },
+		"run, no excursion":     func(x *Detector) { x.exc.side, x.exc.run = 0, 3 },
+		"excursion beyond n":    func(x *Detector) { x.exc.side, x.exc.run = -1, x.n+1 },
+		"longest, no visit":     func(x *Detector) { x.exc.rec[1], x.exc.visits[1] = 5, 0 },
+		"visit, no longest":     func(x *Detector) { x.exc.rec[0], x.exc.visits[0] = 0, 2 },
+		"longest beyond n":      func(x *Detector) { x.exc.rec[0], x.exc.visits[0] = x.n+1, 1 },
 	}
 	for name, f := range forge {
 		x := *d
