@@ -17,7 +17,7 @@ import (
 //
 // The slot holds what every sample touches (watermark, policy, heuristic:
 // 320 bytes with the store's bookkeeping) and the embedded model's state
-// (2616 bytes) is held through a pointer (M is *model.Detector),
+// (2640 bytes) is held through a pointer (M is *model.Detector),
 // allocated with the series: 1000 series' slots then take 320 KB
 // instead of 2.8 MB, so the breaker-open path, which never reads the
 // model's state, finds them in the cache. The pointer is the slot's, used

@@ -64,7 +64,7 @@
 // flagged with score 1 and MechanismLimit from the first sample, warm or
 // not, inside a suppression too, and not learned: it does not count
 // toward warm-up, so a series made only of such values stays cold with
-// every sample flagged. State is a fixed-size struct of 2616
+// every sample flagged. State is a fixed-size struct of 2640
 // bytes per series (StateBytes); Update does not allocate and uses no
 // randomness, so the same input always yields the same results. Expected,
 // Lower and Upper are 0 and Mechanism is MechanismNone until the series is
