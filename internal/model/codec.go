@@ -311,8 +311,12 @@ func (d *Detector) checkNew() error {
 		if i < k && (math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > maxMagnitude) {
 			return fmt.Errorf("%w: state value %v", ErrBadState, v)
 		}
+		// A series the quantiser rule made continuous (k is
+		// maxStates+1) may leave slots unfilled, at 0, and never reads
+		// its table again: only a machine still in use must hold each
+		// value once.
 		for j := range i {
-			if i < k && s.val[j] == v {
+			if i < k && s.k <= maxStates && s.val[j] == v {
 				return fmt.Errorf("%w: state %v twice", ErrBadState, v)
 			}
 		}

@@ -56,6 +56,31 @@ func TestCodecRestoresScoresBitForBit(t *testing.T) {
 	}
 }
 
+// TestCodecRestoresAQuantisedSeries: a series the quantiser rule made
+// continuous with fewer than maxStates values (a slow wave read in whole
+// counts, 13 of them) leaves its unused state slots zero; its snapshot
+// restores and scores as the original does. It used to be refused ("state
+// 0 twice"), so every restart set such a series aside.
+func TestCodecRestoresAQuantisedSeries(t *testing.T) {
+	d := mustDetector(t, Config{})
+	for i := range 500 {
+		d.Update(int64(i)*60e9, float64(i%13))
+	}
+	if d.sts.discrete() {
+		t.Fatal("fixture: the series is still judged on its states")
+	}
+	b, _ := d.AppendBinary(nil)
+	r := mustDetector(t, Config{})
+	if err := r.UnmarshalBinary(b); err != nil {
+		t.Fatalf("UnmarshalBinary: %v", err)
+	}
+	for i := 500; i < 700; i++ {
+		if got, want := r.Update(int64(i)*60e9, float64(i%13)), d.Update(int64(i)*60e9, float64(i%13)); got != want {
+			t.Fatalf("sample %d: restored Update = %+v, want %+v", i, got, want)
+		}
+	}
+}
+
 func TestCodecRejectsBadInput(t *testing.T) {
 	d := mustDetector(t, Config{})
 	for i := range 50 {
