@@ -121,10 +121,10 @@ func TestSignature(t *testing.T) {
 		}
 		return s
 	}
-	if sig(Config{}) != sig(Config{WarmUp: 300, SlowHalfLife: 84 * time.Hour}) {
+	if sig(Config{}) != sig(Config{WarmUp: 300, SlowHalfLife: 84 * time.Hour, ExcursionBand: 2}) {
 		t.Error("Signature differs for Configs that resolve to the same parameters")
 	}
-	for _, c := range []Config{{WarmUp: 10}, {SlowHalfLife: 83 * time.Hour}, {Threshold: 0.5}, {Suppress: -1}, {Disable: FeatureStuck}, {RecordStep: 0.5}} {
+	for _, c := range []Config{{WarmUp: 10}, {SlowHalfLife: 83 * time.Hour}, {Threshold: 0.5}, {Suppress: -1}, {Disable: FeatureStuck}, {RecordStep: 0.5}, {ExcursionBand: 3}, {ExcursionBand: -1}} {
 		if sig(c) == sig(Config{}) {
 			t.Errorf("Signature(%+v) equals the default's", c)
 		}
