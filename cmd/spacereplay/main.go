@@ -6,9 +6,12 @@
 // replay's column layout, so score.py can check the numbers. With -grid it
 // cross-validates a list of configurations grouped by channel: each
 // channel is scored with the configuration that has the best F1 on the
-// other channels. A development tool, not part of the service.
+// other channels. With -ceiling it runs the offline ceiling study instead
+// (internal/ceiling: telemanom's thresholding on per-channel predictors
+// fitted on each train split). A development tool, not part of the service.
 //
 //	go run ./cmd/spacereplay -cadence 60s,300s
+//	go run ./cmd/spacereplay -ceiling
 package main
 
 import (
@@ -25,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/astraguard/astraguard/internal/ceiling"
 	"github.com/astraguard/astraguard/internal/model"
 	"github.com/astraguard/astraguard/internal/nabeval"
 	"github.com/astraguard/astraguard/internal/spaceeval"
@@ -45,6 +49,7 @@ func run(args []string, w io.Writer) error {
 	grid := fs.String("grid", "", "JSON list of model Configs to cross-validate, grouped by channel")
 	out := fs.String("out", "", "write verdict CSVs under OUT/<cadence>/")
 	detail := fs.Bool("detail", false, "per-channel counts and the mechanism of each false positive's first flag")
+	ceil := fs.Bool("ceiling", false, "instead of the model: telemanom's thresholding on per-channel predictors fitted offline on each train split (internal/ceiling)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,6 +79,9 @@ func run(args []string, w io.Writer) error {
 			}
 			files[m.Series] = f
 		}
+	}
+	if *ceil {
+		return ceilingTable(w, metas, files)
 	}
 	var cfgs []model.Config
 	if *grid != "" {
@@ -249,6 +257,34 @@ func writeCSVs(dir string, files map[string]*nabeval.File, res map[string][]verd
 		if err := os.WriteFile(p, []byte(sb.String()), 0o644); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// ceilingTable prints the ceiling study's table (markdown): each
+// predictor's pooled counts with no scoring buffer and with telemanom's 100.
+func ceilingTable(w io.Writer, metas []spaceeval.Entry, files map[string]*nabeval.File) error {
+	values := map[string][]float64{}
+	for name, f := range files {
+		values[name] = f.Values
+	}
+	preds := []ceiling.Predictor{
+		ceiling.Persistence{},
+		ceiling.AR{P: 10, Ridge: 1e-3},
+		ceiling.AR{P: 50, Ridge: 1e-3},
+		ceiling.AR{P: 250, Ridge: 1e-3},
+		ceiling.KNN{W: 10, K: 5},
+	}
+	rows, err := ceiling.Telemanom().Study(metas, values, preds, []int{0, 100})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "| predictor | buffer | TP | FP | FN | P | R | F1 | recall by class |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		t := r.Result.Total
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %.3f | %.3f | %.3f | %s |\n",
+			r.Predictor, r.Buffer, t.TP, t.FP, t.FN, t.Precision(), t.Recall(), t.F1(), clsString(r.Result))
 	}
 	return nil
 }

@@ -1,0 +1,325 @@
+package ceiling
+
+import (
+	"math"
+	"slices"
+)
+
+// Params are telemanom's thresholding constants (its config.yaml).
+type Params struct {
+	BatchSize   int     // rows each window advances by and judges (70)
+	WindowSize  int     // batches of errors a threshold is chosen on (30)
+	Smoothing   float64 // EWMA span as a share of BatchSize*WindowSize (0.05: span 105)
+	ErrorBuffer int     // rows either side of an error above the threshold that join its sequence (100)
+	P           float64 // minimum relative drop between sequence maxima that keeps a sequence (0.13)
+	LS          int     // l_s: the input length; the first LS smoothed errors are flattened to the mean of the first 2*LS (250)
+	ZMax        float64 // the largest threshold tried, in deviations (12; thresholds 2.5, 3, ... 11.5)
+}
+
+// Telemanom returns the published constants.
+func Telemanom() Params {
+	return Params{BatchSize: 70, WindowSize: 30, Smoothing: 0.05, ErrorBuffer: 100, P: 0.13, LS: 250, ZMax: 12}
+}
+
+// Smooth is telemanom's get_errors: the EWMA of the absolute errors e with
+// span Smoothing*BatchSize*WindowSize (pandas' ewm(span).mean(), adjust
+// true: the weighted mean of all errors so far, weights (1-a)^age,
+// a = 2/(span+1)), the first LS values then replaced by the mean of the
+// first 2*LS. (telemanom skips the replacement for channel C-2 only; this
+// has no per-channel exception.)
+func (p Params) Smooth(e []float64) []float64 {
+	span := math.Floor(float64(p.BatchSize*p.WindowSize) * p.Smoothing)
+	a := 2 / (span + 1)
+	out := make([]float64, len(e))
+	var num, den float64
+	for i, x := range e {
+		num = x + (1-a)*num
+		den = 1 + (1-a)*den
+		out[i] = num / den
+	}
+	if n := min(len(out), 2*p.LS); p.LS > 0 && n > 0 {
+		m := mean(out[:n])
+		for i := range min(len(out), p.LS) {
+			out[i] = m
+		}
+	}
+	return out
+}
+
+// Detect is telemanom's process_errors over smoothed errors es and the
+// values y they were made on (same length): windows of WindowSize batches
+// (fewer when the errors are short) advance a batch at a time; in each
+// (get_anomalies), a threshold is chosen for the errors and for the errors
+// flipped about their mean (a dip in the errors), the errors above either
+// are widened by ErrorBuffer-1 rows either side (telemanom's
+// range(0, error_buffer)), kept only in the window's newest batch (in the
+// first window, all past its first rows), and pruned. It returns the
+// anomalous sequences as inclusive [start, end] indices of es, single rows
+// dropped. It follows errors.py of 2018 (the code of the published
+// results), with one fix its later revision made: the rows flagged before
+// are matched at the window's own start, not one batch earlier.
+func (p Params) Detect(es, y []float64) [][2]int {
+	n := len(es)
+	ws := p.WindowSize
+	nw := (n - p.BatchSize*ws) / p.BatchSize // truncated toward zero, as Python's int()
+	for nw < 0 {
+		ws = max(ws-1, 1)
+		nw = (n - p.BatchSize*ws) / p.BatchSize
+		if ws == 1 && nw < 0 {
+			return nil // fewer errors than a batch (telemanom raises)
+		}
+	}
+	ignore := 2 * p.LS
+	if n < 2500 {
+		ignore = p.LS
+	}
+	if n < 1800 {
+		ignore = 0
+	}
+	anom := make([]bool, n)
+	for i := 0; i <= nw; i++ {
+		lo := i * p.BatchSize
+		// The configured WindowSize, not the shortened one, as telemanom.
+		hi := min(lo+p.WindowSize*p.BatchSize, n)
+		if i == nw {
+			hi = n
+		}
+		w := newWindow(p, es[lo:hi], y[lo:hi])
+		keep := func(j int) bool {
+			if i == 0 {
+				return j >= ignore
+			}
+			return j >= len(w.e)-p.BatchSize
+		}
+		var found []int
+		for _, inv := range []bool{false, true} {
+			e := w.e
+			if inv {
+				e = w.inv
+			}
+			eps := w.mean + w.findZ(e)*w.sd
+			idx, nonMax := w.compare(e, eps, keep, anom[lo:hi])
+			found = append(found, w.prune(e, idx, nonMax)...)
+		}
+		for _, j := range found {
+			anom[lo+j] = true
+		}
+	}
+	return runs(anom)
+}
+
+// window is one window's smoothed errors, their flip about the mean, and
+// the statistics of the values.
+type window struct {
+	p        Params
+	e, inv   []float64
+	mean, sd float64
+	sdY      float64 // deviation of the values
+	iqr      float64 // 95th minus 5th percentile of the values
+}
+
+func newWindow(p Params, e, y []float64) *window {
+	w := &window{p: p, e: e, mean: mean(e), sd: std(e), sdY: std(y)}
+	w.inv = make([]float64, len(e))
+	for i, x := range e {
+		w.inv[i] = 2*w.mean - x
+	}
+	w.iqr = percentile(y, 95) - percentile(y, 5)
+	return w
+}
+
+// findZ is find_epsilon: the z in 2.5, 3, ... below ZMax whose threshold
+// mean + z*sd best trades the share by which the errors' mean and deviation
+// fall when the errors above it are removed against the number of
+// sequences (squared) and rows it flags (each error above it widened by
+// ErrorBuffer-1): (dmean/mean + dsd/sd) / (seqs^2 + rows), at least 0,
+// with at most 5 sequences and under half the rows flagged. ZMax when no z
+// qualifies.
+func (w *window) findZ(e []float64) float64 {
+	best, bestZ := 0.0, w.p.ZMax
+	for z := 2.5; z < w.p.ZMax; z += 0.5 {
+		eps := w.mean + z*w.sd
+		var below []float64
+		cross := make([]bool, len(e))
+		for i, x := range e {
+			if x < eps {
+				below = append(below, x)
+			}
+			cross[i] = x > eps
+		}
+		flag := widen(cross, w.p.ErrorBuffer-1)
+		rows := count(flag)
+		if rows == 0 {
+			continue
+		}
+		seqs := len(runs(flag))
+		s := ((w.mean-mean(below))/w.mean + (w.sd-std(below))/w.sd) / float64(seqs*seqs+rows)
+		if s >= best && seqs <= 5 && float64(rows) < 0.5*float64(len(e)) {
+			best, bestZ = s, z
+		}
+	}
+	return bestZ
+}
+
+// compare is compare_to_epsilon: the rows above eps (and above 5 % of the
+// values' 5-95 percentile range), widened by ErrorBuffer-1, that keep
+// accepts, and the largest error of the window outside them and outside
+// the rows flagged before (prior), 0 if none is positive. Nothing when the
+// errors are small against the values.
+func (w *window) compare(e []float64, eps float64, keep func(int) bool, prior []bool) (idx []int, nonMax float64) {
+	top := slices.Max(e)
+	if !(w.sd > 0.05*w.sdY || top > 0.05*w.iqr) || !(top > 0.05) {
+		return nil, 0
+	}
+	cross := make([]bool, len(e))
+	for i, x := range e {
+		cross[i] = x > eps && x > 0.05*w.iqr
+	}
+	kept := make([]bool, len(e))
+	for i, f := range widen(cross, w.p.ErrorBuffer-1) {
+		if f && keep(i) {
+			idx = append(idx, i)
+			kept[i] = true
+		}
+	}
+	for i, x := range e {
+		if !kept[i] && !prior[i] && x > nonMax {
+			nonMax = x
+		}
+	}
+	return idx, nonMax
+}
+
+// prune is prune_anoms: the sequences of idx ranked by their largest error
+// (over each sequence's rows but its last, as telemanom's slice), followed
+// by nonMax if positive; walking down the ranks, a sequence whose maximum is
+// less than P (relative) above the next is removed unless a larger drop
+// follows it. It returns the rows of idx in a kept sequence (idx itself when
+// it forms no sequence).
+func (w *window) prune(e []float64, idx []int, nonMax float64) []int {
+	flag := make([]bool, len(e))
+	for _, i := range idx {
+		flag[i] = true
+	}
+	seqs := runs(flag)
+	if len(seqs) == 0 {
+		return idx
+	}
+	maxes := make([]float64, len(seqs))
+	for k, s := range seqs {
+		maxes[k] = slices.Max(e[s[0]:s[1]])
+	}
+	sorted := slices.Clone(maxes)
+	slices.SortFunc(sorted, func(a, b float64) int { return -cmpFloat(a, b) })
+	if nonMax > 0 {
+		sorted = append(sorted, nonMax)
+	}
+	drop := map[int]bool{}
+	for i := 0; i+1 < len(sorted); i++ {
+		if (sorted[i]-sorted[i+1])/sorted[i] < w.p.P {
+			drop[slices.Index(maxes, sorted[i])] = true
+		} else {
+			clear(drop)
+		}
+	}
+	var out []int
+	for _, i := range idx {
+		for k, s := range seqs {
+			if !drop[k] && s[0] <= i && i <= s[1] {
+				out = append(out, i)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// widen returns cross with every flagged row widened by b rows either side
+// (in one pass: each row is set once).
+func widen(cross []bool, b int) []bool {
+	out := make([]bool, len(cross))
+	next := 0 // the first row not yet set
+	for i, c := range cross {
+		if !c {
+			continue
+		}
+		for j := max(next, i-b); j <= min(len(out)-1, i+b); j++ {
+			out[j] = true
+		}
+		next = max(next, i+b+1)
+	}
+	return out
+}
+
+// runs returns the runs of consecutive flagged rows as inclusive [start,
+// end], single rows dropped (telemanom's E_seq keeps the groups whose first
+// and last index differ).
+func runs(flag []bool) [][2]int {
+	var out [][2]int
+	for i := 0; i < len(flag); i++ {
+		if !flag[i] {
+			continue
+		}
+		j := i
+		for j+1 < len(flag) && flag[j+1] {
+			j++
+		}
+		if j > i {
+			out = append(out, [2]int{i, j})
+		}
+		i = j
+	}
+	return out
+}
+
+func count(flag []bool) int {
+	n := 0
+	for _, f := range flag {
+		if f {
+			n++
+		}
+	}
+	return n
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func mean(x []float64) float64 {
+	if len(x) == 0 {
+		return math.NaN()
+	}
+	s := 0.0
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(len(x))
+}
+
+// std is the population deviation (numpy's default).
+func std(x []float64) float64 {
+	m := mean(x)
+	s := 0.0
+	for _, v := range x {
+		s += (v - m) * (v - m)
+	}
+	return math.Sqrt(s / float64(len(x)))
+}
+
+// percentile is numpy's default (linear interpolation between ranks).
+func percentile(x []float64, q float64) float64 {
+	s := slices.Sorted(slices.Values(x))
+	r := q / 100 * float64(len(s)-1)
+	lo := int(math.Floor(r))
+	if lo+1 >= len(s) {
+		return s[len(s)-1]
+	}
+	return s[lo] + (r-float64(lo))*(s[lo+1]-s[lo])
+}
