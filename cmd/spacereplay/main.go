@@ -262,7 +262,10 @@ func writeCSVs(dir string, files map[string]*nabeval.File, res map[string][]verd
 }
 
 // ceilingTable prints the ceiling study's table (markdown): each
-// predictor's pooled counts with no scoring buffer and with telemanom's 100.
+// predictor's pooled counts under each thresholding variant, with no
+// scoring buffer (and the F1 with telemanom's 100), and per variant the
+// predictor chosen by grouped cross-validation (each channel scored with
+// the predictor that has the best F1 on the other channels).
 func ceilingTable(w io.Writer, metas []spaceeval.Entry, files map[string]*nabeval.File) error {
 	values := map[string][]float64{}
 	for name, f := range files {
@@ -274,17 +277,59 @@ func ceilingTable(w io.Writer, metas []spaceeval.Entry, files map[string]*nabeva
 		ceiling.AR{P: 50, Ridge: 1e-3},
 		ceiling.AR{P: 250, Ridge: 1e-3},
 		ceiling.KNN{W: 10, K: 5},
+		ceiling.KNN{W: 30, K: 5},
 	}
-	rows, err := ceiling.Telemanom().Study(metas, values, preds, []int{0, 100})
+	tm, stale, causal, causal10 := ceiling.Telemanom(), ceiling.Telemanom(), ceiling.Telemanom(), ceiling.Telemanom()
+	stale.Stale = true
+	causal.Causal = true
+	causal10.Causal, causal10.BatchSize, causal10.WindowSize = true, 10, 210
+	variants := []ceiling.Params{tm, stale, causal, causal10}
+	names := []string{"telemanom", "telemanom 2018", "causal, batch 70", "causal, batch 10"}
+	buffers := []int{0, 100}
+	rows, err := ceiling.Study(metas, values, preds, variants, buffers)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "| predictor | buffer | TP | FP | FN | P | R | F1 | recall by class |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
-	for _, r := range rows {
-		t := r.Result.Total
-		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %.3f | %.3f | %.3f | %s |\n",
-			r.Predictor, r.Buffer, t.TP, t.FP, t.FN, t.Precision(), t.Recall(), t.F1(), clsString(r.Result))
+	at := func(k, v, b int) ceiling.Row { return rows[(k*len(variants)+v)*len(buffers)+b] }
+	fmt.Fprintln(w, "| thresholding | predictor | TP | FP | FN | P | R | F1 | recall by class | F1, buffer 100 |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	for v, name := range names {
+		var cand [][]spaceeval.Counts
+		for k := range preds {
+			r := at(k, v, 0)
+			t := r.Result.Total
+			fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %.3f | %.3f | %.3f | %s | %.3f |\n",
+				name, r.Predictor, t.TP, t.FP, t.FN, t.Precision(), t.Recall(), t.F1(), clsString(r.Result), at(k, v, 1).Result.Total.F1())
+			cand = append(cand, r.Entries)
+		}
+		t, chosen := groupedCV(metas, cand)
+		var picks []string
+		for _, k := range slices.Sorted(maps.Keys(chosen)) {
+			picks = append(picks, fmt.Sprintf("%s %d", preds[k], chosen[k]))
+		}
+		fmt.Fprintf(w, "| %s | grouped CV (%s) | %d | %d | %d | %.3f | %.3f | %.3f | | |\n",
+			name, strings.Join(picks, ", "), t.TP, t.FP, t.FN, t.Precision(), t.Recall(), t.F1())
 	}
 	return nil
+}
+
+// groupedCV scores each channel (all its label rows) with the candidate
+// that has the best F1 on the other channels; counts[c][m] are candidate
+// c's counts on meta row m. It returns the pooled held-out counts and how
+// often each candidate was chosen.
+func groupedCV(metas []spaceeval.Entry, counts [][]spaceeval.Counts) (spaceeval.Counts, map[int]int) {
+	var held spaceeval.Counts
+	chosen := map[int]int{}
+	for _, s := range spaceeval.SeriesOf(metas) {
+		out := func(i int) bool { return metas[i].Series == s }
+		best, bestF := 0, -1.0
+		for c := range counts {
+			if f := total(counts[c], func(i int) bool { return !out(i) }).F1(); f > bestF+1e-12 {
+				best, bestF = c, f
+			}
+		}
+		chosen[best]++
+		held = held.Add(total(counts[best], out))
+	}
+	return held, chosen
 }

@@ -14,6 +14,19 @@ type Params struct {
 	P           float64 // minimum relative drop between sequence maxima that keeps a sequence (0.13)
 	LS          int     // l_s: the input length; the first LS smoothed errors are flattened to the mean of the first 2*LS (250)
 	ZMax        float64 // the largest threshold tried, in deviations (12; thresholds 2.5, 3, ... 11.5)
+	// Stale reproduces errors.py of 2018 exactly: when it takes the largest
+	// error outside the sequences for pruning, it skips the rows flagged in
+	// earlier windows one batch too early (x + (window-1)*batch_size), so a
+	// sequence that goes on from the last batch meets its own earlier rows
+	// and is often pruned. Its later revision fixed this; false is the fix.
+	Stale bool
+	// Causal judges every batch once, in the window of the WindowSize
+	// batches that ends with it (shorter at the start), so no verdict uses
+	// an error more than BatchSize-1 rows after its row; telemanom's first
+	// window judges all its rows at once, seeing up to a window of errors
+	// ahead, and it flattens the first LS smoothed errors to the mean of
+	// the first 2*LS. Causal does not flatten and judges no row before LS.
+	Causal bool
 }
 
 // Telemanom returns the published constants.
@@ -25,8 +38,8 @@ func Telemanom() Params {
 // span Smoothing*BatchSize*WindowSize (pandas' ewm(span).mean(), adjust
 // true: the weighted mean of all errors so far, weights (1-a)^age,
 // a = 2/(span+1)), the first LS values then replaced by the mean of the
-// first 2*LS. (telemanom skips the replacement for channel C-2 only; this
-// has no per-channel exception.)
+// first 2*LS (not when Causal). (telemanom skips the replacement for
+// channel C-2 only; this has no per-channel exception.)
 func (p Params) Smooth(e []float64) []float64 {
 	span := math.Floor(float64(p.BatchSize*p.WindowSize) * p.Smoothing)
 	a := 2 / (span + 1)
@@ -37,7 +50,7 @@ func (p Params) Smooth(e []float64) []float64 {
 		den = 1 + (1-a)*den
 		out[i] = num / den
 	}
-	if n := min(len(out), 2*p.LS); p.LS > 0 && n > 0 {
+	if n := min(len(out), 2*p.LS); p.LS > 0 && n > 0 && !p.Causal {
 		m := mean(out[:n])
 		for i := range min(len(out), p.LS) {
 			out[i] = m
@@ -57,9 +70,55 @@ func (p Params) Smooth(e []float64) []float64 {
 // anomalous sequences as inclusive [start, end] indices of es, single rows
 // dropped. It follows errors.py of 2018 (the code of the published
 // results), with one fix its later revision made: the rows flagged before
-// are matched at the window's own start, not one batch earlier.
+// are matched at the window's own start, not one batch earlier (Stale).
 func (p Params) Detect(es, y []float64) [][2]int {
-	n := len(es)
+	anom := make([]bool, len(es))
+	for _, sp := range p.spans(len(es)) {
+		lo, hi := sp[0], sp[1]
+		w := newWindow(p, es[lo:hi], y[lo:hi])
+		shift := lo
+		if p.Stale {
+			shift -= p.BatchSize
+		}
+		prior := func(j int) bool { return j+shift >= 0 && anom[j+shift] }
+		keep := func(j int) bool { return lo+j >= sp[2] }
+		var found []int
+		for _, inv := range []bool{false, true} {
+			e := w.e
+			if inv {
+				e = w.inv
+			}
+			eps := w.mean + w.findZ(e)*w.sd
+			idx, nonMax := w.compare(e, eps, keep, prior)
+			found = append(found, w.prune(e, idx, nonMax)...)
+		}
+		for _, j := range found {
+			anom[lo+j] = true
+		}
+	}
+	return runs(anom)
+}
+
+// spans returns Detect's windows over n errors as [lo, hi, from]: the
+// window is rows lo..hi-1 and it judges rows from..hi-1.
+func (p Params) spans(n int) [][3]int {
+	ignore := 2 * p.LS // telemanom ignores the first errors, fewer on short channels
+	if n < 2500 {
+		ignore = p.LS
+	}
+	if n < 1800 {
+		ignore = 0
+	}
+	span := p.WindowSize * p.BatchSize
+	var out [][3]int
+	if p.Causal {
+		ignore = max(ignore, p.LS)
+		for end := p.BatchSize; end-p.BatchSize < n; end += p.BatchSize {
+			hi := min(end, n)
+			out = append(out, [3]int{max(0, hi-span), hi, max(end-p.BatchSize, ignore)})
+		}
+		return out
+	}
 	ws := p.WindowSize
 	nw := (n - p.BatchSize*ws) / p.BatchSize // truncated toward zero, as Python's int()
 	for nw < 0 {
@@ -69,43 +128,19 @@ func (p Params) Detect(es, y []float64) [][2]int {
 			return nil // fewer errors than a batch (telemanom raises)
 		}
 	}
-	ignore := 2 * p.LS
-	if n < 2500 {
-		ignore = p.LS
-	}
-	if n < 1800 {
-		ignore = 0
-	}
-	anom := make([]bool, n)
 	for i := 0; i <= nw; i++ {
 		lo := i * p.BatchSize
-		// The configured WindowSize, not the shortened one, as telemanom.
-		hi := min(lo+p.WindowSize*p.BatchSize, n)
+		hi := min(lo+span, n) // the configured WindowSize, not the shortened one, as telemanom
 		if i == nw {
 			hi = n
 		}
-		w := newWindow(p, es[lo:hi], y[lo:hi])
-		keep := func(j int) bool {
-			if i == 0 {
-				return j >= ignore
-			}
-			return j >= len(w.e)-p.BatchSize
+		from := hi - p.BatchSize // the newest batch
+		if i == 0 {
+			from = ignore // the first window judges all its rows past the first
 		}
-		var found []int
-		for _, inv := range []bool{false, true} {
-			e := w.e
-			if inv {
-				e = w.inv
-			}
-			eps := w.mean + w.findZ(e)*w.sd
-			idx, nonMax := w.compare(e, eps, keep, anom[lo:hi])
-			found = append(found, w.prune(e, idx, nonMax)...)
-		}
-		for _, j := range found {
-			anom[lo+j] = true
-		}
+		out = append(out, [3]int{lo, hi, from})
 	}
-	return runs(anom)
+	return out
 }
 
 // window is one window's smoothed errors, their flip about the mean, and
@@ -166,7 +201,7 @@ func (w *window) findZ(e []float64) float64 {
 // accepts, and the largest error of the window outside them and outside
 // the rows flagged before (prior), 0 if none is positive. Nothing when the
 // errors are small against the values.
-func (w *window) compare(e []float64, eps float64, keep func(int) bool, prior []bool) (idx []int, nonMax float64) {
+func (w *window) compare(e []float64, eps float64, keep, prior func(int) bool) (idx []int, nonMax float64) {
 	top := slices.Max(e)
 	if !(w.sd > 0.05*w.sdY || top > 0.05*w.iqr) || !(top > 0.05) {
 		return nil, 0
@@ -183,7 +218,7 @@ func (w *window) compare(e []float64, eps float64, keep func(int) bool, prior []
 		}
 	}
 	for i, x := range e {
-		if !kept[i] && !prior[i] && x > nonMax {
+		if !kept[i] && !prior(i) && x > nonMax {
 			nonMax = x
 		}
 	}

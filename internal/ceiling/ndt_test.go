@@ -3,6 +3,7 @@ package ceiling
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -104,5 +105,43 @@ func TestSmoothIsPandasEWM(t *testing.T) {
 	p.LS = 1 // the first value becomes the mean of the first two
 	if got := p.Smooth([]float64{1, 0, 0}); math.Abs(got[0]-(1+want[1])/2) > 1e-12 || got[1] != want[1] {
 		t.Fatalf("Smooth with LS 1 = %v", got)
+	}
+}
+
+// TestCausalUsesNoLaterErrors: with Causal, the flags of every batch that
+// ends before row cut are the same whatever the errors after it (here a
+// large bump in them, or none at all), where telemanom's first window
+// changes its verdicts when the bump enters it.
+func TestCausalUsesNoLaterErrors(t *testing.T) {
+	e, y := noise(2000, 0.1, 0.02, 7)
+	for i := 600; i < 660; i++ {
+		e[i] += 0.5 // found with or without what follows
+	}
+	bumped := append([]float64(nil), e...)
+	for i := 1500; i < 1560; i++ {
+		bumped[i] += 3
+	}
+	const cut = 1400 // a multiple of the batch size
+	flags := func(p Params, e, y []float64) []bool {
+		f := make([]bool, cut)
+		for _, s := range p.Detect(p.Smooth(e), y) {
+			for i := s[0]; i <= min(s[1], cut-1); i++ {
+				f[i] = true
+			}
+		}
+		return f
+	}
+	p := Telemanom()
+	p.Causal = true
+	a, b, c := flags(p, e, y), flags(p, bumped, y), flags(p, e[:cut], y[:cut])
+	if !slices.Equal(a, b) || !slices.Equal(a, c) {
+		t.Fatal("causal: flags before the cut depend on the errors after it")
+	}
+	if count(a) == 0 {
+		t.Fatal("causal: the first bump is not found")
+	}
+	p.Causal = false
+	if slices.Equal(flags(p, e, y), flags(p, bumped, y)) {
+		t.Fatal("telemanom's first window: flags before the cut ignore the bump after it (want them to change: it sees the whole window)")
 	}
 }

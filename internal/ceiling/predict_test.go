@@ -68,7 +68,7 @@ func TestStudyFindsShift(t *testing.T) {
 	}
 	es := []spaceeval.Entry{{Series: "S/x", Spacecraft: "S", NTrain: nTrain, NTest: nTest,
 		Sequences: [][2]int{{4000, 4299}}, Classes: []string{spaceeval.Contextual}}}
-	rows, err := Telemanom().Study(es, map[string][]float64{"S/x": x}, []Predictor{KNN{W: 10, K: 5}, AR{P: 10, Ridge: 1e-3}}, []int{0})
+	rows, err := Study(es, map[string][]float64{"S/x": x}, []Predictor{KNN{W: 10, K: 5}, AR{P: 10, Ridge: 1e-3}}, []Params{Telemanom()}, []int{0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestStudyFindsShift(t *testing.T) {
 	if c := rows[1].Result.Total; c != (spaceeval.Counts{FN: 1}) {
 		t.Fatalf("AR: counts %+v, want nothing found", c)
 	}
-	if _, err := Telemanom().Study(es, map[string][]float64{"S/x": x[:100]}, []Predictor{Persistence{}}, []int{0}); err == nil {
+	if _, err := Study(es, map[string][]float64{"S/x": x[:100]}, []Predictor{Persistence{}}, []Params{Telemanom()}, []int{0}); err == nil {
 		t.Fatal("a channel shorter than its split: no error")
 	}
 }
