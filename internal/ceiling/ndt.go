@@ -99,20 +99,40 @@ func (p Params) Detect(es, y []float64) [][2]int {
 	return runs(anom)
 }
 
+// ignore is how many of n errors telemanom never flags at the start: 2*LS,
+// LS under 2500 errors, none under 1800 (with Causal, at least LS).
+func (p Params) ignore(n int) int {
+	i := 2 * p.LS
+	if n < 2500 {
+		i = p.LS
+	}
+	if n < 1800 {
+		i = 0
+	}
+	if p.Causal {
+		i = max(i, p.LS)
+	}
+	return i
+}
+
+// Judged returns the test rows [from, to) that Flags can flag in a test
+// split of nTest rows: none of the first LS (the predictor's input), of the
+// errors' first ignored rows, or of the last Horizon.
+func (p Params) Judged(nTest int) (from, to int) {
+	n := nTest - p.LS - Horizon
+	if n <= 0 {
+		return nTest, nTest
+	}
+	return p.LS + p.ignore(n), nTest - Horizon
+}
+
 // spans returns Detect's windows over n errors as [lo, hi, from]: the
 // window is rows lo..hi-1 and it judges rows from..hi-1.
 func (p Params) spans(n int) [][3]int {
-	ignore := 2 * p.LS // telemanom ignores the first errors, fewer on short channels
-	if n < 2500 {
-		ignore = p.LS
-	}
-	if n < 1800 {
-		ignore = 0
-	}
+	ignore := p.ignore(n)
 	span := p.WindowSize * p.BatchSize
 	var out [][3]int
 	if p.Causal {
-		ignore = max(ignore, p.LS)
 		for end := p.BatchSize; end-p.BatchSize < n; end += p.BatchSize {
 			hi := min(end, n)
 			out = append(out, [3]int{max(0, hi-span), hi, max(end-p.BatchSize, ignore)})
@@ -172,23 +192,50 @@ func newWindow(p Params, e, y []float64) *window {
 // qualifies.
 func (w *window) findZ(e []float64) float64 {
 	best, bestZ := 0.0, w.p.ZMax
+	b := w.p.ErrorBuffer - 1
 	for z := 2.5; z < w.p.ZMax; z += 0.5 {
 		eps := w.mean + z*w.sd
-		var below []float64
-		cross := make([]bool, len(e))
+		// The rows flagged: the errors above eps widened by b, merged into
+		// runs as they come (no slices: this is the study's inner loop).
+		rows, seqs, lo, hi := 0, 0, -1, -2
+		closeRun := func() {
+			if hi >= lo {
+				rows += hi - lo + 1
+				if hi > lo {
+					seqs++
+				}
+			}
+		}
+		var sum float64
+		var n int
 		for i, x := range e {
 			if x < eps {
-				below = append(below, x)
+				sum += x
+				n++
 			}
-			cross[i] = x > eps
+			if !(x > eps) {
+				continue
+			}
+			a, c := max(0, i-b), min(len(e)-1, i+b)
+			if a <= hi+1 {
+				hi = max(hi, c)
+				continue
+			}
+			closeRun()
+			lo, hi = a, c
 		}
-		flag := widen(cross, w.p.ErrorBuffer-1)
-		rows := count(flag)
+		closeRun()
 		if rows == 0 {
 			continue
 		}
-		seqs := len(runs(flag))
-		s := ((w.mean-mean(below))/w.mean + (w.sd-std(below))/w.sd) / float64(seqs*seqs+rows)
+		m, ss := sum/float64(n), 0.0
+		for _, x := range e {
+			if x < eps {
+				ss += (x - m) * (x - m)
+			}
+		}
+		sd := math.Sqrt(ss / float64(n))
+		s := ((w.mean-m)/w.mean + (w.sd-sd)/w.sd) / float64(seqs*seqs+rows)
 		if s >= best && seqs <= 5 && float64(rows) < 0.5*float64(len(e)) {
 			best, bestZ = s, z
 		}

@@ -145,3 +145,32 @@ func TestCausalUsesNoLaterErrors(t *testing.T) {
 		t.Fatal("telemanom's first window: flags before the cut ignore the bump after it (want them to change: it sees the whole window)")
 	}
 }
+
+func TestJudged(t *testing.T) {
+	p := Telemanom()
+	for _, c := range []struct{ n, from, to int }{
+		{6000, 750, 5990}, // 5740 errors: the first 500 ignored
+		{2400, 500, 2390}, // 2140 errors: 250
+		{2051, 250, 2041}, // 1791 errors: none
+		{200, 200, 200},   // no errors at all
+	} {
+		if from, to := p.Judged(c.n); from != c.from || to != c.to {
+			t.Errorf("Judged(%d) = %d, %d, want %d, %d", c.n, from, to, c.from, c.to)
+		}
+	}
+	// A large error at the very start of the judged rows' predecessors is
+	// not flagged before from.
+	e, y := noise(6000-p.LS-Horizon, 0.1, 0.02, 9)
+	for i := 300; i < 360; i++ {
+		e[i] += 2
+	}
+	test := make([]float64, 6000)
+	copy(test[p.LS:], y)
+	f := p.Flags(e, test)
+	from, to := p.Judged(6000)
+	for i, v := range f {
+		if v && (i < from || i >= to) {
+			t.Fatalf("test row %d flagged, outside the judged rows [%d, %d)", i, from, to)
+		}
+	}
+}
