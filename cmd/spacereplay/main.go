@@ -48,7 +48,7 @@ func run(args []string, w io.Writer) error {
 	cfgJSON := fs.String("config", "", "model Config as JSON")
 	grid := fs.String("grid", "", "JSON list of model Configs to cross-validate, grouped by channel")
 	out := fs.String("out", "", "write verdict CSVs under OUT/<cadence>/")
-	detail := fs.Bool("detail", false, "per-channel counts and the mechanism of each false positive's first flag")
+	detail := fs.Bool("detail", false, "per-channel counts and the mechanism of each false positive's first flag (with -ceiling: per label row counts)")
 	ceil := fs.Bool("ceiling", false, "instead of the model: telemanom's thresholding on per-channel predictors fitted offline on each train split (internal/ceiling)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -81,7 +81,7 @@ func run(args []string, w io.Writer) error {
 		}
 	}
 	if *ceil {
-		return ceilingTable(w, metas, files)
+		return ceilingTable(w, metas, files, *detail)
 	}
 	var cfgs []model.Config
 	if *grid != "" {
@@ -268,7 +268,7 @@ func writeCSVs(dir string, files map[string]*nabeval.File, res map[string][]verd
 // cross-validation (each channel scored with the predictor that has the
 // best F1, no buffer, on the other channels); and the model's own flags at
 // 60 s beside the same with the rows telemanom never judges removed.
-func ceilingTable(w io.Writer, metas []spaceeval.Entry, files map[string]*nabeval.File) error {
+func ceilingTable(w io.Writer, metas []spaceeval.Entry, files map[string]*nabeval.File, detail bool) error {
 	values := map[string][]float64{}
 	for name, f := range files {
 		values[name] = f.Values
@@ -337,6 +337,23 @@ func ceilingTable(w io.Writer, metas []spaceeval.Entry, files map[string]*nabeva
 	fmt.Fprintln(w)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Chosen by the cross-validation (folds): "+strings.Join(picks, "; "))
+	if detail {
+		for _, v := range []int{0, 2} {
+			fmt.Fprintf(w, "\nPer label row, %s: TP/FP/FN\n\n| series | classes |", names[v])
+			for _, pr := range preds {
+				fmt.Fprintf(w, " %s |", pr)
+			}
+			fmt.Fprintf(w, "\n|---|---|%s\n", strings.Repeat("---|", len(preds)))
+			for i, m := range metas {
+				fmt.Fprintf(w, "| %s | %s |", m.Series, m.ClassText)
+				for k := range preds {
+					c := at(k, v, 0).Entries[i]
+					fmt.Fprintf(w, " %d/%d/%d |", c.TP, c.FP, c.FN)
+				}
+				fmt.Fprintln(w)
+			}
+		}
+	}
 	// The model's own flags, and the same with the flags on test rows
 	// telemanom never judges (the first l_s and ignored rows, the last
 	// Horizon) removed: what the warm-up rule alone is worth.
