@@ -8,15 +8,17 @@
 // split and predicts every test row one step ahead from the test rows
 // before it. The absolute errors are smoothed and thresholded with
 // telemanom's nonparametric dynamic thresholding (Hundman et al., KDD
-// 2018; the khundman/telemanom repository's errors.py of 2018; ndt.go), and the flagged test rows are scored with the project's
-// telemanom protocol (internal/spaceeval).
+// 2018; the khundman/telemanom repository's errors.py as of 2018; ndt.go),
+// and the flagged test rows are scored with the project's telemanom
+// protocol (internal/spaceeval).
 //
 // What it is not: an online detector. telemanom judges errors in batches
 // of 70 rows against windows of 2100, so a verdict on a row can use up to
 // 69 rows after it (the first window's verdicts up to 2099), and the
 // predictors are fitted on a whole train split before any test row. The
 // numbers are a ceiling for thresholding a predictor's errors, not what a
-// per-sample verdict can reach.
+// per-sample verdict can reach. Params.Causal judges each batch in the
+// window that ends with it, to measure what the look-ahead is worth.
 //
 // It is a development tool: it reads ../shared through its callers
 // (cmd/spacereplay -ceiling), nothing the service or its binaries import

@@ -1,6 +1,7 @@
 package ceiling
 
 import (
+	"cmp"
 	"math"
 	"slices"
 )
@@ -68,9 +69,10 @@ func (p Params) Smooth(e []float64) []float64 {
 // range(0, error_buffer)), kept only in the window's newest batch (in the
 // first window, all past its first rows), and pruned. It returns the
 // anomalous sequences as inclusive [start, end] indices of es, single rows
-// dropped. It follows errors.py of 2018 (the code of the published
-// results), with one fix its later revision made: the rows flagged before
-// are matched at the window's own start, not one batch earlier (Stale).
+// dropped. It follows telemanom's errors.py as of 2018, with one fix its
+// later revision made: the rows flagged before are matched at the window's
+// own start, not one batch earlier (unless Stale). With Causal, the windows
+// are those spans describes.
 func (p Params) Detect(es, y []float64) [][2]int {
 	anom := make([]bool, len(es))
 	for _, sp := range p.spans(len(es)) {
@@ -292,7 +294,7 @@ func (w *window) prune(e []float64, idx []int, nonMax float64) []int {
 		maxes[k] = slices.Max(e[s[0]:s[1]])
 	}
 	sorted := slices.Clone(maxes)
-	slices.SortFunc(sorted, func(a, b float64) int { return -cmpFloat(a, b) })
+	slices.SortFunc(sorted, func(a, b float64) int { return cmp.Compare(b, a) })
 	if nonMax > 0 {
 		sorted = append(sorted, nonMax)
 	}
@@ -352,26 +354,6 @@ func runs(flag []bool) [][2]int {
 		i = j
 	}
 	return out
-}
-
-func count(flag []bool) int {
-	n := 0
-	for _, f := range flag {
-		if f {
-			n++
-		}
-	}
-	return n
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func mean(x []float64) float64 {

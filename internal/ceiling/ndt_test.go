@@ -174,3 +174,13 @@ func TestJudged(t *testing.T) {
 		}
 	}
 }
+
+func count(flag []bool) int {
+	n := 0
+	for _, f := range flag {
+		if f {
+			n++
+		}
+	}
+	return n
+}
