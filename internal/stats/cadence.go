@@ -44,9 +44,13 @@ func (c *Clock) Start(t int64) { c.Last = t }
 // Last came from another clock (a snapshot or handover written by a
 // replica whose clock ran fast, a clock since stepped back), which would
 // otherwise hold the estimate still for as long as that clock was ahead.
+// The interval is taken in uint64: two int64 stamps can be up to 2^64-1 ns
+// apart (a client of the model server may send any int64), and t-Last in
+// int64 would wrap to a negative interval, a negative cadence that no
+// snapshot decoder accepts.
 func (c *Clock) Observe(t int64) {
 	if t > c.Last {
-		c.Cadence = NextCadence(c.Cadence, float64(t-c.Last)/1e9)
+		c.Cadence = NextCadence(c.Cadence, float64(uint64(t)-uint64(c.Last))/1e9)
 	}
 	c.Last = t
 }
