@@ -210,9 +210,11 @@ func (d *Detector) checkRestored() error {
 		return fmt.Errorf("%w: range [%v, %v]", ErrBadState, lo, hi)
 	}
 	// EWMAs of values in [lo, hi] stay in it, up to rounding; float32
-	// season bins round at about 6e-8 of their magnitude.
+	// season bins round at about 6e-8 of their magnitude, and below
+	// float32's normal range (values under about 1e-38, which Update
+	// takes) by up to its smallest step: 1e-50 is stored as 0.
 	width, mag := hi-lo, max(math.Abs(lo), math.Abs(hi))
-	tol64, tol32 := 1e-9*width+1e-12*mag, 1e-6*(width+mag)
+	tol64, tol32 := 1e-9*width+1e-12*mag, 1e-6*(width+mag)+math.SmallestNonzeroFloat32
 	in := func(v, tol float64) bool { return v >= lo-tol && v <= hi+tol }
 	if d.prev < lo || d.prev > hi || !in(d.slow, tol64) || !in(d.fast, tol64) || !in(d.smooth, tol64) {
 		return fmt.Errorf("%w: averages outside the range [%v, %v]", ErrBadState, lo, hi)
