@@ -198,8 +198,15 @@ func (l *Likelihood) valid() bool {
 // slack of 1e-6 for rounding) and the variance at most (hi-lo)². Decoders
 // of detectors whose features are bounded more tightly than ±MaxFeature
 // use it to refuse a forged state DecodeBinary would accept.
+//
+// The variance may be a hair below 0: Update's EWMA of (short-mean)² can
+// round to about -1e-16 of the squared averages when the spread collapses
+// (a variance of -1.4e-17 beside averages of 0.2 was seen), and a snapshot
+// of any state Update reaches must restore.
 func (l *Likelihood) Within(lo, hi float64) bool {
 	slack := 1e-6 * (hi - lo)
 	in := func(x float32) bool { return float64(x) >= lo-slack && float64(x) <= hi+slack }
-	return in(l.short) && in(l.mean) && l.variance >= 0 && float64(l.variance) <= (hi-lo)*(hi-lo)*(1+1e-6)
+	s, m := float64(l.short), float64(l.mean)
+	rounding := -1e-12 * max(s*s, m*m)
+	return in(l.short) && in(l.mean) && float64(l.variance) >= rounding && float64(l.variance) <= (hi-lo)*(hi-lo)*(1+1e-6)
 }

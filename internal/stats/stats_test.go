@@ -158,6 +158,26 @@ func TestLikelihoodDecodeRefusesUnreachableState(t *testing.T) {
 	}
 }
 
+// TestLikelihoodRoundedVarianceRestores: with the long weight at 1 (a
+// detector's first sample after a long gap) the variance is the product
+// of the deviation and a difference that rounds to a hair below 0, here
+// -1.4e-17. Update reached it, so the state decodes: a state refused would
+// set aside the whole snapshot holding it.
+func TestLikelihoodRoundedVarianceRestores(t *testing.T) {
+	var l Likelihood
+	for _, x := range []float64{1, 1, 1, 0.5, 0, 0, 0, 0} {
+		l.Update(x, 0.1, 0.2928932188134525, 0.00034376390976831317)
+	}
+	l.Update(0.2, 0.1, 0.2928932188134525, 1)
+	if l.variance >= 0 {
+		t.Fatalf("variance %v; this test needs the rounded negative one", l.variance)
+	}
+	var r Likelihood
+	if !r.DecodeBinary(l.AppendBinary(nil)) || r != l {
+		t.Errorf("state %+v, reached by Update, does not round-trip", l)
+	}
+}
+
 // TestScaleThreshold: the scaled threshold lets through k times the tail
 // probability (checked on LogTail's own scale), moves the default model
 // threshold as derived in docs/model.md, and stays in (0, 1].
