@@ -81,3 +81,39 @@ func nonFinite(d *Detector) string {
 	}
 	return ""
 }
+
+// FuzzSnapshot feeds arbitrary (timestamp, value) pairs to one series, in
+// any order and anywhere in int64 (astraguard-model scores any timestamps
+// a client sends). Every state reached must encode and decode again: a
+// state the decoder refuses would get the whole snapshot holding it set
+// aside at the next start, every series' state lost with it.
+func FuzzSnapshot(f *testing.F) {
+	pairs := func(kv ...any) []byte {
+		var b []byte
+		for i := 0; i+1 < len(kv); i += 2 {
+			b = binary.LittleEndian.AppendUint64(b, uint64(kv[i].(int64)))
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(kv[i+1].(float64)))
+		}
+		return b
+	}
+	f.Add(pairs(int64(1_700_000_000e9), 8.0, int64(1_700_000_300e9), 8.1, int64(1_700_000_600e9), 7.9))
+	f.Add(pairs(int64(-5e18), 1.0, int64(5e18), 2.0, int64(5e18+1e9), 3.0))
+	f.Add(pairs(int64(math.MinInt64), 1.0, int64(math.MaxInt64), 2.0, int64(0), 3.0, int64(math.MaxInt64), 4.0))
+	f.Add(pairs(int64(1e9), 1e30, int64(2e9), -1e30, int64(1e9), 5e-324, int64(3e9), 0.0))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		d := mustDetector(t, Config{WarmUp: 3})
+		for i := 0; i+16 <= len(raw); i += 16 {
+			ts := int64(binary.LittleEndian.Uint64(raw[i:]))
+			v := math.Float64frombits(binary.LittleEndian.Uint64(raw[i+8:]))
+			d.Update(ts, v)
+			b, err := d.AppendBinary(nil)
+			if err != nil {
+				t.Fatalf("after Update(%d, %v): AppendBinary: %v", ts, v, err)
+			}
+			r := mustDetector(t, Config{WarmUp: 3})
+			if err := r.UnmarshalBinary(b); err != nil {
+				t.Fatalf("after Update(%d, %v): the state does not restore: %v", ts, v, err)
+			}
+		}
+	})
+}
