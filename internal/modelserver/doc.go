@@ -33,7 +33,7 @@
 // bytes per element; BOOL: one byte, 0 or 1); a request parameter
 // "binary_data_output": false, or "binary_data": false on a requested
 // output, asks for typed contents instead (for every output: one form per
-// response). A request may list the outputs it wants.
+// response). A request may list the outputs it wants, each at most once.
 //
 // Instead of a series_id input, a request may name one series for all its
 // samples with Triton's sequence-batching request parameters:
@@ -56,7 +56,7 @@
 // state (detector/oip logs and counts it).
 //
 // Invalid requests (unknown model or version: NotFound; unknown, duplicate
-// or mistyped tensors, shape and data length disagreeing, more than
+// or mistyped tensors, an output requested twice, shape and data length disagreeing, more than
 // Config.MaxBatch samples, NaN or ±Inf values, out-of-order timestamps,
 // missing series: InvalidArgument) are answered with a message saying what
 // is wrong and never change any series' state.

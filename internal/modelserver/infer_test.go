@@ -185,6 +185,11 @@ func TestModelInferValidation(t *testing.T) {
 			r.Outputs = []*inference.ModelInferRequest_InferRequestedOutputTensor{{Name: "logits"}}
 			return r
 		}(), codes.InvalidArgument, `unknown output "logits"`},
+		{"repeated output", func() *inference.ModelInferRequest {
+			r := seqReq("a", 1)
+			r.Outputs = []*inference.ModelInferRequest_InferRequestedOutputTensor{{Name: "score"}, {Name: "warm"}, {Name: "score"}}
+			return r
+		}(), codes.InvalidArgument, `output "score" requested twice`},
 		{"raw count", func() *inference.ModelInferRequest {
 			r := seqReq("a", 1)
 			r.RawInputContents = [][]byte{{1}, {2}}

@@ -223,6 +223,12 @@ func (b *batch) parseOutputs(req []*inference.ModelInferRequest_InferRequestedOu
 		if !slices.Contains(allOutputs, o.GetName()) {
 			return invalid("unknown output %q: want one of %q", o.GetName(), allOutputs)
 		}
+		// Each output is built whole, as large as the batch: an output
+		// listed a thousand times in a request of 100,000 values (under
+		// 1 MB) made a response of 800 MB.
+		if slices.Contains(b.outputs, o.GetName()) {
+			return invalid("output %q requested twice", o.GetName())
+		}
 		b.outputs = append(b.outputs, o.GetName())
 		if v, ok := o.GetParameters()[ParamBinaryData]; ok {
 			c, ok := v.GetParameterChoice().(*inference.InferParameter_BoolParam)
