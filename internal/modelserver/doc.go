@@ -42,7 +42,7 @@
 // (bool) forgets it after. So a stock client can send just a "value" tensor
 // and a sequence_id.
 //
-// A request with an id is idempotent: the answer to a request seen in the
+// A request with an id (at most MaxRequestIDBytes, 256) is idempotent: the answer to a request seen in the
 // last 30s with the same id and the same content is remembered (at most
 // 4096 answers and about 2^20 samples of them, oldest dropped first), and a
 // resent copy gets it again without touching any series' state, so a
@@ -56,7 +56,8 @@
 // state (detector/oip logs and counts it).
 //
 // Invalid requests (unknown model or version: NotFound; unknown, duplicate
-// or mistyped tensors, an output requested twice, shape and data length disagreeing, more than
+// or mistyped tensors, an output requested twice, a request id over 256
+// bytes, shape and data length disagreeing, more than
 // Config.MaxBatch samples, NaN or ±Inf values, out-of-order timestamps,
 // missing series: InvalidArgument) are answered with a message saying what
 // is wrong and never change any series' state.

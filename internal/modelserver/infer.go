@@ -21,6 +21,9 @@ func (s *Server) ModelInfer(ctx context.Context, req *inference.ModelInferReques
 	if err := s.checkModel(req.GetModelName(), req.GetModelVersion()); err != nil {
 		return nil, err
 	}
+	if len(req.GetId()) > MaxRequestIDBytes {
+		return nil, invalid("request id is %d bytes, at most %d", len(req.GetId()), MaxRequestIDBytes)
+	}
 	b, err := s.parse(req)
 	if err != nil {
 		return nil, err

@@ -1,10 +1,13 @@
 package modelserver_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/astraguard/astraguard/gen/inference"
@@ -49,5 +52,23 @@ func TestRepeatedRequestID(t *testing.T) {
 	}
 	if s1, _ := output(t, got, "score"); !cmp.Equal(s1, func() []float64 { s, _ := output(t, want, "score"); return s }()) {
 		t.Error("scores after a resent request differ from a server that saw it once")
+	}
+}
+
+// TestLongRequestIDRefused: the replay memory keeps recent ids for 30s, so
+// an id is bounded (40 requests with 15 MiB ids held 600 MB before).
+func TestLongRequestIDRefused(t *testing.T) {
+	s := newServer(t)
+	req := seqReq("s", 1)
+	req.Id = strings.Repeat("x", modelserver.MaxRequestIDBytes+1)
+	if _, err := s.ModelInfer(t.Context(), req); status.Code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), "request id is 257 bytes, at most 256") {
+		t.Errorf("ModelInfer(id of 257 bytes) = %v, want INVALID_ARGUMENT naming the bound", err)
+	}
+	if s.Series().Len() != 0 {
+		t.Errorf("a refused request made %d series, want 0", s.Series().Len())
+	}
+	req.Id = req.Id[1:]
+	if _, err := s.ModelInfer(t.Context(), req); err != nil {
+		t.Errorf("ModelInfer(id of 256 bytes) = %v, want it scored", err)
 	}
 }

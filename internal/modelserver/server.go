@@ -37,6 +37,12 @@ const (
 	ParamBinaryData       = "binary_data"
 )
 
+// MaxRequestIDBytes is the longest request id accepted. The replay memory
+// keeps up to 4096 recent ids with their answers for 30s, so ids as long
+// as a message (16 MiB) let one client pin 64 GB; detector/oip's ids are
+// about 20 bytes, a UUID 36.
+const MaxRequestIDBytes = 256
+
 // Config tunes a Server. The zero value works.
 type Config struct {
 	// ModelName is the one model served. Default oipwire.DefaultModelName.
