@@ -56,11 +56,13 @@
 // state (detector/oip logs and counts it).
 //
 // Invalid requests (unknown model or version: NotFound; unknown, duplicate
-// or mistyped tensors, an output requested twice, a request id over 256
-// bytes, shape and data length disagreeing, more than
+// or mistyped tensors, a shape of more than MaxDims (32) dimensions, an
+// output requested twice, a request id over 256 bytes, shape and data length disagreeing, more than
 // Config.MaxBatch samples, NaN or ±Inf values, out-of-order timestamps,
 // missing series: InvalidArgument) are answered with a message saying what
-// is wrong and never change any series' state.
+// is wrong and never change any series' state. A message quotes at most 64
+// bytes of a name the client sent (then "..."), since it goes into the
+// status and the call's log line.
 //
 // What it deliberately does not do: it hosts exactly one model, does no
 // batching across requests and keeps no state besides one store.Table of

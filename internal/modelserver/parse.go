@@ -36,7 +36,7 @@ func (s *Server) parse(req *inference.ModelInferRequest) (*batch, error) {
 	seen := map[string]bool{}
 	for i, in := range req.GetInputs() {
 		if seen[in.GetName()] {
-			return nil, invalid("input %q appears twice", in.GetName())
+			return nil, invalid("input %s appears twice", quote(in.GetName()))
 		}
 		seen[in.GetName()] = true
 		var r []byte
@@ -95,10 +95,10 @@ func (s *Server) parseInput(b *batch, in *inference.ModelInferRequest_InferInput
 	name, c := in.GetName(), in.GetContents()
 	want := map[string]string{oipwire.InputValue: "FP64", oipwire.InputTimestamp: "INT64", oipwire.InputSeriesID: "BYTES"}[name]
 	if want == "" {
-		return invalid("unknown input %q: want %q, %q or %q", name, oipwire.InputValue, oipwire.InputTimestamp, oipwire.InputSeriesID)
+		return invalid("unknown input %s: want %q, %q or %q", quote(name), oipwire.InputValue, oipwire.InputTimestamp, oipwire.InputSeriesID)
 	}
 	if in.GetDatatype() != want {
-		return invalid("input %q has datatype %q, want %q", name, in.GetDatatype(), want)
+		return invalid("input %q has datatype %s, want %q", name, quote(in.GetDatatype()), want)
 	}
 	n, err := s.elements(name, in.GetShape())
 	if err != nil {
@@ -136,8 +136,14 @@ func (s *Server) parseInput(b *batch, in *inference.ModelInferRequest_InferInput
 
 // elements returns the element count of shape, at most Config.MaxBatch.
 func (s *Server) elements(name string, shape []int64) (int, error) {
-	if len(shape) == 0 {
+	switch {
+	case len(shape) == 0:
 		return 0, invalid("input %q has no shape", name)
+	case len(shape) > MaxDims:
+		// Every output echoes the value input's shape, and errors quote
+		// it: a shape of a million dimensions of 1 (a byte each) came
+		// back seven times in the answer.
+		return 0, invalid("input %q has %d dimensions, at most %d", name, len(shape), MaxDims)
 	}
 	n := int64(1)
 	for _, d := range shape {
@@ -221,7 +227,7 @@ func (b *batch) parseOutputs(req []*inference.ModelInferRequest_InferRequestedOu
 	}
 	for _, o := range req {
 		if !slices.Contains(allOutputs, o.GetName()) {
-			return invalid("unknown output %q: want one of %q", o.GetName(), allOutputs)
+			return invalid("unknown output %s: want one of %q", quote(o.GetName()), allOutputs)
 		}
 		// Each output is built whole, as large as the batch: an output
 		// listed a thousand times in a request of 100,000 values (under
