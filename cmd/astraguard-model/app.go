@@ -129,6 +129,9 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 			connlimit.StreamInterceptor(connlimit.StreamBound{OnRefuse: streamRefusals.Inc}),
 		),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
+		// Nearly empty repeated elements decode to about 70 times their
+		// wire size: bounded before decoding.
+		grpc.ForceServerCodecV2(modelserver.Codec(modelserver.DefaultMaxDecodedBytes)),
 		grpc.MaxHeaderListSize(connlimit.DefaultMaxHeaderListBytes),
 		grpc.ConnectionTimeout(connlimit.DefaultHandshakeTimeout),
 		// Idle connections from many clients must not hold --max-connections.

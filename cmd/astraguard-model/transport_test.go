@@ -2,9 +2,14 @@ package main
 
 import (
 	"io"
+	"strings"
 	"testing"
 
 	"golang.org/x/net/http2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/status"
 
 	"github.com/astraguard/astraguard/internal/connlimit"
 	"github.com/astraguard/astraguard/internal/connlimit/connlimittest"
@@ -55,3 +60,48 @@ func TestMaxConcurrentStreamsValidated(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeBombRefused: a 15 MiB request of empty input tensors (two
+// bytes each) is refused before it is decoded: decoded it took 1.2 GB, so
+// a few at once ran the model server out of memory. The server goes on
+// serving.
+func TestDecodeBombRefused(t *testing.T) {
+	cfg, err := parseConfig([]string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "error"},
+		func(string) (string, bool) { return "", false }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, lis, _, _ := startServe(t, cfg)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{}), grpc.MaxCallSendMsgSize(maxMessageBytes)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	bomb := make([]byte, 0, 15<<20)
+	for len(bomb) < 15<<20 {
+		bomb = append(bomb, 0x2a, 0x00) // ModelInferRequest.inputs: an empty tensor
+	}
+	var resp []byte
+	err = conn.Invoke(t.Context(), "/inference.GRPCInferenceService/ModelInfer", bomb, &resp)
+	if !strings.Contains(status.Convert(err).Message(), "decodes to more than") {
+		t.Errorf("ModelInfer(15 MiB of empty tensors) = %v, want refused before decoding", err)
+	}
+	if err := checkServing(t, lis.Addr().String()); err != nil {
+		t.Errorf("after the refusal: %v", err)
+	}
+}
+
+// rawCodec sends and receives bytes as they are.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	return mem.BufferSlice{mem.SliceBuffer(v.([]byte))}, nil
+}
+
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	*v.(*[]byte) = data.Materialize()
+	return nil
+}
+
+func (rawCodec) Name() string { return "proto" }

@@ -1,0 +1,113 @@
+package modelserver
+
+import (
+	"fmt"
+
+	"google.golang.org/grpc/encoding"
+	_ "google.golang.org/grpc/encoding/proto" // registers the "proto" codec Codec wraps
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Decoded-size estimate per element: a message (its struct, internal
+// state and the pointer that holds it), a string or bytes element (its
+// header), a number (its slot). Measured: 15 MiB of empty input tensors
+// (two wire bytes each) decoded to 1.16 GB, about 148 bytes a tensor.
+const (
+	messageCost = 160
+	sliceCost   = 64
+	scalarCost  = 8
+)
+
+// DefaultMaxDecodedBytes is the decoded-size bound cmd/astraguard-model
+// gives Codec: four times its largest message (16 MiB). The largest batch
+// (100,000 samples with ids) decodes to about 7 MB.
+const DefaultMaxDecodedBytes = 64 << 20
+
+// Codec returns gRPC's proto codec, except that a request whose decoded
+// form would take more than maxDecoded bytes (estimated from the wire,
+// without allocating) is refused before it is decoded. A message's wire
+// size bounds too little: an empty repeated message costs two wire bytes
+// and about 148 bytes decoded, so one 16 MiB request allocated more than a
+// gigabyte before any handler ran. gRPC reports the refusal as INTERNAL
+// ("error unmarshalling request"), naming both sizes.
+func Codec(maxDecoded int64) encoding.CodecV2 {
+	return &codec{CodecV2: encoding.GetCodecV2("proto"), max: maxDecoded}
+}
+
+type codec struct {
+	encoding.CodecV2
+	max int64
+}
+
+func (c *codec) Unmarshal(data mem.BufferSlice, v any) error {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return c.CodecV2.Unmarshal(data, v)
+	}
+	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+	defer buf.Free()
+	b := buf.ReadOnlyData()
+	if n := decodedBytes(b, m.ProtoReflect().Descriptor(), c.max); n > c.max {
+		return fmt.Errorf("a %d-byte %s decodes to more than %d bytes", len(b), m.ProtoReflect().Descriptor().FullName(), c.max)
+	}
+	return proto.Unmarshal(b, m)
+}
+
+// decodedBytes estimates the memory b takes decoded as md, stopping once
+// past limit. Malformed wire ends the walk: proto.Unmarshal reports it.
+func decodedBytes(b []byte, md protoreflect.MessageDescriptor, limit int64) int64 {
+	cost := int64(messageCost)
+	for len(b) > 0 && cost <= limit {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return cost
+		}
+		b = b[n:]
+		fd := md.Fields().ByNumber(num)
+		if typ != protowire.BytesType {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return cost
+			}
+			b = b[n:]
+			cost += scalarCost + int64(n) // a scalar, or an unknown field kept raw
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return cost
+		}
+		b = b[n:]
+		switch {
+		case fd == nil:
+			cost += int64(len(v)) // an unknown field, kept raw
+		case fd.Message() != nil: // a message, a list element or a map entry
+			cost += decodedBytes(v, fd.Message(), limit-cost)
+		case fd.Kind() == protoreflect.StringKind || fd.Kind() == protoreflect.BytesKind:
+			cost += sliceCost + int64(len(v))
+		default:
+			cost += packedBytes(fd.Kind(), v)
+		}
+	}
+	return cost
+}
+
+// packedBytes is what a packed run v of kind decodes to: as many bytes for
+// fixed-size kinds, a slot per varint (each ends with a byte below 0x80).
+func packedBytes(kind protoreflect.Kind, v []byte) int64 {
+	switch kind {
+	case protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind, protoreflect.FloatKind,
+		protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind, protoreflect.DoubleKind:
+		return int64(len(v))
+	}
+	var n int64
+	for _, c := range v {
+		if c < 0x80 {
+			n++
+		}
+	}
+	return scalarCost * n
+}
