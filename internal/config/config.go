@@ -92,8 +92,19 @@ func (e *Error) Error() string {
 	if e.Key == "" {
 		return fmt.Sprintf("%s: %v", loc, e.Err)
 	}
-	return fmt.Sprintf("%s: %s: %v", loc, e.Key, e.Err)
+	key := e.Key
+	if len(key) > maxShownKey {
+		// A key is the file's text: a file of the wrong kind can hold one
+		// of megabytes, which every report (the log, /-/reload's JSON)
+		// would repeat.
+		key = strings.ToValidUTF8(key[:maxShownKey], "") + "..."
+	}
+	return fmt.Sprintf("%s: %s: %v", loc, key, e.Err)
 }
+
+// maxShownKey is the longest key an Error shows whole; every known key
+// path is far shorter.
+const maxShownKey = 128
 
 func (e *Error) Unwrap() error { return e.Err }
 
@@ -402,6 +413,12 @@ func suggest(key string, keys iter.Seq[string]) string {
 	norm := strings.ReplaceAll(key, "-", "_")
 	best, bestD := "", max(2, len(norm)/3)+1
 	for _, k := range slices.Sorted(keys) {
+		// The distance is at least the difference in length, so a key far
+		// longer than any known one (a file of the wrong kind) costs no
+		// quadratic comparison: 100 keys of 40 KB took 12 s.
+		if abs(len(norm)-len(k)) >= bestD {
+			continue
+		}
 		if d := editDistance(norm, k); d < bestD {
 			best, bestD = k, d
 		}
@@ -411,6 +428,8 @@ func suggest(key string, keys iter.Seq[string]) string {
 	}
 	return fmt.Sprintf(" (did you mean %s?)", best)
 }
+
+func abs(x int) int { return max(x, -x) }
 
 // editDistance is the Damerau-Levenshtein distance (optimal string
 // alignment: insertions, deletions, substitutions and swaps of two

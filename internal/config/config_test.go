@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -131,6 +132,25 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseErrorsShowLongKeysCut: a key is shown up to 128 bytes, then
+// "...": a file of the wrong kind (100 keys of 40 KB) was repeated whole,
+// 4 MB, in the log and in /-/reload's answer.
+func TestParseErrorsShowLongKeysCut(t *testing.T) {
+	var src strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&src, "k%d%s: 1\n", i, strings.Repeat("y", 40_000))
+	}
+	_, err := config.Parse("w.yaml", []byte(src.String()), schema)
+	if err == nil {
+		t.Fatal("Parse() = nil error, want unknown keys")
+	}
+	for line := range strings.Lines(err.Error()) {
+		if len(line) > 256 || !strings.Contains(line, "yyy...: unknown key") {
+			t.Fatalf("Parse() reports a line of %d bytes (%.80q), want the key cut after 128 bytes", len(line), line)
+		}
 	}
 }
 
