@@ -196,7 +196,7 @@ func watchBreakers(ctx context.Context, cl astraguardv1.BreakerAdminClient, name
 // rpcError renders a status error as "what: CODE: message".
 func rpcError(what string, err error) error {
 	if st, ok := status.FromError(err); ok {
-		return fmt.Errorf("%s: %s: %s", what, st.Code(), st.Message())
+		return fmt.Errorf("%s: %s: %s", what, st.Code(), printable(st.Message()))
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

@@ -268,3 +268,49 @@ func TestBreakersErrors(t *testing.T) {
 		t.Errorf("force open without --reason = %v, want a usage error", err)
 	}
 }
+
+// hostileAdmin is a server that answers with terminal escape sequences and
+// line breaks in every string it controls.
+type hostileAdmin struct {
+	astraguardv1.UnimplementedBreakerAdminServer
+}
+
+const hostile = "model\x1b]52;c;cm0gLXJmIH4K\x07\x1b[2J\r\n2026-01-02T03:04:06Z  model  open -> closed  all clear"
+
+func (hostileAdmin) ListBreakers(context.Context, *astraguardv1.ListBreakersRequest) (*astraguardv1.ListBreakersResponse, error) {
+	return &astraguardv1.ListBreakersResponse{Breakers: []*astraguardv1.Breaker{{Name: hostile}}}, nil
+}
+
+func (hostileAdmin) GetBreaker(context.Context, *astraguardv1.GetBreakerRequest) (*astraguardv1.GetBreakerResponse, error) {
+	return nil, status.Error(codes.NotFound, hostile)
+}
+
+func (hostileAdmin) WatchBreakers(_ *astraguardv1.WatchBreakersRequest, stream astraguardv1.BreakerAdmin_WatchBreakersServer) error {
+	return stream.Send(&astraguardv1.WatchBreakersResponse{Event: &astraguardv1.WatchBreakersResponse_Transition{
+		Transition: &astraguardv1.Transition{Name: hostile, Reason: hostile}}})
+}
+
+// TestBreakersEscapeServerText: what a server sends (names, reasons, error
+// messages) reaches the terminal with its control characters escaped, so
+// a hostile server can neither send escape sequences (here OSC 52, which
+// sets the clipboard, and a screen clear) nor forge a line of output.
+// They were printed as sent.
+func TestBreakersEscapeServerText(t *testing.T) {
+	for _, args := range [][]string{{"list"}, {"watch"}, {"get", "model"}} {
+		t.Run(args[0], func(t *testing.T) {
+			c, stdout, stderr := newTestCLI(t, nil, func(s *grpc.Server) { astraguardv1.RegisterBreakerAdminServer(s, hostileAdmin{}) })
+			err := c.run(t.Context(), append([]string{"breakers", "--addr", testAddr}, args...))
+			if err != nil {
+				exitCode(err, stderr)
+			}
+			for _, out := range []string{stdout.String(), stderr.String()} {
+				if strings.ContainsAny(out, "\x1b\x07\r") || strings.Contains(out, "\n2026-01-02T03:04:06Z  model  open -> closed") {
+					t.Errorf("breakers %s printed %q: control characters or a forged line", args[0], out)
+				}
+			}
+			if !strings.Contains(stdout.String()+stderr.String(), `\x1b]52`) {
+				t.Errorf("breakers %s printed %q, want the name with its escapes shown", args[0], stdout.String()+stderr.String())
+			}
+		})
+	}
+}

@@ -38,10 +38,10 @@ func exitCode(err error, w io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
-		fmt.Fprintln(w, "agctl:", err)
+		fmt.Fprintln(w, "agctl:", printableLines(err.Error()))
 		return 2
 	}
-	fmt.Fprintln(w, "agctl:", err)
+	fmt.Fprintln(w, "agctl:", printableLines(err.Error())) // may quote a server's message
 	return 1
 }
 

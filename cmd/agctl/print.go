@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -45,7 +47,7 @@ func (p *printer) table(bs []*astraguardv1.Breaker) error {
 	tw := tabwriter.NewWriter(p.w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSTATE\tOVERRIDE\tFAILURES\tTRIPS\tRECOVERIES\tREJECTED\tLAST CHANGE")
 	for _, b := range bs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", b.GetName(), stateWord(b.GetState()),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", printable(b.GetName()), stateWord(b.GetState()),
 			overrideText(b), b.GetConsecutiveFailures(), b.GetTrips(), b.GetRecoveries(),
 			b.GetTotals().GetRejected(), stamp(b.GetLastTransitionTime()))
 	}
@@ -63,7 +65,7 @@ func (p *printer) breaker(resp interface {
 	b := resp.GetBreaker()
 	tw := tabwriter.NewWriter(p.w, 0, 0, 2, ' ', 0)
 	row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
-	row("name", b.GetName())
+	row("name", printable(b.GetName()))
 	row("state", stateWord(b.GetState()))
 	row("override", overrideText(b))
 	row("consecutive failures", b.GetConsecutiveFailures())
@@ -123,11 +125,37 @@ func (p *printer) watch(msg *astraguardv1.WatchBreakersResponse) error {
 		return p.table(snap.GetBreakers())
 	}
 	if t := msg.GetTransition(); t != nil {
-		_, err := fmt.Fprintf(p.w, "%s  %s  %s -> %s  %s\n", stamp(t.GetTime()), t.GetName(),
-			stateWord(t.GetFrom()), stateWord(t.GetTo()), t.GetReason())
+		_, err := fmt.Fprintf(p.w, "%s  %s  %s -> %s  %s\n", stamp(t.GetTime()), printable(t.GetName()),
+			stateWord(t.GetFrom()), stateWord(t.GetTo()), printable(t.GetReason()))
 		return err
 	}
 	return nil
+}
+
+// printable returns s, or s quoted with its non-graphic characters
+// escaped when it has any. Names, reasons and error messages come from the
+// server and go to a terminal, where an escape sequence could rewrite the
+// screen, the window title or the clipboard, and a line break or carriage
+// return could forge a line of the table; the service never stores such
+// text, but agctl may be pointed at any server.
+func printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsGraphic(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// printableLines applies printable to each line of a message agctl made
+// of several lines (a server's own message is quoted whole where it is
+// wrapped, so its line breaks cannot start a line).
+func printableLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = printable(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func stateWord(s astraguardv1.BreakerState) string {

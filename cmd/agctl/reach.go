@@ -66,7 +66,7 @@ func probe(ctx context.Context, target string, timeout time.Duration, opts []grp
 	_, err = healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
 	switch status.Code(err) {
 	case codes.Unavailable:
-		return fmt.Errorf("%s: %s", target, status.Convert(err).Message())
+		return fmt.Errorf("%s: %s", target, printable(status.Convert(err).Message()))
 	case codes.DeadlineExceeded:
 		return fmt.Errorf("%s: no answer within %s (--connect-timeout)", target, timeout)
 	case codes.Canceled:

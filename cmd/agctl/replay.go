@@ -181,7 +181,7 @@ func (c *cli) replay(ctx context.Context, args []string) error {
 			return usageError("--report %s exists, nothing sent (use --force to replace it)", cfg.report)
 		}
 	}
-	if err := c.checkReachable(ctx, cfg.conn, cfg.connect, func(s string) { fmt.Fprintln(c.stderr, s) }); err != nil {
+	if err := c.checkReachable(ctx, cfg.conn, cfg.connect, func(s string) { fmt.Fprintln(c.stderr, printable(s)) }); err != nil {
 		return err
 	}
 	dc, err := c.dialReplicas(cfg.conn, cfg.window)
