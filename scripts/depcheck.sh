@@ -29,6 +29,7 @@ forbid ./internal/httpui "grpc|prometheus|^$mod/(gen|detector|server|cmd)" "the 
 forbid ./internal/anomalyview "grpc|^$mod/(gen|server|cmd|breaker|httpui)" "the anomaly view knows only the detector's verdicts"
 forbid ./internal/report "grpc|prometheus|^$mod/" "the replay report is stdlib plus the bounded file reader" "$mod/internal/smallfile"
 forbid ./internal/modelserver "^$mod/(server|cmd|breaker|detector)" "the model server knows only the model"
+forbid ./internal/protolimit "prometheus|^$mod/" "the decode bound knows only gRPC's codec and protobuf"
 forbid ./client "^$mod/(server|cmd|breaker|detector|internal)" "the client imports only gen, grpc and client_golang"
 # The evaluation tools read ../shared: development only, never in a binary.
 for p in $(go list ./cmd/... | grep -v -E "^$mod/cmd/(nabeval|spacereplay)$"); do

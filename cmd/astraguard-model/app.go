@@ -33,6 +33,7 @@ import (
 	"github.com/astraguard/astraguard/internal/httpserver"
 	"github.com/astraguard/astraguard/internal/model"
 	"github.com/astraguard/astraguard/internal/modelserver"
+	"github.com/astraguard/astraguard/internal/protolimit"
 	"github.com/astraguard/astraguard/internal/store"
 	"github.com/astraguard/astraguard/internal/tlsconf"
 	"github.com/astraguard/astraguard/internal/tracelog"
@@ -130,8 +131,9 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 		),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		// Nearly empty repeated elements decode to about 70 times their
-		// wire size: bounded before decoding.
-		grpc.ForceServerCodecV2(modelserver.Codec(modelserver.DefaultMaxDecodedBytes)),
+		// wire size: bounded before decoding, at 64 MiB (the largest
+		// batch, 100,000 samples with ids, estimates 10.5 MB).
+		grpc.ForceServerCodecV2(protolimit.Codec(4*maxMessageBytes)),
 		grpc.MaxHeaderListSize(connlimit.DefaultMaxHeaderListBytes),
 		grpc.ConnectionTimeout(connlimit.DefaultHandshakeTimeout),
 		// Idle connections from many clients must not hold --max-connections.

@@ -8,6 +8,8 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
+
+	"github.com/astraguard/astraguard/internal/protolimit"
 )
 
 // Connection defaults used by NewConn.
@@ -44,7 +46,13 @@ func NewConn(addr string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 5 * time.Second},
 			MinConnectTimeout: 5 * time.Second,
 		}),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes),
+			// A response's decoded size is bounded too (64 MiB; the largest
+			// answer, 100,000 samples in typed contents, estimates about
+			// 10 MB): nearly empty repeated elements decode to about 70 times
+			// their wire size, so a broken or hostile model server's 16 MiB
+			// answer took more than a gigabyte in the service.
+			grpc.ForceCodecV2(protolimit.Codec(4*MaxMessageBytes))),
 		grpc.WithDefaultServiceConfig(ServiceConfig),
 	}
 	conn, err := grpc.NewClient(addr, append(base, opts...)...)

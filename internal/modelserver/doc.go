@@ -51,10 +51,6 @@
 // while the first is still scored waits for its answer. Requests without
 // an id are applied every time.
 //
-// Codec is the gRPC codec the server's owner should install
-// (grpc.ForceServerCodecV2): it refuses a request whose decoded form would
-// exceed a bound, estimated from the wire before anything is allocated.
-//
 // Every response carries the string parameter "instance_id", random per
 // Server, so clients can tell that the server restarted and lost its
 // state (detector/oip logs and counts it).

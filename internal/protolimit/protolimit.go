@@ -1,4 +1,16 @@
-package modelserver
+// Package protolimit bounds what a protobuf message costs to decode, not
+// only its wire size: Codec refuses a message whose decoded form would
+// exceed a bound, estimated from the wire (by the message's descriptor)
+// before anything is allocated. Nearly empty repeated elements cost two
+// wire bytes and about 148 bytes decoded, so a message within a 16 MiB
+// receive limit could take more than a gigabyte to decode.
+//
+// What it does not do: it does not bound the total across concurrent
+// messages (the transport's stream limits do), and the estimate is of
+// protobuf-go's decoded form, within a factor of about two.
+//
+// Codec is safe for concurrent use.
+package protolimit
 
 import (
 	"fmt"
@@ -21,18 +33,12 @@ const (
 	scalarCost  = 8
 )
 
-// DefaultMaxDecodedBytes is the decoded-size bound cmd/astraguard-model
-// gives Codec: four times its largest message (16 MiB). The largest batch
-// (100,000 samples with ids) decodes to about 7 MB.
-const DefaultMaxDecodedBytes = 64 << 20
-
-// Codec returns gRPC's proto codec, except that a request whose decoded
+// Codec returns gRPC's proto codec, except that a message whose decoded
 // form would take more than maxDecoded bytes (estimated from the wire,
-// without allocating) is refused before it is decoded. A message's wire
-// size bounds too little: an empty repeated message costs two wire bytes
-// and about 148 bytes decoded, so one 16 MiB request allocated more than a
-// gigabyte before any handler ran. gRPC reports the refusal as INTERNAL
-// ("error unmarshalling request"), naming both sizes.
+// without allocating) is refused before it is decoded. Install it with
+// grpc.ForceServerCodecV2 on a server (gRPC reports the refusal as INTERNAL,
+// "error unmarshalling request") or grpc.ForceCodecV2 as a call option on a
+// client; the error names both sizes.
 func Codec(maxDecoded int64) encoding.CodecV2 {
 	return &codec{CodecV2: encoding.GetCodecV2("proto"), max: maxDecoded}
 }

@@ -1,4 +1,4 @@
-package modelserver
+package protolimit
 
 import (
 	"fmt"
@@ -12,6 +12,10 @@ import (
 
 	"github.com/astraguard/astraguard/gen/inference"
 )
+
+// maxDecoded is the bound both binaries give Codec: four times their
+// 16 MiB message limit.
+const maxDecoded = 64 << 20
 
 // fillWire repeats elem up to n bytes.
 func fillWire(elem []byte, n int) []byte {
@@ -36,7 +40,7 @@ func TestCodecRefusesDecodeBombs(t *testing.T) {
 	for i := 0; len(params) < size; i++ {
 		params = append(params, field(4, field(1, fmt.Appendf(nil, "%x", i)))...)
 	}
-	c := Codec(DefaultMaxDecodedBytes)
+	c := Codec(maxDecoded)
 	for name, wire := range map[string][]byte{
 		"empty input tensors": fillWire([]byte{0x2a, 0x00}, size),
 		"empty outputs":       fillWire([]byte{0x32, 0x00}, size),
@@ -51,7 +55,7 @@ func TestCodecRefusesDecodeBombs(t *testing.T) {
 			var req inference.ModelInferRequest
 			err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(wire)}, &req)
 			runtime.ReadMemStats(&after)
-			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("decodes to more than %d bytes", DefaultMaxDecodedBytes)) {
+			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("decodes to more than %d bytes", maxDecoded)) {
 				t.Errorf("Unmarshal() = %v, want refused naming the bound", err)
 			}
 			if got := after.TotalAlloc - before.TotalAlloc; got > 2*size {
@@ -61,7 +65,7 @@ func TestCodecRefusesDecodeBombs(t *testing.T) {
 	}
 }
 
-// TestCodecDecodesLargestBatch: the largest batch a server takes (100,000
+// TestCodecDecodesLargestBatch: the largest batch astraguard-model takes (100,000
 // samples with series ids and timestamps) decodes as gRPC's own codec
 // decodes it, well within the bound.
 func TestCodecDecodesLargestBatch(t *testing.T) {
@@ -81,11 +85,11 @@ func TestCodecDecodesLargestBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if est := decodedBytes(wire, want.ProtoReflect().Descriptor(), DefaultMaxDecodedBytes); est > DefaultMaxDecodedBytes/4 {
-		t.Errorf("decodedBytes() = %d for a %d-byte batch, want well within %d", est, len(wire), DefaultMaxDecodedBytes)
+	if est := decodedBytes(wire, want.ProtoReflect().Descriptor(), maxDecoded); est > maxDecoded/4 {
+		t.Errorf("decodedBytes() = %d for a %d-byte batch, want well within %d", est, len(wire), maxDecoded)
 	}
 	got := &inference.ModelInferRequest{}
-	if err := Codec(DefaultMaxDecodedBytes).Unmarshal(mem.BufferSlice{mem.SliceBuffer(wire)}, got); err != nil {
+	if err := Codec(maxDecoded).Unmarshal(mem.BufferSlice{mem.SliceBuffer(wire)}, got); err != nil {
 		t.Fatalf("Unmarshal() = %v", err)
 	}
 	if !proto.Equal(want, got) {

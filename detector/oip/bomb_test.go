@@ -1,0 +1,71 @@
+package oip_test
+
+import (
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/mem"
+
+	"github.com/astraguard/astraguard/detector"
+	"github.com/astraguard/astraguard/detector/oip"
+)
+
+// rawCodec passes messages as the bytes they are, so a test server can
+// answer with any wire.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	return mem.BufferSlice{mem.SliceBuffer(v.([]byte))}, nil
+}
+
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	*v.(*[]byte) = data.Materialize()
+	return nil
+}
+
+func (rawCodec) Name() string { return "proto" }
+
+// TestResponseDecodeBounded: a model server answering ModelInfer with 15
+// MiB of empty output tensors (two bytes each) gets a model error, not a
+// response decoded into 1.2 GB of the service's memory.
+func TestResponseDecodeBounded(t *testing.T) {
+	bomb := make([]byte, 0, 15<<20)
+	for len(bomb) < 15<<20 {
+		bomb = append(bomb, 0x2a, 0x00) // ModelInferResponse.outputs: an empty tensor
+	}
+	srv := grpc.NewServer(grpc.ForceServerCodecV2(rawCodec{}), grpc.UnknownServiceHandler(func(_ any, stream grpc.ServerStream) error {
+		var req []byte
+		if err := stream.RecvMsg(&req); err != nil {
+			return err
+		}
+		return stream.SendMsg(bomb)
+	}))
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	t.Cleanup(func() { srv.Stop(); <-served })
+	conn, err := oip.NewConn(lis.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	c := newClient(t, conn, oip.Config{})
+
+	in := []detector.Group{{SeriesID: "s", UnixNanos: []int64{1}, Values: []float64{1}}}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err = c.Predict(t.Context(), in, make([]detector.Prediction, 1))
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "decodes to more than") {
+		t.Errorf("Predict() = %v, want the answer refused before decoding", err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 64<<20 {
+		t.Errorf("Predict() allocated %d MB for a 15 MiB answer, want at most 64 MB", got>>20)
+	}
+}
