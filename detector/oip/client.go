@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -111,7 +112,7 @@ func (c *Client) observeInstance(ctx context.Context, resp *inference.ModelInfer
 		}
 		if c.instance.CompareAndSwap(old, &id) {
 			if old == nil {
-				c.opts.logger.InfoContext(ctx, "model server seen", "instance_id", id)
+				c.opts.logger.InfoContext(ctx, "model server seen", "instance_id", logID(id))
 				return
 			}
 			c.restarts.Add(1)
@@ -119,7 +120,7 @@ func (c *Client) observeInstance(ctx context.Context, resp *inference.ModelInfer
 				c.opts.restarts.Inc()
 			}
 			c.opts.logger.WarnContext(ctx, "model server restarted: its series state is new, series warm up again",
-				"instance_id", id, "previous_instance_id", *old)
+				"instance_id", logID(id), "previous_instance_id", logID(*old))
 			return
 		}
 	}
@@ -174,4 +175,17 @@ func (r *request) fill(in []detector.Group, n int) {
 func (r *request) reset() {
 	clear(r.ids.Contents.BytesContents)
 	r.ids.Contents.BytesContents = r.ids.Contents.BytesContents[:0]
+}
+
+// maxLoggedID is how much of an instance_id a log line shows.
+const maxLoggedID = 64
+
+// logID cuts an instance_id to maxLoggedID bytes for the log, marked
+// "...": the model server chooses it, and one that sends a new id of
+// megabytes with every answer would otherwise write two such ids a call.
+func logID(id string) string {
+	if len(id) <= maxLoggedID {
+		return id
+	}
+	return strings.ToValidUTF8(id[:maxLoggedID], "") + "..."
 }

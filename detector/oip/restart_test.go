@@ -1,6 +1,10 @@
 package oip_test
 
 import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -102,4 +106,63 @@ func TestModelServerRestart(t *testing.T) {
 	if got := restarts.n.Load(); got != 1 {
 		t.Errorf("restart counter = %d, want 1", got)
 	}
+}
+
+// TestLongInstanceIDLoggedCut: the model server picks its instance_id, and
+// the client logs it when it first sees one and on every change; a log
+// line shows at most 64 bytes of each id. A server answering with a new
+// id of a megabyte each call made two such ids a log line, every call.
+func TestLongInstanceIDLoggedCut(t *testing.T) {
+	var logs syncBuffer
+	var l listener
+	stop := serveOn(t, &l, newModelServer(t, modelserver.Config{}, modelserver.WithInstanceID(strings.Repeat("a", 1<<20))))
+	conn := bufConn(t, &l, grpc.WithDefaultCallOptions(grpc.WaitForReady(true)))
+	c := newClient(t, conn, oip.Config{}, oip.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	for i, id := range []string{strings.Repeat("a", 1<<20), strings.Repeat("b", 1<<20)} {
+		if i > 0 {
+			stop()
+			stop = serveOn(t, &l, newModelServer(t, modelserver.Config{}, modelserver.WithInstanceID(id)))
+		}
+		in := []detector.Group{{SeriesID: "s", UnixNanos: []int64{int64(i)}, Values: []float64{1}}}
+		if err := c.Predict(t.Context(), in, make([]detector.Prediction, 1)); err != nil {
+			t.Fatalf("Predict() = %v", err)
+		}
+		if got := c.InstanceID(); got != id {
+			t.Errorf("InstanceID() has %d bytes, want the whole id, %d", len(got), len(id))
+		}
+	}
+	if c.Restarts() != 1 {
+		t.Errorf("Restarts() = %d, want 1", c.Restarts())
+	}
+	seen := 0
+	for line := range strings.Lines(logs.String()) {
+		if !strings.Contains(line, "instance_id") {
+			continue
+		}
+		seen++
+		if len(line) > 512 {
+			t.Errorf("log line of %d bytes (%.100q...), want each id cut to 64 bytes", len(line), line)
+		}
+	}
+	if seen != 2 {
+		t.Errorf("%d log lines name an instance_id, want 2 (seen, restarted):\n%s", seen, logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
