@@ -14,6 +14,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/astraguard/astraguard/internal/protolimit"
 )
 
 // serverCodec is the server's codec: gRPC's proto codec, except that
@@ -52,7 +54,8 @@ import (
 // unchanged.
 type serverCodec struct {
 	encoding.CodecV2
-	twins sync.Map // protoreflect.FullName -> protoreflect.MessageDescriptor, or error
+	twins      sync.Map // protoreflect.FullName -> protoreflect.MessageDescriptor, or error
+	maxDecoded int64    // bound on a request's decoded size (protolimit.Check)
 }
 
 // vtMessage is what vtprotobuf generates (features marshal and size; see
@@ -63,9 +66,21 @@ type vtMessage interface {
 	MarshalToSizedBufferVT(dAtA []byte) (int, error)
 }
 
-func newServerCodec() *serverCodec {
-	return &serverCodec{CodecV2: encoding.GetCodecV2("proto")}
+// newServerCodec returns the codec; a request whose decoded form would
+// take more than maxDecoded bytes, estimated from the wire, is refused
+// before it is decoded (see decodedBound).
+func newServerCodec(maxDecoded int64) *serverCodec {
+	return &serverCodec{CodecV2: encoding.GetCodecV2("proto"), maxDecoded: maxDecoded}
 }
+
+// decodedBound is the decoded size allowed a request of at most maxRecv
+// bytes: 16 times it, 64 MiB at the default 4 MiB. The largest requests
+// within the other limits (100,000 frame channels, one frame each) take
+// about 50 MB; nearly empty repeated elements (two wire bytes, some 150
+// bytes decoded) took 300 MB for a 4 MiB request, and compressed with gzip
+// (registered by the OpenTelemetry exporters, so accepted) that request is
+// 4 KB on the wire: eight at once held 6 GB.
+func decodedBound(maxRecv int) int64 { return 16 * int64(maxRecv) }
 
 // Marshal encodes v with its generated marshaller into a buffer from gRPC's
 // pool when it is large, as gRPC's own proto codec does; a message without
@@ -105,17 +120,24 @@ func marshalVT(m vtMessage, buf []byte) error {
 }
 
 // Unmarshal decodes data into v, tolerating invalid UTF-8 in strings. Any
-// other malformation is still the strict codec's error.
+// other malformation is still the strict codec's error. A request whose
+// decoded form would exceed the bound is refused before either decode.
 func (c *serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	err := c.CodecV2.Unmarshal(data, v)
+	m, ok := v.(proto.Message)
+	if !ok {
+		return c.CodecV2.Unmarshal(data, v)
+	}
+	buf := data.MaterializeToBuffer(mem.DefaultBufferPool()) // as gRPC's proto codec does
+	defer buf.Free()
+	b := buf.ReadOnlyData()
+	if err := protolimit.Check(b, m, c.maxDecoded); err != nil {
+		return err
+	}
+	err := proto.Unmarshal(b, m)
 	if err == nil {
 		return nil
 	}
-	m, ok := v.(proto.Message)
-	if !ok {
-		return err
-	}
-	if lerr := c.unmarshalLenient(data.Materialize(), m); lerr != nil {
+	if lerr := c.unmarshalLenient(b, m); lerr != nil {
 		return err
 	}
 	return nil

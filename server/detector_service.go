@@ -127,7 +127,7 @@ func (s *DetectorService) DetectBatch(ctx context.Context, req *astraguardv1.Det
 // admit checks a request against the per-request limits and spends the
 // client's rate budget on it.
 func (s *DetectorService) admit(ctx context.Context, client, requestID string, series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) error {
-	n := countSamples(series, frames)
+	n := requestCost(series, frames)
 	if n > s.cfg.MaxSamplesPerRequest {
 		return &LimitError{Limit: LimitSamplesPerRequest, Max: s.cfg.MaxSamplesPerRequest, Got: n}
 	}

@@ -35,7 +35,7 @@ func FuzzDetectRequest(f *testing.F) {
 		f.Add(b)
 	}
 	e := newFuzzEnv(f)
-	codec := newServerCodec()
+	codec := newServerCodec(decodedBound(4 << 20))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		req := &astraguardv1.DetectRequest{}
 		if err := proto.Unmarshal(data, req); err != nil {
@@ -44,7 +44,7 @@ func FuzzDetectRequest(f *testing.F) {
 		n := countSamples(req.GetSeries(), req.GetFrames())
 		bound := responseBound(req.GetRequestId(), req.GetSeries(), req.GetFrames(), e.maxID)
 		if err := e.admit(t.Context(), "fuzz", req.GetRequestId(), req.GetSeries(), req.GetFrames()); err != nil {
-			if n <= e.cfg.MaxSamplesPerRequest && bound <= int64(e.cfg.MaxSendMsgBytes) {
+			if requestCost(req.GetSeries(), req.GetFrames()) <= e.cfg.MaxSamplesPerRequest && bound <= int64(e.cfg.MaxSendMsgBytes) {
 				t.Fatalf("admit() error = %v for %d samples", err, n)
 			}
 			return

@@ -283,7 +283,7 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 		grpc.ConnectionTimeout(cfg.HandshakeTimeout),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: cfg.KeepaliveTime, Timeout: cfg.KeepaliveTimeout, MaxConnectionIdle: cfg.MaxConnectionIdle}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: cfg.KeepaliveMinTime, PermitWithoutStream: true}),
-		grpc.ForceServerCodecV2(newServerCodec()),
+		grpc.ForceServerCodecV2(newServerCodec(decodedBound(cfg.MaxRecvMsgBytes))),
 		grpc.ChainUnaryInterceptor(
 			metrics.UnaryServerInterceptor(exemplarOption),
 			logging.UnaryServerInterceptor(logger, loggingOptions...),

@@ -157,7 +157,7 @@ func (ds *detectStream) read(ctx context.Context) {
 
 // admit checks req against the limits and returns its requestCharge.
 func (ds *detectStream) admit(ctx context.Context, req *astraguardv1.DetectRequest) (int64, error) {
-	n := countSamples(req.GetSeries(), req.GetFrames())
+	n := requestCost(req.GetSeries(), req.GetFrames())
 	if max := ds.svc.cfg.MaxSamplesPerRequest; n > max {
 		return 0, &LimitError{Limit: LimitSamplesPerRequest, Max: max, Got: n}
 	}

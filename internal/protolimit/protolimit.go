@@ -56,10 +56,21 @@ func (c *codec) Unmarshal(data mem.BufferSlice, v any) error {
 	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
 	defer buf.Free()
 	b := buf.ReadOnlyData()
-	if n := decodedBytes(b, m.ProtoReflect().Descriptor(), c.max); n > c.max {
-		return fmt.Errorf("a %d-byte %s decodes to more than %d bytes", len(b), m.ProtoReflect().Descriptor().FullName(), c.max)
+	if err := Check(b, m, c.max); err != nil {
+		return err
 	}
 	return proto.Unmarshal(b, m)
+}
+
+// Check returns an error naming both sizes when b, decoded as m's type,
+// would take more than maxDecoded bytes; it allocates nothing. For codecs
+// of their own (the service's decodes invalid UTF-8 leniently).
+func Check(b []byte, m proto.Message, maxDecoded int64) error {
+	md := m.ProtoReflect().Descriptor()
+	if n := decodedBytes(b, md, maxDecoded); n > maxDecoded {
+		return fmt.Errorf("a %d-byte %s decodes to more than %d bytes", len(b), md.FullName(), maxDecoded)
+	}
+	return nil
 }
 
 // decodedBytes estimates the memory b takes decoded as md, stopping once
