@@ -166,6 +166,9 @@ func (p *Policy) relevant(dev, expected float64) bool {
 // shared by every goroutine; Detector.SetPolicies swaps it atomically.
 type Policies struct {
 	list []compiled
+	// literals maps the fold key of each literal glob to the first policy
+	// holding it (see index).
+	literals map[string]int
 	// gen numbers this value among those NewPolicies built (from 1), so
 	// that a series can remember its match (policyCache); 0 remembers
 	// nothing.
@@ -185,7 +188,8 @@ type policyCache struct {
 
 type compiled struct {
 	Policy
-	re *regexp.Regexp
+	re   *regexp.Regexp
+	wild []string // the globs with a wildcard; literals are Policies.literals'
 }
 
 // MaxPolicyNameBytes bounds a policy name: every verdict of a matching
@@ -213,42 +217,29 @@ func (e *PolicyError) Unwrap() []error { return []error{ErrInvalidPolicy, e.Err}
 // policy after a catch-all glob "*", and a literal glob (no '*' or '?')
 // that an earlier policy already matches. Errors are *PolicyError.
 func NewPolicies(ps []Policy) (*Policies, error) {
-	out := &Policies{gen: policiesBuilt.Add(1)}
+	out := &Policies{gen: policiesBuilt.Add(1), literals: map[string]int{}}
+	seen := newShadowIndex()
 	for i, p := range ps {
 		re, err := p.compile()
 		if err == nil {
-			err = out.shadows(p)
+			err = seen.check(p)
 		}
 		if err != nil {
 			return nil, &PolicyError{Index: i, Name: p.Name, Err: err}
 		}
+		seen.add(i, p, re)
 		p.offBits, p.scaled = p.resolve()
-		out.list = append(out.list, compiled{Policy: p, re: re})
+		c := compiled{Policy: p, re: re}
+		for _, g := range p.Globs {
+			if !isLiteral(g) {
+				c.wild = append(c.wild, g)
+			} else if _, ok := out.literals[foldKey(g)]; !ok {
+				out.literals[foldKey(g)] = i
+			}
+		}
+		out.list = append(out.list, c)
 	}
 	return out, nil
-}
-
-// shadows reports an earlier policy that hides p or repeats its pattern.
-func (ps *Policies) shadows(p Policy) error {
-	for _, e := range ps.list {
-		switch {
-		case e.Name == p.Name:
-			return fmt.Errorf("name already used")
-		case p.Regex != "" && p.Regex == e.Regex:
-			return fmt.Errorf("regex already in policy %q", e.Name)
-		case slices.Contains(e.Globs, "*"):
-			return fmt.Errorf("unreachable: policy %q before it matches every series (first match wins)", e.Name)
-		}
-		for _, g := range p.Globs {
-			if slices.ContainsFunc(e.Globs, func(x string) bool { return strings.EqualFold(x, g) }) {
-				return fmt.Errorf("glob %q already in policy %q", g, e.Name)
-			}
-			if !strings.ContainsAny(g, "*?") && e.re.MatchString(g) {
-				return fmt.Errorf("glob %q is already matched by policy %q (first match wins)", g, e.Name)
-			}
-		}
-	}
-	return nil
 }
 
 func (p Policy) compile() (*regexp.Regexp, error) {
@@ -308,30 +299,6 @@ func (ps *Policies) matchCached(id string, c *policyCache) *Policy {
 		return nil
 	}
 	return &ps.list[c.idx].Policy
-}
-
-// index returns the index of the first policy matching id, or -1.
-func (ps *Policies) index(id string) int {
-	for i := range ps.list {
-		if ps.list[i].matches(id) {
-			return i
-		}
-	}
-	return -1
-}
-
-// matches reports whether c's pattern matches id: globs without the
-// regexp (see globMatch), a regex with it.
-func (c *compiled) matches(id string) bool {
-	if c.Regex != "" {
-		return c.re.MatchString(id)
-	}
-	for _, g := range c.Globs {
-		if globMatch(g, id) {
-			return true
-		}
-	}
-	return false
 }
 
 // DefaultPolicies are the shipped default: the seed's operating limits
