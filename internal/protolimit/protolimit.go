@@ -67,16 +67,25 @@ func (c *codec) Unmarshal(data mem.BufferSlice, v any) error {
 // of their own (the service's decodes invalid UTF-8 leniently).
 func Check(b []byte, m proto.Message, maxDecoded int64) error {
 	md := m.ProtoReflect().Descriptor()
-	if n := decodedBytes(b, md, maxDecoded); n > maxDecoded {
+	if n := decodedBytes(b, md, maxDecoded, 0); n > maxDecoded {
 		return fmt.Errorf("a %d-byte %s decodes to more than %d bytes", len(b), md.FullName(), maxDecoded)
 	}
 	return nil
 }
 
+// maxDepth is protobuf-go's default recursion limit: a message nested
+// deeper is refused by proto.Unmarshal, and walking it further would only
+// grow the stack (the bound alone stops a recursive type after limit/160
+// levels, 400,000 at 64 MiB: some 80 MB of stack).
+const maxDepth = 10_000
+
 // decodedBytes estimates the memory b takes decoded as md, stopping once
 // past limit. Malformed wire ends the walk: proto.Unmarshal reports it.
-func decodedBytes(b []byte, md protoreflect.MessageDescriptor, limit int64) int64 {
+func decodedBytes(b []byte, md protoreflect.MessageDescriptor, limit int64, depth int) int64 {
 	cost := int64(messageCost)
+	if depth > maxDepth {
+		return cost // proto.Unmarshal refuses it: protobuf-go's own depth limit
+	}
 	for len(b) > 0 && cost <= limit {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -102,7 +111,7 @@ func decodedBytes(b []byte, md protoreflect.MessageDescriptor, limit int64) int6
 		case fd == nil:
 			cost += int64(len(v)) // an unknown field, kept raw
 		case fd.Message() != nil: // a message, a list element or a map entry
-			cost += decodedBytes(v, fd.Message(), limit-cost)
+			cost += decodedBytes(v, fd.Message(), limit-cost, depth+1)
 		case fd.Kind() == protoreflect.StringKind || fd.Kind() == protoreflect.BytesKind:
 			cost += sliceCost + int64(len(v))
 		default:

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/astraguard/astraguard/gen/inference"
 )
@@ -85,7 +86,7 @@ func TestCodecDecodesLargestBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if est := decodedBytes(wire, want.ProtoReflect().Descriptor(), maxDecoded); est > maxDecoded/4 {
+	if est := decodedBytes(wire, want.ProtoReflect().Descriptor(), maxDecoded, 0); est > maxDecoded/4 {
 		t.Errorf("decodedBytes() = %d for a %d-byte batch, want well within %d", est, len(wire), maxDecoded)
 	}
 	got := &inference.ModelInferRequest{}
@@ -94,5 +95,36 @@ func TestCodecDecodesLargestBatch(t *testing.T) {
 	}
 	if !proto.Equal(want, got) {
 		t.Error("Unmarshal() decoded another request than the one encoded")
+	}
+}
+
+// TestCheckDeepNesting: a recursive message type nested far deeper than
+// protobuf-go decodes (a Value holding a list holding a Value ..., about
+// six bytes a level) is walked no deeper than that, leaving the refusal to
+// proto.Unmarshal with its own reason, rather than hundreds of thousands
+// of levels deep until the estimate passes the bound.
+func TestCheckDeepNesting(t *testing.T) {
+	const levels = 1_000_000
+	// value[i] = Value{list_value (6): ListValue{values (1): value[i+1]}},
+	// its length computed from the innermost (an empty Value) outwards.
+	valueLen := make([]int, levels+1)
+	listLen := make([]int, levels)
+	for i := levels - 1; i >= 0; i-- {
+		listLen[i] = protowire.SizeTag(1) + protowire.SizeBytes(valueLen[i+1])
+		valueLen[i] = protowire.SizeTag(6) + protowire.SizeBytes(listLen[i])
+	}
+	wire := make([]byte, 0, valueLen[0])
+	for i := range levels {
+		wire = protowire.AppendTag(wire, 6, protowire.BytesType)
+		wire = protowire.AppendVarint(wire, uint64(listLen[i]))
+		wire = protowire.AppendTag(wire, 1, protowire.BytesType)
+		wire = protowire.AppendVarint(wire, uint64(valueLen[i+1]))
+	}
+	v := &structpb.Value{}
+	if err := Check(wire, v, maxDecoded); err != nil {
+		t.Errorf("Check() = %v, want the depth left to proto.Unmarshal", err)
+	}
+	if err := proto.Unmarshal(wire, v); err == nil || !strings.Contains(err.Error(), "recursion") {
+		t.Errorf("proto.Unmarshal() = %v; this test needs a refused depth", err)
 	}
 }
