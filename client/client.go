@@ -18,7 +18,15 @@ import (
 	"google.golang.org/grpc/resolver/manual"
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
+	"github.com/astraguard/astraguard/internal/protolimit"
 )
+
+// MaxDecodedResponseBytes bounds what one response may take decoded (64
+// MiB, sixteen times gRPC's default 4 MiB receive limit), estimated from
+// the wire before decoding; a larger one fails its stream like a message
+// that does not decode. The largest response the service sends (4 MiB of
+// verdicts, some 28,000) estimates under 18 MiB.
+const MaxDecodedResponseBytes = 64 << 20
 
 // HashHeader is the request metadata key the ring hashes: every Detect
 // stream carries its partition key there (see EncodeKey).
@@ -99,6 +107,10 @@ func New(target string, cfg Config, opts ...Option) (*Client, error) {
 		grpc.WithDefaultServiceConfig(ServiceConfig),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: c.cfg.KeepaliveTime, Timeout: c.cfg.KeepaliveTimeout}),
+		// A response's decoded size is bounded, not only its 4 MiB: an
+		// empty verdict is two wire bytes and some 150 decoded, so a broken
+		// or hostile replica's response could take 300 MB.
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(protolimit.Codec(MaxDecodedResponseBytes))),
 	}, c.opt.dialOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("new client: %w", err)

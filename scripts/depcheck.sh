@@ -30,7 +30,7 @@ forbid ./internal/anomalyview "grpc|^$mod/(gen|server|cmd|breaker|httpui)" "the 
 forbid ./internal/report "grpc|prometheus|^$mod/" "the replay report is stdlib plus the bounded file reader" "$mod/internal/smallfile"
 forbid ./internal/modelserver "^$mod/(server|cmd|breaker|detector)" "the model server knows only the model"
 forbid ./internal/protolimit "prometheus|^$mod/" "the decode bound knows only gRPC's codec and protobuf"
-forbid ./client "^$mod/(server|cmd|breaker|detector|internal)" "the client imports only gen, grpc and client_golang"
+forbid ./client "^$mod/(server|cmd|breaker|detector|internal)" "the client imports only gen, grpc, client_golang and the decode bound" "$mod/internal/protolimit"
 # The evaluation tools read ../shared: development only, never in a binary.
 for p in $(go list ./cmd/... | grep -v -E "^$mod/cmd/(nabeval|spacereplay)$"); do
 	forbid "$p" "^$mod/internal/(ceiling|nabeval|spaceeval|synth|synthbench)$" "the eval tools stay out of the binaries"
