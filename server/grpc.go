@@ -53,7 +53,9 @@ type Config struct {
 	MaxSendMsgBytes int
 	// MaxConcurrentStreams bounds streams per connection. Default 1024.
 	MaxConcurrentStreams uint32
-	// MaxSamplesPerRequest bounds the samples in one request. Default 100,000.
+	// MaxSamplesPerRequest bounds the samples in one request, a series
+	// without values or a frame without channels counting one. Default
+	// 100,000.
 	MaxSamplesPerRequest int
 	// HandshakeTimeout bounds a new connection's setup (TLS and the HTTP/2
 	// preface), so peers that connect and stall do not hold connections.
@@ -114,7 +116,8 @@ type Config struct {
 	// this long. Default 30s.
 	SendTimeout time.Duration
 	// RateLimit is each client's budget in samples per second, over all its
-	// streams and calls; a request costs its sample count, at least 1.
+	// streams and calls; a request costs its sample count (a series
+	// without values or a frame without channels counting one), at least 1.
 	// Default 0: no limit. Clients are told apart by ClientKeyFunc.
 	RateLimit float64
 	// RateBurst is the samples a client may send at once. Default one
