@@ -19,7 +19,7 @@ const codecVersion = 9
 // EncodedBytes is the length of one encoded Detector: a version byte and
 // the fields in the order appendState writes them.
 const EncodedBytes = 1 + 4 + 4 + 8*8 + 8 + 8 + numFeatures*stats.LikelihoodBytes + 24*4*2 + 24 + 8*(1+8+threeBits/64) + 2 + 4*2 +
-	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4+4+2) + maxStates*maxStates*2 + 4 + 4 + 2 + 4 + periodBytes + 4 + 4 + 4 + 4 + 5*8 + 4 + 4 + excursionBytes
+	2 + prunerBytes + 8*(nw+nw*nw+lags+1) + maxStates*(8+4+4+2) + maxStates*maxStates*2 + 4 + 4 + 2 + 4 + periodBytes + 4 + 4 + 4 + 4 + 5*8 + 4 + 4 + stats.ExcursionBytes
 
 // ErrBadState is returned by UnmarshalBinary for input that is not an
 // encoded Detector of this version.
@@ -89,7 +89,7 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 	}
 	b = le.AppendUint32(b, d.sinceHi)
 	b = le.AppendUint32(b, d.sinceLo)
-	return d.exc.appendBinary(b), nil
+	return d.exc.AppendBinary(b), nil
 }
 
 // UnmarshalBinary replaces d's learned state with one encoded by
@@ -167,7 +167,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		*f = r.f64()
 	}
 	nd.sinceHi, nd.sinceLo = r.u32(), r.u32()
-	nd.exc.decode(&r)
+	nd.exc.DecodeBinary(r.next(stats.ExcursionBytes))
 	if err := nd.checkRestored(); err != nil {
 		return err
 	}
@@ -274,8 +274,8 @@ func (d *Detector) checkNew() error {
 	if err := d.checkTrend(); err != nil {
 		return err
 	}
-	if err := d.exc.check(d.n); err != nil {
-		return err
+	if err := d.exc.Check(d.n); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadState, err)
 	}
 	if d.hour < 0 || d.hour > 23 {
 		return fmt.Errorf("%w: hour %d", ErrBadState, d.hour)

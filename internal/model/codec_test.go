@@ -6,6 +6,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/astraguard/astraguard/internal/stats"
 )
 
 // TestCodecRestoresScoresBitForBit cuts a series at several points,
@@ -409,7 +411,7 @@ func TestCodecSetsAsideVersion8(t *testing.T) {
 		d.Update(int64(i)*60e9, float64(i%3))
 	}
 	cur, _ := d.AppendBinary(nil)
-	for _, n := range []int{EncodedBytes - excursionBytes, EncodedBytes} {
+	for _, n := range []int{EncodedBytes - stats.ExcursionBytes, EncodedBytes} {
 		old := append([]byte(nil), cur[:n]...)
 		old[0] = 8
 		checkRefused(t, d, old, fmt.Sprintf("version 8, %d bytes", n))
@@ -471,13 +473,13 @@ func TestCodecRejectsForgedNewFields(t *testing.T) {
 		"carried low NaN":       func(x *Detector) { x.dlo = math.NaN() },
 		"since high beyond n":   func(x *Detector) { x.sinceHi = x.n },
 		"since low beyond n":    func(x *Detector) { x.sinceLo = x.n + 5 },
-		"excursion side 2":      func(x *Detector) { x.exc.side, x.exc.run = 2, 1 },
-		"excursion, no run":     func(x *Detector) { x.exc.side, x.exc.run = 1, 0 },
-		"run, no excursion":     func(x *Detector) { x.exc.side, x.exc.run = 0, 3 },
-		"excursion beyond n":    func(x *Detector) { x.exc.side, x.exc.run = -1, x.n+1 },
-		"longest, no visit":     func(x *Detector) { x.exc.rec[1], x.exc.visits[1] = 5, 0 },
-		"visit, no longest":     func(x *Detector) { x.exc.rec[0], x.exc.visits[0] = 0, 2 },
-		"longest beyond n":      func(x *Detector) { x.exc.rec[0], x.exc.visits[0] = x.n+1, 1 },
+		"excursion side 2":      func(x *Detector) { x.exc.Side, x.exc.Run = 2, 1 },
+		"excursion, no run":     func(x *Detector) { x.exc.Side, x.exc.Run = 1, 0 },
+		"run, no excursion":     func(x *Detector) { x.exc.Side, x.exc.Run = 0, 3 },
+		"excursion beyond n":    func(x *Detector) { x.exc.Side, x.exc.Run = -1, x.n+1 },
+		"longest, no visit":     func(x *Detector) { x.exc.Record[1], x.exc.Visits[1] = 5, 0 },
+		"visit, no longest":     func(x *Detector) { x.exc.Record[0], x.exc.Visits[0] = 0, 2 },
+		"longest beyond n":      func(x *Detector) { x.exc.Record[0], x.exc.Visits[0] = x.n+1, 1 },
 	}
 	for name, f := range forge {
 		x := *d

@@ -95,7 +95,7 @@ type Detector struct {
 	hour  int8 // UTC hour of the latest sample, to re-check the rhythm hourly
 	daily bool // the profile holds a daily rhythm (season.rhythmic)
 	pr    predictor
-	exc   excursion
+	exc   stats.Excursion
 	sts   states
 	per   period
 	pk    uint32 // samples per period block at the current cadence
@@ -255,7 +255,7 @@ func (d *Detector) update(unixNanos int64, v float64, j Judge) Result {
 		ctx = d.pr.err.judge(d.pr.update(u, p.lambda), p.aCtx, float64(d.aMax), p.prune, warm)
 		// A stay beyond the band longer than any before on its side
 		// is the series leaving its short-term behaviour too.
-		if d.exc.update(sideOf(u, p.excursionBand)) && warm {
+		if d.exc.Update(stats.ExcursionSide(u, p.excursionBand)) && warm {
 			ctx = 1
 		}
 	}

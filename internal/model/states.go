@@ -1,6 +1,10 @@
 package model
 
-import "math"
+import (
+	"math"
+
+	"github.com/astraguard/astraguard/internal/stats"
+)
 
 // maxStates is the most distinct values a series may show and still be
 // judged as a mode-switching channel (a switch, a mode word, a square
@@ -20,16 +24,6 @@ const (
 	ordinalStates = 5
 	ordinalMin    = 50
 	ordinalShare  = 0.9
-)
-
-// dwellMargin is how far a dwell must exceed the longest earlier dwell in
-// its state, or fall short of the shortest, to be out of character (as
-// stats.FlatlineMargin for runs), and dwellMin
-// the shortest record that counts, so a state seen a few times only does
-// not flag every slightly longer stay.
-const (
-	dwellMargin = 1.5
-	dwellMin    = 16
 )
 
 // states models a series with few distinct values as a state machine
@@ -59,18 +53,12 @@ type states struct {
 // showing new transitions often, one more is not.
 const unseenMass = 0.01
 
-// dwellVisits is the fewest finished dwells in a state before a longer
-// one is out of character: the chance that the next of n exchangeable
-// dwells is the longest is 1/(n+1), so one record among the first few is
-// expected.
-const dwellVisits = 10
-
 // Events states.update reports.
 const (
 	stateNone       = iota
 	stateNew        // a value never seen
 	stateTransition // a transition never seen
-	stateDwell      // a dwell longer or shorter than any before by dwellMargin
+	stateDwell      // a dwell longer or shorter than any before by stats.DwellMargin
 )
 
 // discrete reports whether the series is still judged on its states.
@@ -113,22 +101,22 @@ func (s *states) update(v float64) int {
 			s.run++
 		}
 		// A state never left before has no dwell of its own yet: a new
-		// value that persists dwellMin samples is a new regime; a
-		// known state out of character stays dwellMargin times its
-		// longest dwell (and at least dwellMin samples).
-		if s.dwell[j] == 0 && s.run == dwellMin && s.k > 1 {
+		// value that persists stats.DwellMin samples is a new regime; a
+		// known state out of character stays stats.DwellMargin times its
+		// longest dwell (and at least stats.DwellMin samples).
+		if s.dwell[j] == 0 && s.run == stats.DwellMin && s.k > 1 {
 			return stateNew
 		}
-		if s.visits[j] >= dwellVisits && s.run == uint32(math.Ceil(dwellMargin*float64(max(s.dwell[j], dwellMin)))) {
+		if s.visits[j] >= stats.DwellVisits && s.run == uint32(math.Ceil(stats.DwellMargin*float64(max(s.dwell[j], stats.DwellMin)))) {
 			return stateDwell
 		}
 		return stateNone
 	}
-	// A dwell cut dwellMargin times shorter than the shortest earlier one
-	// in its state, once the state has been visited dwellVisits times, is
-	// out of character too (the chance that the next of n exchangeable
-	// dwells is the shortest is also 1/(n+1)).
-	brief := s.visits[s.cur] >= dwellVisits && dwellMargin*float64(s.run) < float64(s.short[s.cur])
+	// A dwell cut stats.DwellMargin times shorter than the shortest
+	// earlier one in its state, once the state has been visited
+	// stats.DwellVisits times, is out of character too (the chance that
+	// the next of n exchangeable dwells is the shortest is also 1/(n+1)).
+	brief := s.visits[s.cur] >= stats.DwellVisits && stats.DwellMargin*float64(s.run) < float64(s.short[s.cur])
 	t := uint(s.cur)*maxStates + uint(j)
 	// A transition counts as unseen only between states that have each
 	// been left before (the first way out of a new state says nothing),
