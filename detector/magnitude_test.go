@@ -156,3 +156,50 @@ func TestHeuristicPathReportsStuck(t *testing.T) {
 	}
 	t.Error("a series frozen for 100 samples was never flagged on the heuristic path")
 }
+
+// TestHeuristicPathReportsContext: with the breaker open, a pulse channel
+// (pulses of 10-15 samples beyond the band every 60-99 samples) that then
+// holds its pulse level is flagged by the heuristic's excursion rule, and
+// the verdict says MechanismContext, the model's name for the same rule
+// (the heuristic had no such rule: the stay passed unflagged).
+func TestHeuristicPathReportsContext(t *testing.T) {
+	d := magnitudePaths["heuristic"](t)
+	var vs []float64
+	g := uint32(11)
+	noise := func() float64 { // uniform, deviation about 0.1
+		g = g*1664525 + 1013904223
+		return 0.35 * (float64(g>>8)/(1<<24) - 0.5)
+	}
+	for k := range 80 {
+		for range 60 + (k*37)%40 {
+			vs = append(vs, noise())
+		}
+		for range 10 + (k*5)%6 {
+			vs = append(vs, 1+noise())
+		}
+	}
+	for range 150 {
+		vs = append(vs, noise())
+	}
+	stay := len(vs)
+	for range 60 {
+		vs = append(vs, 1+noise())
+	}
+	grp := magnitudeGroup(1, len(vs), len(vs))
+	copy(grp.Values, vs)
+	var got []Verdict
+	for off := 0; off < len(vs); off += 500 {
+		end := min(off+500, len(vs))
+		part := Group{SeriesID: grp.SeriesID, UnixNanos: grp.UnixNanos[off:end], Values: grp.Values[off:end]}
+		got = append(got, d.Score(t.Context(), nil, []Group{part})...)
+	}
+	for i, v := range got[stay:] {
+		if v.Anomaly {
+			if v.Explain.Mechanism != MechanismContext || v.Source != SourceHeuristic || i+1 != 24 {
+				t.Errorf("stay flagged at its sample %d: %+v, want the heuristic's MechanismContext at 24", i+1, v)
+			}
+			return
+		}
+	}
+	t.Error("a pulse channel holding its pulse level for 60 samples was never flagged on the heuristic path")
+}
