@@ -236,17 +236,13 @@ func timestampAt(g Group, i int, now int64) int64 {
 
 // heuristicMechanism names what the heuristic's verdict rests on: its
 // operating limits or the plausibility limit (limit), a record-breaking run
-// of identical values (stuck), a stay beyond its band out of character
-// (context, the model's name for its excursion rule), or its level-shift
-// statistic.
+// of identical values (stuck), or its level-shift statistic.
 func heuristicMechanism(r heuristic.Result) Mechanism {
 	switch {
 	case r.LimitViolation || r.Implausible:
 		return MechanismLimit
 	case r.Stuck:
 		return MechanismStuck
-	case r.Excursion:
-		return MechanismContext
 	case r.Score > 0:
 		return MechanismShift
 	}

@@ -14,15 +14,14 @@ import (
 
 // codecVersion is the first byte of every encoded State; Signature includes
 // it, so a snapshot of another layout is set aside rather than misread.
-const codecVersion = 7
+const codecVersion = 6
 
 // EncodedBytes is the length of one encoded State: a version byte, n and
 // quiet, six float64 statistics, the shift and step scores' likelihoods,
 // the level count and the levels, the latest timestamp and the cadence
-// (version 4), the flatline's current and longest runs (version 5), the
-// level score's background, cleaning variance and likelihood (version 6),
-// and the excursions beyond the band (version 7).
-const EncodedBytes = 1 + 4 + 4 + 6*8 + 2*stats.LikelihoodBytes + 1 + maxLevels*8 + 8 + 8 + 4 + 4 + 3*8 + stats.LikelihoodBytes + stats.ExcursionBytes
+// (version 4), the flatline's current and longest runs (version 5), and
+// the level score's background, cleaning variance and likelihood (version 6).
+const EncodedBytes = 1 + 4 + 4 + 6*8 + 2*stats.LikelihoodBytes + 1 + maxLevels*8 + 8 + 8 + 4 + 4 + 3*8 + stats.LikelihoodBytes
 
 // ErrBadState is returned by State.UnmarshalBinary for input that is not an
 // encoded State of this version.
@@ -54,8 +53,7 @@ func (st *State) AppendBinary(b []byte) ([]byte, error) {
 	b = le.AppendUint64(b, math.Float64bits(st.lin1))
 	b = le.AppendUint64(b, math.Float64bits(st.lin2))
 	b = le.AppendUint64(b, math.Float64bits(st.linVar))
-	b = st.lkLevel.AppendBinary(b)
-	return st.exc.AppendBinary(b), nil
+	return st.lkLevel.AppendBinary(b), nil
 }
 
 // EncodedSamples returns the samples the statistics took (saturating at
@@ -83,8 +81,7 @@ func EncodedSamples(b []byte) (uint32, bool) {
 // samples seen, repeated levels, non-zero unused level slots, a last value
 // that is not among the levels of a few-valued series, a level score's
 // likelihood outside its clipped feature range (±levelTest), and a fresh
-// state (no sample) with any statistic set, and excursions Score could not
-// have counted (stats.Excursion.Check). The background of the level
+// state (no sample) with any statistic set. The background of the level
 // score is within ±1e30 like the means, its cleaning variance within
 // [0, 4e60], the square of the widest distance of two values.
 func (st *State) UnmarshalBinary(b []byte) error {
@@ -121,7 +118,6 @@ func (st *State) UnmarshalBinary(b []byte) error {
 	if !ns.lkLevel.DecodeBinary(b[off+24:]) {
 		return fmt.Errorf("%w: non-finite likelihood", ErrBadState)
 	}
-	ns.exc.DecodeBinary(b[off+24+stats.LikelihoodBytes:])
 	if err := ns.validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadState, err)
 	}
@@ -159,14 +155,6 @@ func (st *State) validate() error {
 	}
 	if st.flat.Run >= st.n || st.flat.Record >= st.n {
 		return fmt.Errorf("runs of repeats %d and %d after %d samples", st.flat.Run, st.flat.Record, st.n)
-	}
-	// The excursions see every sample after the first (n saturates).
-	seen := st.n - 1
-	if st.n == math.MaxUint32 {
-		seen = st.n
-	}
-	if err := st.exc.Check(seen); err != nil {
-		return err
 	}
 	// An interval is at least 1 ns and at most the span of int64 ns; the
 	// first sample has none.
@@ -228,7 +216,7 @@ func (st *State) validate() error {
 // processes and releases.
 func (h *Heuristic) Signature() string {
 	s := sha256.New()
-	fmt.Fprintf(s, "heuristic codec %d; learn %d; quiet %d; minStd %v; maxMagnitude %v; levels %d; level clean %v test %v; excursion band %x; alphas", codecVersion, h.learn, h.quiet, minStd, maxMagnitude, h.levels, levelClean, levelTest, math.Float64bits(h.band))
+	fmt.Fprintf(s, "heuristic codec %d; learn %d; quiet %d; minStd %v; maxMagnitude %v; levels %d; level clean %v test %v; alphas", codecVersion, h.learn, h.quiet, minStd, maxMagnitude, h.levels, levelClean, levelTest)
 	for _, f := range [...]float64{h.alpha, h.aFast, h.aShort, h.aLong, h.flag, h.aStep, h.aLevel} {
 		fmt.Fprintf(s, " %x", math.Float64bits(f))
 	}

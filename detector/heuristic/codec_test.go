@@ -107,11 +107,9 @@ func TestCodecRejectsBadInput(t *testing.T) {
 	firstCad := first // a cadence after one sample: no interval yet
 	firstCad.fast, firstCad.clk.Cadence = 4, 60
 	firstCadence, _ := firstCad.AppendBinary(nil)
-	// Offsets from the end: the excursions (version 7), the level
-	// score's background (version 6), the flatline's runs (version 5),
-	// the cadence (version 4).
-	const excAt = EncodedBytes - stats.ExcursionBytes
-	const levelAt = excAt - 3*8 - stats.LikelihoodBytes
+	// Offsets from the end: the level score's background (version 6),
+	// the flatline's runs (version 5), the cadence (version 4).
+	const levelAt = EncodedBytes - 3*8 - stats.LikelihoodBytes
 	const runsAt = levelAt - 8
 	const cadenceAt = runsAt - 8
 	cadence := func(c float64) []byte {
@@ -125,14 +123,6 @@ func TestCodecRejectsBadInput(t *testing.T) {
 	v4[0] = 4
 	v5 := append([]byte(nil), good[:levelAt]...) // the layout before the level score
 	v5[0] = 5
-	v6 := append([]byte(nil), good[:excAt]...) // the layout before the excursions
-	v6[0] = 6
-	v6Long := append([]byte(nil), good...) // version 6 at this version's length
-	v6Long[0] = 6
-	excursion := func(e stats.Excursion) []byte {
-		b := append([]byte(nil), good[:excAt]...)
-		return e.AppendBinary(b)
-	}
 	runs := func(run, record uint32) []byte {
 		b := append([]byte(nil), good...)
 		binary.LittleEndian.PutUint32(b[runsAt:], run)
@@ -162,11 +152,7 @@ func TestCodecRejectsBadInput(t *testing.T) {
 		"first sample": firstOff, "huge quantum": f64(4, 1e250),
 		"cadence after one sample": firstCadence, "negative cadence": cadence(-60), "NaN cadence": cadence(math.NaN()),
 		"subnanosecond cadence": cadence(1e-12), "version 3": v3, "version 4": v4, "version 5": v5,
-		"version 6": v6, "version 6 at this length": v6Long,
-		"excursion side 2":             excursion(stats.Excursion{Side: 2, Run: 1}),
-		"excursion beyond the samples": excursion(stats.Excursion{Side: 1, Run: 10}),
-		"longest excursion, no visit":  excursion(stats.Excursion{Record: [2]uint32{0, 3}}),
-		"background beyond the limit":  background(0, 2e30), "NaN background": background(1, math.NaN()),
+		"background beyond the limit": background(0, 2e30), "NaN background": background(1, math.NaN()),
 		"negative cleaning variance": background(2, -1), "huge cleaning variance": background(2, 1e300),
 		"level feature beyond its clip": levelFeature,
 		"run beyond the samples":        runs(1<<30, 0), "longest run beyond the samples": runs(0, 1<<30)} {
@@ -186,7 +172,7 @@ func TestSignature(t *testing.T) {
 	if got := mustNew(t, Config{Learning: 150, Limits: map[string]Limit{"x": Above(1)}}).Signature(); got != base {
 		t.Error("Signature changed with the limits or with a default spelled out")
 	}
-	for _, c := range []Config{{Learning: 10}, {HalfLife: 100}, {Flag: 0.6}, {Quiet: -1}, {ExcursionBand: 3}, {ExcursionBand: -1}} {
+	for _, c := range []Config{{Learning: 10}, {HalfLife: 100}, {Flag: 0.6}, {Quiet: -1}} {
 		if mustNew(t, c).Signature() == base {
 			t.Errorf("Signature(%+v) equals the default's", c)
 		}
@@ -287,9 +273,6 @@ func TestStateUnmarshalRefusesUnreachableState(t *testing.T) {
 		"zero quantum":       func(s *State) { s.quantum = 0 },
 		"negative quiet":     func(s *State) { s.quiet = -3 },
 		"likelihood count":   func(s *State) { s.n = 3 },
-		"excursion run":      func(s *State) { s.exc.Side, s.exc.Run = -1, s.n },
-		"excursion no run":   func(s *State) { s.exc.Side, s.exc.Run = 1, 0 },
-		"excursion visits":   func(s *State) { s.exc.Record[0], s.exc.Visits[0] = 0, 4 },
 		"no samples, values": func(s *State) { *s = State{limit: s.limit, maxQuiet: s.maxQuiet, mean: 1} },
 		"first sample": func(s *State) {
 			*s = State{limit: s.limit, maxQuiet: s.maxQuiet, n: 1, mean: 1, fast: 2, prev: 1, quantum: math.Inf(1), levels: [maxLevels]float64{1}, nLevels: 1}

@@ -55,15 +55,6 @@ type Config struct {
 	// between known values never do) instead of on shifts and steps.
 	// Default 8, at most 8; negative disables it.
 	Levels int
-
-	// ExcursionBand is the distance from the slow mean, in slow mean
-	// absolute deviations (HalfLife's), beyond which a sample is on an
-	// excursion: a stay beyond it, on one side, 1.5 times longer than any
-	// before there (and at least 24 samples, after 10 earlier stays on
-	// that side) scores 1 (Result.Excursion), although its values may be
-	// ordinary. It is the model's rule (stats.Excursion, the state
-	// machine's dwell rule). Default 2; negative turns it off.
-	ExcursionBand float64
 }
 
 // Heuristic holds the resolved configuration. It is immutable and safe for
@@ -81,8 +72,7 @@ type Heuristic struct {
 	kLevel  float64
 	flag    float64
 	quiet   int32
-	levels  int     // 0 when disabled
-	band    float64 // excursion band; 0 when disabled
+	levels  int // 0 when disabled
 }
 
 // New validates cfg and returns a Heuristic.
@@ -139,8 +129,6 @@ func New(cfg Config) (*Heuristic, error) {
 		return nil, fmt.Errorf("%w: StepHalfLife %v must be positive", ErrInvalidConfig, shl)
 	case levels > maxLevels:
 		return nil, fmt.Errorf("%w: Levels %d above %d", ErrInvalidConfig, levels, maxLevels)
-	case math.IsNaN(cfg.ExcursionBand) || math.IsInf(cfg.ExcursionBand, 0):
-		return nil, fmt.Errorf("%w: ExcursionBand %v must be finite", ErrInvalidConfig, cfg.ExcursionBand)
 	}
 	h.learn = uint32(learn)
 	h.alpha = stats.Alpha(hl)
@@ -152,11 +140,6 @@ func New(cfg Config) (*Heuristic, error) {
 	h.flag = flag
 	h.quiet = int32(max(quiet, 0))
 	h.levels = max(levels, 0)
-	h.band = cfg.ExcursionBand
-	if h.band == 0 {
-		h.band = defaultExcursionBand
-	}
-	h.band = max(h.band, 0)
 	return h, nil
 }
 
@@ -184,6 +167,3 @@ const (
 	shortHL = 2.0
 	longHL  = 2000.0
 )
-
-// defaultExcursionBand is Config.ExcursionBand's default, the model's.
-const defaultExcursionBand = 2.0

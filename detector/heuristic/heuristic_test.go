@@ -121,8 +121,6 @@ func TestInvalidConfig(t *testing.T) {
 		"negative learn": {Learning: -1},
 		"bad half-life":  {HalfLife: -1},
 		"bad flag":       {Flag: math.Inf(1)},
-		"NaN band":       {ExcursionBand: math.NaN()},
-		"infinite band":  {ExcursionBand: math.Inf(-1)},
 	} {
 		if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("New(%s) error = %v, want ErrInvalidConfig", name, err)
@@ -218,8 +216,8 @@ func TestNaNDoesNotPoisonState(t *testing.T) {
 }
 
 func TestStateSizeAndAllocs(t *testing.T) {
-	if sz := unsafe.Sizeof(State{}); sz > 272 {
-		t.Errorf("unsafe.Sizeof(State{}) = %d, want <= 272", sz)
+	if sz := unsafe.Sizeof(State{}); sz > 256 {
+		t.Errorf("unsafe.Sizeof(State{}) = %d, want <= 256", sz)
 	}
 	h := mustNew(t, Config{})
 	st := h.NewState("sat1/voltage")

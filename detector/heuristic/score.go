@@ -8,10 +8,9 @@ import (
 
 // Result is the heuristic's verdict on one sample.
 type Result struct {
-	// Score is in [0, 1]: 1 on a limit violation, a value beyond ±1e30,
-	// a value a few-valued series never took, a record-breaking run of
-	// identical values (Stuck) or a stay beyond the band out of
-	// character (Excursion), otherwise the largest calibrated score
+	// Score is in [0, 1]: 1 on a limit violation, a value beyond ±1e30
+	// a value a few-valued series never took, or a record-breaking run of
+	// identical values (Stuck), otherwise the largest calibrated score
 	// (shift, step or level); a sample is flagged at
 	// Config.Flag.
 	Score float64
@@ -26,12 +25,6 @@ type Result struct {
 	// Stuck is true when the score is the flatline rule's: a run of
 	// identical values longer than any earlier one (stats.Flatline).
 	Stuck bool
-	// Excursion is true when the score is the excursion rule's: a stay
-	// beyond Config.ExcursionBand slow deviations from the slow mean,
-	// on one side, longer than any before there by the dwell margin
-	// (stats.Excursion, the model's rule; the service reports it as the
-	// context mechanism, as the model does).
-	Excursion bool
 	// Implausible is true for a value beyond ±1e30 (maxMagnitude, the
 	// model's limit too): it is flagged with score 1 and kept out of the
 	// statistics.
@@ -69,7 +62,6 @@ type State struct {
 	lk      stats.Likelihood // calibration of the shift score
 	lkStep  stats.Likelihood // calibration of the step score
 	flat    stats.Flatline   // runs of identical values (a frozen sensor)
-	exc     stats.Excursion  // stays beyond the excursion band (Config.ExcursionBand)
 	// lin1 and lin2 are Brown's double EWMA of the cleaned values: the
 	// locally linear background of the level score (level.go).
 	lin1, lin2 float64
@@ -165,9 +157,6 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 	dev := max(st.dev, floor)
 	spread := bandWidth * dev
 	res.HasBand, res.Expected, res.Lower, res.Upper = true, st.mean, st.mean-spread, st.mean+spread
-	// The side of the excursion band is read against the same slow
-	// statistics as the band, before the sample updates them.
-	out := st.exc.Update(stats.ExcursionSide((v-st.mean)/dev, h.band))
 	// Running means until the EWMAs have enough samples.
 	r := 1 / float64(st.n)
 	a, af := max(h.alpha, r), max(h.aFast, r)
@@ -208,12 +197,6 @@ func (h *Heuristic) ScoreAt(st *State, unixNanos int64, v float64, flag float64)
 		// model's flatline rule): a frozen sensor, on a series that
 		// varies. A few-valued series repeats values by nature.
 		s, res.Stuck = 1, true
-	} else if out {
-		// A stay beyond the band longer than any before on its side
-		// (the model's excursion rule): a level held out of character,
-		// although its values may be ordinary and its fast mean may
-		// have been as far out before.
-		s, res.Excursion = 1, true
 	} else {
 		// The tail probability is per sample; a series sampled n
 		// times per five minutes takes n looks where a five-minute
