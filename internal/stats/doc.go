@@ -2,8 +2,11 @@
 // EWMA weights from half-lives, the deviation floor that keeps quantised or
 // flat series from dividing by zero, and Numenta's anomaly likelihood (a
 // short average of a feature against its own long-run distribution, reported
-// on a log tail-probability scale). The reference model and the heuristic
-// fallback both use it, so the two paths mean the same thing by a score.
+// on a log tail-probability scale), the learned sampling cadence, and the
+// record rules on durations: Flatline (runs of identical values) and
+// Excursion (the dwell rule on stays beyond a band). The reference model and
+// the heuristic fallback both use it, so the two paths mean the same thing by
+// a score and a rule has one implementation.
 //
 // Everything is O(1) state and allocation-free; values are plain structs the
 // caller embeds in its per-series state. Nothing here is safe for concurrent
