@@ -42,6 +42,7 @@ type Index struct {
 	recs     map[string]foreignRecord // guarded by mu
 	bytes    int64                    // guarded by mu: keys and values in recs
 	files    map[string]fileMark      // guarded by mu: files indexed or refused
+	ahead    map[string]aheadMark     // guarded by mu: files whose time lay ahead of the clock when seen
 	adopted  uint64                   // guarded by mu
 	setAside uint64                   // guarded by mu
 	scans    uint64                   // guarded by mu
@@ -59,6 +60,13 @@ func (r foreignRecord) size(id string) int64 { return int64(len(id) + len(r.valu
 type fileMark struct {
 	mod  time.Time
 	size int64
+}
+
+// aheadMark is when the index first saw a version of a file whose
+// modification time lay ahead of its clock.
+type aheadMark struct {
+	mark  fileMark
+	since time.Time
 }
 
 // IndexStats is what an Index holds and has handed out.
@@ -81,7 +89,7 @@ func NewIndex(dir, self, sig, section string, ttl time.Duration, limit int, opts
 	o := newOptions(sig, opts)
 	x := &Index{dir: dir, self: self, sig: sig, section: section, ttl: ttl, limit: limit,
 		maxBytes: o.indexBytes, lim: o.limits, clock: o.clock, logger: o.logger, later: o.later,
-		recs: map[string]foreignRecord{}, files: map[string]fileMark{}, errs: make(map[string]uint64, len(Reasons))}
+		recs: map[string]foreignRecord{}, files: map[string]fileMark{}, ahead: map[string]aheadMark{}, errs: make(map[string]uint64, len(Reasons))}
 	if x.later == nil {
 		// A tie goes to the record read last, as it always has.
 		x.later = func(a, b []byte) bool { return !newer(b, a) }
@@ -171,7 +179,7 @@ func (x *Index) Scan(ctx context.Context) {
 		x.logger.WarnContext(ctx, "cannot read the handover directory", "dir", x.dir, "err", err)
 		return
 	}
-	present := map[string]bool{}
+	present, listed := map[string]bool{}, map[string]bool{}
 	for _, e := range ents {
 		name := e.Name()
 		// Not only regular files: anything else named *.snap is refused
@@ -185,20 +193,21 @@ func (x *Index) Scan(ctx context.Context) {
 		if err != nil {
 			continue // removed since ReadDir
 		}
+		listed[name] = true
+		mark := fileMark{info.ModTime(), info.Size()}
 		if temp {
-			if x.ttl > 0 && x.clock.Now().Sub(info.ModTime()) > x.ttl {
+			if x.ttl > 0 && x.age(name, mark) > x.ttl {
 				_ = os.Remove(filepath.Join(x.dir, name))
 			}
 			continue
 		}
-		if x.ttl > 0 && x.clock.Now().Sub(info.ModTime()) > x.ttl {
+		if x.ttl > 0 && x.age(name, mark) > x.ttl {
 			if err := os.Remove(filepath.Join(x.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				x.logger.WarnContext(ctx, "cannot delete an expired handover snapshot", "file", name, "err", err)
 			}
 			continue
 		}
 		present[name] = true
-		mark := fileMark{info.ModTime(), info.Size()}
 		x.mu.Lock()
 		seen := x.files[name] == mark
 		x.mu.Unlock()
@@ -215,6 +224,32 @@ func (x *Index) Scan(ctx context.Context) {
 			x.drop(name)
 		}
 	}
+	for name := range x.ahead {
+		if !listed[name] {
+			delete(x.ahead, name)
+		}
+	}
+}
+
+// age is how long ago the version mark of file name was written: by its
+// modification time, or, for a time later than the clock (a writer whose
+// clock runs ahead, or this clock stepped back), since this index first
+// saw that version, so no file outlives the ttl by as much as its time
+// lies ahead. Restored and handed-over clocks are bounded alike: see
+// clampLastUse for the records.
+func (x *Index) age(name string, mark fileMark) time.Duration {
+	now := x.clock.Now()
+	if !mark.mod.After(now) {
+		return now.Sub(mark.mod)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	a, ok := x.ahead[name]
+	if !ok || a.mark != mark {
+		a = aheadMark{mark, now}
+		x.ahead[name] = a
+	}
+	return now.Sub(a.since)
 }
 
 // load indexes one snapshot file, replacing what an earlier version of it
@@ -242,6 +277,7 @@ func (x *Index) load(ctx context.Context, name string, mark fileMark) {
 	}
 	defer x.mu.Unlock()
 	fixed := x.bounds()
+	now := x.clock.Now().UnixNano()
 	n, junk, full := 0, 0, false
 	_ = snap.sections[x.section].Each(func(id string, v []byte) error {
 		if fixed.Fixed && len(v) != fixed.Value {
@@ -261,7 +297,7 @@ func (x *Index) load(ctx context.Context, name string, mark fileMark) {
 			full = true
 			return nil
 		}
-		r.value = append([]byte(nil), v...)
+		r.value = clampLastUse(append([]byte(nil), v...), now)
 		x.recs[id] = r
 		x.bytes += grow
 		n++
@@ -318,6 +354,19 @@ func (x *Index) refused(ctx context.Context, name string, mark fileMark, reason 
 	x.mu.Unlock()
 	x.logger.WarnContext(ctx, "handover snapshot refused and set aside: no replica reads it again",
 		"file", name, "reason", reason, "err", err, "kept_as", filepath.Base(aside))
+}
+
+// clampLastUse takes a TablePart record last used after now (saved by a
+// replica whose clock ran ahead, or before this clock stepped back) as
+// last used at now, when it is indexed: its idle time counts from then,
+// as the series table counts a restored one (store.Table.Sweep), or it
+// would stay in the index, and past the ttl, for as long as its time lies
+// ahead. v is the index's own copy.
+func clampLastUse(v []byte, now int64) []byte {
+	if len(v) >= 8 && int64(binary.LittleEndian.Uint64(v)) > now {
+		binary.LittleEndian.PutUint64(v, uint64(now))
+	}
+	return v
 }
 
 // newer reports whether TablePart record a was used later than b.

@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"encoding/binary"
 	"errors"
 	"io/fs"
 	"os"
@@ -115,4 +116,55 @@ func adopt(x *Index, id string) ([]byte, bool) {
 	var got []byte
 	ok := x.Adopt(id, func(b []byte) error { got = b; return nil })
 	return got, ok
+}
+
+// setClock is a clock the test sets.
+type setClock struct{ now time.Time }
+
+func (c *setClock) Now() time.Time { return c.now }
+
+// lastUsed is a TablePart-shaped record: its last use (Unix ns, little
+// endian) and a payload.
+func lastUsed(t time.Time, payload string) string {
+	return string(binary.LittleEndian.AppendUint64(nil, uint64(t.UnixNano()))) + payload
+}
+
+// TestIndexBoundsClocksAhead: a record whose last use lies ahead of the
+// clock (a writer whose clock ran fast) counts as used when indexed, and a
+// file whose modification time lies ahead counts as written when first
+// seen, so neither outlives the ttl by as much as it lies ahead.
+func TestIndexBoundsClocksAhead(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	clock := &setClock{now: now}
+	writeSnap(t, dir, "a.snap", "sig", map[string]string{
+		"ahead": lastUsed(now.Add(10*time.Hour), "x"),
+		"fresh": lastUsed(now, "y"),
+	})
+	x := NewIndex(dir, "self.snap", "sig", "a", time.Hour, 100, WithClock(clock))
+	x.Scan(t.Context())
+	if st := x.Stats(); st.Indexed != 2 {
+		t.Fatalf("indexed %d records, want 2", st.Indexed)
+	}
+	clock.now = now.Add(2 * time.Hour)
+	for _, id := range []string{"ahead", "fresh"} {
+		if v, ok := adopt(x, id); ok {
+			t.Errorf("Adopt(%s) = %q two hours after it was indexed with a ttl of 1h; want it expired", id, v)
+		}
+	}
+
+	future := now.Add(10 * time.Hour)
+	writeSnap(t, dir, "b.snap", "sig", map[string]string{"v": lastUsed(now.Add(2*time.Hour), "z")})
+	if err := os.Chtimes(filepath.Join(dir, "b.snap"), future, future); err != nil {
+		t.Fatal(err)
+	}
+	x.Scan(t.Context())
+	if _, err := os.Stat(filepath.Join(dir, "b.snap")); err != nil {
+		t.Fatalf("a snapshot seen for the first time was deleted: %v", err)
+	}
+	clock.now = now.Add(4 * time.Hour)
+	x.Scan(t.Context())
+	if _, err := os.Stat(filepath.Join(dir, "b.snap")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a snapshot stamped 6h ahead is still there 2h after it was first seen (ttl 1h): %v", err)
+	}
 }
