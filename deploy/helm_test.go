@@ -242,7 +242,9 @@ func TestHelmModelServerAndClaim(t *testing.T) {
 // accept or refuse by name, never dropped) and a large number as an
 // integer.
 func TestHelmConnectionLimits(t *testing.T) {
-	isLimit := func(a string) bool { return strings.HasPrefix(a, "--max-connection") }
+	isLimit := func(a string) bool {
+		return strings.HasPrefix(a, "--max-connection") || strings.HasPrefix(a, "--max-concurrent-streams")
+	}
 	m := render(t, "model.enabled=true")
 	for name, d := range m.deployments {
 		if args := d.Spec.Template.Spec.Containers[0].Args; slices.ContainsFunc(args, isLimit) {
@@ -250,10 +252,11 @@ func TestHelmConnectionLimits(t *testing.T) {
 		}
 	}
 	m = render(t, "model.enabled=true", "connections.max=1000000", "connections.maxPerClient=0", "connections.maxIdle=10m",
-		"model.connections.max=500", "model.connections.maxIdle=1h")
+		"connections.maxConcurrentStreams=2048", "model.connections.max=500", "model.connections.maxIdle=1h",
+		"model.connections.maxConcurrentStreams=64")
 	for name, want := range map[string][]string{
-		"ag-astraguard":       {"--max-connections=1000000", "--max-connection-idle=10m", "--max-connections-per-client=0"},
-		"ag-astraguard-model": {"--max-connections=500", "--max-connection-idle=1h"},
+		"ag-astraguard":       {"--max-connections=1000000", "--max-connection-idle=10m", "--max-connections-per-client=0", "--max-concurrent-streams=2048"},
+		"ag-astraguard-model": {"--max-connections=500", "--max-connection-idle=1h", "--max-concurrent-streams=64"},
 	} {
 		d := m.deployments[name]
 		if d == nil {
@@ -281,4 +284,61 @@ func keys[V any](m map[string]V) []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+// TestHelmModelServerFlags: every flag of astraguard-model (the generated
+// table in docs/configuration.md, which TestConfigurationDoc checks
+// against the binary) is rendered from a chart value, or is named here
+// with the reason the chart leaves it to model.extraArgs. The model
+// server has no configuration file, so a flag without a value could be
+// set only through extraArgs, unnoticed.
+func TestHelmModelServerFlags(t *testing.T) {
+	notValues := map[string]string{
+		"version":             "prints the version and exits",
+		"state-dir":           "needs a volume the chart does not mount for the model server",
+		"checkpoint-interval": "only matters with --state-dir",
+		"tls-cert":            "needs certificate files the chart does not mount",
+		"tls-key":             "needs certificate files the chart does not mount",
+		"tls-client-ca":       "needs certificate files the chart does not mount",
+	}
+	doc, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(doc), "<!-- generated: astraguard-model-flags -->")
+	table, _, ok2 := strings.Cut(table, "<!-- end generated -->")
+	if !ok || !ok2 {
+		t.Fatal("docs/configuration.md has no generated astraguard-model-flags table")
+	}
+	var flags []string
+	for line := range strings.SplitSeq(table, "\n") {
+		if f, ok := strings.CutPrefix(line, "| `--"); ok {
+			flags = append(flags, strings.FieldsFunc(f, func(r rune) bool { return r == ' ' || r == '`' })[0])
+		}
+	}
+	if len(flags) < 10 {
+		t.Fatalf("read %d flags from the table (%q); the table's layout changed", len(flags), flags)
+	}
+	m := render(t, "model.enabled=true", "model.seriesTTL=12h", "model.logLevel=debug",
+		"model.connections.max=500", "model.connections.maxPerClient=10", "model.connections.maxIdle=1h",
+		"model.connections.maxConcurrentStreams=256", "model.extraArgs[0]=--max-series=7")
+	md := m.deployments["ag-astraguard-model"]
+	if md == nil {
+		t.Fatalf("no model deployment: %v", keys(m.deployments))
+	}
+	args := md.Spec.Template.Spec.Containers[0].Args
+	for _, f := range flags {
+		rendered := slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--"+f+"=") })
+		if _, skip := notValues[f]; rendered == skip {
+			t.Errorf("astraguard-model --%s: rendered %v from values %q; every flag has a chart value unless listed with a reason", f, rendered, args)
+		}
+	}
+	for _, want := range []string{"--series-ttl=12h", "--log-level=debug", "--max-concurrent-streams=256"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("model args %q lack %q", args, want)
+		}
+	}
+	if args[len(args)-1] != "--max-series=7" {
+		t.Errorf("model args %q: extraArgs do not come last", args)
+	}
 }

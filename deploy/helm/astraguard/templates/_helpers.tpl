@@ -38,13 +38,14 @@ app.kubernetes.io/component: model
 
 {{/*
 Connection-limit flags from a connections map (values connections and
-model.connections): one flag per key that is set; an unset (null) key
+model.connections; both binaries take the same four flags with the same
+defaults): one flag per key that is set; an unset (null) key
 keeps the binary's own default. Numbers are rendered as integers (YAML
 numbers reach templates as floats, which print 1e+06).
 */}}
 {{- define "astraguard.connectionArgs" -}}
 {{- $c := . | default dict }}
-{{- range $key, $flag := dict "max" "max-connections" "maxPerClient" "max-connections-per-client" "maxIdle" "max-connection-idle" }}
+{{- range $key, $flag := dict "max" "max-connections" "maxPerClient" "max-connections-per-client" "maxIdle" "max-connection-idle" "maxConcurrentStreams" "max-concurrent-streams" }}
 {{- $v := index $c $key }}
 {{- if not (kindIs "invalid" $v) }}
 - --{{ $flag }}={{ if kindIs "float64" $v }}{{ int64 $v }}{{ else }}{{ $v }}{{ end }}
