@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -276,14 +275,8 @@ func (a *app) httpHandler() http.Handler {
 	mux.HandleFunc("GET /readyz", a.readyz)
 	// Go's profiler, as Prometheus and most Go servers serve it, behind
 	// the reload's authorization: a profile shows internals and a CPU
-	// profile costs CPU while it runs.
-	for path, h := range map[string]http.HandlerFunc{
-		"/debug/pprof/":        pprof.Index, // also every named profile: heap, goroutine, allocs, ...
-		"/debug/pprof/cmdline": pprof.Cmdline,
-		"/debug/pprof/profile": pprof.Profile,
-		"/debug/pprof/symbol":  pprof.Symbol,
-		"/debug/pprof/trace":   pprof.Trace,
-	} {
+	// profile costs CPU while it runs (at most maxProfileSeconds).
+	for path, h := range profileHandlers() {
 		mux.Handle(path, a.adminAuth.HTTPHandler(h))
 	}
 	return mux

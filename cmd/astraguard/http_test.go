@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPprofTakesTheAdminAuthorization: /debug/pprof on the HTTP port
@@ -52,6 +53,52 @@ func TestPprofTakesTheAdminAuthorization(t *testing.T) {
 	}
 	if code, body := get("/debug/pprof/profile?seconds=1", testToken); code != http.StatusOK || !strings.HasPrefix(body, "\x1f\x8b") {
 		t.Errorf("GET /debug/pprof/profile with the token = %d, %d bytes, want a gzipped CPU profile", code, len(body))
+	}
+}
+
+// TestPprofSecondsBounded: the profiler's timed endpoints refuse a
+// seconds value beyond a minute, or not a number, with 400 naming the
+// bound, at once: Go's handlers would run for as long as asked (or fall
+// back to 30s) and hold the process's only CPU profile or trace.
+func TestPprofSecondsBounded(t *testing.T) {
+	tokenFile := filepath.Join(t.TempDir(), "admin-token")
+	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addrs := runService(t, "--admin-token-file="+tokenFile)
+	for _, tc := range []struct{ method, path, form string }{
+		{"GET", "/debug/pprof/trace?seconds=100000", ""},
+		{"GET", "/debug/pprof/trace?seconds=NaN", ""},
+		{"GET", "/debug/pprof/profile?seconds=100000", ""},
+		{"GET", "/debug/pprof/profile?seconds=1.5", ""},
+		{"GET", "/debug/pprof/profile?seconds=0", ""},
+		{"GET", "/debug/pprof/heap?seconds=100000", ""},
+		{"GET", "/debug/pprof/block?seconds=61", ""},
+		{"POST", "/debug/pprof/profile", "seconds=100000"},
+	} {
+		// The deadline only keeps a run that ignores the bound from
+		// hanging the test; the bound answers at once.
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		req, err := http.NewRequestWithContext(ctx, tc.method, "http://"+addrs.HTTP+tc.path, strings.NewReader(tc.form))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		if tc.form != "" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("%s %s %s: %v, want 400 at once", tc.method, tc.path, tc.form, err)
+			cancel()
+			continue
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		resp.Body.Close()
+		cancel()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "60") {
+			t.Errorf("%s %s %s = %d %.100q, want 400 naming the bound of 60 seconds", tc.method, tc.path, tc.form, resp.StatusCode, body)
+		}
 	}
 }
 
