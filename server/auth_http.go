@@ -21,6 +21,21 @@ func (a *AdminAuth) ProtectReadsHTTP(next http.Handler) http.Handler {
 	return a.HTTPHandler(next)
 }
 
+// AuthorizeDataHTTP returns 0 when r may see the scored data over HTTP
+// (the breaker page's anomaly feed and a series' recent samples: series
+// ids and values, the clients' telemetry), else an HTTP status and a
+// message that never echoes a credential. The data is more sensitive
+// than the breaker reads: whenever an admin token or allowed identity is
+// configured (or ProtectReads is set), it takes the admin authorization
+// of authorizeHTTP. With neither there is no credential to ask for, and
+// it is as open as the rest of the page.
+func (a *AdminAuth) AuthorizeDataHTTP(r *http.Request) (int, string) {
+	if !a.protectAll && !a.hasToken && !a.hasIdentities() {
+		return 0, ""
+	}
+	return a.authorizeHTTP(r)
+}
+
 // authorizeHTTP returns 0 when r is authorized, else an HTTP status and
 // a message that never echoes a credential.
 func (a *AdminAuth) authorizeHTTP(r *http.Request) (int, string) {

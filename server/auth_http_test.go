@@ -155,3 +155,40 @@ func TestIdentityCAs(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthorizeDataHTTP: the anomaly data (series ids and values) takes
+// the admin authorization whenever any admin credential is configured,
+// without ProtectReads; with none configured it is as open as the page.
+func TestAuthorizeDataHTTP(t *testing.T) {
+	const token = "0123456789abcdef0123"
+	tests := []struct {
+		name   string
+		cfg    AuthConfig
+		remote string
+		header string
+		want   int
+	}{
+		{"no credentials configured", AuthConfig{}, "192.0.2.1:1234", "", 0},
+		{"token configured, none sent", AuthConfig{Token: []byte(token)}, "192.0.2.1:1234", "", http.StatusUnauthorized},
+		{"token configured, none sent from loopback", AuthConfig{Token: []byte(token)}, "127.0.0.1:1234", "", http.StatusUnauthorized},
+		{"token configured and sent", AuthConfig{Token: []byte(token)}, "192.0.2.1:1234", "Bearer " + token, 0},
+		{"identity configured, no certificate", AuthConfig{AllowedIdentities: []string{"ops"}}, "192.0.2.1:1234", "", http.StatusUnauthorized},
+		{"reads protected, no credentials configured, remote", AuthConfig{ProtectReads: true}, "192.0.2.1:1234", "", http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := NewAdminAuth(tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest(http.MethodGet, "/api/anomalies", nil)
+			r.RemoteAddr = tt.remote
+			if tt.header != "" {
+				r.Header.Set("Authorization", tt.header)
+			}
+			if code, msg := a.AuthorizeDataHTTP(r); code != tt.want {
+				t.Errorf("AuthorizeDataHTTP = %d %q, want %d", code, msg, tt.want)
+			}
+		})
+	}
+}

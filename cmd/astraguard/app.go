@@ -111,7 +111,15 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (_ *app, err erro
 	if err != nil {
 		return nil, err
 	}
+	// Failed certificate reloads would otherwise go unnoticed until the
+	// old certificate expires.
+	tlsOpts := []tlsconf.Option{tlsconf.WithLogger(logger.With("component", "tls")), tlsconf.WithRegisterer(a.reg)}
+	sec, err := cfg.sec.serverOptions(tlsOpts...)
+	if err != nil {
+		return nil, err
+	}
 	ui := httpui.New(hub, httpui.WithLogger(logger.With("component", "httpui")), httpui.WithAnomalies(view),
+		httpui.WithAnomalyAccess(sec.auth.AuthorizeDataHTTP), // series ids and values: admin credentials once any exist
 		// The page's event streams count against the WatchBreakers bounds,
 		// per client as gRPC peers are counted.
 		httpui.WithClientKey(func(r *http.Request) string { return server.AddrKey(r.RemoteAddr) }))
@@ -138,9 +146,6 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (_ *app, err erro
 		Name: "astraguard_anomaly_model_load_errors_total",
 		Help: "Failed model loads and readiness or metadata checks.",
 	})
-	// Failed certificate reloads would otherwise go unnoticed until the
-	// old certificate expires.
-	tlsOpts := []tlsconf.Option{tlsconf.WithLogger(logger.With("component", "tls")), tlsconf.WithRegisterer(a.reg)}
 	remote, closeModel, err := newModel(ctx, cfg, logger, loadErrors, tlsOpts, tr)
 	if err != nil {
 		return nil, err
@@ -169,10 +174,6 @@ func newApp(ctx context.Context, cfg config, stderr io.Writer) (_ *app, err erro
 	a.det = det
 	det.SetPolicies(pols)
 	admin := server.NewAdminService(breakers, hub, logger.With("component", "admin"))
-	sec, err := cfg.sec.serverOptions(tlsOpts...)
-	if err != nil {
-		return nil, err
-	}
 	// One AdminAuth: the gRPC admin service, the page's reads, POST
 	// /-/reload and the profiler follow the same rules.
 	a.httpTLS, a.adminAuth = sec.httpTLS, sec.auth

@@ -102,6 +102,43 @@ func TestPprofSecondsBounded(t *testing.T) {
 	}
 }
 
+// TestAnomalyViewNeedsAdminCredentials: once an admin token is
+// configured, the anomaly feed and a series' samples (the clients' series
+// ids and values) need it, without --admin-read-auth, while the breaker
+// reads stay open as documented.
+func TestAnomalyViewNeedsAdminCredentials(t *testing.T) {
+	tokenFile := filepath.Join(t.TempDir(), "admin-token")
+	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addrs := runService(t, "--admin-token-file="+tokenFile)
+	get := func(path, token string) int {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addrs.HTTP+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for path, want := range map[string]int{"/api/anomalies": http.StatusUnauthorized,
+		"/api/anomalies/context?series=sat1%2Fv": http.StatusUnauthorized, "/api/breakers": http.StatusOK} {
+		if got := get(path, ""); got != want {
+			t.Errorf("GET %s without the token = %d, want %d", path, got, want)
+		}
+	}
+	if got := get("/api/anomalies", testToken); got != http.StatusOK {
+		t.Errorf("GET /api/anomalies with the token = %d, want 200", got)
+	}
+}
+
 // TestHTTPHeadersBounded: the service's HTTP port refuses headers past
 // 64 KiB with 431 (Go's default reads up to 1 MiB).
 func TestHTTPHeadersBounded(t *testing.T) {

@@ -37,11 +37,17 @@ func (u *UI) Handler(b Breakers) http.Handler {
 	mux.HandleFunc("GET /api/history", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, u.historyOf(0))
 	})
-	mux.HandleFunc("GET /api/anomalies", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /api/anomalies", func(w http.ResponseWriter, r *http.Request) {
+		if !u.allowAnomalies(w, r) {
+			return
+		}
 		data, _ := u.feed(0)
 		writeRaw(w, data)
 	})
 	mux.HandleFunc("GET /api/anomalies/context", func(w http.ResponseWriter, r *http.Request) {
+		if !u.allowAnomalies(w, r) {
+			return
+		}
 		var data []byte
 		ok := false
 		if u.anomalies != nil {
@@ -57,6 +63,24 @@ func (u *UI) Handler(b Breakers) http.Handler {
 	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) { u.events(w, r, b) })
 	return mux
 }
+
+// allowAnomalies reports whether r may see the anomaly data, else
+// answers the refusal (WithAnomalyAccess).
+func (u *UI) allowAnomalies(w http.ResponseWriter, r *http.Request) bool {
+	code, msg := u.anomalyAccess(r)
+	if code == 0 {
+		return true
+	}
+	secure(w)
+	if code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="astraguard"`)
+	}
+	http.Error(w, msg, code)
+	return false
+}
+
+// deniedFeed is the "anomalies" event of a stream not allowed the data.
+var deniedFeed = []byte(`{"off":true,"denied":true,"entries":[]}`)
 
 func writeJSON(w http.ResponseWriter, v any) {
 	data, err := json.Marshal(v)
@@ -141,6 +165,10 @@ func (u *UI) events(w http.ResponseWriter, r *http.Request, b Breakers) {
 		return err == nil
 	}
 	feed, seen := u.feed(0)
+	denied, _ := u.anomalyAccess(r)
+	if denied != 0 {
+		feed = deniedFeed
+	}
 	if _, err := fmt.Fprint(w, "retry: 1000\n\n"); err != nil || !send("state", u.state(b)) || !sendRaw("anomalies", feed) {
 		return
 	}
@@ -162,6 +190,9 @@ func (u *UI) events(w http.ResponseWriter, r *http.Request, b Breakers) {
 		case <-tick.C:
 			if !send("state", u.state(b)) {
 				return
+			}
+			if denied != 0 {
+				continue
 			}
 			if feed, last := u.feed(seen); last != seen {
 				if !sendRaw("anomalies", feed) {

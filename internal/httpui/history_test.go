@@ -3,6 +3,7 @@ package httpui
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"iter"
 	"net/http"
 	"net/http/httptest"
@@ -116,6 +117,63 @@ func TestAnomalyEndpoints(t *testing.T) {
 	r.Body.Close()
 	if r.StatusCode != http.StatusNotFound {
 		t.Errorf("context of an unknown series: %s, want 404", r.Status)
+	}
+}
+
+// TestAnomalyAccess: a request WithAnomalyAccess refuses gets the
+// refusal from both anomaly endpoints (401 with a Bearer challenge) and
+// an event stream without anomalies, while the breakers stay readable.
+func TestAnomalyAccess(t *testing.T) {
+	an := &fakeAnomalies{feed: `[{"seq":1,"series":"sat-1/v"}]`, last: 1}
+	deny := func(r *http.Request) (int, string) {
+		if r.Header.Get("Authorization") == "Bearer ok" {
+			return 0, ""
+		}
+		return http.StatusUnauthorized, "needs credentials"
+	}
+	srv := httptest.NewServer(New(newFakeHub(), WithAnomalies(an), WithTick(time.Hour), WithAnomalyAccess(deny)).Handler(&fakeBreakers{}))
+	defer srv.Close()
+	get := func(path, authz string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	for _, path := range []string{"/api/anomalies", "/api/anomalies/context?series=sat-1%2Fv"} {
+		resp := get(path, "")
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" || strings.Contains(string(body), "sat-1") {
+			t.Errorf("GET %s without credentials = %s %q, want 401 with a challenge and no data", path, resp.Status, body)
+		}
+		resp = get(path, "Bearer ok")
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s allowed = %s, want 200", path, resp.Status)
+		}
+	}
+	if resp := get("/api/breakers", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /api/breakers = %s, want 200: the breaker reads are not the anomaly data", resp.Status)
+	} else {
+		resp.Body.Close()
+	}
+	for authz, want := range map[string]string{"": `{"off":true,"denied":true,"entries":[]}`, "Bearer ok": `{"off":false,"entries":` + an.feed + `}`} {
+		resp := get("/events", authz)
+		evs := readEvents(t, resp.Body)
+		next(t, evs) // state
+		if ev := next(t, evs); ev.name != "anomalies" || ev.data != want {
+			t.Errorf("events with %q: anomalies event %+v, want %s", authz, ev, want)
+		}
+		resp.Body.Close()
 	}
 }
 

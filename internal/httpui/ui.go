@@ -68,6 +68,16 @@ func WithAnomalies(a Anomalies) Option { return func(u *UI) { u.anomalies = a } 
 // WithLogger sets the logger of stream errors (default discard).
 func WithLogger(l *slog.Logger) Option { return func(u *UI) { u.logger = l } }
 
+// WithAnomalyAccess decides who may see the anomaly data: the feed and a
+// series' recent samples, that is series ids and values, the clients'
+// telemetry. check returns 0 for a request allowed it, else the HTTP
+// status (401 gets a Bearer challenge) and the message of the refusal.
+// The page's event stream then carries no anomalies, only a note that
+// they need credentials. Default: whoever the page serves sees them.
+func WithAnomalyAccess(check func(*http.Request) (status int, msg string)) Option {
+	return func(u *UI) { u.anomalyAccess = check }
+}
+
 // UI is the breaker page. Build it with New, pass Record to
 // breaker.WithObserver, run Run (the charts' history) and serve Handler.
 type UI struct {
@@ -77,8 +87,10 @@ type UI struct {
 	logger    *slog.Logger
 	clientKey func(*http.Request) string
 	anomalies Anomalies // nil: no anomaly view
-	fallbacks *history  // per breaker, sampled by Run
-	traffic   *history  // per verdict category, sampled by Run
+	// anomalyAccess returns 0 when a request may see the anomaly data.
+	anomalyAccess func(*http.Request) (int, string)
+	fallbacks     *history // per breaker, sampled by Run
+	traffic       *history // per verdict category, sampled by Run
 
 	mu      sync.Mutex
 	history map[string][]breaker.Transition // guarded by mu; newest last, at most historyLen
@@ -88,7 +100,8 @@ type UI struct {
 func New(hub Hub, opts ...Option) *UI {
 	u := &UI{hub: hub, clock: realClock{}, tick: time.Second, logger: slog.New(slog.DiscardHandler),
 		clientKey: remoteHost, history: make(map[string][]breaker.Transition),
-		fallbacks: newHistory(), traffic: newHistory()}
+		anomalyAccess: func(*http.Request) (int, string) { return 0, "" },
+		fallbacks:     newHistory(), traffic: newHistory()}
 	for _, o := range opts {
 		o(u)
 	}

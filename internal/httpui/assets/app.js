@@ -122,7 +122,7 @@
 
   // The feed: newest first, at most feedMax items.
   function addAnomalies(ev) {
-    anomalies.dataset.off = ev.off ? "true" : "false";
+    anomalies.dataset.off = ev.denied ? "denied" : ev.off ? "true" : "false";
     if (fresh) { fresh = false; seen = 0; feed.replaceChildren(); }
     const added = ev.entries.filter((a) => a.seq > seen);
     if (!added.length) return;
