@@ -332,7 +332,9 @@ func (a *app) serve(ctx context.Context) error {
 		"admin_addr", addrOf(a.adminLis), "tls", a.cfg.sec.tlsCert != "", "mtls", a.cfg.sec.tlsClientCA != "",
 		"admin_auth", a.cfg.sec.authMode(), "admin_read_auth", a.cfg.sec.adminReadAuth)
 	if a.cfg.sec.adminToken != nil && a.cfg.sec.tlsCert == "" {
-		a.logger.Warn("the admin bearer token travels in clear text: set --tls-cert and --tls-key")
+		// Refused at start beyond loopback unless --allow-plaintext-tokens.
+		a.logger.Warn("the admin bearer token travels in clear text: whoever sees the traffic can copy it; set --tls-cert and --tls-key",
+			"allow_plaintext_tokens", a.cfg.sec.allowPlaintextTokens)
 	}
 	return g.Wait()
 }

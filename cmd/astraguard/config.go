@@ -137,6 +137,8 @@ func (base config) withFile(data []byte) (config, error) {
 	errs = append(errs, c.problems(fs, fieldFlags(fs, &c.limits))...)
 	if err := c.sec.load(c.envToken); err != nil {
 		errs = append(errs, err)
+	} else if err := c.sec.plaintextToken(c.grpcAddr, c.httpAddr); err != nil {
+		errs = append(errs, err)
 	}
 	var err error
 	if c.breaker, err = breakerSettings(*c); err != nil {

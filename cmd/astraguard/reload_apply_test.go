@@ -43,7 +43,7 @@ func TestReloadReadsOnlyTheFile(t *testing.T) {
 	writeFile(t, path, "max_series: 7\n")
 	env := map[string]string{"ASTRAGUARD_MODEL_TIMEOUT": "200ms", adminTokenEnv: "first-admin-token-0123456789"}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	cfg, err := parseConfig([]string{"--config", path, "--grpc-addr=127.0.0.1:0"}, lookup, io.Discard)
+	cfg, err := parseConfig([]string{"--config", path, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0"}, lookup, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

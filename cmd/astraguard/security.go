@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -32,6 +34,7 @@ type securityConfig struct {
 	adminTokenFile               string
 	adminIdentities              identityList
 	adminReadAuth                bool
+	allowPlaintextTokens         bool
 	modelTLS                     bool
 	modelTLSCA                   string
 	modelTLSCert, modelTLSKey    string
@@ -71,6 +74,7 @@ func (s *securityConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.adminTokenFile, "admin-token-file", "", "file holding the bearer token that authorizes BreakerAdmin calls (or set "+adminTokenEnv+")")
 	fs.Var(&s.adminIdentities, "admin-allowed-identity", "client-certificate identity authorized for BreakerAdmin; one with \"://\" (spiffe://example.org/ops) matches a URI SAN only, any other a DNS SAN, or the CN of a certificate without SANs; needs --tls-client-ca or --admin-tls-client-ca; repeatable or comma-separated; adds to ASTRAGUARD_ADMIN_ALLOWED_IDENTITY")
 	fs.BoolVar(&s.adminReadAuth, "admin-read-auth", false, "require admin authorization for ListBreakers, GetBreaker and WatchBreakers too")
+	fs.BoolVar(&s.allowPlaintextTokens, "allow-plaintext-tokens", false, "accept the admin token on listeners beyond loopback without TLS, where it crosses the network in clear text (e.g. behind a mesh that encrypts pod traffic); without it such a configuration is refused")
 	fs.BoolVar(&s.modelTLS, "model-tls", false, "use TLS to the model server (implied by any other --model-tls-* flag); system roots unless --model-tls-ca")
 	fs.StringVar(&s.modelTLSCA, "model-tls-ca", "", "PEM CA bundle that verifies the model server")
 	fs.StringVar(&s.modelTLSCert, "model-tls-cert", "", "PEM client certificate presented to the model server (mutual TLS)")
@@ -119,6 +123,47 @@ func (s *securityConfig) load(envToken *secret) error {
 		s.adminToken = &t
 	}
 	return nil
+}
+
+// plaintextToken refuses an admin token that would cross the network in
+// clear text: a token configured with TLS off (no --tls-cert) while a
+// listener that takes it is bound beyond loopback, unless
+// --allow-plaintext-tokens. The listeners that take it are the admin one
+// (--admin-addr, else --grpc-addr) and --http-addr (POST /-/reload, the
+// profiler, the page). A bearer token is a password anyone on the path
+// can copy; grpc-go's own per-RPC credentials refuse an insecure transport
+// for that reason (RequireTransportSecurity), and agctl refuses to send
+// one in clear text to a non-loopback address. Loopback stays allowed, so
+// a token works on one machine without certificates.
+func (s *securityConfig) plaintextToken(grpcAddr, httpAddr string) error {
+	if s.adminToken == nil || s.tlsCert != "" || s.allowPlaintextTokens {
+		return nil
+	}
+	admin, addr := "grpc-addr", grpcAddr
+	if s.adminAddr != "" {
+		admin, addr = "admin-addr", s.adminAddr
+	}
+	for _, l := range [...]struct{ flag, addr string }{{admin, addr}, {"http-addr", httpAddr}} {
+		if l.addr != "" && !loopbackAddr(l.addr) {
+			return fmt.Errorf("admin token without TLS: --%s %q is not a loopback address, so the token would cross the network in clear text; "+
+				"set --tls-cert and --tls-key, bind --%s to loopback (127.0.0.1, [::1], localhost), or set --allow-plaintext-tokens", l.flag, l.addr, l.flag)
+		}
+	}
+	return nil
+}
+
+// loopbackAddr reports whether the listen address host:port names a
+// loopback host; an empty host (every interface) or another name does not.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 func (s *securityConfig) authConfig() server.AuthConfig {

@@ -53,8 +53,8 @@ func TestParseSecurityConfig(t *testing.T) {
 		args []string
 		env  func(string) (string, bool)
 	}{
-		{"file", []string{"--admin-token-file=" + tokenFile}, noEnv},
-		{"env", nil, withToken},
+		{"file", []string{"--admin-token-file=" + tokenFile, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0"}, noEnv},
+		{"env", []string{"--grpc-addr=localhost:0", "--http-addr=[::1]:0"}, withToken},
 	} {
 		cfg, err := parseConfig(tc.args, tc.env, io.Discard)
 		if err != nil {
@@ -302,4 +302,54 @@ func httpsGet(ctx context.Context, cfg *tls.Config, url string) (string, error) 
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
+}
+
+// TestPlaintextTokenRefusedBeyondLoopback: an admin token with TLS off is
+// refused at start (and by --check-config) when a listener that takes it
+// is bound beyond loopback, unless --allow-plaintext-tokens: the token
+// would cross the network in clear text. Loopback listeners, TLS, or no
+// token at all (the README's quick start) start as before.
+func TestPlaintextTokenRefusedBeyondLoopback(t *testing.T) {
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noEnv := func(string) (string, bool) { return "", false }
+	withToken := func(k string) (string, bool) { return testToken, k == adminTokenEnv }
+	tok := "--admin-token-file=" + tokenFile
+	for _, tc := range []struct {
+		args    []string
+		env     func(string) (string, bool)
+		refused string // the flag the error names; empty: accepted
+	}{
+		{nil, noEnv, ""}, // the README's first command
+		{[]string{tok}, noEnv, "--grpc-addr"},
+		{nil, withToken, "--grpc-addr"},
+		{[]string{tok, "--grpc-addr=127.0.0.1:0"}, noEnv, "--http-addr"},
+		{[]string{tok, "--grpc-addr=[::]:0", "--http-addr="}, noEnv, "--grpc-addr"},
+		{[]string{tok, "--grpc-addr=127.0.0.1:0", "--http-addr=0.0.0.0:0"}, noEnv, "--http-addr"},
+		{[]string{tok, "--grpc-addr=:0", "--admin-addr=192.0.2.1:0", "--http-addr="}, noEnv, "--admin-addr"},
+		{[]string{tok, "--grpc-addr=127.0.0.1:0", "--http-addr=[::1]:0"}, noEnv, ""},
+		{[]string{tok, "--grpc-addr=localhost:0", "--http-addr="}, noEnv, ""},
+		// BreakerAdmin on its own loopback address: --grpc-addr takes no token.
+		{[]string{tok, "--grpc-addr=:0", "--admin-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0"}, noEnv, ""},
+		{[]string{tok, "--tls-cert=c.pem", "--tls-key=k.pem"}, noEnv, ""},
+		{[]string{tok, "--allow-plaintext-tokens"}, noEnv, ""},
+		{[]string{"--allow-plaintext-tokens"}, withToken, ""},
+	} {
+		_, err := parseConfig(tc.args, tc.env, io.Discard)
+		switch {
+		case tc.refused == "" && err != nil:
+			t.Errorf("parseConfig(%q) = %v, want it accepted", tc.args, err)
+		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused) || !strings.Contains(err.Error(), "--allow-plaintext-tokens")):
+			t.Errorf("parseConfig(%q) = %v, want a refusal naming %s and --allow-plaintext-tokens", tc.args, err, tc.refused)
+		case err != nil && strings.Contains(err.Error(), testToken):
+			t.Errorf("parseConfig(%q) error %q shows the token", tc.args, err)
+		}
+	}
+	// --check-config, which validates what start-up would, refuses it too.
+	var logs syncBuffer
+	if err := run(t.Context(), []string{tok, "--grpc-addr=:0", "--http-addr=", "--check-config"}, &logs); err == nil || !strings.Contains(err.Error(), "clear text") {
+		t.Errorf("run(token, --grpc-addr=:0, --check-config) = %v, want the clear-text refusal", err)
+	}
 }
