@@ -35,15 +35,19 @@ type DetectorService struct {
 	cfg    Config
 	maxID  int          // the scorer's series id limit in bytes
 	logger *slog.Logger // panics of stream goroutines
-	// queued bounds the bytes of requests held in all Detect queues
-	// (Config.MaxQueuedBytes); queuedNow is what it holds, for hooks.
-	queued    *semaphore.Weighted
-	queuedNow atomic.Int64
-	limiter   *clientLimiter // nil: no rate limit
-	clientKey ClientKeyFunc
-	metrics   *limitMetrics
-	open      atomic.Int64 // Detect streams being served
-	perClient streamsPerClient
+	// queued bounds the bytes of admitted requests and unread responses
+	// (Config.MaxQueuedBytes but its waiting room, admitBytes of it);
+	// waiting bounds the decoded requests waiting for admission (room).
+	// queuedNow is what both hold, for the gauge and hooks.
+	queued     *semaphore.Weighted
+	admitBytes int64
+	waiting    *room
+	queuedNow  atomic.Int64
+	limiter    *clientLimiter // nil: no rate limit
+	clientKey  ClientKeyFunc
+	metrics    *limitMetrics
+	open       atomic.Int64 // Detect streams being served
+	perClient  streamsPerClient
 	// workers are the stream goroutines. A handler that gives up on a
 	// stalled Send returns before they do (only its return cancels the
 	// stream), so the service owns them and wait joins them.
@@ -98,15 +102,18 @@ func newDetectorService(s Scorer, cfg Config, key ClientKeyFunc, m *limitMetrics
 	if sl, ok := s.(seriesIDLimiter); ok {
 		maxID = sl.MaxSeriesIDBytes()
 	}
+	admitBytes, waitingBytes := splitQueued(cfg.MaxQueuedBytes)
 	return &DetectorService{
-		scorer:    s,
-		cfg:       cfg,
-		maxID:     maxID,
-		logger:    l,
-		queued:    semaphore.NewWeighted(int64(cfg.MaxQueuedBytes)),
-		limiter:   newClientLimiter(cfg.RateLimit, cfg.RateBurst, cfg.RateWait, cfg.MaxRateClients),
-		clientKey: key,
-		metrics:   m,
+		scorer:     s,
+		cfg:        cfg,
+		maxID:      maxID,
+		logger:     l,
+		queued:     semaphore.NewWeighted(admitBytes),
+		admitBytes: admitBytes,
+		waiting:    newRoom(waitingBytes),
+		limiter:    newClientLimiter(cfg.RateLimit, cfg.RateBurst, cfg.RateWait, cfg.MaxRateClients),
+		clientKey:  key,
+		metrics:    m,
 	}, nil
 }
 
@@ -115,26 +122,44 @@ func newDetectorService(s Scorer, cfg Config, key ClientKeyFunc, m *limitMetrics
 func (s *DetectorService) wait() { s.workers.Wait() }
 
 // DetectBatch scores one batch.
+// The decoded request is counted in the waiting room of MaxQueuedBytes
+// from the start, and its full charge (requestCharge, the response as
+// built included) is held while it is scored: a request that finds the
+// room full is refused, one that finds the rest of the budget full waits
+// for room until its deadline.
 func (s *DetectorService) DetectBatch(ctx context.Context, req *astraguardv1.DetectBatchRequest) (*astraguardv1.DetectBatchResponse, error) {
-	if err := s.admit(ctx, s.clientKey(ctx), req.GetRequestId(), req.GetSeries(), req.GetFrames()); err != nil {
+	decoded := decodedSize(req)
+	if err := s.takeWaiting(decoded); err != nil {
 		return nil, s.fail(err)
 	}
+	bound, err := s.admit(ctx, s.clientKey(ctx), req.GetRequestId(), req.GetSeries(), req.GetFrames())
+	if err != nil {
+		s.releaseWaiting(decoded)
+		return nil, s.fail(err)
+	}
+	held, err := s.holdQueued(ctx, requestCharge(req, bound), nil)
+	s.releaseWaiting(decoded) // the charge covers it now
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	defer s.releaseQueued(held)
 	b := batch{maxID: s.maxID}
 	verdicts := s.score(ctx, &b, req.GetSeries(), req.GetFrames())
 	return &astraguardv1.DetectBatchResponse{RequestId: echoRequestID(req.GetRequestId()), Verdicts: verdicts}, nil
 }
 
 // admit checks a request against the per-request limits and spends the
-// client's rate budget on it.
-func (s *DetectorService) admit(ctx context.Context, client, requestID string, series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) error {
+// client's rate budget on it; it returns the bound of its response.
+func (s *DetectorService) admit(ctx context.Context, client, requestID string, series []*astraguardv1.SeriesSamples, frames []*astraguardv1.Frame) (int64, error) {
 	n := requestCost(series, frames)
 	if n > s.cfg.MaxSamplesPerRequest {
-		return &LimitError{Limit: LimitSamplesPerRequest, Max: s.cfg.MaxSamplesPerRequest, Got: n}
+		return 0, &LimitError{Limit: LimitSamplesPerRequest, Max: s.cfg.MaxSamplesPerRequest, Got: n}
 	}
-	if _, err := s.checkResponseSize(requestID, series, frames); err != nil {
-		return err
+	bound, err := s.checkResponseSize(requestID, series, frames)
+	if err != nil {
+		return 0, err
 	}
-	return s.limiter.take(ctx, client, n)
+	return bound, s.limiter.take(ctx, client, n)
 }
 
 // score scores an admitted request into b's reusable verdicts.

@@ -17,6 +17,9 @@ const (
 	LimitRate              = "rate"
 	LimitSendTimeout       = "send timeout"
 	LimitMessageSize       = "message size"
+	// LimitQueuedBytes is broken by a decoded request that finds the
+	// waiting room of MaxQueuedBytes full (room).
+	LimitQueuedBytes = "queued bytes"
 	// LimitConnections is broken by a connection beyond its client's
 	// share, Config.MaxConnectionsPerClient; it is closed on accept, so
 	// it is only counted, never sent.

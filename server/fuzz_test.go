@@ -43,7 +43,7 @@ func FuzzDetectRequest(f *testing.F) {
 		}
 		n := countSamples(req.GetSeries(), req.GetFrames())
 		bound := responseBound(req.GetRequestId(), req.GetSeries(), req.GetFrames(), e.maxID)
-		if err := e.admit(t.Context(), "fuzz", req.GetRequestId(), req.GetSeries(), req.GetFrames()); err != nil {
+		if _, err := e.admit(t.Context(), "fuzz", req.GetRequestId(), req.GetSeries(), req.GetFrames()); err != nil {
 			if requestCost(req.GetSeries(), req.GetFrames()) <= e.cfg.MaxSamplesPerRequest && bound <= int64(e.cfg.MaxSendMsgBytes) {
 				t.Fatalf("admit() error = %v for %d samples", err, n)
 			}

@@ -103,14 +103,19 @@ type Config struct {
 	// MaxRecvMsgBytes, so a stream holds at most QueueDepth+2 requests (one
 	// being read, one being answered): with the defaults 6 x 4 MiB at worst.
 	QueueDepth int
-	// MaxQueuedBytes bounds the requests held in all Detect queues at once
-	// (from admission until answered), by an estimate of their decoded
-	// size. A stream's reader waits for room, which slows its client
-	// through flow control, so MaxDetectStreams x QueueDepth full-size
-	// requests cannot all be held at once. A request larger than the
-	// budget waits until nothing else is held and is then held alone.
-	// Default 256 MiB (10,000 streams x 6 x 4 MiB would be 240 GiB, so the
-	// per-stream bound alone does not keep a server up).
+	// MaxQueuedBytes bounds the requests held by all Detect streams and
+	// DetectBatch calls at once, from the moment gRPC has decoded them
+	// until their responses have left, by an estimate of their memory.
+	// Half holds admitted requests and unread responses; a stream's
+	// reader waits for room there, which slows its client through flow
+	// control, so MaxDetectStreams x QueueDepth full-size requests cannot
+	// all be held at once. The other half, the waiting room, holds the
+	// decoded requests that wait for that room (or for their client's
+	// rate budget): a request that does not fit it is refused with
+	// RESOURCE_EXHAUSTED (LimitQueuedBytes). A request larger than either
+	// part waits until nothing else is held there and is then held
+	// alone. Default 256 MiB (10,000 streams x 6 x 4 MiB would be 240 GiB,
+	// so the per-stream bound alone does not keep a server up).
 	MaxQueuedBytes int
 	// SendTimeout ends a stream whose client has not taken a response for
 	// this long. Default 30s.
@@ -271,7 +276,7 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 	admin.applyLimits(cfg, o.clientKey, detect.metrics)
 	promauto.With(o.registerer).NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "astraguard_detect_held_bytes",
-		Help: "Bytes of --max-queued-bytes held by Detect streams: requests waiting or being answered, and responses their clients have not yet read.",
+		Help: "Bytes of --max-queued-bytes held by Detect streams and DetectBatch calls: requests decoded and waiting, or being answered, and responses their clients have not yet read.",
 	}, func() float64 { return float64(detect.queuedNow.Load()) })
 	logger := interceptorLogger(o.logger)
 	// MaxConcurrentStreams and fixed windows: gRPC's default grows them

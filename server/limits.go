@@ -84,6 +84,7 @@ var limitLabels = map[string]string{
 	LimitOtherStreams:      "other_streams",
 	LimitResponseSize:      "response_size",
 	LimitConnections:       "connections",
+	LimitQueuedBytes:       "queued_bytes",
 }
 
 // limitMetrics counts requests and streams refused by a limit.

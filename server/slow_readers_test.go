@@ -17,14 +17,15 @@ import (
 // request and never read. gRPC takes each response into its buffers at
 // once, so before the fix the budget was given back and any number of
 // such streams held memory; now each response stays charged to
-// MaxQueuedBytes until it drains, so once the budget is spent the other
-// readers wait, and astraguard_detect_held_bytes shows the responses
-// held, never more than the budget.
+// MaxQueuedBytes until it drains, so once the budget's admitted part is
+// spent the other readers wait, their decoded requests counted in its
+// waiting room, and astraguard_detect_held_bytes shows both, never more
+// than the budget.
 func TestSlowReadersHoldTheBudget(t *testing.T) {
 	const streams, fit = 12, 4
 	req := &astraguardv1.DetectRequest{RequestId: "r", Series: []*astraguardv1.SeriesSamples{series(strings.Repeat("s", 64), 500)}}
 	charge := requestCharge(req, responseBound(req.GetRequestId(), req.GetSeries(), req.GetFrames(), 256))
-	budget := fit*charge + charge/2
+	budget := (fit*charge + charge/2) * waitingShare / (waitingShare - 1) // the admitted part fits fit and a half
 	events := make(chan string, 4*streams)
 	e := newTCPEnv(t, Config{MaxQueuedBytes: int(budget)}, tcpOptions{watchEnded: true, hooks: func(h *streamHooks) {
 		h.sent = func(*time.Timer) { events <- "sent" }
@@ -52,9 +53,10 @@ func TestSlowReadersHoldTheBudget(t *testing.T) {
 		}
 	}
 	held := gathered(t, e.reg, "astraguard_detect_held_bytes")
-	if sent != fit || waits != streams-fit || held != float64(fit*charge) {
-		t.Errorf("%d responses sent and unread, %d readers waiting, %v bytes held; want %d, %d and %d (%d per response, budget %d)",
-			sent, waits, held, fit, streams-fit, fit*charge, charge, budget)
+	want := fit*charge + (streams-fit)*decodedSize(req)
+	if sent != fit || waits != streams-fit || held != float64(want) || want > budget {
+		t.Errorf("%d responses sent and unread, %d readers waiting, %v bytes held; want %d, %d and %d (%d per response, %d per waiting request, budget %d)",
+			sent, waits, held, fit, streams-fit, want, charge, decodedSize(req), budget)
 	}
 	cancel()
 	for range streams {

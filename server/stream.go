@@ -54,6 +54,7 @@ func (s *DetectorService) detect(stream astraguardv1.DetectorService_DetectServe
 		series: newSeriesSet(s.cfg.MaxSeriesPerStream, s.maxID),
 		queue:  make(chan queuedRequest, s.cfg.QueueDepth),
 		stall:  time.NewTimer(time.Hour),
+		sent:   newSentCharge(),
 		epoch:  time.Now(),
 	}
 	ds.stall.Stop()
@@ -99,10 +100,8 @@ type detectStream struct {
 	stall    *time.Timer  // armed while Send runs
 	epoch    time.Time    // origin of sendSince, for a monotonic clock
 	inFlight atomic.Int32 // requests read and not yet answered
-	// sent is the charge of the response gRPC last took, held until the
-	// stream's next Send returns, its next request takes it over, or the
-	// stream ends; gRPC buffers the response until the client reads it.
-	sent atomic.Int64
+	// sent is the charge of the response gRPC last took (sentCharge).
+	sent sentCharge
 	// sendSince is when the running Send began, in nanoseconds since
 	// epoch plus one; 0 while no Send runs.
 	sendSince atomic.Int64
@@ -137,12 +136,16 @@ func (ds *detectStream) read(ctx context.Context) {
 		if h := ds.svc.hooks.inFlight; h != nil {
 			h(int(n))
 		}
-		charge, err := ds.admit(ctx, req)
+		// Counted from now on: a request waiting for room or for its
+		// client's rate budget is in memory too.
+		decoded := decodedSize(req)
+		charge, err := ds.admit(ctx, req, decoded)
 		if err != nil {
 			ds.readErr = fmt.Errorf("request %s: %w", quoteRequestID(req.GetRequestId()), err)
 			return
 		}
-		held, err := ds.svc.holdQueued(ctx, charge, ds.sent.Swap(0))
+		held, err := ds.svc.holdQueued(ctx, charge, &ds.sent)
+		ds.svc.releaseWaiting(decoded) // the charge covers it now
 		if err != nil {
 			return // the stream ended
 		}
@@ -155,8 +158,18 @@ func (ds *detectStream) read(ctx context.Context) {
 	}
 }
 
-// admit checks req against the limits and returns its requestCharge.
-func (ds *detectStream) admit(ctx context.Context, req *astraguardv1.DetectRequest) (int64, error) {
+// admit counts req's decoded bytes in the waiting room, checks it against
+// the limits and returns its requestCharge. On an error nothing stays
+// counted.
+func (ds *detectStream) admit(ctx context.Context, req *astraguardv1.DetectRequest, decoded int64) (charge int64, err error) {
+	if err := ds.svc.takeWaiting(decoded); err != nil {
+		return 0, err
+	}
+	defer func() {
+		if err != nil {
+			ds.svc.releaseWaiting(decoded)
+		}
+	}()
 	n := requestCost(req.GetSeries(), req.GetFrames())
 	if max := ds.svc.cfg.MaxSamplesPerRequest; n > max {
 		return 0, &LimitError{Limit: LimitSamplesPerRequest, Max: max, Got: n}
@@ -203,7 +216,7 @@ func (ds *detectStream) answer(ctx context.Context) (err error) {
 	}()
 	b := batch{maxID: ds.svc.maxID}
 	resp := &astraguardv1.DetectResponse{}
-	defer func() { ds.svc.releaseQueued(ds.sent.Swap(0)) }()
+	defer func() { ds.svc.releaseQueued(ds.sent.take()) }()
 	for q := range ds.queue {
 		if err := ds.respond(ctx, &b, resp, q); err != nil {
 			if ctx.Err() != nil {
@@ -242,7 +255,7 @@ func (ds *detectStream) respond(ctx context.Context, b *batch, resp *astraguardv
 	}
 	ds.stall.Stop()
 	if err == nil {
-		ds.svc.releaseQueued(ds.sent.Swap(held))
+		ds.svc.releaseQueued(ds.sent.keep(held))
 		held = 0
 	}
 	b.shrink()

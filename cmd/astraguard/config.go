@@ -333,7 +333,7 @@ func (c *config) registerLimits(fs *flag.FlagSet) {
 	fs.IntVar(&l.MaxSeriesPerStream, "max-series-per-stream", d.MaxSeriesPerStream, "distinct series one Detect stream may send")
 	fs.IntVar(&l.MaxWatchStreams, "max-watch-streams", d.MaxWatchStreams, "WatchBreakers and breaker-page event streams open at once over all clients; more are refused")
 	fs.IntVar(&l.MaxWatchStreamsPerClient, "max-watch-streams-per-client", d.MaxWatchStreamsPerClient, "WatchBreakers and breaker-page event streams one client (peer IP) may hold open; more are refused")
-	fs.IntVar(&l.MaxQueuedBytes, "max-queued-bytes", d.MaxQueuedBytes, "bytes of requests held in all Detect queues at once; readers wait for room, slowing their clients")
+	fs.IntVar(&l.MaxQueuedBytes, "max-queued-bytes", d.MaxQueuedBytes, "bytes of requests (from decoding until answered) and unread responses held by all Detect streams and DetectBatch calls at once; readers wait for room, slowing their clients; a decoded request that finds the waiting room (half of it) full is refused")
 	fs.DurationVar(&l.SendTimeout, "send-timeout", d.SendTimeout, "end a Detect stream whose client has not read a response for this long")
 	fs.DurationVar(&l.HandshakeTimeout, "handshake-timeout", d.HandshakeTimeout, "close a new connection that has not finished its TLS/HTTP/2 setup in this time")
 	fs.DurationVar(&l.KeepaliveTime, "keepalive-time", d.KeepaliveTime, "ping a client connection silent this long; with --keepalive-timeout, how soon a vanished client's streams end; at least 1s (gRPC raises less to 1s)")
