@@ -100,6 +100,22 @@ func TestPprofSecondsBounded(t *testing.T) {
 			t.Errorf("%s %s %s = %d %.100q, want 400 naming the bound of 60 seconds", tc.method, tc.path, tc.form, resp.StatusCode, body)
 		}
 	}
+	// The symbol lookup reads its POST body to the end: bounded too.
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+addrs.HTTP+"/debug/pprof/symbol",
+		strings.NewReader(strings.Repeat("0x1+", 2<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if !strings.Contains(string(body), "too large") {
+		t.Errorf("POST /debug/pprof/symbol with an 8 MiB body = %d %.100q, want it cut at the body bound", resp.StatusCode, body)
+	}
 }
 
 // TestAnomalyViewNeedsAdminCredentials: once an admin token is

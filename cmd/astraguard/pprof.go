@@ -15,16 +15,25 @@ import (
 // is plenty for a look at a running service (go tool pprof asks for 30s).
 const maxProfileSeconds = 60
 
-// profileHandlers are Go's profiler endpoints, each with the seconds
-// bound; the caller adds the authorization.
+// maxProfileBody bounds a request body to the profiler: go tool pprof
+// POSTs the addresses to symbolize to /debug/pprof/symbol, which Go's
+// handler reads to the end however long.
+const maxProfileBody = 4 << 20
+
+// profileHandlers are Go's profiler endpoints, each with the seconds and
+// body bounds; the caller adds the authorization.
 func profileHandlers() map[string]http.Handler {
-	return map[string]http.Handler{
+	hs := map[string]http.Handler{
 		"/debug/pprof/":        boundSeconds(pprof.Index, false), // also every named profile: heap, goroutine, allocs, ...
 		"/debug/pprof/cmdline": http.HandlerFunc(pprof.Cmdline),
 		"/debug/pprof/profile": boundSeconds(pprof.Profile, false),
 		"/debug/pprof/symbol":  http.HandlerFunc(pprof.Symbol),
 		"/debug/pprof/trace":   boundSeconds(pprof.Trace, true),
 	}
+	for path, h := range hs {
+		hs[path] = http.MaxBytesHandler(h, maxProfileBody)
+	}
+	return hs
 }
 
 // boundSeconds refuses with 400 a request whose seconds parameter (in the
