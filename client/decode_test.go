@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
@@ -17,29 +16,12 @@ import (
 	"github.com/astraguard/astraguard/internal/testkit"
 )
 
-// rawCodec lets a test server send any bytes as a response.
-type rawCodec struct{}
-
-func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	return mem.BufferSlice{mem.SliceBuffer(v.([]byte))}, nil
-}
-
-func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	*v.(*[]byte) = data.Materialize()
-	return nil
-}
-
-func (rawCodec) Name() string { return "proto" }
-
 // TestResponseDecodeBounded: a replica answering with 4 MiB of empty
 // verdicts (two bytes each) fails the call instead of being decoded into
 // some 300 MB of the client's memory.
 func TestResponseDecodeBounded(t *testing.T) {
-	bomb := make([]byte, 0, 4<<20)
-	for len(bomb) < 4<<20-64 {
-		bomb = append(bomb, 0x12, 0x00) // DetectResponse.verdicts: an empty verdict
-	}
-	srv := grpc.NewServer(grpc.ForceServerCodecV2(rawCodec{}), grpc.UnknownServiceHandler(func(_ any, s grpc.ServerStream) error {
+	bomb := testkit.EmptyRepeated(0x12, 4<<20-64) // DetectResponse.verdicts: empty verdicts
+	srv := grpc.NewServer(grpc.ForceServerCodecV2(testkit.RawCodec{}), grpc.UnknownServiceHandler(func(_ any, s grpc.ServerStream) error {
 		for {
 			var req []byte
 			if err := s.RecvMsg(&req); err != nil {

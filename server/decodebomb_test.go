@@ -13,6 +13,7 @@ import (
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 	"github.com/astraguard/astraguard/internal/protolimit"
+	"github.com/astraguard/astraguard/internal/testkit"
 )
 
 // TestDecodeBombRefused: a request of nearly 4 MiB of empty series (two
@@ -24,10 +25,7 @@ import (
 func TestDecodeBombRefused(t *testing.T) {
 	e := newTCPEnv(t, Config{}, tcpOptions{})
 	_, conn := e.client(t, grpc.WithDefaultCallOptions(sendRaw, grpc.UseCompressor(gzip.Name)))
-	bomb := make(rawMsg, 0, 4<<20)
-	for len(bomb) < 4<<20-64 {
-		bomb = append(bomb, 0x12, 0x00) // DetectBatchRequest.series: an empty series
-	}
+	bomb := rawMsg(testkit.EmptyRepeated(0x12, 4<<20-64)) // DetectBatchRequest.series: empty series
 	const want = "decodes to more than 67108864 bytes"
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)

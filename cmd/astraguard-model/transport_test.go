@@ -8,11 +8,11 @@ import (
 	"golang.org/x/net/http2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 
 	"github.com/astraguard/astraguard/internal/connlimit"
 	"github.com/astraguard/astraguard/internal/connlimit/connlimittest"
+	"github.com/astraguard/astraguard/internal/testkit"
 )
 
 // TestTransportIsBounded: the model server's gRPC transport is the
@@ -73,15 +73,12 @@ func TestDecodeBombRefused(t *testing.T) {
 	}
 	_, lis, _, _ := startServe(t, cfg)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{}), grpc.MaxCallSendMsgSize(maxMessageBytes)))
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(testkit.RawCodec{}), grpc.MaxCallSendMsgSize(maxMessageBytes)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	bomb := make([]byte, 0, 15<<20)
-	for len(bomb) < 15<<20 {
-		bomb = append(bomb, 0x2a, 0x00) // ModelInferRequest.inputs: an empty tensor
-	}
+	bomb := testkit.EmptyRepeated(0x2a, 15<<20) // ModelInferRequest.inputs: empty tensors
 	var resp []byte
 	err = conn.Invoke(t.Context(), "/inference.GRPCInferenceService/ModelInfer", bomb, &resp)
 	if !strings.Contains(status.Convert(err).Message(), "decodes to more than") {
@@ -91,17 +88,3 @@ func TestDecodeBombRefused(t *testing.T) {
 		t.Errorf("after the refusal: %v", err)
 	}
 }
-
-// rawCodec sends and receives bytes as they are.
-type rawCodec struct{}
-
-func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	return mem.BufferSlice{mem.SliceBuffer(v.([]byte))}, nil
-}
-
-func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	*v.(*[]byte) = data.Materialize()
-	return nil
-}
-
-func (rawCodec) Name() string { return "proto" }

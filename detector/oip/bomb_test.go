@@ -7,36 +7,18 @@ import (
 	"testing"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/mem"
 
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/oip"
+	"github.com/astraguard/astraguard/internal/testkit"
 )
-
-// rawCodec passes messages as the bytes they are, so a test server can
-// answer with any wire.
-type rawCodec struct{}
-
-func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	return mem.BufferSlice{mem.SliceBuffer(v.([]byte))}, nil
-}
-
-func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	*v.(*[]byte) = data.Materialize()
-	return nil
-}
-
-func (rawCodec) Name() string { return "proto" }
 
 // TestResponseDecodeBounded: a model server answering ModelInfer with 15
 // MiB of empty output tensors (two bytes each) gets a model error, not a
 // response decoded into 1.2 GB of the service's memory.
 func TestResponseDecodeBounded(t *testing.T) {
-	bomb := make([]byte, 0, 15<<20)
-	for len(bomb) < 15<<20 {
-		bomb = append(bomb, 0x2a, 0x00) // ModelInferResponse.outputs: an empty tensor
-	}
-	srv := grpc.NewServer(grpc.ForceServerCodecV2(rawCodec{}), grpc.UnknownServiceHandler(func(_ any, stream grpc.ServerStream) error {
+	bomb := testkit.EmptyRepeated(0x2a, 15<<20) // ModelInferResponse.outputs: empty tensors
+	srv := grpc.NewServer(grpc.ForceServerCodecV2(testkit.RawCodec{}), grpc.UnknownServiceHandler(func(_ any, stream grpc.ServerStream) error {
 		var req []byte
 		if err := stream.RecvMsg(&req); err != nil {
 			return err

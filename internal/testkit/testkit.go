@@ -1,6 +1,7 @@
 // Package testkit holds the small helpers the packages' tests share: a
 // log sink safe for concurrent writers, serving a gRPC server on bufconn
-// or a loopback port until the test ends, and checking the generated
+// or a loopback port until the test ends, putting raw wire on a gRPC
+// connection (RawCodec, EmptyRepeated), and checking the generated
 // sections of a document. Imported by tests only.
 // No API stability promise.
 package testkit
