@@ -27,7 +27,8 @@ func TestCadenceChecked(t *testing.T) {
 // TestCeilingTable runs -ceiling on one synthetic channel (a sine whose
 // test split steps up for 200 rows, labelled contextual): the tables are
 // printed, kNN W=10 K=5 under telemanom's thresholding finds the step
-// and nothing else, and the model path's lines follow.
+// and nothing else, the online kNN rows and their cross-validation are
+// there, and the model path's lines follow.
 func TestCeilingTable(t *testing.T) {
 	dir := t.TempDir()
 	const nTrain, nTest = 1500, 2500
@@ -58,7 +59,9 @@ func TestCeilingTable(t *testing.T) {
 	}
 	for _, want := range []string{
 		"| kNN W=10 K=5 | 1 | 0 | 0 | 1.000 | 1.000 | 1.000 | contextual 1/1 |",
-		"| grouped CV over the predictors |",
+		"| grouped CV over the offline predictors |",
+		"| online kNN W=10 K=5, every window, float32 |",
+		"| grouped CV over the budgeted online kNN |",
 		"model path, own flags, 60 s: ",
 		"flags on rows telemanom never judges removed: ",
 	} {

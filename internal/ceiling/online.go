@@ -1,0 +1,430 @@
+package ceiling
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Policy is how an OnlineKNN's bounded memory chooses the windows it keeps.
+type Policy int
+
+const (
+	// Reservoir keeps a uniform random sample of every window seen so far
+	// (Vitter 1985, algorithm R): the n-th window replaces a random one of
+	// the M kept with probability M/n.
+	Reservoir Policy = iota
+	// Recent keeps the latest M windows: a ring of the last M+W values,
+	// whose overlapping windows share their values (so M can be about
+	// W+1 times larger in the same bytes).
+	Recent
+	// Novelty keeps windows far from each other (a greedy online k-centre
+	// cover, Charikar et al. 1997): when full, a new window whose distance
+	// to its nearest kept window exceeds the smallest such distance among
+	// the kept ones replaces that most redundant one; otherwise it is
+	// dropped.
+	Novelty
+)
+
+func (p Policy) String() string {
+	switch p {
+	case Reservoir:
+		return "reservoir"
+	case Recent:
+		return "recent"
+	case Novelty:
+		return "novelty"
+	}
+	return fmt.Sprintf("Policy(%d)", int(p))
+}
+
+// OnlineKNN is KNN learned from the stream with a bounded memory: the
+// memory holds at most M windows of the last W values with the value that
+// followed each, chosen by Policy from the train rows and then the test
+// rows as they arrive (a row joins the memory only once it is in the
+// past), stored as Bits-bit codes. The forecast is the mean of the values
+// that followed the K kept windows nearest (Euclidean) to the latest W.
+//
+// Codes: Bits 8 or 16 quantise each value against the series' range as
+// seen so far (a centre fixed at the first value and a power-of-two step;
+// when a value falls outside, the step doubles until it fits and every
+// stored code is rescaled), Bits 32 stores float32. M 0 keeps every window
+// (float32 only: a reference without a bound, not a budget).
+type OnlineKNN struct {
+	W, K   int
+	M      int
+	Policy Policy
+	Bits   int
+	Seed   uint64 // Reservoir's random stream (a PCG seeded with Seed, 1)
+}
+
+func (o OnlineKNN) Lags() int { return o.W }
+
+func (o OnlineKNN) String() string {
+	if o.M == 0 {
+		return fmt.Sprintf("online kNN W=%d K=%d, every window, float32", o.W, o.K)
+	}
+	return fmt.Sprintf("online kNN W=%d K=%d, %v M=%d, %s (%d B)", o.W, o.K, o.Policy, o.M, o.codeName(), o.Bytes())
+}
+
+func (o OnlineKNN) codeName() string {
+	if o.Bits == 32 {
+		return "float32"
+	}
+	return fmt.Sprintf("int%d", o.Bits)
+}
+
+// Bytes is the state the memory needs, as a product would store it: the
+// codes (M windows of W+1, or the Recent ring of M+W), the last W values
+// as codes (the query; Recent's ring holds them already), the quantiser
+// (centre and step, 16 B), Novelty's nearest distance (float32) and
+// neighbour (uint16) per window, and the count of windows seen (8 B).
+func (o OnlineKNN) Bytes() int {
+	b := o.Bits / 8
+	n := 16 + 8
+	switch o.Policy {
+	case Recent:
+		n += (o.M + o.W) * b
+	default:
+		n += o.M*(o.W+1)*b + o.W*b
+	}
+	if o.Policy == Novelty {
+		n += o.M * 6
+	}
+	return n
+}
+
+func (o OnlineKNN) validate() error {
+	if o.W < 1 || o.K < 1 {
+		return fmt.Errorf("%v: W and K must be positive", o)
+	}
+	if o.Bits != 8 && o.Bits != 16 && o.Bits != 32 {
+		return fmt.Errorf("online kNN: %d bits, want 8, 16 or 32", o.Bits)
+	}
+	if o.M < 0 || (o.M == 0 && (o.Bits != 32 || o.Policy != Reservoir)) {
+		return fmt.Errorf("online kNN: M %d: want M > 0, or 0 (every window) with float32", o.M)
+	}
+	if o.Policy == Novelty && o.M > math.MaxUint16 {
+		return fmt.Errorf("online kNN: novelty M %d exceeds %d", o.M, math.MaxUint16)
+	}
+	return nil
+}
+
+// Stream is an OnlineKNN's state on one series: Observe each value as it
+// arrives, Predict the next. Not safe for concurrent use.
+type Stream interface {
+	Observe(v float64)
+	Predict() float64
+	Len() int // windows in memory
+}
+
+// NewStream returns an empty memory for o; an error when o is invalid.
+func (o OnlineKNN) NewStream() (Stream, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	switch o.Bits {
+	case 8:
+		return newStream[int8](o, math.MaxInt8), nil
+	case 16:
+		return newStream[int16](o, math.MaxInt16), nil
+	}
+	return newStream[float32](o, 0), nil
+}
+
+// Fit streams train through a new memory and returns a forecaster that
+// observes the rows of past it has not seen yet (all but those before the
+// latest call) and then forecasts the next. It is stateful: call it with
+// successive prefixes of one test split, as Errors does. It panics on an
+// invalid o (a programmer's error in the study's list).
+func (o OnlineKNN) Fit(train []float64) func([]float64) float64 {
+	s, err := o.NewStream()
+	if err != nil {
+		panic(err)
+	}
+	for _, v := range train {
+		s.Observe(v)
+	}
+	seen := 0
+	return func(past []float64) float64 {
+		if len(past) < seen {
+			panic(fmt.Sprintf("online kNN: past of %d rows after %d: not a prefix of the same split", len(past), seen))
+		}
+		for _, v := range past[seen:] {
+			s.Observe(v)
+		}
+		seen = len(past)
+		return s.Predict()
+	}
+}
+
+// code is how a memory stores a value.
+type code interface{ ~int8 | ~int16 | ~float32 }
+
+type stream[T code] struct {
+	o     OnlineKNN
+	qmax  float64 // largest code; 0: T is float32 and codes are values
+	mid   float64 // the quantiser: v = mid + step*code
+	step  float64
+	begun bool
+	mem   []T // Recent: a ring of M+W codes; else slots of W+1 codes
+	used  int // slots filled (Recent: values in the ring)
+	head  int // Recent: where the next value goes
+	n     int // windows offered so far
+	last  []T // the last W codes, oldest first (not Recent)
+	have  int // values seen, up to W
+	rng   *rand.Rand
+	nnd   []float32 // Novelty: each slot's distance to its nearest other
+	nni   []int32   // Novelty: that nearest slot
+	q     []float32 // Predict's query
+	dist  []float32 // Predict's K best
+	next  []float32
+	bound float32   // the largest of dist once it holds K, else +Inf
+	cd    []float32 // Novelty: the offered window's distance to each slot
+}
+
+func newStream[T code](o OnlineKNN, qmax float64) *stream[T] {
+	s := &stream[T]{o: o, qmax: qmax, step: 1,
+		last: make([]T, 0, o.W), q: make([]float32, o.W),
+		dist: make([]float32, 0, o.K), next: make([]float32, 0, o.K)}
+	switch {
+	case o.Policy == Recent:
+		s.mem = make([]T, o.M+o.W)
+	case o.M > 0:
+		s.mem = make([]T, o.M*(o.W+1))
+	}
+	if o.Policy == Reservoir {
+		s.rng = rand.New(rand.NewPCG(o.Seed, 1))
+	}
+	if o.Policy == Novelty {
+		s.nnd, s.nni, s.cd = make([]float32, o.M), make([]int32, o.M), make([]float32, o.M)
+	}
+	return s
+}
+
+func (s *stream[T]) Len() int {
+	if s.o.Policy == Recent {
+		return max(0, s.used-s.o.W)
+	}
+	return s.used
+}
+
+// encode returns v's code, widening the range first when it does not fit.
+func (s *stream[T]) encode(v float64) T {
+	if s.qmax == 0 {
+		return T(v)
+	}
+	if !s.begun {
+		s.mid, s.step, s.begun = v, math.Max(math.Abs(v), 1)*0x1p-40, true
+	}
+	c := (v - s.mid) / s.step
+	if math.Abs(c) > s.qmax {
+		f := math.Exp2(math.Ceil(math.Log2(math.Abs(c) / s.qmax)))
+		s.step *= f
+		c /= f
+		rescale(s.mem, f)
+		rescale(s.last, f)
+		for i := range s.nnd {
+			s.nnd[i] /= float32(f * f)
+		}
+	}
+	return T(math.Round(c))
+}
+
+func rescale[T code](x []T, f float64) {
+	for i, c := range x {
+		x[i] = T(math.Round(float64(c) / f))
+	}
+}
+
+func (s *stream[T]) decode(c float64) float64 {
+	if s.qmax == 0 {
+		return c
+	}
+	return s.mid + s.step*c
+}
+
+// Observe offers the window of the last W values with v after it to the
+// memory, then makes v the latest value.
+func (s *stream[T]) Observe(v float64) {
+	c := s.encode(v)
+	w := s.o.W
+	if s.o.Policy == Recent {
+		s.mem[s.head] = c
+		s.head = (s.head + 1) % len(s.mem)
+		s.used = min(s.used+1, len(s.mem))
+		return
+	}
+	if s.have == w {
+		s.offer(c)
+		copy(s.last, s.last[1:])
+		s.last[w-1] = c
+		return
+	}
+	s.last = append(s.last, c)
+	s.have++
+}
+
+// offer stores (last, c) where the policy says, or drops it.
+func (s *stream[T]) offer(c T) {
+	s.n++
+	w1 := s.o.W + 1
+	slot := s.used
+	if s.o.Policy == Novelty {
+		s.distances()
+	}
+	switch {
+	case s.o.M == 0:
+		s.mem = append(append(s.mem, s.last...), c)
+		s.used++
+		return
+	case s.used < s.o.M:
+		s.used++
+	case s.o.Policy == Reservoir:
+		if slot = s.rng.IntN(s.n); slot >= s.o.M {
+			return
+		}
+	case s.o.Policy == Novelty:
+		if slot = s.redundant(); slot < 0 {
+			return
+		}
+	}
+	copy(s.mem[slot*w1:], s.last)
+	s.mem[slot*w1+s.o.W] = c
+	if s.o.Policy == Novelty {
+		s.placed(slot)
+	}
+}
+
+// Predict is the mean of what followed the K kept windows nearest to the
+// latest W values, decoded; the latest value while the memory is empty.
+func (s *stream[T]) Predict() float64 {
+	w := s.o.W
+	s.dist, s.next, s.bound = s.dist[:0], s.next[:0], float32(math.Inf(1))
+	if s.o.Policy == Recent {
+		if s.used <= w {
+			return s.latest()
+		}
+		s.searchRing()
+	} else {
+		if s.have < w || s.used == 0 {
+			return s.latest()
+		}
+		for j, c := range s.last {
+			s.q[j] = float32(c)
+		}
+		w1 := w + 1
+		for k := range s.used {
+			s.window(s.mem[k*w1 : k*w1+w1])
+		}
+	}
+	var sum float64
+	for _, v := range s.next {
+		sum += float64(v)
+	}
+	return s.decode(sum / float64(len(s.next)))
+}
+
+// window considers one window of W codes and the code after it (row),
+// abandoning the distance once it cannot enter the K best.
+func (s *stream[T]) window(row []T) {
+	q, bound := s.q, s.bound
+	row = row[:len(q)+1]
+	var d float32
+	for j, qj := range q {
+		e := float32(row[j]) - qj
+		if d += e * e; d >= bound {
+			return
+		}
+	}
+	s.consider(d, float32(row[len(q)]))
+}
+
+// searchRing considers every window of Recent's ring whose next value is
+// in it: directly where a window does not wrap, through a copy where it
+// does.
+func (s *stream[T]) searchRing() {
+	w, n := s.o.W, len(s.mem)
+	start := (s.head - w + n) % n // the query: the last W values
+	for j := range s.q {
+		s.q[j] = float32(s.mem[(start+j)%n])
+	}
+	first := (s.head - s.used + n) % n
+	var wrap [64]T
+	for k := 0; k < s.used-w; k++ {
+		at := (first + k) % n
+		if at+w < n {
+			s.window(s.mem[at : at+w+1])
+			continue
+		}
+		row := wrap[:0]
+		if w+1 > len(wrap) {
+			row = make([]T, 0, w+1)
+		}
+		for j := range w + 1 {
+			row = append(row, s.mem[(at+j)%n])
+		}
+		s.window(row)
+	}
+}
+
+// latest is the latest value observed (0 before any).
+func (s *stream[T]) latest() float64 {
+	if s.o.Policy == Recent {
+		if s.used == 0 {
+			return 0
+		}
+		return s.decode(float64(s.mem[(s.head-1+len(s.mem))%len(s.mem)]))
+	}
+	if len(s.last) == 0 {
+		return 0
+	}
+	return s.decode(float64(s.last[len(s.last)-1]))
+}
+
+// consider keeps (d, next) when it is among the K nearest so far.
+func (s *stream[T]) consider(d, next float32) {
+	if len(s.dist) < s.o.K {
+		s.dist, s.next = append(s.dist, d), append(s.next, next)
+		if len(s.dist) == s.o.K {
+			s.bound = s.dist[s.worst()]
+		}
+		return
+	}
+	if d < s.bound {
+		at := s.worst()
+		s.dist[at], s.next[at] = d, next
+		s.bound = s.dist[s.worst()]
+	}
+}
+
+func (s *stream[T]) worst() int {
+	at := 0
+	for i, v := range s.dist {
+		if v > s.dist[at] {
+			at = i
+		}
+	}
+	return at
+}
+
+// Budget is the state, in bytes, an OnlineKNN may take in the study: the
+// product's per-series 4 KiB less room for the rest of the model.
+const Budget = 3584
+
+// Budgeted are the bounded online kNN settings the study scores, each
+// within Budget: W 10 K 5 (the offline kNN's best) under each policy at
+// the largest M its codes allow, the M a microsecond's search allows
+// (about 160 windows of 10), and W 5 for a longer memory.
+func Budgeted() []OnlineKNN {
+	return []OnlineKNN{
+		{W: 10, K: 5, M: 160, Policy: Reservoir, Bits: 16, Seed: 1},
+		{W: 10, K: 5, M: 160, Policy: Reservoir, Bits: 16, Seed: 2},
+		{W: 10, K: 5, M: 300, Policy: Reservoir, Bits: 8, Seed: 1},
+		{W: 10, K: 5, M: 80, Policy: Reservoir, Bits: 32, Seed: 1},
+		{W: 5, K: 5, M: 290, Policy: Reservoir, Bits: 16, Seed: 1},
+		{W: 10, K: 5, M: 125, Policy: Novelty, Bits: 16},
+		{W: 10, K: 5, M: 160, Policy: Recent, Bits: 16},
+		{W: 10, K: 5, M: 1750, Policy: Recent, Bits: 16},
+	}
+}
