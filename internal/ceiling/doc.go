@@ -12,6 +12,15 @@
 // and the flagged test rows are scored with the project's telemanom
 // protocol (internal/spaceeval).
 //
+// OnlineKNN (online.go, memory.go) is the kNN as the product could keep
+// it: a memory of at most M windows, within the per-series state budget,
+// learned from the stream (the train rows, then each test row once it is
+// in the past) and chosen by a replacement policy (a reservoir sample,
+// the latest windows, or the most novel ones), the values stored as
+// 8- or 16-bit codes against the range seen so far or as float32. It
+// answers whether the kNN's gain survives the budget and online learning;
+// its forecasts are still thresholded by telemanom's batch method.
+//
 // What it is not: an online detector. telemanom judges errors in batches
 // of 70 rows against windows of 2100, so a verdict on a row can use up to
 // 69 rows after it (the first window's verdicts up to 2099), and the
