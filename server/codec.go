@@ -52,10 +52,14 @@ import (
 // whose strings are not validated, then copied into the generated type,
 // whose setters do not validate. Valid messages take gRPC's own path
 // unchanged.
+//
+// Each decode holds its estimated decoded size in a server-wide budget
+// while it runs, waiting for room (decoding).
 type serverCodec struct {
 	encoding.CodecV2
-	twins      sync.Map // protoreflect.FullName -> protoreflect.MessageDescriptor, or error
-	maxDecoded int64    // bound on a request's decoded size (protolimit.Check)
+	twins      sync.Map  // protoreflect.FullName -> protoreflect.MessageDescriptor, or error
+	maxDecoded int64     // bound on a request's decoded size (protolimit.Measure)
+	decoding   *decoding // nil: decodes at once are not bounded
 }
 
 // vtMessage is what vtprotobuf generates (features marshal and size; see
@@ -68,9 +72,10 @@ type vtMessage interface {
 
 // newServerCodec returns the codec; a request whose decoded form would
 // take more than maxDecoded bytes, estimated from the wire, is refused
-// before it is decoded (see decodedBound).
-func newServerCodec(maxDecoded int64) *serverCodec {
-	return &serverCodec{CodecV2: encoding.GetCodecV2("proto"), maxDecoded: maxDecoded}
+// before it is decoded (see decodedBound), and one within it is decoded
+// once d has room for the estimate (d nil: at once).
+func newServerCodec(maxDecoded int64, d *decoding) *serverCodec {
+	return &serverCodec{CodecV2: encoding.GetCodecV2("proto"), maxDecoded: maxDecoded, decoding: d}
 }
 
 // decodedBound is the decoded size allowed a request of at most maxRecv
@@ -121,7 +126,8 @@ func marshalVT(m vtMessage, buf []byte) error {
 
 // Unmarshal decodes data into v, tolerating invalid UTF-8 in strings. Any
 // other malformation is still the strict codec's error. A request whose
-// decoded form would exceed the bound is refused before either decode.
+// decoded form would exceed the bound is refused before either decode;
+// one within it waits for room in the decoding budget for its estimate.
 func (c *serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	m, ok := v.(proto.Message)
 	if !ok {
@@ -130,10 +136,15 @@ func (c *serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	buf := data.MaterializeToBuffer(mem.DefaultBufferPool()) // as gRPC's proto codec does
 	defer buf.Free()
 	b := buf.ReadOnlyData()
-	if err := protolimit.Check(b, m, c.maxDecoded); err != nil {
+	size, err := protolimit.Measure(b, m, c.maxDecoded)
+	if err != nil {
 		return err
 	}
-	err := proto.Unmarshal(b, m)
+	if c.decoding != nil {
+		held := c.decoding.acquire(size)
+		defer c.decoding.release(held)
+	}
+	err = proto.Unmarshal(b, m)
 	if err == nil {
 		return nil
 	}

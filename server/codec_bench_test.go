@@ -17,7 +17,7 @@ func benchCodecs() []struct {
 	return []struct {
 		name  string
 		codec encoding.CodecV2
-	}{{"proto", encoding.GetCodecV2("proto")}, {"vt", newServerCodec(decodedBound(4 << 20))}}
+	}{{"proto", encoding.GetCodecV2("proto")}, {"vt", newServerCodec(decodedBound(4<<20), nil)}}
 }
 
 // BenchmarkCodecMarshal encodes a 100-verdict Detect response, as the

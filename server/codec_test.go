@@ -79,7 +79,7 @@ func marshalCases() map[string]proto.Message {
 // TestCodecMarshalMatchesProto: the codec's encoding of every response
 // shape is what protobuf-go would send, up to the sign of zeros.
 func TestCodecMarshalMatchesProto(t *testing.T) {
-	c := newServerCodec(decodedBound(4 << 20))
+	c := newServerCodec(decodedBound(4<<20), nil)
 	for name, m := range marshalCases() {
 		t.Run(name, func(t *testing.T) { checkEncoding(t, c, m) })
 	}
@@ -139,7 +139,7 @@ func positiveZeros(m protoreflect.Message) {
 
 // TestCodecWithoutVT: health and reflection messages go to gRPC's codec.
 func TestCodecWithoutVT(t *testing.T) {
-	c := newServerCodec(decodedBound(4 << 20))
+	c := newServerCodec(decodedBound(4<<20), nil)
 	in := &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}
 	data, err := c.Marshal(in)
 	if err != nil {

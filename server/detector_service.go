@@ -66,6 +66,10 @@ type streamHooks struct {
 	queued    func(held int64)        // bytes held in queues, after each admission
 	queueWait func()                  // a reader waits for MaxQueuedBytes
 	sent      func(stall *time.Timer) // after each Send, before its timer stops
+	// The codec's (decoding): bytes being decoded after each acquire, and
+	// a decode about to wait for room.
+	decoding   func(held int64)
+	decodeWait func()
 }
 
 // withStreamHooks installs h on the Server's DetectorService.

@@ -35,7 +35,7 @@ func FuzzDetectRequest(f *testing.F) {
 		f.Add(b)
 	}
 	e := newFuzzEnv(f)
-	codec := newServerCodec(decodedBound(4 << 20))
+	codec := newServerCodec(decodedBound(4<<20), nil)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		req := &astraguardv1.DetectRequest{}
 		if err := proto.Unmarshal(data, req); err != nil {

@@ -278,6 +278,12 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 		Name: "astraguard_detect_held_bytes",
 		Help: "Bytes of --max-queued-bytes held by Detect streams and DetectBatch calls: requests decoded and waiting, or being answered, and responses their clients have not yet read.",
 	}, func() float64 { return float64(detect.queuedNow.Load()) })
+	_, waitingBytes := splitQueued(cfg.MaxQueuedBytes)
+	decode := newDecoding(waitingBytes, o.hooks)
+	promauto.With(o.registerer).NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "astraguard_decoding_bytes",
+		Help: "Estimated decoded size of the requests being decoded at once (all services), at most half of --max-queued-bytes, or one request alone.",
+	}, func() float64 { return float64(decode.now.Load()) })
 	logger := interceptorLogger(o.logger)
 	// MaxConcurrentStreams and fixed windows: gRPC's default grows them
 	// from bandwidth-delay pings, up to 16 MiB a stream, and a stream's
@@ -291,7 +297,7 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 		grpc.ConnectionTimeout(cfg.HandshakeTimeout),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: cfg.KeepaliveTime, Timeout: cfg.KeepaliveTimeout, MaxConnectionIdle: cfg.MaxConnectionIdle}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: cfg.KeepaliveMinTime, PermitWithoutStream: true}),
-		grpc.ForceServerCodecV2(newServerCodec(decodedBound(cfg.MaxRecvMsgBytes))),
+		grpc.ForceServerCodecV2(newServerCodec(decodedBound(cfg.MaxRecvMsgBytes), decode)),
 		grpc.ChainUnaryInterceptor(
 			metrics.UnaryServerInterceptor(exemplarOption),
 			logging.UnaryServerInterceptor(logger, loggingOptions...),

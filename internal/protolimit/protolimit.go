@@ -6,7 +6,8 @@
 // receive limit could take more than a gigabyte to decode.
 //
 // What it does not do: it does not bound the total across concurrent
-// messages (the transport's stream limits do), and the estimate is of
+// messages (a caller can, with Measure's estimate: the service's codec
+// does), and the estimate is of
 // protobuf-go's decoded form, within a factor of about two.
 //
 // Codec is safe for concurrent use.
@@ -66,11 +67,19 @@ func (c *codec) Unmarshal(data mem.BufferSlice, v any) error {
 // would take more than maxDecoded bytes; it allocates nothing. For codecs
 // of their own (the service's decodes invalid UTF-8 leniently).
 func Check(b []byte, m proto.Message, maxDecoded int64) error {
+	_, err := Measure(b, m, maxDecoded)
+	return err
+}
+
+// Measure is Check that also returns the estimate when it is within
+// maxDecoded, for a codec that accounts for the memory its decodes take.
+func Measure(b []byte, m proto.Message, maxDecoded int64) (int64, error) {
 	md := m.ProtoReflect().Descriptor()
-	if n := decodedBytes(b, md, maxDecoded, 0); n > maxDecoded {
-		return fmt.Errorf("a %d-byte %s decodes to more than %d bytes", len(b), md.FullName(), maxDecoded)
+	n := decodedBytes(b, md, maxDecoded, 0)
+	if n > maxDecoded {
+		return 0, fmt.Errorf("a %d-byte %s decodes to more than %d bytes", len(b), md.FullName(), maxDecoded)
 	}
-	return nil
+	return n, nil
 }
 
 // maxDepth is protobuf-go's default recursion limit: a message nested
