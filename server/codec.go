@@ -133,17 +133,13 @@ func (c *serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if !ok {
 		return c.CodecV2.Unmarshal(data, v)
 	}
-	buf := data.MaterializeToBuffer(mem.DefaultBufferPool()) // as gRPC's proto codec does
-	defer buf.Free()
-	b := buf.ReadOnlyData()
-	size, err := protolimit.Measure(b, m, c.maxDecoded)
+	buf, held, err := c.admit(data, m)
 	if err != nil {
 		return err
 	}
-	if c.decoding != nil {
-		held := c.decoding.acquire(size)
-		defer c.decoding.release(held)
-	}
+	defer buf.Free()
+	defer c.decoding.release(held)
+	b := buf.ReadOnlyData()
 	err = proto.Unmarshal(b, m)
 	if err == nil {
 		return nil
@@ -152,6 +148,28 @@ func (c *serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
 		return err
 	}
 	return nil
+}
+
+// admit returns data in one buffer, as gRPC's proto codec does, once the
+// decoding budget holds m's estimated decoded size (held, for release). A
+// call that waits for room frees that copy meanwhile, keeping only gRPC's.
+func (c *serverCodec) admit(data mem.BufferSlice, m proto.Message) (buf mem.Buffer, held int64, err error) {
+	pool := mem.DefaultBufferPool()
+	buf = data.MaterializeToBuffer(pool)
+	size, err := protolimit.Measure(buf.ReadOnlyData(), m, c.maxDecoded)
+	if err != nil {
+		buf.Free()
+		return nil, 0, err
+	}
+	if c.decoding == nil {
+		return buf, 0, nil
+	}
+	if held, ok := c.decoding.tryAcquire(size); ok {
+		return buf, held, nil
+	}
+	buf.Free()
+	held = c.decoding.acquire(size)
+	return data.MaterializeToBuffer(pool), held, nil
 }
 
 func (c *serverCodec) unmarshalLenient(b []byte, m proto.Message) error {

@@ -25,7 +25,8 @@ import (
 // INTERNAL. It cannot deadlock: a holder only decodes, then releases, and
 // waits for nothing while it holds. What it does not bound: the request's
 // wire bytes, decompressed by gRPC before the codec runs (at most
-// MaxRecvMsgBytes per RPC), held while it waits too.
+// MaxRecvMsgBytes per RPC), held while it waits too (the codec frees its
+// own copy meanwhile).
 //
 // decoding is safe for concurrent use.
 type decoding struct {
@@ -41,24 +42,40 @@ func newDecoding(size int64, h streamHooks) *decoding {
 	return &decoding{sem: semaphore.NewWeighted(size), size: size, held: h.decoding, wait: h.decodeWait}
 }
 
-// acquire takes n bytes, or all of them when n is larger, waiting for
-// them, and returns what it took, for release.
-func (d *decoding) acquire(n int64) int64 {
+// tryAcquire takes n bytes, or all of them when n is larger, if they are
+// free, and returns what it took, for release.
+func (d *decoding) tryAcquire(n int64) (int64, bool) {
 	n = min(n, d.size)
 	if !d.sem.TryAcquire(n) {
-		if d.wait != nil {
-			d.wait()
-		}
-		_ = d.sem.Acquire(context.Background(), n) // fails only once its context is done: never
+		return 0, false
 	}
+	d.took(n)
+	return n, true
+}
+
+// acquire is tryAcquire that waits for the bytes.
+func (d *decoding) acquire(n int64) int64 {
+	n = min(n, d.size)
+	if d.wait != nil {
+		d.wait()
+	}
+	_ = d.sem.Acquire(context.Background(), n) // fails only once its context is done: never
+	d.took(n)
+	return n
+}
+
+func (d *decoding) took(n int64) {
 	held := d.now.Add(n)
 	if d.held != nil {
 		d.held(held)
 	}
-	return n
 }
 
+// release gives back n bytes; a nil decoding holds none.
 func (d *decoding) release(n int64) {
+	if d == nil {
+		return
+	}
 	d.now.Add(-n)
 	d.sem.Release(n)
 }
