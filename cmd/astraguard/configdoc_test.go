@@ -113,7 +113,7 @@ var breakerKeyDocs = map[string]keyDoc{
 var policyKeyDocs = map[string]keyDoc{
 	"name":                   {"required", "the policy's name, reported in each verdict's `policy` field"},
 	"match":                  {"–", "globs matched case-insensitively (`*` any run, `?` one character); give match or regex"},
-	"regex":                  {"–", "a Go regular expression matched as written (unanchored)"},
+	"regex":                  {"–", "a Go regular expression matched as written (unanchored), at most 16 KiB"},
 	"limits.min":             {"none", "operating limit: below it a value is a limit violation (anomaly, score 1)"},
 	"limits.max":             {"none", "operating limit: above it a value is a limit violation"},
 	"expected_range.min":     {"none", "below it a value is an anomaly with score 1"},
