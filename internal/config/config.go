@@ -166,6 +166,9 @@ func tokenize(name string, data []byte) (token.Tokens, error) {
 			}
 		case token.SequenceEndType, token.MappingEndType:
 			depth = max(0, depth-1)
+		case token.AnchorType, token.AliasType, token.MergeKeyType:
+			return nil, &Error{File: name, Line: tk.Position.Line, Err: errors.New(
+				"YAML anchors (&name), aliases (*name) and merge keys (<<) are not supported: write the value out (a glob that starts with * must be quoted)")}
 		}
 	}
 	return tokens, nil

@@ -115,6 +115,9 @@ func TestParseErrors(t *testing.T) {
 			[]string{"b.yaml:3: breakers.model.max_probes", "b.yaml:4: breakers.model.backoff.jitter"}},
 		{"not a mapping", "- a\n- b\n", []string{"b.yaml:1: want a mapping"}},
 		{"syntax", "grpc_addr: \"x\n", []string{"b.yaml:1:"}},
+		{"anchored mapping", "breakers: &b\n  model:\n    failure_threshold: 5\n", []string{"b.yaml:1: YAML anchors (&name), aliases (*name) and merge keys (<<) are not supported"}},
+		{"merge key", "policies:\n  - name: a\n    match: [\"*/volt\"]\n    <<: {threshold: 0.9}\n", []string{"b.yaml:4: YAML anchors"}},
+		{"unquoted glob", "policies:\n  - name: a\n    match: [*/volt]\n", []string{"b.yaml:3: YAML anchors", "a glob that starts with * must be quoted"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
