@@ -54,12 +54,12 @@ import (
 // unchanged.
 //
 // Each decode holds its estimated decoded size in a server-wide budget
-// while it runs, waiting for room (decoding).
+// while it runs, waiting for room (protolimit.Budget, newDecoding).
 type serverCodec struct {
 	encoding.CodecV2
-	twins      sync.Map  // protoreflect.FullName -> protoreflect.MessageDescriptor, or error
-	maxDecoded int64     // bound on a request's decoded size (protolimit.Measure)
-	decoding   *decoding // nil: decodes at once are not bounded
+	twins      sync.Map           // protoreflect.FullName -> protoreflect.MessageDescriptor, or error
+	maxDecoded int64              // bound on a request's decoded size (protolimit.Measure)
+	decoding   *protolimit.Budget // nil: decodes at once are not bounded
 }
 
 // vtMessage is what vtprotobuf generates (features marshal and size; see
@@ -74,7 +74,7 @@ type vtMessage interface {
 // take more than maxDecoded bytes, estimated from the wire, is refused
 // before it is decoded (see decodedBound), and one within it is decoded
 // once d has room for the estimate (d nil: at once).
-func newServerCodec(maxDecoded int64, d *decoding) *serverCodec {
+func newServerCodec(maxDecoded int64, d *protolimit.Budget) *serverCodec {
 	return &serverCodec{CodecV2: encoding.GetCodecV2("proto"), maxDecoded: maxDecoded, decoding: d}
 }
 
@@ -133,12 +133,12 @@ func (c *serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if !ok {
 		return c.CodecV2.Unmarshal(data, v)
 	}
-	buf, held, err := c.admit(data, m)
+	buf, held, err := c.decoding.Admit(data, m, c.maxDecoded)
 	if err != nil {
 		return err
 	}
 	defer buf.Free()
-	defer c.decoding.release(held)
+	defer c.decoding.Release(held)
 	b := buf.ReadOnlyData()
 	err = proto.Unmarshal(b, m)
 	if err == nil {
@@ -148,28 +148,6 @@ func (c *serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
 		return err
 	}
 	return nil
-}
-
-// admit returns data in one buffer, as gRPC's proto codec does, once the
-// decoding budget holds m's estimated decoded size (held, for release). A
-// call that waits for room frees that copy meanwhile, keeping only gRPC's.
-func (c *serverCodec) admit(data mem.BufferSlice, m proto.Message) (buf mem.Buffer, held int64, err error) {
-	pool := mem.DefaultBufferPool()
-	buf = data.MaterializeToBuffer(pool)
-	size, err := protolimit.Measure(buf.ReadOnlyData(), m, c.maxDecoded)
-	if err != nil {
-		buf.Free()
-		return nil, 0, err
-	}
-	if c.decoding == nil {
-		return buf, 0, nil
-	}
-	if held, ok := c.decoding.tryAcquire(size); ok {
-		return buf, held, nil
-	}
-	buf.Free()
-	held = c.decoding.acquire(size)
-	return data.MaterializeToBuffer(pool), held, nil
 }
 
 func (c *serverCodec) unmarshalLenient(b []byte, m proto.Message) error {

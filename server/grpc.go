@@ -283,7 +283,7 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 	promauto.With(o.registerer).NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "astraguard_decoding_bytes",
 		Help: "Estimated decoded size of the requests being decoded at once (all services), at most half of --max-queued-bytes, or one request alone.",
-	}, func() float64 { return float64(decode.now.Load()) })
+	}, func() float64 { return float64(decode.Held()) })
 	logger := interceptorLogger(o.logger)
 	// MaxConcurrentStreams and fixed windows: gRPC's default grows them
 	// from bandwidth-delay pings, up to 16 MiB a stream, and a stream's

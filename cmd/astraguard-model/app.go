@@ -44,6 +44,17 @@ import (
 // their series ids) with room to spare; grpc-go's default is 4 MiB.
 const maxMessageBytes = 16 << 20
 
+// maxDecodedBytes bounds one request's decoded size, estimated from the
+// wire: nearly empty repeated elements decode to about 70 times their
+// wire size (the largest batch, 100,000 samples with ids, estimates
+// 10.5 MB).
+const maxDecodedBytes = 4 * maxMessageBytes
+
+// decodingBytes bounds the requests decoded at once (protolimit.Budget):
+// two requests at maxDecodedBytes, a dozen of the largest batches. Before,
+// every call was decoded at once, however many.
+const decodingBytes = 2 * maxDecodedBytes
+
 // app is the wired process: gRPC and HTTP servers around one modelserver.
 type app struct {
 	cfg    config
@@ -57,7 +68,8 @@ type app struct {
 	trace  *tracing.Tracing   // OTEL_* (README "Tracing"); shut down last
 }
 
-func newApp(cfg config, stderr io.Writer) (*app, error) {
+// newApp wires cfg; decodeOpts go to the decoding budget (tests watch it).
+func newApp(cfg config, stderr io.Writer, decodeOpts ...protolimit.BudgetOption) (*app, error) {
 	logger := slog.New(tracelog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel})))
 	tr, err := tracing.FromEnv(context.Background(), "astraguard-model", os.LookupEnv)
 	if err != nil {
@@ -83,6 +95,8 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	registerSeriesMetrics(reg, a.model.Series())
+	decoding := protolimit.NewBudget(cfg.decodingBytes, decodeOpts...)
+	registerDecodingMetric(reg, decoding)
 	connRefusals, streamRefusals := limitRejections(reg)
 	if a.conns, err = connlimit.New(connlimit.Config{Max: cfg.maxConns, PerClient: cfg.maxConnsPerClient},
 		connlimit.WithRegisterer(reg), connlimit.WithRefusals(connRefusals)); err != nil {
@@ -130,10 +144,9 @@ func newApp(cfg config, stderr io.Writer) (*app, error) {
 			connlimit.StreamInterceptor(connlimit.StreamBound{OnRefuse: streamRefusals.Inc}),
 		),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
-		// Nearly empty repeated elements decode to about 70 times their
-		// wire size: bounded before decoding, at 64 MiB (the largest
-		// batch, 100,000 samples with ids, estimates 10.5 MB).
-		grpc.ForceServerCodecV2(protolimit.Codec(4*maxMessageBytes)),
+		// Each request's decoded size is bounded before decoding, and
+		// requests decoding at once hold at most decodingBytes.
+		grpc.ForceServerCodecV2(protolimit.Codec(maxDecodedBytes, protolimit.WithBudget(decoding))),
 		grpc.MaxHeaderListSize(connlimit.DefaultMaxHeaderListBytes),
 		grpc.ConnectionTimeout(connlimit.DefaultHandshakeTimeout),
 		// Idle connections from many clients must not hold --max-connections.

@@ -20,6 +20,7 @@ import (
 	"github.com/astraguard/astraguard/detector"
 	"github.com/astraguard/astraguard/detector/oip"
 	"github.com/astraguard/astraguard/internal/connlimit"
+	"github.com/astraguard/astraguard/internal/protolimit"
 )
 
 func TestMain(m *testing.M) {
@@ -182,10 +183,11 @@ func TestServe(t *testing.T) {
 }
 
 // startServe wires and serves cfg on its listeners until stop, which
-// returns serve's result; cleanup stops it if the test did not.
-func startServe(t *testing.T, cfg config) (a *app, grpcLis, httpLis net.Listener, stop func() error) {
+// returns serve's result; cleanup stops it if the test did not. decodeOpts
+// go to the decoding budget.
+func startServe(t *testing.T, cfg config, decodeOpts ...protolimit.BudgetOption) (a *app, grpcLis, httpLis net.Listener, stop func() error) {
 	t.Helper()
-	a, err := newApp(cfg, io.Discard)
+	a, err := newApp(cfg, io.Discard, decodeOpts...)
 	if err != nil {
 		t.Fatalf("newApp() = %v", err)
 	}

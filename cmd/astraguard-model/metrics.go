@@ -5,6 +5,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/astraguard/astraguard/internal/model"
+	"github.com/astraguard/astraguard/internal/protolimit"
 	"github.com/astraguard/astraguard/internal/store"
 	"github.com/astraguard/astraguard/internal/store/storeprom"
 )
@@ -30,4 +31,13 @@ func limitRejections(reg prometheus.Registerer) (connections, otherStreams prome
 		Help: "Connections or streams refused by a limit: connections, beyond their client's --max-connections-per-client; other_streams, health Watch or reflection streams beyond 4096 in total or 64 per client.",
 	}, []string{"limit"})
 	return vec.WithLabelValues("connections"), vec.WithLabelValues("other_streams")
+}
+
+// registerDecodingMetric exposes what the requests being decoded hold of
+// b, under the service's name for its own.
+func registerDecodingMetric(reg prometheus.Registerer, b *protolimit.Budget) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "astraguard_decoding_bytes",
+		Help: "Estimated decoded size of the requests being decoded at once (all services), at most 128 MiB, or one request alone.",
+	}, func() float64 { return float64(b.Held()) }))
 }

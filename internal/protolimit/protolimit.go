@@ -5,12 +5,12 @@
 // wire bytes and about 148 bytes decoded, so a message within a 16 MiB
 // receive limit could take more than a gigabyte to decode.
 //
-// What it does not do: it does not bound the total across concurrent
-// messages (a caller can, with Measure's estimate: the service's codec
-// does), and the estimate is of
-// protobuf-go's decoded form, within a factor of about two.
+// A Budget bounds the total across concurrent decodes: each holds its
+// estimate while it decodes, and one that does not fit waits for room
+// (WithBudget; the service's own codec uses Budget.Admit). The estimate is
+// of protobuf-go's decoded form, within a factor of about two.
 //
-// Codec is safe for concurrent use.
+// Codec and Budget are safe for concurrent use.
 package protolimit
 
 import (
@@ -39,14 +39,28 @@ const (
 // without allocating) is refused before it is decoded. Install it with
 // grpc.ForceServerCodecV2 on a server (gRPC reports the refusal as INTERNAL,
 // "error unmarshalling request") or grpc.ForceCodecV2 as a call option on a
-// client; the error names both sizes.
-func Codec(maxDecoded int64) encoding.CodecV2 {
-	return &codec{CodecV2: encoding.GetCodecV2("proto"), max: maxDecoded}
+// client; the error names both sizes. With WithBudget, a message within
+// maxDecoded is decoded once the budget has room for its estimate.
+func Codec(maxDecoded int64, opts ...Option) encoding.CodecV2 {
+	c := &codec{CodecV2: encoding.GetCodecV2("proto"), max: maxDecoded}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
+
+// Option configures Codec.
+type Option func(*codec)
+
+// WithBudget has every decode hold its estimate in b while it runs,
+// waiting for room (Budget). Default: none, decodes at once are not
+// bounded.
+func WithBudget(b *Budget) Option { return func(c *codec) { c.budget = b } }
 
 type codec struct {
 	encoding.CodecV2
-	max int64
+	max    int64
+	budget *Budget // nil: none
 }
 
 func (c *codec) Unmarshal(data mem.BufferSlice, v any) error {
@@ -54,13 +68,13 @@ func (c *codec) Unmarshal(data mem.BufferSlice, v any) error {
 	if !ok {
 		return c.CodecV2.Unmarshal(data, v)
 	}
-	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
-	defer buf.Free()
-	b := buf.ReadOnlyData()
-	if err := Check(b, m, c.max); err != nil {
+	buf, held, err := c.budget.Admit(data, m, c.max)
+	if err != nil {
 		return err
 	}
-	return proto.Unmarshal(b, m)
+	defer buf.Free()
+	defer c.budget.Release(held)
+	return proto.Unmarshal(buf.ReadOnlyData(), m)
 }
 
 // Check returns an error naming both sizes when b, decoded as m's type,

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/astraguard/astraguard/gen/inference"
+	"github.com/astraguard/astraguard/internal/protolimit"
+)
+
+// TestDecodesBoundedAtOnce: concurrent ModelInfer requests are decoded at
+// most the decoding budget at once; the others wait in the codec, then are
+// answered by the handler (here NotFound: no such model), never failed as
+// INTERNAL. Before, every call was decoded at once however many there
+// were, each up to 64 MiB decoded.
+func TestDecodesBoundedAtOnce(t *testing.T) {
+	const calls, fit = 6, 2
+	req := &inference.ModelInferRequest{ModelName: "no-such-model", Id: strings.Repeat("i", 200),
+		Inputs: make([]*inference.ModelInferRequest_InferInputTensor, 1000)}
+	for i := range req.Inputs {
+		req.Inputs[i] = &inference.ModelInferRequest_InferInputTensor{}
+	}
+	b, err := proto.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	est, err := protolimit.Measure(b, req, maxDecodedBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseConfig([]string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "error"},
+		func(string) (string, bool) { return "", false }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.decodingBytes != decodingBytes {
+		t.Errorf("decoding budget %d bytes, want %d", cfg.decodingBytes, decodingBytes)
+	}
+	cfg.decodingBytes = fit*est + est/2 // room for two decodes, not three
+	var (
+		mu      sync.Mutex
+		maxHeld int64
+	)
+	holders, waits := make(chan int64, calls), make(chan struct{}, calls)
+	release := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(open)
+	_, lis, _, _ := startServe(t, cfg,
+		protolimit.WithHeld(func(held int64) {
+			if held < est { // another service's message (health, reflection): not ours to hold
+				return
+			}
+			mu.Lock()
+			maxHeld = max(maxHeld, held)
+			mu.Unlock()
+			holders <- held
+			<-release // hold the budget until every other call has arrived
+		}),
+		protolimit.WithWait(func() { waits <- struct{}{} }))
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := inference.NewGRPCInferenceServiceClient(conn)
+	errs := make(chan error, calls)
+	for range calls {
+		go func() {
+			_, err := c.ModelInfer(t.Context(), req)
+			errs <- err
+		}()
+	}
+	for held, waited := 0, 0; held < fit || waited < calls-fit; {
+		select {
+		case n := <-holders:
+			held++
+			if n > cfg.decodingBytes {
+				t.Errorf("decoding %d bytes at once (%d calls), want at most %d", n, held, cfg.decodingBytes)
+				waited = calls // stop waiting: the budget does not hold
+			}
+		case <-waits:
+			waited++
+		case err := <-errs:
+			t.Fatalf("ModelInfer = %v while the budget was held: decoded outside it", err)
+		}
+	}
+	open()
+	for range calls {
+		if err := <-errs; status.Code(err) != codes.NotFound {
+			t.Errorf("ModelInfer = %v, want answered by the handler (NotFound)", err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if maxHeld > cfg.decodingBytes {
+		t.Errorf("at most %d bytes decoding at once, want at most %d", maxHeld, cfg.decodingBytes)
+	}
+}
