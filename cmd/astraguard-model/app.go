@@ -65,6 +65,7 @@ type app struct {
 	http   *http.Server
 	keeper *checkpoint.Keeper // nil without --state-dir
 	conns  *connlimit.Limits  // --max-connections and --max-connections-per-client on both listeners
+	decode *protolimit.Budget // requests being decoded at once
 	trace  *tracing.Tracing   // OTEL_* (README "Tracing"); shut down last
 }
 
@@ -95,8 +96,12 @@ func newApp(cfg config, stderr io.Writer, decodeOpts ...protolimit.BudgetOption)
 		return nil, err
 	}
 	registerSeriesMetrics(reg, a.model.Series())
-	decoding := protolimit.NewBudget(cfg.decodingBytes, decodeOpts...)
-	registerDecodingMetric(reg, decoding)
+	decodeSize := cfg.decodingBytes
+	if decodeSize == 0 {
+		decodeSize = decodingBytes
+	}
+	a.decode = protolimit.NewBudget(decodeSize, decodeOpts...)
+	registerDecodingMetric(reg, a.decode)
 	connRefusals, streamRefusals := limitRejections(reg)
 	if a.conns, err = connlimit.New(connlimit.Config{Max: cfg.maxConns, PerClient: cfg.maxConnsPerClient},
 		connlimit.WithRegisterer(reg), connlimit.WithRefusals(connRefusals)); err != nil {
@@ -146,7 +151,7 @@ func newApp(cfg config, stderr io.Writer, decodeOpts ...protolimit.BudgetOption)
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		// Each request's decoded size is bounded before decoding, and
 		// requests decoding at once hold at most decodingBytes.
-		grpc.ForceServerCodecV2(protolimit.Codec(maxDecodedBytes, protolimit.WithBudget(decoding))),
+		grpc.ForceServerCodecV2(protolimit.Codec(maxDecodedBytes, protolimit.WithBudget(a.decode))),
 		grpc.MaxHeaderListSize(connlimit.DefaultMaxHeaderListBytes),
 		grpc.ConnectionTimeout(connlimit.DefaultHandshakeTimeout),
 		// Idle connections from many clients must not hold --max-connections.

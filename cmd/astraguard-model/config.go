@@ -35,8 +35,8 @@ type config struct {
 	maxStreams         uint          // concurrent streams (calls) per gRPC connection
 	modelName          string
 	logLevel           slog.Level
-	// decodingBytes bounds the requests decoded at once: decodingBytes,
-	// not a flag (tests set it).
+	// decodingBytes bounds the requests decoded at once; 0, as parsed:
+	// the constant decodingBytes (not a flag; tests set it).
 	decodingBytes int64
 	// TLS for both listeners; clientCA turns on mutual TLS.
 	tlsCert, tlsKey, tlsClientCA string
@@ -94,7 +94,6 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	if *showVersion {
 		return c, version.ErrRequested
 	}
-	c.decodingBytes = decodingBytes
 	intervalErr := checkpoint.ValidateInterval(c.checkpointInterval)
 	switch {
 	case fs.NArg() > 0:

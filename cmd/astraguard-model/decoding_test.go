@@ -16,6 +16,22 @@ import (
 	"github.com/astraguard/astraguard/internal/protolimit"
 )
 
+// TestDecodingBudgetDefault: as configured, requests being decoded at
+// once hold at most decodingBytes, 128 MiB: two at the decoded bound.
+func TestDecodingBudgetDefault(t *testing.T) {
+	cfg, err := parseConfig(nil, func(string) (string, bool) { return "", false }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.decode.Size(); got != 128<<20 {
+		t.Errorf("decoding budget %d bytes, want 128 MiB (two requests at the decoded bound)", got)
+	}
+}
+
 // TestDecodesBoundedAtOnce: concurrent ModelInfer requests are decoded at
 // most the decoding budget at once; the others wait in the codec, then are
 // answered by the handler (here NotFound: no such model), never failed as
@@ -40,9 +56,6 @@ func TestDecodesBoundedAtOnce(t *testing.T) {
 		func(string) (string, bool) { return "", false }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if cfg.decodingBytes != decodingBytes {
-		t.Errorf("decoding budget %d bytes, want %d", cfg.decodingBytes, decodingBytes)
 	}
 	cfg.decodingBytes = fit*est + est/2 // room for two decodes, not three
 	var (
