@@ -10,6 +10,7 @@ import (
 
 	astraguardv1 "github.com/astraguard/astraguard/gen/astraguard/v1"
 	"github.com/astraguard/astraguard/internal/protolimit"
+	"github.com/astraguard/astraguard/internal/protolimit/protolimittest"
 )
 
 // decodeEstimate is what the codec's budget charges req's decode.
@@ -37,24 +38,9 @@ func TestDecodesBoundedAtOnce(t *testing.T) {
 	req := &astraguardv1.DetectBatchRequest{RequestId: "r", Series: []*astraguardv1.SeriesSamples{series("s", 1000)}}
 	est := decodeEstimate(t, req)
 	bound := fit*est + est/2 // room for two decodes, not three
-	var (
-		mu      sync.Mutex
-		maxHeld int64
-	)
-	holders, waits := make(chan int64, calls), make(chan struct{}, calls)
-	release := make(chan struct{})
-	var once sync.Once
-	open := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(open)
+	gate := protolimittest.NewGate(t, calls)
 	e := newTCPEnv(t, Config{MaxQueuedBytes: int(2 * bound)}, tcpOptions{hooks: func(h *streamHooks) {
-		h.decoding = func(held int64) {
-			mu.Lock()
-			maxHeld = max(maxHeld, held)
-			mu.Unlock()
-			holders <- held
-			<-release // hold the budget until every other call has arrived
-		}
-		h.decodeWait = func() { waits <- struct{}{} }
+		h.decoding, h.decodeWait = gate.Held, gate.Wait
 	}})
 	c, _ := e.client(t)
 	errs := make(chan error, calls)
@@ -64,27 +50,16 @@ func TestDecodesBoundedAtOnce(t *testing.T) {
 			errs <- err
 		}()
 	}
-	for held, waited := 0, 0; held < fit || waited < calls-fit; {
-		select {
-		case n := <-holders:
-			held++
-			if n > bound {
-				t.Errorf("decoding %d bytes at once (%d calls), want at most %d", n, held, bound)
-				waited = calls // stop waiting: the budget does not hold
-			}
-		case <-waits:
-			waited++
-		}
-	}
-	open()
+	gate.Await(t, calls, fit, bound, errs)
+	gate.Open()
 	for range calls {
 		err := <-errs
 		if c := status.Code(err); c != codes.OK && c != codes.ResourceExhausted { // the waiting room may refuse some
 			t.Errorf("DetectBatch = %v, want answered (or refused by the waiting room)", err)
 		}
 	}
-	if maxHeld > bound {
-		t.Errorf("at most %d bytes decoding at once, want at most %d", maxHeld, bound)
+	if m := gate.Max(); m > bound {
+		t.Errorf("at most %d bytes decoding at once, want at most %d", m, bound)
 	}
 	if got := gathered(t, e.reg, "astraguard_decoding_bytes"); got != 0 {
 		t.Errorf("astraguard_decoding_bytes after every call = %v, want 0", got)

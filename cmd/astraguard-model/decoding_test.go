@@ -3,7 +3,6 @@ package main
 import (
 	"io"
 	"strings"
-	"sync"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/astraguard/astraguard/gen/inference"
 	"github.com/astraguard/astraguard/internal/protolimit"
+	"github.com/astraguard/astraguard/internal/protolimit/protolimittest"
 )
 
 // TestDecodingBudgetDefault: as configured, requests being decoded at
@@ -58,27 +58,14 @@ func TestDecodesBoundedAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.decodingBytes = fit*est + est/2 // room for two decodes, not three
-	var (
-		mu      sync.Mutex
-		maxHeld int64
-	)
-	holders, waits := make(chan int64, calls), make(chan struct{}, calls)
-	release := make(chan struct{})
-	var once sync.Once
-	open := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(open)
+	gate := protolimittest.NewGate(t, calls)
 	_, lis, _, _ := startServe(t, cfg,
 		protolimit.WithHeld(func(held int64) {
-			if held < est { // another service's message (health, reflection): not ours to hold
-				return
+			if held >= est { // not another service's message (health, reflection)
+				gate.Held(held)
 			}
-			mu.Lock()
-			maxHeld = max(maxHeld, held)
-			mu.Unlock()
-			holders <- held
-			<-release // hold the budget until every other call has arrived
 		}),
-		protolimit.WithWait(func() { waits <- struct{}{} }))
+		protolimit.WithWait(gate.Wait))
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -92,29 +79,14 @@ func TestDecodesBoundedAtOnce(t *testing.T) {
 			errs <- err
 		}()
 	}
-	for held, waited := 0, 0; held < fit || waited < calls-fit; {
-		select {
-		case n := <-holders:
-			held++
-			if n > cfg.decodingBytes {
-				t.Errorf("decoding %d bytes at once (%d calls), want at most %d", n, held, cfg.decodingBytes)
-				waited = calls // stop waiting: the budget does not hold
-			}
-		case <-waits:
-			waited++
-		case err := <-errs:
-			t.Fatalf("ModelInfer = %v while the budget was held: decoded outside it", err)
-		}
-	}
-	open()
+	gate.Await(t, calls, fit, cfg.decodingBytes, errs)
+	gate.Open()
 	for range calls {
 		if err := <-errs; status.Code(err) != codes.NotFound {
 			t.Errorf("ModelInfer = %v, want answered by the handler (NotFound)", err)
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if maxHeld > cfg.decodingBytes {
-		t.Errorf("at most %d bytes decoding at once, want at most %d", maxHeld, cfg.decodingBytes)
+	if m := gate.Max(); m > cfg.decodingBytes {
+		t.Errorf("at most %d bytes decoding at once, want at most %d", m, cfg.decodingBytes)
 	}
 }

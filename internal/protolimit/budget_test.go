@@ -2,13 +2,13 @@ package protolimit
 
 import (
 	"strings"
-	"sync"
 	"testing"
 
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/astraguard/astraguard/gen/inference"
+	"github.com/astraguard/astraguard/internal/protolimit/protolimittest"
 )
 
 // budgetRequest is a request of n empty tensors, and its estimate.
@@ -36,14 +36,8 @@ func TestCodecBudgetBoundsDecodesAtOnce(t *testing.T) {
 	const calls, fit = 6, 2
 	b, est := budgetRequest(t, 1000)
 	size := fit*est + est/2 // room for two decodes, not three
-	holders, waits := make(chan int64, calls), make(chan struct{}, calls)
-	release := make(chan struct{})
-	var once sync.Once
-	open := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(open)
-	budget := NewBudget(size,
-		WithHeld(func(held int64) { holders <- held; <-release }),
-		WithWait(func() { waits <- struct{}{} }))
+	gate := protolimittest.NewGate(t, calls)
+	budget := NewBudget(size, WithHeld(gate.Held), WithWait(gate.Wait))
 	c := Codec(maxDecoded, WithBudget(budget))
 	errs := make(chan error, calls)
 	for range calls {
@@ -51,23 +45,11 @@ func TestCodecBudgetBoundsDecodesAtOnce(t *testing.T) {
 			errs <- c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, new(inference.ModelInferRequest))
 		}()
 	}
-	for held, waited := 0, 0; held < fit || waited < calls-fit; {
-		select {
-		case n := <-holders:
-			held++
-			if n > size {
-				t.Fatalf("decoding %d bytes at once (%d decodes), want at most %d", n, held, size)
-			}
-		case <-waits:
-			waited++
-		case err := <-errs:
-			t.Fatalf("Unmarshal = %v while the budget was held: decoded outside it", err)
-		}
-	}
+	gate.Await(t, calls, fit, size, errs)
 	if got := budget.Held(); got != fit*est {
 		t.Errorf("Held() with %d decodes running = %d, want %d", fit, got, fit*est)
 	}
-	open()
+	gate.Open()
 	for range calls {
 		if err := <-errs; err != nil {
 			t.Errorf("Unmarshal = %v, want decoded once there was room", err)
