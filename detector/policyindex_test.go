@@ -18,20 +18,7 @@ import (
 func TestPolicyIndexAgreesWithRegexps(t *testing.T) {
 	alphabet := []rune{'a', 'A', 'k', 'K', '\u212a', 's', '\u017f', 'S', '/', 'é', 'É'}
 	rng := rand.New(rand.NewPCG(3, 4))
-	word := func(n int, wild bool) string {
-		var b strings.Builder
-		for range n {
-			switch r := rng.IntN(len(alphabet) + 3); {
-			case wild && r == len(alphabet):
-				b.WriteRune('*')
-			case wild && r == len(alphabet)+1:
-				b.WriteRune('?')
-			default:
-				b.WriteRune(alphabet[r%len(alphabet)])
-			}
-		}
-		return b.String()
-	}
+	word := func(n int, wild bool) string { return randomWord(rng, alphabet, n, wild) }
 	regexes := []string{"^a", "s$", "(?i)k", "^é/"}
 	accepted := 0
 	for range 3000 {
