@@ -161,22 +161,20 @@ func (st *State) validate() error {
 	if c := st.clk.Cadence; c != 0 && (st.n == 1 || !(c >= 1e-9 && c <= math.MaxUint64/1e9)) {
 		return fmt.Errorf("cadence %v after %d samples", c, st.n)
 	}
-	// Both likelihoods learn one (non-negative, capped) feature per sample
-	// after the first.
-	for _, l := range [...]*stats.Likelihood{&st.lk, &st.lkStep} {
-		if !l.Within(0, stats.MaxFeature) {
-			return errors.New("likelihood statistics out of the feature range")
+	// Each likelihood learns one feature per sample after the first: the
+	// shift and step scores' non-negative and capped, the level score's a
+	// clipped, signed forecast error.
+	for _, l := range [...]struct {
+		name   string
+		lk     *stats.Likelihood
+		lo, hi float64
+	}{{"shift", &st.lk, 0, stats.MaxFeature}, {"step", &st.lkStep, 0, stats.MaxFeature}, {"level", &st.lkLevel, -levelTest, levelTest}} {
+		if !l.lk.Within(l.lo, l.hi) {
+			return fmt.Errorf("%s likelihood statistics out of the feature range", l.name)
 		}
-		if c := l.Count(); c != st.n-1 && !(st.n == math.MaxUint32 && c == st.n) {
-			return fmt.Errorf("likelihood count %d after %d samples", c, st.n)
+		if c := l.lk.Count(); c != st.n-1 && !(st.n == math.MaxUint32 && c == st.n) {
+			return fmt.Errorf("%s likelihood count %d after %d samples", l.name, c, st.n)
 		}
-	}
-	// The level score's feature is a clipped, signed forecast error.
-	if !st.lkLevel.Within(-levelTest, levelTest) {
-		return errors.New("level likelihood statistics out of the feature range")
-	}
-	if c := st.lkLevel.Count(); c != st.n-1 && !(st.n == math.MaxUint32 && c == st.n) {
-		return fmt.Errorf("level likelihood count %d after %d samples", c, st.n)
 	}
 	// The quantum is +Inf until a second distinct value, then a distance
 	// between two values within ±maxMagnitude.

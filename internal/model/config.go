@@ -139,8 +139,9 @@ type Config struct {
 	// stay beyond it, on one side, longer than any before by the state
 	// machine's dwell margin (after as many earlier excursions on that
 	// side as the dwell rule asks of a state) flags as context, although
-	// its values may be ordinary (see stats.Excursion, shared with the
-	// heuristic). Default 2; negative turns the rule off.
+	// its values may be ordinary (see stats.Excursion, the dwell rule
+	// the state machine uses too). Default 2; negative turns the rule
+	// off.
 	ExcursionBand float64
 
 	// ShiftClip is the size, in slow mean absolute deviations from the

@@ -4,9 +4,10 @@
 // short average of a feature against its own long-run distribution, reported
 // on a log tail-probability scale), the learned sampling cadence, and the
 // record rules on durations: Flatline (runs of identical values) and
-// Excursion (the dwell rule on stays beyond a band). The reference model and
-// the heuristic fallback both use it, so the two paths mean the same thing by
-// a score and a rule has one implementation.
+// Excursion (the dwell rule on stays beyond a band; the model's only, with
+// its state machine's dwells). The reference model and the heuristic fallback
+// both use the package, so the two paths mean the same thing by a score and a
+// rule has one implementation.
 //
 // Everything is O(1) state and allocation-free; values are plain structs the
 // caller embeds in its per-series state. Nothing here is safe for concurrent
