@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,29 +13,8 @@ import (
 // answers only a caller that /-/reload would let in: with an admin token,
 // only a request carrying it.
 func TestPprofTakesTheAdminAuthorization(t *testing.T) {
-	tokenFile := filepath.Join(t.TempDir(), "admin-token")
-	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx := t.Context()
-	addrs := runService(t, "--admin-token-file="+tokenFile)
-	get := func(path, token string) (int, string) {
-		t.Helper()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addrs.HTTP+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
-	}
+	addrs := runService(t, "--admin-token-file="+writeTokenFile(t))
+	get := func(path, token string) (int, string) { t.Helper(); return bearerGet(t, addrs.HTTP, path, token) }
 	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap?debug=1", "/debug/pprof/cmdline", "/debug/pprof/profile?seconds=1"} {
 		for _, token := range []string{"", "not-" + testToken} {
 			if code, body := get(path, token); code == http.StatusOK {
@@ -61,11 +38,7 @@ func TestPprofTakesTheAdminAuthorization(t *testing.T) {
 // bound, at once: Go's handlers would run for as long as asked (or fall
 // back to 30s) and hold the process's only CPU profile or trace.
 func TestPprofSecondsBounded(t *testing.T) {
-	tokenFile := filepath.Join(t.TempDir(), "admin-token")
-	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addrs := runService(t, "--admin-token-file="+tokenFile)
+	addrs := runService(t, "--admin-token-file="+writeTokenFile(t))
 	for _, tc := range []struct{ method, path, form string }{
 		{"GET", "/debug/pprof/trace?seconds=100000", ""},
 		{"GET", "/debug/pprof/trace?seconds=NaN", ""},
@@ -123,26 +96,11 @@ func TestPprofSecondsBounded(t *testing.T) {
 // ids and values) need it, without --admin-read-auth, while the breaker
 // reads stay open as documented.
 func TestAnomalyViewNeedsAdminCredentials(t *testing.T) {
-	tokenFile := filepath.Join(t.TempDir(), "admin-token")
-	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addrs := runService(t, "--admin-token-file="+tokenFile)
+	addrs := runService(t, "--admin-token-file="+writeTokenFile(t))
 	get := func(path, token string) int {
 		t.Helper()
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addrs.HTTP+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		code, _ := bearerGet(t, addrs.HTTP, path, token)
+		return code
 	}
 	for path, want := range map[string]int{"/api/anomalies": http.StatusUnauthorized,
 		"/api/anomalies/context?series=sat1%2Fv": http.StatusUnauthorized, "/api/breakers": http.StatusOK} {
@@ -264,4 +222,24 @@ func TestReloadOtherMethods(t *testing.T) {
 			t.Errorf("%s /-/reload = %d, Allow %q; want 405, Allow POST", method, resp.StatusCode, resp.Header.Get("Allow"))
 		}
 	}
+}
+
+// bearerGet GETs path on the HTTP address httpAddr with token as the
+// bearer token ("": none) and returns the status and the body.
+func bearerGet(t *testing.T, httpAddr, path, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+httpAddr+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
 }

@@ -35,6 +35,20 @@ import (
 
 const testToken = "e2e-admin-token-5f0c9a7d31b2"
 
+// withToken is an environment that holds testToken in adminTokenEnv.
+func withToken(k string) (string, bool) { return testToken, k == adminTokenEnv }
+
+// writeTokenFile writes testToken to a new file for --admin-token-file
+// and returns its path.
+func writeTokenFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "admin-token")
+	if err := os.WriteFile(path, []byte(testToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestParseSecurityConfig(t *testing.T) {
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "token")
@@ -45,8 +59,6 @@ func TestParseSecurityConfig(t *testing.T) {
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	noEnv := func(string) (string, bool) { return "", false }
-	withToken := func(k string) (string, bool) { return testToken, k == adminTokenEnv }
 
 	for _, tc := range []struct {
 		name string
@@ -169,10 +181,7 @@ func TestRunWithTLSAndAdminToken(t *testing.T) {
 	srvPair, ops := ca.Server(t, "astraguard"), ca.Client(t, "ops", "spiffe://astraguard/ops")
 	modelClient := ca.Client(t, "astraguard-model-client")
 	modelAddr := startTLSModelServer(t, ca)
-	tokenFile := filepath.Join(t.TempDir(), "admin-token")
-	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	tokenFile := writeTokenFile(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var logs syncBuffer
@@ -310,13 +319,7 @@ func httpsGet(ctx context.Context, cfg *tls.Config, url string) (string, error) 
 // would cross the network in clear text. Loopback listeners, TLS, or no
 // token at all (the README's quick start) start as before.
 func TestPlaintextTokenRefusedBeyondLoopback(t *testing.T) {
-	tokenFile := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	noEnv := func(string) (string, bool) { return "", false }
-	withToken := func(k string) (string, bool) { return testToken, k == adminTokenEnv }
-	tok := "--admin-token-file=" + tokenFile
+	tok := "--admin-token-file=" + writeTokenFile(t)
 	for _, tc := range []struct {
 		args    []string
 		env     func(string) (string, bool)

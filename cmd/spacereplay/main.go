@@ -138,24 +138,7 @@ func run(args []string, w io.Writer) error {
 		}
 		if len(cfgs) > 1 {
 			// Grouped CV: every meta row of a channel is held out together.
-			var held spaceeval.Counts
-			chosen := map[int]int{}
-			seen := map[string]bool{}
-			for _, m := range metas {
-				if seen[m.Series] {
-					continue
-				}
-				seen[m.Series] = true
-				out := func(i int) bool { return metas[i].Series == m.Series }
-				best, bestF := 0, -1.0
-				for ci := range cfgs {
-					if f := total(counts[ci], func(i int) bool { return !out(i) }).F1(); f > bestF+1e-12 {
-						best, bestF = ci, f
-					}
-				}
-				chosen[best]++
-				held = held.Add(total(counts[best], out))
-			}
+			held, chosen := groupedCV(metas, counts)
 			fmt.Fprintf(w, "cadence %-5s grouped CV: TP=%d FP=%d FN=%d P=%.3f R=%.3f F1=%.3f chosen %v\n", cs, held.TP, held.FP, held.FN, held.Precision(), held.Recall(), held.F1(), chosen)
 		}
 	}

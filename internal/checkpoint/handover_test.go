@@ -118,11 +118,6 @@ func adopt(x *Index, id string) ([]byte, bool) {
 	return got, ok
 }
 
-// setClock is a clock the test sets.
-type setClock struct{ now time.Time }
-
-func (c *setClock) Now() time.Time { return c.now }
-
 // lastUsed is a TablePart-shaped record: its last use (Unix ns, little
 // endian) and a payload.
 func lastUsed(t time.Time, payload string) string {
@@ -136,7 +131,7 @@ func lastUsed(t time.Time, payload string) string {
 func TestIndexBoundsClocksAhead(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now()
-	clock := &setClock{now: now}
+	clock := &stepClock{now: now} // step 0: the test sets it
 	writeSnap(t, dir, "a.snap", "sig", map[string]string{
 		"ahead": lastUsed(now.Add(10*time.Hour), "x"),
 		"fresh": lastUsed(now, "y"),
