@@ -2,9 +2,7 @@ package server
 
 import (
 	"cmp"
-	"fmt"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -42,44 +40,11 @@ func checkAdminString(field, s string, required bool) error {
 	return nil
 }
 
-// watchSlots bounds the Hub's watchers (WatchBreakers streams and the
+// newWatchSlots bounds the Hub's watchers (WatchBreakers streams and the
 // breaker page's event streams) in total and per client: each holds a
-// goroutine, a buffered channel and a copy of every transition.
-type watchSlots struct {
-	mu        sync.Mutex
-	total     int
-	perClient map[string]int // guarded by mu; entries of 0 are deleted
-	max, per  int
-}
-
-func newWatchSlots(max, per int) *watchSlots {
-	return &watchSlots{
-		max:       cmp.Or(max, defaults.MaxWatchStreams),
-		per:       cmp.Or(per, defaults.MaxWatchStreamsPerClient),
-		perClient: make(map[string]int),
-	}
-}
-
-// acquire takes a slot for client, or reports the limit broken.
-func (w *watchSlots) acquire(client string) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.total >= w.max {
-		return &LimitError{Limit: LimitWatchStreams, Max: w.max, Got: w.total + 1}
-	}
-	if n := w.perClient[client]; n >= w.per {
-		return &LimitError{Limit: LimitWatchStreams, Detail: fmt.Sprintf("%d per client", w.per)}
-	}
-	w.total++
-	w.perClient[client]++
-	return nil
-}
-
-func (w *watchSlots) release(client string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.total--
-	if w.perClient[client]--; w.perClient[client] <= 0 {
-		delete(w.perClient, client)
-	}
+// goroutine, a buffered channel and a copy of every transition. 0 takes
+// the default.
+func newWatchSlots(max, per int) *streamSlots {
+	return newStreamSlots(LimitWatchStreams,
+		cmp.Or(max, defaults.MaxWatchStreams), cmp.Or(per, defaults.MaxWatchStreamsPerClient))
 }

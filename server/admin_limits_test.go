@@ -81,14 +81,17 @@ func TestAdminStringsValidated(t *testing.T) {
 	}
 }
 
+// clientFromHeader keys a call's client by its "client" metadata, so one
+// test connection can speak as several clients.
+func clientFromHeader(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	return strings.Join(md.Get("client"), "")
+}
+
 // TestWatchStreamsBounded opens watches as two clients until each limit
 // refuses one, and checks a slot freed by a closed watch is reused.
 func TestWatchStreamsBounded(t *testing.T) {
-	byHeader := func(ctx context.Context) string {
-		md, _ := metadata.FromIncomingContext(ctx)
-		return strings.Join(md.Get("client"), "")
-	}
-	e := newTCPEnv(t, Config{MaxWatchStreams: 3, MaxWatchStreamsPerClient: 2}, tcpOptions{opts: []Option{WithClientKey(byHeader)}})
+	e := newTCPEnv(t, Config{MaxWatchStreams: 3, MaxWatchStreamsPerClient: 2}, tcpOptions{opts: []Option{WithClientKey(clientFromHeader)}})
 	_, conn := e.client(t)
 	admin := astraguardv1.NewBreakerAdminClient(conn)
 	watch := func(client string) (context.CancelFunc, error) {
@@ -137,11 +140,7 @@ func TestWatchStreamsBounded(t *testing.T) {
 // (Hub.Subscribe) and WatchBreakers streams hold slots of one budget, per
 // client and in total, so neither transport can take more than the bounds.
 func TestPageStreamsShareWatchBounds(t *testing.T) {
-	byHeader := func(ctx context.Context) string {
-		md, _ := metadata.FromIncomingContext(ctx)
-		return strings.Join(md.Get("client"), "")
-	}
-	e := newTCPEnv(t, Config{MaxWatchStreams: 3, MaxWatchStreamsPerClient: 2}, tcpOptions{opts: []Option{WithClientKey(byHeader)}})
+	e := newTCPEnv(t, Config{MaxWatchStreams: 3, MaxWatchStreamsPerClient: 2}, tcpOptions{opts: []Option{WithClientKey(clientFromHeader)}})
 	hub := e.srv.admin.hub
 	_, conn := e.client(t)
 	admin := astraguardv1.NewBreakerAdminClient(conn)

@@ -20,11 +20,7 @@ import (
 // one. Before, one client could take every MaxDetectStreams slot and
 // every other client's Detect was refused.
 func TestDetectStreamsPerClient(t *testing.T) {
-	byHeader := func(ctx context.Context) string {
-		md, _ := metadata.FromIncomingContext(ctx)
-		return strings.Join(md.Get("client"), "")
-	}
-	e := newTCPEnv(t, Config{MaxDetectStreams: 8}, tcpOptions{opts: []Option{WithClientKey(byHeader)}})
+	e := newTCPEnv(t, Config{MaxDetectStreams: 8}, tcpOptions{opts: []Option{WithClientKey(clientFromHeader)}})
 	det, _ := e.client(t)
 	open := func(client string) error {
 		ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(t.Context(), "client", client))

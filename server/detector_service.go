@@ -46,8 +46,7 @@ type DetectorService struct {
 	limiter    *clientLimiter // nil: no rate limit
 	clientKey  ClientKeyFunc
 	metrics    *limitMetrics
-	open       atomic.Int64 // Detect streams being served
-	perClient  streamsPerClient
+	streams    *streamSlots // Detect streams being served, in total and per client
 	// workers are the stream goroutines. A handler that gives up on a
 	// stalled Send returns before they do (only its return cancels the
 	// stream), so the service owns them and wait joins them.
@@ -115,6 +114,7 @@ func newDetectorService(s Scorer, cfg Config, key ClientKeyFunc, m *limitMetrics
 		queued:     semaphore.NewWeighted(admitBytes),
 		admitBytes: admitBytes,
 		waiting:    newRoom(waitingBytes),
+		streams:    newStreamSlots(LimitDetectStreams, cfg.MaxDetectStreams, cfg.perClientDetectStreams()),
 		limiter:    newClientLimiter(cfg.RateLimit, cfg.RateBurst, cfg.RateWait, cfg.MaxRateClients),
 		clientKey:  key,
 		metrics:    m,
@@ -141,7 +141,7 @@ func (s *DetectorService) DetectBatch(ctx context.Context, req *astraguardv1.Det
 		s.releaseWaiting(decoded)
 		return nil, s.fail(err)
 	}
-	held, err := s.holdQueued(ctx, requestCharge(req, bound), nil)
+	held, err := s.holdQueued(ctx, requestCharge(req, decoded, bound), nil)
 	s.releaseWaiting(decoded) // the charge covers it now
 	if err != nil {
 		return nil, toStatus(err)

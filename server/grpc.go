@@ -233,8 +233,6 @@ type Server struct {
 	conns       *connlimit.Limits
 }
 
-// New assembles a Server. Health starts NOT_SERVING; call SetServing once
-// the dependencies are ready.
 // HTTP/2 receive windows of every connection (connlimit.GRPCTransport,
 // shared with astraguard-model). A stream's window bounds the bytes the
 // transport holds for it before its handler reads them, which
@@ -248,6 +246,8 @@ const (
 	ConnWindowBytes   = connlimit.ConnWindowBytes
 )
 
+// New assembles a Server. Health starts NOT_SERVING; call SetServing once
+// the dependencies are ready.
 func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Server, error) {
 	if scorer == nil || admin == nil {
 		return nil, errors.New("new server: scorer and admin are required")
@@ -278,8 +278,7 @@ func New(scorer Scorer, admin *AdminService, cfg Config, opts ...Option) (*Serve
 		Name: "astraguard_detect_held_bytes",
 		Help: "Bytes of --max-queued-bytes held by Detect streams and DetectBatch calls: requests decoded and waiting, or being answered, and responses their clients have not yet read.",
 	}, func() float64 { return float64(detect.queuedNow.Load()) })
-	_, waitingBytes := splitQueued(cfg.MaxQueuedBytes)
-	decode := newDecoding(waitingBytes, o.hooks)
+	decode := newDecoding(detect.waiting.size, o.hooks) // as large as the waiting room
 	promauto.With(o.registerer).NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "astraguard_decoding_bytes",
 		Help: "Estimated decoded size of the requests being decoded at once (all services), at most half of --max-queued-bytes, or one request alone.",

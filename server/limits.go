@@ -123,30 +123,42 @@ func (c Config) perClientDetectStreams() int {
 	return max(c.MaxDetectStreams/4, 1)
 }
 
-// streamsPerClient counts the Detect streams each client holds open.
-type streamsPerClient struct {
-	mu sync.Mutex
-	n  map[string]int // guarded by mu; no entries of 0
+// streamSlots bounds open streams in total and per client, refusing one
+// beyond either with a *LimitError naming limit: Detect streams
+// (MaxDetectStreams, MaxDetectStreamsPerClient) and the Hub's watchers
+// (newWatchSlots). Safe for concurrent use.
+type streamSlots struct {
+	limit     string
+	max, per  int
+	mu        sync.Mutex
+	total     int            // guarded by mu
+	perClient map[string]int // guarded by mu; entries of 0 are deleted
 }
 
-// acquire takes one of client's max slots, or reports the limit broken.
-func (p *streamsPerClient) acquire(client string, max int) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.n[client] >= max {
-		return &LimitError{Limit: LimitDetectStreams, Detail: fmt.Sprintf("%d per client", max)}
+func newStreamSlots(limit string, max, per int) *streamSlots {
+	return &streamSlots{limit: limit, max: max, per: per, perClient: make(map[string]int)}
+}
+
+// acquire takes a slot for client, or reports the limit broken.
+func (w *streamSlots) acquire(client string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.total >= w.max {
+		return &LimitError{Limit: w.limit, Max: w.max, Got: w.total + 1}
 	}
-	if p.n == nil {
-		p.n = make(map[string]int)
+	if n := w.perClient[client]; n >= w.per {
+		return &LimitError{Limit: w.limit, Detail: fmt.Sprintf("%d per client", w.per)}
 	}
-	p.n[client]++
+	w.total++
+	w.perClient[client]++
 	return nil
 }
 
-func (p *streamsPerClient) release(client string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.n[client]--; p.n[client] <= 0 {
-		delete(p.n, client)
+func (w *streamSlots) release(client string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.total--
+	if w.perClient[client]--; w.perClient[client] <= 0 {
+		delete(w.perClient, client)
 	}
 }

@@ -25,11 +25,7 @@ import (
 // 1024 streams per connection on each of its connections (20 connections:
 // 20,480 Watch streams, 280 MB).
 func TestOtherStreamsBounded(t *testing.T) {
-	byHeader := func(ctx context.Context) string {
-		md, _ := metadata.FromIncomingContext(ctx)
-		return strings.Join(md.Get("client"), "")
-	}
-	e := newTCPEnv(t, Config{}, tcpOptions{opts: []Option{WithClientKey(byHeader)}})
+	e := newTCPEnv(t, Config{}, tcpOptions{opts: []Option{WithClientKey(clientFromHeader)}})
 	det, conn := e.client(t)
 	health := healthpb.NewHealthClient(conn)
 	refl := reflectionpb.NewServerReflectionClient(conn)

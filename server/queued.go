@@ -165,11 +165,12 @@ type batchRequest interface {
 // buffers until the client reads it. A stream gives the charge back when
 // its next response is taken by gRPC (which waits until the earlier one
 // has drained), when its next request takes the charge over (holdQueued),
-// or when it ends.
-func requestCharge(req batchRequest, bound int64) int64 {
+// or when it ends. decoded is decodedSize(req), which the caller has
+// counted in the waiting room already.
+func requestCharge(req batchRequest, decoded, bound int64) int64 {
 	samples := int64(countSamples(req.GetSeries(), req.GetFrames()))
 	groups := int64(len(req.GetSeries())) + int64(countSamples(nil, req.GetFrames())) // a frame channel is a group
-	return decodedSize(req) + samples*verdictMemory + groups*groupMemory + bound
+	return decoded + samples*verdictMemory + groups*groupMemory + bound
 }
 
 // Memory of a verdict and a group while a response is built (batch).

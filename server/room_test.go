@@ -51,7 +51,7 @@ func TestDecodedRequestsCountedOrRefused(t *testing.T) {
 	// part is smaller than one request's charge, which then takes all of
 	// it (held alone).
 	budget := 5 * decoded
-	if requestCharge(req, responseBound("r", req.GetSeries(), nil, 256)) <= budget {
+	if requestCharge(req, decodedSize(req), responseBound("r", req.GetSeries(), nil, 256)) <= budget {
 		t.Fatal("the test needs a request whose charge is larger than the budget")
 	}
 	waits := make(chan struct{}, streams)

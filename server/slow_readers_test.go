@@ -24,7 +24,7 @@ import (
 func TestSlowReadersHoldTheBudget(t *testing.T) {
 	const streams, fit = 12, 4
 	req := &astraguardv1.DetectRequest{RequestId: "r", Series: []*astraguardv1.SeriesSamples{series(strings.Repeat("s", 64), 500)}}
-	charge := requestCharge(req, responseBound(req.GetRequestId(), req.GetSeries(), req.GetFrames(), 256))
+	charge := requestCharge(req, decodedSize(req), responseBound(req.GetRequestId(), req.GetSeries(), req.GetFrames(), 256))
 	budget := (fit*charge + charge/2) * waitingShare / (waitingShare - 1) // the admitted part fits fit and a half
 	events := make(chan string, 4*streams)
 	e := newTCPEnv(t, Config{MaxQueuedBytes: int(budget)}, tcpOptions{watchEnded: true, hooks: func(h *streamHooks) {

@@ -36,17 +36,12 @@ func (s *DetectorService) Detect(stream astraguardv1.DetectorService_DetectServe
 }
 
 func (s *DetectorService) detect(stream astraguardv1.DetectorService_DetectServer) error {
-	if n := s.open.Add(1); n > int64(s.cfg.MaxDetectStreams) {
-		s.open.Add(-1)
-		return s.fail(&LimitError{Limit: LimitDetectStreams, Max: s.cfg.MaxDetectStreams, Got: int(n)})
-	}
-	defer s.open.Add(-1)
 	ctx := stream.Context()
 	client := s.clientKey(ctx)
-	if err := s.perClient.acquire(client, s.cfg.perClientDetectStreams()); err != nil {
+	if err := s.streams.acquire(client); err != nil {
 		return s.fail(err)
 	}
-	defer s.perClient.release(client)
+	defer s.streams.release(client)
 	ds := &detectStream{
 		svc:    s,
 		stream: stream,
@@ -181,7 +176,7 @@ func (ds *detectStream) admit(ctx context.Context, req *astraguardv1.DetectReque
 	if err := ds.series.add(req.GetSeries(), req.GetFrames()); err != nil {
 		return 0, err
 	}
-	return requestCharge(req, bound), ds.svc.limiter.take(ctx, ds.client, n)
+	return requestCharge(req, decoded, bound), ds.svc.limiter.take(ctx, ds.client, n)
 }
 
 // maxQuotedRequestID bounds the bytes of a request id that go into a

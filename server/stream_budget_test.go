@@ -36,7 +36,7 @@ func (g gateScorer) Score(ctx context.Context, dst []detector.Verdict, groups []
 func TestQueuedBytesBoundAcrossStreams(t *testing.T) {
 	const streams, perStream, budgetRequests = 3, 5, 4
 	req := &astraguardv1.DetectRequest{RequestId: "r", Series: []*astraguardv1.SeriesSamples{series("a", 10)}}
-	weight := requestCharge(req, responseBound(req.GetRequestId(), req.GetSeries(), req.GetFrames(), 256))
+	weight := requestCharge(req, decodedSize(req), responseBound(req.GetRequestId(), req.GetSeries(), req.GetFrames(), 256))
 	budget := budgetRequests * weight
 
 	var (

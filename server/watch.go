@@ -20,7 +20,7 @@ type Hub struct {
 	mu       sync.Mutex
 	watchers map[*watcher]struct{} // guarded by mu
 	closed   bool                  // guarded by mu
-	slots    *watchSlots           // guarded by mu
+	slots    *streamSlots          // guarded by mu
 	metrics  *limitMetrics         // counts refused watchers; guarded by mu
 }
 
@@ -35,7 +35,7 @@ func NewHub() *Hub {
 }
 
 // setLimits bounds the watchers by slots and counts refusals in m.
-func (h *Hub) setLimits(slots *watchSlots, m *limitMetrics) {
+func (h *Hub) setLimits(slots *streamSlots, m *limitMetrics) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.slots, h.metrics = slots, m

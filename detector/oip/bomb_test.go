@@ -1,7 +1,6 @@
 package oip_test
 
 import (
-	"net"
 	"runtime"
 	"strings"
 	"testing"
@@ -25,14 +24,8 @@ func TestResponseDecodeBounded(t *testing.T) {
 		}
 		return stream.SendMsg(bomb)
 	}))
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(lis) }()
-	t.Cleanup(func() { srv.Stop(); <-served })
-	conn, err := oip.NewConn(lis.Addr().String())
+	addr, _ := testkit.ServeLoopback(t, srv)
+	conn, err := oip.NewConn(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
